@@ -30,6 +30,29 @@ static inline void irq_line_set(struct irq_line *line, int level)
 }
 
 /*
+ * enum power_event - what a platform device asks of the VM: the guest powered
+ * off (ACPI S5), asked for a reset (i8042 0xFE, port 0xCF9, ACPI reset
+ * register), or wrote the debug-exit port (then @status is the exit status).
+ */
+enum power_event { POWER_OFF, POWER_RESET, POWER_EXIT };
+
+/*
+ * struct power_sink - where a platform device sends a power event. The VM
+ * stops its vCPUs and ends (or restarts) after the current exit; callable from
+ * any vCPU thread, any number of times (the first event wins).
+ */
+struct power_sink {
+	void (*event)(void *opaque, enum power_event ev, int status);
+	void *opaque;
+};
+
+static inline void power_sink_send(const struct power_sink *ps, enum power_event ev, int status)
+{
+	if (ps && ps->event)
+		ps->event(ps->opaque, ev, status);
+}
+
+/*
  * struct device_ops - lifecycle of a device model; @dev is the model's own
  * state. @save appends one section (tag = @name) to @w; @load validates every
  * field of @r before changing the device and returns 0 or -EINVAL; @reset

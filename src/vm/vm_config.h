@@ -1,0 +1,72 @@
+/*
+ * vm_config.h — everything needed to build one VM, as plain data. The command
+ * line (cli.c), the config file and the REST API (api/) fill it in; vm.c builds
+ * the VM from it. Owns no resources beyond its strings (vm_config_free).
+ */
+#ifndef VMON_VM_VM_CONFIG_H
+#define VMON_VM_VM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VM_MAX_CPUS 64
+#define VM_MAX_DISKS 8
+#define VM_MAX_NETS 4
+#define VM_DEFAULT_MEM_BYTES (256ull << 20)
+
+enum vm_console { VM_CONSOLE_SERIAL, VM_CONSOLE_VIRTIO };
+
+struct vm_disk_config {
+	char *id;          /* drive_id (API) or id= (CLI); never NULL once added */
+	char *path;        /* host image file */
+	bool read_only;
+	bool is_root;      /* Firecracker's is_root_device: informs the cmdline */
+};
+
+struct vm_net_config {
+	char *id;          /* iface_id */
+	char *tap;         /* host_dev_name */
+	uint8_t mac[6];
+	bool has_mac;
+};
+
+struct vm_config {
+	char *kernel_path;  /* NULL: the bundled demo guest */
+	char *initrd_path;  /* optional */
+	char *cmdline;      /* optional; NULL means the loader's default */
+	unsigned cpus;      /* 1..VM_MAX_CPUS */
+	uint64_t mem_bytes; /* guest RAM */
+	bool stats;         /* print exit statistics when the VM ends */
+	bool reboot_restarts; /* guest reboot restarts the VM instead of ending vmon */
+	enum vm_console console;
+	bool rng;
+	struct vm_disk_config disks[VM_MAX_DISKS];
+	unsigned nr_disks;
+	struct vm_net_config nets[VM_MAX_NETS];
+	unsigned nr_nets;
+};
+
+/* vm_config_init - the defaults: 1 vCPU, 256 MiB, serial console, demo guest. */
+void vm_config_init(struct vm_config *cfg);
+
+/* vm_config_free - free the strings; leaves @cfg re-initialised. */
+void vm_config_free(struct vm_config *cfg);
+
+/*
+ * vm_config_validate - check what can be checked before a VM exists: files
+ * present and readable (writable for rw disks), sizes and counts in range.
+ * On error returns -errno and writes one line (no newline) into @err.
+ */
+int vm_config_validate(const struct vm_config *cfg, char *err, unsigned err_len);
+
+/*
+ * parse_size - "512M", "2G", "4096K", "1048576" (bytes) into *bytes. Suffixes
+ * K, M, G, T (binary, case-insensitive, optional trailing "iB"/"B").
+ * Returns 0 or -EINVAL (empty, junk, zero, overflow).
+ */
+int parse_size(const char *s, uint64_t *bytes);
+
+/* parse_mac - "aa:bb:cc:dd:ee:ff" into @mac. 0 or -EINVAL. */
+int parse_mac(const char *s, uint8_t mac[6]);
+
+#endif
