@@ -180,6 +180,8 @@ void rt_main(uint32_t magic, uint32_t info_gpa)
 		rt_user_entry_mode = 1;
 	else if (rt_cmdline_has("ring3=iret"))
 		rt_user_entry_mode = 0;
+	if (rt_cmdline_has("ring3-return=syscall"))
+		rt_user_return_mode = 1;
 	tsc_calibrate();
 	rt_exit((uint32_t)guest_main());
 }

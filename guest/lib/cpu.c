@@ -19,6 +19,7 @@
 struct rt_cpu rt_cpus[RT_MAX_CPUS];
 unsigned int rt_ncpus;
 int rt_user_entry_mode;
+int rt_user_return_mode;
 uint64_t rt_kstack_by_apic[256];	/* kernel RSP parked by rt_user_call, indexed by LAPIC ID */
 
 extern uint64_t boot_gdt[8];
@@ -29,6 +30,7 @@ extern void rt_syscall_entry(void);
 static uint64_t idt[2 * 32] __attribute__((aligned(16)));
 static uint8_t kstacks[RT_MAX_CPUS][RT_STACK_BYTES] __attribute__((aligned(4096)));
 static uint8_t ustacks[RT_MAX_CPUS][RT_STACK_BYTES] __attribute__((aligned(4096)));
+static uint8_t xstacks[RT_MAX_CPUS][4096] __attribute__((aligned(4096)));	/* TSS.RSP0: CPL 3 -> 0 events */
 static struct rt_cpu *volatile ap_booting;
 static long (*volatile ap_work)(struct rt_cpu *cpu);
 
@@ -69,7 +71,7 @@ void rt_cpu_init(struct rt_cpu *cpu)
 	cpu->gdt[8] = (limit & 0xFFFF) | (base & 0xFFFFFF) << 16 | 0x89ull << 40 | ((limit >> 16) & 0xF) << 48 |
 		      ((base >> 24) & 0xFF) << 56;		/* present, available 64-bit TSS */
 	cpu->gdt[9] = base >> 32;
-	cpu->tss.rsp[0] = (uint64_t)(uintptr_t)cpu->kstack_top;
+	cpu->tss.rsp[0] = (uint64_t)(uintptr_t)(xstacks[cpu->index] + sizeof(xstacks[0]));
 	cpu->tss.iopb = sizeof(cpu->tss);			/* no I/O permission bitmap */
 	gdtr.limit = sizeof(cpu->gdt) - 1;
 	gdtr.base = (uint64_t)(uintptr_t)cpu->gdt;

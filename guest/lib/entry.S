@@ -113,9 +113,11 @@ rt_tramp_end:
 
 /* ---- ring 3 ----
  * long rt_user_call(long (*fn)(long), long arg, void *user_stack_top): runs fn(arg) at CPL 3 on the given stack
- * and returns its result.  The kernel stack pointer is parked in rt_kstack_by_apic[LAPIC ID]; the user stub ends
- * with SYSCALL, whose handler (rt_syscall_entry, IA32_LSTAR) restores it.  rt_user_entry_mode picks how CPL 3 is
- * entered: 0 = IRETQ, 1 = SYSRETQ. */
+ * and returns its result.  The kernel stack pointer is parked in rt_kstack_by_apic[LAPIC ID].
+ * Entering CPL 3: rt_user_entry_mode 0 = IRETQ, 1 = SYSRETQ.
+ * Coming back: rt_user_return_mode 0 = UD2 at rt_user_ret_insn, whose #UD the exception path recognises (works on
+ * VT-x, AMD-V, TCG and on PVM, where a SYSCALL from CPL 3 of a non-PVM guest does not reach CPL 0);
+ * 1 = SYSCALL to rt_syscall_entry (IA32_LSTAR).  Either way rt_user_resume restores the parked stack. */
 	.text
 	.globl rt_user_call
 rt_user_call:
@@ -146,12 +148,15 @@ rt_user_call:
 
 	.globl rt_syscall_entry
 rt_syscall_entry:			/* CPL 0, user RSP, RDI = fn's result, RCX/R11 = user RIP/RFLAGS */
+	movq %rdi, %rax
+rt_user_resume:				/* RAX = fn's result; any stack */
+	movq %rax, %rdx
 	movl $(RT_LAPIC_BASE + 0x20), %eax
 	movl (%rax), %eax
 	shrl $24, %eax
 	leaq rt_kstack_by_apic(%rip), %rcx
 	movq (%rcx,%rax,8), %rsp
-	movq %rdi, %rax
+	movq %rdx, %rax
 	popq %r15
 	popq %r14
 	popq %r13
@@ -166,7 +171,12 @@ rt_user_stub:				/* CPL 3: RDI = fn, RSI = arg */
 	movq %rdi, %rax
 	movq %rsi, %rdi
 	call *%rax
-	movq %rax, %rdi
+	cmpl $1, rt_user_return_mode(%rip)
+	je 1f
+	.globl rt_user_ret_insn
+rt_user_ret_insn:
+	ud2				/* RAX = result; #UD -> exc_common -> rt_user_resume */
+1:	movq %rax, %rdi
 	syscall
 	ud2
 
@@ -188,7 +198,13 @@ rt_exc_stubs:				/* 32 stubs, 16 bytes apart; vectors with a CPU error code skip
 	.set i, i + 1
 	.endr
 exc_common:
-	movq %rsp, %rdi			/* [rsp] = vector, error code, RIP, CS, RFLAGS, RSP, SS */
+	cmpq $6, (%rsp)			/* #UD at rt_user_ret_insn from CPL 3: a ring-3 call has finished */
+	jne 2f
+	cmpq $rt_user_ret_insn, 16(%rsp)
+	jne 2f
+	testb $3, 24(%rsp)
+	jnz rt_user_resume
+2:	movq %rsp, %rdi			/* [rsp] = vector, error code, RIP, CS, RFLAGS, RSP, SS */
 	andq $-16, %rsp
 	call rt_exception
 1:	cli

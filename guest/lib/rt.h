@@ -185,6 +185,7 @@ long rt_user_call(long (*fn)(long), long arg, void *user_stack_top);
 /* rt_user_run runs fn(arg) at CPL 3 on cpu's user stack. */
 long rt_user_run(struct rt_cpu *cpu, long (*fn)(long), long arg);
 extern int rt_user_entry_mode;		/* 0 = IRETQ, 1 = SYSRETQ (cmdline "ring3=sysret") */
+extern int rt_user_return_mode;		/* 0 = UD2 trap, 1 = SYSCALL (cmdline "ring3-return=syscall") */
 
 /* ---- the guest */
 int guest_main(void);
