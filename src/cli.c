@@ -9,10 +9,12 @@
 
 const char *cli_usage(void)
 {
-	return "usage: vmon run [options]       boot a VM (with no --kernel: the bundled demo guest)\n"
+	return "usage: vmon run [options]       boot a VM (with no --kernel: the bundled demo "
+	       "guest)\n"
 	       "       vmon info                what this host offers for hardware virtualization\n"
 	       "       vmon --api-sock PATH     serve the Firecracker-compatible API on PATH\n"
-	       "       vmon --config-file FILE [--no-api]   start a VM from a Firecracker config file\n"
+	       "       vmon --config-file FILE [--no-api]   start a VM from a Firecracker config "
+	       "file\n"
 	       "       vmon --help | --version\n"
 	       "\n"
 	       "run options:\n"
@@ -29,9 +31,12 @@ const char *cli_usage(void)
 	       "  --stats               print exit statistics when the VM ends\n"
 	       "  -v, --verbose         more diagnostics (repeat for debug)\n"
 	       "\n"
-	       "The serial console is on standard input/output; when it is a terminal, Ctrl-A x quits.\n"
-	       "Exit status: 0 guest powered off or rebooted; 2 bad argument or file; 4 host failure;\n"
-	       "6 guest crashed (triple fault, emulation failure); (v << 1) | 1 guest wrote v to port 0xf4.\n";
+	       "The serial console is on standard input/output; when it is a terminal, Ctrl-A x "
+	       "quits.\n"
+	       "Exit status: 0 guest powered off or rebooted; 2 bad argument or file; 4 host "
+	       "failure;\n"
+	       "6 guest crashed (triple fault, emulation failure); (v << 1) | 1 guest wrote v to "
+	       "port 0xf4.\n";
 }
 
 static int set_str(char **dst, const char *v)
@@ -118,7 +123,8 @@ static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t e
 			}
 			n->has_mac = true;
 		} else {
-			snprintf(err, err_len, "--net: unknown option '%s' (tap=NAME, mac=MAC)", tok);
+			snprintf(err, err_len, "--net: unknown option '%s' (tap=NAME, mac=MAC)",
+				 tok);
 			ret = -EINVAL;
 			goto out;
 		}
@@ -140,9 +146,22 @@ out:
 }
 
 enum {
-	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEM, OPT_STATS, OPT_DISK,
-	OPT_NET, OPT_RNG, OPT_CONSOLE, OPT_REBOOT, OPT_API_SOCK, OPT_CONFIG_FILE, OPT_NO_API,
-	OPT_HELP, OPT_VERSION,
+	OPT_KERNEL = 256,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_CPUS,
+	OPT_MEM,
+	OPT_STATS,
+	OPT_DISK,
+	OPT_NET,
+	OPT_RNG,
+	OPT_CONSOLE,
+	OPT_REBOOT,
+	OPT_API_SOCK,
+	OPT_CONFIG_FILE,
+	OPT_NO_API,
+	OPT_HELP,
+	OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -201,17 +220,27 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":v", long_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_KERNEL: ret = set_str(&cli->cfg.kernel_path, optarg); run_only = true; break;
-		case OPT_INITRD: ret = set_str(&cli->cfg.initrd_path, optarg); run_only = true; break;
-		case OPT_CMDLINE: ret = set_str(&cli->cfg.cmdline, optarg); run_only = true; break;
+		case OPT_KERNEL:
+			ret = set_str(&cli->cfg.kernel_path, optarg);
+			run_only = true;
+			break;
+		case OPT_INITRD:
+			ret = set_str(&cli->cfg.initrd_path, optarg);
+			run_only = true;
+			break;
+		case OPT_CMDLINE:
+			ret = set_str(&cli->cfg.cmdline, optarg);
+			run_only = true;
+			break;
 		case OPT_CPUS: {
 			unsigned long n;
 
 			errno = 0;
 			n = strtoul(optarg, &end, 10);
-			if (errno || *end || !*optarg || optarg[0] == '-' || n < 1 || n > VM_MAX_CPUS) {
-				snprintf(err, err_len, "--cpus: '%s' is not a number from 1 to %d", optarg,
-					 VM_MAX_CPUS);
+			if (errno || *end || !*optarg || optarg[0] == '-' || n < 1 ||
+			    n > VM_MAX_CPUS) {
+				snprintf(err, err_len, "--cpus: '%s' is not a number from 1 to %d",
+					 optarg, VM_MAX_CPUS);
 				return -EINVAL;
 			}
 			cli->cfg.cpus = (unsigned)n;
@@ -220,22 +249,35 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 		}
 		case OPT_MEM:
 			if (parse_size(optarg, &cli->cfg.mem_bytes)) {
-				snprintf(err, err_len, "--mem: '%s' is not a size (e.g. 512M, 2G)", optarg);
+				snprintf(err, err_len, "--mem: '%s' is not a size (e.g. 512M, 2G)",
+					 optarg);
 				return -EINVAL;
 			}
 			run_only = true;
 			break;
-		case OPT_STATS: cli->cfg.stats = true; break;
-		case OPT_DISK: ret = parse_disk(&cli->cfg, optarg, err, err_len); run_only = true; break;
-		case OPT_NET: ret = parse_net(&cli->cfg, optarg, err, err_len); run_only = true; break;
-		case OPT_RNG: cli->cfg.rng = true; run_only = true; break;
+		case OPT_STATS:
+			cli->cfg.stats = true;
+			break;
+		case OPT_DISK:
+			ret = parse_disk(&cli->cfg, optarg, err, err_len);
+			run_only = true;
+			break;
+		case OPT_NET:
+			ret = parse_net(&cli->cfg, optarg, err, err_len);
+			run_only = true;
+			break;
+		case OPT_RNG:
+			cli->cfg.rng = true;
+			run_only = true;
+			break;
 		case OPT_CONSOLE:
 			if (!strcmp(optarg, "serial")) {
 				cli->cfg.console = VM_CONSOLE_SERIAL;
 			} else if (!strcmp(optarg, "virtio")) {
 				cli->cfg.console = VM_CONSOLE_VIRTIO;
 			} else {
-				snprintf(err, err_len, "--console: '%s' is not serial or virtio", optarg);
+				snprintf(err, err_len, "--console: '%s' is not serial or virtio",
+					 optarg);
 				return -EINVAL;
 			}
 			run_only = true;
@@ -246,22 +288,39 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 			} else if (!strcmp(optarg, "exit")) {
 				cli->cfg.reboot_restarts = false;
 			} else {
-				snprintf(err, err_len, "--reboot: '%s' is not restart or exit", optarg);
+				snprintf(err, err_len, "--reboot: '%s' is not restart or exit",
+					 optarg);
 				return -EINVAL;
 			}
 			run_only = true;
 			break;
-		case OPT_API_SOCK: ret = set_str(&cli->api_sock, optarg); api_only = true; break;
-		case OPT_CONFIG_FILE: ret = set_str(&cli->config_file, optarg); api_only = true; break;
-		case OPT_NO_API: cli->no_api = true; api_only = true; break;
-		case OPT_HELP: cli->command = CLI_HELP; return 0;
-		case OPT_VERSION: cli->command = CLI_VERSION; return 0;
-		case 'v': cli->verbose++; break;
+		case OPT_API_SOCK:
+			ret = set_str(&cli->api_sock, optarg);
+			api_only = true;
+			break;
+		case OPT_CONFIG_FILE:
+			ret = set_str(&cli->config_file, optarg);
+			api_only = true;
+			break;
+		case OPT_NO_API:
+			cli->no_api = true;
+			api_only = true;
+			break;
+		case OPT_HELP:
+			cli->command = CLI_HELP;
+			return 0;
+		case OPT_VERSION:
+			cli->command = CLI_VERSION;
+			return 0;
+		case 'v':
+			cli->verbose++;
+			break;
 		case ':':
 			snprintf(err, err_len, "option '%s' needs a value", argv[optind - 1]);
 			return -EINVAL;
 		default:
-			snprintf(err, err_len, "unknown option '%s' (try 'vmon --help')", argv[optind - 1]);
+			snprintf(err, err_len, "unknown option '%s' (try 'vmon --help')",
+				 argv[optind - 1]);
 			return -EINVAL;
 		}
 		if (ret) {

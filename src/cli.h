@@ -16,10 +16,10 @@ enum cli_command { CLI_RUN, CLI_INFO, CLI_HELP, CLI_VERSION, CLI_API };
 struct cli {
 	enum cli_command command;
 	struct vm_config cfg;
-	char *api_sock;     /* --api-sock */
-	char *config_file;  /* --config-file */
-	bool no_api;        /* --no-api */
-	int verbose;        /* -v, repeatable */
+	char *api_sock; /* --api-sock */
+	char *config_file; /* --config-file */
+	bool no_api; /* --no-api */
+	int verbose; /* -v, repeatable */
 };
 
 /*

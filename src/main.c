@@ -32,28 +32,36 @@ static int cmd_info(void)
 	}
 	printf("KVM API version:        %d\n", info.api_version);
 	printf("CPU vendor:             %s\n", info.vendor);
-	printf("hardware extension:     %s\n",
-	       info.vmx ? "Intel VT-x (vmx)" : info.svm ? "AMD-V (svm)" : "none visible to this host");
+	printf("hardware extension:     %s\n", info.vmx	  ? "Intel VT-x (vmx)"
+					       : info.svm ? "AMD-V (svm)"
+							  : "none visible to this host");
 	printf("KVM module:             %s\n", info.module[0] ? info.module : "unknown");
 	if (!info.ring0_emulated) {
 		bool intel = !strcmp(info.module, "kvm_intel");
 
-		printf("%-24s%s\n", intel ? "EPT:" : "NPT:", (intel ? info.ept : info.npt) ? "yes" : "no");
+		printf("%-24s%s\n",
+		       intel ? "EPT:" : "NPT:", (intel ? info.ept : info.npt) ? "yes" : "no");
 		printf("%-24s%s\n", intel ? "VPID:" : "ASID:", info.vpid ? "yes" : "no");
 		printf("unrestricted guest:     %s\n", info.unrestricted_guest ? "yes" : "no");
-		printf("APIC virtualization:    %s\n", info.apicv ? (intel ? "yes (APICv)" : "yes (AVIC)") : "no");
+		printf("APIC virtualization:    %s\n",
+		       info.apicv ? (intel ? "yes (APICv)" : "yes (AVIC)") : "no");
 		printf("nested virtualization:  %s\n", info.nested ? "yes" : "no");
 	}
 	printf("max vCPUs per VM:       %d\n", info.max_vcpus);
 	printf("capabilities:\n");
 	for (unsigned i = 0; i < info.nr_caps; i++)
 		printf("  %-36s %s%s\n", info.caps[i].name, info.caps[i].present ? "yes" : "NO",
-		       info.caps[i].required && !info.caps[i].present ? "  (required: vmon cannot run)" :
-		       info.caps[i].required ? "" : "  (optional)");
+		       info.caps[i].required && !info.caps[i].present
+			       ? "  (required: vmon cannot run)"
+		       : info.caps[i].required ? ""
+					       : "  (optional)");
 	if (info.ring0_emulated) {
-		printf("\nwarning: this host's KVM (kvm_pvm) emulates guest ring-0 code instruction by\n"
-		       "instruction instead of running it in hardware. Guest user code runs at full speed,\n"
-		       "but a stock Linux kernel will not boot (KVM emulation failures); the bundled demo\n"
+		printf("\nwarning: this host's KVM (kvm_pvm) emulates guest ring-0 code "
+		       "instruction by\n"
+		       "instruction instead of running it in hardware. Guest user code runs at "
+		       "full speed,\n"
+		       "but a stock Linux kernel will not boot (KVM emulation failures); the "
+		       "bundled demo\n"
 		       "guest and small freestanding kernels do.\n");
 	}
 	return 0;

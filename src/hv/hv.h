@@ -19,11 +19,11 @@ struct hv_vcpu;
 /* What the host offers, for `vmon info` and for the checks at VM creation. */
 struct hv_host_info {
 	int api_version;
-	char vendor[16];          /* "GenuineIntel", "AuthenticAMD" */
-	bool vmx, svm;            /* CPU flags of the host */
+	char vendor[16]; /* "GenuineIntel", "AuthenticAMD" */
+	bool vmx, svm; /* CPU flags of the host */
 	bool ept, npt, vpid, unrestricted_guest, apicv, nested; /* from the KVM module parameters */
-	char module[32];          /* "kvm_intel", "kvm_amd", "kvm_pvm", or "" */
-	bool ring0_emulated;      /* PVM: guest ring-0 code is emulated */
+	char module[32]; /* "kvm_intel", "kvm_amd", "kvm_pvm", or "" */
+	bool ring0_emulated; /* PVM: guest ring-0 code is emulated */
 	int max_vcpus;
 	struct hv_cap_state {
 		const char *name;
@@ -84,8 +84,8 @@ enum hv_exit_reason {
 	HV_EXIT_IO,
 	HV_EXIT_MMIO,
 	HV_EXIT_HLT,
-	HV_EXIT_INTR,           /* KVM_RUN interrupted by a signal (a kick) */
-	HV_EXIT_SHUTDOWN,       /* triple fault */
+	HV_EXIT_INTR, /* KVM_RUN interrupted by a signal (a kick) */
+	HV_EXIT_SHUTDOWN, /* triple fault */
 	HV_EXIT_INTERNAL_ERROR, /* includes emulation failures */
 	HV_EXIT_FAIL_ENTRY,
 	HV_EXIT_SYSTEM_EVENT,
@@ -123,8 +123,8 @@ struct hv_exit {
 		} mmio;
 		struct {
 			uint32_t suberror;
-			bool emulation;     /* KVM_INTERNAL_ERROR_EMULATION */
-			uint8_t insn_len;   /* bytes KVM reported, 0 if none */
+			bool emulation; /* KVM_INTERNAL_ERROR_EMULATION */
+			uint8_t insn_len; /* bytes KVM reported, 0 if none */
 			uint8_t insn[15];
 			uint32_t ndata;
 			uint64_t data[8];
@@ -134,7 +134,7 @@ struct hv_exit {
 			uint32_t cpu;
 		} fail_entry;
 		struct {
-			uint32_t type;      /* HV_SYSTEM_EVENT_* */
+			uint32_t type; /* HV_SYSTEM_EVENT_* */
 		} system_event;
 	};
 };

@@ -62,7 +62,7 @@ static const struct {
 	{ KVM_CAP_X86_DISABLE_EXITS, "KVM_CAP_X86_DISABLE_EXITS", false },
 };
 
-#define TSS_ADDR 0xfffbd000ull       /* 3 pages below the BIOS area, outside RAM (Intel only) */
+#define TSS_ADDR 0xfffbd000ull /* 3 pages below the BIOS area, outside RAM (Intel only) */
 #define IDENTITY_MAP_ADDR 0xfffbc000ull
 
 static int sysfs_flag(const char *path)
@@ -127,15 +127,16 @@ int hv_host_info(struct hv_host_info *info, char *err, size_t err_len)
 		info->apicv = sysfs_flag("/sys/module/kvm_amd/parameters/avic") == 1;
 		info->nested = sysfs_flag("/sys/module/kvm_amd/parameters/nested") == 1;
 		info->unrestricted_guest = true; /* SVM has no real-mode restriction */
-		info->vpid = true;               /* ASIDs */
+		info->vpid = true; /* ASIDs */
 	}
 	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
 
 		snprintf(err, err_len, "cannot open /dev/kvm: %s%s", strerror(e),
-			 e == ENOENT ? " (is the kvm module loaded?)" :
-			 e == EACCES ? " (add yourself to the kvm group or run as root)" : "");
+			 e == ENOENT   ? " (is the kvm module loaded?)"
+			 : e == EACCES ? " (add yourself to the kvm group or run as root)"
+				       : "");
 		return -e;
 	}
 	info->api_version = ioctl(fd, KVM_GET_API_VERSION, 0);
@@ -168,19 +169,23 @@ int hv_create(struct hv **out, char *err, size_t err_len)
 	if (hv->kvm_fd < 0) {
 		ret = -errno;
 		snprintf(err, err_len, "cannot open /dev/kvm: %s%s", strerror(-ret),
-			 ret == -ENOENT ? " (is the kvm module loaded?)" :
-			 ret == -EACCES ? " (add yourself to the kvm group or run as root)" : "");
+			 ret == -ENOENT	  ? " (is the kvm module loaded?)"
+			 : ret == -EACCES ? " (add yourself to the kvm group or run as root)"
+					  : "");
 		goto fail;
 	}
 	version = ioctl(hv->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (version != KVM_API_VERSION) {
-		snprintf(err, err_len, "KVM API version %d, vmon needs %d", version, KVM_API_VERSION);
+		snprintf(err, err_len, "KVM API version %d, vmon needs %d", version,
+			 KVM_API_VERSION);
 		ret = -ENOTSUP;
 		goto fail;
 	}
 	for (unsigned i = 0; i < ARRAY_SIZE(hv_caps); i++) {
-		if (hv_caps[i].required && ioctl(hv->kvm_fd, KVM_CHECK_EXTENSION, hv_caps[i].cap) <= 0) {
-			snprintf(err, err_len, "the host KVM lacks %s, which vmon needs", hv_caps[i].name);
+		if (hv_caps[i].required &&
+		    ioctl(hv->kvm_fd, KVM_CHECK_EXTENSION, hv_caps[i].cap) <= 0) {
+			snprintf(err, err_len, "the host KVM lacks %s, which vmon needs",
+				 hv_caps[i].name);
 			ret = -ENOTSUP;
 			goto fail;
 		}
@@ -287,8 +292,10 @@ int hv_supported_cpuid(struct hv *hv, struct cpuid_entry **out, unsigned *nr)
 				.function = c->entries[i].function,
 				.index = c->entries[i].index,
 				.flags = c->entries[i].flags & KVM_CPUID_FLAG_SIGNIFICANT_INDEX,
-				.eax = c->entries[i].eax, .ebx = c->entries[i].ebx,
-				.ecx = c->entries[i].ecx, .edx = c->entries[i].edx,
+				.eax = c->entries[i].eax,
+				.ebx = c->entries[i].ebx,
+				.ecx = c->entries[i].ecx,
+				.edx = c->entries[i].edx,
 			};
 		}
 		*out = e;
@@ -344,10 +351,15 @@ int hv_vcpu_set_cpuid(struct hv_vcpu *v, const struct cpuid_entry *e, unsigned n
 	c->nent = nr;
 	for (unsigned i = 0; i < nr; i++) {
 		c->entries[i] = (struct kvm_cpuid_entry2){
-			.function = e[i].function, .index = e[i].index,
-			.flags = e[i].flags & CPUID_FLAG_SIGNIFICANT_INDEX ?
-					 KVM_CPUID_FLAG_SIGNIFICANT_INDEX : 0,
-			.eax = e[i].eax, .ebx = e[i].ebx, .ecx = e[i].ecx, .edx = e[i].edx,
+			.function = e[i].function,
+			.index = e[i].index,
+			.flags = e[i].flags & CPUID_FLAG_SIGNIFICANT_INDEX
+					 ? KVM_CPUID_FLAG_SIGNIFICANT_INDEX
+					 : 0,
+			.eax = e[i].eax,
+			.ebx = e[i].ebx,
+			.ecx = e[i].ecx,
+			.edx = e[i].edx,
 		};
 	}
 	ret = ioctl(v->fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
@@ -378,18 +390,35 @@ int hv_vcpu_set_msrs(struct hv_vcpu *v, const struct x86_msr *msrs, unsigned nr)
 static void seg_to_kvm(const struct x86_segment *s, struct kvm_segment *k)
 {
 	*k = (struct kvm_segment){
-		.base = s->base, .limit = s->limit, .selector = s->selector, .type = s->type,
-		.present = s->present, .dpl = s->dpl, .db = s->db, .s = s->s, .l = s->l,
-		.g = s->g, .avl = s->avl, .unusable = !s->present,
+		.base = s->base,
+		.limit = s->limit,
+		.selector = s->selector,
+		.type = s->type,
+		.present = s->present,
+		.dpl = s->dpl,
+		.db = s->db,
+		.s = s->s,
+		.l = s->l,
+		.g = s->g,
+		.avl = s->avl,
+		.unusable = !s->present,
 	};
 }
 
 static void seg_from_kvm(const struct kvm_segment *k, struct x86_segment *s)
 {
 	*s = (struct x86_segment){
-		.base = k->base, .limit = k->limit, .selector = k->selector, .type = k->type,
-		.present = k->present, .dpl = k->dpl, .db = k->db, .s = k->s, .l = k->l,
-		.g = k->g, .avl = k->avl,
+		.base = k->base,
+		.limit = k->limit,
+		.selector = k->selector,
+		.type = k->type,
+		.present = k->present,
+		.dpl = k->dpl,
+		.db = k->db,
+		.s = k->s,
+		.l = k->l,
+		.g = k->g,
+		.avl = k->avl,
 	};
 }
 
@@ -397,11 +426,24 @@ int hv_vcpu_set_state(struct hv_vcpu *v, const struct x86_cpu_state *st)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = {
-		.rax = st->rax, .rbx = st->rbx, .rcx = st->rcx, .rdx = st->rdx,
-		.rsi = st->rsi, .rdi = st->rdi, .rsp = st->rsp, .rbp = st->rbp,
-		.r8 = st->r8, .r9 = st->r9, .r10 = st->r10, .r11 = st->r11,
-		.r12 = st->r12, .r13 = st->r13, .r14 = st->r14, .r15 = st->r15,
-		.rip = st->rip, .rflags = st->rflags | 2, /* bit 1 is always set */
+		.rax = st->rax,
+		.rbx = st->rbx,
+		.rcx = st->rcx,
+		.rdx = st->rdx,
+		.rsi = st->rsi,
+		.rdi = st->rdi,
+		.rsp = st->rsp,
+		.rbp = st->rbp,
+		.r8 = st->r8,
+		.r9 = st->r9,
+		.r10 = st->r10,
+		.r11 = st->r11,
+		.r12 = st->r12,
+		.r13 = st->r13,
+		.r14 = st->r14,
+		.r15 = st->r15,
+		.rip = st->rip,
+		.rflags = st->rflags | 2, /* bit 1 is always set */
 	};
 
 	/* Start from KVM's sregs so the APIC base and interrupt bitmap stay as KVM set them. */
@@ -417,7 +459,8 @@ int hv_vcpu_set_state(struct hv_vcpu *v, const struct x86_cpu_state *st)
 	seg_to_kvm(&st->ldt, &sregs.ldt);
 	/* A task register must be usable for VM entry even when the guest has none yet. */
 	if (!st->tr.present) {
-		sregs.tr = (struct kvm_segment){ .limit = 0xffff, .type = 11, .present = 1, .s = 0 };
+		sregs.tr =
+			(struct kvm_segment){ .limit = 0xffff, .type = 11, .present = 1, .s = 0 };
 	}
 	if (!st->ldt.present)
 		sregs.ldt = (struct kvm_segment){ .limit = 0xffff, .type = 2, .present = 1 };
@@ -445,14 +488,30 @@ int hv_vcpu_get_state(struct hv_vcpu *v, struct x86_cpu_state *st)
 	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
 	*st = (struct x86_cpu_state){
-		.rax = regs.rax, .rbx = regs.rbx, .rcx = regs.rcx, .rdx = regs.rdx,
-		.rsi = regs.rsi, .rdi = regs.rdi, .rsp = regs.rsp, .rbp = regs.rbp,
-		.r8 = regs.r8, .r9 = regs.r9, .r10 = regs.r10, .r11 = regs.r11,
-		.r12 = regs.r12, .r13 = regs.r13, .r14 = regs.r14, .r15 = regs.r15,
-		.rip = regs.rip, .rflags = regs.rflags,
+		.rax = regs.rax,
+		.rbx = regs.rbx,
+		.rcx = regs.rcx,
+		.rdx = regs.rdx,
+		.rsi = regs.rsi,
+		.rdi = regs.rdi,
+		.rsp = regs.rsp,
+		.rbp = regs.rbp,
+		.r8 = regs.r8,
+		.r9 = regs.r9,
+		.r10 = regs.r10,
+		.r11 = regs.r11,
+		.r12 = regs.r12,
+		.r13 = regs.r13,
+		.r14 = regs.r14,
+		.r15 = regs.r15,
+		.rip = regs.rip,
+		.rflags = regs.rflags,
 		.gdt = { sregs.gdt.base, sregs.gdt.limit },
 		.idt = { sregs.idt.base, sregs.idt.limit },
-		.cr0 = sregs.cr0, .cr2 = sregs.cr2, .cr3 = sregs.cr3, .cr4 = sregs.cr4,
+		.cr0 = sregs.cr0,
+		.cr2 = sregs.cr2,
+		.cr3 = sregs.cr3,
+		.cr4 = sregs.cr4,
 		.efer = sregs.efer,
 	};
 	seg_from_kvm(&sregs.cs, &st->cs);

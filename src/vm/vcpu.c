@@ -128,8 +128,8 @@ static void report_fatal(struct vcpu *v, const struct hv_exit *e, const char *wh
 	log_error("  cr0 %08" PRIx64 " cr2 %016" PRIx64 " cr3 %016" PRIx64 " cr4 %08" PRIx64
 		  " efer %" PRIx64,
 		  st.cr0, st.cr2, st.cr3, st.cr4, st.efer);
-	log_error("  gdt %" PRIx64 "/%x idt %" PRIx64 "/%x", st.gdt.base, st.gdt.limit,
-		  st.idt.base, st.idt.limit);
+	log_error("  gdt %" PRIx64 "/%x idt %" PRIx64 "/%x", st.gdt.base, st.gdt.limit, st.idt.base,
+		  st.idt.limit);
 }
 
 /* ---- exit handlers: return true to keep running ---- */
@@ -190,10 +190,12 @@ static bool handle_internal(struct vcpu *v, struct hv_exit *e)
 	int n;
 
 	if (e->internal.emulation)
-		n = snprintf(what, sizeof(what), "emulation failure (KVM_EXIT_INTERNAL_ERROR, suberror %u)",
+		n = snprintf(what, sizeof(what),
+			     "emulation failure (KVM_EXIT_INTERNAL_ERROR, suberror %u)",
 			     e->internal.suberror);
 	else
-		n = snprintf(what, sizeof(what), "KVM internal error (suberror %u)", e->internal.suberror);
+		n = snprintf(what, sizeof(what), "KVM internal error (suberror %u)",
+			     e->internal.suberror);
 	for (uint32_t i = 0; i < e->internal.ndata && n < (int)sizeof(what) - 20; i++)
 		n += snprintf(what + n, sizeof(what) - n, "%s%" PRIx64, i ? " " : ", data ",
 			      e->internal.data[i]);

@@ -36,8 +36,8 @@ static unsigned x86_boot_msrs(struct x86_msr *out, unsigned max)
 }
 #endif
 
-int x86_vcpu_setup(struct hv *hv, struct hv_vcpu *vcpu, unsigned index, unsigned nr_cpus,
-		   char *err, size_t err_len)
+int x86_vcpu_setup(struct hv *hv, struct hv_vcpu *vcpu, unsigned index, unsigned nr_cpus, char *err,
+		   size_t err_len)
 {
 	struct cpuid_entry *host = NULL, *mine = NULL;
 	struct x86_msr msrs[32];

@@ -20,9 +20,9 @@
 
 /* Exit statuses of the vmon process (debug-exit statuses (v << 1) | 1 are odd). */
 enum {
-	VMON_EXIT_OK = 0,          /* guest powered off or rebooted */
-	VMON_EXIT_USAGE = 2,       /* bad argument or file; no VM was made */
-	VMON_EXIT_HOST = 4,        /* the host could not run the VM (KVM, memory, ...) */
+	VMON_EXIT_OK = 0, /* guest powered off or rebooted */
+	VMON_EXIT_USAGE = 2, /* bad argument or file; no VM was made */
+	VMON_EXIT_HOST = 4, /* the host could not run the VM (KVM, memory, ...) */
 	VMON_EXIT_GUEST_CRASH = 6, /* triple fault, emulation failure, failed entry */
 };
 
@@ -43,16 +43,16 @@ struct vm {
 	unsigned nr_vcpus;
 	struct x86_cpu_state boot_state; /* for vCPU 0 */
 
-	pthread_mutex_t lock;  /* guards everything below */
+	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t cond;
 	enum vm_state state;
 	bool pause_requested;
-	unsigned parked;       /* vCPUs parked for a pause */
+	unsigned parked; /* vCPUs parked for a pause */
 	bool ended;
 	int exit_status;
 	const char *end_reason;
 	unsigned running_threads;
-	void *platform;        /* vm_platform.c's devices */
+	void *platform; /* vm_platform.c's devices */
 };
 
 /*

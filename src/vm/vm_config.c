@@ -48,11 +48,24 @@ int parse_size(const char *s, uint64_t *bytes)
 	if (errno)
 		return -EINVAL;
 	switch (toupper((unsigned char)*end)) {
-	case 'K': shift = 10; end++; break;
-	case 'M': shift = 20; end++; break;
-	case 'G': shift = 30; end++; break;
-	case 'T': shift = 40; end++; break;
-	default: break;
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (shift && (!strcasecmp(end, "iB") || !strcasecmp(end, "B")))
 		end += strlen(end);
@@ -120,9 +133,11 @@ int vm_config_validate(const struct vm_config *cfg, char *err, unsigned err_len)
 		snprintf(err, err_len, "--mem must be at most 1T");
 		return -EINVAL;
 	}
-	if (cfg->kernel_path && (ret = check_file("kernel", cfg->kernel_path, false, false, err, err_len)))
+	if (cfg->kernel_path &&
+	    (ret = check_file("kernel", cfg->kernel_path, false, false, err, err_len)))
 		return ret;
-	if (cfg->initrd_path && (ret = check_file("initrd", cfg->initrd_path, false, false, err, err_len)))
+	if (cfg->initrd_path &&
+	    (ret = check_file("initrd", cfg->initrd_path, false, false, err, err_len)))
 		return ret;
 	for (unsigned i = 0; i < cfg->nr_disks; i++) {
 		const struct vm_disk_config *d = &cfg->disks[i];
@@ -138,7 +153,8 @@ int vm_config_validate(const struct vm_config *cfg, char *err, unsigned err_len)
 	}
 	for (unsigned i = 0; i < cfg->nr_nets; i++) {
 		if (!cfg->nets[i].tap || !*cfg->nets[i].tap || strlen(cfg->nets[i].tap) >= 16) {
-			snprintf(err, err_len, "net '%s': a TAP name of 1 to 15 characters is needed",
+			snprintf(err, err_len,
+				 "net '%s': a TAP name of 1 to 15 characters is needed",
 				 cfg->nets[i].id ? cfg->nets[i].id : "?");
 			return -EINVAL;
 		}

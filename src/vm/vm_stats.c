@@ -25,7 +25,8 @@ static void print_region(const struct bus_region *r, void *arg)
 	if (!r->reads && !r->writes)
 		return;
 	fprintf(p->f, "  %-4s 0x%08" PRIx64 "-0x%08" PRIx64 " %-14s %12" PRIu64 " %12" PRIu64 "\n",
-		p->bus, r->base, r->base + r->len - 1, r->name ? r->name : "?", r->reads, r->writes);
+		p->bus, r->base, r->base + r->len - 1, r->name ? r->name : "?", r->reads,
+		r->writes);
 }
 
 void vm_stats_print(struct vm *vm, FILE *f)
@@ -41,12 +42,14 @@ void vm_stats_print(struct vm *vm, FILE *f)
 
 			total[r] += n;
 			if (n)
-				fprintf(f, "  %-5u %-16s %12" PRIu64 "\n", i, hv_exit_reason_name(r), n);
+				fprintf(f, "  %-5u %-16s %12" PRIu64 "\n", i,
+					hv_exit_reason_name(r), n);
 		}
 	}
 	for (unsigned r = 0; r < HV_EXIT__COUNT; r++) {
 		if (total[r] && vm->nr_vcpus > 1)
-			fprintf(f, "  %-5s %-16s %12" PRIu64 "\n", "all", hv_exit_reason_name(r), total[r]);
+			fprintf(f, "  %-5s %-16s %12" PRIu64 "\n", "all", hv_exit_reason_name(r),
+				total[r]);
 	}
 	fprintf(f, "  %-4s %-21s %-14s %12s %12s\n", "bus", "range", "device", "reads", "writes");
 	p.bus = "pio";
@@ -110,7 +113,8 @@ static void json_region(const struct bus_region *r, void *arg)
 {
 	struct region_json *j = arg;
 
-	sb_printf(j->b, "%s{\"bus\":\"%s\",\"base\":%" PRIu64 ",\"len\":%" PRIu64
+	sb_printf(j->b,
+		  "%s{\"bus\":\"%s\",\"base\":%" PRIu64 ",\"len\":%" PRIu64
 		  ",\"device\":\"%s\",\"reads\":%" PRIu64 ",\"writes\":%" PRIu64 "}",
 		  j->first ? "" : ",", j->bus, r->base, r->len, r->name ? r->name : "", r->reads,
 		  r->writes);
@@ -135,7 +139,8 @@ char *vm_stats_json(struct vm *vm)
 	bus_for_each(&vm->pio, json_region, &j);
 	j.bus = "mmio";
 	bus_for_each(&vm->mmio, json_region, &j);
-	sb_printf(&b, "],\"unhandled\":{\"pio_reads\":%" PRIu64 ",\"pio_writes\":%" PRIu64
+	sb_printf(&b,
+		  "],\"unhandled\":{\"pio_reads\":%" PRIu64 ",\"pio_writes\":%" PRIu64
 		  ",\"mmio_reads\":%" PRIu64 ",\"mmio_writes\":%" PRIu64 "}}",
 		  ld(&vm->pio.unhandled_reads), ld(&vm->pio.unhandled_writes),
 		  ld(&vm->mmio.unhandled_reads), ld(&vm->mmio.unhandled_writes));

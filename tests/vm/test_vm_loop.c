@@ -77,8 +77,14 @@ static const struct bus_region_ops mmio_ops = { probe_mmio_read, probe_mmio_writ
 /* Flat 32-bit protected mode, paging off, code at 0x1000 (a multiboot-like entry). */
 static void flat32_state(struct x86_cpu_state *st)
 {
-	struct x86_segment code = { .base = 0, .limit = 0xffffffff, .selector = 0x8, .type = 0xb,
-				    .present = 1, .s = 1, .db = 1, .g = 1 };
+	struct x86_segment code = { .base = 0,
+				    .limit = 0xffffffff,
+				    .selector = 0x8,
+				    .type = 0xb,
+				    .present = 1,
+				    .s = 1,
+				    .db = 1,
+				    .g = 1 };
 	struct x86_segment data = code;
 
 	data.selector = 0x10;
@@ -126,14 +132,12 @@ static struct vm *make_vm(struct probe *p, const uint8_t *code, size_t len)
 TEST(vm_loop_dispatches_pio_and_mmio_exits)
 {
 	/* mov dx,0x3f8; mov al,'A'; out dx,al; mov dx,0x510; in eax,dx; mov [0xd0000000],eax;
-	 * mov ebx,[0xd0000004]; mov dx,0x511; mov eax,ebx; out dx,eax; mov dx,0x512; mov eax,5; out dx,eax */
+	 * mov ebx,[0xd0000004]; mov dx,0x511; mov eax,ebx; out dx,eax; mov dx,0x512; mov eax,5; out
+	 * dx,eax */
 	static const uint8_t code[] = {
-		0x66, 0xba, 0xf8, 0x03, 0xb0, 0x41, 0xee,
-		0x66, 0xba, 0x10, 0x05, 0xed,
-		0xa3, 0x00, 0x00, 0x00, 0xd0,
-		0x8b, 0x1d, 0x04, 0x00, 0x00, 0xd0,
-		0x66, 0xba, 0x11, 0x05, 0x89, 0xd8, 0xef,
-		0x66, 0xba, 0x12, 0x05, 0xb8, 0x05, 0x00, 0x00, 0x00, 0xef,
+		0x66, 0xba, 0xf8, 0x03, 0xb0, 0x41, 0xee, 0x66, 0xba, 0x10, 0x05, 0xed, 0xa3, 0x00,
+		0x00, 0x00, 0xd0, 0x8b, 0x1d, 0x04, 0x00, 0x00, 0xd0, 0x66, 0xba, 0x11, 0x05, 0x89,
+		0xd8, 0xef, 0x66, 0xba, 0x12, 0x05, 0xb8, 0x05, 0x00, 0x00, 0x00, 0xef,
 	};
 	struct probe p = { .mmio = { 0, 0xcafef00d } };
 	const char *why = kvm_skip_reason();
@@ -158,7 +162,7 @@ TEST(vm_loop_reports_triple_fault_as_guest_crash)
 	/* lidt [limit 0]; ud2 -> #UD with no IDT -> #DF -> triple fault */
 	static const uint8_t code[] = {
 		0x0f, 0x01, 0x1d, 0x00, 0x11, 0x00, 0x00, /* lidt [0x1100] */
-		0x0f, 0x0b,                               /* ud2 */
+		0x0f, 0x0b, /* ud2 */
 	};
 	struct probe p = { 0 };
 	const char *why = kvm_skip_reason();
@@ -218,7 +222,8 @@ TEST(vm_pause_stops_progress_and_resume_continues)
 	CHECK_EQ(vm_resume(vm), 0);
 	sleep_ms(100);
 	c = count_now(&p);
-	printf("# counter: before pause %llu, paused %llu, resumed %llu\n", (unsigned long long)a, (unsigned long long)b, (unsigned long long)c);
+	printf("# counter: before pause %llu, paused %llu, resumed %llu\n", (unsigned long long)a,
+	       (unsigned long long)b, (unsigned long long)c);
 	CHECK(a > 0);
 	CHECK(c > b);
 	vm_end(vm, 0, "test");
@@ -227,8 +232,6 @@ TEST(vm_pause_stops_progress_and_resume_continues)
 	vm_destroy(vm);
 }
 
-HARNESS_MAIN(
-	HARNESS_T(vm_loop_dispatches_pio_and_mmio_exits)
-	HARNESS_T(vm_loop_reports_triple_fault_as_guest_crash)
-	HARNESS_T(vm_pause_stops_progress_and_resume_continues)
-)
+HARNESS_MAIN(HARNESS_T(vm_loop_dispatches_pio_and_mmio_exits)
+		     HARNESS_T(vm_loop_reports_triple_fault_as_guest_crash)
+			     HARNESS_T(vm_pause_stops_progress_and_resume_continues))
