@@ -55,6 +55,32 @@ int hv_set_memory(struct hv *hv, uint32_t slot, uint64_t gpa, uint64_t len, void
 int hv_irq_line(struct hv *hv, uint32_t gsi, int level);
 
 /*
+ * hv_irqfd - signalling eventfd @fd raises @gsi (edge) in the kernel, with no
+ * exit to userspace; @assign false removes the binding. 0 or -errno.
+ */
+int hv_irqfd(struct hv *hv, int fd, uint32_t gsi, bool assign);
+
+/*
+ * hv_ioeventfd - a guest write of @len bytes (1, 2, 4 or 8; 0 = any) to
+ * @addr on the PIO (@pio) or MMIO bus signals eventfd @fd inside KVM instead
+ * of exiting to userspace; @assign false removes it. 0 or -errno.
+ */
+int hv_ioeventfd(struct hv *hv, uint64_t addr, uint32_t len, bool pio, int fd, bool assign);
+
+/*
+ * hv_msi_route_add - allocate a GSI routed as an MSI with @addr/@data
+ * (updated later with hv_msi_route_set; freed with hv_msi_route_del). The
+ * routing table keeps KVM's default irqchip routes for GSI 0-23.
+ * Returns the GSI (>= 24) or -errno. Thread-safe.
+ */
+int hv_msi_route_add(struct hv *hv, uint64_t addr, uint32_t data);
+int hv_msi_route_set(struct hv *hv, uint32_t gsi, uint64_t addr, uint32_t data);
+int hv_msi_route_del(struct hv *hv, uint32_t gsi);
+
+/* hv_signal_msi - inject one MSI now (KVM_SIGNAL_MSI). 0 or -errno. */
+int hv_signal_msi(struct hv *hv, uint64_t addr, uint32_t data);
+
+/*
  * hv_supported_cpuid - KVM's supported CPUID table. *@out is malloc'd (free
  * it); 0 or -errno.
  */
