@@ -1,14 +1,16 @@
-/* demo.c — the guest vmon boots when no --kernel is given: shows what the VM looks like from inside (CPU, vCPUs,
- * memory map, command line), starts every vCPU, runs a prime sieve in ring 3 on each, then powers off via ACPI. */
+/* demo.c — the guest vmon boots when no --kernel is given: shows what the VM looks like from inside
+ * (CPU, vCPUs, memory map, command line), starts every vCPU, runs a prime sieve in ring 3 on each,
+ * then powers off via ACPI. */
 #include "lib/rt.h"
 
-#define SIEVE_STEP	1000000		/* cpu N counts the primes below (N % 4 + 1) million */
+#define SIEVE_STEP 1000000 /* cpu N counts the primes below (N % 4 + 1) million */
 
-static const long primes_below[4] = { 78498, 148933, 216816, 283146 };	/* pi(1e6), pi(2e6), pi(3e6), pi(4e6) */
+static const long primes_below[4] = { 78498, 148933, 216816,
+				      283146 }; /* pi(1e6), pi(2e6), pi(3e6), pi(4e6) */
 
 struct sieve_job {
 	long limit;
-	uint8_t *bits;			/* one bit per odd number below limit */
+	uint8_t *bits; /* one bit per odd number below limit */
 	uint64_t cycles;
 };
 static struct sieve_job jobs[RT_MAX_CPUS];
@@ -18,12 +20,12 @@ static long sieve_count(long arg)
 {
 	struct sieve_job *job = (struct sieve_job *)arg;
 	uint64_t t0 = rt_rdtsc();
-	long n = job->limit, half = n / 2, count = n > 2 ? 1 : 0;	/* 2 is prime */
+	long n = job->limit, half = n / 2, count = n > 2 ? 1 : 0; /* 2 is prime */
 	uint8_t *bits = job->bits;
 
 	for (long i = 0; i < (half + 7) / 8; i++)
 		bits[i] = 0;
-	for (long i = 1; i < half; i++) {		/* i stands for 2i + 1 */
+	for (long i = 1; i < half; i++) { /* i stands for 2i + 1 */
 		if (bits[i >> 3] & (1 << (i & 7)))
 			continue;
 		count++;
@@ -77,15 +79,17 @@ static void show_memory(void)
 	uint64_t usable = 0;
 
 	if (!rt_boot.n_mmap) {
-		rt_printf("  memory    %u KiB low, %u KiB above 1 MiB (no memory map)\n", rt_boot.mem_lower_kb,
-			  rt_boot.mem_upper_kb);
+		rt_printf("  memory    %u KiB low, %u KiB above 1 MiB (no memory map)\n",
+			  rt_boot.mem_lower_kb, rt_boot.mem_upper_kb);
 		return;
 	}
 	rt_printf("  memory map:\n");
 	for (unsigned int i = 0; i < rt_boot.n_mmap; i++) {
 		const struct rt_mmap_entry *e = &rt_boot.mmap[i];
-		const char *kind = e->type == 1 ? "usable" : e->type == 3 ? "ACPI data" : e->type == 4 ? "ACPI NVS"
-								 : "reserved";
+		const char *kind = e->type == 1	  ? "usable"
+				   : e->type == 3 ? "ACPI data"
+				   : e->type == 4 ? "ACPI NVS"
+						  : "reserved";
 		rt_printf("    0x%010lx - 0x%010lx  %s\n", e->base, e->base + e->len - 1, kind);
 		if (e->type == 1)
 			usable += e->len;
@@ -108,7 +112,8 @@ int guest_main(void)
 	}
 	show_memory();
 	rt_printf("  cmdline   \"%s\"\n", rt_boot.cmdline);
-	rt_printf("  clock     TSC %lu MHz%s\n\n", rt_tsc_khz / 1000, rt_tsc_calibrated ? "" : " (guessed)");
+	rt_printf("  clock     TSC %lu MHz%s\n\n", rt_tsc_khz / 1000,
+		  rt_tsc_calibrated ? "" : " (guessed)");
 
 	unsigned int max = acpi && rt_acpi.n_cpus ? rt_acpi.n_cpus : 1;
 	for (unsigned int i = 0; i < max && i < RT_MAX_CPUS; i++) {
@@ -142,11 +147,12 @@ int guest_main(void)
 		long want = primes_below[i % 4];
 		bool right = c->result == want;
 		ok = ok && right;
-		rt_printf("  vcpu %u (APIC %u): %ld primes below %ld million in %lu ms%s\n", i, c->apic_id_seen,
-			  c->result, jobs[i].limit / SIEVE_STEP, jobs[i].cycles / rt_tsc_khz,
-			  right ? "" : "  <- WRONG");
+		rt_printf("  vcpu %u (APIC %u): %ld primes below %ld million in %lu ms%s\n", i,
+			  c->apic_id_seen, c->result, jobs[i].limit / SIEVE_STEP,
+			  jobs[i].cycles / rt_tsc_khz, right ? "" : "  <- WRONG");
 	}
-	rt_printf("\n%s Powering off via ACPI. Bye!\n", ok ? "All done." : "Something went wrong (see above).");
+	rt_printf("\n%s Powering off via ACPI. Bye!\n",
+		  ok ? "All done." : "Something went wrong (see above).");
 	if (!ok)
 		return RT_EXIT_FAIL;
 	rt_acpi_poweroff();

@@ -1,17 +1,30 @@
-/* acpi.c — finds the ACPI tables (RSDP in the EBDA or 0xE0000-0xFFFFF), reads the MADT's enabled LAPICs and the
- * FADT's power-management registers, decodes \_S5 from the DSDT and powers the machine off.
- * References: ACPI 6.4 §5.2.5.1 (finding the RSDP), §5.2.5.3 (RSDP), §5.2.6 (table header), §5.2.7/5.2.8
- * (RSDT/XSDT), §5.2.9 (FADT; Table 5.10 flags: HW_REDUCED_ACPI is bit 20), §5.2.12 (MADT, Processor Local APIC
- * type 0, x2APIC type 9), §4.8.3.7 (SLEEP_CONTROL_REG: SLP_TYPx bits 4:2, SLP_EN bit 5), §4.8.3.2.1 (PM1_CNT:
- * SLP_TYPx bits 12:10, SLP_EN bit 13), §20.2 (AML: NameOp 0x08, PackageOp 0x12, BytePrefix 0x0A). */
+/* acpi.c — finds the ACPI tables (RSDP in the EBDA or 0xE0000-0xFFFFF), reads the MADT's enabled
+ * LAPICs and the FADT's power-management registers, decodes \_S5 from the DSDT and powers the
+ * machine off. References: ACPI 6.4 §5.2.5.1 (finding the RSDP), §5.2.5.3 (RSDP), §5.2.6 (table
+ * header), §5.2.7/5.2.8 (RSDT/XSDT), §5.2.9 (FADT; Table 5.10 flags: HW_REDUCED_ACPI is bit 20),
+ * §5.2.12 (MADT, Processor Local APIC type 0, x2APIC type 9), §4.8.3.7 (SLEEP_CONTROL_REG: SLP_TYPx
+ * bits 4:2, SLP_EN bit 5), §4.8.3.2.1 (PM1_CNT: SLP_TYPx bits 12:10, SLP_EN bit 13), §20.2 (AML:
+ * NameOp 0x08, PackageOp 0x12, BytePrefix 0x0A). */
 #include "rt.h"
 
 struct rt_acpi rt_acpi;
 
-static uint8_t rd8(uint64_t gpa) { return *(const volatile uint8_t *)(uintptr_t)gpa; }
-static uint16_t rd16(uint64_t gpa) { return (uint16_t)(rd8(gpa) | rd8(gpa + 1) << 8); }
-static uint32_t rd32(uint64_t gpa) { return (uint32_t)rd16(gpa) | (uint32_t)rd16(gpa + 2) << 16; }
-static uint64_t rd64(uint64_t gpa) { return (uint64_t)rd32(gpa) | (uint64_t)rd32(gpa + 4) << 32; }
+static uint8_t rd8(uint64_t gpa)
+{
+	return *(const volatile uint8_t *)(uintptr_t)gpa;
+}
+static uint16_t rd16(uint64_t gpa)
+{
+	return (uint16_t)(rd8(gpa) | rd8(gpa + 1) << 8);
+}
+static uint32_t rd32(uint64_t gpa)
+{
+	return (uint32_t)rd16(gpa) | (uint32_t)rd16(gpa + 2) << 16;
+}
+static uint64_t rd64(uint64_t gpa)
+{
+	return (uint64_t)rd32(gpa) | (uint64_t)rd32(gpa + 4) << 32;
+}
 
 static bool checksum_ok(uint64_t gpa, uint32_t len)
 {
@@ -54,11 +67,11 @@ static void parse_madt(uint64_t madt)
 			break;
 		uint32_t id = 0, flags = 0;
 		bool cpu = false;
-		if (type == 0 && elen >= 8) {		/* Processor Local APIC */
+		if (type == 0 && elen >= 8) { /* Processor Local APIC */
 			id = rd8(p + 3);
 			flags = rd32(p + 4);
 			cpu = true;
-		} else if (type == 9 && elen >= 16) {	/* Processor Local x2APIC */
+		} else if (type == 9 && elen >= 16) { /* Processor Local x2APIC */
 			id = rd32(p + 4);
 			flags = rd32(p + 8);
 			cpu = true;
@@ -109,8 +122,8 @@ static void find_s5(uint64_t dsdt)
 		if (rd8(q) != 0x12)
 			continue;
 		q++;
-		q += 1 + (rd8(q) >> 6);		/* PkgLength: lead byte bits 7:6 = extra bytes */
-		q++;				/* NumElements */
+		q += 1 + (rd8(q) >> 6); /* PkgLength: lead byte bits 7:6 = extra bytes */
+		q++; /* NumElements */
 		unsigned int n = aml_int(q, &rt_acpi.s5_typ_a);
 		if (!n)
 			continue;
@@ -129,19 +142,19 @@ static void parse_fadt(uint64_t fadt)
 	rt_acpi.fadt_rev = rd8(fadt + 8);
 	rt_acpi.dsdt_gpa = rd32(fadt + 40);
 	if (len >= 148 && rd64(fadt + 140))
-		rt_acpi.dsdt_gpa = rd64(fadt + 140);		/* X_DSDT */
+		rt_acpi.dsdt_gpa = rd64(fadt + 140); /* X_DSDT */
 	rt_acpi.pm1a_cnt = rd32(fadt + 64);
 	rt_acpi.pm1b_cnt = rd32(fadt + 68);
 	if (len >= 184) {
 		struct rt_gas g;
-		read_gas(fadt + 172, &g);			/* X_PM1a_CNT_BLK */
+		read_gas(fadt + 172, &g); /* X_PM1a_CNT_BLK */
 		if (g.space == 1 && g.address)
 			rt_acpi.pm1a_cnt = (uint32_t)g.address;
 	}
 	if (len >= 116)
 		rt_acpi.hw_reduced = rd32(fadt + 112) & (1u << 20);
 	if (len >= 256)
-		read_gas(fadt + 244, &rt_acpi.sleep_ctl);	/* SLEEP_CONTROL_REG */
+		read_gas(fadt + 244, &rt_acpi.sleep_ctl); /* SLEEP_CONTROL_REG */
 	if (table_ok(rt_acpi.dsdt_gpa, "DSDT"))
 		find_s5(rt_acpi.dsdt_gpa);
 }
@@ -199,7 +212,8 @@ void rt_acpi_poweroff(void)
 		uint16_t a = rt_inw((uint16_t)rt_acpi.pm1a_cnt) & ~(uint16_t)0x3C00;
 		if (rt_acpi.pm1b_cnt) {
 			uint16_t b = rt_inw((uint16_t)rt_acpi.pm1b_cnt) & ~(uint16_t)0x3C00;
-			rt_outw((uint16_t)rt_acpi.pm1b_cnt, (uint16_t)(b | (typ_b & 7) << 10 | 1u << 13));
+			rt_outw((uint16_t)rt_acpi.pm1b_cnt,
+				(uint16_t)(b | (typ_b & 7) << 10 | 1u << 13));
 		}
 		rt_outw((uint16_t)rt_acpi.pm1a_cnt, (uint16_t)(a | (typ_a & 7) << 10 | 1u << 13));
 	}

@@ -1,12 +1,13 @@
-/* boot.c — C entry of the boot CPU: copies the multiboot information out of low memory, sets up the console,
- * this CPU's descriptor tables and the TSC clock, then runs the guest and exits with its result. */
+/* boot.c — C entry of the boot CPU: copies the multiboot information out of low memory, sets up the
+ * console, this CPU's descriptor tables and the TSC clock, then runs the guest and exits with its
+ * result. */
 #include "rt.h"
 
 #define MULTIBOOT_BOOTLOADER_MAGIC 0x2BADB002
 /* multiboot info flags (Multiboot §3.3) */
-#define MBI_MEM		(1u << 0)
-#define MBI_CMDLINE	(1u << 2)
-#define MBI_MMAP	(1u << 6)
+#define MBI_MEM (1u << 0)
+#define MBI_CMDLINE (1u << 2)
+#define MBI_MMAP (1u << 6)
 
 struct rt_boot_info rt_boot;
 uint64_t rt_tsc_khz;
@@ -33,7 +34,8 @@ static uint64_t rd64(uintptr_t gpa)
 	return v;
 }
 
-/* Copies what the guests use out of the multiboot info; it may sit anywhere in low memory that is reused later. */
+/* Copies what the guests use out of the multiboot info; it may sit anywhere in low memory that is
+ * reused later. */
 static void copy_boot_info(uint32_t magic, uint32_t info_gpa)
 {
 	rt_boot.magic = magic;
@@ -57,7 +59,7 @@ static void copy_boot_info(uint32_t magic, uint32_t info_gpa)
 		uint32_t len = rd32(info_gpa + 44), addr = rd32(info_gpa + 48);
 		uintptr_t p = addr, end = (uintptr_t)addr + len;
 		while (p + 24 <= end && rt_boot.n_mmap < RT_MAX_MMAP) {
-			uint32_t size = rd32(p);	/* size of the entry, not counting this field */
+			uint32_t size = rd32(p); /* size of the entry, not counting this field */
 			struct rt_mmap_entry *e = &rt_boot.mmap[rt_boot.n_mmap++];
 			e->base = rd64(p + 4);
 			e->len = rd64(p + 12);
@@ -97,7 +99,7 @@ static void alloc_init(void)
 		if (e->type == 1 && e->base <= start && start < e->base + e->len)
 			alloc_end = (uintptr_t)(e->base + e->len);
 	}
-	if (alloc_end == start && rt_boot.mem_upper_kb)	/* no map: mem_upper is RAM above 1 MiB */
+	if (alloc_end == start && rt_boot.mem_upper_kb) /* no map: mem_upper is RAM above 1 MiB */
 		alloc_end = 0x100000 + (uintptr_t)rt_boot.mem_upper_kb * 1024;
 	if (alloc_end > 0xC0000000)
 		alloc_end = 0xC0000000;
@@ -113,18 +115,19 @@ void *rt_alloc(size_t bytes, size_t align)
 	return (void *)p;
 }
 
-/* PIT channel 2 gated through port 0x61 (8254 datasheet, mode 0): OUT2 (port 0x61 bit 5) rises after the count. */
+/* PIT channel 2 gated through port 0x61 (8254 datasheet, mode 0): OUT2 (port 0x61 bit 5) rises
+ * after the count. */
 static void tsc_calibrate(void)
 {
-	const unsigned int pit_ticks = 11932;	/* 10 ms at 1.193182 MHz */
+	const unsigned int pit_ticks = 11932; /* 10 ms at 1.193182 MHz */
 	uint8_t ctl = rt_inb(0x61);
 
-	rt_outb(0x61, (uint8_t)((ctl & ~0x03) | 0x00));	/* gate low, speaker off */
-	rt_outb(0x43, 0xB0);				/* channel 2, lobyte/hibyte, mode 0, binary */
+	rt_outb(0x61, (uint8_t)((ctl & ~0x03) | 0x00)); /* gate low, speaker off */
+	rt_outb(0x43, 0xB0); /* channel 2, lobyte/hibyte, mode 0, binary */
 	rt_outb(0x42, pit_ticks & 0xff);
 	rt_outb(0x42, pit_ticks >> 8);
 	bool early = rt_inb(0x61) & 0x20;
-	rt_outb(0x61, (uint8_t)((ctl & ~0x02) | 0x01));	/* gate high: count */
+	rt_outb(0x61, (uint8_t)((ctl & ~0x02) | 0x01)); /* gate high: count */
 	uint64_t t0 = rt_rdtsc();
 	unsigned int polls = 0;
 	while (!(rt_inb(0x61) & 0x20) && polls < 200000)
@@ -147,7 +150,7 @@ static void tsc_calibrate(void)
 			return;
 		}
 	}
-	rt_tsc_khz = 2000000;	/* a guess: waits stay bounded, only their length is off */
+	rt_tsc_khz = 2000000; /* a guess: waits stay bounded, only their length is off */
 }
 
 uint64_t rt_now_us(void)

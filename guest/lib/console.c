@@ -1,9 +1,10 @@
-/* console.c — COM1 output (8250 UART, polled), a small printf, the debug-exit port and string helpers. */
+/* console.c — COM1 output (8250 UART, polled), a small printf, the debug-exit port and string
+ * helpers. */
 #include "rt.h"
 
-#define COM1		0x3f8
-#define UART_LSR_THRE	0x20		/* Line Status Register: transmit holding register empty */
-#define DEBUG_EXIT_PORT	0xf4
+#define COM1 0x3f8
+#define UART_LSR_THRE 0x20 /* Line Status Register: transmit holding register empty */
+#define DEBUG_EXIT_PORT 0xf4
 
 void *memset(void *dst, int c, size_t n)
 {
@@ -41,13 +42,13 @@ size_t strlen(const char *s)
 
 void rt_serial_init(void)
 {
-	rt_outb(COM1 + 1, 0x00);	/* IER: no interrupts */
-	rt_outb(COM1 + 3, 0x80);	/* LCR: DLAB */
-	rt_outb(COM1 + 0, 0x01);	/* DLL: 115200 baud */
-	rt_outb(COM1 + 1, 0x00);	/* DLM */
-	rt_outb(COM1 + 3, 0x03);	/* LCR: 8N1 */
-	rt_outb(COM1 + 2, 0x07);	/* FCR: FIFO on, cleared */
-	rt_outb(COM1 + 4, 0x03);	/* MCR: DTR | RTS */
+	rt_outb(COM1 + 1, 0x00); /* IER: no interrupts */
+	rt_outb(COM1 + 3, 0x80); /* LCR: DLAB */
+	rt_outb(COM1 + 0, 0x01); /* DLL: 115200 baud */
+	rt_outb(COM1 + 1, 0x00); /* DLM */
+	rt_outb(COM1 + 3, 0x03); /* LCR: 8N1 */
+	rt_outb(COM1 + 2, 0x07); /* FCR: FIFO on, cleared */
+	rt_outb(COM1 + 4, 0x03); /* MCR: DTR | RTS */
 }
 
 static void serial_raw(char c)
@@ -190,7 +191,8 @@ void rt_exit(uint32_t code)
 {
 	rt_outl(DEBUG_EXIT_PORT, code);
 	/* No debug-exit device: end the run with a triple fault (empty IDT, then #UD). */
-	rt_printf("rt: debug-exit port 0x%x did not stop the VM; forcing a triple fault\n", DEBUG_EXIT_PORT);
+	rt_printf("rt: debug-exit port 0x%x did not stop the VM; forcing a triple fault\n",
+		  DEBUG_EXIT_PORT);
 	static const struct {
 		uint16_t limit;
 		uint64_t base;

@@ -1,6 +1,6 @@
-/* emulation_failure.c — KVM-tier test guest: jumps to 0xd0000000, an address in the MMIO hole that no memory
- * backs.  KVM cannot fetch an instruction from MMIO (on VT-x, AMD-V and PVM alike) and stops with an internal
- * emulation error; the monitor must report it and fail. */
+/* emulation_failure.c — KVM-tier test guest: jumps to 0xd0000000, an address in the MMIO hole that
+ * no memory backs.  KVM cannot fetch an instruction from MMIO (on VT-x, AMD-V and PVM alike) and
+ * stops with an internal emulation error; the monitor must report it and fail. */
 #include "../lib/rt.h"
 
 int guest_main(void)

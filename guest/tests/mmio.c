@@ -1,6 +1,7 @@
-/* mmio.c — KVM-tier test guest: MMIO to an address in the 3-4 GiB hole that no device claims (0xd0000000).
- * Reads must return all ones (vmon, like a PCI bus with no device answering), a write must be dropped.  QEMU's pc
- * machine reads unassigned memory as zeros: the command-line word "mmio-unassigned=zero" expects that instead. */
+/* mmio.c — KVM-tier test guest: MMIO to an address in the 3-4 GiB hole that no device claims
+ * (0xd0000000). Reads must return all ones (vmon, like a PCI bus with no device answering), a write
+ * must be dropped.  QEMU's pc machine reads unassigned memory as zeros: the command-line word
+ * "mmio-unassigned=zero" expects that instead. */
 #include "../lib/rt.h"
 
 #define UNBACKED 0xd0000000ul
@@ -16,7 +17,8 @@ int guest_main(void)
 	rt_mmio_write32(UNBACKED, 0x12345678);
 	uint32_t after = rt_mmio_read32(UNBACKED);
 
-	rt_printf("mmio-test: unbacked 0x%lx reads 0x%x, byte 0x%x, after a write 0x%x\n", UNBACKED, before, b, after);
+	rt_printf("mmio-test: unbacked 0x%lx reads 0x%x, byte 0x%x, after a write 0x%x\n", UNBACKED,
+		  before, b, after);
 	if (before != want32 || b != want8) {
 		rt_printf("mmio-test: unbacked MMIO should read 0x%x\n", want32);
 		bad++;

@@ -1,5 +1,6 @@
-/* poweroff.c — KVM-tier test guest: finds the FADT and \_S5 and powers off through ACPI; the monitor must exit 0.
- * If the power-off write does not stop the VM, the runtime exits with RT_EXIT_POWEROFF_FAILED. */
+/* poweroff.c — KVM-tier test guest: finds the FADT and \_S5 and powers off through ACPI; the
+ * monitor must exit 0. If the power-off write does not stop the VM, the runtime exits with
+ * RT_EXIT_POWEROFF_FAILED. */
 #include "../lib/rt.h"
 
 int guest_main(void)

@@ -1,5 +1,6 @@
-/* ring3.c — KVM-tier test guest: enters CPL 3 (IRETQ, or SYSRETQ with "ring3=sysret"), reads CS there, returns
- * with SYSCALL and checks that the CPU is back at CPL 0 and the user function's result came through. */
+/* ring3.c — KVM-tier test guest: enters CPL 3 (IRETQ, or SYSRETQ with "ring3=sysret"), reads CS
+ * there, returns with SYSCALL and checks that the CPU is back at CPL 0 and the user function's
+ * result came through. */
 #include "../lib/rt.h"
 
 static long user_fn(long arg)
@@ -18,8 +19,8 @@ static uint16_t read_cs(void)
 
 int guest_main(void)
 {
-	rt_printf("ring3-test: entering CPL 3 with %s from CS 0x%x\n", rt_user_entry_mode ? "SYSRETQ" : "IRETQ",
-		  read_cs());
+	rt_printf("ring3-test: entering CPL 3 with %s from CS 0x%x\n",
+		  rt_user_entry_mode ? "SYSRETQ" : "IRETQ", read_cs());
 	long r = rt_user_run(&rt_cpus[0], user_fn, 7);
 	uint16_t cs = read_cs();
 	rt_printf("ring3-test: user code ran with CS 0x%lx, back with CS 0x%x\n", r - 7000, cs);

@@ -1,5 +1,5 @@
-/* smp.c — KVM-tier test guest: starts every CPU the MADT lists; each checks in with the APIC ID it reads from its
- * own LAPIC.  Passes when all of them check in with the ID the MADT gave. */
+/* smp.c — KVM-tier test guest: starts every CPU the MADT lists; each checks in with the APIC ID it
+ * reads from its own LAPIC.  Passes when all of them check in with the ID the MADT gave. */
 #include "../lib/rt.h"
 
 int guest_main(void)
@@ -16,9 +16,12 @@ int guest_main(void)
 		bool ok = c->online && c->apic_id_seen == c->apic_id;
 		good += ok;
 		rt_printf("smp-test: cpu%u APIC ID %u %s\n", i, c->apic_id_seen,
-			  !c->online ? "did not start" : ok ? "checked in" : "checked in with the wrong ID");
+			  !c->online ? "did not start"
+			  : ok	     ? "checked in"
+				     : "checked in with the wrong ID");
 	}
-	bool pass = good == rt_acpi.n_cpus && online == rt_acpi.n_cpus && rt_acpi.n_cpus_ignored == 0;
+	bool pass =
+		good == rt_acpi.n_cpus && online == rt_acpi.n_cpus && rt_acpi.n_cpus_ignored == 0;
 	rt_printf("smp-test: %u/%u CPUs online\n", good, rt_acpi.n_cpus);
 	rt_printf("smp-test: %s\n", pass ? "PASS" : "FAIL");
 	return pass ? RT_EXIT_PASS : RT_EXIT_FAIL;

@@ -1,5 +1,7 @@
-/* triple_fault.c — KVM-tier test guest: loads an IDT with limit 0 and executes UD2.  #UD cannot be delivered
- * (#GP), nor can #GP (#DF), nor #DF: the CPU shuts down (triple fault).  The monitor must report it and fail. */
+/* triple_fault.c — KVM-tier test guest: loads an IDT with limit 0 and executes UD2.  #UD cannot be
+ * delivered
+ * (#GP), nor can #GP (#DF), nor #DF: the CPU shuts down (triple fault).  The monitor must report it
+ * and fail. */
 #include "../lib/rt.h"
 
 int guest_main(void)
