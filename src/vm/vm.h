@@ -49,6 +49,7 @@ struct vm {
 	bool pause_requested;
 	unsigned parked; /* vCPUs parked for a pause */
 	bool ended;
+	bool restart_requested; /* guest reset with --reboot restart */
 	int exit_status;
 	const char *end_reason;
 	unsigned running_threads;
