@@ -97,8 +97,10 @@ static int add_pio_device(struct vm *vm, const struct device_ops *dops, void *de
 int vm_platform_create(struct vm *vm, char *err, size_t err_len)
 {
 	static const uint32_t gsis[NR_PLATFORM_IRQS] = {
-		[IRQ_KBD] = I8042_KBD_IRQ, [IRQ_COM1] = SERIAL8250_COM1_IRQ,
-		[IRQ_RTC] = RTC_CMOS_IRQ, [IRQ_AUX] = I8042_AUX_IRQ,
+		[IRQ_KBD] = I8042_KBD_IRQ,
+		[IRQ_COM1] = SERIAL8250_COM1_IRQ,
+		[IRQ_RTC] = RTC_CMOS_IRQ,
+		[IRQ_AUX] = I8042_AUX_IRQ,
 	};
 	struct vm_platform *p = calloc(1, sizeof(*p));
 	struct i8042 *kbd;
@@ -112,7 +114,9 @@ int vm_platform_create(struct vm *vm, char *err, size_t err_len)
 	vm->platform = p;
 	p->vm = vm;
 	for (unsigned i = 0; i < NR_PLATFORM_IRQS; i++)
-		p->irqs[i] = (struct irq_line){ .set_level = irq_set_level, .opaque = vm, .gsi = gsis[i] };
+		p->irqs[i] = (struct irq_line){ .set_level = irq_set_level,
+						.opaque = vm,
+						.gsi = gsis[i] };
 	p->power = (struct power_sink){ .event = power_event, .opaque = vm };
 
 	if (vm->cfg.console == VM_CONSOLE_SERIAL) {
@@ -154,8 +158,8 @@ int vm_platform_create(struct vm *vm, char *err, size_t err_len)
 	ret = add_pio_device(vm, &acpi_pm_device_ops, pm, &acpi_pm_sleep_ops, ACPI_PM_SLEEP_BASE,
 			     ACPI_PM_SLEEP_LEN, "acpi_sleep");
 	if (!ret)
-		ret = bus_register(&vm->pio, ACPI_PM_RESET_PORT, ACPI_PM_RESET_LEN, &acpi_pm_reset_ops,
-				   pm, "acpi_reset");
+		ret = bus_register(&vm->pio, ACPI_PM_RESET_PORT, ACPI_PM_RESET_LEN,
+				   &acpi_pm_reset_ops, pm, "acpi_reset");
 	if (ret)
 		goto fail;
 	return 0;
