@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "arch/x86/layout.h"
 #include "bus/bus.h"
 #include "devices/device.h"
 #include "hv/hv.h"
@@ -33,6 +34,7 @@ struct vcpu;
 struct vm {
 	struct vm_config cfg; /* a deep copy, owned */
 	struct hv *hv;
+	struct layout layout; /* guest physical address map */
 	struct gmem gmem;
 	struct bus pio;
 	struct bus mmio;
@@ -42,6 +44,9 @@ struct vm {
 	struct vcpu *vcpus[VM_MAX_CPUS];
 	unsigned nr_vcpus;
 	struct x86_cpu_state boot_state; /* for vCPU 0 */
+
+	/* Set (release) whenever a pause or the end is requested: vCPUs then take the lock. */
+	int attention;
 
 	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t cond;
