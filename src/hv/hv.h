@@ -48,6 +48,9 @@ int hv_host_info(struct hv_host_info *info, char *err, size_t err_len);
 int hv_create(struct hv **out, char *err, size_t err_len);
 void hv_destroy(struct hv *hv);
 
+/* hv_has_tsc_deadline - KVM emulates the LAPIC TSC-deadline timer (KVM_CAP_TSC_DEADLINE_TIMER). */
+bool hv_has_tsc_deadline(struct hv *hv);
+
 /* hv_set_memory - map [gpa, gpa+len) of guest RAM to @hva in slot @slot. 0 or -errno. */
 int hv_set_memory(struct hv *hv, uint32_t slot, uint64_t gpa, uint64_t len, void *hva);
 

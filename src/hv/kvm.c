@@ -261,6 +261,11 @@ void hv_destroy(struct hv *hv)
 	free(hv);
 }
 
+bool hv_has_tsc_deadline(struct hv *hv)
+{
+	return ioctl(hv->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+}
+
 int hv_set_memory(struct hv *hv, uint32_t slot, uint64_t gpa, uint64_t len, void *hva)
 {
 	struct kvm_userspace_memory_region r = {
