@@ -115,29 +115,82 @@ void *rt_alloc(size_t bytes, size_t align)
 	return (void *)p;
 }
 
-/* PIT channel 2 gated through port 0x61 (8254 datasheet, mode 0): OUT2 (port 0x61 bit 5) rises
- * after the count. */
-static void tsc_calibrate(void)
+/* TSC calibration against PIT channel 2 (8254 datasheet: mode 0 counts down from the loaded value,
+ * gate = port 0x61 bit 0; a latch command 0x80 on port 0x43 freezes channel 2's count for two reads
+ * of port 0x42).  Each sample pairs a latched count with the TSC read around it and keeps the
+ * tightest of three pairs, so that a vCPU preempted between samples (likely on a shared host) does
+ * not skew the result. */
+#define PIT_HZ 1193182u
+
+struct pit_sample {
+	uint64_t tsc;
+	uint16_t count;
+};
+
+static uint16_t pit2_count(void)
 {
-	const unsigned int pit_ticks = 11932; /* 10 ms at 1.193182 MHz */
+	rt_outb(0x43, 0x80);
+	uint8_t lo = rt_inb(0x42);
+	uint8_t hi = rt_inb(0x42);
+	return (uint16_t)(lo | hi << 8);
+}
+
+static void pit2_sample(struct pit_sample *s)
+{
+	uint64_t best = ~0ull;
+
+	for (int i = 0; i < 3; i++) {
+		uint64_t t0 = rt_rdtsc();
+		uint16_t c = pit2_count();
+		uint64_t t1 = rt_rdtsc();
+		if (t1 - t0 < best) {
+			best = t1 - t0;
+			s->tsc = t0 + (t1 - t0) / 2;
+			s->count = c;
+		}
+	}
+}
+
+/* One ~10 ms measurement; returns TSC kHz, or 0 when no PIT counts. */
+static uint64_t pit_measure_khz(void)
+{
+	const uint16_t want_ticks = PIT_HZ / 100;
+	struct pit_sample a, b;
 	uint8_t ctl = rt_inb(0x61);
 
-	rt_outb(0x61, (uint8_t)((ctl & ~0x03) | 0x00)); /* gate low, speaker off */
+	rt_outb(0x61, (uint8_t)((ctl & ~0x02) | 0x01)); /* gate high, speaker off */
 	rt_outb(0x43, 0xB0); /* channel 2, lobyte/hibyte, mode 0, binary */
-	rt_outb(0x42, pit_ticks & 0xff);
-	rt_outb(0x42, pit_ticks >> 8);
-	bool early = rt_inb(0x61) & 0x20;
-	rt_outb(0x61, (uint8_t)((ctl & ~0x02) | 0x01)); /* gate high: count */
-	uint64_t t0 = rt_rdtsc();
+	rt_outb(0x42, 0xff);
+	rt_outb(0x42, 0xff);
+	pit2_sample(&a);
 	unsigned int polls = 0;
-	while (!(rt_inb(0x61) & 0x20) && polls < 200000)
-		polls++;
-	uint64_t t1 = rt_rdtsc();
+	uint16_t ticks = 0;
+	while (ticks < want_ticks && polls < 100000) {
+		ticks = (uint16_t)(a.count - pit2_count());
+		if (++polls == 2000 && ticks == 0)
+			break; /* the count never moves: no PIT */
+	}
+	pit2_sample(&b);
 	rt_outb(0x61, ctl);
+	ticks = (uint16_t)(a.count - b.count);
+	if (ticks < want_ticks)
+		return 0;
+	uint64_t khz = (b.tsc - a.tsc) * PIT_HZ / ((uint64_t)ticks * 1000);
+	return khz >= 100000 && khz <= 10000000 ? khz : 0;
+}
 
-	uint64_t khz = (t1 - t0) / 10;
-	if (!early && polls > 0 && polls < 200000 && khz >= 100000 && khz <= 10000000) {
-		rt_tsc_khz = khz;
+static void tsc_calibrate(void)
+{
+	uint64_t k[3];
+
+	for (int i = 0; i < 3; i++) {
+		k[i] = pit_measure_khz();
+		if (!k[i])
+			break;
+	}
+	if (k[0] && k[1] && k[2]) { /* median of three */
+		uint64_t lo = k[0] < k[1] ? k[0] : k[1], hi = k[0] < k[1] ? k[1] : k[0];
+		rt_tsc_khz = k[2] < lo ? lo : k[2] > hi ? hi : k[2];
 		rt_tsc_calibrated = true;
 		return;
 	}
