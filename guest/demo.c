@@ -62,7 +62,17 @@ static void show_cpu(void)
 	const char *b = (const char *)brand;
 	while (*b == ' ')
 		b++;
-	rt_printf("  cpu       %s%s%s%s\n", vendor, *b ? ", \"" : "", b, *b ? "\"" : "");
+	rt_cpuid(1, 0, r);
+	uint32_t family = (r[0] >> 8) & 0xf, model = (r[0] >> 4) & 0xf;
+	if (family == 0xf)
+		family += (r[0] >> 20) & 0xff;
+	if (family >= 6)
+		model |= ((r[0] >> 16) & 0xf) << 4;
+	if (*b)
+		rt_printf("  cpu       %s, \"%s\"\n", vendor, b);
+	else
+		rt_printf("  cpu       %s, family 0x%x model 0x%x stepping %u\n", vendor, family,
+			  model, r[0] & 0xf);
 	rt_cpuid(0x40000000, 0, r);
 	char hv[13];
 	memcpy(hv, &r[1], 4);
@@ -107,6 +117,10 @@ int guest_main(void)
 		for (unsigned int i = 0; i < rt_acpi.n_cpus; i++)
 			rt_printf(" %u", rt_acpi.apic_ids[i]);
 		rt_printf(")\n");
+		if (rt_acpi.n_cpus_ignored)
+			rt_printf("            + %u more that this guest leaves alone (it drives "
+				  "at most %u)\n",
+				  rt_acpi.n_cpus_ignored, RT_MAX_CPUS);
 	} else {
 		rt_printf("  vcpus     unknown: no ACPI tables found\n");
 	}
@@ -122,7 +136,8 @@ int guest_main(void)
 	}
 	unsigned int online = 1;
 	if (acpi && rt_acpi.n_cpus > 1) {
-		rt_printf("Starting %u more vCPUs ... ", rt_acpi.n_cpus - 1);
+		rt_printf("Starting %u more vCPU%s ... ", rt_acpi.n_cpus - 1,
+			  rt_acpi.n_cpus > 2 ? "s" : "");
 		online = rt_smp_start(cpu_work);
 		rt_printf("%u of %u online\n", online, rt_acpi.n_cpus);
 	}
