@@ -45,6 +45,18 @@ static long cpu_work(struct rt_cpu *cpu)
 	return rt_user_run(cpu, sieve_count, (long)job);
 }
 
+/* Ring 3: FNV-1a (32-bit) over a multiboot module. */
+static long module_fnv1a(long arg)
+{
+	const struct rt_module *m = (const struct rt_module *)arg;
+	uint32_t h = 2166136261u;
+
+	for (const uint8_t *p = (const uint8_t *)(uintptr_t)m->start;
+	     p < (const uint8_t *)(uintptr_t)m->end; p++)
+		h = (h ^ *p) * 16777619u;
+	return h;
+}
+
 static void show_cpu(void)
 {
 	uint32_t r[4], brand[13] = { 0 };
@@ -126,6 +138,12 @@ int guest_main(void)
 	}
 	show_memory();
 	rt_printf("  cmdline   \"%s\"\n", rt_boot.cmdline);
+	for (unsigned int i = 0; i < rt_boot.n_modules; i++) {
+		const struct rt_module *m = &rt_boot.modules[i];
+		uint32_t h = (uint32_t)rt_user_run(&rt_cpus[0], module_fnv1a, (long)m);
+		rt_printf("  module %u  0x%x - 0x%x, %u bytes, FNV-1a 0x%08x, \"%s\"\n", i,
+			  m->start, m->end, m->end - m->start, h, m->name);
+	}
 	rt_printf("  clock     TSC %lu MHz%s\n\n", rt_tsc_khz / 1000,
 		  rt_tsc_calibrated ? "" : " (guessed)");
 

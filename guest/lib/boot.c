@@ -7,6 +7,7 @@
 /* multiboot info flags (Multiboot §3.3) */
 #define MBI_MEM (1u << 0)
 #define MBI_CMDLINE (1u << 2)
+#define MBI_MODS (1u << 3)
 #define MBI_MMAP (1u << 6)
 
 struct rt_boot_info rt_boot;
@@ -54,6 +55,21 @@ static void copy_boot_info(uint32_t magic, uint32_t info_gpa)
 			rt_boot.cmdline[i] = s[i];
 		rt_boot.cmdline[i] = '\0';
 		rt_boot.have_cmdline = true;
+	}
+	if ((flags & MBI_MODS) && rd32(info_gpa + 24)) {
+		uint32_t count = rd32(info_gpa + 20), addr = rd32(info_gpa + 24);
+		for (uint32_t m = 0; m < count && m < RT_MAX_MODULES; m++) {
+			struct rt_module *mod = &rt_boot.modules[rt_boot.n_modules++];
+			uintptr_t e =
+				(uintptr_t)addr + 16 * m; /* mod_start, mod_end, string, reserved */
+			mod->start = rd32(e);
+			mod->end = rd32(e + 4);
+			const char *s = (const char *)(uintptr_t)rd32(e + 8);
+			size_t i = 0;
+			for (; s && i + 1 < sizeof(mod->name) && s[i]; i++)
+				mod->name[i] = s[i];
+			mod->name[i] = '\0';
+		}
 	}
 	if (flags & MBI_MMAP) {
 		uint32_t len = rd32(info_gpa + 44), addr = rd32(info_gpa + 48);
@@ -109,6 +125,20 @@ void *rt_alloc(size_t bytes, size_t align)
 {
 	uintptr_t p = (alloc_next + align - 1) & ~(uintptr_t)(align - 1);
 
+	/* Step over multiboot modules (QEMU loads them right after the image, vmon at the top of
+	 * RAM). */
+	for (unsigned int pass = 0; pass <= rt_boot.n_modules; pass++) {
+		bool moved = false;
+		for (unsigned int i = 0; i < rt_boot.n_modules; i++) {
+			const struct rt_module *m = &rt_boot.modules[i];
+			if (p < m->end && p + bytes > m->start) {
+				p = ((uintptr_t)m->end + align - 1) & ~(uintptr_t)(align - 1);
+				moved = true;
+			}
+		}
+		if (!moved)
+			break;
+	}
 	if (p < alloc_next || p + bytes < p || p + bytes > alloc_end)
 		return NULL;
 	alloc_next = p + bytes;

@@ -118,6 +118,11 @@ struct rt_mmap_entry {
 	uint64_t len;
 	uint32_t type; /* 1 = usable RAM */
 };
+struct rt_module {
+	uint32_t start, end; /* [start, end) physical */
+	char name[64];
+};
+#define RT_MAX_MODULES 4
 struct rt_boot_info {
 	uint32_t magic; /* EAX at entry: 0x2BADB002 */
 	uint32_t flags; /* multiboot info flags */
@@ -126,13 +131,16 @@ struct rt_boot_info {
 	bool have_cmdline;
 	unsigned int n_mmap;
 	struct rt_mmap_entry mmap[RT_MAX_MMAP];
+	unsigned int n_modules; /* modules beyond RT_MAX_MODULES are not copied */
+	struct rt_module modules[RT_MAX_MODULES];
 };
 extern struct rt_boot_info rt_boot;
 /* rt_cmdline_has: true if the command line contains word as a whole space-separated token. */
 bool rt_cmdline_has(const char *word);
 
 /* ---- memory: a bump allocator over the usable RAM region that holds the image */
-/* rt_alloc returns align-aligned memory (not cleared: RAM is zero at boot) or NULL when out of RAM.
+/* rt_alloc (align: a power of two) returns align-aligned memory that avoids the multiboot modules
+ * (not cleared: RAM is zero at boot) or NULL when out of RAM.
  */
 void *rt_alloc(size_t bytes, size_t align);
 

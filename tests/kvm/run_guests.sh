@@ -38,6 +38,7 @@ fi
 qemu_skip=""
 [ -n "$QEMU" ] && [ -x "$QEMU" ] || qemu_skip="qemu-system-x86_64 not installed"
 
+QEMU_EXTRA=()
 OUT=$TMP/out
 ERR=$TMP/err
 STATUS=0
@@ -52,7 +53,7 @@ run_vmon() {
 }
 # run_qemu GUEST_NAME CPUS CMDLINE
 run_qemu() {
-	timeout -k 5 "$TIMEOUT" "$QEMU" -accel tcg -M pc -m 256 -kernel "${GUEST[$1]}" -append "$3" -smp "$2" \
+	timeout -k 5 "$TIMEOUT" "$QEMU" -accel tcg -M pc -m 256 -kernel "${GUEST[$1]}" -append "$3" -smp "$2" "${QEMU_EXTRA[@]}" \
 		-serial stdio -display none -monitor none -no-reboot -nodefaults \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 </dev/null >"$OUT" 2>"$ERR"
 	STATUS=$?
@@ -96,16 +97,17 @@ qemu_case() {	# qemu_case TEST_NAME GUEST CPUS CMDLINE CHECKS...
 	check "$name" "$@"
 }
 
-# A vmon that cannot load multiboot kernels yet says so; skip rather than fail every case on it.
-if [ -z "$vmon_skip" ] && need_guest serial; then
-	run_vmon serial
-	if [ $STATUS -eq 2 ] && grep -q "no kernel loader is built in" "$ERR"; then
-		vmon_skip="this vmon has no multiboot loader yet ($(head -n 1 "$ERR"))"
-	fi
-fi
+# A multiboot module with known content for the --initrd checks, and its FNV-1a hash as the demo prints it.
+MODULE=$TMP/module.bin
+head -c 12345 /dev/urandom >"$MODULE"
+MODULE_FNV=$(python3 -c 'import sys
+h = 2166136261
+for b in open(sys.argv[1], "rb").read():
+    h = ((h ^ b) * 16777619) & 0xffffffff
+print("0x%08x" % h)' "$MODULE" 2>/dev/null || echo "python3-missing")
 
 echo "TAP version 13"
-echo "1..25"
+echo "1..27"
 
 # ---- vmon on /dev/kvm
 vmon_case "vmon serial: guest output reaches stdout, debug-exit pass" serial -- \
@@ -144,6 +146,8 @@ vmon_case "vmon demo via --kernel with --cmdline and --cpus 4" demo --cpus 4 --c
 vmon_case "vmon with no --kernel boots the bundled demo guest" - --cpus 2 -- \
 	'[ $STATUS -eq 0 ]' 'has $OUT "Hello from the vmon demo guest!"' 'has $OUT "2 of 2 online"' \
 	'has $OUT "148933 primes below 2 million"' 'has $OUT "All done."'
+vmon_case "vmon --initrd: the module arrives intact (FNV-1a computed in ring 3)" demo --initrd "$MODULE" -- \
+	'[ $STATUS -eq 0 ]' 'has $OUT "12345 bytes, FNV-1a $MODULE_FNV"'
 vmon_case "vmon --mem 64M: the memory map shows it" demo --mem 64M -- \
 	'[ $STATUS -eq 0 ]' 'grep -qE "memory +6[0-9] MiB usable" $OUT'
 
@@ -168,5 +172,8 @@ else
 fi
 qemu_case "qemu demo -smp 1 with a command line" demo 1 "a b c" '[ $STATUS -eq 0 ]' 'has $OUT "a b c\""' \
 	'has $OUT "78498 primes below 1 million"'
+QEMU_EXTRA=(-initrd "$MODULE")
+qemu_case "qemu demo with a multiboot module" demo 1 "" '[ $STATUS -eq 0 ]' 'has $OUT "12345 bytes, FNV-1a $MODULE_FNV"'
+QEMU_EXTRA=()
 
 [ $failed -eq 0 ]
