@@ -81,9 +81,9 @@ static void show_cpu(void)
 	if (family >= 6)
 		model |= ((r[0] >> 16) & 0xf) << 4;
 	if (*b)
-		rt_printf("  cpu       %s, \"%s\"\n", vendor, b);
+		rt_printf("  cpu         %s, \"%s\"\n", vendor, b);
 	else
-		rt_printf("  cpu       %s, family 0x%x model 0x%x stepping %u\n", vendor, family,
+		rt_printf("  cpu         %s, family 0x%x model 0x%x stepping %u\n", vendor, family,
 			  model, r[0] & 0xf);
 	rt_cpuid(0x40000000, 0, r);
 	char hv[13];
@@ -93,7 +93,7 @@ static void show_cpu(void)
 	hv[12] = '\0';
 	rt_cpuid(1, 0, r);
 	if (r[2] & (1u << 31))
-		rt_printf("  hypervisor \"%s\"\n", hv);
+		rt_printf("  hypervisor  %s\n", hv);
 }
 
 static void show_memory(void)
@@ -101,11 +101,11 @@ static void show_memory(void)
 	uint64_t usable = 0;
 
 	if (!rt_boot.n_mmap) {
-		rt_printf("  memory    %u KiB low, %u KiB above 1 MiB (no memory map)\n",
+		rt_printf("  memory      %u KiB low, %u KiB above 1 MiB (no memory map)\n",
 			  rt_boot.mem_lower_kb, rt_boot.mem_upper_kb);
 		return;
 	}
-	rt_printf("  memory map:\n");
+	rt_printf("  memory map\n");
 	for (unsigned int i = 0; i < rt_boot.n_mmap; i++) {
 		const struct rt_mmap_entry *e = &rt_boot.mmap[i];
 		const char *kind = e->type == 1	  ? "usable"
@@ -116,7 +116,7 @@ static void show_memory(void)
 		if (e->type == 1)
 			usable += e->len;
 	}
-	rt_printf("  memory    %lu MiB usable\n", usable >> 20);
+	rt_printf("  memory      %lu MiB usable\n", usable >> 20);
 }
 
 int guest_main(void)
@@ -125,26 +125,26 @@ int guest_main(void)
 	show_cpu();
 	bool acpi = rt_acpi_init() == 0;
 	if (acpi) {
-		rt_printf("  vcpus     %u (ACPI MADT; APIC IDs", rt_acpi.n_cpus);
+		rt_printf("  vcpus       %u (ACPI MADT; APIC IDs", rt_acpi.n_cpus);
 		for (unsigned int i = 0; i < rt_acpi.n_cpus; i++)
 			rt_printf(" %u", rt_acpi.apic_ids[i]);
 		rt_printf(")\n");
 		if (rt_acpi.n_cpus_ignored)
-			rt_printf("            + %u more that this guest leaves alone (it drives "
+			rt_printf("              + %u more that this guest leaves alone (it drives "
 				  "at most %u)\n",
 				  rt_acpi.n_cpus_ignored, RT_MAX_CPUS);
 	} else {
-		rt_printf("  vcpus     unknown: no ACPI tables found\n");
+		rt_printf("  vcpus       unknown: no ACPI tables found\n");
 	}
 	show_memory();
-	rt_printf("  cmdline   \"%s\"\n", rt_boot.cmdline);
+	rt_printf("  cmdline     \"%s\"\n", rt_boot.cmdline);
 	for (unsigned int i = 0; i < rt_boot.n_modules; i++) {
 		const struct rt_module *m = &rt_boot.modules[i];
 		uint32_t h = (uint32_t)rt_user_run(&rt_cpus[0], module_fnv1a, (long)m);
-		rt_printf("  module %u  0x%x - 0x%x, %u bytes, FNV-1a 0x%08x, \"%s\"\n", i,
+		rt_printf("  module %u    0x%x - 0x%x, %u bytes, FNV-1a 0x%08x, \"%s\"\n", i,
 			  m->start, m->end, m->end - m->start, h, m->name);
 	}
-	rt_printf("  clock     TSC %lu MHz%s\n\n", rt_tsc_khz / 1000,
+	rt_printf("  clock       TSC %lu MHz%s\n\n", rt_tsc_khz / 1000,
 		  rt_tsc_calibrated ? "" : " (guessed)");
 
 	unsigned int max = acpi && rt_acpi.n_cpus ? rt_acpi.n_cpus : 1;
@@ -188,5 +188,6 @@ int guest_main(void)
 		  ok ? "All done." : "Something went wrong (see above).");
 	if (!ok)
 		return RT_EXIT_FAIL;
+	rt_printf("(Boot your own kernel: vmon run --kernel FILE [--cmdline STR] [--cpus N])\n");
 	rt_acpi_poweroff();
 }

@@ -139,8 +139,8 @@ vmon_case "vmon emulation failure: non-zero exit, report names reason, vCPU, RIP
 	'has $OUT "emulation-failure-test: jumping"' \
 	'grep -qiE "vcpu 0.*emulation failure.*RIP 0x[0-9a-f]+" $ERR' 'grep -qiE "code:" $ERR'
 vmon_case "vmon demo via --kernel with --cmdline and --cpus 4" demo --cpus 4 --cmdline "hello from the kvm tier" -- \
-	'[ $STATUS -eq 0 ]' 'has $OUT "cmdline   \"hello from the kvm tier\""' \
-	'has $OUT "vcpus     4 (ACPI MADT"' 'has $OUT "4 of 4 online"' \
+	'[ $STATUS -eq 0 ]' 'has $OUT "cmdline     \"hello from the kvm tier\""' \
+	'has $OUT "vcpus       4 (ACPI MADT"' 'has $OUT "4 of 4 online"' \
 	'has $OUT "78498 primes below 1 million"' 'has $OUT "283146 primes below 4 million"' \
 	'has $OUT "All done."'
 vmon_case "vmon with no --kernel boots the bundled demo guest" - --cpus 2 -- \
