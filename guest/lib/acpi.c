@@ -1,10 +1,10 @@
 /* acpi.c — finds the ACPI tables (RSDP in the EBDA or 0xE0000-0xFFFFF), reads the MADT's enabled
- * LAPICs and the FADT's power-management registers, decodes \_S5 from the DSDT and powers the
- * machine off. References: ACPI 6.4 §5.2.5.1 (finding the RSDP), §5.2.5.3 (RSDP), §5.2.6 (table
- * header), §5.2.7/5.2.8 (RSDT/XSDT), §5.2.9 (FADT; Table 5.10 flags: HW_REDUCED_ACPI is bit 20),
- * §5.2.12 (MADT, Processor Local APIC type 0, x2APIC type 9), §4.8.3.7 (SLEEP_CONTROL_REG: SLP_TYPx
- * bits 4:2, SLP_EN bit 5), §4.8.3.2.1 (PM1_CNT: SLP_TYPx bits 12:10, SLP_EN bit 13), §20.2 (AML:
- * NameOp 0x08, PackageOp 0x12, BytePrefix 0x0A). */
+ * LAPICs and the FADT's power-management registers, decodes \_S5 from the DSDT, powers the
+ * machine off and resets it. References: ACPI 6.4 §5.2.5.1 (finding the RSDP), §5.2.5.3 (RSDP),
+ * §5.2.6 (table header), §5.2.7/5.2.8 (RSDT/XSDT), §5.2.9 (FADT; Table 5.10 flags: HW_REDUCED_ACPI
+ * is bit 20), §5.2.12 (MADT, Processor Local APIC type 0, x2APIC type 9), §4.8.4.6 (RESET_REG),
+ * §4.8.3.7 (SLEEP_CONTROL_REG: SLP_TYPx bits 4:2, SLP_EN bit 5), §4.8.3.2.1 (PM1_CNT: SLP_TYPx bits
+ * 12:10, SLP_EN bit 13), §20.2 (AML: NameOp 0x08, PackageOp 0x12, BytePrefix 0x0A). */
 #include "rt.h"
 
 struct rt_acpi rt_acpi;
@@ -153,6 +153,11 @@ static void parse_fadt(uint64_t fadt)
 	}
 	if (len >= 116)
 		rt_acpi.hw_reduced = rd32(fadt + 112) & (1u << 20);
+	if (len >= 129 && (rd32(fadt + 112) & (1u << 10))) { /* RESET_REG_SUP */
+		read_gas(fadt + 116, &rt_acpi.reset_reg);
+		rt_acpi.reset_value = rd8(fadt + 128);
+		rt_acpi.have_reset = rt_acpi.reset_reg.address != 0;
+	}
 	if (len >= 256)
 		read_gas(fadt + 244, &rt_acpi.sleep_ctl); /* SLEEP_CONTROL_REG */
 	if (table_ok(rt_acpi.dsdt_gpa, "DSDT"))
@@ -195,6 +200,17 @@ int rt_acpi_init(void)
 			parse_fadt(t);
 	}
 	return 0;
+}
+
+void rt_acpi_reset(void)
+{
+	if (!rt_acpi.have_reset)
+		return;
+	if (rt_acpi.reset_reg.space == 1)
+		rt_outb((uint16_t)rt_acpi.reset_reg.address, rt_acpi.reset_value);
+	else if (rt_acpi.reset_reg.space == 0)
+		*(volatile uint8_t *)(uintptr_t)rt_acpi.reset_reg.address = rt_acpi.reset_value;
+	rt_delay_us(200000);
 }
 
 void rt_acpi_poweroff(void)

@@ -170,6 +170,9 @@ struct rt_acpi {
 	struct rt_gas sleep_ctl;
 	uint32_t pm1a_cnt, pm1b_cnt;
 	uint64_t dsdt_gpa;
+	bool have_reset; /* FADT RESET_REG_SUP with a RESET_REG */
+	struct rt_gas reset_reg;
+	uint8_t reset_value;
 	bool have_s5;
 	uint8_t s5_typ_a, s5_typ_b;
 };
@@ -177,6 +180,9 @@ extern struct rt_acpi rt_acpi;
 /* rt_acpi_init finds and parses the tables; returns 0 or -1 when no valid RSDP/XSDT/RSDT was found.
  */
 int rt_acpi_init(void);
+/* rt_acpi_reset writes the FADT's RESET_VALUE to RESET_REG (ACPI 6.4 §4.8.4.6); returns only if
+ * that did nothing within 200 ms (or there is no reset register). */
+void rt_acpi_reset(void);
 /* rt_acpi_poweroff enters S5 (SLEEP_CONTROL_REG on HW-reduced platforms, else PM1a/PM1b_CNT); if
  * the VM is still running 200 ms later it exits with RT_EXIT_POWEROFF_FAILED. */
 __attribute__((noreturn)) void rt_acpi_poweroff(void);
