@@ -95,6 +95,7 @@ static int run_once(const struct vm_config *cfg, const sigset_t *sigs, bool *res
 {
 	struct run_ctx ctx = { .sigfd = -1 };
 	struct evloop *el;
+	bool user_error = false;
 	char err[512] = "";
 	int ret, status;
 
@@ -104,18 +105,12 @@ static int run_once(const struct vm_config *cfg, const sigset_t *sigs, bool *res
 		fprintf(stderr, "vmon: cannot create the event loop: %s\n", strerror(errno));
 		return VMON_EXIT_HOST;
 	}
-	ret = vm_create(&ctx.vm, cfg, el, err, sizeof(err));
+	ret = vm_create(&ctx.vm, cfg, el, &user_error, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "vmon: %s\n", err);
 		evloop_destroy(el);
-		return VMON_EXIT_HOST;
-	}
-	/* A kernel that cannot be loaded is the user's input: a usage error. */
-	ret = vm_boot_load(ctx.vm, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "vmon: %s\n", err);
-		status = VMON_EXIT_USAGE;
-		goto out;
+		/* A kernel that cannot be loaded is the user's input: a usage error. */
+		return user_error ? VMON_EXIT_USAGE : VMON_EXIT_HOST;
 	}
 	ctx.sigfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (ctx.sigfd >= 0)
