@@ -1,13 +1,58 @@
 /* api_json.c — strict parsing of untrusted JSON bodies and table-driven object reading. */
 #include "api/api_json.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 
+/*
+ * lex_check - what json-c accepts beyond RFC 8259 even in strict mode:
+ * single-quoted strings, NaN/Infinity and raw control characters in strings.
+ * Returns the offset of the first such byte, or -1 when the text is clean.
+ */
+static long lex_check(const char *text, size_t len)
+{
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (in_str) {
+			if (c < 0x20)
+				return (long)i;
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"') {
+			in_str = true;
+		} else if (!c || (!strchr(" \t\r\n{}[]:,+-.0123456789", c) && !isalpha(c))) {
+			return (long)i; /* NUL, quotes, comments, ... */
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+			size_t j = i;
+
+			if ((c == 'e' || c == 'E') && i > 0 && text[i - 1] >= '0' && text[i - 1] <= '9')
+				continue; /* exponent */
+			while (j < len && ((text[j] >= 'a' && text[j] <= 'z') ||
+					   (text[j] >= 'A' && text[j] <= 'Z')))
+				j++;
+			if (!((j - i == 4 && !memcmp(text + i, "true", 4)) ||
+			      (j - i == 5 && !memcmp(text + i, "false", 5)) ||
+			      (j - i == 4 && !memcmp(text + i, "null", 4))))
+				return (long)i;
+			i = j - 1;
+		}
+	}
+	return -1;
+}
+
 struct json_object *api_json_parse(const char *text, size_t len, char *err, size_t err_len)
 {
+	long bad;
 	struct json_tokener *tok;
 	struct json_object *obj;
 	enum json_tokener_error jerr;
@@ -16,6 +61,11 @@ struct json_object *api_json_parse(const char *text, size_t len, char *err, size
 	if (len > API_BODY_MAX_BYTES) {
 		snprintf(err, err_len, "The request body of %zu bytes exceeds the limit of %u bytes.",
 			 len, API_BODY_MAX_BYTES);
+		return NULL;
+	}
+	bad = lex_check(text, len);
+	if (bad >= 0) {
+		snprintf(err, err_len, API_JSON_FAULT "invalid JSON syntax at byte %ld.", bad);
 		return NULL;
 	}
 	tok = json_tokener_new_ex(API_JSON_MAX_DEPTH);
@@ -27,9 +77,20 @@ struct json_object *api_json_parse(const char *text, size_t len, char *err, size
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
+	if (jerr == json_tokener_continue) {
+		/* a bare literal or number at the end: tell json-c the input is over */
+		obj = json_tokener_parse_ex(tok, "", 1);
+		jerr = json_tokener_get_error(tok);
+		if (jerr == json_tokener_success)
+			end = len;
+		else
+			jerr = json_tokener_continue; /* an unfinished value */
+	}
 	json_tokener_free(tok);
-	if (!obj && jerr == json_tokener_success)
-		jerr = json_tokener_error_parse_eof; /* a bare "null" */
+	if (!obj && jerr == json_tokener_success) {
+		snprintf(err, err_len, API_JSON_FAULT "invalid type: null, expected an object.");
+		return NULL;
+	}
 	if (jerr != json_tokener_success) {
 		json_object_put(obj);
 		if (jerr == json_tokener_continue)
