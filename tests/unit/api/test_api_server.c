@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api_server.h"
@@ -155,7 +156,39 @@ TEST(api_server_socket_path_rules)
 	path[sizeof(path) - 1] = '\0';
 	CHECK_EQ(api_server_start(&srv, &a, path, err, sizeof(err)), -ENAMETOOLONG);
 	api_destroy(&a);
+}
+
+TEST(api_server_flushes_metrics_periodically)
+{
+	struct api a;
+	struct api_server srv = { .metrics_period_ms = 20 };
+	char err[256], reply[4096], body[256], metrics[160], line[4096];
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int lines = 0;
+	FILE *f;
+
+	fresh(&a);
+	a.host_files = true;
+	snprintf(sock, sizeof(sock), "%s/api2.sock", dir);
+	snprintf(metrics, sizeof(metrics), "%s/metrics", dir);
+	REQUIRE(api_server_start(&srv, &a, sock, err, sizeof(err)) == 0);
+	snprintf(body, sizeof(body), "{\"metrics_path\":\"%s\"}", metrics);
+	CHECK_EQ(req("PUT", "/metrics", body, reply, sizeof(reply)), 204);
+	for (int i = 0; i < 200 && lines < 2; i++) {
+		nanosleep(&ts, NULL);
+		lines = 0;
+		f = fopen(metrics, "r");
+		while (f && fgets(line, sizeof(line), f))
+			lines++;
+		if (f)
+			fclose(f);
+	}
+	CHECK(lines >= 2);
+	api_server_stop(&srv);
+	api_destroy(&a);
+	unlink(metrics);
 	rmdir(dir);
 }
 
-HARNESS_MAIN(HARNESS_T(api_server_end_to_end) HARNESS_T(api_server_socket_path_rules))
+HARNESS_MAIN(HARNESS_T(api_server_end_to_end) HARNESS_T(api_server_socket_path_rules)
+	     HARNESS_T(api_server_flushes_metrics_periodically))
