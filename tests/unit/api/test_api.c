@@ -510,7 +510,7 @@ TEST(api_start_validates_config_with_host_files)
 	       204, NULL);
 	a.host_files = true;
 	REFUSED(&a, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}",
-		"Invalid microVM configuration: disk image /nonexistent.img: No such file or directory.");
+		"Invalid microVM configuration: disk '/nonexistent.img': No such file or directory.");
 	CHECK_EQ(fake.starts, 0);
 	api_destroy(&a);
 }
