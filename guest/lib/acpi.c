@@ -2,9 +2,10 @@
  * LAPICs and the FADT's power-management registers, decodes \_S5 from the DSDT, powers the
  * machine off and resets it. References: ACPI 6.4 §5.2.5.1 (finding the RSDP), §5.2.5.3 (RSDP),
  * §5.2.6 (table header), §5.2.7/5.2.8 (RSDT/XSDT), §5.2.9 (FADT; Table 5.10 flags: HW_REDUCED_ACPI
- * is bit 20), §5.2.12 (MADT, Processor Local APIC type 0, x2APIC type 9), §4.8.4.6 (RESET_REG),
- * §4.8.3.7 (SLEEP_CONTROL_REG: SLP_TYPx bits 4:2, SLP_EN bit 5), §4.8.3.2.1 (PM1_CNT: SLP_TYPx bits
- * 12:10, SLP_EN bit 13), §20.2 (AML: NameOp 0x08, PackageOp 0x12, BytePrefix 0x0A). */
+ * is bit 20), §5.2.12 (MADT, Processor Local APIC type 0, x2APIC type 9), §4.8.4.6 (RESET_REG), PCI
+ * Firmware 3.2 §4.1.2 (MCFG), §4.8.3.7 (SLEEP_CONTROL_REG: SLP_TYPx bits 4:2, SLP_EN bit 5),
+ * §4.8.3.2.1 (PM1_CNT: SLP_TYPx bits 12:10, SLP_EN bit 13), §20.2 (AML: NameOp 0x08, PackageOp
+ * 0x12, BytePrefix 0x0A). */
 #include "rt.h"
 
 struct rt_acpi rt_acpi;
@@ -198,6 +199,8 @@ int rt_acpi_init(void)
 			parse_madt(t);
 		else if (table_ok(t, "FACP"))
 			parse_fadt(t);
+		else if (table_ok(t, "MCFG") && rd32(t + 4) >= 60 && rd16(t + 52) == 0)
+			rt_acpi.ecam_gpa = rd64(t + 44); /* first allocation: base, segment 0 */
 	}
 	return 0;
 }

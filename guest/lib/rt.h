@@ -173,6 +173,8 @@ struct rt_acpi {
 	bool have_reset; /* FADT RESET_REG_SUP with a RESET_REG */
 	struct rt_gas reset_reg;
 	uint8_t reset_value;
+	uint64_t ecam_gpa; /* MCFG: ECAM base of segment 0, bus 0; 0 = none (use ports 0xCF8/0xCFC)
+			    */
 	bool have_s5;
 	uint8_t s5_typ_a, s5_typ_b;
 };
@@ -186,6 +188,51 @@ void rt_acpi_reset(void);
 /* rt_acpi_poweroff enters S5 (SLEEP_CONTROL_REG on HW-reduced platforms, else PM1a/PM1b_CNT); if
  * the VM is still running 200 ms later it exits with RT_EXIT_POWEROFF_FAILED. */
 __attribute__((noreturn)) void rt_acpi_poweroff(void);
+
+/* ---- PCI configuration space (PCI Local Bus 3.0 §3.2.2.3.2 CF8/CFC; PCIe 4.0 §7.2.2 ECAM) */
+/* rt_pci_read32/write32: register reg (4-byte aligned) of bus 0 device dev function fn, through
+ * ECAM when the MCFG gave one (call rt_acpi_init first), else through ports 0xCF8/0xCFC. */
+uint32_t rt_pci_read32(unsigned int dev, unsigned int fn, unsigned int reg);
+void rt_pci_write32(unsigned int dev, unsigned int fn, unsigned int reg, uint32_t v);
+/* rt_pci_bar returns the address of memory BAR bar (64-bit BARs included), or 0 for an I/O or empty
+ * BAR. */
+uint64_t rt_pci_bar(unsigned int dev, unsigned int fn, unsigned int bar);
+
+/* ---- virtio 1.x over PCI (modern interface), one split virtqueue, synchronous requests
+ * (virtio 1.2 §4.1, §2.7) */
+#define RT_VQ_SIZE 8
+struct rt_virtq_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags; /* 1 = NEXT, 2 = WRITE (device writes) */
+	uint16_t next;
+};
+struct rt_virtio {
+	unsigned int dev, fn;
+	uint16_t device_id;
+	volatile uint8_t *common; /* struct virtio_pci_common_cfg */
+	volatile uint8_t *device; /* device-specific configuration */
+	volatile uint16_t *notify; /* queue 0's notification address */
+	struct rt_virtq_desc *desc; /* RT_VQ_SIZE descriptors */
+	volatile uint16_t *avail; /* flags, idx, ring[RT_VQ_SIZE] */
+	volatile uint8_t *used; /* flags, idx, ring[RT_VQ_SIZE] of {id, len} */
+	uint16_t avail_idx, used_idx;
+	uint32_t features; /* negotiated feature bits 0-31 */
+};
+/* rt_virtio_find looks on PCI bus 0 for a virtio device of the given type (virtio 1.2 §5: 1 = net,
+ * 2 = block, 4 = entropy; PCI device ID 0x1040 + type, or the transitional ID), enables memory
+ * decoding and bus mastering and maps its capabilities.  Returns 0, or -1 when there is none or it
+ * lacks the modern capabilities. */
+int rt_virtio_find(struct rt_virtio *vd, unsigned int type);
+/* rt_virtio_setup resets the device, negotiates VIRTIO_F_VERSION_1 plus the features in want (bits
+ * 0-31), sets up queue 0 and sets DRIVER_OK.  Returns 0, or -1 (printed) when the device refuses.
+ */
+int rt_virtio_setup(struct rt_virtio *vd, uint32_t want);
+/* rt_virtio_run posts the chain of n descriptors (flags other than NEXT taken from chain[i].flags),
+ * notifies and polls for it to be used within timeout_us.  Returns the used length, or -1 on
+ * timeout. */
+long rt_virtio_run(struct rt_virtio *vd, const struct rt_virtq_desc *chain, unsigned int n,
+		   uint64_t timeout_us);
 
 /* ---- CPUs */
 struct rt_tss {

@@ -21,6 +21,7 @@
 #define RT_EXIT_PASS 0x10 /* status 33 */
 #define RT_EXIT_FAIL 0x11 /* status 35 */
 #define RT_EXIT_POWEROFF_FAILED 0x12 /* status 37: ACPI power-off returned */
+#define RT_EXIT_SKIP 0x14 /* status 41: what the test needs is absent */
 #define RT_EXIT_EXCEPTION 0x13 /* status 39: unexpected CPU exception */
 
 #endif

@@ -5,9 +5,10 @@
 # Environment: VMON=path to vmon (tests skip when missing); QEMU=qemu-system-x86_64 override (optional);
 #              VMON_TEST_TIMEOUT=seconds per run (default 60).
 # Arguments:   NAME=PATH for each guest ELF (serial pio mmio ring3 smp poweroff reset triple_fault emulation_failure
-#              demo).
+#              virtio_blk demo).
 # Debug-exit contract of the guests (guest/lib/rt_layout.h): pass writes 0x10 -> status 33, fail 0x11 -> 35,
-# power-off failed 0x12 -> 37, unexpected exception 0x13 -> 39.  vmon: 0 = powered off, 6 = guest crashed.
+# power-off failed 0x12 -> 37, unexpected exception 0x13 -> 39,
+# needed device absent 0x14 -> 41.  vmon: 0 = powered off, 6 = guest crashed.
 set -u
 
 declare -A GUEST
@@ -98,6 +99,59 @@ qemu_case() {	# qemu_case TEST_NAME GUEST CPUS CMDLINE CHECKS...
 	check "$name" "$@"
 }
 
+# Disk images for virtio-blk: random sector 0 (its hash is checked), zeros after; the guest writes sector 1
+# (byte j = j * 7 + 1) unless the disk is read-only.
+new_disk() {
+	python3 -c 'import os, sys; open(sys.argv[1], "wb").write(os.urandom(512) + bytes(1024 * 1024 - 512))' "$1"
+}
+sector_fnv() {
+	python3 -c 'import sys
+h = 2166136261
+for b in open(sys.argv[1], "rb").read()[512 * int(sys.argv[2]):512 * int(sys.argv[2]) + 512]:
+    h = ((h ^ b) * 16777619) & 0xffffffff
+print("0x%08x" % h)' "$1" "$2"
+}
+sector1_written() {
+	python3 -c 'import sys
+d = open(sys.argv[1], "rb").read()[512:1024]
+sys.exit(0 if d == bytes((j * 7 + 1) & 255 for j in range(512)) else 1)' "$1"
+}
+# virtio_case NAME MONITOR(vmon|qemu) RO(0|1) VIA MONITOR_ARGS... : one virtio-blk run and its checks; VIA is the
+# configuration-space access the guest must report ("ECAM", "ports 0xCF8/0xCFC", or "" for either).
+virtio_case() {
+	local name=$1 mon=$2 ro=$3 via=$4
+	shift 4
+	if [ "$mon" = vmon ] && [ -n "$vmon_skip" ]; then skip "$name" "$vmon_skip"; return; fi
+	if [ "$mon" = qemu ] && [ -n "$qemu_skip" ]; then skip "$name" "$qemu_skip"; return; fi
+	if ! need_guest virtio_blk; then skip "$name" "guest virtio_blk not built"; return; fi
+	if ! command -v python3 >/dev/null; then skip "$name" "python3 is needed to make and check the disk image"; return; fi
+	local disk=$TMP/disk.img
+	new_disk "$disk"
+	local want
+	want=$(sector_fnv "$disk" 0)
+	local extra=("${@//@DISK@/$disk}")
+	if [ "$mon" = vmon ]; then
+		run_vmon virtio_blk "${extra[@]}"
+		if [ $STATUS -eq 41 ] && has "$OUT" "no virtio-blk device on PCI bus 0"; then
+			skip "$name" "vmon exposes no virtio-blk device yet (the guest found none on PCI bus 0)"
+			return
+		fi
+	else
+		QEMU_EXTRA=("${extra[@]}")
+		run_qemu virtio_blk 1 ""
+		QEMU_EXTRA=()
+	fi
+	local checks=('[ $STATUS -eq 33 ]' 'has $OUT "virtio-blk-test: capacity 2048 sectors"'
+		"has \$OUT \"sector 0 FNV-1a $want\"" 'has $OUT "virtio-blk-test: PASS"')
+	[ -n "$via" ] && checks+=("has \$OUT \"via $via\"")
+	if [ "$ro" = 1 ]; then
+		checks+=('has $OUT "read-only disk"' "! sector1_written $disk")
+	else
+		checks+=("sector1_written $disk")
+	fi
+	check "$name" "${checks[@]}"
+}
+
 # A multiboot module with known content for the --initrd checks, and its FNV-1a hash as the demo prints it.
 MODULE=$TMP/module.bin
 head -c 12345 /dev/urandom >"$MODULE"
@@ -108,7 +162,7 @@ for b in open(sys.argv[1], "rb").read():
 print("0x%08x" % h)' "$MODULE" 2>/dev/null || echo "python3-missing")
 
 echo "TAP version 13"
-echo "1..29"
+echo "1..33"
 
 # ---- vmon on /dev/kvm
 vmon_case "vmon serial: guest output reaches stdout, debug-exit pass" serial -- \
@@ -151,6 +205,8 @@ vmon_case "vmon with no --kernel boots the bundled demo guest" - --cpus 2 -- \
 	'has $OUT "148933 primes below 2 million"' 'has $OUT "All done."'
 vmon_case "vmon --initrd: the module arrives intact (FNV-1a computed in ring 3)" demo --initrd "$MODULE" -- \
 	'[ $STATUS -eq 0 ]' 'has $OUT "12345 bytes, FNV-1a $MODULE_FNV"'
+virtio_case "vmon virtio-blk: read sector 0, write and read back sector 1, host file updated" vmon 0 "" --disk @DISK@
+virtio_case "vmon virtio-blk read-only (--disk PATH,ro): VIRTIO_BLK_F_RO, file untouched" vmon 1 "" --disk @DISK@,ro
 vmon_case "vmon --mem 64M: the memory map shows it" demo --mem 64M -- \
 	'[ $STATUS -eq 0 ]' 'grep -qE "memory +6[0-9] MiB usable" $OUT'
 
@@ -177,6 +233,10 @@ else
 fi
 qemu_case "qemu demo -smp 1 with a command line" demo 1 "a b c" '[ $STATUS -eq 0 ]' 'has $OUT "a b c\""' \
 	'has $OUT "78498 primes below 1 million"'
+virtio_case "qemu virtio-blk (pc: transitional device, ports 0xCF8/0xCFC)" qemu 0 "ports 0xCF8/0xCFC" \
+	-drive file=@DISK@,format=raw,if=none,id=d0 -device virtio-blk-pci,drive=d0
+virtio_case "qemu virtio-blk (q35: modern-only device, ECAM from the MCFG, read-only)" qemu 1 ECAM -M q35 \
+	-drive file=@DISK@,format=raw,if=none,id=d0,readonly=on -device virtio-blk-pci,drive=d0,disable-legacy=on
 QEMU_EXTRA=(-initrd "$MODULE")
 qemu_case "qemu demo with a multiboot module" demo 1 "" '[ $STATUS -eq 0 ]' 'has $OUT "12345 bytes, FNV-1a $MODULE_FNV"'
 QEMU_EXTRA=()

@@ -1,0 +1,191 @@
+/* virtio.c — a minimal virtio 1.x driver over PCI (modern interface): capability walk, status
+ * handshake, one split virtqueue, synchronous polled requests.  References: virtio 1.2 §4.1.4 (PCI
+ * capabilities: common 1, notify 2, ISR 3, device 4), §4.1.4.3 (common configuration layout),
+ * §3.1.1 (driver initialization), §2.7 (split virtqueues: descriptor table, available and used
+ * rings), §4.1.4.4 (notification address). */
+#include "rt.h"
+
+#define STATUS_ACKNOWLEDGE 1
+#define STATUS_DRIVER 2
+#define STATUS_DRIVER_OK 4
+#define STATUS_FEATURES_OK 8
+
+/* common configuration offsets (virtio 1.2 §4.1.4.3) */
+#define CC_DFSELECT 0x00
+#define CC_DF 0x04
+#define CC_GFSELECT 0x08
+#define CC_GF 0x0c
+#define CC_STATUS 0x14
+#define CC_Q_SELECT 0x16
+#define CC_Q_SIZE 0x18
+#define CC_Q_ENABLE 0x1c
+#define CC_Q_NOFF 0x1e
+#define CC_Q_DESC 0x20
+#define CC_Q_AVAIL 0x28
+#define CC_Q_USED 0x30
+
+static uint8_t ring_mem[4096] __attribute__((aligned(4096)));
+
+static void w8(volatile uint8_t *b, unsigned int off, uint8_t v)
+{
+	*(volatile uint8_t *)(b + off) = v;
+}
+static void w16(volatile uint8_t *b, unsigned int off, uint16_t v)
+{
+	*(volatile uint16_t *)(b + off) = v;
+}
+static void w32(volatile uint8_t *b, unsigned int off, uint32_t v)
+{
+	*(volatile uint32_t *)(b + off) = v;
+}
+static void w64(volatile uint8_t *b, unsigned int off, uint64_t v)
+{
+	w32(b, off, (uint32_t)v);
+	w32(b, off + 4, (uint32_t)(v >> 32));
+}
+static uint8_t r8(volatile uint8_t *b, unsigned int off)
+{
+	return *(volatile uint8_t *)(b + off);
+}
+static uint16_t r16(volatile uint8_t *b, unsigned int off)
+{
+	return *(volatile uint16_t *)(b + off);
+}
+static uint32_t r32(volatile uint8_t *b, unsigned int off)
+{
+	return *(volatile uint32_t *)(b + off);
+}
+
+int rt_virtio_find(struct rt_virtio *vd, unsigned int type)
+{
+	memset(vd, 0, sizeof(*vd));
+	for (unsigned int dev = 0; dev < 32; dev++) {
+		uint32_t id = rt_pci_read32(dev, 0, 0);
+		uint16_t vendor = (uint16_t)id, device = (uint16_t)(id >> 16);
+		if (vendor != 0x1af4)
+			continue;
+		bool modern = device == 0x1040 + type;
+		bool transitional = device >= 0x1000 && device <= 0x103f &&
+				    (rt_pci_read32(dev, 0, 0x2c) >> 16) == type; /* subsystem ID */
+		if (!modern && !transitional)
+			continue;
+		vd->dev = dev;
+		vd->device_id = device;
+		uint32_t cmd = rt_pci_read32(dev, 0, 4);
+		rt_pci_write32(dev, 0, 4, (cmd & 0xffff) | 0x6); /* memory space, bus master */
+		if (!(rt_pci_read32(dev, 0, 4) & (1u << 20))) /* status: capabilities list */
+			return -1;
+		unsigned int notify_mult = 0, notify_bar = 0, notify_off = 0;
+		for (unsigned int cap = rt_pci_read32(dev, 0, 0x34) & 0xfc, guard = 0;
+		     cap && guard < 48; guard++) {
+			uint32_t h = rt_pci_read32(dev, 0, cap);
+			unsigned int next = (h >> 8) & 0xfc;
+			if ((h & 0xff) == 0x09) { /* vendor-specific: a virtio_pci_cap */
+				unsigned int cfg_type = (h >> 24) & 0xff;
+				unsigned int bar = rt_pci_read32(dev, 0, cap + 4) & 0xff;
+				uint32_t off = rt_pci_read32(dev, 0, cap + 8);
+				uint64_t base = rt_pci_bar(dev, 0, bar);
+				if (base) {
+					if (cfg_type == 1)
+						vd->common =
+							(volatile uint8_t *)(uintptr_t)(base + off);
+					else if (cfg_type == 4)
+						vd->device =
+							(volatile uint8_t *)(uintptr_t)(base + off);
+					else if (cfg_type == 2) {
+						notify_bar = bar;
+						notify_off = off;
+						notify_mult = rt_pci_read32(dev, 0, cap + 16);
+					}
+				}
+			}
+			cap = next;
+		}
+		if (!vd->common || !vd->device)
+			return -1;
+		uint64_t nbase = rt_pci_bar(dev, 0, notify_bar);
+		if (!nbase)
+			return -1;
+		w16(vd->common, CC_Q_SELECT, 0);
+		uint16_t qoff = r16(vd->common, CC_Q_NOFF);
+		vd->notify = (volatile uint16_t *)(uintptr_t)(nbase + notify_off +
+							      (uint64_t)qoff * notify_mult);
+		return 0;
+	}
+	return -1;
+}
+
+int rt_virtio_setup(struct rt_virtio *vd, uint32_t want)
+{
+	volatile uint8_t *cc = vd->common;
+
+	w8(cc, CC_STATUS, 0); /* reset; reads back 0 when done (§4.1.4.3.1) */
+	for (unsigned int i = 0; i < 1000 && r8(cc, CC_STATUS); i++)
+		rt_delay_us(100);
+	w8(cc, CC_STATUS, STATUS_ACKNOWLEDGE);
+	w8(cc, CC_STATUS, STATUS_ACKNOWLEDGE | STATUS_DRIVER);
+	w32(cc, CC_DFSELECT, 1);
+	if (!(r32(cc, CC_DF) & 1)) {
+		rt_printf("virtio: device 0x%x does not offer VIRTIO_F_VERSION_1\n", vd->device_id);
+		return -1;
+	}
+	w32(cc, CC_DFSELECT, 0);
+	uint32_t f0 = r32(cc, CC_DF) & want;
+	vd->features = f0;
+	w32(cc, CC_GFSELECT, 0);
+	w32(cc, CC_GF, f0);
+	w32(cc, CC_GFSELECT, 1);
+	w32(cc, CC_GF, 1); /* VIRTIO_F_VERSION_1 */
+	w8(cc, CC_STATUS, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
+	if (!(r8(cc, CC_STATUS) & STATUS_FEATURES_OK)) {
+		rt_printf("virtio: device 0x%x refused features 0x%x\n", vd->device_id, f0);
+		return -1;
+	}
+	w16(cc, CC_Q_SELECT, 0);
+	uint16_t max = r16(cc, CC_Q_SIZE);
+	if (max < RT_VQ_SIZE) {
+		rt_printf("virtio: queue 0 has %u entries, need %u\n", max, RT_VQ_SIZE);
+		return -1;
+	}
+	w16(cc, CC_Q_SIZE, RT_VQ_SIZE);
+	/* ring_mem: descriptors at 0 (16-byte aligned), available ring at 1024, used ring at 2048
+	 */
+	memset(ring_mem, 0, sizeof(ring_mem));
+	vd->desc = (struct rt_virtq_desc *)ring_mem;
+	vd->avail = (volatile uint16_t *)(ring_mem + 1024);
+	vd->used = ring_mem + 2048;
+	vd->avail_idx = vd->used_idx = 0;
+	w64(cc, CC_Q_DESC, (uint64_t)(uintptr_t)vd->desc);
+	w64(cc, CC_Q_AVAIL, (uint64_t)(uintptr_t)vd->avail);
+	w64(cc, CC_Q_USED, (uint64_t)(uintptr_t)vd->used);
+	w16(cc, CC_Q_ENABLE, 1);
+	w8(cc, CC_STATUS,
+	   STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
+	return 0;
+}
+
+long rt_virtio_run(struct rt_virtio *vd, const struct rt_virtq_desc *chain, unsigned int n,
+		   uint64_t timeout_us)
+{
+	if (n == 0 || n > RT_VQ_SIZE)
+		return -1;
+	for (unsigned int i = 0; i < n; i++) {
+		vd->desc[i] = chain[i];
+		vd->desc[i].flags = (uint16_t)((chain[i].flags & ~1u) | (i + 1 < n ? 1 : 0));
+		vd->desc[i].next = (uint16_t)(i + 1 < n ? i + 1 : 0);
+	}
+	vd->avail[2 + vd->avail_idx % RT_VQ_SIZE] = 0; /* head descriptor 0 */
+	rt_barrier();
+	vd->avail[1] = ++vd->avail_idx;
+	rt_barrier();
+	*vd->notify = 0; /* queue index */
+	uint64_t end = rt_now_us() + timeout_us;
+	while (*(volatile uint16_t *)(vd->used + 2) == vd->used_idx) {
+		if (rt_now_us() > end)
+			return -1;
+		rt_pause();
+	}
+	rt_barrier();
+	unsigned int slot = vd->used_idx++ % RT_VQ_SIZE;
+	return *(volatile uint32_t *)(vd->used + 4 + 8 * slot + 4);
+}
