@@ -5,7 +5,7 @@
 # Environment: VMON=path to vmon (tests skip when missing); QEMU=qemu-system-x86_64 override (optional);
 #              VMON_TEST_TIMEOUT=seconds per run (default 60).
 # Arguments:   NAME=PATH for each guest ELF (serial pio mmio ring3 smp poweroff reset triple_fault emulation_failure
-#              virtio_blk demo).
+#              virtio_blk virtio_rng demo).
 # Debug-exit contract of the guests (guest/lib/rt_layout.h): pass writes 0x10 -> status 33, fail 0x11 -> 35,
 # power-off failed 0x12 -> 37, unexpected exception 0x13 -> 39,
 # needed device absent 0x14 -> 41.  vmon: 0 = powered off, 6 = guest crashed.
@@ -152,6 +152,27 @@ virtio_case() {
 	check "$name" "${checks[@]}"
 }
 
+# rng_case NAME MONITOR(vmon|qemu) MONITOR_ARGS... : virtio-rng guest; under vmon, "no device" is a skip.
+rng_case() {
+	local name=$1 mon=$2
+	shift 2
+	if [ "$mon" = vmon ] && [ -n "$vmon_skip" ]; then skip "$name" "$vmon_skip"; return; fi
+	if [ "$mon" = qemu ] && [ -n "$qemu_skip" ]; then skip "$name" "$qemu_skip"; return; fi
+	if ! need_guest virtio_rng; then skip "$name" "guest virtio_rng not built"; return; fi
+	if [ "$mon" = vmon ]; then
+		run_vmon virtio_rng "$@"
+		if [ $STATUS -eq 41 ] && has "$OUT" "no virtio entropy device on PCI bus 0"; then
+			skip "$name" "vmon exposes no virtio-rng device yet (the guest found none on PCI bus 0)"
+			return
+		fi
+	else
+		QEMU_EXTRA=("$@")
+		run_qemu virtio_rng 1 ""
+		QEMU_EXTRA=()
+	fi
+	check "$name" '[ $STATUS -eq 33 ]' 'has $OUT "virtio-rng-test: got 64 and 64 bytes"' 'has $OUT "virtio-rng-test: PASS"'
+}
+
 # A multiboot module with known content for the --initrd checks, and its FNV-1a hash as the demo prints it.
 MODULE=$TMP/module.bin
 head -c 12345 /dev/urandom >"$MODULE"
@@ -162,7 +183,7 @@ for b in open(sys.argv[1], "rb").read():
 print("0x%08x" % h)' "$MODULE" 2>/dev/null || echo "python3-missing")
 
 echo "TAP version 13"
-echo "1..33"
+echo "1..36"
 
 # ---- vmon on /dev/kvm
 vmon_case "vmon serial: guest output reaches stdout, debug-exit pass" serial -- \
@@ -207,6 +228,7 @@ vmon_case "vmon --initrd: the module arrives intact (FNV-1a computed in ring 3)"
 	'[ $STATUS -eq 0 ]' 'has $OUT "12345 bytes, FNV-1a $MODULE_FNV"'
 virtio_case "vmon virtio-blk: read sector 0, write and read back sector 1, host file updated" vmon 0 "" --disk @DISK@
 virtio_case "vmon virtio-blk read-only (--disk PATH,ro): VIRTIO_BLK_F_RO, file untouched" vmon 1 "" --disk @DISK@,ro
+rng_case "vmon virtio-rng (--rng): two 64-byte requests answered with fresh data" vmon --rng
 vmon_case "vmon --mem 64M: the memory map shows it" demo --mem 64M -- \
 	'[ $STATUS -eq 0 ]' 'grep -qE "memory +6[0-9] MiB usable" $OUT'
 
@@ -237,6 +259,8 @@ virtio_case "qemu virtio-blk (pc: transitional device, ports 0xCF8/0xCFC)" qemu 
 	-drive file=@DISK@,format=raw,if=none,id=d0 -device virtio-blk-pci,drive=d0
 virtio_case "qemu virtio-blk (q35: modern-only device, ECAM from the MCFG, read-only)" qemu 1 ECAM -M q35 \
 	-drive file=@DISK@,format=raw,if=none,id=d0,readonly=on -device virtio-blk-pci,drive=d0,disable-legacy=on
+rng_case "qemu virtio-rng (pc, transitional)" qemu -device virtio-rng-pci
+rng_case "qemu virtio-rng (q35, modern-only, ECAM)" qemu -M q35 -device virtio-rng-pci,disable-legacy=on
 QEMU_EXTRA=(-initrd "$MODULE")
 qemu_case "qemu demo with a multiboot module" demo 1 "" '[ $STATUS -eq 0 ]' 'has $OUT "12345 bytes, FNV-1a $MODULE_FNV"'
 QEMU_EXTRA=()
