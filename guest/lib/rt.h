@@ -12,7 +12,7 @@
 
 #include "rt_layout.h"
 
-#define RT_MAX_CPUS 16
+#define RT_MAX_CPUS 64
 #define RT_MAX_MMAP 32
 
 /* ---- raw access (Intel SDM Vol. 2: IN/OUT, RDTSC, CPUID, RDMSR/WRMSR) */

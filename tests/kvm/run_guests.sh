@@ -183,7 +183,7 @@ for b in open(sys.argv[1], "rb").read():
 print("0x%08x" % h)' "$MODULE" 2>/dev/null || echo "python3-missing")
 
 echo "TAP version 13"
-echo "1..36"
+echo "1..37"
 
 # ---- vmon on /dev/kvm
 vmon_case "vmon serial: guest output reaches stdout, debug-exit pass" serial -- \
@@ -202,6 +202,8 @@ vmon_case "vmon ring3: SYSRETQ to CPL 3 and back" ring3 --cmdline ring3=sysret -
 	'[ $STATUS -eq 33 ]' 'has $OUT "ring3-test: entering CPL 3 with SYSRETQ"' 'has $OUT "ring3-test: PASS"'
 vmon_case "vmon smp --cpus 4: every MADT CPU checks in" smp --cpus 4 -- \
 	'[ $STATUS -eq 33 ]' 'has $OUT "smp-test: MADT lists 4 CPUs"' 'has $OUT "smp-test: 4/4 CPUs online"'
+vmon_case "vmon smp --cpus 64 (vmon's maximum): every MADT CPU checks in" smp --cpus 64 -- \
+	'[ $STATUS -eq 33 ]' 'has $OUT "smp-test: MADT lists 64 CPUs"' 'has $OUT "smp-test: 64/64 CPUs online"'
 vmon_case "vmon smp --cpus 1: one CPU" smp --cpus 1 -- \
 	'[ $STATUS -eq 33 ]' 'has $OUT "smp-test: 1/1 CPUs online"'
 vmon_case "vmon poweroff: ACPI S5 ends vmon with status 0" poweroff -- \
