@@ -87,6 +87,7 @@ vmon_case() {	# vmon_case TEST_NAME GUEST ARGS -- CHECKS...
 	shift
 	if [ -n "$vmon_skip" ]; then skip "$name" "$vmon_skip"; return; fi
 	if [ "$g" != - ] && ! need_guest "$g"; then skip "$name" "guest $g not built"; return; fi
+	if [ "$g" = - ] && ! need_guest demo; then skip "$name" "guests not built: vmon has no bundled demo"; return; fi
 	run_vmon "$g" "${args[@]}"
 	check "$name" "$@"
 }
