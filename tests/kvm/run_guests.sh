@@ -4,7 +4,7 @@
 #
 # Environment: VMON=path to vmon (tests skip when missing); QEMU=qemu-system-x86_64 override (optional);
 #              VMON_TEST_TIMEOUT=seconds per run (default 60).
-# Arguments:   NAME=PATH for each guest ELF (serial pio mmio ring3 smp poweroff reset triple_fault emulation_failure
+# Arguments:   NAME=PATH for each guest ELF (serial pio mmio ring3 smp busy poweroff reset triple_fault emulation_failure
 #              virtio_blk virtio_rng demo).
 # Debug-exit contract of the guests (guest/lib/rt_layout.h): pass writes 0x10 -> status 33, fail 0x11 -> 35,
 # power-off failed 0x12 -> 37, unexpected exception 0x13 -> 39,
@@ -184,7 +184,7 @@ for b in open(sys.argv[1], "rb").read():
 print("0x%08x" % h)' "$MODULE" 2>/dev/null || echo "python3-missing")
 
 echo "TAP version 13"
-echo "1..37"
+echo "1..41"
 
 # ---- vmon on /dev/kvm
 vmon_case "vmon serial: guest output reaches stdout, debug-exit pass" serial -- \
@@ -211,6 +211,10 @@ vmon_case "vmon poweroff: ACPI S5 ends vmon with status 0" poweroff -- \
 	'[ $STATUS -eq 0 ]' 'has $OUT "poweroff-test: FADT"'
 vmon_case "vmon reset: FADT RESET_REG ends vmon with status 0 (--reboot exit)" reset -- \
 	'[ $STATUS -eq 0 ]' 'has $OUT "reset-test: writing 0x6 to RESET_REG"' '! has $OUT "FAIL"'
+vmon_case "vmon power-off while the APs spin in ring 3 (vCPUs kicked out of KVM_RUN)" busy --cpus 4 -- \
+	'[ $STATUS -eq 0 ]' 'has $OUT "busy-test: 4 CPUs online, 3 APs spinning in ring 3; powering off"'
+vmon_case "vmon debug-exit from an AP while the boot CPU spins in ring 3" busy --cpus 4 --cmdline busy=ap-exit -- \
+	'[ $STATUS -eq 33 ]' 'has $OUT "busy-test: cpu3 writes the debug-exit pass value"'
 vmon_case "vmon triple fault: non-zero exit, report names reason, vCPU and RIP" triple_fault -- \
 	'[ $STATUS -ne 0 ] && [ $STATUS -ne 124 ] && [ $STATUS -ne 137 ]' \
 	'has $OUT "triple-fault-test: loading an empty IDT"' '! has $OUT "still running"' \
@@ -248,6 +252,10 @@ qemu_case "qemu smp -smp 4" smp 4 "" '[ $STATUS -eq 33 ]' 'has $OUT "smp-test: 4
 qemu_case "qemu poweroff (PIIX4 PM1a_CNT)" poweroff 1 "" '[ $STATUS -eq 0 ]' 'has $OUT "writing PM1a_CNT"'
 qemu_case "qemu reset (port 0xcf9, -no-reboot: QEMU stops)" reset 1 "" '[ $STATUS -eq 0 ]' \
 	'has $OUT "reset-test: the FADT has no RESET_REG; writing 0x6 to port 0xcf9"' '! has $OUT "still running"'
+qemu_case "qemu power-off while the APs spin in ring 3" busy 4 "" '[ $STATUS -eq 0 ]' \
+	'has $OUT "3 APs spinning in ring 3; powering off"'
+qemu_case "qemu debug-exit from an AP while the boot CPU spins in ring 3" busy 4 "busy=ap-exit" '[ $STATUS -eq 33 ]' \
+	'has $OUT "busy-test: cpu3 writes the debug-exit pass value"'
 qemu_case "qemu triple fault (-no-reboot: QEMU stops)" triple_fault 1 "" \
 	'[ $STATUS -eq 0 ]' 'has $OUT "triple-fault-test: loading"' '! has $OUT "still running"'
 qemu_case "qemu demo -smp 4" demo 4 "" '[ $STATUS -eq 0 ]' 'has $OUT "4 of 4 online"' 'has $OUT "All done."'
