@@ -13,9 +13,9 @@
 #define I8042_QUEUE_LEN 16
 
 /* Status register (port 0x64 read). */
-#define STR_OBF 0x01     /* output buffer full */
+#define STR_OBF 0x01 /* output buffer full */
 #define STR_SYSFLAG 0x04 /* self-test passed */
-#define STR_CMDDAT 0x08  /* last write was a command */
+#define STR_CMDDAT 0x08 /* last write was a command */
 #define STR_KEYLOCK 0x10 /* 1 = keyboard not inhibited */
 #define STR_AUXDATA 0x20 /* the byte in the output buffer is from the aux port */
 #define STR_TIMEOUT 0x40
@@ -30,7 +30,7 @@
 #define CTR_MASK 0x77
 
 /* Controller commands (port 0x64 write). */
-#define CMD_READ_RAM 0x20  /* 0x20-0x3f */
+#define CMD_READ_RAM 0x20 /* 0x20-0x3f */
 #define CMD_WRITE_RAM 0x60 /* 0x60-0x7f */
 #define CMD_AUX_DISABLE 0xa7
 #define CMD_AUX_ENABLE 0xa8
@@ -61,9 +61,9 @@ struct i8042 {
 	struct irq_line *kbd_irq, *aux_irq;
 	const struct power_sink *power;
 
-	uint8_t ram[32];      /* ram[0] is the command byte */
+	uint8_t ram[32]; /* ram[0] is the command byte */
 	uint8_t status_extra; /* STR_SYSFLAG, STR_CMDDAT, STR_TIMEOUT */
-	uint8_t pending_cmd;  /* command waiting for its data byte, or 0 */
+	uint8_t pending_cmd; /* command waiting for its data byte, or 0 */
 	uint8_t outport;
 	struct i8042_byte q[I8042_QUEUE_LEN]; /* output buffer + queued replies */
 	uint8_t q_head, q_count;
@@ -98,7 +98,7 @@ static void queue_byte(struct i8042 *k, uint8_t data, bool aux)
 		log_guest(&k->rl, "i8042: output queue full, byte %#x dropped", data);
 		return;
 	}
-	k->q[(k->q_head + k->q_count) % I8042_QUEUE_LEN] = (struct i8042_byte){ data, aux };
+	k->q[(k->q_head + k->q_count) % I8042_QUEUE_LEN] = (struct i8042_byte){data, aux};
 	k->q_count++;
 }
 
@@ -299,8 +299,8 @@ static void cmd_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 	pthread_mutex_unlock(&k->lock);
 }
 
-const struct bus_region_ops i8042_data_ops = { .read = data_read, .write = data_write };
-const struct bus_region_ops i8042_cmd_ops = { .read = cmd_read, .write = cmd_write };
+const struct bus_region_ops i8042_data_ops = {.read = data_read, .write = data_write};
+const struct bus_region_ops i8042_cmd_ops = {.read = cmd_read, .write = cmd_write};
 
 struct i8042 *i8042_create(struct irq_line *kbd_irq, struct irq_line *aux_irq,
 			   const struct power_sink *power)
@@ -368,8 +368,8 @@ static void i8042_dev_save(void *dev, struct state_writer *w)
 static bool pending_cmd_valid(uint8_t cmd)
 {
 	return cmd == 0 || (cmd >= CMD_WRITE_RAM && cmd < CMD_WRITE_RAM + 0x20) ||
-	       cmd == CMD_WRITE_OUTPUT || cmd == CMD_WRITE_KBD_OBUF ||
-	       cmd == CMD_WRITE_AUX_OBUF || cmd == CMD_WRITE_AUX;
+	       cmd == CMD_WRITE_OUTPUT || cmd == CMD_WRITE_KBD_OBUF || cmd == CMD_WRITE_AUX_OBUF ||
+	       cmd == CMD_WRITE_AUX;
 }
 
 static int i8042_dev_load(void *dev, struct state_reader *r)

@@ -32,8 +32,8 @@
 #define A_UIP 0x80
 #define B_SET 0x80
 #define B_UIE 0x10
-#define B_DM 0x04   /* 1 = binary, 0 = BCD */
-#define B_24H 0x02  /* 1 = 24-hour */
+#define B_DM 0x04 /* 1 = binary, 0 = BCD */
+#define B_24H 0x02 /* 1 = 24-hour */
 #define D_VRT 0x80
 #define HOUR_PM 0x80
 #define UIP_NS 244000 /* UIP is set this long before each update (tBUC + tUC) */
@@ -126,7 +126,7 @@ static void latch_time(struct rtc_cmos *rtc)
 /* commit_time - make the time registers the guest's time, starting now. */
 static void commit_time(struct rtc_cmos *rtc)
 {
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 	unsigned hour, year;
 	uint8_t h = rtc->cmos[REG_HOUR];
 	time_t secs;
@@ -146,7 +146,8 @@ static void commit_time(struct rtc_cmos *rtc)
 	tm.tm_mon = (int)decode(rtc, rtc->cmos[REG_MON]) - 1;
 	tm.tm_year = (int)year - 1900;
 	if (tm.tm_sec > 59 || tm.tm_min > 59 || tm.tm_hour > 23 || tm.tm_mday < 1 ||
-	    tm.tm_mday > 31 || tm.tm_mon < 0 || tm.tm_mon > 11 || year < YEAR_MIN || year > YEAR_MAX) {
+	    tm.tm_mday > 31 || tm.tm_mon < 0 || tm.tm_mon > 11 || year < YEAR_MIN ||
+	    year > YEAR_MAX) {
 		log_guest(&rtc->rl, "rtc_cmos: invalid time %u-%d-%d %u:%d:%d set, ignored", year,
 			  tm.tm_mon + 1, tm.tm_mday, hour, tm.tm_min, tm.tm_sec);
 		return;
@@ -313,7 +314,8 @@ int rtc_cmos_set_ram(struct rtc_cmos *rtc, unsigned index, uint8_t value)
 	return 0;
 }
 
-/* A reset keeps the RAM and the clock (battery-backed); registers B-D take their power-on values. */
+/* A reset keeps the RAM and the clock (battery-backed); registers B-D take their power-on values.
+ */
 static void rtc_dev_reset(void *dev)
 {
 	struct rtc_cmos *rtc = dev;

@@ -58,9 +58,9 @@ struct devs {
 	const struct device_ops *dops[NR_DEVS];
 };
 
-static struct irq_line irq = { .set_level = irq_set };
-static const struct power_sink power = { .event = power_event };
-static const struct rtc_clock fclock = { .now_ns = fuzz_clock };
+static struct irq_line irq = {.set_level = irq_set};
+static const struct power_sink power = {.event = power_event};
+static const struct rtc_clock fclock = {.now_ns = fuzz_clock};
 
 static int devs_create(struct devs *d, bool with_backend)
 {
@@ -130,27 +130,27 @@ static void save_roundtrip(struct devs *d, int i)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const unsigned sizes[4] = { 1, 2, 4, 8 };
+	static const unsigned sizes[4] = {1, 2, 4, 8};
 	struct devs d;
 	struct target t[9];
 
 	fuzz_now_ns = 1800000000ll * 1000000000ll;
 	if (devs_create(&d, true))
 		return 0;
-	t[0] = (struct target){ &serial8250_ops, d.serial, SERIAL8250_REGS_LEN };
-	t[1] = (struct target){ &i8042_data_ops, d.kbd, 1 };
-	t[2] = (struct target){ &i8042_cmd_ops, d.kbd, 1 };
-	t[3] = (struct target){ &rtc_cmos_ops, d.rtc, RTC_CMOS_LEN };
-	t[4] = (struct target){ &debug_exit_ops, d.dbg, DEBUG_EXIT_LEN };
-	t[5] = (struct target){ &port80_ops, d.p80, PORT80_LEN };
-	t[6] = (struct target){ &acpi_pm_sleep_ops, d.pm, ACPI_PM_SLEEP_LEN };
-	t[7] = (struct target){ &acpi_pm_reset_ops, d.pm, ACPI_PM_RESET_LEN };
+	t[0] = (struct target){&serial8250_ops, d.serial, SERIAL8250_REGS_LEN};
+	t[1] = (struct target){&i8042_data_ops, d.kbd, 1};
+	t[2] = (struct target){&i8042_cmd_ops, d.kbd, 1};
+	t[3] = (struct target){&rtc_cmos_ops, d.rtc, RTC_CMOS_LEN};
+	t[4] = (struct target){&debug_exit_ops, d.dbg, DEBUG_EXIT_LEN};
+	t[5] = (struct target){&port80_ops, d.p80, PORT80_LEN};
+	t[6] = (struct target){&acpi_pm_sleep_ops, d.pm, ACPI_PM_SLEEP_LEN};
+	t[7] = (struct target){&acpi_pm_reset_ops, d.pm, ACPI_PM_RESET_LEN};
 	t[8] = t[0];
 
 	while (size >= 7) {
 		uint8_t op = data[0], arg = data[1], sz = data[2];
-		uint32_t value = data[3] | data[4] << 8 | (uint32_t)data[5] << 16 |
-				 (uint32_t)data[6] << 24;
+		uint32_t value =
+			data[3] | data[4] << 8 | (uint32_t)data[5] << 16 | (uint32_t)data[6] << 24;
 		struct target *tg = &t[(op & 0x0f) % 9];
 		/* mostly in range, sometimes anywhere */
 		uint64_t off = (arg & 0x80) ? arg : arg % tg->len;
@@ -160,10 +160,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size -= 7;
 		fuzz_now_ns += (int64_t)(sz >> 5) * 123456789;
 		switch (op >> 4) {
-		case 0: case 1: case 2: case 3: case 4: case 5:
+		case 0:
+		case 1:
+		case 2:
+		case 3:
+		case 4:
+		case 5:
 			tg->ops->write(tg->opaque, off, value, access);
 			break;
-		case 6: case 7: case 8: case 9: case 10:
+		case 6:
+		case 7:
+		case 8:
+		case 9:
+		case 10:
 			tg->ops->read(tg->opaque, off, access);
 			break;
 		case 11: /* host input */

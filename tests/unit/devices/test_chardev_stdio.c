@@ -45,13 +45,13 @@ void evloop_destroy(struct evloop *el)
 
 int evloop_add(struct evloop *el, int fd, uint32_t events, evloop_handler fn, void *opaque)
 {
-	struct epoll_event ev = { .events = events, .data.fd = fd };
+	struct epoll_event ev = {.events = events, .data.fd = fd};
 
 	if (fd < 0 || fd >= 1024)
 		return -EINVAL;
 	if (epoll_ctl(el->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
-	watches[fd] = (struct watch){ fn, opaque };
+	watches[fd] = (struct watch){fn, opaque};
 	el->watched++;
 	return 0;
 }
@@ -190,7 +190,10 @@ TEST(chardev_stdio_backpressure_bounds_buffering)
 TEST(chardev_stdio_escape_quit_and_literal)
 {
 	struct rig r;
-	static const char seq[] = "a\x01\x01" "b\x01" "zc\x01x" "d";
+	static const char seq[] = "a\x01\x01"
+				  "b\x01"
+				  "zc\x01x"
+				  "d";
 
 	rig_init(&r, true);
 	REQUIRE(write(r.in[1], seq, sizeof(seq) - 1) == (ssize_t)sizeof(seq) - 1);
@@ -198,7 +201,11 @@ TEST(chardev_stdio_escape_quit_and_literal)
 	pull(r.s, &r.f, 64);
 	CHECK_EQ(r.f.quits, 1);
 	CHECK_EQ(r.f.len, 7);
-	CHECK(memcmp(r.f.got, "a\x01" "b\x01" "zcd", 7) == 0);
+	CHECK(memcmp(r.f.got,
+		     "a\x01"
+		     "b\x01"
+		     "zcd",
+		     7) == 0);
 	/* an escape split across two reads still works */
 	REQUIRE(write(r.in[1], "\x01", 1) == 1);
 	dispatch(r.el);
@@ -248,7 +255,7 @@ TEST(chardev_stdio_devnull_and_file_input)
 {
 	struct evloop *el = evloop_create();
 	struct chardev_stdio *s;
-	struct front f = { 0 };
+	struct front f = {0};
 	char path[] = "/tmp/vmon-stdio-XXXXXX";
 	int fd, null_fd = open("/dev/null", O_RDONLY);
 
@@ -285,7 +292,7 @@ TEST(chardev_stdio_devnull_and_file_input)
 TEST(chardev_stdio_output_survives_closed_reader)
 {
 	struct rig r;
-	uint8_t big[256] = { 0 };
+	uint8_t big[256] = {0};
 
 	rig_init(&r, true);
 	close(r.out[0]);
@@ -373,7 +380,7 @@ static int child_ends_raw(int slave, int how)
 
 TEST(chardev_stdio_terminal_restored_on_exit_and_signals)
 {
-	static const int hows[] = { 0, SIGTERM, SIGINT, SIGHUP };
+	static const int hows[] = {0, SIGTERM, SIGINT, SIGHUP};
 	struct termios t;
 	int master, slave = open_pty(&master);
 
@@ -393,6 +400,7 @@ TEST(chardev_stdio_terminal_restored_on_exit_and_signals)
 	close(master);
 }
 
+/* clang-format off */
 HARNESS_MAIN(
 	HARNESS_T(chardev_stdio_pipe_input_reaches_frontend)
 	HARNESS_T(chardev_stdio_backpressure_bounds_buffering)
@@ -405,3 +413,4 @@ HARNESS_MAIN(
 	HARNESS_T(chardev_stdio_terminal_raw_and_restored)
 	HARNESS_T(chardev_stdio_terminal_restored_on_exit_and_signals)
 )
+/* clang-format on */

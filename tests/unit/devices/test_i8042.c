@@ -204,6 +204,7 @@ TEST(i8042_unknown_accesses_are_harmless)
 	i8042_destroy(r.k);
 }
 
+/* clang-format off */
 HARNESS_MAIN(
 	HARNESS_T(i8042_reset_command_reaches_power_sink)
 	HARNESS_T(i8042_output_port_reset_bit)
@@ -214,3 +215,4 @@ HARNESS_MAIN(
 	HARNESS_T(i8042_save_load_roundtrip_and_refusal)
 	HARNESS_T(i8042_unknown_accesses_are_harmless)
 )
+/* clang-format on */

@@ -72,7 +72,8 @@ TEST(acpi_pm_s5_powers_off)
 	/* another sleep type: ignored */
 	acpi_pm_sleep_ops.write(pm, 0, ACPI_PM_SLP_EN | (3 << ACPI_PM_SLP_TYP_SHIFT), 1);
 	CHECK_EQ(p.events, 0);
-	acpi_pm_sleep_ops.write(pm, 0, ACPI_PM_SLP_EN | (ACPI_PM_SLP_TYP_S5 << ACPI_PM_SLP_TYP_SHIFT), 1);
+	acpi_pm_sleep_ops.write(pm, 0,
+				ACPI_PM_SLP_EN | (ACPI_PM_SLP_TYP_S5 << ACPI_PM_SLP_TYP_SHIFT), 1);
 	CHECK_EQ(p.events, 1);
 	CHECK_EQ(p.last, POWER_OFF);
 	CHECK_EQ(acpi_pm_sleep_ops.read(pm, 1, 1), 0); /* WAK_STS clear */
@@ -108,7 +109,7 @@ TEST(acpi_pm_save_load_validates)
 	struct state_writer w;
 	struct state_reader r, q;
 	struct state_section sec;
-	const uint8_t bad[2] = { 0x01, 0x00 };
+	const uint8_t bad[2] = {0x01, 0x00};
 
 	fake_power_init(&p);
 	pm = acpi_pm_create(&p.sink);
@@ -130,6 +131,7 @@ TEST(acpi_pm_save_load_validates)
 	acpi_pm_destroy(pm);
 }
 
+/* clang-format off */
 HARNESS_MAIN(
 	HARNESS_T(debug_exit_status_is_shifted_value)
 	HARNESS_T(port80_keeps_last_code)
@@ -137,3 +139,4 @@ HARNESS_MAIN(
 	HARNESS_T(acpi_pm_reset_register)
 	HARNESS_T(acpi_pm_save_load_validates)
 )
+/* clang-format on */

@@ -15,12 +15,16 @@ static int64_t fake_clock(void *opaque)
 	return fake_now_ns;
 }
 
-static const struct rtc_clock clock_fixed = { .now_ns = fake_clock };
+static const struct rtc_clock clock_fixed = {.now_ns = fake_clock};
 
 static int64_t utc_ns(int y, int mon, int d, int h, int m, int s)
 {
-	struct tm tm = { .tm_year = y - 1900, .tm_mon = mon - 1, .tm_mday = d,
-			 .tm_hour = h, .tm_min = m, .tm_sec = s };
+	struct tm tm = {.tm_year = y - 1900,
+			.tm_mon = mon - 1,
+			.tm_mday = d,
+			.tm_hour = h,
+			.tm_min = m,
+			.tm_sec = s};
 
 	return (int64_t)timegm(&tm) * NS;
 }
@@ -221,6 +225,7 @@ TEST(rtc_cmos_save_load_keeps_offset)
 	rtc_cmos_destroy(b);
 }
 
+/* clang-format off */
 HARNESS_MAIN(
 	HARNESS_T(rtc_cmos_bcd_time_from_clock)
 	HARNESS_T(rtc_cmos_binary_and_12h_modes)
@@ -231,3 +236,4 @@ HARNESS_MAIN(
 	HARNESS_T(rtc_cmos_host_clock_is_close)
 	HARNESS_T(rtc_cmos_save_load_keeps_offset)
 )
+/* clang-format on */

@@ -430,6 +430,7 @@ TEST(serial8250_reset_restores_power_on)
 	rig_fini(&r);
 }
 
+/* clang-format off */
 HARNESS_MAIN(
 	HARNESS_T(serial8250_power_on_state)
 	HARNESS_T(serial8250_tx_reaches_backend)
@@ -449,3 +450,4 @@ HARNESS_MAIN(
 	HARNESS_T(serial8250_load_refuses_bad_state)
 	HARNESS_T(serial8250_reset_restores_power_on)
 )
+/* clang-format on */
