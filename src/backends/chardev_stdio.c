@@ -366,6 +366,14 @@ void chardev_stdio_set_escape(struct chardev_stdio *s, bool on)
 	s->escape_on = on;
 }
 
+/* in_background - @fd is our controlling terminal and another process group owns it. */
+static bool in_background(int fd)
+{
+	pid_t fg = tcgetpgrp(fd);
+
+	return fg >= 0 && fg != getpgrp();
+}
+
 int chardev_stdio_start(struct chardev_stdio *s, struct evloop *el)
 {
 	struct sigaction sa;
@@ -378,6 +386,16 @@ int chardev_stdio_start(struct chardev_stdio *s, struct evloop *el)
 	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
 		signal(SIGPIPE, SIG_IGN);
 	if (s->in_fd < 0) {
+		pthread_mutex_lock(&s->lock);
+		s->started = true;
+		s->eof = true;
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
+	if (isatty(s->in_fd) && in_background(s->in_fd)) {
+		/* reading it would stop vmon with SIGTTIN: leave the terminal alone */
+		log_info("console: vmon runs in the background of its terminal; console input is "
+			 "off");
 		pthread_mutex_lock(&s->lock);
 		s->started = true;
 		s->eof = true;

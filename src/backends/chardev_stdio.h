@@ -11,7 +11,8 @@
  * it), so input is never dropped and never piles up. EOF or a read error stops
  * input and nothing else (the VM keeps running, no busy loop). A stdin that
  * epoll cannot watch (a regular file, /dev/null) is read directly when the
- * frontend pulls.
+ * frontend pulls. When vmon is a background job of the terminal on stdin, it
+ * leaves the terminal alone and takes no input (reading would stop it).
  *
  * Escapes (when enabled, the default): Ctrl-A x calls the quit callback,
  * Ctrl-A Ctrl-A sends one Ctrl-A, Ctrl-A followed by any other byte sends both.

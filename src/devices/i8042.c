@@ -69,6 +69,7 @@ struct i8042 {
 	uint8_t q_head, q_count;
 
 	int kbd_level, aux_level;
+	bool reset_pending; /* a reset pulse to report after unlocking */
 	struct ratelimit rl;
 };
 
@@ -114,10 +115,21 @@ static void i8042_reset_locked(struct i8042 *k)
 	update_irqs(k);
 }
 
+/* cpu_reset - pulse the reset line: sent to the power sink once the lock is dropped. */
 static void cpu_reset(struct i8042 *k)
 {
-	/* the reset line takes effect at once; the power sink takes the first event */
-	power_sink_send(k->power, POWER_RESET, 0);
+	k->reset_pending = true;
+}
+
+/* unlock_and_report - drop the lock, then send a reset the access asked for. */
+static void unlock_and_report(struct i8042 *k)
+{
+	bool reset = k->reset_pending;
+
+	k->reset_pending = false;
+	pthread_mutex_unlock(&k->lock);
+	if (reset)
+		power_sink_send(k->power, POWER_RESET, 0);
 }
 
 /* keyboard_byte - a byte sent to the keyboard: answer as a PS/2 keyboard would. */
@@ -271,7 +283,7 @@ static void data_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 	pthread_mutex_lock(&k->lock);
 	i8042_data(k, (uint8_t)value);
 	update_irqs(k);
-	pthread_mutex_unlock(&k->lock);
+	unlock_and_report(k);
 }
 
 static uint64_t cmd_read(void *opaque, uint64_t offset, unsigned size)
@@ -296,7 +308,7 @@ static void cmd_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 	pthread_mutex_lock(&k->lock);
 	i8042_command(k, (uint8_t)value);
 	update_irqs(k);
-	pthread_mutex_unlock(&k->lock);
+	unlock_and_report(k);
 }
 
 const struct bus_region_ops i8042_data_ops = {.read = data_read, .write = data_write};

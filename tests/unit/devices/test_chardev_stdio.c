@@ -12,7 +12,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <linux/serial_reg.h>
+
 #include "backends/chardev_stdio.h"
+#include "devices/serial8250.h"
 #include "harness.h"
 
 /* A minimal evloop: the real epoll, dispatched by the test itself. */
@@ -323,6 +326,46 @@ TEST(chardev_stdio_output_nonblocking_full_pipe)
 	rig_fini(&r);
 }
 
+TEST(chardev_stdio_feeds_serial8250)
+{
+	struct rig r;
+	struct serial8250 *uart;
+	uint8_t in[600];
+	size_t got = 0;
+	int left = 0;
+	char out[8];
+
+	rig_init(&r, false);
+	uart = serial8250_create(NULL, chardev_stdio_chardev(r.s), 0);
+	REQUIRE(uart);
+	REQUIRE(chardev_stdio_start(r.s, r.el) == 0);
+	serial8250_ops.write(uart, UART_FCR, UART_FCR_ENABLE_FIFO, 1);
+	for (unsigned i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i % 200 + 2);
+	REQUIRE(write(r.in[1], in, sizeof(in)) == (ssize_t)sizeof(in));
+	for (int i = 0; i < 10; i++)
+		dispatch(r.el);
+	/* 16 in the FIFO, at most a buffer in the backend, the rest still in the pipe */
+	REQUIRE(ioctl(r.in[0], FIONREAD, &left) == 0);
+	CHECK(left >= (int)sizeof(in) - SERIAL8250_FIFO_LEN - CHARDEV_STDIO_BUF);
+	for (int i = 0; i < 10000 && got < sizeof(in); i++) {
+		if (serial8250_ops.read(uart, UART_LSR, 1) & UART_LSR_DR) {
+			uint8_t b = (uint8_t)serial8250_ops.read(uart, UART_RX, 1);
+
+			CHECK_EQ(b, in[got]);
+			got++;
+		} else {
+			dispatch(r.el);
+		}
+	}
+	CHECK_EQ(got, sizeof(in));
+	serial8250_ops.write(uart, UART_TX, 'k', 1);
+	CHECK_EQ(read(r.out[0], out, sizeof(out)), 1);
+	CHECK_EQ(out[0], 'k');
+	serial8250_destroy(uart);
+	rig_fini(&r);
+}
+
 static int open_pty(int *master)
 {
 	*master = posix_openpt(O_RDWR | O_NOCTTY);
@@ -408,6 +451,7 @@ HARNESS_MAIN(
 	HARNESS_T(chardev_stdio_escape_can_be_disabled)
 	HARNESS_T(chardev_stdio_eof_stops_input_only)
 	HARNESS_T(chardev_stdio_devnull_and_file_input)
+	HARNESS_T(chardev_stdio_feeds_serial8250)
 	HARNESS_T(chardev_stdio_output_survives_closed_reader)
 	HARNESS_T(chardev_stdio_output_nonblocking_full_pipe)
 	HARNESS_T(chardev_stdio_terminal_raw_and_restored)
