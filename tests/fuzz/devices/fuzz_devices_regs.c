@@ -38,6 +38,14 @@ static void power_event(void *opaque, enum power_event ev, int status)
 {
 }
 
+static void timer_arm(void *opaque, int64_t deadline_ns)
+{
+	if (deadline_ns != -1 && deadline_ns <= 0)
+		abort(); /* a deadline is -1 or a time on the clock's base */
+}
+
+static const struct rtc_timer rtc_timer = { .arm = timer_arm };
+
 struct target {
 	const struct bus_region_ops *ops;
 	void *opaque;
@@ -58,9 +66,9 @@ struct devs {
 	const struct device_ops *dops[NR_DEVS];
 };
 
-static struct irq_line irq = {.set_level = irq_set};
-static const struct power_sink power = {.event = power_event};
-static const struct rtc_clock fclock = {.now_ns = fuzz_clock};
+static struct irq_line irq = { .set_level = irq_set };
+static const struct power_sink power = { .event = power_event };
+static const struct rtc_clock fclock = { .now_ns = fuzz_clock };
 
 static int devs_create(struct devs *d, bool with_backend)
 {
@@ -73,6 +81,8 @@ static int devs_create(struct devs *d, bool with_backend)
 	d->serial = serial8250_create(&irq, d->buf ? chardev_buffer_chardev(d->buf) : NULL, 0);
 	d->kbd = i8042_create(&irq, &irq, &power);
 	d->rtc = rtc_cmos_create(&irq, &fclock);
+	if (d->rtc)
+		rtc_cmos_set_timer(d->rtc, &rtc_timer);
 	d->dbg = debug_exit_create(&power);
 	d->p80 = port80_create();
 	d->pm = acpi_pm_create(&power);
@@ -130,21 +140,21 @@ static void save_roundtrip(struct devs *d, int i)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const unsigned sizes[4] = {1, 2, 4, 8};
+	static const unsigned sizes[4] = { 1, 2, 4, 8 };
 	struct devs d;
 	struct target t[9];
 
 	fuzz_now_ns = 1800000000ll * 1000000000ll;
 	if (devs_create(&d, true))
 		return 0;
-	t[0] = (struct target){&serial8250_ops, d.serial, SERIAL8250_REGS_LEN};
-	t[1] = (struct target){&i8042_data_ops, d.kbd, 1};
-	t[2] = (struct target){&i8042_cmd_ops, d.kbd, 1};
-	t[3] = (struct target){&rtc_cmos_ops, d.rtc, RTC_CMOS_LEN};
-	t[4] = (struct target){&debug_exit_ops, d.dbg, DEBUG_EXIT_LEN};
-	t[5] = (struct target){&port80_ops, d.p80, PORT80_LEN};
-	t[6] = (struct target){&acpi_pm_sleep_ops, d.pm, ACPI_PM_SLEEP_LEN};
-	t[7] = (struct target){&acpi_pm_reset_ops, d.pm, ACPI_PM_RESET_LEN};
+	t[0] = (struct target){ &serial8250_ops, d.serial, SERIAL8250_REGS_LEN };
+	t[1] = (struct target){ &i8042_data_ops, d.kbd, 1 };
+	t[2] = (struct target){ &i8042_cmd_ops, d.kbd, 1 };
+	t[3] = (struct target){ &rtc_cmos_ops, d.rtc, RTC_CMOS_LEN };
+	t[4] = (struct target){ &debug_exit_ops, d.dbg, DEBUG_EXIT_LEN };
+	t[5] = (struct target){ &port80_ops, d.p80, PORT80_LEN };
+	t[6] = (struct target){ &acpi_pm_sleep_ops, d.pm, ACPI_PM_SLEEP_LEN };
+	t[7] = (struct target){ &acpi_pm_reset_ops, d.pm, ACPI_PM_RESET_LEN };
 	t[8] = t[0];
 
 	while (size >= 7) {
@@ -182,7 +192,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			save_roundtrip(&d, arg % NR_DEVS);
 			break;
 		case 13:
-			d.dops[arg % NR_DEVS]->reset(d.dev[arg % NR_DEVS]);
+			if (arg & 0x80)
+				rtc_cmos_timer_fired(d.rtc);
+			else
+				d.dops[arg % NR_DEVS]->reset(d.dev[arg % NR_DEVS]);
 			break;
 		case 14: { /* load an arbitrary payload: the rest of the input */
 			struct state_reader r;

@@ -15,16 +15,16 @@ static int64_t fake_clock(void *opaque)
 	return fake_now_ns;
 }
 
-static const struct rtc_clock clock_fixed = {.now_ns = fake_clock};
+static const struct rtc_clock clock_fixed = { .now_ns = fake_clock };
 
 static int64_t utc_ns(int y, int mon, int d, int h, int m, int s)
 {
-	struct tm tm = {.tm_year = y - 1900,
-			.tm_mon = mon - 1,
-			.tm_mday = d,
-			.tm_hour = h,
-			.tm_min = m,
-			.tm_sec = s};
+	struct tm tm = { .tm_year = y - 1900,
+			 .tm_mon = mon - 1,
+			 .tm_mday = d,
+			 .tm_hour = h,
+			 .tm_min = m,
+			 .tm_sec = s };
 
 	return (int64_t)timegm(&tm) * NS;
 }
@@ -153,8 +153,10 @@ TEST(rtc_cmos_registers_a_c_d)
 	cmos_wr(rtc, 0x0a, 0xff); /* UIP is read-only */
 	CHECK_EQ(cmos_rd(rtc, 0x0a) & 0x7f, 0x7f);
 	irq.level = 1;
-	CHECK_EQ(cmos_rd(rtc, 0x0c), 0x00);
+	/* a second ended and periodic boundaries passed: flags, but no IRQF (nothing enabled) */
+	CHECK_EQ(cmos_rd(rtc, 0x0c), 0x50);
 	CHECK_EQ(irq.level, 0); /* reading C lowers IRQ 8 */
+	CHECK_EQ(cmos_rd(rtc, 0x0c), 0x00); /* and clears it */
 	cmos_wr(rtc, 0x0d, 0x00);
 	CHECK_EQ(cmos_rd(rtc, 0x0d), 0x80);
 	rtc_cmos_destroy(rtc);
@@ -225,6 +227,109 @@ TEST(rtc_cmos_save_load_keeps_offset)
 	rtc_cmos_destroy(b);
 }
 
+struct fake_timer {
+	int64_t deadline;
+	unsigned arms;
+};
+
+static void fake_timer_arm(void *opaque, int64_t deadline_ns)
+{
+	struct fake_timer *t = opaque;
+
+	t->deadline = deadline_ns;
+	t->arms++;
+}
+
+/* fire - the one-shot timer expires: time reaches its deadline, it disarms, the RTC hears. */
+static void fire(struct fake_timer *ft, struct rtc_cmos *rtc)
+{
+	fake_now_ns = ft->deadline;
+	ft->deadline = -1;
+	rtc_cmos_timer_fired(rtc);
+}
+
+TEST(rtc_cmos_update_interrupt_via_timer)
+{
+	struct fake_timer ft = { .deadline = -1 };
+	struct rtc_timer timer = { .arm = fake_timer_arm, .opaque = &ft };
+	struct fake_irq irq;
+	struct rtc_cmos *rtc;
+
+	fake_irq_init(&irq);
+	fake_now_ns = utc_ns(2026, 11, 22, 16, 13, 54) + NS / 4;
+	rtc = rtc_cmos_create(&irq.line, &clock_fixed);
+	REQUIRE(rtc);
+	rtc_cmos_set_timer(rtc, &timer);
+	CHECK_EQ(ft.deadline, -1); /* nothing enabled: not armed */
+	cmos_rd(rtc, 0x0c);
+	cmos_wr(rtc, 0x0b, 0x12); /* UIE */
+	CHECK_EQ(ft.deadline, utc_ns(2026, 11, 22, 16, 13, 55));
+	CHECK_EQ(irq.level, 0);
+	fire(&ft, rtc);
+	CHECK_EQ(irq.level, 1);
+	CHECK_EQ(irq.raises, 1);
+	CHECK_EQ(ft.deadline, -1); /* waits for the C read */
+	CHECK_EQ(cmos_rd(rtc, 0x0c), 0xd0); /* IRQF, UF; and PF (1024 Hz, not enabled) */
+	CHECK_EQ(irq.level, 0);
+	CHECK_EQ(ft.deadline, utc_ns(2026, 11, 22, 16, 13, 56));
+	/* SET stops updates and their interrupt */
+	cmos_wr(rtc, 0x0b, 0x92);
+	CHECK_EQ(ft.deadline, -1);
+	CHECK_EQ(cmos_rd(rtc, 0x0b) & 0x10, 0); /* and clears UIE */
+	rtc_cmos_destroy(rtc);
+}
+
+TEST(rtc_cmos_periodic_interrupt_rate)
+{
+	struct fake_timer ft = { .deadline = -1 };
+	struct rtc_timer timer = { .arm = fake_timer_arm, .opaque = &ft };
+	struct fake_irq irq;
+	struct rtc_cmos *rtc;
+	int64_t t0 = utc_ns(2026, 11, 22, 16, 13, 54);
+
+	fake_irq_init(&irq);
+	fake_now_ns = t0;
+	rtc = rtc_cmos_create(&irq.line, &clock_fixed);
+	REQUIRE(rtc);
+	rtc_cmos_set_timer(rtc, &timer);
+	cmos_wr(rtc, 0x0a, 0x2f); /* RS 15: 2 Hz */
+	cmos_wr(rtc, 0x0b, 0x42); /* PIE */
+	CHECK_EQ(ft.deadline, t0 + NS / 2);
+	fire(&ft, rtc);
+	CHECK_EQ(irq.level, 1);
+	CHECK_EQ(cmos_rd(rtc, 0x0c) & 0xc0, 0xc0);
+	CHECK_EQ(ft.deadline, t0 + NS);
+	cmos_wr(rtc, 0x0a, 0x26); /* RS 6: 1024 Hz */
+	CHECK_EQ(ft.deadline, t0 + (513 * NS + 1023) / 1024); /* 1024 Hz ticks align to seconds */
+	cmos_wr(rtc, 0x0b, 0x02);
+	CHECK_EQ(ft.deadline, -1);
+	rtc_cmos_destroy(rtc);
+}
+
+TEST(rtc_cmos_alarm_interrupt)
+{
+	struct fake_timer ft = { .deadline = -1 };
+	struct rtc_timer timer = { .arm = fake_timer_arm, .opaque = &ft };
+	struct fake_irq irq;
+	struct rtc_cmos *rtc;
+
+	fake_irq_init(&irq);
+	fake_now_ns = utc_ns(2026, 11, 22, 16, 13, 54);
+	rtc = rtc_cmos_create(&irq.line, &clock_fixed);
+	REQUIRE(rtc);
+	rtc_cmos_set_timer(rtc, &timer);
+	cmos_wr(rtc, 0x01, 0x56); /* alarm at hh:mm:56, any hour and minute */
+	cmos_wr(rtc, 0x03, 0xff);
+	cmos_wr(rtc, 0x05, 0xc0);
+	cmos_wr(rtc, 0x0b, 0x22); /* AIE */
+	fire(&ft, rtc); /* :55 */
+	CHECK_EQ(irq.level, 0);
+	fire(&ft, rtc); /* :56 */
+	CHECK_EQ(irq.level, 1);
+	CHECK_EQ(cmos_rd(rtc, 0x0c), 0xf0); /* IRQF, AF, UF (and PF, not enabled) */
+	rtc_cmos_destroy(rtc);
+}
+
 /* clang-format off */
 HARNESS_MAIN(
 	HARNESS_T(rtc_cmos_bcd_time_from_clock)
@@ -235,5 +340,8 @@ HARNESS_MAIN(
 	HARNESS_T(rtc_cmos_ram_and_nmi_bit)
 	HARNESS_T(rtc_cmos_host_clock_is_close)
 	HARNESS_T(rtc_cmos_save_load_keeps_offset)
+	HARNESS_T(rtc_cmos_update_interrupt_via_timer)
+	HARNESS_T(rtc_cmos_periodic_interrupt_rate)
+	HARNESS_T(rtc_cmos_alarm_interrupt)
 )
 /* clang-format on */
