@@ -207,8 +207,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			size -= n;
 			break;
 		}
-		default: /* drain some output so the backend keeps taking it */
-			chardev_buffer_clear_output(d.buf);
+		default:
+			if (arg & 1) /* the API's Ctrl-Alt-Del, at any moment */
+				i8042_press_ctrl_alt_del(d.kbd);
+			else /* drain some output so the backend keeps taking it */
+				chardev_buffer_clear_output(d.buf);
 			break;
 		}
 	}

@@ -204,6 +204,27 @@ TEST(i8042_unknown_accesses_are_harmless)
 	i8042_destroy(r.k);
 }
 
+TEST(i8042_ctrl_alt_del_scan_codes)
+{
+	static const uint8_t set1[] = { 0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d };
+	struct rig r;
+
+	rig_init(&r);
+	CHECK_EQ(i8042_press_ctrl_alt_del(r.k), 0);
+	CHECK_EQ(r.kbd.level, 1);
+	for (unsigned i = 0; i < sizeof(set1); i++)
+		CHECK_EQ(data(&r), set1[i]); /* translated: scan code set 1 */
+	CHECK_EQ(r.kbd.level, 0);
+	CHECK_EQ(status(&r) & 0x01, 0);
+	/* an undrained buffer refuses a second press rather than dropping codes */
+	CHECK_EQ(i8042_press_ctrl_alt_del(r.k), 0);
+	CHECK_EQ(i8042_press_ctrl_alt_del(r.k), 0); /* 16 bytes of queue: two presses */
+	CHECK_EQ(i8042_press_ctrl_alt_del(r.k), -EBUSY);
+	for (unsigned i = 0; i < 2 * sizeof(set1); i++)
+		CHECK_EQ(data(&r), set1[i % sizeof(set1)]);
+	i8042_destroy(r.k);
+}
+
 /* clang-format off */
 HARNESS_MAIN(
 	HARNESS_T(i8042_reset_command_reaches_power_sink)
@@ -214,5 +235,6 @@ HARNESS_MAIN(
 	HARNESS_T(i8042_aux_loop_and_absent_mouse)
 	HARNESS_T(i8042_save_load_roundtrip_and_refusal)
 	HARNESS_T(i8042_unknown_accesses_are_harmless)
+	HARNESS_T(i8042_ctrl_alt_del_scan_codes)
 )
 /* clang-format on */
