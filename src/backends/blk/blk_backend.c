@@ -278,13 +278,19 @@ static void dispatch_locked(struct blk_backend *b)
 	while ((r = b->pending_head)) {
 		if (r->io->op == BLK_OP_FLUSH && b->inflight)
 			break;
-		ret = b->ops->start(b, r);
-		if (ret == -EBUSY)
-			break;
+		/* Unlink first: once started, @r belongs to the engine (a worker may run it now). */
 		b->pending_head = r->next;
 		if (!b->pending_head)
 			b->pending_tail = NULL;
 		r->next = NULL;
+		ret = b->ops->start(b, r);
+		if (ret == -EBUSY) {
+			r->next = b->pending_head;
+			b->pending_head = r;
+			if (!b->pending_tail)
+				b->pending_tail = r;
+			break;
+		}
 		if (ret < 0) {
 			r->result = ret;
 			r->next = b->failed;

@@ -6,11 +6,18 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/loop.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +25,7 @@
 #include "backends/blk/blk_backend.h"
 #include "backends/blk/blk_engine.h"
 #include "harness.h"
+#include "util/compiler.h"
 #include "vm/evloop.h"
 
 #define IMG_BYTES (4u << 20)
@@ -558,6 +566,253 @@ TEST(blk_backend_open_permission_errors)
 	free(path);
 }
 
+/* The image shrinks under the backend: the short read is continued, hits end of file, and fails. */
+static void shrunk_image(enum blk_engine_kind engine)
+{
+	char *path = make_image("/tmp", IMG_BYTES);
+	struct blk_backend *b;
+	static uint8_t buf[8192];
+	struct iovec iov[2] = { { buf, 4096 }, { buf + 4096, 4096 } };
+
+	REQUIRE(path);
+	b = open_engine(path, false, engine);
+	REQUIRE(truncate(path, (1u << 20) + 100) == 0);
+	CHECK_EQ(do_io(b, BLK_OP_READ, 1u << 20, 8192, iov, 2), -EIO);
+	/* What lies before the new end still reads fine. */
+	CHECK_EQ(do_io(b, BLK_OP_READ, (1u << 20) - 8092, 8192, iov, 2), 8192);
+	CHECK(buf[8191] == pattern((1u << 20) + 99));
+	blk_backend_close(b);
+	unlink(path);
+	free(path);
+}
+
+TEST(blk_backend_shrunk_image_read_fails_uring) { shrunk_image(BLK_ENGINE_URING); }
+TEST(blk_backend_shrunk_image_read_fails_threads) { shrunk_image(BLK_ENGINE_THREADS); }
+
+/*
+ * Model check: batches of random requests on disjoint ranges, with random
+ * segmentation, all in flight together, mirrored on a shadow copy; after each
+ * batch the whole image must equal the shadow.
+ */
+static void random_batches(enum blk_engine_kind engine)
+{
+	enum { IMG = 1u << 20, BATCH = 24, ROUNDS = 40, SLOT = IMG / BATCH };
+	char *path = make_image("/tmp", IMG);
+	static uint8_t shadow[IMG], check[IMG], bufs[BATCH][SLOT];
+	struct iovec iov[BATCH][8];
+	struct blk_io io[BATCH];
+	struct done d[BATCH];
+	struct blk_backend *b;
+	unsigned seed = 12345;
+
+	REQUIRE(path);
+	for (unsigned i = 0; i < IMG; i++)
+		shadow[i] = pattern(i);
+	b = open_engine(path, false, engine);
+	for (int round = 0; round < ROUNDS; round++) {
+		int calls = 0;
+
+		memset(d, 0, sizeof(d));
+		for (int i = 0; i < BATCH; i++) {
+			uint64_t off = (uint64_t)i * SLOT + rand_r(&seed) % (SLOT / 2);
+			uint64_t len = 1 + rand_r(&seed) % (SLOT / 2 - 1);
+			int kind = rand_r(&seed) % 8;
+			unsigned nseg = 1 + rand_r(&seed) % 8;
+			uint64_t left = len, pos = 0;
+
+			io[i] = (struct blk_io){ .offset_bytes = off, .len_bytes = len,
+						 .complete = on_complete, .opaque = &d[i] };
+			if (kind == 7) {
+				io[i].op = BLK_OP_WRITE_ZEROES;
+				memset(shadow + off, 0, len);
+				continue;
+			}
+			if (kind == 6) {
+				io[i].op = BLK_OP_FLUSH;
+				continue;
+			}
+			io[i].op = kind < 3 ? BLK_OP_READ : BLK_OP_WRITE;
+			for (unsigned k = 0; k < len; k++)
+				bufs[i][k] = (uint8_t)rand_r(&seed);
+			if (io[i].op == BLK_OP_WRITE)
+				memcpy(shadow + off, bufs[i], len);
+			io[i].iov = iov[i];
+			for (unsigned s = 0; s < nseg && left; s++) {
+				uint64_t n = s == nseg - 1 ? left : rand_r(&seed) % (left + 1);
+
+				iov[i][s] = (struct iovec){ bufs[i] + pos, n };
+				pos += n;
+				left -= n;
+				io[i].iovcnt = s + 1;
+			}
+			if (left) {
+				iov[i][io[i].iovcnt - 1].iov_len += left;
+			}
+		}
+		for (int i = 0; i < BATCH; i++)
+			REQUIRE(blk_backend_submit(b, &io[i]) == 0);
+		while (calls < BATCH) {
+			struct pollfd p = { .fd = blk_backend_event_fd(b), .events = POLLIN };
+
+			poll(&p, 1, 200);
+			calls += blk_backend_poll(b);
+		}
+		for (int i = 0; i < BATCH; i++) {
+			CHECK_EQ(d[i].calls, 1);
+			if (io[i].op == BLK_OP_READ || io[i].op == BLK_OP_WRITE)
+				CHECK_EQ(d[i].result, io[i].len_bytes);
+			else
+				CHECK_EQ(d[i].result, 0);
+			if (io[i].op == BLK_OP_READ)
+				CHECK(memcmp(bufs[i], shadow + io[i].offset_bytes, io[i].len_bytes) == 0);
+		}
+	}
+	blk_backend_close(b);
+	{
+		int fd = open(path, O_RDONLY);
+
+		CHECK(pread(fd, check, IMG, 0) == IMG);
+		CHECK(memcmp(check, shadow, IMG) == 0);
+		close(fd);
+	}
+	unlink(path);
+	free(path);
+}
+
+TEST(blk_backend_random_batches_match_model_uring) { random_batches(BLK_ENGINE_URING); }
+TEST(blk_backend_random_batches_match_model_threads) { random_batches(BLK_ENGINE_THREADS); }
+
+/*
+ * With io_uring_setup refused by a seccomp filter (as a sandboxed VMM would
+ * see it), the automatic choice falls back to threads and works, and an
+ * explicit io_uring request fails with a clear message. Runs in a child.
+ */
+static int child_without_uring(const char *path)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = ARRAY_SIZE(filter), .filter = filter };
+	struct blk_backend *b;
+	uint8_t buf[512];
+	struct iovec iov = { buf, sizeof(buf) };
+	char err[256];
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		return 10;
+	if (blk_backend_open_engine(&b, path, false, NULL, BLK_ENGINE_URING, err,
+				    sizeof(err)) != -ENOSYS)
+		return 11;
+	if (!strstr(err, "io_uring is not available"))
+		return 12;
+	if (blk_backend_open(&b, path, false, NULL, err, sizeof(err)) != 0)
+		return 13;
+	if (strcmp(blk_backend_engine_name(b), "threads"))
+		return 14;
+	if (do_io(b, BLK_OP_READ, 1024, 512, &iov, 1) != 512 || buf[0] != pattern(1024))
+		return 15;
+	blk_backend_close(b);
+	return 0;
+}
+
+TEST(blk_backend_falls_back_without_io_uring)
+{
+	char *path = make_image("/tmp", 4096);
+	int status = -1;
+	pid_t pid;
+
+	REQUIRE(path);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0)
+		_exit(child_without_uring(path));
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	unlink(path);
+	free(path);
+}
+
+/* Attach @path to a free loop device with autoclear; its fd, or -errno. */
+static int loop_attach(const char *path, char *dev, size_t dev_len)
+{
+	struct loop_config cfg = { 0 };
+	int ctl, nr, fd, file_fd;
+
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -errno;
+	nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+	close(ctl);
+	if (nr < 0)
+		return -errno;
+	snprintf(dev, dev_len, "/dev/loop%d", nr);
+	fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	file_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (file_fd < 0) {
+		close(fd);
+		return -errno;
+	}
+	cfg.fd = (unsigned)file_fd;
+	cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+	if (ioctl(fd, LOOP_CONFIGURE, &cfg) < 0) {
+		int e = -errno;
+
+		close(file_fd);
+		close(fd);
+		return e;
+	}
+	close(file_fd);
+	return fd;
+}
+
+/* The same backend on a block device (a loop device over a temporary file). */
+static void block_device(enum blk_engine_kind engine)
+{
+	char *path = make_image("/tmp", IMG_BYTES);
+	char dev[64];
+	struct blk_backend *b;
+	static uint8_t buf[8192];
+	struct iovec iov = { buf, sizeof(buf) };
+	int loop_fd;
+
+	REQUIRE(path);
+	loop_fd = loop_attach(path, dev, sizeof(dev));
+	if (loop_fd < 0) {
+		unlink(path);
+		free(path);
+		SKIP("cannot attach a loop device here (needs root and /dev/loop-control)");
+	}
+	b = open_engine(dev, false, engine);
+	CHECK_EQ(blk_backend_size_bytes(b), IMG_BYTES);
+	memset(buf, 0x5a, sizeof(buf));
+	CHECK_EQ(do_io(b, BLK_OP_WRITE, 512 * 7, 8192, &iov, 1), 8192);
+	CHECK_EQ(do_io(b, BLK_OP_FLUSH, 0, 0, NULL, 0), 0);
+	CHECK_EQ(do_io(b, BLK_OP_WRITE_ZEROES, 512 * 8, 4096, NULL, 0), 0);
+	memset(buf, 0, sizeof(buf));
+	CHECK_EQ(do_io(b, BLK_OP_READ, 512 * 7, 8192, &iov, 1), 8192);
+	CHECK(buf[0] == 0x5a && buf[511] == 0x5a && buf[512] == 0 && buf[4607] == 0 &&
+	      buf[4608] == 0x5a && buf[8191] == 0x5a);
+	CHECK_EQ(do_io(b, BLK_OP_DISCARD, 1u << 20, 1u << 20, NULL, 0), 0);
+	CHECK_EQ(do_io(b, BLK_OP_READ, IMG_BYTES - 4096, 8192, &iov, 1), -EINVAL);
+	blk_backend_close(b);
+	close(loop_fd); /* autoclear detaches the loop device */
+	unlink(path);
+	free(path);
+}
+
+TEST(blk_backend_block_device_uring) { block_device(BLK_ENGINE_URING); }
+TEST(blk_backend_block_device_threads) { block_device(BLK_ENGINE_THREADS); }
+
 /* The continuation bookkeeping used after a short transfer. */
 TEST(blk_backend_short_transfer_advances_segments)
 {
@@ -623,5 +878,11 @@ HARNESS_MAIN(HARNESS_T(blk_backend_round_trip_uring) HARNESS_T(blk_backend_round
 	     HARNESS_T(blk_backend_completes_on_loop_threads)
 	     HARNESS_T(blk_backend_engine_env_forces_threads) HARNESS_T(blk_backend_open_errors)
 	     HARNESS_T(blk_backend_open_permission_errors)
+	     HARNESS_T(blk_backend_shrunk_image_read_fails_uring)
+	     HARNESS_T(blk_backend_shrunk_image_read_fails_threads)
+	     HARNESS_T(blk_backend_random_batches_match_model_uring)
+	     HARNESS_T(blk_backend_random_batches_match_model_threads)
+	     HARNESS_T(blk_backend_falls_back_without_io_uring)
+	     HARNESS_T(blk_backend_block_device_uring) HARNESS_T(blk_backend_block_device_threads)
 	     HARNESS_T(blk_backend_short_transfer_advances_segments)
 	     HARNESS_T(blk_backend_zero_iov_covers_the_rest))
