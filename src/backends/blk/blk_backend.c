@@ -1,4 +1,5 @@
-/* blk_backend.c — raw-image block backend: opening, request checks, ordering and completion delivery. */
+/* blk_backend.c — raw-image block backend: opening, request checks, ordering and completion
+ * delivery. */
 #include "backends/blk/blk_backend.h"
 
 #include <errno.h>
@@ -34,8 +35,7 @@ void blk_engine_signal(struct blk_backend *b)
 }
 
 /* Turn an open(2) failure into the one line the user sees. */
-static void describe_open_error(int e, const char *path, bool read_only, char *err,
-				size_t err_len)
+static void describe_open_error(int e, const char *path, bool read_only, char *err, size_t err_len)
 {
 	switch (e) {
 	case ENOENT:
@@ -57,8 +57,8 @@ static void describe_open_error(int e, const char *path, bool read_only, char *e
 			 path);
 		break;
 	case EISDIR:
-		snprintf(err, err_len, "block image '%s' is a directory, not a file or block device",
-			 path);
+		snprintf(err, err_len,
+			 "block image '%s' is a directory, not a file or block device", path);
 		break;
 	default:
 		snprintf(err, err_len, "cannot open block image '%s': %s", path, strerror(e));
@@ -104,8 +104,7 @@ static int open_image(struct blk_backend *b, const char *path, bool read_only, c
 }
 
 /* Pick the engine: explicit choice, then VMON_BLK_ENGINE, then io_uring with a thread fallback. */
-static int start_engine(struct blk_backend *b, enum blk_engine_kind kind, char *err,
-			size_t err_len)
+static int start_engine(struct blk_backend *b, enum blk_engine_kind kind, char *err, size_t err_len)
 {
 	const char *env = getenv("VMON_BLK_ENGINE");
 	int ret;
@@ -116,8 +115,9 @@ static int start_engine(struct blk_backend *b, enum blk_engine_kind kind, char *
 		else if (!strcmp(env, "threads"))
 			kind = BLK_ENGINE_THREADS;
 		else
-			log_warn("blk: VMON_BLK_ENGINE=%s is neither 'uring' nor 'threads'; ignored",
-				 env);
+			log_warn(
+				"blk: VMON_BLK_ENGINE=%s is neither 'uring' nor 'threads'; ignored",
+				env);
 	}
 	if (kind != BLK_ENGINE_THREADS) {
 #ifdef HAVE_LIBURING
@@ -201,8 +201,8 @@ fail:
 	return ret;
 }
 
-int blk_backend_open(struct blk_backend **out, const char *path, bool read_only,
-		     struct evloop *el, char *err, size_t err_len)
+int blk_backend_open(struct blk_backend **out, const char *path, bool read_only, struct evloop *el,
+		     char *err, size_t err_len)
 {
 	return blk_backend_open_engine(out, path, read_only, el, BLK_ENGINE_AUTO, err, err_len);
 }
@@ -278,7 +278,8 @@ static void dispatch_locked(struct blk_backend *b)
 	while ((r = b->pending_head)) {
 		if (r->io->op == BLK_OP_FLUSH && b->inflight)
 			break;
-		/* Unlink first: once started, @r belongs to the engine (a worker may run it now). */
+		/* Unlink first: once started, @r belongs to the engine (a worker may run it now).
+		 */
 		b->pending_head = r->next;
 		if (!b->pending_head)
 			b->pending_tail = NULL;
@@ -311,8 +312,9 @@ int blk_backend_submit(struct blk_backend *b, struct blk_io *io)
 	ret = check_io(b, io);
 	if (ret < 0)
 		return ret;
-	nseg = io->op == BLK_OP_WRITE_ZEROES ? BLK_ZERO_SEGS :
-	       (io->op == BLK_OP_READ || io->op == BLK_OP_WRITE) ? io->iovcnt : 0;
+	nseg = io->op == BLK_OP_WRITE_ZEROES			   ? BLK_ZERO_SEGS
+	       : (io->op == BLK_OP_READ || io->op == BLK_OP_WRITE) ? io->iovcnt
+								   : 0;
 	r = calloc(1, sizeof(*r) + nseg * sizeof(r->iov[0]));
 	if (!r)
 		return -ENOMEM;
@@ -388,7 +390,7 @@ static bool busy(struct blk_backend *b)
 void blk_backend_drain(struct blk_backend *b)
 {
 	while (busy(b)) {
-		struct pollfd pfd = { .fd = b->event_fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = b->event_fd, .events = POLLIN};
 
 		/* The timeout only guards against a lost wake-up; completions signal. */
 		if (poll(&pfd, 1, 100) < 0 && errno != EINTR)

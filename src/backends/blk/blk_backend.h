@@ -21,10 +21,10 @@ struct evloop;
 struct blk_backend;
 
 enum blk_op {
-	BLK_OP_READ,         /* fill iov from [offset, offset + len) */
-	BLK_OP_WRITE,        /* store iov at [offset, offset + len) */
-	BLK_OP_FLUSH,        /* make every completed write stable; offset/len/iov ignored */
-	BLK_OP_DISCARD,      /* hint: [offset, offset + len) is unused; contents then unspecified */
+	BLK_OP_READ, /* fill iov from [offset, offset + len) */
+	BLK_OP_WRITE, /* store iov at [offset, offset + len) */
+	BLK_OP_FLUSH, /* make every completed write stable; offset/len/iov ignored */
+	BLK_OP_DISCARD, /* hint: [offset, offset + len) is unused; contents then unspecified */
 	BLK_OP_WRITE_ZEROES, /* [offset, offset + len) reads back as zeroes afterwards */
 };
 
@@ -50,8 +50,8 @@ struct blk_io {
 
 /* Which engine performs the I/O. */
 enum blk_engine_kind {
-	BLK_ENGINE_AUTO,    /* io_uring, else threads; VMON_BLK_ENGINE=uring|threads overrides */
-	BLK_ENGINE_URING,   /* io_uring only: open fails when it is unavailable */
+	BLK_ENGINE_AUTO, /* io_uring, else threads; VMON_BLK_ENGINE=uring|threads overrides */
+	BLK_ENGINE_URING, /* io_uring only: open fails when it is unavailable */
 	BLK_ENGINE_THREADS, /* worker threads with preadv/pwritev/fdatasync */
 };
 
@@ -65,8 +65,8 @@ enum blk_engine_kind {
  * (missing file, permission denied, read-only file opened read-write, not a
  * file or block device, ...). Call from any thread before I/O starts.
  */
-int blk_backend_open(struct blk_backend **out, const char *path, bool read_only,
-		     struct evloop *el, char *err, size_t err_len);
+int blk_backend_open(struct blk_backend **out, const char *path, bool read_only, struct evloop *el,
+		     char *err, size_t err_len);
 
 /* blk_backend_open_engine - blk_backend_open() with an explicit engine choice. */
 int blk_backend_open_engine(struct blk_backend **out, const char *path, bool read_only,

@@ -19,11 +19,11 @@
  */
 struct blk_req {
 	struct blk_io *io;
-	struct blk_req *next;  /* pending / done list link */
-	uint64_t done_bytes;   /* bytes transferred so far (READ/WRITE/zero writes) */
-	int result;            /* final result, set by the engine */
-	bool zero_by_write;    /* WRITE_ZEROES being done by writing zero buffers */
-	unsigned iov_first;    /* first segment not yet fully transferred */
+	struct blk_req *next; /* pending / done list link */
+	uint64_t done_bytes; /* bytes transferred so far (READ/WRITE/zero writes) */
+	int result; /* final result, set by the engine */
+	bool zero_by_write; /* WRITE_ZEROES being done by writing zero buffers */
+	unsigned iov_first; /* first segment not yet fully transferred */
 	unsigned iovcnt;
 	struct iovec iov[];
 };
@@ -53,13 +53,13 @@ struct blk_backend {
 	const struct blk_engine_ops *ops;
 	void *engine;
 
-	pthread_mutex_t lock;   /* everything below */
+	pthread_mutex_t lock; /* everything below */
 	struct blk_req *pending_head, *pending_tail; /* accepted, not yet started */
 	struct blk_req *failed; /* could not start: completed with an error at next poll */
-	unsigned inflight;      /* started, not yet reaped */
+	unsigned inflight; /* started, not yet reaped */
 	bool closing;
-	bool no_zero_range;     /* FALLOC_FL_ZERO_RANGE refused once: write zeroes instead */
-	bool no_punch_hole;     /* FALLOC_FL_PUNCH_HOLE refused once: discard is a no-op */
+	bool no_zero_range; /* FALLOC_FL_ZERO_RANGE refused once: write zeroes instead */
+	bool no_punch_hole; /* FALLOC_FL_PUNCH_HOLE refused once: discard is a no-op */
 };
 
 extern const struct blk_engine_ops blk_engine_uring;

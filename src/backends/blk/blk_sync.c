@@ -1,4 +1,5 @@
-/* blk_sync.c — request bookkeeping shared by the engines, and blocking execution for the thread pool. */
+/* blk_sync.c — request bookkeeping shared by the engines, and blocking execution for the thread
+ * pool. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -118,7 +119,8 @@ int blk_req_run_sync(struct blk_backend *b, struct blk_req *r)
 		ret = do_fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 				   io->offset_bytes, io->len_bytes);
 		if (ret == -EOPNOTSUPP || ret == -ENOSYS) {
-			/* Discard is only a hint (virtio 1.2 §5.2.6.1): doing nothing is allowed. */
+			/* Discard is only a hint (virtio 1.2 §5.2.6.1): doing nothing is allowed.
+			 */
 			__atomic_store_n(&b->no_punch_hole, true, __ATOMIC_RELAXED);
 			return 0;
 		}

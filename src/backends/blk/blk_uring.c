@@ -18,7 +18,7 @@
 
 struct blk_uring {
 	struct io_uring ring;
-	unsigned busy;       /* SQEs submitted, CQE not yet seen */
+	unsigned busy; /* SQEs submitted, CQE not yet seen */
 	bool submit_pending; /* a failed io_uring_submit() to retry */
 };
 
@@ -175,7 +175,8 @@ static bool finish_or_continue(struct blk_backend *b, struct blk_req *r, int res
 	switch (io->op) {
 	case BLK_OP_DISCARD:
 		if (res == -EOPNOTSUPP || res == -ENOSYS) {
-			/* Discard is only a hint (virtio 1.2 §5.2.6.1): doing nothing is allowed. */
+			/* Discard is only a hint (virtio 1.2 §5.2.6.1): doing nothing is allowed.
+			 */
 			b->no_punch_hole = true;
 			res = 0;
 		}

@@ -76,7 +76,8 @@ int net_tap_open(struct net_tap **out, const char *ifname, char *err, size_t err
 	 */
 	if (if_nametoindex(ifname) == 0) {
 		snprintf(err, err_len,
-			 "TAP interface '%s' does not exist (create it: ip tuntap add dev %s mode tap)",
+			 "TAP interface '%s' does not exist (create it: ip tuntap add dev %s mode "
+			 "tap)",
 			 ifname, ifname);
 		return -ENODEV;
 	}

@@ -53,11 +53,11 @@ int evloop_add(struct evloop *el, int fd, uint32_t events, evloop_handler fn, vo
 	for (int i = 0; i < MAX_WATCHES; i++) {
 		if (el->w[i].fd >= 0)
 			continue;
-		struct epoll_event ev = { .events = events, .data.ptr = &el->w[i] };
+		struct epoll_event ev = {.events = events, .data.ptr = &el->w[i]};
 
 		if (epoll_ctl(el->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 			return -errno;
-		el->w[i] = (struct watch){ fd, fn, opaque };
+		el->w[i] = (struct watch){fd, fn, opaque};
 		return 0;
 	}
 	return -ENOSPC;

@@ -38,7 +38,7 @@ static const char *netns_why;
  */
 static int create_persistent(const char *name, short flags)
 {
-	struct ifreq ifr = { 0 };
+	struct ifreq ifr = {0};
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	int ret = 0;
 
@@ -55,7 +55,7 @@ static int create_persistent(const char *name, short flags)
 
 static int set_up(const char *name)
 {
-	struct ifreq ifr = { 0 };
+	struct ifreq ifr = {0};
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	int ret = 0;
 
@@ -79,14 +79,16 @@ static void need_netns(void)
 		if (access("/dev/net/tun", R_OK | W_OK) < 0)
 			netns_why = "/dev/net/tun is not available";
 		else if (unshare(CLONE_NEWNET) < 0)
-			netns_why = "cannot create a private network namespace (needs CAP_SYS_ADMIN)";
+			netns_why =
+				"cannot create a private network namespace (needs CAP_SYS_ADMIN)";
 		else if (create_persistent(TAP_NAME, IFF_TAP | IFF_NO_PI) < 0 ||
 			 create_persistent(TUN_NAME, IFF_TUN | IFF_NO_PI) < 0)
 			netns_why = "cannot create a TAP in the private namespace";
 		else
 			netns_state = 1;
 		if (netns_state == 1) {
-			/* Fewer unsolicited IPv6 frames on the TAP; not required, frames are filtered. */
+			/* Fewer unsolicited IPv6 frames on the TAP; not required, frames are
+			 * filtered. */
 			FILE *f = fopen("/proc/sys/net/ipv6/conf/" TAP_NAME "/disable_ipv6", "w");
 
 			if (f) {
@@ -125,7 +127,7 @@ TEST(net_tap_open_sets_vnet_hdr_and_nonblocking)
 {
 	struct net_tap *t, *t2;
 	char err[256], buf[2048];
-	struct iovec iov = { buf, sizeof(buf) };
+	struct iovec iov = {buf, sizeof(buf)};
 	int hdr_len = 0;
 
 	need_netns();
@@ -208,7 +210,7 @@ TEST(net_tap_not_permitted_gives_clear_error)
 
 static void fill_frame(uint8_t *f, size_t len, uint8_t tag)
 {
-	memset(f, 0xff, 6);                         /* broadcast destination */
+	memset(f, 0xff, 6); /* broadcast destination */
 	memcpy(f + 6, "\x02\x00\x00\x00\x00\x01", 6); /* locally administered source */
 	f[12] = TEST_ETHERTYPE >> 8;
 	f[13] = TEST_ETHERTYPE & 0xff;
@@ -219,7 +221,7 @@ static void fill_frame(uint8_t *f, size_t len, uint8_t tag)
 /* Wait up to 2 s for @fd to be readable. */
 static bool readable(int fd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 
 	return poll(&p, 1, 2000) == 1;
 }
@@ -227,10 +229,10 @@ static bool readable(int fd)
 TEST(net_tap_frames_both_directions)
 {
 	uint8_t frame[100], got[2048];
-	struct virtio_net_hdr_v1 hdr = { 0 }, rhdr;
-	struct iovec wv[2] = { { &hdr, sizeof(hdr) }, { frame, sizeof(frame) } };
-	struct iovec rv[2] = { { &rhdr, sizeof(rhdr) }, { got, sizeof(got) } };
-	struct sockaddr_ll sll = { 0 };
+	struct virtio_net_hdr_v1 hdr = {0}, rhdr;
+	struct iovec wv[2] = {{&hdr, sizeof(hdr)}, {frame, sizeof(frame)}};
+	struct iovec rv[2] = {{&rhdr, sizeof(rhdr)}, {got, sizeof(got)}};
+	struct sockaddr_ll sll = {0};
 	struct net_tap *t;
 	char err[256];
 	ssize_t n;
@@ -275,7 +277,8 @@ TEST(net_tap_frames_both_directions)
 }
 
 HARNESS_MAIN(HARNESS_T(net_tap_missing_gives_clear_error) HARNESS_T(net_tap_refuses_bad_names)
-	     HARNESS_T(net_tap_open_sets_vnet_hdr_and_nonblocking) HARNESS_T(net_tap_set_offload_accepts_flags)
-	     HARNESS_T(net_tap_refuses_non_tap_interfaces)
-	     HARNESS_T(net_tap_not_permitted_gives_clear_error)
-	     HARNESS_T(net_tap_frames_both_directions))
+		     HARNESS_T(net_tap_open_sets_vnet_hdr_and_nonblocking)
+			     HARNESS_T(net_tap_set_offload_accepts_flags)
+				     HARNESS_T(net_tap_refuses_non_tap_interfaces)
+					     HARNESS_T(net_tap_not_permitted_gives_clear_error)
+						     HARNESS_T(net_tap_frames_both_directions))
