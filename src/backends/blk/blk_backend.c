@@ -342,6 +342,22 @@ int blk_backend_submit(struct blk_backend *b, struct blk_io *io)
 	return 0;
 }
 
+void blk_backend_plug(struct blk_backend *b)
+{
+	pthread_mutex_lock(&b->lock);
+	b->plugged++;
+	pthread_mutex_unlock(&b->lock);
+}
+
+void blk_backend_unplug(struct blk_backend *b)
+{
+	pthread_mutex_lock(&b->lock);
+	BUG_ON(b->plugged == 0);
+	if (--b->plugged == 0 && b->ops->kick)
+		b->ops->kick(b);
+	pthread_mutex_unlock(&b->lock);
+}
+
 int blk_backend_poll(struct blk_backend *b)
 {
 	struct blk_req *done = NULL, *r, **tail;
@@ -390,7 +406,7 @@ static bool busy(struct blk_backend *b)
 void blk_backend_drain(struct blk_backend *b)
 {
 	while (busy(b)) {
-		struct pollfd pfd = {.fd = b->event_fd, .events = POLLIN};
+		struct pollfd pfd = { .fd = b->event_fd, .events = POLLIN };
 
 		/* The timeout only guards against a lost wake-up; completions signal. */
 		if (poll(&pfd, 1, 100) < 0 && errno != EINTR)

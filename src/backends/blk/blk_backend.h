@@ -99,6 +99,17 @@ const char *blk_backend_engine_name(struct blk_backend *b);
 int blk_backend_submit(struct blk_backend *b, struct blk_io *io);
 
 /*
+ * blk_backend_plug / blk_backend_unplug - batch submissions: requests
+ * submitted while plugged are queued in the io_uring but handed to the kernel
+ * in one system call when the last unplug comes (the thread pool starts them
+ * at once anyway). A device plugs around the walk of one queue notification.
+ * Calls nest; any thread, like blk_backend_submit(). A thread must unplug
+ * before it calls blk_backend_drain() or blk_backend_close().
+ */
+void blk_backend_plug(struct blk_backend *b);
+void blk_backend_unplug(struct blk_backend *b);
+
+/*
  * blk_backend_event_fd - the eventfd that becomes readable when completions
  * are waiting (already registered with the loop when one was given).
  */

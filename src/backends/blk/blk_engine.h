@@ -39,6 +39,8 @@ struct blk_engine_ops {
 	 * return how many; called with b->lock held, never blocks.
 	 */
 	unsigned (*reap)(struct blk_backend *b, struct blk_req **done);
+	/* kick - hand over what start() queued while plugged; b->lock held. May be NULL. */
+	void (*kick)(struct blk_backend *b);
 	/* fini - tear down; nothing is in flight any more. */
 	void (*fini)(struct blk_backend *b);
 };
@@ -57,6 +59,7 @@ struct blk_backend {
 	struct blk_req *pending_head, *pending_tail; /* accepted, not yet started */
 	struct blk_req *failed; /* could not start: completed with an error at next poll */
 	unsigned inflight; /* started, not yet reaped */
+	unsigned plugged; /* blk_backend_plug() depth */
 	bool closing;
 	bool no_zero_range; /* FALLOC_FL_ZERO_RANGE refused once: write zeroes instead */
 	bool no_punch_hole; /* FALLOC_FL_PUNCH_HOLE refused once: discard is a no-op */

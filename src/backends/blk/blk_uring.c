@@ -19,7 +19,7 @@
 struct blk_uring {
 	struct io_uring ring;
 	unsigned busy; /* SQEs submitted, CQE not yet seen */
-	bool submit_pending; /* a failed io_uring_submit() to retry */
+	bool submit_pending; /* SQEs queued while plugged, or a failed submit to retry */
 };
 
 static void uring_fini(struct blk_backend *b)
@@ -143,8 +143,19 @@ static int uring_start(struct blk_backend *b, struct blk_req *r)
 		return -EBUSY;
 	prep(b, sqe, r);
 	u->busy++;
-	submit(u);
+	if (b->plugged)
+		u->submit_pending = true;
+	else
+		submit(u);
 	return 0;
+}
+
+static void uring_kick(struct blk_backend *b)
+{
+	struct blk_uring *u = b->engine;
+
+	if (u->submit_pending)
+		submit(u);
 }
 
 /*
@@ -212,7 +223,7 @@ static unsigned uring_reap(struct blk_backend *b, struct blk_req **done)
 	struct io_uring_cqe *cqe;
 	unsigned n = 0;
 
-	if (u->submit_pending)
+	if (u->submit_pending && !b->plugged)
 		submit(u);
 	while (io_uring_peek_cqe(&u->ring, &cqe) == 0) {
 		struct blk_req *r = io_uring_cqe_get_data(cqe);
@@ -234,5 +245,6 @@ const struct blk_engine_ops blk_engine_uring = {
 	.init = uring_init,
 	.start = uring_start,
 	.reap = uring_reap,
+	.kick = uring_kick,
 	.fini = uring_fini,
 };

@@ -98,12 +98,12 @@ static uint64_t ring_hva(const struct gmem *gm, uint64_t gpa, uint64_t len)
 static int setup_vring(struct net_vhost *v, unsigned index, const struct gmem *gm,
 		       const struct net_vhost_vring *vr, int tap_fd)
 {
-	struct vhost_vring_state num = {.index = index, .num = vr->num};
-	struct vhost_vring_state base = {.index = index, .num = vr->last_avail_idx};
-	struct vhost_vring_file kick = {.index = index, .fd = vr->kick_fd};
-	struct vhost_vring_file call = {.index = index, .fd = vr->call_fd};
-	struct vhost_vring_file backend = {.index = index, .fd = tap_fd};
-	struct vhost_vring_addr addr = {.index = index};
+	struct vhost_vring_state num = { .index = index, .num = vr->num };
+	struct vhost_vring_state base = { .index = index, .num = vr->last_avail_idx };
+	struct vhost_vring_file kick = { .index = index, .fd = vr->kick_fd };
+	struct vhost_vring_file call = { .index = index, .fd = vr->call_fd };
+	struct vhost_vring_file backend = { .index = index, .fd = tap_fd };
+	struct vhost_vring_addr addr = { .index = index };
 
 	if (vr->num == 0 || vr->num > NET_VHOST_MAX_QUEUE_SIZE || (vr->num & (vr->num - 1)))
 		return -EINVAL;
@@ -158,8 +158,8 @@ int net_vhost_stop(struct net_vhost *v, uint16_t last_avail_idx[2])
 	if (!v->started)
 		return 0;
 	for (unsigned i = 0; i < NET_VHOST_QUEUES; i++) {
-		struct vhost_vring_file backend = {.index = i, .fd = -1};
-		struct vhost_vring_state base = {.index = i};
+		struct vhost_vring_file backend = { .index = i, .fd = -1 };
+		struct vhost_vring_state base = { .index = i };
 
 		if (ioctl(v->fd, VHOST_NET_SET_BACKEND, &backend) < 0 && !ret)
 			ret = -errno;

@@ -35,7 +35,7 @@ static const char *netns_why;
  */
 static inline int create_persistent(const char *name, short flags)
 {
-	struct ifreq ifr = {0};
+	struct ifreq ifr = { 0 };
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	int ret = 0;
 
@@ -52,7 +52,7 @@ static inline int create_persistent(const char *name, short flags)
 
 static inline int set_up(const char *name)
 {
-	struct ifreq ifr = {0};
+	struct ifreq ifr = { 0 };
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	int ret = 0;
 
@@ -111,7 +111,7 @@ static inline void fill_frame(uint8_t *f, size_t len, uint8_t tag)
 /* Wait up to 2 s for @fd to be readable. */
 static inline bool readable(int fd)
 {
-	struct pollfd p = {.fd = fd, .events = POLLIN};
+	struct pollfd p = { .fd = fd, .events = POLLIN };
 
 	return poll(&p, 1, 2000) == 1;
 }

@@ -107,7 +107,7 @@ static void wait_for(struct blk_backend *b, const int *calls, int target)
 	time_t start = time(NULL);
 
 	while (*calls < target) {
-		struct pollfd p = {.fd = blk_backend_event_fd(b), .events = POLLIN};
+		struct pollfd p = { .fd = blk_backend_event_fd(b), .events = POLLIN };
 
 		poll(&p, 1, 200);
 		blk_backend_poll(b);
@@ -119,14 +119,14 @@ static void wait_for(struct blk_backend *b, const int *calls, int target)
 static int do_io(struct blk_backend *b, enum blk_op op, uint64_t off, uint64_t len,
 		 struct iovec *iov, unsigned iovcnt)
 {
-	struct done d = {0};
-	struct blk_io io = {.op = op,
-			    .offset_bytes = off,
-			    .len_bytes = len,
-			    .iov = iov,
-			    .iovcnt = iovcnt,
-			    .complete = on_complete,
-			    .opaque = &d};
+	struct done d = { 0 };
+	struct blk_io io = { .op = op,
+			     .offset_bytes = off,
+			     .len_bytes = len,
+			     .iov = iov,
+			     .iovcnt = iovcnt,
+			     .complete = on_complete,
+			     .opaque = &d };
 	int ret = blk_backend_submit(b, &io);
 
 	if (ret < 0)
@@ -156,8 +156,10 @@ static void round_trip(enum blk_engine_kind engine)
 	char *path = make_image("/tmp", IMG_BYTES);
 	struct blk_backend *b;
 	uint8_t w0[100], w1[3000], w2[1001], r0[1], r1[4099], r2[1];
-	struct iovec wv[] = {{w0, sizeof(w0)}, {NULL, 0}, {w1, sizeof(w1)}, {w2, sizeof(w2)}};
-	struct iovec rv[] = {{r0, sizeof(r0)}, {r1, sizeof(r1)}, {r2, sizeof(r2)}};
+	struct iovec wv[] = {
+		{ w0, sizeof(w0) }, { NULL, 0 }, { w1, sizeof(w1) }, { w2, sizeof(w2) }
+	};
+	struct iovec rv[] = { { r0, sizeof(r0) }, { r1, sizeof(r1) }, { r2, sizeof(r2) } };
 	const uint64_t off = 777, len = 4101;
 	uint8_t expect[4101], got[4101];
 	int fd;
@@ -219,15 +221,15 @@ static void flush_after_writes(enum blk_engine_kind engine)
 	for (int i = 0; i <= N; i++) {
 		if (i < N) {
 			memset(data[i], i, sizeof(data[i]));
-			iov[i] = (struct iovec){data[i], sizeof(data[i])};
+			iov[i] = (struct iovec){ data[i], sizeof(data[i]) };
 		}
-		io[i] = (struct blk_io){.op = i < N ? BLK_OP_WRITE : BLK_OP_FLUSH,
-					.offset_bytes = (uint64_t)i * 8192 + 100,
-					.len_bytes = i < N ? 4096 : 0,
-					.iov = i < N ? &iov[i] : NULL,
-					.iovcnt = i < N ? 1 : 0,
-					.complete = on_complete,
-					.opaque = &d[i]};
+		io[i] = (struct blk_io){ .op = i < N ? BLK_OP_WRITE : BLK_OP_FLUSH,
+					 .offset_bytes = (uint64_t)i * 8192 + 100,
+					 .len_bytes = i < N ? 4096 : 0,
+					 .iov = i < N ? &iov[i] : NULL,
+					 .iovcnt = i < N ? 1 : 0,
+					 .complete = on_complete,
+					 .opaque = &d[i] };
 		REQUIRE(blk_backend_submit(b, &io[i]) == 0);
 	}
 	while (calls < N + 1) {
@@ -338,8 +340,8 @@ static void read_only(enum blk_engine_kind engine)
 {
 	char *path = make_image("/tmp", IMG_BYTES);
 	struct blk_backend *b;
-	uint8_t buf[512] = {0};
-	struct iovec iov = {buf, sizeof(buf)};
+	uint8_t buf[512] = { 0 };
+	struct iovec iov = { buf, sizeof(buf) };
 
 	REQUIRE(path);
 	b = open_engine(path, true, engine);
@@ -370,16 +372,16 @@ static void refusals(enum blk_engine_kind engine)
 	char *path = make_image("/tmp", IMG_BYTES);
 	struct blk_backend *b;
 	uint8_t buf[512];
-	struct iovec iov = {buf, sizeof(buf)};
-	struct iovec two[2] = {{buf, 256}, {buf + 256, 256}};
-	struct done d = {0};
-	struct blk_io io = {.op = BLK_OP_READ,
-			    .offset_bytes = 0,
-			    .len_bytes = 512,
-			    .iov = &iov,
-			    .iovcnt = 1,
-			    .complete = NULL,
-			    .opaque = &d};
+	struct iovec iov = { buf, sizeof(buf) };
+	struct iovec two[2] = { { buf, 256 }, { buf + 256, 256 } };
+	struct done d = { 0 };
+	struct blk_io io = { .op = BLK_OP_READ,
+			     .offset_bytes = 0,
+			     .len_bytes = 512,
+			     .iov = &iov,
+			     .iovcnt = 1,
+			     .complete = NULL,
+			     .opaque = &d };
 
 	REQUIRE(path);
 	b = open_engine(path, false, engine);
@@ -434,14 +436,14 @@ static void close_inflight(enum blk_engine_kind engine)
 	for (int i = 0; i < N; i++) {
 		enum blk_op op = i % 50 == 49 ? BLK_OP_FLUSH : (i & 1) ? BLK_OP_READ : BLK_OP_WRITE;
 
-		iov[i] = (struct iovec){data[i], sizeof(data[i])};
-		io[i] = (struct blk_io){.op = op,
-					.offset_bytes = (uint64_t)i * 8192,
-					.len_bytes = op == BLK_OP_FLUSH ? 0 : 8192,
-					.iov = &iov[i],
-					.iovcnt = 1,
-					.complete = on_complete,
-					.opaque = &d[i]};
+		iov[i] = (struct iovec){ data[i], sizeof(data[i]) };
+		io[i] = (struct blk_io){ .op = op,
+					 .offset_bytes = (uint64_t)i * 8192,
+					 .len_bytes = op == BLK_OP_FLUSH ? 0 : 8192,
+					 .iov = &iov[i],
+					 .iovcnt = 1,
+					 .complete = on_complete,
+					 .opaque = &d[i] };
 		REQUIRE(blk_backend_submit(b, &io[i]) == 0);
 	}
 	blk_backend_close(b);
@@ -488,17 +490,17 @@ static void on_loop_complete(struct blk_io *io, int result)
 static void completes_on_loop(enum blk_engine_kind engine)
 {
 	char *path = make_image("/tmp", IMG_BYTES);
-	struct loop_ctx c = {0};
+	struct loop_ctx c = { 0 };
 	struct blk_backend *b;
 	uint8_t buf[4096];
-	struct iovec iov = {buf, sizeof(buf)};
-	struct blk_io io = {.op = BLK_OP_READ,
-			    .offset_bytes = 4096,
-			    .len_bytes = 4096,
-			    .iov = &iov,
-			    .iovcnt = 1,
-			    .complete = on_loop_complete,
-			    .opaque = &c};
+	struct iovec iov = { buf, sizeof(buf) };
+	struct blk_io io = { .op = BLK_OP_READ,
+			     .offset_bytes = 4096,
+			     .len_bytes = 4096,
+			     .iov = &iov,
+			     .iovcnt = 1,
+			     .complete = on_loop_complete,
+			     .opaque = &c };
 	char err[256];
 	int ret;
 
@@ -641,7 +643,7 @@ static void shrunk_image(enum blk_engine_kind engine)
 	char *path = make_image("/tmp", IMG_BYTES);
 	struct blk_backend *b;
 	static uint8_t buf[8192];
-	struct iovec iov[2] = {{buf, 4096}, {buf + 4096, 4096}};
+	struct iovec iov[2] = { { buf, 4096 }, { buf + 4096, 4096 } };
 
 	REQUIRE(path);
 	b = open_engine(path, false, engine);
@@ -695,10 +697,10 @@ static void random_batches(enum blk_engine_kind engine)
 			unsigned nseg = 1 + rand_r(&seed) % 8;
 			uint64_t left = len, pos = 0;
 
-			io[i] = (struct blk_io){.offset_bytes = off,
-						.len_bytes = len,
-						.complete = on_complete,
-						.opaque = &d[i]};
+			io[i] = (struct blk_io){ .offset_bytes = off,
+						 .len_bytes = len,
+						 .complete = on_complete,
+						 .opaque = &d[i] };
 			if (kind == 7) {
 				io[i].op = BLK_OP_WRITE_ZEROES;
 				memset(shadow + off, 0, len);
@@ -717,7 +719,7 @@ static void random_batches(enum blk_engine_kind engine)
 			for (unsigned s = 0; s < nseg && left; s++) {
 				uint64_t n = s == nseg - 1 ? left : rand_r(&seed) % (left + 1);
 
-				iov[i][s] = (struct iovec){bufs[i] + pos, n};
+				iov[i][s] = (struct iovec){ bufs[i] + pos, n };
 				pos += n;
 				left -= n;
 				io[i].iovcnt = s + 1;
@@ -729,7 +731,7 @@ static void random_batches(enum blk_engine_kind engine)
 		for (int i = 0; i < BATCH; i++)
 			REQUIRE(blk_backend_submit(b, &io[i]) == 0);
 		while (calls < BATCH) {
-			struct pollfd p = {.fd = blk_backend_event_fd(b), .events = POLLIN};
+			struct pollfd p = { .fd = blk_backend_event_fd(b), .events = POLLIN };
 
 			poll(&p, 1, 200);
 			calls += blk_backend_poll(b);
@@ -782,10 +784,10 @@ static int child_without_uring(const char *path)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = {.len = ARRAY_SIZE(filter), .filter = filter};
+	struct sock_fprog prog = { .len = ARRAY_SIZE(filter), .filter = filter };
 	struct blk_backend *b;
 	uint8_t buf[512];
-	struct iovec iov = {buf, sizeof(buf)};
+	struct iovec iov = { buf, sizeof(buf) };
 	char err[256];
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
@@ -827,7 +829,7 @@ TEST(blk_backend_falls_back_without_io_uring)
 /* Attach @path to a free loop device with autoclear; its fd, or -errno. */
 static int loop_attach(const char *path, char *dev, size_t dev_len)
 {
-	struct loop_config cfg = {0};
+	struct loop_config cfg = { 0 };
 	int ctl, nr, fd, file_fd;
 
 	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
@@ -866,7 +868,7 @@ static void block_device(enum blk_engine_kind engine)
 	char dev[64];
 	struct blk_backend *b;
 	static uint8_t buf[8192];
-	struct iovec iov = {buf, sizeof(buf)};
+	struct iovec iov = { buf, sizeof(buf) };
 	int loop_fd;
 
 	REQUIRE(path);
@@ -903,19 +905,79 @@ TEST(blk_backend_block_device_threads)
 	block_device(BLK_ENGINE_THREADS);
 }
 
+/* Plugged submissions wait (io_uring) and all complete after the unplug. */
+static void plugged(enum blk_engine_kind engine)
+{
+	enum { N = 20 };
+	char *path = make_image("/tmp", IMG_BYTES);
+	static uint8_t data[N][512];
+	struct iovec iov[N];
+	struct blk_io io[N];
+	struct done d[N];
+	struct blk_backend *b;
+	struct pollfd p;
+	int calls = 0;
+
+	REQUIRE(path);
+	b = open_engine(path, true, engine);
+	memset(d, 0, sizeof(d));
+	blk_backend_plug(b);
+	blk_backend_plug(b); /* nested */
+	for (int i = 0; i < N; i++) {
+		iov[i] = (struct iovec){ data[i], sizeof(data[i]) };
+		io[i] = (struct blk_io){ .op = BLK_OP_READ,
+					 .offset_bytes = (uint64_t)i * 4096,
+					 .len_bytes = 512,
+					 .iov = &iov[i],
+					 .iovcnt = 1,
+					 .complete = on_complete,
+					 .opaque = &d[i] };
+		REQUIRE(blk_backend_submit(b, &io[i]) == 0);
+	}
+	blk_backend_unplug(b);
+	if (engine == BLK_ENGINE_URING) {
+		/* Still plugged once: nothing reached the kernel, so nothing completes. */
+		p = (struct pollfd){ .fd = blk_backend_event_fd(b), .events = POLLIN };
+		CHECK(poll(&p, 1, 100) == 0);
+		CHECK_EQ(blk_backend_poll(b), 0);
+	}
+	blk_backend_unplug(b);
+	while (calls < N) {
+		p = (struct pollfd){ .fd = blk_backend_event_fd(b), .events = POLLIN };
+		REQUIRE(poll(&p, 1, 5000) == 1);
+		calls += blk_backend_poll(b);
+	}
+	for (int i = 0; i < N; i++) {
+		CHECK_EQ(d[i].result, 512);
+		CHECK(data[i][0] == pattern((uint64_t)i * 4096));
+	}
+	blk_backend_close(b);
+	unlink(path);
+	free(path);
+}
+
+TEST(blk_backend_plug_batches_uring)
+{
+	plugged(BLK_ENGINE_URING);
+}
+TEST(blk_backend_plug_batches_threads)
+{
+	plugged(BLK_ENGINE_THREADS);
+}
+
 /* The continuation bookkeeping used after a short transfer. */
 TEST(blk_backend_short_transfer_advances_segments)
 {
 	uint8_t a[10], c[30];
-	struct blk_io io = {.op = BLK_OP_READ, .len_bytes = 40};
+	struct blk_io io = { .op = BLK_OP_READ, .len_bytes = 40 };
 	struct blk_req *r = calloc(1, sizeof(*r) + 3 * sizeof(struct iovec));
 
 	REQUIRE(r);
 	r->io = &io;
 	r->iovcnt = 3;
-	r->iov[0] = (struct iovec){a, 10};
-	r->iov[1] = (struct iovec){NULL, 0};
-	r->iov[2] = (struct iovec){c, 30};
+	r->iov[0] = (struct iovec){ a, 10 };
+	r->iov[1] = (struct iovec){ NULL, 0 };
+	r->iov[2] = (struct iovec){ c, 30 };
 	CHECK(blk_req_advance(r, 4));
 	CHECK_EQ(r->iov_first, 0);
 	CHECK(r->iov[0].iov_base == a + 4 && r->iov[0].iov_len == 6);
@@ -930,7 +992,7 @@ TEST(blk_backend_short_transfer_advances_segments)
 
 TEST(blk_backend_zero_iov_covers_the_rest)
 {
-	struct blk_io io = {.op = BLK_OP_WRITE_ZEROES, .len_bytes = (1u << 20) + 5};
+	struct blk_io io = { .op = BLK_OP_WRITE_ZEROES, .len_bytes = (1u << 20) + 5 };
 	struct blk_req *r = calloc(1, sizeof(*r) + 4 * sizeof(struct iovec));
 	uint64_t total = 0;
 	unsigned n;
@@ -950,28 +1012,39 @@ TEST(blk_backend_zero_iov_covers_the_rest)
 	free(r);
 }
 
+/* clang-format off */
 HARNESS_MAIN(
-	HARNESS_T(blk_backend_round_trip_uring) HARNESS_T(blk_backend_round_trip_threads) HARNESS_T(
-		blk_backend_flush_waits_for_writes_uring) HARNESS_T(blk_backend_flush_waits_for_writes_threads)
-		HARNESS_T(blk_backend_discard_punches_hole_uring) HARNESS_T(blk_backend_discard_punches_hole_threads) HARNESS_T(
-			blk_backend_write_zeroes_uring) HARNESS_T(blk_backend_write_zeroes_threads) HARNESS_T(blk_backend_write_zeroes_fallback_uring)
-			HARNESS_T(blk_backend_write_zeroes_fallback_threads) HARNESS_T(
-				blk_backend_read_only_refuses_writes_uring) HARNESS_T(blk_backend_read_only_refuses_writes_threads)
-				HARNESS_T(blk_backend_refuses_bad_requests_uring) HARNESS_T(
-					blk_backend_refuses_bad_requests_threads) HARNESS_T(blk_backend_close_with_inflight_uring)
-					HARNESS_T(blk_backend_close_with_inflight_threads) HARNESS_T(
-						blk_backend_completes_on_loop_uring) HARNESS_T(blk_backend_completes_on_loop_threads)
-						HARNESS_T(blk_backend_engine_env_forces_threads) HARNESS_T(
-							blk_backend_open_errors) HARNESS_T(blk_backend_open_permission_errors)
-							HARNESS_T(blk_backend_shrunk_image_read_fails_uring) HARNESS_T(
-								blk_backend_shrunk_image_read_fails_threads)
-								HARNESS_T(blk_backend_random_batches_match_model_uring) HARNESS_T(
-									blk_backend_random_batches_match_model_threads)
-									HARNESS_T(blk_backend_falls_back_without_io_uring) HARNESS_T(
-										blk_backend_block_device_uring)
-										HARNESS_T(
-											blk_backend_block_device_threads)
-											HARNESS_T(
-												blk_backend_short_transfer_advances_segments)
-												HARNESS_T(
-													blk_backend_zero_iov_covers_the_rest))
+	HARNESS_T(blk_backend_round_trip_uring)
+	HARNESS_T(blk_backend_round_trip_threads)
+	HARNESS_T(blk_backend_flush_waits_for_writes_uring)
+	HARNESS_T(blk_backend_flush_waits_for_writes_threads)
+	HARNESS_T(blk_backend_discard_punches_hole_uring)
+	HARNESS_T(blk_backend_discard_punches_hole_threads)
+	HARNESS_T(blk_backend_write_zeroes_uring)
+	HARNESS_T(blk_backend_write_zeroes_threads)
+	HARNESS_T(blk_backend_write_zeroes_fallback_uring)
+	HARNESS_T(blk_backend_write_zeroes_fallback_threads)
+	HARNESS_T(blk_backend_read_only_refuses_writes_uring)
+	HARNESS_T(blk_backend_read_only_refuses_writes_threads)
+	HARNESS_T(blk_backend_refuses_bad_requests_uring)
+	HARNESS_T(blk_backend_refuses_bad_requests_threads)
+	HARNESS_T(blk_backend_close_with_inflight_uring)
+	HARNESS_T(blk_backend_close_with_inflight_threads)
+	HARNESS_T(blk_backend_completes_on_loop_uring)
+	HARNESS_T(blk_backend_completes_on_loop_threads)
+	HARNESS_T(blk_backend_engine_env_forces_threads)
+	HARNESS_T(blk_backend_open_errors)
+	HARNESS_T(blk_backend_open_permission_errors)
+	HARNESS_T(blk_backend_shrunk_image_read_fails_uring)
+	HARNESS_T(blk_backend_shrunk_image_read_fails_threads)
+	HARNESS_T(blk_backend_random_batches_match_model_uring)
+	HARNESS_T(blk_backend_random_batches_match_model_threads)
+	HARNESS_T(blk_backend_falls_back_without_io_uring)
+	HARNESS_T(blk_backend_block_device_uring)
+	HARNESS_T(blk_backend_block_device_threads)
+	HARNESS_T(blk_backend_plug_batches_uring)
+	HARNESS_T(blk_backend_plug_batches_threads)
+	HARNESS_T(blk_backend_short_transfer_advances_segments)
+	HARNESS_T(blk_backend_zero_iov_covers_the_rest)
+)
+/* clang-format on */

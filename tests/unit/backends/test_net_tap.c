@@ -52,7 +52,7 @@ TEST(net_tap_open_sets_vnet_hdr_and_nonblocking)
 {
 	struct net_tap *t, *t2;
 	char err[256], buf[2048];
-	struct iovec iov = {buf, sizeof(buf)};
+	struct iovec iov = { buf, sizeof(buf) };
 	int hdr_len = 0;
 
 	need_netns();
@@ -136,10 +136,10 @@ TEST(net_tap_not_permitted_gives_clear_error)
 TEST(net_tap_frames_both_directions)
 {
 	uint8_t frame[100], got[2048];
-	struct virtio_net_hdr_v1 hdr = {0}, rhdr;
-	struct iovec wv[2] = {{&hdr, sizeof(hdr)}, {frame, sizeof(frame)}};
-	struct iovec rv[2] = {{&rhdr, sizeof(rhdr)}, {got, sizeof(got)}};
-	struct sockaddr_ll sll = {0};
+	struct virtio_net_hdr_v1 hdr = { 0 }, rhdr;
+	struct iovec wv[2] = { { &hdr, sizeof(hdr) }, { frame, sizeof(frame) } };
+	struct iovec rv[2] = { { &rhdr, sizeof(rhdr) }, { got, sizeof(got) } };
+	struct sockaddr_ll sll = { 0 };
 	struct net_tap *t;
 	char err[256];
 	ssize_t n;
@@ -183,9 +183,14 @@ TEST(net_tap_frames_both_directions)
 	net_tap_close(t);
 }
 
-HARNESS_MAIN(HARNESS_T(net_tap_missing_gives_clear_error) HARNESS_T(net_tap_refuses_bad_names)
-		     HARNESS_T(net_tap_open_sets_vnet_hdr_and_nonblocking)
-			     HARNESS_T(net_tap_set_offload_accepts_flags)
-				     HARNESS_T(net_tap_refuses_non_tap_interfaces)
-					     HARNESS_T(net_tap_not_permitted_gives_clear_error)
-						     HARNESS_T(net_tap_frames_both_directions))
+/* clang-format off */
+HARNESS_MAIN(
+	HARNESS_T(net_tap_missing_gives_clear_error)
+	HARNESS_T(net_tap_refuses_bad_names)
+	HARNESS_T(net_tap_open_sets_vnet_hdr_and_nonblocking)
+	HARNESS_T(net_tap_set_offload_accepts_flags)
+	HARNESS_T(net_tap_refuses_non_tap_interfaces)
+	HARNESS_T(net_tap_not_permitted_gives_clear_error)
+	HARNESS_T(net_tap_frames_both_directions)
+)
+/* clang-format on */

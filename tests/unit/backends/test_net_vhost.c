@@ -23,9 +23,9 @@
 #define QSIZE 8
 
 /* Ring layout in guest RAM: queue 0 receives, queue 1 transmits. */
-static const uint64_t desc_gpa[2] = {0x1000, 0x5000};
-static const uint64_t avail_gpa[2] = {0x2000, 0x6000};
-static const uint64_t used_gpa[2] = {0x3000, 0x7000};
+static const uint64_t desc_gpa[2] = { 0x1000, 0x5000 };
+static const uint64_t avail_gpa[2] = { 0x2000, 0x6000 };
+static const uint64_t used_gpa[2] = { 0x3000, 0x7000 };
 #define RX_BUF_GPA 0x10000 /* QSIZE buffers of 2048 bytes */
 #define TX_BUF_GPA 0x20000
 
@@ -65,7 +65,7 @@ static struct vring_used *used(struct rig *r, unsigned q)
 
 static void rig_up(struct rig *r)
 {
-	struct sockaddr_ll sll = {0};
+	struct sockaddr_ll sll = { 0 };
 	char err[256];
 
 	need_vhost();
@@ -126,7 +126,7 @@ TEST(net_vhost_frames_both_directions)
 	const uint64_t features = 1ull << VIRTIO_F_VERSION_1;
 	const size_t hdr_len = sizeof(struct virtio_net_hdr_v1);
 	uint8_t frame[100], got[2048];
-	uint16_t last[2] = {0, 0};
+	uint16_t last[2] = { 0, 0 };
 	struct rig r;
 	int found = 0;
 
@@ -154,9 +154,9 @@ TEST(net_vhost_frames_both_directions)
 	/* Receive: a frame the host sends on the TAP arrives in a posted buffer. */
 	fill_frame(frame, sizeof(frame), 4);
 	{
-		struct sockaddr_ll sll = {.sll_family = AF_PACKET,
-					  .sll_protocol = htons(TEST_ETHERTYPE),
-					  .sll_ifindex = (int)if_nametoindex(TAP_NAME)};
+		struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+					   .sll_protocol = htons(TEST_ETHERTYPE),
+					   .sll_ifindex = (int)if_nametoindex(TAP_NAME) };
 
 		CHECK_EQ(sendto(r.sock, frame, sizeof(frame), 0, (struct sockaddr *)&sll,
 				sizeof(sll)),
@@ -198,6 +198,10 @@ TEST(net_vhost_refuses_rings_outside_ram)
 	rig_down(&r);
 }
 
-HARNESS_MAIN(HARNESS_T(net_vhost_missing_gives_clear_error)
-		     HARNESS_T(net_vhost_frames_both_directions)
-			     HARNESS_T(net_vhost_refuses_rings_outside_ram))
+/* clang-format off */
+HARNESS_MAIN(
+	HARNESS_T(net_vhost_missing_gives_clear_error)
+	HARNESS_T(net_vhost_frames_both_directions)
+	HARNESS_T(net_vhost_refuses_rings_outside_ram)
+)
+/* clang-format on */
