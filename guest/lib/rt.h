@@ -198,41 +198,48 @@ void rt_pci_write32(unsigned int dev, unsigned int fn, unsigned int reg, uint32_
  * BAR. */
 uint64_t rt_pci_bar(unsigned int dev, unsigned int fn, unsigned int bar);
 
-/* ---- virtio 1.x over PCI (modern interface), one split virtqueue, synchronous requests
- * (virtio 1.2 §4.1, §2.7) */
+/* ---- virtio 1.x over PCI (modern interface), up to RT_VIRTIO_QUEUES split virtqueues, synchronous
+ * requests (virtio 1.2 §4.1, §2.7) */
 #define RT_VQ_SIZE 8
+#define RT_VIRTIO_QUEUES 3
 struct rt_virtq_desc {
 	uint64_t addr;
 	uint32_t len;
 	uint16_t flags; /* 1 = NEXT, 2 = WRITE (device writes) */
 	uint16_t next;
 };
+struct rt_virtq {
+	volatile uint16_t *notify; /* this queue's notification address */
+	struct rt_virtq_desc *desc; /* RT_VQ_SIZE descriptors */
+	volatile uint16_t *avail; /* flags, idx, ring[RT_VQ_SIZE] */
+	volatile uint8_t *used; /* flags, idx, ring[RT_VQ_SIZE] of {id, len} */
+	uint16_t avail_idx, used_idx;
+};
 struct rt_virtio {
 	unsigned int dev, fn;
 	uint16_t device_id;
 	volatile uint8_t *common; /* struct virtio_pci_common_cfg */
 	volatile uint8_t *device; /* device-specific configuration */
-	volatile uint16_t *notify; /* queue 0's notification address */
-	struct rt_virtq_desc *desc; /* RT_VQ_SIZE descriptors */
-	volatile uint16_t *avail; /* flags, idx, ring[RT_VQ_SIZE] */
-	volatile uint8_t *used; /* flags, idx, ring[RT_VQ_SIZE] of {id, len} */
-	uint16_t avail_idx, used_idx;
+	uint64_t notify_base; /* notification BAR address + cap offset */
+	uint32_t notify_mult; /* notify_off_multiplier */
+	unsigned int nqueues;
+	struct rt_virtq vq[RT_VIRTIO_QUEUES];
 	uint32_t features; /* negotiated feature bits 0-31 */
 };
 /* rt_virtio_find looks on PCI bus 0 for a virtio device of the given type (virtio 1.2 §5: 1 = net,
- * 2 = block, 4 = entropy; PCI device ID 0x1040 + type, or the transitional ID), enables memory
- * decoding and bus mastering and maps its capabilities.  Returns 0, or -1 when there is none or it
- * lacks the modern capabilities. */
+ * 2 = block, 3 = console, 4 = entropy; PCI device ID 0x1040 + type, or the transitional ID),
+ * enables memory decoding and bus mastering and maps its capabilities.  Returns 0, or -1 when there
+ * is none or it lacks the modern capabilities. */
 int rt_virtio_find(struct rt_virtio *vd, unsigned int type);
 /* rt_virtio_setup resets the device, negotiates VIRTIO_F_VERSION_1 plus the features in want (bits
- * 0-31), sets up queue 0 and sets DRIVER_OK.  Returns 0, or -1 (printed) when the device refuses.
- */
-int rt_virtio_setup(struct rt_virtio *vd, uint32_t want);
-/* rt_virtio_run posts the chain of n descriptors (flags other than NEXT taken from chain[i].flags),
- * notifies and polls for it to be used within timeout_us.  Returns the used length, or -1 on
- * timeout. */
-long rt_virtio_run(struct rt_virtio *vd, const struct rt_virtq_desc *chain, unsigned int n,
-		   uint64_t timeout_us);
+ * 0-31), sets up queues 0 .. nqueues-1 (at most RT_VIRTIO_QUEUES) and sets DRIVER_OK.  Returns 0,
+ * or -1 (printed) when the device refuses.  One device at a time: the rings are static. */
+int rt_virtio_setup(struct rt_virtio *vd, uint32_t want, unsigned int nqueues);
+/* rt_virtio_run posts the chain of n descriptors on queue q (flags other than NEXT taken from
+ * chain[i].flags), notifies and polls for it to be used within timeout_us.  Returns the used
+ * length, or -1 on timeout or a bad queue. */
+long rt_virtio_run(struct rt_virtio *vd, unsigned int q, const struct rt_virtq_desc *chain,
+		   unsigned int n, uint64_t timeout_us);
 
 /* ---- CPUs */
 struct rt_tss {

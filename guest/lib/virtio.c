@@ -1,6 +1,6 @@
 /* virtio.c — a minimal virtio 1.x driver over PCI (modern interface): capability walk, status
- * handshake, one split virtqueue, synchronous polled requests.  References: virtio 1.2 §4.1.4 (PCI
- * capabilities: common 1, notify 2, ISR 3, device 4), §4.1.4.3 (common configuration layout),
+ * handshake, a few split virtqueues, synchronous polled requests.  References: virtio 1.2 §4.1.4
+ * (PCI capabilities: common 1, notify 2, ISR 3, device 4), §4.1.4.3 (common configuration layout),
  * §3.1.1 (driver initialization), §2.7 (split virtqueues: descriptor table, available and used
  * rings), §4.1.4.4 (notification address). */
 #include "rt.h"
@@ -24,7 +24,7 @@
 #define CC_Q_AVAIL 0x28
 #define CC_Q_USED 0x30
 
-static uint8_t ring_mem[4096] __attribute__((aligned(4096)));
+static uint8_t ring_mem[RT_VIRTIO_QUEUES][4096] __attribute__((aligned(4096)));
 
 static void w8(volatile uint8_t *b, unsigned int off, uint8_t v)
 {
@@ -106,16 +106,14 @@ int rt_virtio_find(struct rt_virtio *vd, unsigned int type)
 		uint64_t nbase = rt_pci_bar(dev, 0, notify_bar);
 		if (!nbase)
 			return -1;
-		w16(vd->common, CC_Q_SELECT, 0);
-		uint16_t qoff = r16(vd->common, CC_Q_NOFF);
-		vd->notify = (volatile uint16_t *)(uintptr_t)(nbase + notify_off +
-							      (uint64_t)qoff * notify_mult);
+		vd->notify_base = nbase + notify_off;
+		vd->notify_mult = notify_mult;
 		return 0;
 	}
 	return -1;
 }
 
-int rt_virtio_setup(struct rt_virtio *vd, uint32_t want)
+int rt_virtio_setup(struct rt_virtio *vd, uint32_t want, unsigned int nqueues)
 {
 	volatile uint8_t *cc = vd->common;
 
@@ -141,51 +139,61 @@ int rt_virtio_setup(struct rt_virtio *vd, uint32_t want)
 		rt_printf("virtio: device 0x%x refused features 0x%x\n", vd->device_id, f0);
 		return -1;
 	}
-	w16(cc, CC_Q_SELECT, 0);
-	uint16_t max = r16(cc, CC_Q_SIZE);
-	if (max < RT_VQ_SIZE) {
-		rt_printf("virtio: queue 0 has %u entries, need %u\n", max, RT_VQ_SIZE);
+	if (nqueues == 0 || nqueues > RT_VIRTIO_QUEUES)
 		return -1;
+	for (unsigned int q = 0; q < nqueues; q++) {
+		struct rt_virtq *vq = &vd->vq[q];
+		w16(cc, CC_Q_SELECT, (uint16_t)q);
+		uint16_t max = r16(cc, CC_Q_SIZE);
+		if (max < RT_VQ_SIZE) {
+			rt_printf("virtio: queue %u has %u entries, need %u\n", q, max, RT_VQ_SIZE);
+			return -1;
+		}
+		w16(cc, CC_Q_SIZE, RT_VQ_SIZE);
+		/* ring_mem[q]: descriptors at 0 (16-byte aligned), available ring at 1024, used
+		 * ring at 2048 */
+		memset(ring_mem[q], 0, sizeof(ring_mem[q]));
+		vq->desc = (struct rt_virtq_desc *)ring_mem[q];
+		vq->avail = (volatile uint16_t *)(ring_mem[q] + 1024);
+		vq->used = ring_mem[q] + 2048;
+		vq->avail_idx = vq->used_idx = 0;
+		vq->notify = (volatile uint16_t *)(uintptr_t)(vd->notify_base +
+							      (uint64_t)r16(cc, CC_Q_NOFF) *
+								      vd->notify_mult);
+		w64(cc, CC_Q_DESC, (uint64_t)(uintptr_t)vq->desc);
+		w64(cc, CC_Q_AVAIL, (uint64_t)(uintptr_t)vq->avail);
+		w64(cc, CC_Q_USED, (uint64_t)(uintptr_t)vq->used);
+		w16(cc, CC_Q_ENABLE, 1);
 	}
-	w16(cc, CC_Q_SIZE, RT_VQ_SIZE);
-	/* ring_mem: descriptors at 0 (16-byte aligned), available ring at 1024, used ring at 2048
-	 */
-	memset(ring_mem, 0, sizeof(ring_mem));
-	vd->desc = (struct rt_virtq_desc *)ring_mem;
-	vd->avail = (volatile uint16_t *)(ring_mem + 1024);
-	vd->used = ring_mem + 2048;
-	vd->avail_idx = vd->used_idx = 0;
-	w64(cc, CC_Q_DESC, (uint64_t)(uintptr_t)vd->desc);
-	w64(cc, CC_Q_AVAIL, (uint64_t)(uintptr_t)vd->avail);
-	w64(cc, CC_Q_USED, (uint64_t)(uintptr_t)vd->used);
-	w16(cc, CC_Q_ENABLE, 1);
+	vd->nqueues = nqueues;
 	w8(cc, CC_STATUS,
 	   STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
 	return 0;
 }
 
-long rt_virtio_run(struct rt_virtio *vd, const struct rt_virtq_desc *chain, unsigned int n,
-		   uint64_t timeout_us)
+long rt_virtio_run(struct rt_virtio *vd, unsigned int q, const struct rt_virtq_desc *chain,
+		   unsigned int n, uint64_t timeout_us)
 {
-	if (n == 0 || n > RT_VQ_SIZE)
+	if (q >= vd->nqueues || n == 0 || n > RT_VQ_SIZE)
 		return -1;
+	struct rt_virtq *vq = &vd->vq[q];
 	for (unsigned int i = 0; i < n; i++) {
-		vd->desc[i] = chain[i];
-		vd->desc[i].flags = (uint16_t)((chain[i].flags & ~1u) | (i + 1 < n ? 1 : 0));
-		vd->desc[i].next = (uint16_t)(i + 1 < n ? i + 1 : 0);
+		vq->desc[i] = chain[i];
+		vq->desc[i].flags = (uint16_t)((chain[i].flags & ~1u) | (i + 1 < n ? 1 : 0));
+		vq->desc[i].next = (uint16_t)(i + 1 < n ? i + 1 : 0);
 	}
-	vd->avail[2 + vd->avail_idx % RT_VQ_SIZE] = 0; /* head descriptor 0 */
+	vq->avail[2 + vq->avail_idx % RT_VQ_SIZE] = 0; /* head descriptor 0 */
 	rt_barrier();
-	vd->avail[1] = ++vd->avail_idx;
+	vq->avail[1] = ++vq->avail_idx;
 	rt_barrier();
-	*vd->notify = 0; /* queue index */
+	*vq->notify = (uint16_t)q;
 	uint64_t end = rt_now_us() + timeout_us;
-	while (*(volatile uint16_t *)(vd->used + 2) == vd->used_idx) {
+	while (*(volatile uint16_t *)(vq->used + 2) == vq->used_idx) {
 		if (rt_now_us() > end)
 			return -1;
 		rt_pause();
 	}
 	rt_barrier();
-	unsigned int slot = vd->used_idx++ % RT_VQ_SIZE;
-	return *(volatile uint32_t *)(vd->used + 4 + 8 * slot + 4);
+	unsigned int slot = vq->used_idx++ % RT_VQ_SIZE;
+	return *(volatile uint32_t *)(vq->used + 4 + 8 * slot + 4);
 }

@@ -31,7 +31,7 @@ static int blk_rw(struct rt_virtio *vd, uint32_t type, uint64_t sector)
 	hdr.reserved = 0;
 	hdr.sector = sector;
 	status = 0xff;
-	if (rt_virtio_run(vd, chain, 3, 5000000) < 0) {
+	if (rt_virtio_run(vd, 0, chain, 3, 5000000) < 0) {
 		rt_printf("virtio-blk-test: request type %u sector %lu: no answer within 5 s\n",
 			  type, sector);
 		return -1;
@@ -63,7 +63,7 @@ int guest_main(void)
 	}
 	rt_printf("virtio-blk-test: device 00:%02x.0 (ID 0x%x) via %s\n", vd.dev, vd.device_id,
 		  rt_acpi.ecam_gpa ? "ECAM" : "ports 0xCF8/0xCFC");
-	if (rt_virtio_setup(&vd, 1u << VIRTIO_BLK_F_RO))
+	if (rt_virtio_setup(&vd, 1u << VIRTIO_BLK_F_RO, 1))
 		return RT_EXIT_FAIL;
 	uint64_t capacity = *(volatile uint32_t *)vd.device |
 			    (uint64_t) * (volatile uint32_t *)(vd.device + 4) << 32;

@@ -18,12 +18,12 @@ int guest_main(void)
 	}
 	rt_printf("virtio-rng-test: device 00:%02x.0 (ID 0x%x) via %s\n", vd.dev, vd.device_id,
 		  rt_acpi.ecam_gpa ? "ECAM" : "ports 0xCF8/0xCFC");
-	if (rt_virtio_setup(&vd, 0))
+	if (rt_virtio_setup(&vd, 0, 1))
 		return RT_EXIT_FAIL;
 	long got[2];
 	for (int i = 0; i < 2; i++) {
 		struct rt_virtq_desc d = { (uint64_t)(uintptr_t)buf[i], sizeof(buf[i]), 2, 0 };
-		got[i] = rt_virtio_run(&vd, &d, 1, 5000000);
+		got[i] = rt_virtio_run(&vd, 0, &d, 1, 5000000);
 		if (got[i] <= 0 || got[i] > (long)sizeof(buf[i])) {
 			rt_printf("virtio-rng-test: request %d: %s (used length %ld): FAIL\n", i,
 				  got[i] < 0 ? "no answer within 5 s" : "bad length", got[i]);
