@@ -5,7 +5,7 @@
 # Environment: VMON=path to vmon (tests skip when missing); QEMU=qemu-system-x86_64 override (optional);
 #              VMON_TEST_TIMEOUT=seconds per run (default 60).
 # Arguments:   NAME=PATH for each guest ELF (serial pio mmio ring3 smp busy poweroff reset triple_fault emulation_failure
-#              virtio_blk virtio_rng demo).
+#              virtio_blk virtio_rng virtio_console demo).
 # Debug-exit contract of the guests (guest/lib/rt_layout.h): pass writes 0x10 -> status 33, fail 0x11 -> 35,
 # power-off failed 0x12 -> 37, unexpected exception 0x13 -> 39,
 # needed device absent 0x14 -> 41.  vmon: 0 = powered off, 6 = guest crashed.
@@ -174,6 +174,35 @@ rng_case() {
 	check "$name" '[ $STATUS -eq 33 ]' 'has $OUT "virtio-rng-test: got 64 and 64 bytes"' 'has $OUT "virtio-rng-test: PASS"'
 }
 
+# console_case NAME MONITOR(vmon|qemu) MONITOR_ARGS... : virtio console guest; the line it writes must reach the
+# monitor's console (vmon: stdout; QEMU: the chardev file @VC@).  Under vmon, "no device" is a skip.
+console_case() {
+	local name=$1 mon=$2
+	shift 2
+	if [ "$mon" = vmon ] && [ -n "$vmon_skip" ]; then skip "$name" "$vmon_skip"; return; fi
+	if [ "$mon" = qemu ] && [ -n "$qemu_skip" ]; then skip "$name" "$qemu_skip"; return; fi
+	if ! need_guest virtio_console; then skip "$name" "guest virtio_console not built"; return; fi
+	local vc=$TMP/vc.txt
+	rm -f "$vc"
+	local extra=("${@//@VC@/$vc}")
+	if [ "$mon" = vmon ]; then
+		# With --console virtio, vmon leaves COM1 unconnected: only the exit status and the virtio line show.
+		run_vmon virtio_console "${extra[@]}"
+		if [ $STATUS -eq 41 ]; then
+			skip "$name" "vmon exposes no virtio console yet (the guest found none on PCI bus 0: status 41)"
+			return
+		fi
+		check "$name" '[ $STATUS -eq 33 ]' 'has $OUT "virtio-console-test: hello through the virtio console"'
+		return
+	else
+		QEMU_EXTRA=("${extra[@]}")
+		run_qemu virtio_console 1 ""
+		QEMU_EXTRA=()
+	fi
+	check "$name" '[ $STATUS -eq 33 ]' 'has $OUT "virtio-console-test: PASS"' \
+		'has $vc "virtio-console-test: hello through the virtio console"'
+}
+
 # A multiboot module with known content for the --initrd checks, and its FNV-1a hash as the demo prints it.
 MODULE=$TMP/module.bin
 head -c 12345 /dev/urandom >"$MODULE"
@@ -184,7 +213,7 @@ for b in open(sys.argv[1], "rb").read():
 print("0x%08x" % h)' "$MODULE" 2>/dev/null || echo "python3-missing")
 
 echo "TAP version 13"
-echo "1..41"
+echo "1..44"
 
 # ---- vmon on /dev/kvm
 vmon_case "vmon serial: guest output reaches stdout, debug-exit pass" serial -- \
@@ -236,6 +265,7 @@ vmon_case "vmon --initrd: the module arrives intact (FNV-1a computed in ring 3)"
 virtio_case "vmon virtio-blk: read sector 0, write and read back sector 1, host file updated" vmon 0 "" --disk @DISK@
 virtio_case "vmon virtio-blk read-only (--disk PATH,ro): VIRTIO_BLK_F_RO, file untouched" vmon 1 "" --disk @DISK@,ro
 rng_case "vmon virtio-rng (--rng): two 64-byte requests answered with fresh data" vmon --rng
+console_case "vmon virtio console (--console virtio): the guest's line reaches stdout" vmon --console virtio
 vmon_case "vmon --mem 64M: the memory map shows it" demo --mem 64M -- \
 	'[ $STATUS -eq 0 ]' 'grep -qE "memory +6[0-9] MiB usable" $OUT'
 
@@ -272,6 +302,10 @@ virtio_case "qemu virtio-blk (q35: modern-only device, ECAM from the MCFG, read-
 	-drive file=@DISK@,format=raw,if=none,id=d0,readonly=on -device virtio-blk-pci,drive=d0,disable-legacy=on
 rng_case "qemu virtio-rng (pc, transitional)" qemu -device virtio-rng-pci
 rng_case "qemu virtio-rng (q35, modern-only, ECAM)" qemu -M q35 -device virtio-rng-pci,disable-legacy=on
+console_case "qemu virtio console (pc, transitional)" qemu -device virtio-serial-pci \
+	-chardev file,id=vc,path=@VC@ -device virtconsole,chardev=vc
+console_case "qemu virtio console (q35, modern-only, ECAM)" qemu -M q35 -device virtio-serial-pci,disable-legacy=on \
+	-chardev file,id=vc,path=@VC@ -device virtconsole,chardev=vc
 QEMU_EXTRA=(-initrd "$MODULE")
 qemu_case "qemu demo with a multiboot module" demo 1 "" '[ $STATUS -eq 0 ]' 'has $OUT "12345 bytes, FNV-1a $MODULE_FNV"'
 QEMU_EXTRA=()
