@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "arch/x86/acpi.h"
+#include "arch/x86/aml.h"
 #include "arch/x86/arch_err.h"
 #include "arch/x86/layout.h"
 
@@ -105,12 +106,12 @@ static void gas_io8(uint8_t *p, size_t off, uint16_t port)
 }
 
 /*
- * DSDT body, hand-encoded AML (ACPI 6.5 chapter 20):
+ * \_S5_, hand-encoded AML (ACPI 6.5 chapter 20):
  *   Name (\_S5, Package () { 5, 5, 0, 0 })
  * SLP_TYPa/SLP_TYPb = 5: with a hardware-reduced FADT, Linux writes
  * (5 << 2) | SLP_EN to SLEEP_CONTROL_REG to power off.
  */
-static const uint8_t dsdt_aml[] = {
+static const uint8_t dsdt_s5[] = {
 	0x08,                   /* NameOp */
 	0x5C,                   /* RootChar '\' */
 	'_', 'S', '5', '_',     /* NameSeg "_S5_" */
@@ -122,6 +123,119 @@ static const uint8_t dsdt_aml[] = {
 	0x00,                   /* ZeroOp: reserved */
 	0x00,                   /* ZeroOp: reserved */
 };
+
+/* Resource descriptors (ACPI 6.5 6.4), little-endian fields. */
+static void res_word_space(struct aml_buf *b, uint8_t type, uint8_t type_flags, uint16_t min,
+			   uint16_t max)
+{
+	/* 6.4.3.5.3 Word Address Space Descriptor: tag 0x88, length 13 */
+	uint8_t d[16] = { 0x88, 13, 0, type,
+			  0x0C, /* general flags: MinFixed | MaxFixed, producer, positive decode */
+			  type_flags };
+	uint16_t len = (uint16_t)(max - min + 1);
+
+	/* granularity 0 at d[6]; min, max, translation 0, length */
+	memcpy(d + 8, &min, 2);
+	memcpy(d + 10, &max, 2);
+	memcpy(d + 14, &len, 2);
+	aml_bytes(b, d, sizeof(d));
+}
+
+static void res_dword_memory(struct aml_buf *b, uint32_t min, uint32_t max)
+{
+	/* 6.4.3.5.2 DWord Address Space Descriptor: tag 0x87, length 23, memory */
+	uint8_t d[26] = { 0x87, 23, 0, 0 /* memory */, 0x0C,
+			  0x01 /* read/write, non-cacheable */ };
+	uint32_t len = max - min + 1;
+
+	memcpy(d + 10, &min, 4);
+	memcpy(d + 14, &max, 4);
+	memcpy(d + 22, &len, 4);
+	aml_bytes(b, d, sizeof(d));
+}
+
+static void res_end(struct aml_buf *b)
+{
+	static const uint8_t end[2] = { 0x79, 0x00 }; /* 6.4.2.9 End Tag, checksum 0 */
+
+	aml_bytes(b, end, sizeof(end));
+}
+
+/*
+ * Scope (\_SB) { Device (PCI0) {...}; Device (MRES) {...} } for a PCI
+ * Express root complex on segment 0 whose ECAM the MCFG describes:
+ *   PCI0: _HID PNP0A08, _CID PNP0A03, _SEG 0, _UID 0, _BBN bus_start,
+ *         _CRS { bus range; I/O 0xCF8-0xCFF (config ports); I/O windows
+ *         0x0000-0x0CF7 and 0x0D00-0xFFFF; memory window = the 32-bit BAR
+ *         window 0xC0000000-0xDFFFFFFF },
+ *         _PRT: slot s, pin p (0 = INTA) -> GSI 16 + ((s + p) & 7)
+ *         (level-triggered, active-low, as ACPI defines for GSI entries).
+ *   MRES: _HID PNP0C02 (motherboard resources) reserving the ECAM window,
+ *         which Linux wants before it trusts an MCFG region.
+ */
+static void dsdt_pci(const struct acpi_tables *t, struct aml_buf *out)
+{
+	uint8_t crs_mem[128], prt_mem[4096], ent_mem[32], pci_mem[4608], mres_mem[128];
+	uint8_t mcrs_mem[32], sb_mem[4864];
+	struct aml_buf crs, prt, ent, pci, mres, mcrs, sb;
+	static const uint8_t cf8[8] = { 0x47, 0x01, 0xF8, 0x0C, 0xF8, 0x0C, 0x01, 0x08 };
+	uint32_t ecam_base = (uint32_t)(t->ecam_gpa + ((uint64_t)t->bus_start << 20));
+	uint32_t ecam_len = (uint32_t)(t->bus_end - t->bus_start + 1) << 20;
+	uint8_t mem32[12] = { 0x86, 9, 0, 0x01 /* read/write */ };
+
+	aml_init(&crs, crs_mem, sizeof(crs_mem));
+	res_word_space(&crs, 2 /* bus number range */, 0, t->bus_start, t->bus_end);
+	aml_bytes(&crs, cf8, sizeof(cf8)); /* 6.4.2.5 I/O port: decode16, 0xCF8, align 1, len 8 */
+	res_word_space(&crs, 1 /* I/O */, 0x03 /* entire range */, 0x0000, 0x0CF7);
+	res_word_space(&crs, 1 /* I/O */, 0x03, 0x0D00, 0xFFFF);
+	res_dword_memory(&crs, (uint32_t)LAYOUT_PCI_BAR_GPA,
+			 (uint32_t)(LAYOUT_PCI_BAR_GPA + LAYOUT_PCI_BAR_LEN - 1));
+	res_end(&crs);
+
+	aml_init(&prt, prt_mem, sizeof(prt_mem));
+	for (unsigned slot = 0; slot < 32; slot++) {
+		for (unsigned pin = 0; pin < 4; pin++) {
+			aml_init(&ent, ent_mem, sizeof(ent_mem));
+			aml_integer(&ent, (uint64_t)slot << 16 | 0xFFFF); /* any function */
+			aml_integer(&ent, pin);
+			aml_integer(&ent, 0);  /* Source: none, a GSI */
+			aml_integer(&ent, 16 + ((slot + pin) & 7)); /* Source Index: the GSI */
+			aml_package(&prt, 4, &ent);
+		}
+	}
+
+	aml_init(&pci, pci_mem, sizeof(pci_mem));
+	aml_name_eisaid(&pci, "_HID", "PNP0A08");
+	aml_name_eisaid(&pci, "_CID", "PNP0A03");
+	aml_name_integer(&pci, "_SEG", t->pci_segment);
+	aml_name_integer(&pci, "_UID", 0);
+	aml_name_integer(&pci, "_BBN", t->bus_start);
+	aml_name_buffer(&pci, "_CRS", &crs);
+	aml_name_package(&pci, "_PRT", 128, &prt);
+
+	memcpy(mem32 + 4, &ecam_base, 4);
+	memcpy(mem32 + 8, &ecam_len, 4);
+	aml_init(&mcrs, mcrs_mem, sizeof(mcrs_mem));
+	aml_bytes(&mcrs, mem32, sizeof(mem32)); /* 6.4.3.4 32-bit fixed memory range */
+	res_end(&mcrs);
+	aml_init(&mres, mres_mem, sizeof(mres_mem));
+	aml_name_eisaid(&mres, "_HID", "PNP0C02");
+	aml_name_integer(&mres, "_UID", 1);
+	aml_name_buffer(&mres, "_CRS", &mcrs);
+
+	aml_init(&sb, sb_mem, sizeof(sb_mem));
+	aml_device(&sb, "PCI0", &pci);
+	aml_device(&sb, "MRES", &mres);
+	aml_scope(out, "\\_SB_", &sb);
+}
+
+/* The DSDT's definition block: \_S5_, and the PCI root when an MCFG is present. */
+static void dsdt_body(const struct acpi_tables *t, struct aml_buf *out)
+{
+	aml_bytes(out, dsdt_s5, sizeof(dsdt_s5));
+	if (t->has_mcfg)
+		dsdt_pci(t, out);
+}
 
 int acpi_tables_init(struct acpi_tables *t, unsigned nr_cpus, char *err, size_t err_len)
 {
@@ -233,7 +347,8 @@ int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rs
 	const size_t area_len = LAYOUT_ACPI_END_GPA - LAYOUT_ACPI_GPA;
 	uint64_t rsdp, xsdt, dsdt, fadt, madt, mcfg = 0;
 	struct acpi_area a;
-	uint8_t *r, *x, *d;
+	uint8_t *r, *x, *d, aml_mem[8192];
+	struct aml_buf aml;
 	unsigned nr_x;
 	uint32_t xlen;
 
@@ -250,19 +365,24 @@ int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rs
 	memset(a.base, 0, area_len);
 
 	/* The RSDP first, at 0xE0000 (16-byte aligned, found by a scan too). */
+	aml_init(&aml, aml_mem, sizeof(aml_mem));
+	dsdt_body(t, &aml);
+	if (aml.error)
+		return arch_err(err, err_len, -ENOSPC, "acpi: DSDT larger than %zu bytes",
+				sizeof(aml_mem));
 	r = acpi_alloc(&a, RSDP_LEN, &rsdp);
 	nr_x = 2 + (t->has_mcfg ? 1 : 0);
 	xlen = HDR_LEN + 8 * nr_x;
 	x = acpi_alloc(&a, xlen, &xsdt);
-	d = acpi_alloc(&a, HDR_LEN + sizeof(dsdt_aml), &dsdt);
+	d = acpi_alloc(&a, HDR_LEN + aml.len, &dsdt);
 	if (!r || !x || !d || acpi_write_fadt(&a, dsdt, &fadt) ||
 	    acpi_write_madt(t, &a, &madt) || (t->has_mcfg && acpi_write_mcfg(t, &a, &mcfg)))
 		return arch_err(err, err_len, -ENOSPC, "acpi: tables do not fit 0x%llx..0x%llx",
 				LAYOUT_ACPI_GPA, LAYOUT_ACPI_END_GPA - 1);
 
-	acpi_header(d, "DSDT", HDR_LEN + sizeof(dsdt_aml), 2);
-	memcpy(d + HDR_LEN, dsdt_aml, sizeof(dsdt_aml));
-	acpi_checksum(d, HDR_LEN + sizeof(dsdt_aml), 9);
+	acpi_header(d, "DSDT", (uint32_t)(HDR_LEN + aml.len), 2);
+	memcpy(d + HDR_LEN, aml.p, aml.len);
+	acpi_checksum(d, HDR_LEN + aml.len, 9);
 
 	acpi_header(x, "XSDT", xlen, 1);
 	put64(x, HDR_LEN, fadt);

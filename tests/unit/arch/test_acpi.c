@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "arch/x86/acpi.h"
+#include "arch/x86/aml.h"
 #include "arch/x86/layout.h"
 #include "arch_test_util.h"
 #include "harness.h"
@@ -246,6 +247,104 @@ TEST(acpi_refuses_bad_arguments)
 	CHECK_EQ(acpi_tables_write(&t, &gm, &rsdp, err, sizeof(err)), -EFAULT);
 }
 
+/* Decode a PkgLength at @p; returns its value and stores its byte count. */
+static size_t pkglen(const uint8_t *p, unsigned *nbytes)
+{
+	unsigned extra = p[0] >> 6;
+	size_t v = extra ? (p[0] & 0xF) : (p[0] & 0x3F);
+
+	for (unsigned i = 0; i < extra; i++)
+		v |= (size_t)p[1 + i] << (4 + 8 * i);
+	*nbytes = 1 + extra;
+	return v;
+}
+
+static const uint8_t *find(const uint8_t *hay, size_t n, const void *needle, size_t m)
+{
+	for (size_t i = 0; i + m <= n; i++)
+		if (!memcmp(hay + i, needle, m))
+			return hay + i;
+	return NULL;
+}
+
+TEST(acpi_dsdt_describes_pci_root_with_mcfg)
+{
+	static const uint8_t scope_sb[] = { '\\', '_', 'S', 'B', '_' };
+	static const uint8_t hid_pnp0a08[] = { 0x08, '_', 'H', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0A, 0x08 };
+	static const uint8_t cid_pnp0a03[] = { 0x08, '_', 'C', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0A, 0x03 };
+	static const uint8_t hid_pnp0c02[] = { 0x08, '_', 'H', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0C, 0x02 };
+	static const uint8_t ecam_res[] = { 0x86, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0xE0,
+					    0x00, 0x00, 0x00, 0x10 };
+	struct gmem gm;
+	struct layout lo;
+	struct parsed p;
+	uint32_t len;
+	const uint8_t *body, *sc;
+	unsigned nb;
+
+	REQUIRE(test_guest(&gm, &lo, 16ull << 20) == 0);
+	write_tables(&gm, 2, true, &p);
+	len = r32(p.dsdt + 4);
+	body = p.dsdt + 36;
+	/* the \_SB_ scope follows \_S5_ and its PkgLength runs exactly to the table end */
+	sc = body + 15;
+	REQUIRE(sc[0] == 0x10);
+	CHECK_EQ(1 + pkglen(sc + 1, &nb), (size_t)(p.dsdt + len - sc));
+	CHECK(memcmp(sc + 1 + nb, scope_sb, sizeof(scope_sb)) == 0);
+	CHECK(find(body, len - 36, hid_pnp0a08, sizeof(hid_pnp0a08)));
+	CHECK(find(body, len - 36, cid_pnp0a03, sizeof(cid_pnp0a03)));
+	CHECK(find(body, len - 36, hid_pnp0c02, sizeof(hid_pnp0c02)));
+	CHECK(find(body, len - 36, ecam_res, sizeof(ecam_res)));
+	CHECK(find(body, len - 36, "_PRT", 4));
+	/* without MCFG the DSDT is only \_S5_ */
+	write_tables(&gm, 2, false, &p);
+	CHECK_EQ(r32(p.dsdt + 4), 36 + 15);
+	gmem_destroy(&gm);
+}
+
+TEST(aml_encodes_pkglength_integers_and_eisaid)
+{
+	uint8_t mem[512], in_mem[300];
+	struct aml_buf b, in;
+	unsigned nb;
+
+	CHECK_EQ(aml_eisaid("PNP0A08"), 0x080AD041);
+	CHECK_EQ(aml_eisaid("PNP0C02"), 0x020CD041);
+	aml_init(&b, mem, sizeof(mem));
+	aml_integer(&b, 0);
+	aml_integer(&b, 1);
+	aml_integer(&b, 0x80);
+	aml_integer(&b, 0x1234);
+	aml_integer(&b, 0x12345678);
+	aml_integer(&b, 0x123456789ull);
+	REQUIRE(!b.error);
+	CHECK_EQ(b.len, 1 + 1 + 2 + 3 + 5 + 9);
+	CHECK(mem[2] == 0x0A && mem[4] == 0x0B && mem[7] == 0x0C && mem[12] == 0x0E);
+	/* a 62-byte body fits a 1-byte PkgLength (63), a 63-byte body needs 2 bytes (65) */
+	aml_init(&in, in_mem, sizeof(in_mem));
+	memset(in_mem, 0, sizeof(in_mem));
+	in.len = 62;
+	aml_init(&b, mem, sizeof(mem));
+	aml_scope(&b, "", &in);
+	CHECK_EQ(pkglen(mem + 1, &nb), 63);
+	CHECK_EQ(nb, 1);
+	in.len = 63;
+	aml_init(&b, mem, sizeof(mem));
+	aml_scope(&b, "", &in);
+	CHECK_EQ(pkglen(mem + 1, &nb), 65);
+	CHECK_EQ(nb, 2);
+	CHECK_EQ(b.len, 1 + 2 + 63);
+	/* overflow is sticky */
+	aml_init(&b, mem, 4);
+	aml_integer(&b, 0x12345678);
+	CHECK(b.error);
+	aml_integer(&b, 0);
+	CHECK(b.error);
+	CHECK(b.len <= 4);
+}
+
 HARNESS_MAIN(HARNESS_T(acpi_fadt_is_hardware_reduced_with_sleep_and_reset)
 	     HARNESS_T(acpi_dsdt_has_s5_package) HARNESS_T(acpi_madt_lists_every_vcpu)
-	     HARNESS_T(acpi_mcfg_describes_ecam) HARNESS_T(acpi_refuses_bad_arguments))
+	     HARNESS_T(acpi_mcfg_describes_ecam) HARNESS_T(acpi_refuses_bad_arguments)
+	     HARNESS_T(acpi_dsdt_describes_pci_root_with_mcfg)
+	     HARNESS_T(aml_encodes_pkglength_integers_and_eisaid))
