@@ -59,59 +59,6 @@ bool multiboot_detect(const uint8_t *kernel, size_t kernel_len)
 	return mb_find(kernel, kernel_len) >= 0;
 }
 
-/*
- * A loadable range must be in low RAM and clear of vmon's own areas: the
- * allowed windows are [LAYOUT_VMON_LOW_END_GPA, LAYOUT_EBDA_GPA) and
- * [1 MiB, low_ram_end).
- */
-static bool mb_range_ok(const struct layout *lo, uint64_t gpa, uint64_t len)
-{
-	uint64_t end;
-
-	if (__builtin_add_overflow(gpa, len, &end))
-		return false;
-	if (gpa >= LAYOUT_VMON_LOW_END_GPA && end <= LAYOUT_EBDA_GPA)
-		return true;
-	return gpa >= LAYOUT_HIGH_MEM_GPA && end <= lo->low_ram_end;
-}
-
-static int mb_add_seg(const struct layout *lo, struct multiboot_image *img, uint64_t gpa,
-		      uint64_t file_off, uint64_t file_len, uint64_t mem_len,
-		      char *err, size_t err_len)
-{
-	struct multiboot_segment *s;
-
-	if (img->nr_segs == MULTIBOOT_MAX_SEGMENTS)
-		return arch_err(err, err_len, -E2BIG, "multiboot: more than %u segments to load",
-				MULTIBOOT_MAX_SEGMENTS);
-	if (!mem_len)
-		return 0;
-	if (!mb_range_ok(lo, gpa, mem_len))
-		return arch_err(err, err_len, -EINVAL,
-				"multiboot: segment 0x%llx+0x%llx is outside usable RAM (1 MiB..0x%llx or 0x%llx..0x%llx)",
-				(unsigned long long)gpa, (unsigned long long)mem_len,
-				(unsigned long long)lo->low_ram_end, LAYOUT_VMON_LOW_END_GPA,
-				LAYOUT_EBDA_GPA);
-	for (unsigned i = 0; i < img->nr_segs; i++) {
-		const struct multiboot_segment *o = &img->seg[i];
-
-		if (gpa < o->gpa + o->mem_len && o->gpa < gpa + mem_len)
-			return arch_err(err, err_len, -EINVAL,
-					"multiboot: segments at 0x%llx and 0x%llx overlap",
-					(unsigned long long)o->gpa, (unsigned long long)gpa);
-	}
-	if (!img->nr_segs || gpa < img->image_start_gpa)
-		img->image_start_gpa = gpa;
-	if (gpa + mem_len > img->image_end_gpa)
-		img->image_end_gpa = gpa + mem_len;
-	s = &img->seg[img->nr_segs++];
-	s->gpa = gpa;
-	s->file_off = file_off;
-	s->file_len = file_len;
-	s->mem_len = mem_len;
-	return 0;
-}
-
 /* 3.1.3, flags bit 16: the address fields of the header say where to load. */
 static int mb_parse_aout(const uint8_t *k, size_t len, size_t hoff, const struct layout *lo,
 			 struct multiboot_image *img, char *err, size_t err_len)
@@ -161,121 +108,25 @@ static int mb_parse_aout(const uint8_t *k, size_t len, size_t hoff, const struct
 				entry, load_addr, (unsigned long long)(load_addr + load_len));
 	img->aout_kludge = true;
 	img->entry_gpa = entry;
-	return mb_add_seg(lo, img, load_addr, file_off, load_len, mem_len, err, err_len);
+	return boot_image_add(lo, &img->load, load_addr, file_off, load_len, mem_len, "multiboot",
+			      err, err_len);
 }
 
-/* One program header, normalised from ELF32 or ELF64. */
-struct mb_phdr {
-	uint32_t type;
-	uint64_t offset, vaddr, paddr, filesz, memsz;
-};
-
-static void mb_read_phdr(const uint8_t *p, bool is64, struct mb_phdr *ph)
-{
-	if (is64) {
-		Elf64_Phdr h;
-
-		memcpy(&h, p, sizeof(h));
-		*ph = (struct mb_phdr){ h.p_type, h.p_offset, h.p_vaddr, h.p_paddr,
-					h.p_filesz, h.p_memsz };
-	} else {
-		Elf32_Phdr h;
-
-		memcpy(&h, p, sizeof(h));
-		*ph = (struct mb_phdr){ h.p_type, h.p_offset, h.p_vaddr, h.p_paddr,
-					h.p_filesz, h.p_memsz };
-	}
-}
-
-/* ELF32 (EM_386) or ELF64 (EM_X86_64) executable: PT_LOAD by physical address. */
+/* ELF32 or ELF64 executable: PT_LOAD segments by physical address; the entry must be loaded. */
 static int mb_parse_elf(const uint8_t *k, size_t len, const struct layout *lo,
 			struct multiboot_image *img, char *err, size_t err_len)
 {
-	uint64_t phoff, entry, entry_gpa = 0;
-	unsigned phnum, phentsize, want_phentsize;
-	bool is64, entry_found = false;
-	uint16_t type, machine;
+	int ret = boot_elf_parse(k, len, lo, "multiboot", &img->load, err, err_len);
 
-	if (len < EI_NIDENT || memcmp(k, ELFMAG, SELFMAG))
+	if (ret == -ENOEXEC && (len < 4 || memcmp(k, ELFMAG, SELFMAG)))
 		return arch_err(err, err_len, -ENOEXEC,
 				"multiboot: no a.out kludge (flag 16) and not an ELF file");
-	if (k[EI_DATA] != ELFDATA2LSB)
-		return arch_err(err, err_len, -ENOEXEC, "multiboot: ELF is not little-endian");
-	if (k[EI_CLASS] == ELFCLASS32) {
-		Elf32_Ehdr eh;
-
-		if (len < sizeof(eh))
-			return arch_err(err, err_len, -ENOEXEC, "multiboot: ELF header truncated");
-		memcpy(&eh, k, sizeof(eh));
-		is64 = false;
-		type = eh.e_type, machine = eh.e_machine;
-		phoff = eh.e_phoff, phnum = eh.e_phnum, phentsize = eh.e_phentsize;
-		entry = eh.e_entry;
-		want_phentsize = sizeof(Elf32_Phdr);
-		if (machine != EM_386)
-			return arch_err(err, err_len, -ENOEXEC,
-					"multiboot: ELF32 machine %u is not i386", machine);
-	} else if (k[EI_CLASS] == ELFCLASS64) {
-		Elf64_Ehdr eh;
-
-		if (len < sizeof(eh))
-			return arch_err(err, err_len, -ENOEXEC, "multiboot: ELF header truncated");
-		memcpy(&eh, k, sizeof(eh));
-		is64 = true;
-		type = eh.e_type, machine = eh.e_machine;
-		phoff = eh.e_phoff, phnum = eh.e_phnum, phentsize = eh.e_phentsize;
-		entry = eh.e_entry;
-		want_phentsize = sizeof(Elf64_Phdr);
-		if (machine != EM_X86_64)
-			return arch_err(err, err_len, -ENOEXEC,
-					"multiboot: ELF64 machine %u is not x86-64", machine);
-	} else {
-		return arch_err(err, err_len, -ENOEXEC, "multiboot: ELF class %u unknown",
-				k[EI_CLASS]);
-	}
-	if (type != ET_EXEC)
-		return arch_err(err, err_len, -ENOEXEC,
-				"multiboot: ELF type %u is not an executable", type);
-	if (phentsize != want_phentsize)
+	if (ret)
+		return ret;
+	if (!img->load.entry_found || img->load.entry_gpa > UINT32_MAX)
 		return arch_err(err, err_len, -EINVAL,
-				"multiboot: ELF e_phentsize %u, expected %u", phentsize, want_phentsize);
-	if (!phnum || phoff > len || (uint64_t)phnum * phentsize > len - phoff)
-		return arch_err(err, err_len, -EINVAL,
-				"multiboot: ELF program headers (%u at 0x%llx) are outside the %zu-byte file",
-				phnum, (unsigned long long)phoff, len);
-	img->elf64 = is64;
-	for (unsigned i = 0; i < phnum; i++) {
-		struct mb_phdr ph;
-		int ret;
-
-		mb_read_phdr(k + phoff + (uint64_t)i * phentsize, is64, &ph);
-		if (ph.type != PT_LOAD)
-			continue;
-		if (ph.filesz > ph.memsz)
-			return arch_err(err, err_len, -EINVAL,
-					"multiboot: ELF segment %u has filesz 0x%llx > memsz 0x%llx", i,
-					(unsigned long long)ph.filesz, (unsigned long long)ph.memsz);
-		if (ph.offset > len || ph.filesz > len - ph.offset)
-			return arch_err(err, err_len, -EINVAL,
-					"multiboot: ELF segment %u (0x%llx bytes at 0x%llx) is past the end of the %zu-byte file",
-					i, (unsigned long long)ph.filesz,
-					(unsigned long long)ph.offset, len);
-		ret = mb_add_seg(lo, img, ph.paddr, ph.offset, ph.filesz, ph.memsz, err, err_len);
-		if (ret)
-			return ret;
-		/* The entry point is virtual: translate it through its segment. */
-		if (!entry_found && entry >= ph.vaddr && entry - ph.vaddr < ph.memsz) {
-			entry_gpa = ph.paddr + (entry - ph.vaddr);
-			entry_found = true;
-		}
-	}
-	if (!img->nr_segs)
-		return arch_err(err, err_len, -ENOEXEC, "multiboot: ELF has nothing to load");
-	if (!entry_found || entry_gpa > UINT32_MAX)
-		return arch_err(err, err_len, -EINVAL,
-				"multiboot: ELF entry 0x%llx is not inside a loaded segment",
-				(unsigned long long)entry);
-	img->entry_gpa = (uint32_t)entry_gpa;
+				"multiboot: ELF entry is not inside a loaded segment");
+	img->entry_gpa = (uint32_t)img->load.entry_gpa;
 	return 0;
 }
 
@@ -328,8 +179,8 @@ int multiboot_load(struct gmem *gm, const struct layout *lo, const uint8_t *kern
 				cmdline_len, LAYOUT_CMDLINE_MAX_BYTES - 1);
 	if (initrd_len) {
 		/* Module 0, page-aligned, as high as possible in low RAM above the image. */
-		uint64_t floor = img.image_end_gpa > LAYOUT_HIGH_MEM_GPA ? img.image_end_gpa
-									  : LAYOUT_HIGH_MEM_GPA;
+		uint64_t floor = img.load.end_gpa > LAYOUT_HIGH_MEM_GPA ? img.load.end_gpa
+								    : LAYOUT_HIGH_MEM_GPA;
 
 		top = lo->low_ram_end;
 		floor = (floor + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1);
@@ -343,18 +194,9 @@ int multiboot_load(struct gmem *gm, const struct layout *lo, const uint8_t *kern
 	if (nr < 0)
 		return arch_err(err, err_len, nr, "multiboot: e820 map too large");
 
-	/* Load the image: file bytes, then zero the bss. */
-	for (unsigned i = 0; i < img.nr_segs; i++) {
-		const struct multiboot_segment *s = &img.seg[i];
-		uint8_t *dst = gmem_ptr(gm, s->gpa, s->mem_len);
-
-		if (!dst)
-			return arch_err(err, err_len, -EFAULT,
-					"multiboot: guest memory does not cover 0x%llx+0x%llx",
-					(unsigned long long)s->gpa, (unsigned long long)s->mem_len);
-		memcpy(dst, kernel + s->file_off, s->file_len);
-		memset(dst + s->file_len, 0, s->mem_len - s->file_len);
-	}
+	ret = boot_image_load(gm, kernel, &img.load, "multiboot", err, err_len);
+	if (ret)
+		return ret;
 
 	/* Multiboot info (3.3). */
 	memset(mbi, 0, sizeof(mbi));

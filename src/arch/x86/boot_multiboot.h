@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/x86/boot_elf.h"
 #include "arch/x86/cpu_state.h"
 #include "arch/x86/layout.h"
 #include "mem/gmem.h"
@@ -44,27 +45,13 @@
 #define MULTIBOOT_INFO_MMAP         (1u << 6)
 #define MULTIBOOT_INFO_LOADER_NAME  (1u << 9)
 
-#define MULTIBOOT_MAX_SEGMENTS 16
-
-/* struct multiboot_segment - one range to load: file bytes, then zeroes. */
-struct multiboot_segment {
-	uint64_t gpa;
-	uint64_t file_off;
-	uint64_t file_len;
-	uint64_t mem_len; /* >= file_len; the rest is zero-filled (bss) */
-};
-
 /* struct multiboot_image - the result of multiboot_parse(): plain data. */
 struct multiboot_image {
-	struct multiboot_segment seg[MULTIBOOT_MAX_SEGMENTS];
-	unsigned nr_segs;
-	uint32_t header_offset; /* file offset of the header */
+	struct boot_image load;   /* ranges to load (a.out kludge: one) */
+	uint32_t header_offset;   /* file offset of the header */
 	uint32_t flags;
 	uint32_t entry_gpa;
-	uint64_t image_start_gpa; /* lowest loaded address */
-	uint64_t image_end_gpa;   /* exclusive end of everything loaded (incl. bss) */
 	bool aout_kludge;
-	bool elf64;
 };
 
 /* multiboot_detect - true when a multiboot header with a valid checksum exists. */

@@ -281,10 +281,10 @@ TEST(multiboot_aout_load_end_zero_loads_whole_file)
 	h.bss_end_addr = 0;
 	test_mb_put(k, TEST_MB_HOFF, h);
 	REQUIRE(parse(k, AOUT_LEN, &img) == 0);
-	CHECK_EQ(img.nr_segs, 1);
-	CHECK_EQ(img.seg[0].file_len, AOUT_LEN);
-	CHECK_EQ(img.seg[0].mem_len, AOUT_LEN);
-	CHECK_EQ(img.image_end_gpa, TEST_MB_LOAD + AOUT_LEN);
+	CHECK_EQ(img.load.nr_segs, 1);
+	CHECK_EQ(img.load.seg[0].file_len, AOUT_LEN);
+	CHECK_EQ(img.load.seg[0].mem_len, AOUT_LEN);
+	CHECK_EQ(img.load.end_gpa, TEST_MB_LOAD + AOUT_LEN);
 	free(k);
 }
 
