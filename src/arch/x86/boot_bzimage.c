@@ -42,7 +42,7 @@ int bzimage_parse(const uint8_t *kernel, size_t kernel_len, const struct layout 
 		  struct bzimage_info *info, char *err, size_t err_len)
 {
 	struct setup_header hdr;
-	uint64_t setup_bytes, kernel_len_pm, reserve, align, load, end, top;
+	uint64_t setup_bytes, kernel_len_pm, init_size, pref, runtime, align, load, end, top;
 
 	memset(info, 0, sizeof(*info));
 	if (!kernel || kernel_len < HDR_OFFSET + sizeof(hdr))
@@ -82,7 +82,9 @@ int bzimage_parse(const uint8_t *kernel, size_t kernel_len, const struct layout 
 				(unsigned long long)hdr.syssize * 16,
 				(unsigned long long)kernel_len_pm);
 
-	/* Placement: 1 MiB, or pref_address when relocatable and it fits. */
+	/* pref_address and init_size exist from protocol 2.10 on. */
+	pref = hdr.version >= 0x020A && hdr.pref_address ? hdr.pref_address : LAYOUT_HIGH_MEM_GPA;
+	init_size = hdr.version >= 0x020A ? hdr.init_size : 0;
 	align = PAGE_BYTES;
 	if (hdr.relocatable_kernel) {
 		if (hdr.kernel_alignment < PAGE_BYTES ||
@@ -92,18 +94,31 @@ int bzimage_parse(const uint8_t *kernel, size_t kernel_len, const struct layout 
 					hdr.kernel_alignment);
 		align = hdr.kernel_alignment;
 	}
-	/* The kernel decompresses in place up to init_size from its aligned address. */
-	reserve = hdr.init_size > kernel_len_pm ? hdr.init_size : kernel_len_pm;
+	/* Load at pref_address when relocatable and it fits, else at 1 MiB. */
 	load = LAYOUT_HIGH_MEM_GPA;
-	if (hdr.relocatable_kernel && hdr.pref_address >= LAYOUT_HIGH_MEM_GPA &&
-	    !(hdr.pref_address & (align - 1)) && hdr.pref_address < lo->low_ram_end &&
-	    reserve <= lo->low_ram_end - hdr.pref_address)
-		load = hdr.pref_address;
-	end = align_up(load, align) + reserve;
+	if (hdr.relocatable_kernel && pref >= LAYOUT_HIGH_MEM_GPA && !(pref & (align - 1)) &&
+	    pref < lo->low_ram_end && kernel_len_pm <= lo->low_ram_end - pref &&
+	    init_size <= lo->low_ram_end - pref)
+		load = pref;
+	/*
+	 * boot.rst, init_size: the kernel needs init_size bytes from its runtime
+	 * start address, which is align_up(max(load, pref_address),
+	 * kernel_alignment) when relocatable, pref_address otherwise (the 64-bit
+	 * entry code moves itself there before decompressing).
+	 */
+	runtime = hdr.relocatable_kernel ? (load > pref ? load : pref) : pref;
+	if (runtime > lo->low_ram_end)
+		return arch_err(err, err_len, -E2BIG,
+				"kernel: runs at 0x%llx (pref_address) but RAM below the hole ends at 0x%llx",
+				(unsigned long long)runtime, (unsigned long long)lo->low_ram_end);
+	runtime = align_up(runtime, align);
+	end = runtime + init_size;
+	if (load + kernel_len_pm > end)
+		end = load + kernel_len_pm;
 	if (end > lo->low_ram_end)
 		return arch_err(err, err_len, -E2BIG,
 				"kernel: needs %llu MiB (init_size) from 0x%llx but RAM below the hole ends at 0x%llx",
-				(unsigned long long)(reserve >> 20), (unsigned long long)load,
+				(unsigned long long)(init_size >> 20), (unsigned long long)runtime,
 				(unsigned long long)lo->low_ram_end);
 
 	/* initrd_addr_max: highest address the initrd may occupy (last byte). */

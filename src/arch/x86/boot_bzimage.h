@@ -28,7 +28,7 @@ struct bzimage_info {
 	uint32_t setup_bytes;     /* (setup_sects + 1) * 512 */
 	uint64_t kernel_len;      /* protected-mode part: file length - setup_bytes */
 	uint64_t load_gpa;        /* where the protected-mode kernel goes */
-	uint64_t reserve_end_gpa; /* end of the kernel's init_size reservation */
+	uint64_t reserve_end_gpa; /* end of the kernel's runtime init_size reservation */
 	uint32_t cmdline_max;     /* longest accepted command line, without NUL */
 	uint64_t initrd_top_gpa;  /* exclusive upper bound for the initrd */
 };

@@ -269,21 +269,38 @@ TEST(bzimage_placement_follows_pref_address)
 	CHECK_EQ(parse(k, len, &info), 0);
 	CHECK_EQ(info.load_gpa, 0x1000000);
 	CHECK_EQ(info.reserve_end_gpa, 0x1000000 + (8 << 20));
-	h.relocatable_kernel = 0; /* not relocatable: 1 MiB */
+	/* not relocatable: loaded at 1 MiB, runs (decompresses) at pref_address */
+	h.relocatable_kernel = 0;
 	test_bz_set_hdr(k, &h);
 	CHECK_EQ(parse(k, len, &info), 0);
 	CHECK_EQ(info.load_gpa, 0x100000);
+	CHECK_EQ(info.reserve_end_gpa, 0x1000000 + (8 << 20));
+	/* misaligned for 2 MiB: loaded at 1 MiB, runs at pref_address aligned up */
 	h.relocatable_kernel = 1;
-	h.pref_address = 0x1100000; /* misaligned for 2 MiB: 1 MiB instead */
+	h.pref_address = 0x1100000;
+	test_bz_set_hdr(k, &h);
+	CHECK_EQ(parse(k, len, &info), 0);
+	CHECK_EQ(info.load_gpa, 0x100000);
+	CHECK_EQ(info.reserve_end_gpa, 0x1200000 + (8 << 20));
+	/* init_size does not fit at pref_address: refused, the kernel would run there */
+	h.pref_address = 58 << 20;
+	test_bz_set_hdr(k, &h);
+	CHECK_EQ(parse(k, len, &info), -E2BIG);
+	CHECK(strstr(err, "init_size"));
+	h.pref_address = 1ull << 40; /* far outside RAM */
+	test_bz_set_hdr(k, &h);
+	CHECK_EQ(parse(k, len, &info), -E2BIG);
+	CHECK(strstr(err, "pref_address"));
+	/* pref_address 0: 1 MiB, runtime aligned up to 2 MiB */
+	h.pref_address = 0;
 	test_bz_set_hdr(k, &h);
 	CHECK_EQ(parse(k, len, &info), 0);
 	CHECK_EQ(info.load_gpa, 0x100000);
 	CHECK_EQ(info.reserve_end_gpa, 0x200000 + (8 << 20));
-	h.pref_address = 60 << 20; /* init_size does not fit there: 1 MiB */
-	test_bz_set_hdr(k, &h);
-	CHECK_EQ(parse(k, len, &info), 0);
-	CHECK_EQ(info.load_gpa, 0x100000);
-	h.pref_address = 1ull << 40; /* far outside RAM */
+	/* before 2.10 pref_address and init_size do not exist: junk there is ignored */
+	h.version = 0x0209;
+	h.pref_address = 1ull << 40;
+	h.init_size = 0xFFFFFFFF;
 	test_bz_set_hdr(k, &h);
 	CHECK_EQ(parse(k, len, &info), 0);
 	CHECK_EQ(info.load_gpa, 0x100000);
@@ -297,13 +314,16 @@ TEST(bzimage_checks_init_size)
 	uint8_t *k = test_bzimage(0x1000, &len);
 	struct setup_header h = test_bz_hdr(k);
 
-	h.init_size = 63 << 20; /* 2 MiB (aligned 1 MiB) + 63 MiB > 64 MiB */
+	h.pref_address = 0x200000;
+	h.init_size = 63 << 20; /* 2 MiB + 63 MiB > 64 MiB */
 	test_bz_set_hdr(k, &h);
 	CHECK_EQ(parse(k, len, &info), -E2BIG);
 	CHECK(strstr(err, "init_size"));
 	h.init_size = 62 << 20;
 	test_bz_set_hdr(k, &h);
 	CHECK_EQ(parse(k, len, &info), 0);
+	CHECK_EQ(info.load_gpa, 0x200000);
+	CHECK_EQ(info.reserve_end_gpa, 64 << 20);
 	h.init_size = 0xFFFFFFFF;
 	test_bz_set_hdr(k, &h);
 	CHECK_EQ(parse(k, len, &info), -E2BIG);
