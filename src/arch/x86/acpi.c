@@ -21,39 +21,51 @@
 #include "arch/x86/arch_err.h"
 #include "arch/x86/layout.h"
 
-#define ACPI_OEM_ID       "VMON  "
+#define ACPI_OEM_ID "VMON  "
 #define ACPI_OEM_TABLE_ID "VMONVM  "
-#define ACPI_CREATOR_ID   "VMON"
+#define ACPI_CREATOR_ID "VMON"
 
 /* FADT flags (ACPI 6.5 table 5.10) */
-#define FADT_F_RESET_REG_SUP    (1u << 10)
-#define FADT_F_HW_REDUCED_ACPI  (1u << 20)
+#define FADT_F_RESET_REG_SUP (1u << 10)
+#define FADT_F_HW_REDUCED_ACPI (1u << 20)
 /* IA-PC boot architecture flags (table 5.11) */
-#define FADT_BOOT_8042          (1u << 1)
-#define FADT_BOOT_NO_VGA        (1u << 2)
+#define FADT_BOOT_8042 (1u << 1)
+#define FADT_BOOT_NO_VGA (1u << 2)
 /* Generic Address Structure address space IDs (table 5.1) */
-#define GAS_SYSTEM_IO           1
-#define GAS_ACCESS_BYTE         1
+#define GAS_SYSTEM_IO 1
+#define GAS_ACCESS_BYTE 1
 /* MADT (5.2.12) */
-#define MADT_PCAT_COMPAT        1u
-#define MADT_LAPIC              0
-#define MADT_IOAPIC             1
-#define MADT_LAPIC_NMI          4
-#define MADT_LAPIC_ENABLED      1u
+#define MADT_PCAT_COMPAT 1u
+#define MADT_LAPIC 0
+#define MADT_IOAPIC 1
+#define MADT_LAPIC_NMI 4
+#define MADT_LAPIC_ENABLED 1u
 
 #define FADT_LEN 276
 #define RSDP_LEN 36
-#define HDR_LEN  36
+#define HDR_LEN 36
 
 struct acpi_area {
 	uint8_t *base; /* host view of LAYOUT_ACPI_GPA */
 	size_t off, cap;
 };
 
-static void put8(uint8_t *p, size_t off, uint8_t v) { p[off] = v; }
-static void put16(uint8_t *p, size_t off, uint16_t v) { memcpy(p + off, &v, 2); }
-static void put32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
-static void put64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
+static void put8(uint8_t *p, size_t off, uint8_t v)
+{
+	p[off] = v;
+}
+static void put16(uint8_t *p, size_t off, uint16_t v)
+{
+	memcpy(p + off, &v, 2);
+}
+static void put32(uint8_t *p, size_t off, uint32_t v)
+{
+	memcpy(p + off, &v, 4);
+}
+static void put64(uint8_t *p, size_t off, uint64_t v)
+{
+	memcpy(p + off, &v, 8);
+}
 
 static uint8_t acpi_sum(const uint8_t *p, size_t len)
 {
@@ -84,9 +96,9 @@ static void acpi_header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev
 	put8(t, 8, rev);
 	memcpy(t + 10, ACPI_OEM_ID, 6);
 	memcpy(t + 16, ACPI_OEM_TABLE_ID, 8);
-	put32(t, 24, 1);                    /* OEM revision */
+	put32(t, 24, 1); /* OEM revision */
 	memcpy(t + 28, ACPI_CREATOR_ID, 4);
-	put32(t, 32, 1);                    /* creator revision */
+	put32(t, 32, 1); /* creator revision */
 }
 
 static void acpi_checksum(uint8_t *t, size_t len, size_t sum_off)
@@ -99,8 +111,8 @@ static void acpi_checksum(uint8_t *t, size_t len, size_t sum_off)
 static void gas_io8(uint8_t *p, size_t off, uint16_t port)
 {
 	put8(p, off, GAS_SYSTEM_IO);
-	put8(p, off + 1, 8);               /* register bit width */
-	put8(p, off + 2, 0);               /* bit offset */
+	put8(p, off + 1, 8); /* register bit width */
+	put8(p, off + 2, 0); /* bit offset */
 	put8(p, off + 3, GAS_ACCESS_BYTE);
 	put64(p, off + 4, port);
 }
@@ -112,16 +124,17 @@ static void gas_io8(uint8_t *p, size_t off, uint16_t port)
  * (5 << 2) | SLP_EN to SLEEP_CONTROL_REG to power off.
  */
 static const uint8_t dsdt_s5[] = {
-	0x08,                   /* NameOp */
-	0x5C,                   /* RootChar '\' */
-	'_', 'S', '5', '_',     /* NameSeg "_S5_" */
-	0x12,                   /* PackageOp */
-	0x08,                   /* PkgLength: 8 bytes from here to the package end */
-	0x04,                   /* NumElements */
-	0x0A, ACPI_S5_SLP_TYP,  /* BytePrefix 5: SLP_TYPa */
-	0x0A, ACPI_S5_SLP_TYP,  /* BytePrefix 5: SLP_TYPb */
-	0x00,                   /* ZeroOp: reserved */
-	0x00,                   /* ZeroOp: reserved */
+	0x08, /* NameOp */
+	0x5C, /* RootChar '\' */
+	'_',  'S',
+	'5',  '_', /* NameSeg "_S5_" */
+	0x12, /* PackageOp */
+	0x08, /* PkgLength: 8 bytes from here to the package end */
+	0x04, /* NumElements */
+	0x0A, ACPI_S5_SLP_TYP, /* BytePrefix 5: SLP_TYPa */
+	0x0A, ACPI_S5_SLP_TYP, /* BytePrefix 5: SLP_TYPb */
+	0x00, /* ZeroOp: reserved */
+	0x00, /* ZeroOp: reserved */
 };
 
 /* Resource descriptors (ACPI 6.5 6.4), little-endian fields. */
@@ -129,9 +142,11 @@ static void res_word_space(struct aml_buf *b, uint8_t type, uint8_t type_flags, 
 			   uint16_t max)
 {
 	/* 6.4.3.5.3 Word Address Space Descriptor: tag 0x88, length 13 */
-	uint8_t d[16] = { 0x88, 13, 0, type,
-			  0x0C, /* general flags: MinFixed | MaxFixed, producer, positive decode */
-			  type_flags };
+	uint8_t d[16] = {
+		0x88,	   13,	 0,
+		type,	   0x0C, /* general flags: MinFixed | MaxFixed, producer, positive decode */
+		type_flags
+	};
 	uint16_t len = (uint16_t)(max - min + 1);
 
 	/* granularity 0 at d[6]; min, max, translation 0, length */
@@ -144,8 +159,7 @@ static void res_word_space(struct aml_buf *b, uint8_t type, uint8_t type_flags, 
 static void res_dword_memory(struct aml_buf *b, uint32_t min, uint32_t max)
 {
 	/* 6.4.3.5.2 DWord Address Space Descriptor: tag 0x87, length 23, memory */
-	uint8_t d[26] = { 0x87, 23, 0, 0 /* memory */, 0x0C,
-			  0x01 /* read/write, non-cacheable */ };
+	uint8_t d[26] = { 0x87, 23, 0, 0 /* memory */, 0x0C, 0x01 /* read/write, non-cacheable */ };
 	uint32_t len = max - min + 1;
 
 	memcpy(d + 10, &min, 4);
@@ -198,7 +212,7 @@ static void dsdt_pci(const struct acpi_tables *t, struct aml_buf *out)
 			aml_init(&ent, ent_mem, sizeof(ent_mem));
 			aml_integer(&ent, (uint64_t)slot << 16 | 0xFFFF); /* any function */
 			aml_integer(&ent, pin);
-			aml_integer(&ent, 0);  /* Source: none, a GSI */
+			aml_integer(&ent, 0); /* Source: none, a GSI */
 			aml_integer(&ent, 16 + ((slot + pin) & 7)); /* Source Index: the GSI */
 			aml_package(&prt, 4, &ent);
 		}
@@ -241,8 +255,8 @@ int acpi_tables_init(struct acpi_tables *t, unsigned nr_cpus, char *err, size_t 
 {
 	memset(t, 0, sizeof(*t));
 	if (nr_cpus < 1 || nr_cpus > ACPI_MAX_CPUS)
-		return arch_err(err, err_len, -EINVAL, "acpi: %u vCPUs is outside 1..%u",
-				nr_cpus, ACPI_MAX_CPUS);
+		return arch_err(err, err_len, -EINVAL, "acpi: %u vCPUs is outside 1..%u", nr_cpus,
+				ACPI_MAX_CPUS);
 	t->nr_cpus = nr_cpus;
 	return 0;
 }
@@ -274,29 +288,29 @@ static int acpi_write_madt(const struct acpi_tables *t, struct acpi_area *a, uin
 	if (!m)
 		return -ENOSPC;
 	acpi_header(m, "APIC", len, 5);
-	put32(m, off, (uint32_t)LAYOUT_LAPIC_GPA);  /* Local Interrupt Controller Address */
-	put32(m, off + 4, MADT_PCAT_COMPAT);       /* the in-kernel 8259 pair exists */
+	put32(m, off, (uint32_t)LAYOUT_LAPIC_GPA); /* Local Interrupt Controller Address */
+	put32(m, off + 4, MADT_PCAT_COMPAT); /* the in-kernel 8259 pair exists */
 	off += 8;
-	for (unsigned i = 0; i < t->nr_cpus; i++) {  /* 5.2.12.2 Processor Local APIC */
+	for (unsigned i = 0; i < t->nr_cpus; i++) { /* 5.2.12.2 Processor Local APIC */
 		put8(m, off, MADT_LAPIC);
 		put8(m, off + 1, 8);
-		put8(m, off + 2, (uint8_t)i);          /* ACPI processor UID */
-		put8(m, off + 3, (uint8_t)i);          /* APIC ID = vCPU index */
+		put8(m, off + 2, (uint8_t)i); /* ACPI processor UID */
+		put8(m, off + 3, (uint8_t)i); /* APIC ID = vCPU index */
 		put32(m, off + 4, MADT_LAPIC_ENABLED);
 		off += 8;
 	}
-	put8(m, off, MADT_IOAPIC);                 /* 5.2.12.3 I/O APIC */
+	put8(m, off, MADT_IOAPIC); /* 5.2.12.3 I/O APIC */
 	put8(m, off + 1, 12);
-	put8(m, off + 2, (uint8_t)t->nr_cpus);     /* I/O APIC ID after the LAPIC IDs */
+	put8(m, off + 2, (uint8_t)t->nr_cpus); /* I/O APIC ID after the LAPIC IDs */
 	put8(m, off + 3, 0);
 	put32(m, off + 4, (uint32_t)LAYOUT_IOAPIC_GPA);
-	put32(m, off + 8, 0);                      /* Global System Interrupt Base */
+	put32(m, off + 8, 0); /* Global System Interrupt Base */
 	off += 12;
-	put8(m, off, MADT_LAPIC_NMI);              /* 5.2.12.7 Local APIC NMI */
+	put8(m, off, MADT_LAPIC_NMI); /* 5.2.12.7 Local APIC NMI */
 	put8(m, off + 1, 6);
-	put8(m, off + 2, 0xFF);                    /* all processors */
-	put16(m, off + 3, 0);                      /* flags: conforms to the bus */
-	put8(m, off + 5, 1);                       /* LINT1 */
+	put8(m, off + 2, 0xFF); /* all processors */
+	put16(m, off + 3, 0); /* flags: conforms to the bus */
+	put8(m, off + 5, 1); /* LINT1 */
 	off += 6;
 	acpi_checksum(m, len, 9);
 	return 0;
@@ -326,23 +340,23 @@ static int acpi_write_fadt(struct acpi_area *a, uint64_t dsdt_gpa, uint64_t *gpa
 	if (!f)
 		return -ENOSPC;
 	acpi_header(f, "FACP", FADT_LEN, 6);
-	put32(f, 40, (uint32_t)dsdt_gpa);          /* DSDT (32-bit copy) */
-	put16(f, 46, 9);                           /* SCI_INT: unused when HW-reduced */
+	put32(f, 40, (uint32_t)dsdt_gpa); /* DSDT (32-bit copy) */
+	put16(f, 46, 9); /* SCI_INT: unused when HW-reduced */
 	put16(f, 109, FADT_BOOT_8042 | FADT_BOOT_NO_VGA); /* IAPC_BOOT_ARCH */
 	put32(f, 112, FADT_F_HW_REDUCED_ACPI | FADT_F_RESET_REG_SUP);
-	gas_io8(f, 116, ACPI_RESET_PORT);          /* RESET_REG */
-	put8(f, 128, ACPI_RESET_VALUE);            /* RESET_VALUE */
-	put8(f, 131, 5);                           /* FADT minor version: 6.5 */
-	put64(f, 140, dsdt_gpa);                   /* X_DSDT */
-	gas_io8(f, 244, ACPI_SLEEP_CTL_PORT);      /* SLEEP_CONTROL_REG */
-	gas_io8(f, 256, ACPI_SLEEP_STS_PORT);      /* SLEEP_STATUS_REG */
-	memcpy(f + 268, "VMON\0\0\0\0", 8);        /* Hypervisor Vendor Identity */
+	gas_io8(f, 116, ACPI_RESET_PORT); /* RESET_REG */
+	put8(f, 128, ACPI_RESET_VALUE); /* RESET_VALUE */
+	put8(f, 131, 5); /* FADT minor version: 6.5 */
+	put64(f, 140, dsdt_gpa); /* X_DSDT */
+	gas_io8(f, 244, ACPI_SLEEP_CTL_PORT); /* SLEEP_CONTROL_REG */
+	gas_io8(f, 256, ACPI_SLEEP_STS_PORT); /* SLEEP_STATUS_REG */
+	memcpy(f + 268, "VMON\0\0\0\0", 8); /* Hypervisor Vendor Identity */
 	acpi_checksum(f, FADT_LEN, 9);
 	return 0;
 }
 
-int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rsdp_gpa,
-		      char *err, size_t err_len)
+int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rsdp_gpa, char *err,
+		      size_t err_len)
 {
 	const size_t area_len = LAYOUT_ACPI_END_GPA - LAYOUT_ACPI_GPA;
 	uint64_t rsdp, xsdt, dsdt, fadt, madt, mcfg = 0;
@@ -358,8 +372,8 @@ int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rs
 	a.base = gmem_ptr(gm, LAYOUT_ACPI_GPA, area_len);
 	if (!a.base)
 		return arch_err(err, err_len, -EFAULT,
-				"acpi: guest memory does not cover 0x%llx..0x%llx",
-				LAYOUT_ACPI_GPA, LAYOUT_ACPI_END_GPA - 1);
+				"acpi: guest memory does not cover 0x%llx..0x%llx", LAYOUT_ACPI_GPA,
+				LAYOUT_ACPI_END_GPA - 1);
 	a.off = 0;
 	a.cap = area_len;
 	memset(a.base, 0, area_len);
@@ -375,8 +389,8 @@ int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rs
 	xlen = HDR_LEN + 8 * nr_x;
 	x = acpi_alloc(&a, xlen, &xsdt);
 	d = acpi_alloc(&a, HDR_LEN + aml.len, &dsdt);
-	if (!r || !x || !d || acpi_write_fadt(&a, dsdt, &fadt) ||
-	    acpi_write_madt(t, &a, &madt) || (t->has_mcfg && acpi_write_mcfg(t, &a, &mcfg)))
+	if (!r || !x || !d || acpi_write_fadt(&a, dsdt, &fadt) || acpi_write_madt(t, &a, &madt) ||
+	    (t->has_mcfg && acpi_write_mcfg(t, &a, &mcfg)))
 		return arch_err(err, err_len, -ENOSPC, "acpi: tables do not fit 0x%llx..0x%llx",
 				LAYOUT_ACPI_GPA, LAYOUT_ACPI_END_GPA - 1);
 
@@ -394,8 +408,8 @@ int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rs
 	/* RSDP (5.2.5.3): checksum over the first 20 bytes, extended over all 36. */
 	memcpy(r, "RSD PTR ", 8);
 	memcpy(r + 9, ACPI_OEM_ID, 6);
-	put8(r, 15, 2);                            /* revision 2: XSDT present */
-	put32(r, 16, 0);                           /* no RSDT */
+	put8(r, 15, 2); /* revision 2: XSDT present */
+	put32(r, 16, 0); /* no RSDT */
 	put32(r, 20, RSDP_LEN);
 	put64(r, 24, xsdt);
 	acpi_checksum(r, 20, 8);

@@ -25,14 +25,14 @@
 
 #include "mem/gmem.h"
 
-#define ACPI_MAX_CPUS         254 /* xAPIC IDs 0..253; IOAPIC takes nr_cpus; 0xFF is broadcast */
-#define ACPI_SLEEP_CTL_PORT   0x600
-#define ACPI_SLEEP_STS_PORT   0x601
-#define ACPI_RESET_PORT       0xCF9
-#define ACPI_RESET_VALUE      0x06
-#define ACPI_S5_SLP_TYP       5
-#define ACPI_SLP_EN           0x20 /* ACPI 4.8.3.7: sleep control register bit 5 */
-#define ACPI_IOAPIC_PINS      24
+#define ACPI_MAX_CPUS 254 /* xAPIC IDs 0..253; IOAPIC takes nr_cpus; 0xFF is broadcast */
+#define ACPI_SLEEP_CTL_PORT 0x600
+#define ACPI_SLEEP_STS_PORT 0x601
+#define ACPI_RESET_PORT 0xCF9
+#define ACPI_RESET_VALUE 0x06
+#define ACPI_S5_SLP_TYP 5
+#define ACPI_SLP_EN 0x20 /* ACPI 4.8.3.7: sleep control register bit 5 */
+#define ACPI_IOAPIC_PINS 24
 
 /*
  * struct acpi_tables - what the tables describe. Set up with
@@ -68,7 +68,7 @@ int acpi_tables_add_mcfg(struct acpi_tables *t, uint64_t ecam_gpa, uint8_t bus_s
  * boot_params.acpi_rsdp_addr). Returns 0, or -EFAULT when @gm does not map
  * that range.
  */
-int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rsdp_gpa,
-		      char *err, size_t err_len);
+int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rsdp_gpa, char *err,
+		      size_t err_len);
 
 #endif

@@ -3,18 +3,18 @@
 
 #include "arch/x86/aml.h"
 
-#define AML_ZERO_OP     0x00
-#define AML_ONE_OP      0x01
-#define AML_NAME_OP     0x08
-#define AML_BYTE_PFX    0x0A
-#define AML_WORD_PFX    0x0B
-#define AML_DWORD_PFX   0x0C
-#define AML_QWORD_PFX   0x0E
-#define AML_SCOPE_OP    0x10
-#define AML_BUFFER_OP   0x11
-#define AML_PACKAGE_OP  0x12
-#define AML_EXT_PFX     0x5B
-#define AML_DEVICE_OP   0x82 /* after ExtOpPrefix */
+#define AML_ZERO_OP 0x00
+#define AML_ONE_OP 0x01
+#define AML_NAME_OP 0x08
+#define AML_BYTE_PFX 0x0A
+#define AML_WORD_PFX 0x0B
+#define AML_DWORD_PFX 0x0C
+#define AML_QWORD_PFX 0x0E
+#define AML_SCOPE_OP 0x10
+#define AML_BUFFER_OP 0x11
+#define AML_PACKAGE_OP 0x12
+#define AML_EXT_PFX 0x5B
+#define AML_DEVICE_OP 0x82 /* after ExtOpPrefix */
 
 void aml_init(struct aml_buf *b, uint8_t *mem, size_t cap)
 {
@@ -34,7 +34,10 @@ void aml_bytes(struct aml_buf *b, const void *data, size_t len)
 	b->len += len;
 }
 
-static void aml_u8(struct aml_buf *b, uint8_t v) { aml_bytes(b, &v, 1); }
+static void aml_u8(struct aml_buf *b, uint8_t v)
+{
+	aml_bytes(b, &v, 1);
+}
 
 /*
  * PkgLength (20.2.4) for a package whose contents after the PkgLength are
@@ -94,7 +97,8 @@ uint32_t aml_eisaid(const char id[7])
 
 	for (int i = 3; i < 7; i++) {
 		char c = id[i];
-		unsigned d = (c >= '0' && c <= '9') ? (unsigned)(c - '0') : (unsigned)(c - 'A' + 10);
+		unsigned d =
+			(c >= '0' && c <= '9') ? (unsigned)(c - '0') : (unsigned)(c - 'A' + 10);
 
 		product = (uint16_t)(product << 4 | (d & 0xF));
 	}

@@ -33,8 +33,8 @@ const char *boot_format_name(enum boot_format f)
 }
 
 int boot_load(struct gmem *gm, const struct layout *lo, const struct boot_request *req,
-	      struct x86_cpu_state *st, enum boot_format *format, uint64_t *rsdp_gpa,
-	      char *err, size_t err_len)
+	      struct x86_cpu_state *st, enum boot_format *format, uint64_t *rsdp_gpa, char *err,
+	      size_t err_len)
 {
 	struct acpi_tables def;
 	const struct acpi_tables *acpi = req->acpi;
@@ -45,7 +45,9 @@ int boot_load(struct gmem *gm, const struct layout *lo, const struct boot_reques
 	f = boot_detect(req->kernel, req->kernel_len);
 	if (f == BOOT_FORMAT_NONE)
 		return arch_err(err, err_len, -ENOEXEC,
-				"kernel: neither a bzImage (no \"HdrS\" header), a multiboot image (no header in the first 8 KiB) nor a PVH ELF (no XEN_ELFNOTE_PHYS32_ENTRY note)");
+				"kernel: neither a bzImage (no \"HdrS\" header), a multiboot image "
+				"(no header in the first 8 KiB) nor a PVH ELF (no "
+				"XEN_ELFNOTE_PHYS32_ENTRY note)");
 	if (req->initrd_len && !req->initrd)
 		return arch_err(err, err_len, -EINVAL, "initrd: length without data");
 	if (!acpi) {
@@ -63,9 +65,9 @@ int boot_load(struct gmem *gm, const struct layout *lo, const struct boot_reques
 		return ret;
 
 	if (f == BOOT_FORMAT_BZIMAGE)
-		ret = bzimage_load(gm, lo, req->kernel, req->kernel_len, req->initrd,
-				   req->initrd_len, req->cmdline ? req->cmdline : BOOT_DEFAULT_CMDLINE,
-				   rsdp, st, err, err_len);
+		ret = bzimage_load(
+			gm, lo, req->kernel, req->kernel_len, req->initrd, req->initrd_len,
+			req->cmdline ? req->cmdline : BOOT_DEFAULT_CMDLINE, rsdp, st, err, err_len);
 	else if (f == BOOT_FORMAT_MULTIBOOT)
 		ret = multiboot_load(gm, lo, req->kernel, req->kernel_len, req->initrd,
 				     req->initrd_len, req->cmdline ? req->cmdline : "", st, err,

@@ -37,12 +37,12 @@ enum boot_format {
  * boot_load() and may be freed after it returns.
  */
 struct boot_request {
-	const uint8_t *kernel;   /* whole image file; untrusted */
+	const uint8_t *kernel; /* whole image file; untrusted */
 	size_t kernel_len;
-	const uint8_t *initrd;   /* NULL for none */
+	const uint8_t *initrd; /* NULL for none */
 	size_t initrd_len;
-	const char *cmdline;     /* NULL: the format's default (see above) */
-	unsigned nr_vcpus;       /* 1..ACPI_MAX_CPUS, for the MADT */
+	const char *cmdline; /* NULL: the format's default (see above) */
+	unsigned nr_vcpus; /* 1..ACPI_MAX_CPUS, for the MADT */
 	/* ACPI tables to write; NULL: acpi_tables_init(nr_vcpus) without MCFG. */
 	const struct acpi_tables *acpi;
 };
@@ -65,7 +65,7 @@ const char *boot_format_name(enum boot_format f);
  * only their CPUID (cpuid_policy_build) and MSRs (msr_boot_list).
  */
 int boot_load(struct gmem *gm, const struct layout *lo, const struct boot_request *req,
-	      struct x86_cpu_state *st, enum boot_format *format, uint64_t *rsdp_gpa,
-	      char *err, size_t err_len);
+	      struct x86_cpu_state *st, enum boot_format *format, uint64_t *rsdp_gpa, char *err,
+	      size_t err_len);
 
 #endif

@@ -20,9 +20,8 @@ bool boot_range_ok(const struct layout *lo, uint64_t gpa, uint64_t len)
 	return gpa >= LAYOUT_HIGH_MEM_GPA && end <= lo->low_ram_end;
 }
 
-int boot_image_add(const struct layout *lo, struct boot_image *img, uint64_t gpa,
-		   uint64_t file_off, uint64_t file_len, uint64_t mem_len, const char *who,
-		   char *err, size_t err_len)
+int boot_image_add(const struct layout *lo, struct boot_image *img, uint64_t gpa, uint64_t file_off,
+		   uint64_t file_len, uint64_t mem_len, const char *who, char *err, size_t err_len)
 {
 	struct boot_segment *s;
 
@@ -33,7 +32,8 @@ int boot_image_add(const struct layout *lo, struct boot_image *img, uint64_t gpa
 				BOOT_MAX_SEGMENTS);
 	if (!boot_range_ok(lo, gpa, mem_len))
 		return arch_err(err, err_len, -EINVAL,
-				"%s: segment 0x%llx+0x%llx is outside usable RAM (1 MiB..0x%llx or 0x%llx..0x%llx)",
+				"%s: segment 0x%llx+0x%llx is outside usable RAM (1 MiB..0x%llx or "
+				"0x%llx..0x%llx)",
 				who, (unsigned long long)gpa, (unsigned long long)mem_len,
 				(unsigned long long)lo->low_ram_end, LAYOUT_VMON_LOW_END_GPA,
 				LAYOUT_EBDA_GPA);
@@ -41,8 +41,9 @@ int boot_image_add(const struct layout *lo, struct boot_image *img, uint64_t gpa
 		const struct boot_segment *o = &img->seg[i];
 
 		if (gpa < o->gpa + o->mem_len && o->gpa < gpa + mem_len)
-			return arch_err(err, err_len, -EINVAL, "%s: segments at 0x%llx and 0x%llx overlap",
-					who, (unsigned long long)o->gpa, (unsigned long long)gpa);
+			return arch_err(err, err_len, -EINVAL,
+					"%s: segments at 0x%llx and 0x%llx overlap", who,
+					(unsigned long long)o->gpa, (unsigned long long)gpa);
 	}
 	if (!img->nr_segs || gpa < img->start_gpa)
 		img->start_gpa = gpa;
@@ -68,14 +69,14 @@ static void elf_read_phdr(const uint8_t *p, bool is64, struct elf_phdr *ph)
 		Elf64_Phdr h;
 
 		memcpy(&h, p, sizeof(h));
-		*ph = (struct elf_phdr){ h.p_type, h.p_offset, h.p_vaddr, h.p_paddr,
-					 h.p_filesz, h.p_memsz };
+		*ph = (struct elf_phdr){ h.p_type,  h.p_offset, h.p_vaddr,
+					 h.p_paddr, h.p_filesz, h.p_memsz };
 	} else {
 		Elf32_Phdr h;
 
 		memcpy(&h, p, sizeof(h));
-		*ph = (struct elf_phdr){ h.p_type, h.p_offset, h.p_vaddr, h.p_paddr,
-					 h.p_filesz, h.p_memsz };
+		*ph = (struct elf_phdr){ h.p_type,  h.p_offset, h.p_vaddr,
+					 h.p_paddr, h.p_filesz, h.p_memsz };
 	}
 }
 
@@ -84,8 +85,7 @@ static void elf_read_phdr(const uint8_t *p, bool is64, struct elf_phdr *ph)
  * for "Xen" / XEN_ELFNOTE_PHYS32_ENTRY. Notes: namesz, descsz, type (4 bytes
  * each), then name and desc, each padded to 4 bytes.
  */
-static void elf_find_pvh_note(const uint8_t *k, uint64_t off, uint64_t size,
-			      struct boot_image *img)
+static void elf_find_pvh_note(const uint8_t *k, uint64_t off, uint64_t size, struct boot_image *img)
 {
 	uint64_t pos = 0;
 
@@ -140,8 +140,8 @@ int boot_elf_parse(const uint8_t *k, size_t len, const struct layout *lo, const 
 		entry = eh.e_entry;
 		want_phentsize = sizeof(Elf32_Phdr);
 		if (machine != EM_386)
-			return arch_err(err, err_len, -ENOEXEC,
-					"%s: ELF32 machine %u is not i386", who, machine);
+			return arch_err(err, err_len, -ENOEXEC, "%s: ELF32 machine %u is not i386",
+					who, machine);
 	} else if (k[EI_CLASS] == ELFCLASS64) {
 		Elf64_Ehdr eh;
 
@@ -161,15 +161,16 @@ int boot_elf_parse(const uint8_t *k, size_t len, const struct layout *lo, const 
 				k[EI_CLASS]);
 	}
 	if (type != ET_EXEC)
-		return arch_err(err, err_len, -ENOEXEC, "%s: ELF type %u is not an executable",
-				who, type);
+		return arch_err(err, err_len, -ENOEXEC, "%s: ELF type %u is not an executable", who,
+				type);
 	if (phentsize != want_phentsize)
 		return arch_err(err, err_len, -EINVAL, "%s: ELF e_phentsize %u, expected %u", who,
 				phentsize, want_phentsize);
 	if (!phnum || phoff > len || (uint64_t)phnum * phentsize > len - phoff)
-		return arch_err(err, err_len, -EINVAL,
-				"%s: ELF program headers (%u at 0x%llx) are outside the %zu-byte file",
-				who, phnum, (unsigned long long)phoff, len);
+		return arch_err(
+			err, err_len, -EINVAL,
+			"%s: ELF program headers (%u at 0x%llx) are outside the %zu-byte file", who,
+			phnum, (unsigned long long)phoff, len);
 	img->elf64 = is64;
 	/* Notes first, so that the PVH note is known even when a segment is refused. */
 	for (unsigned i = 0; i < phnum && !img->has_pvh_entry; i++) {
@@ -188,11 +189,13 @@ int boot_elf_parse(const uint8_t *k, size_t len, const struct layout *lo, const 
 			continue;
 		if (ph.filesz > ph.memsz)
 			return arch_err(err, err_len, -EINVAL,
-					"%s: ELF segment %u has filesz 0x%llx > memsz 0x%llx", who, i,
-					(unsigned long long)ph.filesz, (unsigned long long)ph.memsz);
+					"%s: ELF segment %u has filesz 0x%llx > memsz 0x%llx", who,
+					i, (unsigned long long)ph.filesz,
+					(unsigned long long)ph.memsz);
 		if (ph.offset > len || ph.filesz > len - ph.offset)
 			return arch_err(err, err_len, -EINVAL,
-					"%s: ELF segment %u (0x%llx bytes at 0x%llx) is past the end of the %zu-byte file",
+					"%s: ELF segment %u (0x%llx bytes at 0x%llx) is past the "
+					"end of the %zu-byte file",
 					who, i, (unsigned long long)ph.filesz,
 					(unsigned long long)ph.offset, len);
 		ret = boot_image_add(lo, img, ph.paddr, ph.offset, ph.filesz, ph.memsz, who, err,

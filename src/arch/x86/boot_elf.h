@@ -34,12 +34,12 @@ struct boot_segment {
 struct boot_image {
 	struct boot_segment seg[BOOT_MAX_SEGMENTS];
 	unsigned nr_segs;
-	uint64_t start_gpa;    /* lowest loaded address */
-	uint64_t end_gpa;      /* exclusive end of everything loaded (incl. bss) */
+	uint64_t start_gpa; /* lowest loaded address */
+	uint64_t end_gpa; /* exclusive end of everything loaded (incl. bss) */
 	bool elf64;
-	bool entry_found;      /* e_entry lies in a PT_LOAD segment */
-	uint64_t entry_gpa;    /* e_entry translated to a physical address */
-	bool has_pvh_entry;    /* XEN_ELFNOTE_PHYS32_ENTRY present */
+	bool entry_found; /* e_entry lies in a PT_LOAD segment */
+	uint64_t entry_gpa; /* e_entry translated to a physical address */
+	bool has_pvh_entry; /* XEN_ELFNOTE_PHYS32_ENTRY present */
 	uint32_t pvh_entry_gpa;
 };
 
@@ -51,9 +51,8 @@ bool boot_range_ok(const struct layout *lo, uint64_t gpa, uint64_t len);
  * no earlier one; mem_len 0 adds nothing. @who prefixes messages ("multiboot").
  * Returns 0, -EINVAL (unusable or overlapping), -E2BIG (too many ranges).
  */
-int boot_image_add(const struct layout *lo, struct boot_image *img, uint64_t gpa,
-		   uint64_t file_off, uint64_t file_len, uint64_t mem_len, const char *who,
-		   char *err, size_t err_len);
+int boot_image_add(const struct layout *lo, struct boot_image *img, uint64_t gpa, uint64_t file_off,
+		   uint64_t file_len, uint64_t mem_len, const char *who, char *err, size_t err_len);
 
 /*
  * boot_elf_parse - parse the ELF executable @k (ELFCLASS32 EM_386 or

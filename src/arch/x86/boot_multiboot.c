@@ -14,28 +14,39 @@
 #define PAGE_BYTES 4096ull
 
 /* Offsets inside the multiboot header (3.1.1) */
-#define MBH_MAGIC         0
-#define MBH_FLAGS         4
-#define MBH_CHECKSUM      8
-#define MBH_HEADER_ADDR   12
-#define MBH_LOAD_ADDR     16
+#define MBH_MAGIC 0
+#define MBH_FLAGS 4
+#define MBH_CHECKSUM 8
+#define MBH_HEADER_ADDR 12
+#define MBH_LOAD_ADDR 16
 #define MBH_LOAD_END_ADDR 20
-#define MBH_BSS_END_ADDR  24
-#define MBH_ENTRY_ADDR    28
-#define MBH_AOUT_LEN      32
+#define MBH_BSS_END_ADDR 24
+#define MBH_ENTRY_ADDR 28
+#define MBH_AOUT_LEN 32
 
 /* Where vmon puts the pieces of the multiboot info (3.3) in its area. */
-#define MBI_LEN           88 /* flags .. apm_table; no VBE/framebuffer fields */
-#define MBI_NAME_GPA      (LAYOUT_MB_INFO_GPA + 0x80)
-#define MBI_MODSTR_GPA    (LAYOUT_MB_INFO_GPA + 0x90)
-#define MBI_MODS_GPA      (LAYOUT_MB_INFO_GPA + 0xA0)
-#define MBI_MMAP_GPA      (LAYOUT_MB_INFO_GPA + 0x100)
-#define MBI_MMAP_ENTRY    24 /* size(4) base(8) length(8) type(4) */
+#define MBI_LEN 88 /* flags .. apm_table; no VBE/framebuffer fields */
+#define MBI_NAME_GPA (LAYOUT_MB_INFO_GPA + 0x80)
+#define MBI_MODSTR_GPA (LAYOUT_MB_INFO_GPA + 0x90)
+#define MBI_MODS_GPA (LAYOUT_MB_INFO_GPA + 0xA0)
+#define MBI_MMAP_GPA (LAYOUT_MB_INFO_GPA + 0x100)
+#define MBI_MMAP_ENTRY 24 /* size(4) base(8) length(8) type(4) */
 
-static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
 
-static void wr32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
-static void wr64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
+static void wr32(uint8_t *p, size_t off, uint32_t v)
+{
+	memcpy(p + off, &v, 4);
+}
+static void wr64(uint8_t *p, size_t off, uint64_t v)
+{
+	memcpy(p + off, &v, 8);
+}
 
 /* Offset of the first valid header, or -1. */
 static long mb_find(const uint8_t *k, size_t len)
@@ -68,7 +79,8 @@ static int mb_parse_aout(const uint8_t *k, size_t len, size_t hoff, const struct
 
 	if (len - hoff < MBH_AOUT_LEN)
 		return arch_err(err, err_len, -EINVAL,
-				"multiboot: header at 0x%zx is cut short before its address fields", hoff);
+				"multiboot: header at 0x%zx is cut short before its address fields",
+				hoff);
 	header_addr = rd32(k + hoff + MBH_HEADER_ADDR);
 	load_addr = rd32(k + hoff + MBH_LOAD_ADDR);
 	load_end = rd32(k + hoff + MBH_LOAD_END_ADDR);
@@ -78,7 +90,8 @@ static int mb_parse_aout(const uint8_t *k, size_t len, size_t hoff, const struct
 	/* The header's load address maps back to file offset hoff. */
 	if (header_addr < load_addr || header_addr - load_addr > hoff)
 		return arch_err(err, err_len, -EINVAL,
-				"multiboot: header_addr 0x%x and load_addr 0x%x do not match the header at file offset 0x%zx",
+				"multiboot: header_addr 0x%x and load_addr 0x%x do not match the "
+				"header at file offset 0x%zx",
 				header_addr, load_addr, hoff);
 	file_off = hoff - (header_addr - load_addr);
 	if (load_end == 0) {
@@ -91,21 +104,24 @@ static int mb_parse_aout(const uint8_t *k, size_t len, size_t hoff, const struct
 		load_len = load_end - load_addr;
 		if (load_len > len - file_off)
 			return arch_err(err, err_len, -EINVAL,
-					"multiboot: load_end_addr 0x%x is past the end of the %zu-byte file",
+					"multiboot: load_end_addr 0x%x is past the end of the "
+					"%zu-byte file",
 					load_end, len);
 	}
 	mem_len = load_len;
 	if (bss_end) {
 		if (bss_end < load_addr + load_len)
-			return arch_err(err, err_len, -EINVAL,
-					"multiboot: bss_end_addr 0x%x is below the loaded image end 0x%llx",
-					bss_end, (unsigned long long)(load_addr + load_len));
+			return arch_err(
+				err, err_len, -EINVAL,
+				"multiboot: bss_end_addr 0x%x is below the loaded image end 0x%llx",
+				bss_end, (unsigned long long)(load_addr + load_len));
 		mem_len = bss_end - (uint64_t)load_addr;
 	}
 	if (entry < load_addr || entry >= load_addr + load_len)
-		return arch_err(err, err_len, -EINVAL,
-				"multiboot: entry_addr 0x%x is outside the loaded image 0x%x..0x%llx",
-				entry, load_addr, (unsigned long long)(load_addr + load_len));
+		return arch_err(
+			err, err_len, -EINVAL,
+			"multiboot: entry_addr 0x%x is outside the loaded image 0x%x..0x%llx",
+			entry, load_addr, (unsigned long long)(load_addr + load_len));
 	img->aout_kludge = true;
 	img->entry_gpa = entry;
 	return boot_image_add(lo, &img->load, load_addr, file_off, load_len, mem_len, "multiboot",
@@ -157,8 +173,8 @@ int multiboot_parse(const uint8_t *kernel, size_t kernel_len, const struct layou
 }
 
 int multiboot_load(struct gmem *gm, const struct layout *lo, const uint8_t *kernel,
-		   size_t kernel_len, const uint8_t *initrd, size_t initrd_len,
-		   const char *cmdline, struct x86_cpu_state *st, char *err, size_t err_len)
+		   size_t kernel_len, const uint8_t *initrd, size_t initrd_len, const char *cmdline,
+		   struct x86_cpu_state *st, char *err, size_t err_len)
 {
 	struct boot_e820_entry map[E820_MAX_VMON_ENTRIES];
 	uint8_t mbi[MBI_LEN], mmap[E820_MAX_VMON_ENTRIES * MBI_MMAP_ENTRY], mod[16];
@@ -180,14 +196,16 @@ int multiboot_load(struct gmem *gm, const struct layout *lo, const uint8_t *kern
 	if (initrd_len) {
 		/* Module 0, page-aligned, as high as possible in low RAM above the image. */
 		uint64_t floor = img.load.end_gpa > LAYOUT_HIGH_MEM_GPA ? img.load.end_gpa
-								    : LAYOUT_HIGH_MEM_GPA;
+									: LAYOUT_HIGH_MEM_GPA;
 
 		top = lo->low_ram_end;
 		floor = (floor + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1);
 		if (initrd_len > top || ((top - initrd_len) & ~(PAGE_BYTES - 1)) < floor)
 			return arch_err(err, err_len, -E2BIG,
-					"multiboot: module of %zu bytes does not fit between 0x%llx and 0x%llx",
-					initrd_len, (unsigned long long)floor, (unsigned long long)top);
+					"multiboot: module of %zu bytes does not fit between "
+					"0x%llx and 0x%llx",
+					initrd_len, (unsigned long long)floor,
+					(unsigned long long)top);
 		mod_gpa = (top - initrd_len) & ~(PAGE_BYTES - 1);
 	}
 	nr = e820_build(lo, map, E820_MAX_VMON_ENTRIES);
@@ -202,17 +220,17 @@ int multiboot_load(struct gmem *gm, const struct layout *lo, const uint8_t *kern
 	memset(mbi, 0, sizeof(mbi));
 	flags = MULTIBOOT_INFO_MEMORY | MULTIBOOT_INFO_CMDLINE | MULTIBOOT_INFO_MMAP |
 		MULTIBOOT_INFO_LOADER_NAME;
-	wr32(mbi, 4, (uint32_t)(LAYOUT_EBDA_GPA >> 10));                    /* mem_lower, KiB */
+	wr32(mbi, 4, (uint32_t)(LAYOUT_EBDA_GPA >> 10)); /* mem_lower, KiB */
 	wr32(mbi, 8, (uint32_t)((lo->low_ram_end - LAYOUT_HIGH_MEM_GPA) >> 10)); /* mem_upper */
-	wr32(mbi, 16, (uint32_t)LAYOUT_CMDLINE_GPA);                       /* cmdline */
+	wr32(mbi, 16, (uint32_t)LAYOUT_CMDLINE_GPA); /* cmdline */
 	if (initrd_len) {
 		flags |= MULTIBOOT_INFO_MODS;
-		wr32(mbi, 20, 1);                                          /* mods_count */
-		wr32(mbi, 24, (uint32_t)MBI_MODS_GPA);                     /* mods_addr */
-		wr32(mod, 0, (uint32_t)mod_gpa);                           /* mod_start */
-		wr32(mod, 4, (uint32_t)(mod_gpa + initrd_len));            /* mod_end (exclusive) */
-		wr32(mod, 8, (uint32_t)MBI_MODSTR_GPA);                    /* string */
-		wr32(mod, 12, 0);                                          /* reserved */
+		wr32(mbi, 20, 1); /* mods_count */
+		wr32(mbi, 24, (uint32_t)MBI_MODS_GPA); /* mods_addr */
+		wr32(mod, 0, (uint32_t)mod_gpa); /* mod_start */
+		wr32(mod, 4, (uint32_t)(mod_gpa + initrd_len)); /* mod_end (exclusive) */
+		wr32(mod, 8, (uint32_t)MBI_MODSTR_GPA); /* string */
+		wr32(mod, 12, 0); /* reserved */
 	}
 	for (int i = 0; i < nr; i++) {
 		uint8_t *e = mmap + (size_t)i * MBI_MMAP_ENTRY;
@@ -222,9 +240,9 @@ int multiboot_load(struct gmem *gm, const struct layout *lo, const uint8_t *kern
 		wr64(e, 12, map[i].size);
 		wr32(e, 20, map[i].type);
 	}
-	wr32(mbi, 44, (uint32_t)(nr * MBI_MMAP_ENTRY));                    /* mmap_length */
-	wr32(mbi, 48, (uint32_t)MBI_MMAP_GPA);                             /* mmap_addr */
-	wr32(mbi, 64, (uint32_t)MBI_NAME_GPA);                             /* boot_loader_name */
+	wr32(mbi, 44, (uint32_t)(nr * MBI_MMAP_ENTRY)); /* mmap_length */
+	wr32(mbi, 48, (uint32_t)MBI_MMAP_GPA); /* mmap_addr */
+	wr32(mbi, 64, (uint32_t)MBI_NAME_GPA); /* boot_loader_name */
 	wr32(mbi, 0, flags);
 
 	if (gmem_write(gm, LAYOUT_MB_INFO_GPA, mbi, sizeof(mbi)) ||
@@ -233,8 +251,7 @@ int multiboot_load(struct gmem *gm, const struct layout *lo, const uint8_t *kern
 	    gmem_write(gm, MBI_MMAP_GPA, mmap, (size_t)nr * MBI_MMAP_ENTRY) ||
 	    (initrd_len && (gmem_write(gm, MBI_MODS_GPA, mod, sizeof(mod)) ||
 			    gmem_write(gm, mod_gpa, initrd, initrd_len))) ||
-	    gmem_write(gm, LAYOUT_CMDLINE_GPA, cmdline, cmdline_len + 1) ||
-	    boot_cpu_write_gdt(gm))
+	    gmem_write(gm, LAYOUT_CMDLINE_GPA, cmdline, cmdline_len + 1) || boot_cpu_write_gdt(gm))
 		return arch_err(err, err_len, -EFAULT,
 				"multiboot: guest memory does not cover the layout's low RAM");
 

@@ -10,18 +10,25 @@
 #define PAGE_BYTES 4096ull
 
 /* public/arch-x86/hvm/start_info.h layouts (all little-endian, naturally aligned) */
-#define SI_LEN        56 /* magic version flags nr_modules modlist cmdline rsdp memmap entries rsvd */
-#define SI_MODLIST    (LAYOUT_PVH_INFO_GPA + 0x40)  /* one hvm_modlist_entry, 32 bytes */
-#define SI_MEMMAP     (LAYOUT_PVH_INFO_GPA + 0x80)  /* hvm_memmap_table_entry, 24 bytes each */
-#define MOD_LEN       32
-#define MEMMAP_ENTRY  24
+#define SI_LEN 56 /* magic version flags nr_modules modlist cmdline rsdp memmap entries rsvd */
+#define SI_MODLIST (LAYOUT_PVH_INFO_GPA + 0x40) /* one hvm_modlist_entry, 32 bytes */
+#define SI_MEMMAP (LAYOUT_PVH_INFO_GPA + 0x80) /* hvm_memmap_table_entry, 24 bytes each */
+#define MOD_LEN 32
+#define MEMMAP_ENTRY 24
 
-static void w32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
-static void w64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
+static void w32(uint8_t *p, size_t off, uint32_t v)
+{
+	memcpy(p + off, &v, 4);
+}
+static void w64(uint8_t *p, size_t off, uint64_t v)
+{
+	memcpy(p + off, &v, 8);
+}
 
 bool pvh_detect(const uint8_t *kernel, size_t kernel_len)
 {
-	struct layout lo = { .mem_bytes = LAYOUT_MMIO_HOLE_GPA, .low_ram_end = LAYOUT_MMIO_HOLE_GPA };
+	struct layout lo = { .mem_bytes = LAYOUT_MMIO_HOLE_GPA,
+			     .low_ram_end = LAYOUT_MMIO_HOLE_GPA };
 	struct boot_image img;
 
 	/* Parse against the largest low RAM: only the note matters here. */
@@ -46,8 +53,8 @@ int pvh_parse(const uint8_t *kernel, size_t kernel_len, const struct layout *lo,
 		if (img->pvh_entry_gpa >= img->seg[i].gpa &&
 		    img->pvh_entry_gpa - img->seg[i].gpa < img->seg[i].mem_len)
 			return 0;
-	return arch_err(err, err_len, -EINVAL,
-			"pvh: entry 0x%x is not inside a loaded segment", img->pvh_entry_gpa);
+	return arch_err(err, err_len, -EINVAL, "pvh: entry 0x%x is not inside a loaded segment",
+			img->pvh_entry_gpa);
 }
 
 int pvh_load(struct gmem *gm, const struct layout *lo, const uint8_t *kernel, size_t kernel_len,
@@ -66,17 +73,20 @@ int pvh_load(struct gmem *gm, const struct layout *lo, const uint8_t *kernel, si
 		return ret;
 	cmdline_len = strlen(cmdline);
 	if (cmdline_len > LAYOUT_CMDLINE_MAX_BYTES - 1)
-		return arch_err(err, err_len, -E2BIG, "pvh: command line is %zu bytes, at most %llu fit",
-				cmdline_len, LAYOUT_CMDLINE_MAX_BYTES - 1);
+		return arch_err(err, err_len, -E2BIG,
+				"pvh: command line is %zu bytes, at most %llu fit", cmdline_len,
+				LAYOUT_CMDLINE_MAX_BYTES - 1);
 	if (initrd_len) {
-		uint64_t floor = img.end_gpa > LAYOUT_HIGH_MEM_GPA ? img.end_gpa : LAYOUT_HIGH_MEM_GPA;
+		uint64_t floor =
+			img.end_gpa > LAYOUT_HIGH_MEM_GPA ? img.end_gpa : LAYOUT_HIGH_MEM_GPA;
 		uint64_t top = lo->low_ram_end;
 
 		floor = (floor + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1);
 		if (initrd_len > top || ((top - initrd_len) & ~(PAGE_BYTES - 1)) < floor)
-			return arch_err(err, err_len, -E2BIG,
-					"pvh: initrd of %zu bytes does not fit between 0x%llx and 0x%llx",
-					initrd_len, (unsigned long long)floor, (unsigned long long)top);
+			return arch_err(
+				err, err_len, -E2BIG,
+				"pvh: initrd of %zu bytes does not fit between 0x%llx and 0x%llx",
+				initrd_len, (unsigned long long)floor, (unsigned long long)top);
 		mod_gpa = (top - initrd_len) & ~(PAGE_BYTES - 1);
 	}
 	nr = e820_build(lo, map, E820_MAX_VMON_ENTRIES);
@@ -88,31 +98,30 @@ int pvh_load(struct gmem *gm, const struct layout *lo, const uint8_t *kernel, si
 
 	memset(si, 0, sizeof(si));
 	w32(si, 0, PVH_START_MAGIC);
-	w32(si, 4, 1);                               /* version 1: memmap fields valid */
-	w32(si, 8, 0);                               /* flags */
-	w32(si, 12, initrd_len ? 1 : 0);             /* nr_modules */
-	w64(si, 16, initrd_len ? SI_MODLIST : 0);    /* modlist_paddr */
-	w64(si, 24, LAYOUT_CMDLINE_GPA);             /* cmdline_paddr */
-	w64(si, 32, rsdp_gpa);                       /* rsdp_paddr */
-	w64(si, 40, SI_MEMMAP);                      /* memmap_paddr */
-	w32(si, 48, (uint32_t)nr);                   /* memmap_entries */
+	w32(si, 4, 1); /* version 1: memmap fields valid */
+	w32(si, 8, 0); /* flags */
+	w32(si, 12, initrd_len ? 1 : 0); /* nr_modules */
+	w64(si, 16, initrd_len ? SI_MODLIST : 0); /* modlist_paddr */
+	w64(si, 24, LAYOUT_CMDLINE_GPA); /* cmdline_paddr */
+	w64(si, 32, rsdp_gpa); /* rsdp_paddr */
+	w64(si, 40, SI_MEMMAP); /* memmap_paddr */
+	w32(si, 48, (uint32_t)nr); /* memmap_entries */
 	memset(mod, 0, sizeof(mod));
-	w64(mod, 0, mod_gpa);                        /* paddr */
-	w64(mod, 8, initrd_len);                     /* size */
+	w64(mod, 0, mod_gpa); /* paddr */
+	w64(mod, 8, initrd_len); /* size */
 	for (int i = 0; i < nr; i++) {
 		uint8_t *e = mm + (size_t)i * MEMMAP_ENTRY;
 
 		w64(e, 0, map[i].addr);
 		w64(e, 8, map[i].size);
-		w32(e, 16, map[i].type);                /* e820 types, as the ABI says */
+		w32(e, 16, map[i].type); /* e820 types, as the ABI says */
 		w32(e, 20, 0);
 	}
 	if (gmem_write(gm, LAYOUT_PVH_INFO_GPA, si, sizeof(si)) ||
 	    gmem_write(gm, SI_MEMMAP, mm, (size_t)nr * MEMMAP_ENTRY) ||
 	    (initrd_len && (gmem_write(gm, SI_MODLIST, mod, sizeof(mod)) ||
 			    gmem_write(gm, mod_gpa, initrd, initrd_len))) ||
-	    gmem_write(gm, LAYOUT_CMDLINE_GPA, cmdline, cmdline_len + 1) ||
-	    boot_cpu_write_gdt(gm))
+	    gmem_write(gm, LAYOUT_CMDLINE_GPA, cmdline, cmdline_len + 1) || boot_cpu_write_gdt(gm))
 		return arch_err(err, err_len, -EFAULT,
 				"pvh: guest memory does not cover the layout's low RAM");
 

@@ -20,7 +20,7 @@
 #include "arch/x86/layout.h"
 #include "mem/gmem.h"
 
-#define PVH_START_MAGIC     0x336ec578u
+#define PVH_START_MAGIC 0x336ec578u
 #define LAYOUT_PVH_INFO_GPA LAYOUT_MB_INFO_GPA
 
 /* pvh_detect - true when @kernel is an ELF executable with a PVH entry note. */

@@ -141,13 +141,14 @@ static inline uint8_t *test_mb_aout(size_t len)
  * vaddr + 0x20), and the multiboot header (flags 0) at file offset 0x100.
  * File length 0x300. Caller frees.
  */
-#define TEST_ELF_LEN   0x300
+#define TEST_ELF_LEN 0x300
 #define TEST_ELF_PADDR 0x200000u
 #define TEST_ELF_VADDR 0xC0200000u
 static inline uint8_t *test_mb_elf(int is64, size_t *len)
 {
 	uint8_t *k = calloc(1, TEST_ELF_LEN);
-	struct test_mb_header h = { .magic = MULTIBOOT_HEADER_MAGIC, .flags = MULTIBOOT_MEMORY_INFO };
+	struct test_mb_header h = { .magic = MULTIBOOT_HEADER_MAGIC,
+				    .flags = MULTIBOOT_MEMORY_INFO };
 
 	if (!k)
 		abort();
@@ -213,9 +214,9 @@ static inline uint8_t *test_mb_elf(int is64, size_t *len)
  * holding "Xen" / XEN_ELFNOTE_PHYS32_ENTRY (18) with a @descsz-byte (4 or 8)
  * entry 0x200010. File length 0x300. Caller frees.
  */
-#define TEST_PVH_LEN   0x300
+#define TEST_PVH_LEN 0x300
 #define TEST_PVH_ENTRY 0x200010u
-#define TEST_PVH_NOTE  0x180
+#define TEST_PVH_NOTE 0x180
 static inline uint8_t *test_pvh_elf(uint32_t descsz, size_t *len)
 {
 	uint8_t *k = calloc(1, TEST_PVH_LEN);

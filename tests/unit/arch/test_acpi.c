@@ -1,4 +1,5 @@
-/* test_acpi.c — ACPI tables parsed back: RSDP -> XSDT -> tables, lengths, checksums, FADT registers, MADT per vCPU count, MCFG. */
+/* test_acpi.c — ACPI tables parsed back: RSDP -> XSDT -> tables, lengths, checksums, FADT
+ * registers, MADT per vCPU count, MCFG. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -19,8 +20,18 @@ static uint8_t sum(const uint8_t *p, size_t n)
 	return s;
 }
 
-static uint32_t r32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t r64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static uint32_t r32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+static uint64_t r64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
 
 struct parsed {
 	uint64_t rsdp;
@@ -92,7 +103,8 @@ static void write_tables(struct gmem *gm, unsigned nr_cpus, bool mcfg, struct pa
 
 	REQUIRE(acpi_tables_init(&t, nr_cpus, err, sizeof(err)) == 0);
 	if (mcfg)
-		REQUIRE(acpi_tables_add_mcfg(&t, LAYOUT_PCI_ECAM_GPA, 0, 255, err, sizeof(err)) == 0);
+		REQUIRE(acpi_tables_add_mcfg(&t, LAYOUT_PCI_ECAM_GPA, 0, 255, err, sizeof(err)) ==
+			0);
 	REQUIRE(acpi_tables_write(&t, gm, &rsdp, err, sizeof(err)) == 0);
 	parse_tables(gm, p);
 	CHECK_EQ(p->rsdp, rsdp);
@@ -130,8 +142,8 @@ TEST(acpi_fadt_is_hardware_reduced_with_sleep_and_reset)
 
 TEST(acpi_dsdt_has_s5_package)
 {
-	static const uint8_t s5[] = { 0x08, '\\', '_', 'S', '5', '_', 0x12, 0x08, 0x04,
-				      0x0A, 5, 0x0A, 5, 0x00, 0x00 };
+	static const uint8_t s5[] = { 0x08, '\\', '_', 'S',  '5', '_',	0x12, 0x08,
+				      0x04, 0x0A, 5,   0x0A, 5,	  0x00, 0x00 };
 	struct gmem gm;
 	struct layout lo;
 	struct parsed p;
@@ -167,16 +179,16 @@ static void check_madt(unsigned n)
 		switch (e[0]) {
 		case 0:
 			CHECK_EQ(e[1], 8);
-			CHECK_EQ(e[2], lapics);           /* UID */
-			CHECK_EQ(e[3], lapics);           /* APIC ID = vCPU index */
+			CHECK_EQ(e[2], lapics); /* UID */
+			CHECK_EQ(e[3], lapics); /* APIC ID = vCPU index */
 			CHECK(!seen[e[3]]);
 			seen[e[3]] = 1;
-			CHECK_EQ(r32(e + 4), 1);          /* enabled */
+			CHECK_EQ(r32(e + 4), 1); /* enabled */
 			lapics++;
 			break;
 		case 1:
 			CHECK_EQ(e[1], 12);
-			CHECK_EQ(e[2], n);                /* IOAPIC id after the LAPICs */
+			CHECK_EQ(e[2], n); /* IOAPIC id after the LAPICs */
 			CHECK(!seen[e[2]]);
 			CHECK_EQ(r32(e + 4), 0xFEC00000);
 			CHECK_EQ(r32(e + 8), 0);
@@ -185,7 +197,7 @@ static void check_madt(unsigned n)
 		case 4:
 			CHECK_EQ(e[1], 6);
 			CHECK_EQ(e[2], 0xFF);
-			CHECK_EQ(e[5], 1);                /* LINT1 */
+			CHECK_EQ(e[5], 1); /* LINT1 */
 			nmis++;
 			break;
 		case 2:
@@ -270,11 +282,14 @@ static const uint8_t *find(const uint8_t *hay, size_t n, const void *needle, siz
 TEST(acpi_dsdt_describes_pci_root_with_mcfg)
 {
 	static const uint8_t scope_sb[] = { '\\', '_', 'S', 'B', '_' };
-	static const uint8_t hid_pnp0a08[] = { 0x08, '_', 'H', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0A, 0x08 };
-	static const uint8_t cid_pnp0a03[] = { 0x08, '_', 'C', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0A, 0x03 };
-	static const uint8_t hid_pnp0c02[] = { 0x08, '_', 'H', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0C, 0x02 };
-	static const uint8_t ecam_res[] = { 0x86, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0xE0,
-					    0x00, 0x00, 0x00, 0x10 };
+	static const uint8_t hid_pnp0a08[] = { 0x08, '_',  'H',	 'I',  'D',
+					       0x0C, 0x41, 0xD0, 0x0A, 0x08 };
+	static const uint8_t cid_pnp0a03[] = { 0x08, '_',  'C',	 'I',  'D',
+					       0x0C, 0x41, 0xD0, 0x0A, 0x03 };
+	static const uint8_t hid_pnp0c02[] = { 0x08, '_',  'H',	 'I',  'D',
+					       0x0C, 0x41, 0xD0, 0x0C, 0x02 };
+	static const uint8_t ecam_res[] = { 0x86, 0x09, 0x00, 0x01, 0x00, 0x00,
+					    0x00, 0xE0, 0x00, 0x00, 0x00, 0x10 };
 	struct gmem gm;
 	struct layout lo;
 	struct parsed p;
@@ -343,8 +358,8 @@ TEST(aml_encodes_pkglength_integers_and_eisaid)
 	CHECK(b.len <= 4);
 }
 
-HARNESS_MAIN(HARNESS_T(acpi_fadt_is_hardware_reduced_with_sleep_and_reset)
-	     HARNESS_T(acpi_dsdt_has_s5_package) HARNESS_T(acpi_madt_lists_every_vcpu)
-	     HARNESS_T(acpi_mcfg_describes_ecam) HARNESS_T(acpi_refuses_bad_arguments)
-	     HARNESS_T(acpi_dsdt_describes_pci_root_with_mcfg)
-	     HARNESS_T(aml_encodes_pkglength_integers_and_eisaid))
+HARNESS_MAIN(HARNESS_T(acpi_fadt_is_hardware_reduced_with_sleep_and_reset) HARNESS_T(
+	acpi_dsdt_has_s5_package) HARNESS_T(acpi_madt_lists_every_vcpu)
+		     HARNESS_T(acpi_mcfg_describes_ecam) HARNESS_T(acpi_refuses_bad_arguments)
+			     HARNESS_T(acpi_dsdt_describes_pci_root_with_mcfg)
+				     HARNESS_T(aml_encodes_pkglength_integers_and_eisaid))

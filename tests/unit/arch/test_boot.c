@@ -72,8 +72,9 @@ TEST(boot_loads_multiboot_with_given_acpi)
 	struct acpi_tables t;
 	enum boot_format f;
 	uint8_t *k = test_mb_aout(0x1000);
-	struct boot_request req = { .kernel = k, .kernel_len = 0x1000, .nr_vcpus = 3,
-				    .cmdline = "hello", .acpi = &t };
+	struct boot_request req = {
+		.kernel = k, .kernel_len = 0x1000, .nr_vcpus = 3, .cmdline = "hello", .acpi = &t
+	};
 
 	REQUIRE(test_guest(&gm, &lo, MEM) == 0);
 	REQUIRE(acpi_tables_init(&t, 3, NULL, 0) == 0);
@@ -138,7 +139,8 @@ TEST(boot_loads_pvh_with_default_cmdline)
 	gmem_destroy(&gm);
 }
 
-HARNESS_MAIN(HARNESS_T(boot_detects_formats) HARNESS_T(boot_loads_bzimage_with_default_cmdline_and_acpi)
-	     HARNESS_T(boot_loads_multiboot_with_given_acpi)
-	     HARNESS_T(boot_refuses_unknown_and_bad_requests)
-	     HARNESS_T(boot_loads_pvh_with_default_cmdline))
+HARNESS_MAIN(HARNESS_T(boot_detects_formats)
+		     HARNESS_T(boot_loads_bzimage_with_default_cmdline_and_acpi)
+			     HARNESS_T(boot_loads_multiboot_with_given_acpi)
+				     HARNESS_T(boot_refuses_unknown_and_bad_requests)
+					     HARNESS_T(boot_loads_pvh_with_default_cmdline))

@@ -1,4 +1,5 @@
-/* test_bzimage.c — Linux boot protocol loader: a synthetic bzImage, every checked field flipped, truncations, a real kernel when present. */
+/* test_bzimage.c — Linux boot protocol loader: a synthetic bzImage, every checked field flipped,
+ * truncations, a real kernel when present. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -377,7 +378,8 @@ TEST(bzimage_places_initrd_below_initrd_addr_max)
 	h.initrd_addr_max = (26 << 20) - 1;
 	test_bz_set_hdr(k, &h);
 	CHECK_EQ(bzimage_load(&gm, &lo, k, len, initrd, sizeof(initrd), "", 0, &st, err,
-			      sizeof(err)), -E2BIG);
+			      sizeof(err)),
+		 -E2BIG);
 	CHECK(strstr(err, "3145728 bytes"));
 	CHECK(strstr(err, "2097152 bytes free"));
 	CHECK_EQ(bzimage_load(&gm, &lo, k, len, initrd, 2 << 20, "", 0, &st, err, sizeof(err)), 0);
@@ -460,8 +462,8 @@ TEST(bzimage_loads_host_kernel)
 	fclose(f);
 	CHECK(bzimage_detect(k, (size_t)len));
 	REQUIRE(test_guest(&gm, &lo, 256ull << 20) == 0);
-	REQUIRE(bzimage_load(&gm, &lo, k, (size_t)len, NULL, 0, "console=ttyS0", 0xE0000, &st,
-			     err, sizeof(err)) == 0);
+	REQUIRE(bzimage_load(&gm, &lo, k, (size_t)len, NULL, 0, "console=ttyS0", 0xE0000, &st, err,
+			     sizeof(err)) == 0);
 	REQUIRE(gmem_read(&gm, LAYOUT_ZERO_PAGE_GPA, &bp, sizeof(bp)) == 0);
 	CHECK(bp.hdr.version >= 0x020C);
 	CHECK_EQ(st.rip, bp.hdr.pref_address + 0x200);
@@ -475,16 +477,17 @@ TEST(bzimage_loads_host_kernel)
 	gmem_destroy(&gm);
 }
 
-HARNESS_MAIN(HARNESS_T(bzimage_loads_synthetic_kernel) HARNESS_T(bzimage_refuses_short_file)
-	     HARNESS_T(bzimage_every_truncation_is_refused) HARNESS_T(bzimage_checks_boot_flag)
-	     HARNESS_T(bzimage_checks_magic) HARNESS_T(bzimage_refuses_old_protocol)
-	     HARNESS_T(bzimage_refuses_zimage)
-	     HARNESS_T(bzimage_refuses_kernel_without_64bit_entry)
-	     HARNESS_T(bzimage_setup_sects_zero_means_four) HARNESS_T(bzimage_checks_syssize)
-	     HARNESS_T(bzimage_checks_kernel_alignment)
-	     HARNESS_T(bzimage_placement_follows_pref_address)
-	     HARNESS_T(bzimage_checks_init_size) HARNESS_T(bzimage_checks_cmdline_size)
-	     HARNESS_T(bzimage_places_initrd_below_initrd_addr_max)
-	     HARNESS_T(bzimage_rsdp_only_from_protocol_2_14)
-	     HARNESS_T(bzimage_refuses_guest_memory_smaller_than_layout)
-	     HARNESS_T(bzimage_loads_host_kernel))
+HARNESS_MAIN(
+	HARNESS_T(bzimage_loads_synthetic_kernel) HARNESS_T(bzimage_refuses_short_file) HARNESS_T(
+		bzimage_every_truncation_is_refused) HARNESS_T(bzimage_checks_boot_flag)
+		HARNESS_T(bzimage_checks_magic) HARNESS_T(bzimage_refuses_old_protocol) HARNESS_T(
+			bzimage_refuses_zimage) HARNESS_T(bzimage_refuses_kernel_without_64bit_entry)
+			HARNESS_T(bzimage_setup_sects_zero_means_four) HARNESS_T(
+				bzimage_checks_syssize) HARNESS_T(bzimage_checks_kernel_alignment)
+				HARNESS_T(bzimage_placement_follows_pref_address) HARNESS_T(
+					bzimage_checks_init_size)
+					HARNESS_T(bzimage_checks_cmdline_size) HARNESS_T(
+						bzimage_places_initrd_below_initrd_addr_max)
+						HARNESS_T(bzimage_rsdp_only_from_protocol_2_14) HARNESS_T(
+							bzimage_refuses_guest_memory_smaller_than_layout)
+							HARNESS_T(bzimage_loads_host_kernel))

@@ -53,8 +53,11 @@ TEST(guests_load_as_multiboot)
 		static const uint8_t initrd[5000];
 		size_t len = 0;
 		uint8_t *k = slurp(g_argv[i], &len);
-		struct boot_request req = { .kernel = k, .kernel_len = len, .initrd = initrd,
-					    .initrd_len = sizeof(initrd), .cmdline = "test=1",
+		struct boot_request req = { .kernel = k,
+					    .kernel_len = len,
+					    .initrd = initrd,
+					    .initrd_len = sizeof(initrd),
+					    .cmdline = "test=1",
 					    .nr_vcpus = 4 };
 
 		REQUIRE(k);
