@@ -176,7 +176,7 @@ static void res_end(struct aml_buf *b)
 }
 
 /*
- * Scope (\_SB) { Device (PCI0) {...}; Device (MRES) {...} } for a PCI
+ * Device (PCI0) {...} and Device (MRES) {...} (inside \_SB) for a PCI
  * Express root complex on segment 0 whose ECAM the MCFG describes:
  *   PCI0: _HID PNP0A08, _CID PNP0A03, _SEG 0, _UID 0, _BBN bus_start,
  *         _CRS { bus range; I/O 0xCF8-0xCFF (config ports); I/O windows
@@ -190,8 +190,8 @@ static void res_end(struct aml_buf *b)
 static void dsdt_pci(const struct acpi_tables *t, struct aml_buf *out)
 {
 	uint8_t crs_mem[128], prt_mem[4096], ent_mem[32], pci_mem[4608], mres_mem[128];
-	uint8_t mcrs_mem[32], sb_mem[4864];
-	struct aml_buf crs, prt, ent, pci, mres, mcrs, sb;
+	uint8_t mcrs_mem[32];
+	struct aml_buf crs, prt, ent, pci, mres, mcrs;
 	static const uint8_t cf8[8] = { 0x47, 0x01, 0xF8, 0x0C, 0xF8, 0x0C, 0x01, 0x08 };
 	uint32_t ecam_base = (uint32_t)(t->ecam_gpa + ((uint64_t)t->bus_start << 20));
 	uint32_t ecam_len = (uint32_t)(t->bus_end - t->bus_start + 1) << 20;
@@ -237,18 +237,77 @@ static void dsdt_pci(const struct acpi_tables *t, struct aml_buf *out)
 	aml_name_integer(&mres, "_UID", 1);
 	aml_name_buffer(&mres, "_CRS", &mcrs);
 
-	aml_init(&sb, sb_mem, sizeof(sb_mem));
-	aml_device(&sb, "PCI0", &pci);
-	aml_device(&sb, "MRES", &mres);
-	aml_scope(out, "\\_SB_", &sb);
+	aml_device(out, "PCI0", &pci);
+	aml_device(out, "MRES", &mres);
 }
 
-/* The DSDT's definition block: \_S5_, and the PCI root when an MCFG is present. */
+/* 6.4.2.5 I/O port descriptor: decode16, fixed @port, alignment 1, @len ports. */
+static void res_io(struct aml_buf *b, uint16_t port, uint8_t len)
+{
+	uint8_t d[8] = { 0x47,		0x01,
+			 (uint8_t)port, (uint8_t)(port >> 8),
+			 (uint8_t)port, (uint8_t)(port >> 8),
+			 0x01,		len };
+
+	aml_bytes(b, d, sizeof(d));
+}
+
+/* 6.4.3.6 Extended Interrupt descriptor: consumer, edge, active-high, exclusive, one GSI. */
+static void res_irq(struct aml_buf *b, uint32_t gsi)
+{
+	uint8_t d[9] = { 0x89, 6, 0, 0x03 /* consumer | edge */, 1 };
+
+	memcpy(d + 5, &gsi, 4);
+	aml_bytes(b, d, sizeof(d));
+}
+
+/*
+ * Device (@seg) { _HID EisaId(@hid), _UID @uid, _CRS { I/O @port/@len,
+ * [I/O @port2/@len2,] Interrupt (GSI @gsi) } }: an ISA device of vmon's
+ * platform. On a hardware-reduced platform Linux has no legacy PIC and
+ * preallocates no ISA IRQs, so the 8250, i8042 and RTC drivers only get an
+ * interrupt through these PNP descriptions (Firecracker and Cloud Hypervisor
+ * describe their legacy devices the same way).
+ */
+static void dsdt_isa_device(struct aml_buf *out, const char seg[4], const char *hid, unsigned uid,
+			    uint16_t port, uint8_t len, uint16_t port2, uint8_t len2, uint32_t gsi)
+{
+	uint8_t crs_mem[64], dev_mem[128];
+	struct aml_buf crs, dev;
+
+	aml_init(&crs, crs_mem, sizeof(crs_mem));
+	if (len)
+		res_io(&crs, port, len);
+	if (len2)
+		res_io(&crs, port2, len2);
+	res_irq(&crs, gsi);
+	res_end(&crs);
+	aml_init(&dev, dev_mem, sizeof(dev_mem));
+	aml_name_eisaid(&dev, "_HID", hid);
+	aml_name_integer(&dev, "_UID", uid);
+	aml_name_buffer(&dev, "_CRS", &crs);
+	aml_device(out, seg, &dev);
+}
+
+/*
+ * The DSDT's definition block: \_S5_, then Scope (\_SB) with vmon's ISA
+ * devices (COM1 0x3F8 GSI 4, i8042 keyboard 0x60/0x64 GSI 1 and mouse GSI
+ * 12, CMOS RTC 0x70 GSI 8), and the PCI root when an MCFG is present.
+ */
 static void dsdt_body(const struct acpi_tables *t, struct aml_buf *out)
 {
+	uint8_t sb_mem[7168];
+	struct aml_buf sb;
+
 	aml_bytes(out, dsdt_s5, sizeof(dsdt_s5));
+	aml_init(&sb, sb_mem, sizeof(sb_mem));
+	dsdt_isa_device(&sb, "COM1", "PNP0501", 1, 0x3F8, 8, 0, 0, 4);
+	dsdt_isa_device(&sb, "PS2K", "PNP0303", 0, 0x60, 1, 0x64, 1, 1);
+	dsdt_isa_device(&sb, "PS2M", "PNP0F13", 0, 0, 0, 0, 0, 12);
+	dsdt_isa_device(&sb, "RTC_", "PNP0B00", 0, 0x70, 2, 0, 0, 8);
 	if (t->has_mcfg)
-		dsdt_pci(t, out);
+		dsdt_pci(t, &sb);
+	aml_scope(out, "\\_SB_", &sb);
 }
 
 int acpi_tables_init(struct acpi_tables *t, unsigned nr_cpus, char *err, size_t err_len)

@@ -15,6 +15,13 @@
  *    default GSI routing (GSI n -> IOAPIC pin n and PIC IRQ n) — see acpi.c
  *    on interrupt source overrides.
  *  - LAPIC of vCPU i has APIC ID i.
+ *  - The DSDT describes the ISA devices of vmon's platform, which is how a
+ *    hardware-reduced Linux finds their interrupts: COM1 (PNP0501, 0x3F8,
+ *    GSI 4), i8042 keyboard (PNP0303, 0x60/0x64, GSI 1) and mouse (PNP0F13,
+ *    GSI 12), CMOS RTC (PNP0B00, 0x70-0x71, GSI 8); all edge, active-high.
+ *  - With an MCFG, the DSDT also has the PCI root bridge PCI0 (PNP0A08) whose
+ *    _PRT routes slot s, pin p (0 = INTA) to GSI 16 + ((s + p) & 7),
+ *    level-triggered, active-low; its memory window is the 32-bit BAR window.
  */
 #ifndef VMON_ARCH_X86_ACPI_H
 #define VMON_ARCH_X86_ACPI_H

@@ -150,7 +150,7 @@ TEST(acpi_dsdt_has_s5_package)
 
 	REQUIRE(test_guest(&gm, &lo, 16ull << 20) == 0);
 	write_tables(&gm, 2, false, &p);
-	CHECK_EQ(r32(p.dsdt + 4), 36 + sizeof(s5));
+	CHECK(r32(p.dsdt + 4) > 36 + sizeof(s5));
 	CHECK(memcmp(p.dsdt + 36, s5, sizeof(s5)) == 0);
 	/* PkgLength counts itself and everything after PackageOp */
 	CHECK_EQ(p.dsdt[36 + 7], sizeof(s5) - 7);
@@ -311,9 +311,12 @@ TEST(acpi_dsdt_describes_pci_root_with_mcfg)
 	CHECK(find(body, len - 36, hid_pnp0c02, sizeof(hid_pnp0c02)));
 	CHECK(find(body, len - 36, ecam_res, sizeof(ecam_res)));
 	CHECK(find(body, len - 36, "_PRT", 4));
-	/* without MCFG the DSDT is only \_S5_ */
+	CHECK(find(body, len - 36, "PCI0", 4));
+	/* without MCFG: the ISA devices, no PCI root */
 	write_tables(&gm, 2, false, &p);
-	CHECK_EQ(r32(p.dsdt + 4), 36 + 15);
+	len = r32(p.dsdt + 4);
+	CHECK(!find(p.dsdt + 36, len - 36, "PCI0", 4));
+	CHECK(find(p.dsdt + 36, len - 36, "COM1", 4));
 	gmem_destroy(&gm);
 }
 
@@ -358,8 +361,40 @@ TEST(aml_encodes_pkglength_integers_and_eisaid)
 	CHECK(b.len <= 4);
 }
 
+TEST(acpi_dsdt_describes_isa_devices)
+{
+	/* Device's _CRS bytes: I/O 0x3F8 len 8, Interrupt(consumer, edge, high) {4}, end */
+	static const uint8_t com1_crs[] = { 0x47, 0x01, 0xF8, 0x03, 0xF8, 0x03, 0x01,
+					    0x08, 0x89, 0x06, 0x00, 0x03, 0x01, 0x04,
+					    0x00, 0x00, 0x00, 0x79, 0x00 };
+	static const uint8_t rtc_irq[] = { 0x89, 0x06, 0x00, 0x03, 0x01, 0x08, 0x00, 0x00, 0x00 };
+	static const uint8_t kbd_irq[] = { 0x89, 0x06, 0x00, 0x03, 0x01, 0x01, 0x00, 0x00, 0x00 };
+	static const uint8_t hid_pnp0501[] = { 0x08, '_',  'H',	 'I',  'D',
+					       0x0C, 0x41, 0xD0, 0x05, 0x01 };
+	static const uint8_t hid_pnp0b00[] = { 0x08, '_',  'H',	 'I',  'D',
+					       0x0C, 0x41, 0xD0, 0x0B, 0x00 };
+	static const uint8_t hid_pnp0303[] = { 0x08, '_',  'H',	 'I',  'D',
+					       0x0C, 0x41, 0xD0, 0x03, 0x03 };
+	struct gmem gm;
+	struct layout lo;
+	struct parsed p;
+	uint32_t len;
+
+	REQUIRE(test_guest(&gm, &lo, 16ull << 20) == 0);
+	write_tables(&gm, 1, false, &p);
+	len = r32(p.dsdt + 4) - 36;
+	CHECK(find(p.dsdt + 36, len, com1_crs, sizeof(com1_crs)));
+	CHECK(find(p.dsdt + 36, len, rtc_irq, sizeof(rtc_irq)));
+	CHECK(find(p.dsdt + 36, len, kbd_irq, sizeof(kbd_irq)));
+	CHECK(find(p.dsdt + 36, len, hid_pnp0501, sizeof(hid_pnp0501)));
+	CHECK(find(p.dsdt + 36, len, hid_pnp0b00, sizeof(hid_pnp0b00)));
+	CHECK(find(p.dsdt + 36, len, hid_pnp0303, sizeof(hid_pnp0303)));
+	gmem_destroy(&gm);
+}
+
 HARNESS_MAIN(HARNESS_T(acpi_fadt_is_hardware_reduced_with_sleep_and_reset) HARNESS_T(
 	acpi_dsdt_has_s5_package) HARNESS_T(acpi_madt_lists_every_vcpu)
 		     HARNESS_T(acpi_mcfg_describes_ecam) HARNESS_T(acpi_refuses_bad_arguments)
 			     HARNESS_T(acpi_dsdt_describes_pci_root_with_mcfg)
-				     HARNESS_T(aml_encodes_pkglength_integers_and_eisaid))
+				     HARNESS_T(aml_encodes_pkglength_integers_and_eisaid)
+					     HARNESS_T(acpi_dsdt_describes_isa_devices))
