@@ -23,6 +23,9 @@
  *     0xE0000000 .. 0xEFFFFFFF   PCI ECAM (256 buses), reserved in e820
  *     0xFEC00000                 IOAPIC
  *     0xFEE00000                 LAPIC
+ *     0xFFFBC000 .. 0xFFFBFFFF   KVM's identity-map page and real-mode TSS
+ *                                (KVM_SET_IDENTITY_MAP_ADDR, KVM_SET_TSS_ADDR;
+ *                                Intel only)
  *   0x1_0000_0000 .. +high        RAM above 4 GiB (mem_bytes - low part)
  *
  * All of low RAM, including 0x9FC00..0xFFFFF, is backed by guest memory so
@@ -46,6 +49,8 @@
 #define LAYOUT_IOAPIC_LEN 0x1000ull
 #define LAYOUT_LAPIC_GPA 0xFEE00000ull
 #define LAYOUT_LAPIC_LEN 0x1000ull
+#define LAYOUT_KVM_IDENTITY_MAP_GPA 0xFFFBC000ull /* 1 page */
+#define LAYOUT_KVM_TSS_GPA 0xFFFBD000ull /* 3 pages */
 #define LAYOUT_HIGH_RAM_GPA 0x100000000ull
 
 /* Fixed low-memory addresses */
