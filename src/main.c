@@ -1,2 +1,194 @@
+/*
+ * main.c — vmon's entry point: parse the command line, run one VM (or the API
+ * server), report errors once, and turn the outcome into the exit status.
+ * The only place in vmon that exits.
+ */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void){puts("vmon");return 0;}
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "hv/hv.h"
+#include "util/log.h"
+#include "vm/evloop.h"
+#include "vm/vm.h"
+#include "vm/vm_boot.h"
+#include "vm/vm_console.h"
+
+static int cmd_info(void)
+{
+	struct hv_host_info info;
+	char err[256];
+
+	if (hv_host_info(&info, err, sizeof(err))) {
+		fprintf(stderr, "vmon: %s\n", err);
+		return VMON_EXIT_HOST;
+	}
+	printf("KVM API version:        %d\n", info.api_version);
+	printf("CPU vendor:             %s\n", info.vendor);
+	printf("hardware extension:     %s\n", info.vmx	  ? "Intel VT-x (vmx)"
+					       : info.svm ? "AMD-V (svm)"
+							  : "none visible to this host");
+	printf("KVM module:             %s\n", info.module[0] ? info.module : "unknown");
+	if (!info.ring0_emulated) {
+		bool intel = !strcmp(info.module, "kvm_intel");
+
+		printf("%-24s%s\n",
+		       intel ? "EPT:" : "NPT:", (intel ? info.ept : info.npt) ? "yes" : "no");
+		printf("%-24s%s\n", intel ? "VPID:" : "ASID:", info.vpid ? "yes" : "no");
+		printf("unrestricted guest:     %s\n", info.unrestricted_guest ? "yes" : "no");
+		printf("APIC virtualization:    %s\n",
+		       info.apicv ? (intel ? "yes (APICv)" : "yes (AVIC)") : "no");
+		printf("nested virtualization:  %s\n", info.nested ? "yes" : "no");
+	}
+	printf("max vCPUs per VM:       %d\n", info.max_vcpus);
+	printf("capabilities:\n");
+	for (unsigned i = 0; i < info.nr_caps; i++)
+		printf("  %-36s %s%s\n", info.caps[i].name, info.caps[i].present ? "yes" : "NO",
+		       info.caps[i].required && !info.caps[i].present
+			       ? "  (required: vmon cannot run)"
+		       : info.caps[i].required ? ""
+					       : "  (optional)");
+	if (info.ring0_emulated) {
+		printf("\nwarning: this host's KVM (kvm_pvm) emulates guest ring-0 code "
+		       "instruction by\n"
+		       "instruction instead of running it in hardware. Guest user code runs at "
+		       "full speed,\n"
+		       "but a stock Linux kernel will not boot (KVM emulation failures); the "
+		       "bundled demo\n"
+		       "guest and small freestanding kernels do.\n");
+	}
+	return 0;
+}
+
+struct run_ctx {
+	struct vm *vm;
+	int sigfd;
+};
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct run_ctx *ctx = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(ctx->sigfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_warn("%s: stopping the VM", strsignal((int)si.ssi_signo));
+	vm_end(ctx->vm, 128 + (int)si.ssi_signo, "signal");
+}
+
+/* Run a VM to its end; returns the exit status. */
+static int run_vm(const struct vm_config *cfg)
+{
+	struct run_ctx ctx = { .sigfd = -1 };
+	struct evloop *el;
+	sigset_t sigs;
+	char err[512] = "";
+	int ret, status;
+
+	ret = vm_config_validate(cfg, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "vmon: %s\n", err);
+		return VMON_EXIT_USAGE;
+	}
+	/* SIGINT/SIGTERM/SIGHUP end the VM cleanly through the event loop. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	el = evloop_create();
+	if (!el) {
+		fprintf(stderr, "vmon: cannot create the event loop: %s\n", strerror(errno));
+		return VMON_EXIT_HOST;
+	}
+	ret = vm_create(&ctx.vm, cfg, el, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "vmon: %s\n", err);
+		evloop_destroy(el);
+		/* A kernel that cannot be loaded is the user's input; the rest is the host's. */
+		return VMON_EXIT_HOST;
+	}
+	ret = vm_boot_load(ctx.vm, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "vmon: %s\n", err);
+		vm_destroy(ctx.vm);
+		evloop_destroy(el);
+		return VMON_EXIT_USAGE;
+	}
+	ctx.sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (ctx.sigfd >= 0)
+		evloop_add(el, ctx.sigfd, EPOLLIN, on_signal, &ctx);
+	ret = vm_console_start(ctx.vm, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "vmon: %s\n", err);
+		status = VMON_EXIT_HOST;
+		goto out;
+	}
+	ret = vm_start(ctx.vm);
+	if (ret) {
+		fprintf(stderr, "vmon: cannot start the VM: %s\n", strerror(-ret));
+		vm_end(ctx.vm, VMON_EXIT_HOST, "start failed");
+	} else {
+		ret = evloop_run(el);
+		if (ret) {
+			log_error("event loop: %s", strerror(-ret));
+			vm_end(ctx.vm, VMON_EXIT_HOST, "event loop failed");
+		}
+	}
+	status = vm_join(ctx.vm);
+	vm_console_stop(ctx.vm);
+	if (cfg->stats)
+		vm_stats_print(ctx.vm, stderr);
+out:
+	if (ctx.sigfd >= 0)
+		close(ctx.sigfd);
+	vm_destroy(ctx.vm);
+	evloop_destroy(el);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli;
+	char err[512] = "";
+	int status;
+
+	if (cli_parse(argc, argv, &cli, err, sizeof(err))) {
+		fprintf(stderr, "vmon: %s\n", err);
+		cli_free(&cli);
+		return VMON_EXIT_USAGE;
+	}
+	log_set_level(cli.verbose >= 2 ? LOG_DEBUG : cli.verbose == 1 ? LOG_INFO : LOG_WARN);
+	switch (cli.command) {
+	case CLI_HELP:
+		fputs(cli_usage(), stdout);
+		status = 0;
+		break;
+	case CLI_VERSION:
+		printf("vmon %s\n", VMON_VERSION);
+		status = 0;
+		break;
+	case CLI_INFO:
+		status = cmd_info();
+		break;
+	case CLI_RUN:
+		status = run_vm(&cli.cfg);
+		break;
+	case CLI_API:
+	default:
+		fprintf(stderr, "vmon: the API server is not built in yet\n");
+		status = VMON_EXIT_USAGE;
+		break;
+	}
+	cli_free(&cli);
+	return status;
+}
