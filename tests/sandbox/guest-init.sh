@@ -27,7 +27,7 @@ fact memtotal_kb "$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
 case "$test" in
 modules)
 	# The kernel's virtio drivers, in dependency order (for the virtio devices of vmon).
-	for m in failover net_failover virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev \
+	for m in failover net_failover virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
 	         virtio_pci virtio_blk virtio_net virtio_console virtio-rng; do
 		if insmod "/lib/modules/$m.ko" 2>/dev/null; then fact insmod "$m"; else fact insmod_failed "$m"; fi
 	done
