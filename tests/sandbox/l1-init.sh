@@ -22,6 +22,11 @@ dmesg | grep -iE 'kvm|svm|nested' | sed 's/^/SANDBOX-DMESG /'
 echo "SANDBOX-KVM-READY $(cut -d' ' -f1 /proc/uptime)"
 
 mode=$(l1_param sandbox.mode test)
+if [ "$mode" = shell ]; then
+	echo "SANDBOX-SHELL: vmon is /bin/vmon, the guest /guest/vmlinuz + /guest/initrd.gz; 'poweroff -f' leaves"
+	setsid cttyhack sh
+	poweroff -f
+fi
 if [ "$mode" = bench ]; then
 	. /sandbox/bench.sh
 	echo "SANDBOX-END"

@@ -15,11 +15,7 @@ l1_param() {
 	echo "$2"
 }
 
-# monitor_cmd MONITOR CPUS CMDLINE: sets "$@"-style positional args in MONITOR_ARGV (newline-free words
-# except the command line, which is the last element) — use as: monitor_exec MONITOR CPUS CMDLINE.
-# vmon:  its CLI (serial console on stdin/stdout).
-# qemu:  QEMU's fastest fair setup for a direct kernel boot: microvm with its RTC (without it the guest
-#        probes a missing RTC for seconds), no default devices, no user config, serial on stdio.
+# monitor_available MONITOR: the monitor's binary is in this L1.
 monitor_available() {
 	case "$1" in
 	vmon) [ -x /bin/vmon ] ;;
@@ -28,14 +24,17 @@ monitor_available() {
 	esac
 }
 
-# Prints the argv of the monitor, one word per line is not possible with a cmdline containing spaces, so
-# callers use the functions below directly with sbxrun.
-run_monitor() { # run_monitor MONITOR CPUS CMDLINE SBXRUN-OPTIONS...
+# run_monitor MONITOR CPUS CMDLINE SBXRUN-OPTIONS...: boots the guest under sbxrun; prints sbxrun's line.
+#   vmon: its CLI, serial console on stdin/stdout, plus the words of sandbox.vmon_args=a,b (L1 command line).
+#   qemu: QEMU's fastest fair setup for a direct kernel boot: microvm with its RTC (without it the guest
+#         probes a missing RTC for seconds), no default devices, no user config, serial on stdio.
+run_monitor() {
 	mon="$1"; cpus="$2"; cmdline="$3"; shift 3
+	vmon_args=$(l1_param sandbox.vmon_args "" | tr ',' ' ')
 	case "$mon" in
 	vmon)
 		/bin/sbxrun "$@" -- /bin/vmon run --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
-			--cmdline "$cmdline" --cpus "$cpus" --mem "${GUEST_MEM_MIB}M"
+			--cmdline "$cmdline" --cpus "$cpus" --mem "${GUEST_MEM_MIB}M" $vmon_args
 		;;
 	qemu)
 		/bin/sbxrun "$@" -- /usr/bin/qemu-system-x86_64 -enable-kvm -cpu host -M microvm,rtc=on \
