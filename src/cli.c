@@ -62,7 +62,7 @@ static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t 
 		return -ENOMEM;
 	d = &cfg->disks[cfg->nr_disks];
 	memset(d, 0, sizeof(*d));
-	tok = strtok_r(copy, ",", &save);
+	tok = copy[0] == ',' ? NULL : strtok_r(copy, ",", &save);
 	if (!tok || !*tok) {
 		snprintf(err, err_len, "--disk: a path is needed");
 		ret = -EINVAL;

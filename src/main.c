@@ -4,6 +4,8 @@
  * The only place in vmon that exits.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,27 +86,19 @@ static void on_signal(void *opaque, uint32_t events)
 	vm_end(ctx->vm, 128 + (int)si.ssi_signo, "signal");
 }
 
-/* Run a VM to its end; returns the exit status. */
-static int run_vm(const struct vm_config *cfg)
+/*
+ * Build, boot and run one VM to its end. Returns the exit status; sets
+ * *@restart when the guest reset itself and --reboot restart asks for a new
+ * boot.
+ */
+static int run_once(const struct vm_config *cfg, const sigset_t *sigs, bool *restart)
 {
 	struct run_ctx ctx = { .sigfd = -1 };
 	struct evloop *el;
-	sigset_t sigs;
 	char err[512] = "";
 	int ret, status;
 
-	ret = vm_config_validate(cfg, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "vmon: %s\n", err);
-		return VMON_EXIT_USAGE;
-	}
-	/* SIGINT/SIGTERM/SIGHUP end the VM cleanly through the event loop. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	*restart = false;
 	el = evloop_create();
 	if (!el) {
 		fprintf(stderr, "vmon: cannot create the event loop: %s\n", strerror(errno));
@@ -114,17 +108,16 @@ static int run_vm(const struct vm_config *cfg)
 	if (ret) {
 		fprintf(stderr, "vmon: %s\n", err);
 		evloop_destroy(el);
-		/* A kernel that cannot be loaded is the user's input; the rest is the host's. */
 		return VMON_EXIT_HOST;
 	}
+	/* A kernel that cannot be loaded is the user's input: a usage error. */
 	ret = vm_boot_load(ctx.vm, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "vmon: %s\n", err);
-		vm_destroy(ctx.vm);
-		evloop_destroy(el);
-		return VMON_EXIT_USAGE;
+		status = VMON_EXIT_USAGE;
+		goto out;
 	}
-	ctx.sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	ctx.sigfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (ctx.sigfd >= 0)
 		evloop_add(el, ctx.sigfd, EPOLLIN, on_signal, &ctx);
 	ret = vm_console_start(ctx.vm, err, sizeof(err));
@@ -146,13 +139,42 @@ static int run_vm(const struct vm_config *cfg)
 	}
 	status = vm_join(ctx.vm);
 	vm_console_stop(ctx.vm);
+	log_info("VM ended: %s (status %d)", ctx.vm->end_reason ? ctx.vm->end_reason : "?", status);
 	if (cfg->stats)
 		vm_stats_print(ctx.vm, stderr);
+	*restart = ctx.vm->restart_requested;
 out:
 	if (ctx.sigfd >= 0)
 		close(ctx.sigfd);
 	vm_destroy(ctx.vm);
 	evloop_destroy(el);
+	return status;
+}
+
+/* Run the VM of @cfg, again after each guest reset when asked to; returns the exit status. */
+static int run_vm(const struct vm_config *cfg)
+{
+	char err[512] = "";
+	bool restart;
+	sigset_t sigs;
+	int status;
+
+	if (vm_config_validate(cfg, err, sizeof(err))) {
+		fprintf(stderr, "vmon: %s\n", err);
+		return VMON_EXIT_USAGE;
+	}
+	/* SIGINT/SIGTERM/SIGHUP end the VM cleanly through the event loop (a signalfd). */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	do {
+		status = run_once(cfg, &sigs, &restart);
+		if (restart)
+			log_info("guest reset: booting again");
+	} while (restart);
 	return status;
 }
 

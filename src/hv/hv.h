@@ -48,11 +48,40 @@ int hv_host_info(struct hv_host_info *info, char *err, size_t err_len);
 int hv_create(struct hv **out, char *err, size_t err_len);
 void hv_destroy(struct hv *hv);
 
+/* hv_has_tsc_deadline - KVM emulates the LAPIC TSC-deadline timer (KVM_CAP_TSC_DEADLINE_TIMER). */
+bool hv_has_tsc_deadline(struct hv *hv);
+
 /* hv_set_memory - map [gpa, gpa+len) of guest RAM to @hva in slot @slot. 0 or -errno. */
 int hv_set_memory(struct hv *hv, uint32_t slot, uint64_t gpa, uint64_t len, void *hva);
 
 /* hv_irq_line - drive in-kernel irqchip input @gsi to @level. Thread-safe. 0 or -errno. */
 int hv_irq_line(struct hv *hv, uint32_t gsi, int level);
+
+/*
+ * hv_irqfd - signalling eventfd @fd raises @gsi (edge) in the kernel, with no
+ * exit to userspace; @assign false removes the binding. 0 or -errno.
+ */
+int hv_irqfd(struct hv *hv, int fd, uint32_t gsi, bool assign);
+
+/*
+ * hv_ioeventfd - a guest write of @len bytes (1, 2, 4 or 8; 0 = any) to
+ * @addr on the PIO (@pio) or MMIO bus signals eventfd @fd inside KVM instead
+ * of exiting to userspace; @assign false removes it. 0 or -errno.
+ */
+int hv_ioeventfd(struct hv *hv, uint64_t addr, uint32_t len, bool pio, int fd, bool assign);
+
+/*
+ * hv_msi_route_add - allocate a GSI routed as an MSI with @addr/@data
+ * (updated later with hv_msi_route_set; freed with hv_msi_route_del). The
+ * routing table keeps KVM's default irqchip routes for GSI 0-23.
+ * Returns the GSI (>= 24) or -errno. Thread-safe.
+ */
+int hv_msi_route_add(struct hv *hv, uint64_t addr, uint32_t data);
+int hv_msi_route_set(struct hv *hv, uint32_t gsi, uint64_t addr, uint32_t data);
+int hv_msi_route_del(struct hv *hv, uint32_t gsi);
+
+/* hv_signal_msi - inject one MSI now (KVM_SIGNAL_MSI). 0 or -errno. */
+int hv_signal_msi(struct hv *hv, uint64_t addr, uint32_t data);
 
 /*
  * hv_supported_cpuid - KVM's supported CPUID table. *@out is malloc'd (free

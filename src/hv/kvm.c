@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <cpuid.h>
+#include <pthread.h>
 
 #include "util/compiler.h"
 
@@ -23,10 +24,21 @@
 #define KVM_CPUID_FLAG_SIGNIFICANT_INDEX KVM_CPUID_FLAG_SIGNIFCANT_INDEX
 #endif
 
+#define HV_IRQCHIP_GSIS 24 /* GSIs 0-23: the IOAPIC pins (0-15 also the PICs) */
+#define HV_MAX_MSI_ROUTES 1024
+
+struct hv_msi_route {
+	bool used;
+	uint64_t addr;
+	uint32_t data;
+};
+
 struct hv {
 	int kvm_fd;
 	int vm_fd;
 	int run_size;
+	pthread_mutex_t routes_lock;
+	struct hv_msi_route *msi; /* index i is GSI HV_IRQCHIP_GSIS + i */
 };
 
 struct hv_vcpu {
@@ -165,6 +177,7 @@ int hv_create(struct hv **out, char *err, size_t err_len)
 		return -ENOMEM;
 	}
 	hv->vm_fd = -1;
+	pthread_mutex_init(&hv->routes_lock, NULL);
 	hv->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (hv->kvm_fd < 0) {
 		ret = -errno;
@@ -243,7 +256,14 @@ void hv_destroy(struct hv *hv)
 		close(hv->vm_fd);
 	if (hv->kvm_fd >= 0)
 		close(hv->kvm_fd);
+	pthread_mutex_destroy(&hv->routes_lock);
+	free(hv->msi);
 	free(hv);
+}
+
+bool hv_has_tsc_deadline(struct hv *hv)
+{
+	return ioctl(hv->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 }
 
 int hv_set_memory(struct hv *hv, uint32_t slot, uint64_t gpa, uint64_t len, void *hva)
@@ -680,4 +700,154 @@ int hv_vcpu_run(struct hv_vcpu *v, struct hv_exit *e)
 		break;
 	}
 	return 0;
+}
+
+int hv_irqfd(struct hv *hv, int fd, uint32_t gsi, bool assign)
+{
+	struct kvm_irqfd req = {
+		.fd = (uint32_t)fd,
+		.gsi = gsi,
+		.flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
+	};
+
+	return ioctl(hv->vm_fd, KVM_IRQFD, &req) < 0 ? -errno : 0;
+}
+
+int hv_ioeventfd(struct hv *hv, uint64_t addr, uint32_t len, bool pio, int fd, bool assign)
+{
+	struct kvm_ioeventfd req = {
+		.addr = addr,
+		.len = len,
+		.fd = fd,
+		.flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	return ioctl(hv->vm_fd, KVM_IOEVENTFD, &req) < 0 ? -errno : 0;
+}
+
+/*
+ * Rebuild and install the whole routing table: KVM_SET_GSI_ROUTING replaces
+ * it, so it carries KVM's default irqchip routes (GSI n -> IOAPIC pin n, and
+ * PIC pin n for n < 16) followed by every MSI route. Caller holds routes_lock.
+ */
+static int routes_commit(struct hv *hv)
+{
+	unsigned max = HV_IRQCHIP_GSIS + 16 + HV_MAX_MSI_ROUTES, n = 0;
+	struct kvm_irq_routing *t = calloc(1, sizeof(*t) + max * sizeof(t->entries[0]));
+	int ret;
+
+	if (!t)
+		return -ENOMEM;
+	for (uint32_t gsi = 0; gsi < HV_IRQCHIP_GSIS; gsi++) {
+		if (gsi < 16) {
+			t->entries[n++] = (struct kvm_irq_routing_entry){
+				.gsi = gsi,
+				.type = KVM_IRQ_ROUTING_IRQCHIP,
+				.u.irqchip = { gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
+						       : KVM_IRQCHIP_PIC_SLAVE,
+					       gsi % 8 },
+			};
+		}
+		t->entries[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi,
+			.type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { KVM_IRQCHIP_IOAPIC, gsi },
+		};
+	}
+	for (unsigned i = 0; hv->msi && i < HV_MAX_MSI_ROUTES; i++) {
+		if (!hv->msi[i].used)
+			continue;
+		t->entries[n++] = (struct kvm_irq_routing_entry){
+			.gsi = HV_IRQCHIP_GSIS + i,
+			.type = KVM_IRQ_ROUTING_MSI,
+			.u.msi = { .address_lo = (uint32_t)hv->msi[i].addr,
+				   .address_hi = (uint32_t)(hv->msi[i].addr >> 32),
+				   .data = hv->msi[i].data },
+		};
+	}
+	t->nr = n;
+	ret = ioctl(hv->vm_fd, KVM_SET_GSI_ROUTING, t) < 0 ? -errno : 0;
+	free(t);
+	return ret;
+}
+
+int hv_msi_route_add(struct hv *hv, uint64_t addr, uint32_t data)
+{
+	int ret = -ENOSPC;
+
+	pthread_mutex_lock(&hv->routes_lock);
+	if (!hv->msi)
+		hv->msi = calloc(HV_MAX_MSI_ROUTES, sizeof(*hv->msi));
+	if (!hv->msi) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (unsigned i = 0; i < HV_MAX_MSI_ROUTES; i++) {
+		if (hv->msi[i].used)
+			continue;
+		hv->msi[i] = (struct hv_msi_route){ true, addr, data };
+		ret = routes_commit(hv);
+		if (ret)
+			hv->msi[i].used = false;
+		else
+			ret = HV_IRQCHIP_GSIS + (int)i;
+		break;
+	}
+out:
+	pthread_mutex_unlock(&hv->routes_lock);
+	return ret;
+}
+
+static struct hv_msi_route *msi_slot(struct hv *hv, uint32_t gsi)
+{
+	if (!hv->msi || gsi < HV_IRQCHIP_GSIS || gsi >= HV_IRQCHIP_GSIS + HV_MAX_MSI_ROUTES)
+		return NULL;
+	return hv->msi[gsi - HV_IRQCHIP_GSIS].used ? &hv->msi[gsi - HV_IRQCHIP_GSIS] : NULL;
+}
+
+int hv_msi_route_set(struct hv *hv, uint32_t gsi, uint64_t addr, uint32_t data)
+{
+	struct hv_msi_route *r, old;
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&hv->routes_lock);
+	r = msi_slot(hv, gsi);
+	if (r) {
+		old = *r;
+		r->addr = addr;
+		r->data = data;
+		ret = routes_commit(hv);
+		if (ret)
+			*r = old;
+	}
+	pthread_mutex_unlock(&hv->routes_lock);
+	return ret;
+}
+
+int hv_msi_route_del(struct hv *hv, uint32_t gsi)
+{
+	struct hv_msi_route *r;
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&hv->routes_lock);
+	r = msi_slot(hv, gsi);
+	if (r) {
+		r->used = false;
+		ret = routes_commit(hv);
+	}
+	pthread_mutex_unlock(&hv->routes_lock);
+	return ret;
+}
+
+int hv_signal_msi(struct hv *hv, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)addr,
+		.address_hi = (uint32_t)(addr >> 32),
+		.data = data,
+	};
+	int ret = ioctl(hv->vm_fd, KVM_SIGNAL_MSI, &msi);
+
+	return ret < 0 ? -errno : 0;
 }

@@ -261,6 +261,9 @@ static bool vcpu_check_lifecycle(struct vcpu *v)
 	struct vm *vm = v->vm;
 	bool go;
 
+	/* The hot path: nothing asked of the vCPUs, no lock taken. */
+	if (!__atomic_load_n(&vm->attention, __ATOMIC_ACQUIRE))
+		return true;
 	pthread_mutex_lock(&vm->lock);
 	if (vm->pause_requested && !vm->ended) {
 		vm->parked++;
@@ -277,7 +280,7 @@ static bool vcpu_check_lifecycle(struct vcpu *v)
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
-	struct hv_exit e;
+	struct hv_exit e = { .reason = HV_EXIT_INTR };
 	char name[16];
 
 	snprintf(name, sizeof(name), "vcpu%u", v->index);
@@ -286,7 +289,8 @@ static void *vcpu_thread(void *arg)
 		int ret;
 
 		/* Clear before checking the flags: a kick after this point is seen (see top). */
-		hv_vcpu_set_immediate_exit(v->hv, false);
+		if (e.reason == HV_EXIT_INTR)
+			hv_vcpu_set_immediate_exit(v->hv, false);
 		if (!vcpu_check_lifecycle(v))
 			break;
 		ret = hv_vcpu_run(v->hv, &e);

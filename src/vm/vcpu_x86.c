@@ -6,61 +6,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if __has_include("arch/x86/cpuid.h")
 #include "arch/x86/cpuid.h"
 #include "arch/x86/msr.h"
-#else
-/* Until the arch policy lands: KVM's table with this vCPU's APIC ID. */
-static int x86_cpuid_policy(const struct cpuid_entry *host, unsigned nr_host, unsigned index,
-			    unsigned nr_cpus, struct cpuid_entry **out, unsigned *nr_out)
-{
-	struct cpuid_entry *e = calloc(nr_host ? nr_host : 1, sizeof(*e));
-
-	(void)nr_cpus;
-	if (!e)
-		return -ENOMEM;
-	memcpy(e, host, nr_host * sizeof(*e));
-	for (unsigned i = 0; i < nr_host; i++) {
-		if (e[i].function == 1)
-			e[i].ebx = (e[i].ebx & 0x00ffffffu) | (index << 24);
-	}
-	*out = e;
-	*nr_out = nr_host;
-	return 0;
-}
-
-static unsigned x86_boot_msrs(struct x86_msr *out, unsigned max)
-{
-	(void)out, (void)max;
-	return 0;
-}
-#endif
 
 int x86_vcpu_setup(struct hv *hv, struct hv_vcpu *vcpu, unsigned index, unsigned nr_cpus, char *err,
 		   size_t err_len)
 {
+	struct cpuid_policy_opts opts = { .tsc_deadline = hv_has_tsc_deadline(hv) };
 	struct cpuid_entry *host = NULL, *mine = NULL;
-	struct x86_msr msrs[32];
-	unsigned nr_host, nr_mine, nr_msrs;
-	int ret;
+	struct x86_msr msrs[MSR_BOOT_NR];
+	unsigned nr_host;
+	int ret, nr;
 
 	ret = hv_supported_cpuid(hv, &host, &nr_host);
 	if (ret) {
 		snprintf(err, err_len, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
 		return ret;
 	}
-	ret = x86_cpuid_policy(host, nr_host, index, nr_cpus, &mine, &nr_mine);
-	if (ret) {
+	mine = calloc(cpuid_policy_size(nr_host), sizeof(*mine));
+	if (!mine) {
+		ret = -ENOMEM;
+		snprintf(err, err_len, "out of memory");
+		goto out;
+	}
+	nr = cpuid_policy_build(host, nr_host, index, nr_cpus, &opts, mine,
+				cpuid_policy_size(nr_host));
+	if (nr < 0) {
+		ret = nr;
 		snprintf(err, err_len, "CPUID policy for vCPU %u: %s", index, strerror(-ret));
 		goto out;
 	}
-	ret = hv_vcpu_set_cpuid(vcpu, mine, nr_mine);
+	ret = hv_vcpu_set_cpuid(vcpu, mine, (unsigned)nr);
 	if (ret) {
 		snprintf(err, err_len, "KVM_SET_CPUID2 on vCPU %u: %s", index, strerror(-ret));
 		goto out;
 	}
-	nr_msrs = x86_boot_msrs(msrs, sizeof(msrs) / sizeof(msrs[0]));
-	ret = hv_vcpu_set_msrs(vcpu, msrs, nr_msrs);
+	nr = msr_boot_list(msrs, MSR_BOOT_NR);
+	ret = nr < 0 ? nr : hv_vcpu_set_msrs(vcpu, msrs, (unsigned)nr);
 	if (ret) {
 		snprintf(err, err_len, "KVM_SET_MSRS on vCPU %u: %s", index, strerror(-ret));
 		goto out;

@@ -68,10 +68,14 @@ int vm_add_device(struct vm *vm, const struct device_ops *ops, void *dev)
 /* Map guest RAM as the x86 layout says and tell KVM about each region. */
 static int vm_setup_memory(struct vm *vm, char *err, size_t err_len)
 {
-	struct vm_ram_region regions[4];
-	unsigned n = vm_ram_layout(vm->cfg.mem_bytes, regions, ARRAY_SIZE(regions));
+	struct layout_region regions[LAYOUT_MAX_RAM_REGIONS];
+	unsigned n;
 	int ret;
 
+	ret = layout_init(&vm->layout, vm->cfg.mem_bytes, err, err_len);
+	if (ret)
+		return ret;
+	n = layout_ram_regions(&vm->layout, regions);
 	for (unsigned i = 0; i < n; i++) {
 		ret = gmem_add_ram(&vm->gmem, regions[i].gpa, regions[i].len_bytes);
 		if (ret) {
@@ -177,6 +181,7 @@ void vm_end(struct vm *vm, int status, const char *reason)
 		return;
 	}
 	vm->ended = true;
+	__atomic_store_n(&vm->attention, 1, __ATOMIC_RELEASE);
 	vm->exit_status = status;
 	vm->end_reason = reason;
 	vm->state = VM_ENDED;
@@ -211,6 +216,7 @@ int vm_pause(struct vm *vm)
 		return -EINVAL;
 	}
 	vm->pause_requested = true;
+	__atomic_store_n(&vm->attention, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&vm->lock);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(vm->vcpus[i]);
@@ -230,6 +236,7 @@ int vm_resume(struct vm *vm)
 	pthread_mutex_lock(&vm->lock);
 	if (vm->state == VM_PAUSED) {
 		vm->pause_requested = false;
+		__atomic_store_n(&vm->attention, 0, __ATOMIC_RELEASE);
 		vm->state = VM_RUNNING;
 		pthread_cond_broadcast(&vm->cond);
 	} else if (vm->state != VM_RUNNING) {

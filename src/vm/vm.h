@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "arch/x86/layout.h"
 #include "bus/bus.h"
 #include "devices/device.h"
 #include "hv/hv.h"
@@ -33,6 +34,7 @@ struct vcpu;
 struct vm {
 	struct vm_config cfg; /* a deep copy, owned */
 	struct hv *hv;
+	struct layout layout; /* guest physical address map */
 	struct gmem gmem;
 	struct bus pio;
 	struct bus mmio;
@@ -43,12 +45,16 @@ struct vm {
 	unsigned nr_vcpus;
 	struct x86_cpu_state boot_state; /* for vCPU 0 */
 
+	/* Set (release) whenever a pause or the end is requested: vCPUs then take the lock. */
+	int attention;
+
 	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t cond;
 	enum vm_state state;
 	bool pause_requested;
 	unsigned parked; /* vCPUs parked for a pause */
 	bool ended;
+	bool restart_requested; /* guest reset with --reboot restart */
 	int exit_status;
 	const char *end_reason;
 	unsigned running_threads;

@@ -129,6 +129,10 @@ int vm_config_validate(const struct vm_config *cfg, char *err, unsigned err_len)
 		snprintf(err, err_len, "--mem must be at least 16M");
 		return -EINVAL;
 	}
+	if (cfg->mem_bytes & 0xfff) {
+		snprintf(err, err_len, "--mem must be a multiple of 4K");
+		return -EINVAL;
+	}
 	if (cfg->mem_bytes > (1ull << 40)) {
 		snprintf(err, err_len, "--mem must be at most 1T");
 		return -EINVAL;

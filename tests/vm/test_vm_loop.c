@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -122,7 +123,7 @@ static struct vm *make_vm(struct probe *p, const uint8_t *code, size_t len)
 	}
 	p->vm = vm;
 	bus_register(&vm->pio, 0x510, 16, &pio_ops, p, "probe");
-	bus_register(&vm->pio, 0x3f8, 8, &serial_ops, p, "serial");
+	bus_register(&vm->pio, 0x520, 8, &serial_ops, p, "serial");
 	bus_register(&vm->mmio, 0xd0000000, 8, &mmio_ops, p, "probe-mmio");
 	gmem_write(&vm->gmem, 0x1000, code, len);
 	flat32_state(&vm->boot_state);
@@ -131,11 +132,11 @@ static struct vm *make_vm(struct probe *p, const uint8_t *code, size_t len)
 
 TEST(vm_loop_dispatches_pio_and_mmio_exits)
 {
-	/* mov dx,0x3f8; mov al,'A'; out dx,al; mov dx,0x510; in eax,dx; mov [0xd0000000],eax;
+	/* mov dx,0x520; mov al,'A'; out dx,al; mov dx,0x510; in eax,dx; mov [0xd0000000],eax;
 	 * mov ebx,[0xd0000004]; mov dx,0x511; mov eax,ebx; out dx,eax; mov dx,0x512; mov eax,5; out
 	 * dx,eax */
 	static const uint8_t code[] = {
-		0x66, 0xba, 0xf8, 0x03, 0xb0, 0x41, 0xee, 0x66, 0xba, 0x10, 0x05, 0xed, 0xa3, 0x00,
+		0x66, 0xba, 0x20, 0x05, 0xb0, 0x41, 0xee, 0x66, 0xba, 0x10, 0x05, 0xed, 0xa3, 0x00,
 		0x00, 0x00, 0xd0, 0x8b, 0x1d, 0x04, 0x00, 0x00, 0xd0, 0x66, 0xba, 0x11, 0x05, 0x89,
 		0xd8, 0xef, 0x66, 0xba, 0x12, 0x05, 0xb8, 0x05, 0x00, 0x00, 0x00, 0xef,
 	};
@@ -232,6 +233,50 @@ TEST(vm_pause_stops_progress_and_resume_continues)
 	vm_destroy(vm);
 }
 
-HARNESS_MAIN(HARNESS_T(vm_loop_dispatches_pio_and_mmio_exits)
-		     HARNESS_T(vm_loop_reports_triple_fault_as_guest_crash)
-			     HARNESS_T(vm_pause_stops_progress_and_resume_continues))
+TEST(vm_ioeventfd_write_needs_no_userspace_exit)
+{
+	/* mov dx,0x514; out dx,al (ioeventfd); mov dx,0x512; mov eax,7; out dx,eax (end) */
+	static const uint8_t code[] = {
+		0x66, 0xba, 0x14, 0x05, 0xee, 0x66, 0xba, 0x12,
+		0x05, 0xb8, 0x07, 0x00, 0x00, 0x00, 0xef,
+	};
+	struct probe p = { 0 };
+	const char *why = kvm_skip_reason();
+	uint64_t v = 0;
+	struct vm *vm;
+	int efd, gsi;
+
+	if (why)
+		SKIP(why);
+	vm = make_vm(&p, code, sizeof(code));
+	REQUIRE(vm);
+	efd = eventfd(0, EFD_NONBLOCK);
+	REQUIRE(efd >= 0);
+	REQUIRE(hv_ioeventfd(vm->hv, 0x514, 1, true, efd, true) == 0);
+	REQUIRE(vm_start(vm) == 0);
+	CHECK_EQ(vm_join(vm), 7);
+	CHECK_EQ(read(efd, &v, sizeof(v)), sizeof(v));
+	CHECK_EQ(v, 1);
+	CHECK_EQ(vm->vcpus[0]->exits[HV_EXIT_IO], 1); /* only the ending write exited */
+	CHECK_EQ(hv_ioeventfd(vm->hv, 0x514, 1, true, efd, false), 0);
+	/* MSI routes: allocate, retarget, free; the irqchip routes stay */
+	gsi = hv_msi_route_add(vm->hv, 0xfee00000, 0x4041);
+	CHECK(gsi >= 24);
+	CHECK_EQ(hv_msi_route_set(vm->hv, (uint32_t)gsi, 0xfee01000, 0x4042), 0);
+	CHECK_EQ(hv_irqfd(vm->hv, efd, (uint32_t)gsi, true), 0);
+	CHECK_EQ(hv_irqfd(vm->hv, efd, (uint32_t)gsi, false), 0);
+	CHECK_EQ(hv_msi_route_del(vm->hv, (uint32_t)gsi), 0);
+	CHECK_EQ(hv_msi_route_del(vm->hv, (uint32_t)gsi), -ENOENT);
+	CHECK_EQ(hv_irq_line(vm->hv, 4, 1), 0);
+	close(efd);
+	vm_destroy(vm);
+}
+
+// clang-format off
+HARNESS_MAIN(
+	HARNESS_T(vm_loop_dispatches_pio_and_mmio_exits)
+	HARNESS_T(vm_loop_reports_triple_fault_as_guest_crash)
+	HARNESS_T(vm_pause_stops_progress_and_resume_continues)
+	HARNESS_T(vm_ioeventfd_write_needs_no_userspace_exit)
+)
+// clang-format on

@@ -117,7 +117,12 @@ TEST(bus_unregister_frees_the_range)
 	bus_destroy(&b);
 }
 
-HARNESS_MAIN(HARNESS_T(bus_refuses_overlapping_ranges) HARNESS_T(bus_dispatches_offset_within_range)
-		     HARNESS_T(bus_unmapped_read_returns_all_ones)
-			     HARNESS_T(bus_refuses_straddling_and_odd_sizes)
-				     HARNESS_T(bus_unregister_frees_the_range))
+// clang-format off
+HARNESS_MAIN(
+	HARNESS_T(bus_refuses_overlapping_ranges)
+	HARNESS_T(bus_dispatches_offset_within_range)
+	HARNESS_T(bus_unmapped_read_returns_all_ones)
+	HARNESS_T(bus_refuses_straddling_and_odd_sizes)
+	HARNESS_T(bus_unregister_frees_the_range)
+)
+// clang-format on
