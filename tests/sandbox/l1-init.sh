@@ -36,6 +36,7 @@ fi
 monitor=$(l1_param sandbox.monitor vmon)
 scenarios=$(l1_param sandbox.scenarios boot | tr ',' ' ')
 timeout_s=$(l1_param sandbox.timeout 90)
+guest_args=$(l1_param sandbox.guest_args "" | tr ',' ' ')
 token="tok$(cut -c1-8 /proc/sys/kernel/random/uuid)"
 initrd_token=$(cat /sandbox/guest-initrd-token)
 
@@ -73,6 +74,7 @@ for name in $scenarios; do
 		;;
 	esac
 	cmdline="console=ttyS0 reboot=k panic=-1 vmon.test=$test vmon.token=$token"
+	[ -n "$guest_args" ] && cmdline="$cmdline $guest_args"
 	l1_start=$(date +%s)
 	line=$(run_monitor "$monitor" "$cpus" "$cmdline" -o "/tmp/$name.out" -t "$timeout_s" -m VMON-GUEST-READY "$@")
 	l1_end=$(date +%s)
@@ -85,6 +87,10 @@ for name in $scenarios; do
 
 	if [ "$timed_out" = 1 ] && [ "$marker_ms" = -1 ]; then
 		result "$name" fail "timed out after ${timeout_s}s without the marker line VMON-GUEST-READY"
+		continue
+	fi
+	if [ "$marker_ms" = -1 ] && has "$name" "vmon-diag: /init started"; then
+		result "$name" fail "guest /init ran (its /dev/kmsg lines came out) but its tty output did not: no VMON-GUEST-READY (monitor exit status $status)"
 		continue
 	fi
 	if [ "$marker_ms" = -1 ]; then
