@@ -424,3 +424,36 @@ const struct device_ops i8042_device_ops = {
 	.load = i8042_dev_load,
 	.destroy = i8042_dev_destroy,
 };
+
+/*
+ * Ctrl-Alt-Del as the keyboard sends it: make codes of Ctrl, Alt, Del, then
+ * their break codes in reverse. Scan code set 1 when the controller translates
+ * (command byte XLATE, Linux's default), set 2 otherwise.
+ */
+int i8042_press_ctrl_alt_del(struct i8042 *k)
+{
+	static const uint8_t set1[] = { 0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d };
+	static const uint8_t set2[] = { 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71,
+					0xf0, 0x11, 0xf0, 0x14 };
+	const uint8_t *codes;
+	size_t n;
+	int ret = 0;
+
+	pthread_mutex_lock(&k->lock);
+	if (k->ram[0] & CTR_XLATE) {
+		codes = set1;
+		n = sizeof(set1);
+	} else {
+		codes = set2;
+		n = sizeof(set2);
+	}
+	if ((size_t)(I8042_QUEUE_LEN - k->q_count) < n) {
+		ret = -EBUSY;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			queue_byte(k, codes[i], false);
+		update_irqs(k);
+	}
+	pthread_mutex_unlock(&k->lock);
+	return ret;
+}

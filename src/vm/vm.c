@@ -65,8 +65,8 @@ int vm_add_device(struct vm *vm, const struct device_ops *ops, void *dev)
 	return 0;
 }
 
-/* Map guest RAM as the x86 layout says and tell KVM about each region. */
-static int vm_setup_memory(struct vm *vm, char *err, size_t err_len)
+/* Allocate guest RAM as the x86 layout says (lazily: untouched pages cost nothing). */
+static int vm_alloc_memory(struct vm *vm, char *err, size_t err_len)
 {
 	struct layout_region regions[LAYOUT_MAX_RAM_REGIONS];
 	unsigned n;
@@ -84,10 +84,16 @@ static int vm_setup_memory(struct vm *vm, char *err, size_t err_len)
 			return ret;
 		}
 	}
+	return 0;
+}
+
+/* Tell KVM about each RAM region. */
+static int vm_map_memory(struct vm *vm, char *err, size_t err_len)
+{
 	for (unsigned i = 0; i < vm->gmem.nr_regions; i++) {
 		const struct gmem_region *r = &vm->gmem.regions[i];
+		int ret = hv_set_memory(vm->hv, i, r->gpa, r->len_bytes, r->hva);
 
-		ret = hv_set_memory(vm->hv, i, r->gpa, r->len_bytes, r->hva);
 		if (ret) {
 			snprintf(err, err_len, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-ret));
 			return ret;
@@ -96,8 +102,8 @@ static int vm_setup_memory(struct vm *vm, char *err, size_t err_len)
 	return 0;
 }
 
-int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *el, char *err,
-	      size_t err_len)
+int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *el, bool *user_error,
+	      char *err, size_t err_len)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	int ret;
@@ -120,10 +126,24 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *el, c
 		snprintf(err, err_len, "bus: %s", strerror(-ret));
 		goto fail;
 	}
+	*user_error = false;
+	ret = vm_alloc_memory(vm, err, err_len);
+	if (ret)
+		goto fail;
+	/*
+	 * The guest is loaded before any KVM object exists: a kernel that is
+	 * not bootable or does not fit is refused before a VM is made.
+	 */
+	vm->nr_vcpus_planned = vm->cfg.cpus;
+	ret = vm_boot_load(vm, err, err_len);
+	if (ret) {
+		*user_error = true;
+		goto fail;
+	}
 	ret = hv_create(&vm->hv, err, err_len);
 	if (ret)
 		goto fail;
-	ret = vm_setup_memory(vm, err, err_len);
+	ret = vm_map_memory(vm, err, err_len);
 	if (ret)
 		goto fail;
 	ret = vm_platform_create(vm, err, err_len);

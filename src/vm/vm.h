@@ -43,6 +43,7 @@ struct vm {
 	unsigned nr_devices;
 	struct vcpu *vcpus[VM_MAX_CPUS];
 	unsigned nr_vcpus;
+	unsigned nr_vcpus_planned; /* cfg.cpus, known before the vCPUs exist (ACPI) */
 	struct x86_cpu_state boot_state; /* for vCPU 0 */
 
 	/* Set (release) whenever a pause or the end is requested: vCPUs then take the lock. */
@@ -62,14 +63,16 @@ struct vm {
 };
 
 /*
- * vm_create - build a VM from @cfg (validated by the caller): KVM VM, RAM,
- * irqchip, platform devices, vCPUs created but not running. The guest is
- * loaded next, by vm_boot_load() (vm_boot.h), which sets vm->boot_state.
+ * vm_create - build a VM from @cfg (validated by the caller): guest RAM with
+ * the guest loaded into it (kernel, initrd, command line, ACPI tables: done
+ * first, so a bad kernel is refused before any KVM object exists), then the
+ * KVM VM, irqchip, platform devices and vCPUs, created but not running.
  * @el is the event loop that serves the VM's host I/O. Returns 0, or -errno
- * with one line in @err.
+ * with one line in @err; *@user_error tells whether the user's input (kernel,
+ * initrd, command line) was at fault rather than the host.
  */
-int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *el, char *err,
-	      size_t err_len);
+int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *el, bool *user_error,
+	      char *err, size_t err_len);
 
 /* vm_start - give vCPU 0 vm->boot_state and start one thread per vCPU. 0 or -errno. */
 int vm_start(struct vm *vm);
@@ -90,6 +93,13 @@ int vm_join(struct vm *vm);
  */
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
+
+/*
+ * vm_ctrl_alt_del - press Ctrl-Alt-Del on the guest's keyboard (the i8042),
+ * as Firecracker's SendCtrlAltDel does; Linux then reboots or shuts down as
+ * its init decides. 0, or -EINVAL when the VM has ended.
+ */
+int vm_ctrl_alt_del(struct vm *vm);
 
 /* vm_destroy - free everything; vCPU threads must have been joined. */
 void vm_destroy(struct vm *vm);

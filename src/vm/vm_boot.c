@@ -71,7 +71,7 @@ static void unmap_file(struct mapped_file *f)
 int vm_boot_load(struct vm *vm, char *err, size_t err_len)
 {
 	struct mapped_file kernel = { 0 }, initrd = { 0 };
-	struct boot_request req = { .nr_vcpus = vm->nr_vcpus, .cmdline = vm->cfg.cmdline };
+	struct boot_request req = { .nr_vcpus = vm->nr_vcpus_planned, .cmdline = vm->cfg.cmdline };
 	enum boot_format format;
 	char why[384] = "";
 	int ret;

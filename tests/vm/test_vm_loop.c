@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,28 +76,36 @@ static const struct bus_region_ops pio_ops = { probe_pio_read, probe_pio_write }
 static const struct bus_region_ops serial_ops = { NULL, probe_serial_write };
 static const struct bus_region_ops mmio_ops = { probe_mmio_read, probe_mmio_write };
 
-/* Flat 32-bit protected mode, paging off, code at 0x1000 (a multiboot-like entry). */
-static void flat32_state(struct x86_cpu_state *st)
+/*
+ * Write @code as a minimal multiboot image (a.out-kludge header, entry right
+ * after it at 0x100020) to a temporary file; vmon's own loader boots it in
+ * flat 32-bit protected mode, paging off.
+ */
+static char *write_kernel(const uint8_t *code, size_t len)
 {
-	struct x86_segment code = { .base = 0,
-				    .limit = 0xffffffff,
-				    .selector = 0x8,
-				    .type = 0xb,
-				    .present = 1,
-				    .s = 1,
-				    .db = 1,
-				    .g = 1 };
-	struct x86_segment data = code;
+	static char path[64];
+	uint32_t hdr[8] = {
+		0x1BADB002,
+		0x00010000,
+		(uint32_t) - (0x1BADB002u + 0x00010000u),
+		0x100000,
+		0x100000,
+		0x100000 + 32 + (uint32_t)len,
+		0x100000 + 32 + (uint32_t)len,
+		0x100020,
+	};
+	int fd;
 
-	data.selector = 0x10;
-	data.type = 0x3;
-	memset(st, 0, sizeof(*st));
-	st->cs = code;
-	st->ds = st->es = st->fs = st->gs = st->ss = data;
-	st->cr0 = 0x11; /* PE | ET */
-	st->rip = 0x1000;
-	st->rsp = 0x8000;
-	st->rflags = 2;
+	snprintf(path, sizeof(path), "/tmp/vmon-test-kernel-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0)
+		return NULL;
+	if (write(fd, hdr, sizeof(hdr)) != sizeof(hdr) || write(fd, code, len) != (ssize_t)len) {
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	return path;
 }
 
 static const char *kvm_skip_reason(void)
@@ -117,7 +126,17 @@ static struct vm *make_vm(struct probe *p, const uint8_t *code, size_t len)
 
 	vm_config_init(&cfg);
 	cfg.mem_bytes = 16ull << 20;
-	if (vm_create(&vm, &cfg, NULL, err, sizeof(err))) {
+	char *kernel = write_kernel(code, len);
+	bool user_error;
+	int ret;
+
+	if (!kernel)
+		return NULL;
+	cfg.kernel_path = strdup(kernel);
+	ret = vm_create(&vm, &cfg, NULL, &user_error, err, sizeof(err));
+	unlink(kernel);
+	vm_config_free(&cfg);
+	if (ret) {
 		printf("# vm_create: %s\n", err);
 		return NULL;
 	}
@@ -125,8 +144,6 @@ static struct vm *make_vm(struct probe *p, const uint8_t *code, size_t len)
 	bus_register(&vm->pio, 0x510, 16, &pio_ops, p, "probe");
 	bus_register(&vm->pio, 0x520, 8, &serial_ops, p, "serial");
 	bus_register(&vm->mmio, 0xd0000000, 8, &mmio_ops, p, "probe-mmio");
-	gmem_write(&vm->gmem, 0x1000, code, len);
-	flat32_state(&vm->boot_state);
 	return vm;
 }
 
@@ -162,7 +179,7 @@ TEST(vm_loop_reports_triple_fault_as_guest_crash)
 {
 	/* lidt [limit 0]; ud2 -> #UD with no IDT -> #DF -> triple fault */
 	static const uint8_t code[] = {
-		0x0f, 0x01, 0x1d, 0x00, 0x11, 0x00, 0x00, /* lidt [0x1100] */
+		0x0f, 0x01, 0x1d, 0x00, 0x8f, 0x00, 0x00, /* lidt [0x8f00]: zero, limit 0 */
 		0x0f, 0x0b, /* ud2 */
 	};
 	struct probe p = { 0 };
@@ -173,7 +190,6 @@ TEST(vm_loop_reports_triple_fault_as_guest_crash)
 		SKIP(why);
 	vm = make_vm(&p, code, sizeof(code));
 	REQUIRE(vm);
-	/* the IDT descriptor at 0x1100 is zero: limit 0, base 0 */
 	REQUIRE(vm_start(vm) == 0);
 	CHECK_EQ(vm_join(vm), VMON_EXIT_GUEST_CRASH);
 	vm_destroy(vm);
