@@ -1,0 +1,33 @@
+# The boot benchmark's part inside the sandbox's L1 (sourced by /init when sandbox.mode=bench; installed as
+# /sandbox/bench.sh by tests/sandbox/build-initramfs). Boots the same guest (kernel, initramfs, command line,
+# memory, vCPUs) alternately with each monitor, round 0 being an unreported warm-up, and prints per boot:
+#   BENCH <monitor> <round> <sbxrun result line>
+# sbxrun measures launch -> first guest line containing VMON-GUEST-READY, samples the monitor's VmHWM and the
+# Rss of its guest-RAM mapping(s) at that moment, then kills the monitor (the guest idles after the marker).
+runs=$(l1_param sandbox.runs 5)
+monitors=$(l1_param sandbox.monitors vmon,qemu | tr ',' ' ')
+cpus=$(l1_param sandbox.cpus 1)
+cmdline="console=ttyS0 reboot=k panic=-1 quiet vmon.test=idle"
+echo "BENCH-CONFIG runs=$runs cpus=$cpus mem_mib=$GUEST_MEM_MIB monitors=$monitors"
+echo "BENCH-CONFIG cmdline=$cmdline"
+echo "BENCH-CONFIG qemu=$QEMU_OPTIONS_TEXT"
+echo "BENCH-CONFIG vmon=vmon run --kernel K --initrd I --cmdline C --cpus N --mem ${GUEST_MEM_MIB}M"
+round=0
+while [ "$round" -le "$runs" ]; do
+	for mon in $monitors; do
+		if ! monitor_available "$mon"; then
+			echo "BENCH-MISSING $mon"
+			continue
+		fi
+		line=$(run_monitor "$mon" "$cpus" "$cmdline" -o "/tmp/bench-$mon-$round.out" -t 60 -m VMON-GUEST-READY \
+			-g "$GUEST_MEM_MIB" -k)
+		echo "BENCH $mon $round $line"
+		case "$line" in
+		*marker_ms=-1*)
+			tail -n 15 "/tmp/bench-$mon-$round.out" | sed "s/^/L2|bench-$mon-$round| /"
+			tail -n 15 "/tmp/bench-$mon-$round.out.err" | sed "s/^/L2E|bench-$mon-$round| /"
+			;;
+		esac
+	done
+	round=$((round + 1))
+done

@@ -1,0 +1,155 @@
+#!/bin/sh
+# /init of the sandbox's L1 (Debian's cloud kernel under QEMU TCG with an emulated SVM CPU): loads
+# kvm_amd so that /dev/kvm is genuine hardware virtualization, then runs the scenarios named on its
+# kernel command line (sandbox.scenarios=a,b,c) with the monitor sandbox.monitor=vmon|qemu, or the boot
+# benchmark (sandbox.mode=bench), and powers off. Everything is reported on the serial console as lines
+# the host-side scripts parse (tests/sandbox/run, bench/boot/run):
+#   SANDBOX-L1-UP <uptime s>          SANDBOX-BEGIN <name>            L2|<name>| <guest stdout line>
+#   L2E|<name>| <monitor stderr line> SANDBOX-RUN <name> <sbxrun line> SANDBOX-RESULT <name> ok|fail|skip <why>
+#   SANDBOX-END
+export PATH=/bin:/sbin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /tmp && mount -t tmpfs tmpfs /tmp
+. /sandbox/lib.sh
+
+echo "SANDBOX-L1-UP $(cut -d' ' -f1 /proc/uptime)"
+for m in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd; do
+	insmod "/sandbox/modules/$(basename $m).ko" || echo "SANDBOX-NOTE insmod $m failed"
+done
+dmesg | grep -iE 'kvm|svm|nested' | sed 's/^/SANDBOX-DMESG /'
+echo "SANDBOX-KVM-READY $(cut -d' ' -f1 /proc/uptime)"
+
+mode=$(l1_param sandbox.mode test)
+if [ "$mode" = shell ]; then
+	echo "SANDBOX-SHELL: vmon is /bin/vmon, the guest /guest/vmlinuz + /guest/initrd.gz; 'poweroff -f' leaves"
+	setsid cttyhack sh
+	poweroff -f
+fi
+if [ "$mode" = bench ]; then
+	. /sandbox/bench.sh
+	echo "SANDBOX-END"
+	poweroff -f
+fi
+
+monitor=$(l1_param sandbox.monitor vmon)
+scenarios=$(l1_param sandbox.scenarios boot | tr ',' ' ')
+timeout_s=$(l1_param sandbox.timeout 90)
+guest_args=$(l1_param sandbox.guest_args "" | tr ',' ' ')
+token="tok$(cut -c1-8 /proc/sys/kernel/random/uuid)"
+initrd_token=$(cat /sandbox/guest-initrd-token)
+
+result() { echo "SANDBOX-RESULT $1 $2 $3"; }
+
+# has NAME STRING: the scenario's guest output contains STRING.
+has() { grep -qF -- "$2" "/tmp/$1.out"; }
+fact() { sed -n "s/^VMON-FACT $2=//p" "/tmp/$1.out" | head -n1; }
+
+for name in $scenarios; do
+	echo "SANDBOX-BEGIN $name"
+	if [ ! -c /dev/kvm ]; then
+		result "$name" skip "no /dev/kvm in L1 (kvm_amd did not load)"
+		continue
+	fi
+	if ! monitor_available "$monitor"; then
+		result "$name" skip "monitor $monitor not in the L1 initramfs (build-initramfs --vmon PATH)"
+		continue
+	fi
+	cpus=1
+	test=poweroff
+	set --
+	case "$name" in
+	boot|cmdline|initrd|clock|poweroff) ;;
+	cpus) cpus=4 ;;
+	reboot) test=reboot ;;
+	modules) test=modules ;;
+	console)
+		test=shell
+		set -- -s 'VMON-GUEST-SHELL=echo $((6*7))-ok' -s '42-ok=poweroff -f'
+		;;
+	*)
+		result "$name" fail "unknown scenario"
+		continue
+		;;
+	esac
+	cmdline="console=ttyS0 reboot=k panic=-1 vmon.test=$test vmon.token=$token"
+	[ -n "$guest_args" ] && cmdline="$cmdline $guest_args"
+	l1_start=$(date +%s)
+	line=$(run_monitor "$monitor" "$cpus" "$cmdline" -o "/tmp/$name.out" -t "$timeout_s" -m VMON-GUEST-READY "$@")
+	l1_end=$(date +%s)
+	sed "s/^/L2|$name| /" "/tmp/$name.out"
+	sed "s/^/L2E|$name| /" "/tmp/$name.out.err"
+	echo "SANDBOX-RUN $name $line"
+	status=$(sbx_field "$line" status)
+	timed_out=$(sbx_field "$line" timeout)
+	marker_ms=$(sbx_field "$line" marker_ms)
+
+	if [ "$timed_out" = 1 ] && [ "$marker_ms" = -1 ]; then
+		result "$name" fail "timed out after ${timeout_s}s without the marker line VMON-GUEST-READY"
+		continue
+	fi
+	if [ "$marker_ms" = -1 ] && has "$name" "vmon-diag: /init started"; then
+		result "$name" fail "guest /init ran (its /dev/kmsg lines came out) but its tty output did not: no VMON-GUEST-READY (monitor exit status $status)"
+		continue
+	fi
+	if [ "$marker_ms" = -1 ]; then
+		result "$name" fail "no marker line VMON-GUEST-READY (monitor exit status $status)"
+		continue
+	fi
+	case "$name" in
+	boot)
+		result "$name" ok "marker after ${marker_ms} ms"
+		;;
+	cpus)
+		n=$(fact "$name" nproc); c=$(fact "$name" cpuinfo)
+		if [ "$n" = 4 ] && [ "$c" = 4 ]; then result "$name" ok "nproc=4 cpuinfo=4"
+		else result "$name" fail "expected 4 CPUs, guest saw nproc=$n /proc/cpuinfo=$c"; fi
+		;;
+	cmdline)
+		c=$(fact "$name" cmdline)
+		case "$c" in
+		*"vmon.token=$token"*) result "$name" ok "token $token arrived" ;;
+		*) result "$name" fail "token $token not in guest /proc/cmdline: '$c'" ;;
+		esac
+		;;
+	initrd)
+		t=$(fact "$name" initrd_token)
+		if [ "$t" = "$initrd_token" ]; then result "$name" ok "initrd file read back"
+		else result "$name" fail "file from the initrd has '$t', expected '$initrd_token'"; fi
+		;;
+	clock)
+		g=$(fact "$name" date)
+		case "$g" in
+		''|*[!0-9]*) result "$name" fail "no guest date (got '$g')" ;;
+		*)
+			if [ "$g" -ge $((l1_start - 60)) ] && [ "$g" -le $((l1_end + 60)) ]; then
+				result "$name" ok "guest date $g, L1 $l1_start..$l1_end"
+			else
+				result "$name" fail "guest date $g, L1 $l1_start..$l1_end: more than 60 s apart"
+			fi
+			;;
+		esac
+		;;
+	poweroff|reboot)
+		if [ "$timed_out" = 1 ]; then result "$name" fail "monitor still running ${timeout_s}s after guest $name"
+		elif [ "$status" != 0 ]; then result "$name" fail "monitor exit status $status after guest $name"
+		else result "$name" ok "monitor exited 0"; fi
+		;;
+	console)
+		if ! has "$name" VMON-GUEST-SHELL; then result "$name" fail "guest shell did not start"
+		elif ! grep -q '^42-ok' "/tmp/$name.out"; then result "$name" fail "no answer '42-ok' to the line typed on stdin"
+		elif [ "$timed_out" = 1 ] || [ "$status" != 0 ]; then
+			result "$name" fail "answer came back but 'poweroff -f' typed on stdin did not end the monitor with 0 (status $status timeout $timed_out)"
+		else result "$name" ok "typed line answered, poweroff typed ended the monitor"; fi
+		;;
+	modules)
+		bad=$(sed -n 's/^VMON-FACT insmod_failed=//p' "/tmp/$name.out" | tr '\n' ' ')
+		nok=$(grep -c '^VMON-FACT insmod=' "/tmp/$name.out")
+		if [ -z "$bad" ] && [ "$nok" -gt 0 ]; then result "$name" ok "$nok virtio modules loaded"
+		else result "$name" fail "insmod failed: $bad"; fi
+		;;
+	esac
+done
+echo "SANDBOX-END"
+poweroff -f

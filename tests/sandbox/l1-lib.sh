@@ -1,0 +1,57 @@
+# Shared by the L1 scenario runner (/init) and the L1 benchmark (/bench.sh): how to launch an L2 monitor.
+# Installed as /sandbox/lib.sh in the L1 initramfs. Sourced by busybox sh.
+
+GUEST_KERNEL=/guest/vmlinuz
+GUEST_INITRD=/guest/initrd.gz
+GUEST_MEM_MIB=256
+
+# l1_param NAME DEFAULT: the value of NAME=... on L1's kernel command line.
+l1_param() {
+	for word in $(cat /proc/cmdline); do
+		case "$word" in
+		"$1"=*) echo "${word#"$1"=}"; return ;;
+		esac
+	done
+	echo "$2"
+}
+
+# monitor_available MONITOR: the monitor's binary is in this L1.
+monitor_available() {
+	case "$1" in
+	vmon) [ -x /bin/vmon ] ;;
+	qemu) [ -x /usr/bin/qemu-system-x86_64 ] ;;
+	*) return 1 ;;
+	esac
+}
+
+# run_monitor MONITOR CPUS CMDLINE SBXRUN-OPTIONS...: boots the guest under sbxrun; prints sbxrun's line.
+#   vmon: its CLI, serial console on stdin/stdout, plus the words of sandbox.vmon_args=a,b (L1 command line).
+#   qemu: QEMU's fastest fair setup for a direct kernel boot: microvm with its RTC (without it the guest
+#         probes a missing RTC for seconds), no default devices, no user config, serial on stdio.
+run_monitor() {
+	mon="$1"; cpus="$2"; cmdline="$3"; shift 3
+	vmon_args=$(l1_param sandbox.vmon_args "" | tr ',' ' ')
+	case "$mon" in
+	vmon)
+		/bin/sbxrun "$@" -- /bin/vmon run --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
+			--cmdline "$cmdline" --cpus "$cpus" --mem "${GUEST_MEM_MIB}M" $vmon_args
+		;;
+	qemu)
+		/bin/sbxrun "$@" -- /usr/bin/qemu-system-x86_64 -enable-kvm -cpu host -M microvm,rtc=on \
+			-smp "$cpus" -m "${GUEST_MEM_MIB}M" -nodefaults -no-user-config -nographic -serial stdio \
+			-no-reboot -kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" -append "$cmdline"
+		;;
+	esac
+}
+
+QEMU_OPTIONS_TEXT="qemu-system-x86_64 -enable-kvm -cpu host -M microvm,rtc=on -smp N -m ${GUEST_MEM_MIB}M -nodefaults -no-user-config -nographic -serial stdio -no-reboot -kernel K -initrd I -append C"
+
+# sbx_field LINE KEY: the value of KEY=... in an sbxrun result line.
+sbx_field() {
+	for kv in $1; do
+		case "$kv" in
+		"$2"=*) echo "${kv#"$2"=}"; return ;;
+		esac
+	done
+	echo ""
+}

@@ -1,0 +1,37 @@
+# Host-side helpers for the sandbox scripts (tests/sandbox/*, bench/boot/run). Sourced by bash.
+
+SANDBOX_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SANDBOX_SRC/../.." && pwd)
+SANDBOX_OUT=${SANDBOX_OUT:-$REPO_ROOT/build/sandbox}
+
+sbx_log() { echo "sandbox: $*" >&2; }
+
+# sbx_need_pkgs PKG...: installs the Debian packages that are missing (apt-get install -y).
+sbx_need_pkgs() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	sbx_log "installing ${missing[*]}"
+	local sudo=
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	$sudo apt-get install -y "${missing[@]}" >&2 || { $sudo apt-get update >&2 && $sudo apt-get install -y "${missing[@]}" >&2; }
+}
+
+# sbx_kernel_version: the newest installed Debian cloud kernel (…-cloud-amd64); empty if none.
+sbx_kernel_version() {
+	local k
+	k=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n1)
+	[ -n "$k" ] && basename "$k" | sed 's/^vmlinuz-//'
+}
+
+# sbx_l1_qemu LOG INITRD APPEND TIMEOUT: boots L1 (TCG, emulated EPYC with SVM and nested paging),
+# console to LOG, killed after TIMEOUT seconds. Returns QEMU's status (124 when timed out).
+sbx_l1_qemu() {
+	local log=$1 initrd=$2 append=$3 limit=$4 ver
+	ver=$(sbx_kernel_version)
+	timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -M pc -cpu EPYC,+svm,+npt -smp 2 -m 2048 \
+		-nographic -nic none -no-reboot -kernel "/boot/vmlinuz-$ver" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 quiet $append" </dev/null >"$log" 2>&1
+}
