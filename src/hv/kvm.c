@@ -285,6 +285,24 @@ int hv_irq_line(struct hv *hv, uint32_t gsi, int level)
 	return ioctl(hv->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
 }
 
+/*
+ * Some KVMs (PVM) list the brand-string leaves 0x80000002-4 with zeros; the
+ * guest then shows no CPU name. Fill them from the host CPU, which is what
+ * KVM reports on hosts that pass them through.
+ */
+static void fill_brand_string(struct cpuid_entry *e, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		unsigned a, b, c, d;
+
+		if (e[i].function < 0x80000002u || e[i].function > 0x80000004u ||
+		    (e[i].eax | e[i].ebx | e[i].ecx | e[i].edx))
+			continue;
+		__cpuid(e[i].function, a, b, c, d);
+		e[i].eax = a, e[i].ebx = b, e[i].ecx = c, e[i].edx = d;
+	}
+}
+
 int hv_supported_cpuid(struct hv *hv, struct cpuid_entry **out, unsigned *nr)
 {
 	for (unsigned n = 128; n <= 4096; n *= 2) {
@@ -318,6 +336,7 @@ int hv_supported_cpuid(struct hv *hv, struct cpuid_entry **out, unsigned *nr)
 				.edx = c->entries[i].edx,
 			};
 		}
+		fill_brand_string(e, c->nent);
 		*out = e;
 		*nr = c->nent;
 		free(c);
