@@ -151,6 +151,16 @@ void virtio_dev_queue_error(struct virtio_dev *vdev, unsigned q)
 		virtio_dev_config_changed(vdev);
 }
 
+bool virtio_dev_queue_rearm(struct virtio_dev *vdev, unsigned q)
+{
+	struct virtq *vq = &vdev->vqs[q];
+
+	if (q >= vdev->nr_queues || vq->broken || !virtio_dev_running(vdev))
+		return false;
+	virtq_publish_avail_event(vq);
+	return virtq_has_avail(vq);
+}
+
 void virtio_dev_config_changed(struct virtio_dev *vdev)
 {
 	vdev->config_generation++;

@@ -145,6 +145,13 @@ void virtio_dev_used(struct virtio_dev *vdev, unsigned q);
  */
 void virtio_dev_queue_error(struct virtio_dev *vdev, unsigned q);
 
+/*
+ * virtio_dev_queue_rearm - after a model drained queue @q: with EVENT_IDX,
+ * ask for a notification at the next buffer; returns true when buffers
+ * arrived meanwhile (process again, or the kick may be lost). Lock held.
+ */
+bool virtio_dev_queue_rearm(struct virtio_dev *vdev, unsigned q);
+
 /* virtio_dev_config_changed - bump config_generation and send a config interrupt. Lock held. */
 void virtio_dev_config_changed(struct virtio_dev *vdev);
 
