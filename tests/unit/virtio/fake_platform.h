@@ -2,6 +2,7 @@
 #ifndef VMON_TESTS_FAKE_PLATFORM_H
 #define VMON_TESTS_FAKE_PLATFORM_H
 
+#include <errno.h>
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>

@@ -132,7 +132,7 @@ TEST(virtq_refuses_address_past_ram_or_wrapping)
 	fg_desc(&g, FAKE_DESC, 0, FAKE_RAM_GPA + FAKE_RAM_LEN - 8, 16, 0, 0);
 	fg_avail(&g, 0);
 	CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
-	virtq_reset(&vq);
+	fg_fini(&g);
 	fg_init(&g, &vq, 16);
 	fg_desc(&g, FAKE_DESC, 0, 0xfffffffffffffff0ull, 0x20, 0, 0);
 	fg_avail(&g, 0);
@@ -176,7 +176,7 @@ TEST(virtq_refuses_avail_idx_jump)
 	fg_set_avail_idx(&g, 17);
 	CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
 	/* exactly the queue size is fine */
-	virtq_reset(&vq);
+	fg_fini(&g);
 	fg_init(&g, &vq, 16);
 	fg_desc(&g, FAKE_DESC, 0, FAKE_BUF, 10, 0, 0);
 	fg_set_avail_idx(&g, 16);
