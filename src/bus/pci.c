@@ -322,6 +322,8 @@ uint32_t pci_config_read(struct pci_device *pdev, unsigned offset, unsigned size
 		return size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
 	if (offset >= PCI_CFG_SIZE)
 		return 0; /* no extended capabilities */
+	if (pdev->hook_len && offset >= pdev->hook_off && offset + size <= pdev->hook_off + pdev->hook_len)
+		return pdev->hook_read(pdev, offset - pdev->hook_off, size);
 	pthread_mutex_lock(&pdev->lock);
 	for (unsigned i = 0; i < size; i++)
 		v |= (uint32_t)pdev->cfg[offset + i] << (8 * i);
@@ -336,6 +338,10 @@ void pci_config_write(struct pci_device *pdev, unsigned offset, uint32_t value, 
 
 	if ((size != 1 && size != 2 && size != 4) || (offset & (size - 1)) || offset >= PCI_CFG_SIZE)
 		return;
+	if (pdev->hook_len && offset >= pdev->hook_off && offset + size <= pdev->hook_off + pdev->hook_len) {
+		pdev->hook_write(pdev, offset - pdev->hook_off, value, size);
+		return;
+	}
 	pthread_mutex_lock(&pdev->lock);
 	old_cmd = cfg16(pdev, PCI_COMMAND);
 	for (unsigned i = 0; i < size; i++) {

@@ -112,6 +112,15 @@ struct pci_device {
 	uint64_t msix_pba;
 	/* INTx */
 	bool intx_level;
+	/*
+	 * Config accesses wholly inside [hook_off, hook_off + hook_len) go to
+	 * these instead (called WITHOUT the device lock, so they may take the
+	 * owner's lock and then call pci_config_read/write on other offsets).
+	 * Used by virtio's VIRTIO_PCI_CAP_PCI_CFG window. hook_len 0: none.
+	 */
+	unsigned hook_off, hook_len;
+	uint32_t (*hook_read)(struct pci_device *pdev, unsigned offset, unsigned size);
+	void (*hook_write)(struct pci_device *pdev, unsigned offset, uint32_t value, unsigned size);
 	/* Called (device lock held) after a BAR was mapped at @gpa or unmapped. May be NULL. */
 	void (*bar_changed)(struct pci_device *pdev, unsigned bar, bool mapped, uint64_t gpa);
 	struct ratelimit rl;

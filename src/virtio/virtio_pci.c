@@ -359,6 +359,69 @@ static void add_vendor_cap(struct pci_device *pdev, uint8_t type, uint32_t off, 
 	pci_device_add_cap(pdev, &c, c.cap.cap_len, NULL);
 }
 
+/*
+ * VIRTIO_PCI_CAP_PCI_CFG (§4.1.4.9): a window in config space through which
+ * the driver reaches BAR registers: it programs cap.bar, cap.offset and
+ * cap.length, then reads or writes pci_cfg_data. Only BAR 0 exists; other
+ * bars, lengths other than 1/2/4 and misaligned offsets read 0 / do nothing.
+ */
+static bool pcicfg_target(struct virtio_pci *vp, uint32_t *off, unsigned *len)
+{
+	unsigned c = vp->pcicfg_cap;
+	uint8_t bar = (uint8_t)pci_config_read(&vp->pdev, c + VIRTIO_PCI_CAP_BAR, 1);
+
+	*off = pci_config_read(&vp->pdev, c + VIRTIO_PCI_CAP_OFFSET, 4);
+	*len = pci_config_read(&vp->pdev, c + VIRTIO_PCI_CAP_LENGTH, 4);
+	return bar == 0 && (*len == 1 || *len == 2 || *len == 4) && !(*off & (*len - 1)) &&
+	       *off < VIRTIO_PCI_BAR_SIZE;
+}
+
+static uint32_t pcicfg_read(struct pci_device *pdev, unsigned offset, unsigned size)
+{
+	struct virtio_pci *vp = container_of(pdev, struct virtio_pci, pdev);
+	uint32_t off, v;
+	unsigned len;
+
+	if (!pcicfg_target(vp, &off, &len))
+		return 0;
+	v = (uint32_t)vp_bar_read(vp, off, len);
+	return (uint32_t)((uint64_t)v >> (8 * offset)) & (size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1);
+}
+
+static void pcicfg_write(struct pci_device *pdev, unsigned offset, uint32_t value, unsigned size)
+{
+	struct virtio_pci *vp = container_of(pdev, struct virtio_pci, pdev);
+	uint32_t off;
+	unsigned len;
+
+	if (offset != 0 || size < 1 || !pcicfg_target(vp, &off, &len) || size < len)
+		return;
+	vp_bar_write(vp, off, value, len);
+}
+
+static void add_pcicfg_cap(struct virtio_pci *vp)
+{
+	struct virtio_pci_cfg_cap c;
+	uint8_t wm[sizeof(c)];
+	int off;
+
+	memset(&c, 0, sizeof(c));
+	memset(wm, 0, sizeof(wm));
+	c.cap.cap_vndr = PCI_CAP_ID_VNDR;
+	c.cap.cap_len = sizeof(c);
+	c.cap.cfg_type = VIRTIO_PCI_CAP_PCI_CFG;
+	wm[VIRTIO_PCI_CAP_BAR] = 0xff;
+	memset(wm + VIRTIO_PCI_CAP_OFFSET, 0xff, 8); /* offset and length */
+	off = pci_device_add_cap(&vp->pdev, &c, sizeof(c), wm);
+	if (off < 0)
+		return;
+	vp->pcicfg_cap = (uint8_t)off;
+	vp->pdev.hook_off = (unsigned)off + offsetof(struct virtio_pci_cfg_cap, pci_cfg_data);
+	vp->pdev.hook_len = 4;
+	vp->pdev.hook_read = pcicfg_read;
+	vp->pdev.hook_write = pcicfg_write;
+}
+
 static void vp_release_fds(struct virtio_pci *vp)
 {
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
@@ -399,6 +462,7 @@ int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot
 	if (vdev->ops->config_len)
 		add_vendor_cap(&vp->pdev, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVICE_OFF, vdev->ops->config_len,
 			       false);
+	add_pcicfg_cap(vp);
 	rc = pci_device_add_msix(&vp->pdev, vdev->nr_queues + 1, 0, VIRTIO_PCI_MSIX_TABLE_OFF,
 				 VIRTIO_PCI_MSIX_PBA_OFF);
 	if (rc)

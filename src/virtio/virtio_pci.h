@@ -8,7 +8,8 @@
  *   0x2000 device-specific configuration
  *   0x3000 notifications: queue q at 0x3000 + 4 * q (notify_off_multiplier 4)
  *   0x4000 MSI-X table (nr_queues + 1 vectors), 0x5000 MSI-X PBA
- * with the four vendor capabilities that point there (§4.1.4) and MSI-X.
+ * with the four vendor capabilities that point there (§4.1.4), the
+ * VIRTIO_PCI_CAP_PCI_CFG access window (§4.1.4.9) and MSI-X.
  *
  * Notifications: each queue has an eventfd. When BAR 0 is mapped the
  * transport asks the platform to bind it to the queue's notify address
@@ -51,6 +52,7 @@ struct virtio_pci {
 	uint32_t driver_feature_select;
 	uint16_t queue_select;
 	uint8_t isr;
+	uint8_t pcicfg_cap;     /* config offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
 	int kick_fd[VIRTIO_MAX_QUEUES];
 	bool watched[VIRTIO_MAX_QUEUES];
 	bool ioeventfd_on;

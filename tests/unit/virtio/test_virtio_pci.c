@@ -181,6 +181,23 @@ TEST(virtio_pci_ids_and_capabilities)
 	CHECK(find_vcap(e, VIRTIO_PCI_CAP_ISR_CFG));
 	CHECK(!find_vcap(e, VIRTIO_PCI_CAP_DEVICE_CFG)); /* rng has no config */
 	CHECK_EQ(rd(e, VIRTIO_PCI_COMMON_NUMQ, 2), 1);
+	/* the PCI-config access window reaches the same registers */
+	c = find_vcap(e, VIRTIO_PCI_CAP_PCI_CFG);
+	REQUIRE(c);
+	cfg_wr(e, c + VIRTIO_PCI_CAP_BAR, 0, 1);
+	cfg_wr(e, c + VIRTIO_PCI_CAP_OFFSET, VIRTIO_PCI_COMMON_NUMQ, 4);
+	cfg_wr(e, c + VIRTIO_PCI_CAP_LENGTH, 2, 4);
+	CHECK_EQ(cfg_rd(e, c + 16, 4), 1);
+	cfg_wr(e, c + VIRTIO_PCI_CAP_OFFSET, VIRTIO_PCI_COMMON_Q_SELECT, 4);
+	cfg_wr(e, c + 16, 0, 4);
+	cfg_wr(e, c + VIRTIO_PCI_CAP_OFFSET, VIRTIO_PCI_COMMON_Q_SIZE, 4);
+	cfg_wr(e, c + 16, 64, 4);
+	CHECK_EQ(rd(e, VIRTIO_PCI_COMMON_Q_SIZE, 2), 64);
+	cfg_wr(e, c + VIRTIO_PCI_CAP_BAR, 3, 1); /* no such BAR */
+	CHECK_EQ(cfg_rd(e, c + 16, 4), 0);
+	cfg_wr(e, c + VIRTIO_PCI_CAP_BAR, 0, 1);
+	cfg_wr(e, c + VIRTIO_PCI_CAP_LENGTH, 3, 4); /* bad length */
+	CHECK_EQ(cfg_rd(e, c + 16, 4), 0);
 	env_free(e);
 }
 
