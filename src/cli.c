@@ -1,1 +1,363 @@
+/* cli.c — command-line parsing into struct cli (see cli.h). */
+#include "cli.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *cli_usage(void)
+{
+	return "usage: vmon run [options]       boot a VM (with no --kernel: the bundled demo "
+	       "guest)\n"
+	       "       vmon info                what this host offers for hardware virtualization\n"
+	       "       vmon --api-sock PATH     serve the Firecracker-compatible API on PATH\n"
+	       "       vmon --config-file FILE [--no-api]   start a VM from a Firecracker config "
+	       "file\n"
+	       "       vmon --help | --version\n"
+	       "\n"
+	       "run options:\n"
+	       "  --kernel PATH         bzImage (Linux) or multiboot kernel\n"
+	       "  --initrd PATH         initial ramdisk (Linux) or multiboot module\n"
+	       "  --cmdline STR         kernel command line\n"
+	       "  --cpus N              vCPUs (1-64, default 1)\n"
+	       "  --mem SIZE            guest RAM, e.g. 512M, 2G (default 256M)\n"
+	       "  --disk PATH[,ro][,id=ID]  virtio-blk disk (repeatable)\n"
+	       "  --net tap=NAME[,mac=MAC]  virtio-net NIC on a TAP device (repeatable)\n"
+	       "  --rng                 virtio-rng device\n"
+	       "  --console serial|virtio   guest console device (default serial)\n"
+	       "  --reboot restart|exit guest reboot restarts the VM or ends vmon (default exit)\n"
+	       "  --stats               print exit statistics when the VM ends\n"
+	       "  -v, --verbose         more diagnostics (repeat for debug)\n"
+	       "\n"
+	       "The serial console is on standard input/output; when it is a terminal, Ctrl-A x "
+	       "quits.\n"
+	       "Exit status: 0 guest powered off or rebooted; 2 bad argument or file; 4 host "
+	       "failure;\n"
+	       "6 guest crashed (triple fault, emulation failure); (v << 1) | 1 guest wrote v to "
+	       "port 0xf4.\n";
+}
+
+static int set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+	return *dst ? 0 : -ENOMEM;
+}
+
+/* --disk PATH[,ro][,id=ID] */
+static int parse_disk(struct vm_config *cfg, const char *arg, char *err, size_t err_len)
+{
+	struct vm_disk_config *d;
+	char *copy, *tok, *save = NULL;
+	int ret = 0;
+
+	if (cfg->nr_disks == VM_MAX_DISKS) {
+		snprintf(err, err_len, "--disk: at most %d disks", VM_MAX_DISKS);
+		return -EINVAL;
+	}
+	copy = strdup(arg);
+	if (!copy)
+		return -ENOMEM;
+	d = &cfg->disks[cfg->nr_disks];
+	memset(d, 0, sizeof(*d));
+	tok = copy[0] == ',' ? NULL : strtok_r(copy, ",", &save);
+	if (!tok || !*tok) {
+		snprintf(err, err_len, "--disk: a path is needed");
+		ret = -EINVAL;
+		goto out;
+	}
+	d->path = strdup(tok);
+	while ((tok = strtok_r(NULL, ",", &save))) {
+		if (!strcmp(tok, "ro")) {
+			d->read_only = true;
+		} else if (!strncmp(tok, "id=", 3) && tok[3]) {
+			free(d->id);
+			d->id = strdup(tok + 3);
+		} else {
+			snprintf(err, err_len, "--disk: unknown option '%s' (ro, id=ID)", tok);
+			ret = -EINVAL;
+			goto out;
+		}
+	}
+	if (!d->id) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "disk%u", cfg->nr_disks);
+		d->id = strdup(id);
+	}
+	if (!d->path || !d->id)
+		ret = -ENOMEM;
+out:
+	free(copy);
+	cfg->nr_disks++; /* counted even on error so vm_config_free() frees it */
+	return ret;
+}
+
+/* --net tap=NAME[,mac=MAC] */
+static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t err_len)
+{
+	struct vm_net_config *n;
+	char *copy, *tok, *save = NULL;
+	int ret = 0;
+
+	if (cfg->nr_nets == VM_MAX_NETS) {
+		snprintf(err, err_len, "--net: at most %d NICs", VM_MAX_NETS);
+		return -EINVAL;
+	}
+	copy = strdup(arg);
+	if (!copy)
+		return -ENOMEM;
+	n = &cfg->nets[cfg->nr_nets++];
+	memset(n, 0, sizeof(*n));
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(tok, "tap=", 4) && tok[4]) {
+			free(n->tap);
+			n->tap = strdup(tok + 4);
+		} else if (!strncmp(tok, "mac=", 4)) {
+			if (parse_mac(tok + 4, n->mac)) {
+				snprintf(err, err_len, "--net: bad MAC address '%s'", tok + 4);
+				ret = -EINVAL;
+				goto out;
+			}
+			n->has_mac = true;
+		} else {
+			snprintf(err, err_len, "--net: unknown option '%s' (tap=NAME, mac=MAC)",
+				 tok);
+			ret = -EINVAL;
+			goto out;
+		}
+	}
+	if (!n->tap) {
+		snprintf(err, err_len, "--net: tap=NAME is needed");
+		ret = -EINVAL;
+		goto out;
+	}
+	{
+		char id[16];
+
+		snprintf(id, sizeof(id), "net%u", cfg->nr_nets - 1);
+		n->id = strdup(id);
+	}
+out:
+	free(copy);
+	return ret;
+}
+
+enum {
+	OPT_KERNEL = 256,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_CPUS,
+	OPT_MEM,
+	OPT_STATS,
+	OPT_DISK,
+	OPT_NET,
+	OPT_RNG,
+	OPT_CONSOLE,
+	OPT_REBOOT,
+	OPT_API_SOCK,
+	OPT_CONFIG_FILE,
+	OPT_NO_API,
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "reboot", required_argument, NULL, OPT_REBOOT },
+	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
+	{ "no-api", no_argument, NULL, OPT_NO_API },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ NULL, 0, NULL, 0 },
+};
+
+void cli_free(struct cli *cli)
+{
+	vm_config_free(&cli->cfg);
+	free(cli->api_sock);
+	free(cli->config_file);
+	cli->api_sock = cli->config_file = NULL;
+}
+
+int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
+{
+	bool run_only = false, api_only = false;
+	int c, ret = 0;
+	char *end;
+
+	memset(cli, 0, sizeof(*cli));
+	vm_config_init(&cli->cfg);
+	cli->command = CLI_HELP;
+	if (argc < 2) {
+		snprintf(err, err_len, "no command given (try 'vmon run' or 'vmon --help')");
+		return -EINVAL;
+	}
+	if (!strcmp(argv[1], "run") || !strcmp(argv[1], "info")) {
+		cli->command = !strcmp(argv[1], "run") ? CLI_RUN : CLI_INFO;
+		argc--;
+		argv++;
+	} else if (argv[1][0] != '-') {
+		snprintf(err, err_len, "unknown command '%s' (try 'vmon --help')", argv[1]);
+		return -EINVAL;
+	} else {
+		cli->command = CLI_API;
+	}
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":v", long_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_KERNEL:
+			ret = set_str(&cli->cfg.kernel_path, optarg);
+			run_only = true;
+			break;
+		case OPT_INITRD:
+			ret = set_str(&cli->cfg.initrd_path, optarg);
+			run_only = true;
+			break;
+		case OPT_CMDLINE:
+			ret = set_str(&cli->cfg.cmdline, optarg);
+			run_only = true;
+			break;
+		case OPT_CPUS: {
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || optarg[0] == '-' || n < 1 ||
+			    n > VM_MAX_CPUS) {
+				snprintf(err, err_len, "--cpus: '%s' is not a number from 1 to %d",
+					 optarg, VM_MAX_CPUS);
+				return -EINVAL;
+			}
+			cli->cfg.cpus = (unsigned)n;
+			run_only = true;
+			break;
+		}
+		case OPT_MEM:
+			if (parse_size(optarg, &cli->cfg.mem_bytes)) {
+				snprintf(err, err_len, "--mem: '%s' is not a size (e.g. 512M, 2G)",
+					 optarg);
+				return -EINVAL;
+			}
+			run_only = true;
+			break;
+		case OPT_STATS:
+			cli->cfg.stats = true;
+			break;
+		case OPT_DISK:
+			ret = parse_disk(&cli->cfg, optarg, err, err_len);
+			run_only = true;
+			break;
+		case OPT_NET:
+			ret = parse_net(&cli->cfg, optarg, err, err_len);
+			run_only = true;
+			break;
+		case OPT_RNG:
+			cli->cfg.rng = true;
+			run_only = true;
+			break;
+		case OPT_CONSOLE:
+			if (!strcmp(optarg, "serial")) {
+				cli->cfg.console = VM_CONSOLE_SERIAL;
+			} else if (!strcmp(optarg, "virtio")) {
+				cli->cfg.console = VM_CONSOLE_VIRTIO;
+			} else {
+				snprintf(err, err_len, "--console: '%s' is not serial or virtio",
+					 optarg);
+				return -EINVAL;
+			}
+			run_only = true;
+			break;
+		case OPT_REBOOT:
+			if (!strcmp(optarg, "restart")) {
+				cli->cfg.reboot_restarts = true;
+			} else if (!strcmp(optarg, "exit")) {
+				cli->cfg.reboot_restarts = false;
+			} else {
+				snprintf(err, err_len, "--reboot: '%s' is not restart or exit",
+					 optarg);
+				return -EINVAL;
+			}
+			run_only = true;
+			break;
+		case OPT_API_SOCK:
+			ret = set_str(&cli->api_sock, optarg);
+			api_only = true;
+			break;
+		case OPT_CONFIG_FILE:
+			ret = set_str(&cli->config_file, optarg);
+			api_only = true;
+			break;
+		case OPT_NO_API:
+			cli->no_api = true;
+			api_only = true;
+			break;
+		case OPT_HELP:
+			cli->command = CLI_HELP;
+			return 0;
+		case OPT_VERSION:
+			cli->command = CLI_VERSION;
+			return 0;
+		case 'v':
+			cli->verbose++;
+			break;
+		case ':':
+			snprintf(err, err_len, "option '%s' needs a value", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			snprintf(err, err_len, "unknown option '%s' (try 'vmon --help')",
+				 argv[optind - 1]);
+			return -EINVAL;
+		}
+		if (ret) {
+			if (ret == -ENOMEM)
+				snprintf(err, err_len, "out of memory");
+			return ret;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, err_len, "unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (cli->command == CLI_INFO && (run_only || api_only)) {
+		snprintf(err, err_len, "'vmon info' takes no options");
+		return -EINVAL;
+	}
+	if (cli->command == CLI_RUN && api_only) {
+		snprintf(err, err_len, "--api-sock, --config-file and --no-api go without 'run'");
+		return -EINVAL;
+	}
+	if (cli->command == CLI_API) {
+		if (run_only) {
+			snprintf(err, err_len, "VM options go after 'run' (or in a --config-file)");
+			return -EINVAL;
+		}
+		if (!cli->api_sock && !cli->config_file) {
+			snprintf(err, err_len, "give 'run', --api-sock PATH or --config-file FILE");
+			return -EINVAL;
+		}
+		if (cli->no_api && !cli->config_file) {
+			snprintf(err, err_len, "--no-api needs --config-file");
+			return -EINVAL;
+		}
+		if (cli->no_api && cli->api_sock) {
+			snprintf(err, err_len, "--no-api and --api-sock exclude each other");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}

@@ -14,7 +14,7 @@
 #include <string.h>
 
 struct harness_state {
-	int failed;       /* checks failed in the current test */
+	int failed; /* checks failed in the current test */
 	const char *skip; /* reason, when the current test skipped */
 	jmp_buf out;
 };
@@ -22,42 +22,40 @@ extern struct harness_state harness;
 
 #define TEST(name) static void name(void)
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			printf("#   %s:%d: CHECK(%s) failed\n", __FILE__,    \
-			       __LINE__, #cond);                             \
-			harness.failed++;                                    \
-		}                                                            \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			printf("#   %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);        \
+			harness.failed++;                                                          \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                       \
-	do {                                                                 \
-		unsigned long long a_ = (unsigned long long)(a);             \
-		unsigned long long b_ = (unsigned long long)(b);             \
-		if (a_ != b_) {                                              \
-			printf("#   %s:%d: %s == %s failed: 0x%llx != 0x%llx\n", \
-			       __FILE__, __LINE__, #a, #b, a_, b_);          \
-			harness.failed++;                                    \
-		}                                                            \
+#define CHECK_EQ(a, b)                                                                             \
+	do {                                                                                       \
+		unsigned long long a_ = (unsigned long long)(a);                                   \
+		unsigned long long b_ = (unsigned long long)(b);                                   \
+		if (a_ != b_) {                                                                    \
+			printf("#   %s:%d: %s == %s failed: 0x%llx != 0x%llx\n", __FILE__,         \
+			       __LINE__, #a, #b, a_, b_);                                          \
+			harness.failed++;                                                          \
+		}                                                                                  \
 	} while (0)
 
 /* REQUIRE - like CHECK, but ends the test at once on failure. */
-#define REQUIRE(cond)                                                        \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			printf("#   %s:%d: REQUIRE(%s) failed\n", __FILE__,  \
-			       __LINE__, #cond);                             \
-			harness.failed++;                                    \
-			longjmp(harness.out, 1);                             \
-		}                                                            \
+#define REQUIRE(cond)                                                                              \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			printf("#   %s:%d: REQUIRE(%s) failed\n", __FILE__, __LINE__, #cond);      \
+			harness.failed++;                                                          \
+			longjmp(harness.out, 1);                                                   \
+		}                                                                                  \
 	} while (0)
 
 /* SKIP - end the current test as skipped, giving why. */
-#define SKIP(reason)                                                         \
-	do {                                                                 \
-		harness.skip = (reason);                                     \
-		longjmp(harness.out, 1);                                     \
+#define SKIP(reason)                                                                               \
+	do {                                                                                       \
+		harness.skip = (reason);                                                           \
+		longjmp(harness.out, 1);                                                           \
 	} while (0)
 
 struct harness_test {
@@ -90,12 +88,12 @@ static inline int harness_run(const struct harness_test *t, volatile int n)
 }
 
 /* Define the harness state once per test program, then list the tests. */
-#define HARNESS_MAIN(...)                                                    \
-	struct harness_state harness;                                        \
-	int main(void)                                                       \
-	{                                                                    \
-		static const struct harness_test tests_[] = { __VA_ARGS__ }; \
-		return harness_run(tests_, (int)(sizeof(tests_) / sizeof(tests_[0]))); \
+#define HARNESS_MAIN(...)                                                                          \
+	struct harness_state harness;                                                              \
+	int main(void)                                                                             \
+	{                                                                                          \
+		static const struct harness_test tests_[] = { __VA_ARGS__ };                       \
+		return harness_run(tests_, (int)(sizeof(tests_) / sizeof(tests_[0])));             \
 	}
 
 #endif

@@ -19,8 +19,8 @@ void bus_destroy(struct bus *bus)
 	memset(bus, 0, sizeof(*bus));
 }
 
-int bus_register(struct bus *bus, uint64_t base, uint64_t len,
-		 const struct bus_region_ops *ops, void *opaque, const char *name)
+int bus_register(struct bus *bus, uint64_t base, uint64_t len, const struct bus_region_ops *ops,
+		 void *opaque, const char *name)
 {
 	uint64_t end;
 	unsigned pos;
@@ -53,7 +53,11 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len,
 	memmove(&bus->regions[pos + 1], &bus->regions[pos],
 		(bus->nr_regions - pos) * sizeof(*bus->regions));
 	bus->regions[pos] = (struct bus_region){
-		.base = base, .len = len, .ops = ops, .opaque = opaque, .name = name,
+		.base = base,
+		.len = len,
+		.ops = ops,
+		.opaque = opaque,
+		.name = name,
 	};
 	bus->nr_regions++;
 out:

@@ -33,7 +33,7 @@ struct bus_region {
 	const struct bus_region_ops *ops;
 	void *opaque;
 	const char *name;
-	uint64_t reads;  /* accesses, for --stats; updated atomically */
+	uint64_t reads; /* accesses, for --stats; updated atomically */
 	uint64_t writes;
 };
 
@@ -56,8 +56,8 @@ void bus_destroy(struct bus *bus);
  * Returns 0, -EINVAL for an empty or wrapping range, -EEXIST when it overlaps
  * a registered range, -ENOMEM.
  */
-int bus_register(struct bus *bus, uint64_t base, uint64_t len,
-		 const struct bus_region_ops *ops, void *opaque, const char *name);
+int bus_register(struct bus *bus, uint64_t base, uint64_t len, const struct bus_region_ops *ops,
+		 void *opaque, const char *name);
 
 /* bus_unregister - drop the range that starts at @base. 0 or -ENOENT. */
 int bus_unregister(struct bus *bus, uint64_t base);

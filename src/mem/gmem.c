@@ -25,7 +25,10 @@ static int add_region(struct gmem *gm, uint64_t gpa, uint64_t len, void *hva, bo
 			return -EINVAL;
 	}
 	gm->regions[gm->nr_regions++] = (struct gmem_region){
-		.gpa = gpa, .len_bytes = len, .hva = hva, .owned = owned,
+		.gpa = gpa,
+		.len_bytes = len,
+		.hva = hva,
+		.owned = owned,
 	};
 	return 0;
 }
@@ -80,8 +83,7 @@ void *gmem_ptr(const struct gmem *gm, uint64_t gpa, uint64_t len)
 		const struct gmem_region *r = &gm->regions[i];
 
 		/* r->gpa + r->len_bytes cannot overflow: add_region checked it. */
-		if (gpa >= r->gpa && gpa < r->gpa + r->len_bytes &&
-		    end <= r->gpa + r->len_bytes)
+		if (gpa >= r->gpa && gpa < r->gpa + r->len_bytes && end <= r->gpa + r->len_bytes)
 			return r->hva + (gpa - r->gpa);
 	}
 	return NULL;

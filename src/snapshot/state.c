@@ -87,7 +87,7 @@ void state_begin(struct state_writer *w, const char *tag, uint32_t instance, uin
 		w->error = w->error ? w->error : -EINVAL;
 		return;
 	}
-	strncpy(t, tag, sizeof(t));
+	memcpy(t, tag, strnlen(tag, sizeof(t)));
 	w->section_start = w->len;
 	put(w, t, sizeof(t));
 	state_put_u32(w, instance);

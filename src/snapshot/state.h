@@ -21,7 +21,7 @@ struct state_writer {
 	size_t len;
 	size_t cap;
 	size_t section_start; /* offset of the open section's header, or SIZE_MAX */
-	int error;            /* first -errno, sticky */
+	int error; /* first -errno, sticky */
 };
 
 struct state_reader {

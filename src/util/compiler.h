@@ -8,8 +8,7 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define container_of(ptr, type, member) \
-	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 #define UNUSED __attribute__((unused))
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -20,13 +19,12 @@
  * Never use it on a value a guest or a client controls: those are answered,
  * not asserted (see STYLE.md, "three kinds of error").
  */
-#define BUG_ON(cond)                                                        \
-	do {                                                                \
-		if (unlikely(cond)) {                                       \
-			fprintf(stderr, "vmon: BUG at %s:%d: %s\n",         \
-				__FILE__, __LINE__, #cond);                 \
-			abort();                                            \
-		}                                                           \
+#define BUG_ON(cond)                                                                               \
+	do {                                                                                       \
+		if (unlikely(cond)) {                                                              \
+			fprintf(stderr, "vmon: BUG at %s:%d: %s\n", __FILE__, __LINE__, #cond);    \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 #define KiB(x) ((unsigned long long)(x) << 10)

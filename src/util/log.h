@@ -11,8 +11,7 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 void log_set_level(enum log_level level);
 
 /* log_msg - print "vmon: <msg>" on stderr when @level is enabled. Thread-safe. */
-void log_msg(enum log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
  * struct ratelimit - a token bucket for messages a guest can trigger at will.
@@ -34,10 +33,10 @@ bool ratelimit_ok(struct ratelimit *rl);
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 
 /* log_guest - a rate-limited warning about something the guest did wrong. */
-#define log_guest(rl, ...)                                   \
-	do {                                                 \
-		if (ratelimit_ok(rl))                        \
-			log_msg(LOG_WARN, "guest: " __VA_ARGS__); \
+#define log_guest(rl, ...)                                                                         \
+	do {                                                                                       \
+		if (ratelimit_ok(rl))                                                              \
+			log_msg(LOG_WARN, "guest: " __VA_ARGS__);                                  \
 	} while (0)
 
 #endif

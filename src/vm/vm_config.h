@@ -17,26 +17,26 @@
 enum vm_console { VM_CONSOLE_SERIAL, VM_CONSOLE_VIRTIO };
 
 struct vm_disk_config {
-	char *id;          /* drive_id (API) or id= (CLI); never NULL once added */
-	char *path;        /* host image file */
+	char *id; /* drive_id (API) or id= (CLI); never NULL once added */
+	char *path; /* host image file */
 	bool read_only;
-	bool is_root;      /* Firecracker's is_root_device: informs the cmdline */
+	bool is_root; /* Firecracker's is_root_device: informs the cmdline */
 };
 
 struct vm_net_config {
-	char *id;          /* iface_id */
-	char *tap;         /* host_dev_name */
+	char *id; /* iface_id */
+	char *tap; /* host_dev_name */
 	uint8_t mac[6];
 	bool has_mac;
 };
 
 struct vm_config {
-	char *kernel_path;  /* NULL: the bundled demo guest */
-	char *initrd_path;  /* optional */
-	char *cmdline;      /* optional; NULL means the loader's default */
-	unsigned cpus;      /* 1..VM_MAX_CPUS */
+	char *kernel_path; /* NULL: the bundled demo guest */
+	char *initrd_path; /* optional */
+	char *cmdline; /* optional; NULL means the loader's default */
+	unsigned cpus; /* 1..VM_MAX_CPUS */
 	uint64_t mem_bytes; /* guest RAM */
-	bool stats;         /* print exit statistics when the VM ends */
+	bool stats; /* print exit statistics when the VM ends */
 	bool reboot_restarts; /* guest reboot restarts the VM instead of ending vmon */
 	enum vm_console console;
 	bool rng;

@@ -9,9 +9,9 @@
 
 struct x86_segment {
 	uint64_t base;
-	uint32_t limit;    /* byte granular limit as KVM wants it (0xffffffff for flat 4G) */
+	uint32_t limit; /* byte granular limit as KVM wants it (0xffffffff for flat 4G) */
 	uint16_t selector;
-	uint8_t type;      /* 4-bit descriptor type */
+	uint8_t type; /* 4-bit descriptor type */
 	uint8_t present, dpl, db, s, l, g, avl;
 };
 

@@ -92,8 +92,8 @@ TEST(bus_refuses_straddling_and_odd_sizes)
 
 	REQUIRE(bus_init(&b, "mmio") == 0);
 	REQUIRE(bus_register(&b, 0x1000, 8, &fake_ops, &d, "dev") == 0);
-	CHECK(!bus_read(&b, 0x1006, &v, 4));  /* crosses the end */
-	CHECK(!bus_read(&b, 0x1000, &v, 3));  /* not 1/2/4/8 */
+	CHECK(!bus_read(&b, 0x1006, &v, 4)); /* crosses the end */
+	CHECK(!bus_read(&b, 0x1000, &v, 3)); /* not 1/2/4/8 */
 	CHECK(!bus_read(&b, 0x1000, &v, 16)); /* oversize */
 	CHECK(!bus_write(&b, 0x0ffe, &v, 4)); /* starts before */
 	CHECK(bus_read(&b, 0x1000, &v, 8));
@@ -117,6 +117,7 @@ TEST(bus_unregister_frees_the_range)
 	bus_destroy(&b);
 }
 
+// clang-format off
 HARNESS_MAIN(
 	HARNESS_T(bus_refuses_overlapping_ranges)
 	HARNESS_T(bus_dispatches_offset_within_range)
@@ -124,3 +125,4 @@ HARNESS_MAIN(
 	HARNESS_T(bus_refuses_straddling_and_odd_sizes)
 	HARNESS_T(bus_unregister_frees_the_range)
 )
+// clang-format on

@@ -64,9 +64,11 @@ TEST(gmem_read_write_roundtrip_and_fault)
 	CHECK_EQ(gm.nr_regions, 0);
 }
 
+// clang-format off
 HARNESS_MAIN(
 	HARNESS_T(gmem_ptr_checks_whole_range)
 	HARNESS_T(gmem_ptr_refuses_wraparound)
 	HARNESS_T(gmem_refuses_overlapping_regions)
 	HARNESS_T(gmem_read_write_roundtrip_and_fault)
 )
+// clang-format on

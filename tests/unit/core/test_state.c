@@ -87,9 +87,11 @@ TEST(state_writer_refuses_nested_sections)
 	state_writer_free(&w);
 }
 
+// clang-format off
 HARNESS_MAIN(
 	HARNESS_T(state_roundtrips_fields_in_sections)
 	HARNESS_T(state_reader_refuses_truncated_input)
 	HARNESS_T(state_get_past_end_is_sticky_error)
 	HARNESS_T(state_writer_refuses_nested_sections)
 )
+// clang-format on

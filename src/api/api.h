@@ -1,0 +1,123 @@
+/*
+ * api.h — vmon's control plane state and its Firecracker-compatible request
+ * handler. struct api owns the VM configuration under construction, the
+ * instance state (Not started / Running / Paused), the logger and metrics
+ * settings, and calls the VM through struct api_vm_ops. api_handle() is a pure
+ * request -> response function (no sockets), so it is unit-tested and fuzzed
+ * directly; api_server.c puts it behind HTTP on a Unix socket.
+ *
+ * Locking: struct api has no lock of its own. Every call on one struct api
+ * (api_handle, api_instance_start, api_flush_metrics, ...) must be serialised
+ * by the caller; api_server does it with its mutex.
+ */
+#ifndef VMON_API_API_H
+#define VMON_API_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/api_metrics.h"
+#include "vm/vm_config.h"
+
+/*
+ * struct api_vm_ops - how the API drives the VM; implemented by the VM layer.
+ * All are called with the API serialised (api_server's mutex held), from the
+ * HTTP server's thread or from whoever calls api_handle/api_instance_start.
+ * @start:         build and run the VM from @cfg (already validated); return
+ *                 quickly once vCPUs run. 0, or -errno with one line in @err.
+ * @pause/@resume: stop / restart all vCPUs; the API calls each only on a real
+ *                 transition (Running->Paused, Paused->Running). 0 or -errno.
+ * @ctrl_alt_del:  ask the guest to reboot/shut down (i8042 reset key). 0 or -errno.
+ * @stats_json:    a malloc'd JSON object text with the live per-vCPU per-exit
+ *                 counters and device counters, or NULL when unavailable.
+ * Any member may be NULL: the request is then refused as unsupported.
+ */
+struct api_vm_ops {
+	int (*start)(void *opaque, const struct vm_config *cfg, char *err, size_t err_len);
+	int (*pause)(void *opaque);
+	int (*resume)(void *opaque);
+	int (*ctrl_alt_del)(void *opaque);
+	char *(*stats_json)(void *opaque);
+};
+
+enum api_instance_state { API_NOT_STARTED, API_RUNNING, API_PAUSED };
+
+/* Firecracker's logger settings; only the level and the file take effect. */
+struct api_logger {
+	bool configured;
+	char *log_path; /* NULL: stderr */
+	int level;      /* enum log_level; Trace maps to LOG_DEBUG, Off to LOG_ERROR */
+	char level_name[8];
+	bool show_level, show_log_origin; /* recorded; vmon's line format is fixed */
+	char *module;                     /* recorded; no per-module filter */
+	int fd;                           /* the opened log file, -1 when none */
+};
+
+struct api {
+	struct vm_config cfg;
+	bool boot_source_set;
+	bool smt, track_dirty_pages; /* recorded and reported; no effect on the VM */
+	bool cpu_template_none;      /* "cpu_template": "None" was given */
+	enum api_instance_state state;
+	char id[64];
+
+	struct api_logger logger;
+	struct api_metrics metrics;
+	uint64_t requests, request_fails; /* counted by api_handle */
+
+	/* false (tests, fuzzing): paths are recorded but never opened/checked. */
+	bool host_files;
+	/* true: PUT /logger redirects stderr to log_path and sets the log level. */
+	bool apply_logger;
+
+	const struct api_vm_ops *ops;
+	void *opaque;
+};
+
+/* struct api_response - what api_handle answers. */
+struct api_response {
+	int status;  /* 200, 204 or 400 */
+	char *body;  /* malloc'd JSON text; NULL for 204 No Content */
+};
+
+/*
+ * api_init - a fresh API: default vm_config, "Not started", instance id
+ * "anonymous-instance", host_files and apply_logger true, no metrics.
+ * @ops/@opaque: the VM control (may be NULL: every VM action is refused).
+ */
+void api_init(struct api *api, const struct api_vm_ops *ops, void *opaque);
+
+/* api_destroy - free everything api_init and requests allocated, close files. */
+void api_destroy(struct api *api);
+
+/*
+ * api_handle - serve one request. @method "GET"/"PUT"/"PATCH"/...; @path the
+ * URL path without query ("/drives/rootfs"); @body/@body_len the request body
+ * (may be NULL/0; any bytes, untrusted). Fills @resp (free it with
+ * api_response_free). A refused request (status 400) changes no state.
+ */
+void api_handle(struct api *api, const char *method, const char *path, const char *body,
+		size_t body_len, struct api_response *resp);
+
+/* api_response_free - free @resp's body and clear it. */
+void api_response_free(struct api_response *resp);
+
+/*
+ * api_instance_start - what PUT /actions InstanceStart does: validate the
+ * configuration and call ops->start. For --config-file runs. 0, or -errno with
+ * a fault sentence in @err; the state is then unchanged.
+ */
+int api_instance_start(struct api *api, char *err, size_t err_len);
+
+/*
+ * api_flush_metrics - write one metrics JSON line (API counters plus
+ * ops->stats_json) to the configured metrics file. 0, -ENOENT when no metrics
+ * file is configured, or -errno from the write.
+ */
+int api_flush_metrics(struct api *api);
+
+/* api_state_name - "Not started", "Running" or "Paused". */
+const char *api_state_name(enum api_instance_state state);
+
+#endif

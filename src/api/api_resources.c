@@ -1,0 +1,607 @@
+/* api_resources.c — strict readers and appliers of Firecracker's configuration objects. */
+#include "api/api_resources.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "api/api_json.h"
+#include "util/compiler.h"
+#include "util/log.h"
+
+static int no_memory(char *err, size_t err_len)
+{
+	snprintf(err, err_len, "Out of memory.");
+	return -ENOMEM;
+}
+
+static int not_supported(const char *what, char *err, size_t err_len)
+{
+	snprintf(err, err_len, API_NOT_SUPPORTED_FMT, what);
+	return -EOPNOTSUPP;
+}
+
+/* dup_opt - strdup @s into *@out (NULL stays NULL). 0 or -ENOMEM. */
+static int dup_opt(const char *s, char **out)
+{
+	*out = NULL;
+	if (!s)
+		return 0;
+	*out = strdup(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+int api_res_check_id(const char *id, char *err, size_t err_len)
+{
+	if (!id || !*id) {
+		snprintf(err, err_len, "The ID cannot be empty.");
+		return -EINVAL;
+	}
+	for (const char *p = id; *p; p++) {
+		char c = *p;
+
+		if (!(c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		      (c >= 'A' && c <= 'Z'))) {
+			snprintf(err, err_len,
+				 "API Resource IDs can only contain alphanumeric characters and "
+				 "underscores.");
+			return -EINVAL;
+		}
+	}
+	if (strlen(id) > 64) {
+		snprintf(err, err_len, "API Resource IDs are limited to 64 characters.");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The body's id must be valid and, for a request on /x/{id}, equal the path's. */
+static int check_body_id(const char *path_id, const char *body_id, char *err, size_t err_len)
+{
+	if (path_id && strcmp(path_id, body_id)) {
+		snprintf(err, err_len, "The id from the path does not match the id from the body!");
+		return -EINVAL;
+	}
+	return api_res_check_id(body_id, err, err_len);
+}
+
+static int check_readable(const struct api *api, const char *what, const char *path, int mode,
+			  char *err, size_t err_len)
+{
+	if (!api->host_files || access(path, mode) == 0)
+		return 0;
+	int e = errno;
+	snprintf(err, err_len, "The %s file cannot be opened: %s (%s).", what, strerror(e), path);
+	return -e;
+}
+
+/* --- boot-source --- */
+
+int api_res_boot_source(struct api *api, struct json_object *obj, char *err, size_t err_len)
+{
+	static const struct api_field f[] = {
+		{ "kernel_image_path", API_F_STRING, true },
+		{ "initrd_path", API_F_STRING, false },
+		{ "boot_args", API_F_STRING, false },
+	};
+	struct api_value v[ARRAY_SIZE(f)];
+	char *kernel = NULL, *initrd = NULL, *args = NULL;
+	int r;
+
+	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
+		return r;
+	if ((r = check_readable(api, "kernel", v[0].s, R_OK, err, err_len)))
+		return r;
+	if (v[1].present && (r = check_readable(api, "initrd", v[1].s, R_OK, err, err_len)))
+		return r;
+	if (dup_opt(v[0].s, &kernel) || dup_opt(v[1].s, &initrd) || dup_opt(v[2].s, &args)) {
+		free(kernel);
+		free(initrd);
+		free(args);
+		return no_memory(err, err_len);
+	}
+	free(api->cfg.kernel_path);
+	free(api->cfg.initrd_path);
+	free(api->cfg.cmdline);
+	api->cfg.kernel_path = kernel;
+	api->cfg.initrd_path = initrd;
+	api->cfg.cmdline = args;
+	api->boot_source_set = true;
+	return 0;
+}
+
+/* --- machine-config --- */
+
+static const char *const huge_pages_names[] = { "None", "2M", NULL };
+static const char *const cpu_template_names[] = { "C3", "T2", "T2S", "T2CL", "T2A", "None", NULL };
+
+int api_res_machine_config(struct api *api, struct json_object *obj, bool patch, char *err,
+			   size_t err_len)
+{
+	const struct api_field f[] = {
+		{ "vcpu_count", API_F_U64, !patch },
+		{ "mem_size_mib", API_F_U64, !patch },
+		{ "smt", API_F_BOOL, false },
+		{ "track_dirty_pages", API_F_BOOL, false },
+		{ "huge_pages", API_F_STRING, false },
+		{ "cpu_template", API_F_STRING, false },
+	};
+	struct api_value v[ARRAY_SIZE(f)];
+	uint64_t vcpus, mem_mib;
+	bool smt, dirty, tmpl_none;
+	int r;
+
+	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
+		return r;
+	if (patch) {
+		bool any = false;
+
+		for (size_t i = 0; i < ARRAY_SIZE(v); i++)
+			any |= v[i].present;
+		if (!any) {
+			snprintf(err, err_len, "Empty PATCH request.");
+			return -EINVAL;
+		}
+	}
+	/* PUT resets what it does not name; PATCH keeps it. */
+	vcpus = v[0].present ? v[0].u : api->cfg.cpus;
+	mem_mib = v[1].present ? v[1].u : api->cfg.mem_bytes >> 20;
+	smt = v[2].present ? v[2].b : (patch ? api->smt : false);
+	dirty = v[3].present ? v[3].b : (patch ? api->track_dirty_pages : false);
+	tmpl_none = v[5].present ? true : (patch ? api->cpu_template_none : false);
+
+	if (v[4].present) {
+		r = api_json_enum("huge_pages", v[4].s, huge_pages_names, err, err_len);
+		if (r < 0)
+			return r;
+		if (r != 0)
+			return not_supported("Backing guest memory with huge pages", err, err_len);
+	}
+	if (v[5].present) {
+		r = api_json_enum("cpu_template", v[5].s, cpu_template_names, err, err_len);
+		if (r < 0)
+			return r;
+		if (strcmp(v[5].s, "None"))
+			return not_supported("A CPU template other than \"None\"", err, err_len);
+	}
+	if (vcpus < 1 || vcpus > VM_MAX_CPUS) {
+		snprintf(err, err_len,
+			 "The vCPU number is invalid! vmon supports 1 to %u vCPUs.", VM_MAX_CPUS);
+		return -EINVAL;
+	}
+	if (smt && vcpus > 1 && (vcpus & 1)) {
+		snprintf(err, err_len,
+			 "The vCPU number is invalid! The vCPU number can only be 1 or an even "
+			 "number when SMT is enabled.");
+		return -EINVAL;
+	}
+	if (mem_mib < 1 || mem_mib > (1ull << 30)) {
+		snprintf(err, err_len, "The memory size (MiB) is invalid.");
+		return -EINVAL;
+	}
+	api->cfg.cpus = (unsigned)vcpus;
+	api->cfg.mem_bytes = mem_mib << 20;
+	api->smt = smt;
+	api->track_dirty_pages = dirty;
+	api->cpu_template_none = tmpl_none;
+	return 0;
+}
+
+/* --- drives --- */
+
+static int find_disk(const struct api *api, const char *id)
+{
+	for (unsigned i = 0; i < api->cfg.nr_disks; i++)
+		if (!strcmp(api->cfg.disks[i].id, id))
+			return (int)i;
+	return -1;
+}
+
+static const char *const cache_type_names[] = { "Unsafe", "Writeback", NULL };
+static const char *const io_engine_names[] = { "Sync", "Async", NULL };
+
+int api_res_drive_put(struct api *api, const char *path_id, struct json_object *obj, char *err,
+		      size_t err_len)
+{
+	static const struct api_field f[] = {
+		{ "drive_id", API_F_STRING, true },
+		{ "path_on_host", API_F_STRING, false },
+		{ "is_root_device", API_F_BOOL, true },
+		{ "is_read_only", API_F_BOOL, false },
+		{ "partuuid", API_F_STRING, false },
+		{ "cache_type", API_F_STRING, false },
+		{ "io_engine", API_F_STRING, false },
+		{ "rate_limiter", API_F_ANY, false },
+		{ "socket", API_F_STRING, false },
+	};
+	struct api_value v[ARRAY_SIZE(f)];
+	struct vm_disk_config d = { 0 };
+	struct vm_config *cfg = &api->cfg;
+	int idx, r;
+
+	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
+		return r;
+	if ((r = check_body_id(path_id, v[0].s, err, err_len)))
+		return r;
+	if (v[8].present)
+		return not_supported("A vhost-user block device (`socket`)", err, err_len);
+	if (!v[1].present) {
+		snprintf(err, err_len, API_JSON_FAULT "missing field `path_on_host`.");
+		return -EINVAL;
+	}
+	if (v[4].present)
+		return not_supported("Booting from a partition (`partuuid`)", err, err_len);
+	if (v[5].present) {
+		r = api_json_enum("cache_type", v[5].s, cache_type_names, err, err_len);
+		if (r < 0)
+			return r;
+		if (r != 0)
+			return not_supported("The `Writeback` cache type", err, err_len);
+	}
+	if (v[6].present && (r = api_json_enum("io_engine", v[6].s, io_engine_names, err,
+					       err_len)) < 0)
+		return r;
+	if (v[7].present)
+		return not_supported("A block device rate limiter", err, err_len);
+
+	d.read_only = v[3].present && v[3].b;
+	d.is_root = v[2].b;
+	if ((r = check_readable(api, "block device", v[1].s, d.read_only ? R_OK : R_OK | W_OK, err,
+				err_len)))
+		return r;
+	idx = find_disk(api, v[0].s);
+	if (d.is_root) {
+		for (unsigned i = 0; i < cfg->nr_disks; i++) {
+			if (cfg->disks[i].is_root && (int)i != idx) {
+				snprintf(err, err_len, "A root block device already exists!");
+				return -EINVAL;
+			}
+		}
+	}
+	if (idx < 0 && cfg->nr_disks >= VM_MAX_DISKS) {
+		snprintf(err, err_len, "vmon supports at most %u drives.", VM_MAX_DISKS);
+		return -ENOSPC;
+	}
+	d.id = strdup(v[0].s);
+	d.path = strdup(v[1].s);
+	if (!d.id || !d.path) {
+		free(d.id);
+		free(d.path);
+		return no_memory(err, err_len);
+	}
+	/* Applied from here on: nothing can fail. */
+	if (idx >= 0) {
+		free(cfg->disks[idx].id);
+		free(cfg->disks[idx].path);
+		memmove(&cfg->disks[idx], &cfg->disks[idx + 1],
+			(cfg->nr_disks - (unsigned)idx - 1) * sizeof(cfg->disks[0]));
+		cfg->nr_disks--;
+	}
+	if (d.is_root) {
+		memmove(&cfg->disks[1], &cfg->disks[0], cfg->nr_disks * sizeof(cfg->disks[0]));
+		cfg->disks[0] = d;
+	} else {
+		cfg->disks[cfg->nr_disks] = d;
+	}
+	cfg->nr_disks++;
+	return 0;
+}
+
+int api_res_drive_patch(struct api *api, const char *path_id, struct json_object *obj, char *err,
+			size_t err_len)
+{
+	static const struct api_field f[] = {
+		{ "drive_id", API_F_STRING, true },
+		{ "path_on_host", API_F_STRING, false },
+		{ "rate_limiter", API_F_ANY, false },
+	};
+	struct api_value v[ARRAY_SIZE(f)];
+	struct vm_disk_config *d;
+	char *path;
+	int idx, r;
+
+	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
+		return r;
+	if ((r = check_body_id(path_id, v[0].s, err, err_len)))
+		return r;
+	if (v[2].present)
+		return not_supported("A block device rate limiter", err, err_len);
+	idx = find_disk(api, v[0].s);
+	if (idx < 0) {
+		snprintf(err, err_len, "Invalid block device ID: %s.", v[0].s);
+		return -ENOENT;
+	}
+	if (!v[1].present)
+		return 0; /* nothing to change */
+	d = &api->cfg.disks[idx];
+	if ((r = check_readable(api, "block device", v[1].s, d->read_only ? R_OK : R_OK | W_OK, err,
+				err_len)))
+		return r;
+	path = strdup(v[1].s);
+	if (!path)
+		return no_memory(err, err_len);
+	free(d->path);
+	d->path = path;
+	return 0;
+}
+
+/* --- network interfaces --- */
+
+int api_res_net_put(struct api *api, const char *path_id, struct json_object *obj, char *err,
+		    size_t err_len)
+{
+	static const struct api_field f[] = {
+		{ "iface_id", API_F_STRING, true },
+		{ "host_dev_name", API_F_STRING, true },
+		{ "guest_mac", API_F_STRING, false },
+		{ "rx_rate_limiter", API_F_ANY, false },
+		{ "tx_rate_limiter", API_F_ANY, false },
+	};
+	struct api_value v[ARRAY_SIZE(f)];
+	struct vm_config *cfg = &api->cfg;
+	struct vm_net_config n = { 0 };
+	int idx = -1, r;
+
+	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
+		return r;
+	if ((r = check_body_id(path_id, v[0].s, err, err_len)))
+		return r;
+	if (v[3].present || v[4].present)
+		return not_supported("A network interface rate limiter", err, err_len);
+	if (!v[1].s[0] || strlen(v[1].s) >= IFNAMSIZ || strchr(v[1].s, '/')) {
+		snprintf(err, err_len, "Invalid host device name: `%.64s`.", v[1].s);
+		return -EINVAL;
+	}
+	if (v[2].present) {
+		if (parse_mac(v[2].s, n.mac)) {
+			snprintf(err, err_len, API_JSON_FAULT "invalid MAC address `%.64s`.", v[2].s);
+			return -EINVAL;
+		}
+		n.has_mac = true;
+	}
+	for (unsigned i = 0; i < cfg->nr_nets; i++)
+		if (!strcmp(cfg->nets[i].id, v[0].s))
+			idx = (int)i;
+	for (unsigned i = 0; i < cfg->nr_nets; i++) {
+		if ((int)i == idx)
+			continue;
+		if (!strcmp(cfg->nets[i].tap, v[1].s)) {
+			snprintf(err, err_len, "The host device name %s is already in use.",
+				 v[1].s);
+			return -EBUSY;
+		}
+		if (n.has_mac && cfg->nets[i].has_mac && !memcmp(cfg->nets[i].mac, n.mac, 6)) {
+			snprintf(err, err_len, "The MAC address %s is already in use.", v[2].s);
+			return -EBUSY;
+		}
+	}
+	if (idx < 0 && cfg->nr_nets >= VM_MAX_NETS) {
+		snprintf(err, err_len, "vmon supports at most %u network interfaces.", VM_MAX_NETS);
+		return -ENOSPC;
+	}
+	n.id = strdup(v[0].s);
+	n.tap = strdup(v[1].s);
+	if (!n.id || !n.tap) {
+		free(n.id);
+		free(n.tap);
+		return no_memory(err, err_len);
+	}
+	if (idx >= 0) {
+		free(cfg->nets[idx].id);
+		free(cfg->nets[idx].tap);
+		cfg->nets[idx] = n;
+	} else {
+		cfg->nets[cfg->nr_nets++] = n;
+	}
+	return 0;
+}
+
+/* --- entropy, logger, metrics --- */
+
+int api_res_entropy(struct api *api, struct json_object *obj, char *err, size_t err_len)
+{
+	static const struct api_field f[] = { { "rate_limiter", API_F_ANY, false } };
+	struct api_value v[ARRAY_SIZE(f)];
+	int r;
+
+	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
+		return r;
+	if (v[0].present)
+		return not_supported("An entropy device rate limiter", err, err_len);
+	api->cfg.rng = true;
+	return 0;
+}
+
+static const char *const level_names[] = { "Error", "Warning", "Info", "Debug", "Trace", "Off",
+					   NULL };
+static const int level_values[] = { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_DEBUG,
+				    LOG_ERROR };
+
+int api_res_logger(struct api *api, struct json_object *obj, char *err, size_t err_len)
+{
+	static const struct api_field f[] = {
+		{ "log_path", API_F_STRING, false },
+		{ "level", API_F_STRING, false },
+		{ "show_level", API_F_BOOL, false },
+		{ "show_log_origin", API_F_BOOL, false },
+		{ "module", API_F_STRING, false },
+	};
+	struct api_value v[ARRAY_SIZE(f)];
+	struct api_logger *lg = &api->logger;
+	int level = -1, fd = -1, r;
+	char *path = NULL, *module = NULL;
+
+	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
+		return r;
+	if (v[1].present) {
+		for (int i = 0; level_names[i]; i++)
+			if (!strcasecmp(v[1].s, level_names[i]))
+				level = i;
+		if (level < 0)
+			return api_json_enum("level", v[1].s, level_names, err, err_len);
+	}
+	if (v[0].present && api->host_files) {
+		fd = api_sink_open(v[0].s, "log", err, err_len);
+		if (fd < 0)
+			return fd;
+	}
+	if (dup_opt(v[0].s, &path) || dup_opt(v[4].s, &module)) {
+		free(path);
+		free(module);
+		if (fd >= 0)
+			close(fd);
+		return no_memory(err, err_len);
+	}
+	if (lg->fd >= 0 && v[0].present) {
+		close(lg->fd);
+		lg->fd = -1;
+	}
+	if (v[0].present) {
+		free(lg->log_path);
+		lg->log_path = path;
+		lg->fd = fd;
+	}
+	if (v[4].present) {
+		free(lg->module);
+		lg->module = module;
+	}
+	if (level >= 0) {
+		lg->level = level_values[level];
+		snprintf(lg->level_name, sizeof(lg->level_name), "%s", level_names[level]);
+	}
+	if (v[2].present)
+		lg->show_level = v[2].b;
+	if (v[3].present)
+		lg->show_log_origin = v[3].b;
+	lg->configured = true;
+	if (api->apply_logger) {
+		if (lg->fd >= 0)
+			dup2(lg->fd, STDERR_FILENO);
+		log_set_level((enum log_level)lg->level);
+	}
+	return 0;
+}
+
+int api_res_metrics(struct api *api, struct json_object *obj, char *err, size_t err_len)
+{
+	static const struct api_field f[] = { { "metrics_path", API_F_STRING, true } };
+	struct api_value v[ARRAY_SIZE(f)];
+	int r;
+
+	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
+		return r;
+	if (api->metrics.path) {
+		snprintf(err, err_len, "Reinitialization of metrics not allowed.");
+		return -EBUSY;
+	}
+	if (!api->host_files)
+		return api_metrics_set_path(&api->metrics, v[0].s) ? no_memory(err, err_len) : 0;
+	return api_metrics_open(&api->metrics, v[0].s, err, err_len);
+}
+
+/* --- GET bodies --- */
+
+static struct json_object *str_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+struct json_object *api_res_machine_config_json(const struct api *api)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "vcpu_count", json_object_new_int64(api->cfg.cpus));
+	json_object_object_add(o, "mem_size_mib",
+			       json_object_new_int64((int64_t)(api->cfg.mem_bytes >> 20)));
+	json_object_object_add(o, "smt", json_object_new_boolean(api->smt));
+	json_object_object_add(o, "track_dirty_pages",
+			       json_object_new_boolean(api->track_dirty_pages));
+	json_object_object_add(o, "huge_pages", json_object_new_string("None"));
+	if (api->cpu_template_none)
+		json_object_object_add(o, "cpu_template", json_object_new_string("None"));
+	return o;
+}
+
+struct json_object *api_res_vm_config_json(const struct api *api)
+{
+	const struct vm_config *cfg = &api->cfg;
+	struct json_object *o = json_object_new_object();
+	struct json_object *drives, *nets;
+
+	if (!o)
+		return NULL;
+	if (api->boot_source_set) {
+		struct json_object *b = json_object_new_object();
+
+		json_object_object_add(b, "kernel_image_path", str_or_null(cfg->kernel_path));
+		json_object_object_add(b, "initrd_path", str_or_null(cfg->initrd_path));
+		json_object_object_add(b, "boot_args", str_or_null(cfg->cmdline));
+		json_object_object_add(o, "boot-source", b);
+	}
+	json_object_object_add(o, "machine-config", api_res_machine_config_json(api));
+	drives = json_object_new_array();
+	for (unsigned i = 0; i < cfg->nr_disks; i++) {
+		struct json_object *d = json_object_new_object();
+
+		json_object_object_add(d, "drive_id", json_object_new_string(cfg->disks[i].id));
+		json_object_object_add(d, "path_on_host",
+				       json_object_new_string(cfg->disks[i].path));
+		json_object_object_add(d, "is_root_device",
+				       json_object_new_boolean(cfg->disks[i].is_root));
+		json_object_object_add(d, "is_read_only",
+				       json_object_new_boolean(cfg->disks[i].read_only));
+		json_object_object_add(d, "cache_type", json_object_new_string("Unsafe"));
+		json_object_object_add(d, "io_engine", json_object_new_string("Sync"));
+		json_object_object_add(d, "rate_limiter", NULL);
+		json_object_array_add(drives, d);
+	}
+	json_object_object_add(o, "drives", drives);
+	nets = json_object_new_array();
+	for (unsigned i = 0; i < cfg->nr_nets; i++) {
+		const struct vm_net_config *n = &cfg->nets[i];
+		struct json_object *j = json_object_new_object();
+		char mac[18];
+
+		json_object_object_add(j, "iface_id", json_object_new_string(n->id));
+		json_object_object_add(j, "host_dev_name", json_object_new_string(n->tap));
+		if (n->has_mac) {
+			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0],
+				 n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
+			json_object_object_add(j, "guest_mac", json_object_new_string(mac));
+		}
+		json_object_array_add(nets, j);
+	}
+	json_object_object_add(o, "network-interfaces", nets);
+	json_object_object_add(o, "entropy", cfg->rng ? json_object_new_object() : NULL);
+	if (api->logger.configured) {
+		struct json_object *l = json_object_new_object();
+
+		json_object_object_add(l, "log_path", str_or_null(api->logger.log_path));
+		json_object_object_add(l, "level", json_object_new_string(api->logger.level_name));
+		json_object_object_add(l, "show_level",
+				       json_object_new_boolean(api->logger.show_level));
+		json_object_object_add(l, "show_log_origin",
+				       json_object_new_boolean(api->logger.show_log_origin));
+		json_object_object_add(l, "module", str_or_null(api->logger.module));
+		json_object_object_add(o, "logger", l);
+	} else {
+		json_object_object_add(o, "logger", NULL);
+	}
+	if (api->metrics.path) {
+		struct json_object *m = json_object_new_object();
+
+		json_object_object_add(m, "metrics_path", json_object_new_string(api->metrics.path));
+		json_object_object_add(o, "metrics", m);
+	} else {
+		json_object_object_add(o, "metrics", NULL);
+	}
+	return o;
+}

@@ -1,0 +1,278 @@
+/* api_server.c — libmicrohttpd glue: the Unix socket, body collection with a size cap, metrics timer. */
+#include "api/api_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "api/api_json.h"
+#include "util/log.h"
+
+int api_socket_create(const char *path, char *err, size_t err_len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, e;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, err_len, "API socket path %s is too long", path);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, err_len, "%s exists and is not a socket", path);
+			return -EEXIST;
+		}
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(fd);
+			snprintf(err, err_len, "%s is in use by another process", path);
+			return -EADDRINUSE;
+		}
+		if (fd >= 0)
+			close(fd);
+		unlink(path); /* stale: nobody listens */
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, err_len, "socket: %s", strerror(e));
+		return -e;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 32)) {
+		e = errno;
+		close(fd);
+		snprintf(err, err_len, "cannot listen on %s: %s", path, strerror(e));
+		return -e;
+	}
+	return fd;
+}
+
+/* One HTTP request being received. */
+struct api_conn {
+	char *body;
+	size_t len;   /* bytes kept in body */
+	size_t total; /* bytes received, kept or not */
+};
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, const struct api_response *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t len = r->body ? strlen(r->body) : 0;
+
+	if (r->body)
+		resp = MHD_create_response_from_buffer(len, r->body, MHD_RESPMEM_MUST_COPY);
+	else
+		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	if (r->body)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	ret = MHD_queue_response(c, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct api_server *srv = cls;
+	struct api_conn *conn = *con_cls;
+	struct api_response resp = { 0 };
+	enum MHD_Result ret;
+
+	if (!conn) {
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		conn = calloc(1, sizeof(*conn));
+		if (!conn)
+			return MHD_NO;
+		*con_cls = conn;
+		if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX_BYTES) {
+			/* Refuse before reading it; api_handle words the fault. */
+			pthread_mutex_lock(&srv->lock);
+			api_handle(srv->api, method, url, NULL, strtoull(cl, NULL, 10), &resp);
+			pthread_mutex_unlock(&srv->lock);
+			ret = send_reply(c, &resp);
+			api_response_free(&resp);
+			return ret;
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+
+		conn->total += n;
+		if (conn->total <= API_BODY_MAX_BYTES) {
+			char *b = realloc(conn->body, conn->len + n);
+
+			if (!b)
+				return MHD_NO;
+			memcpy(b + conn->len, upload_data, n);
+			conn->body = b;
+			conn->len += n;
+		} else {
+			free(conn->body); /* too big: count the rest, keep nothing */
+			conn->body = NULL;
+			conn->len = 0;
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	pthread_mutex_lock(&srv->lock);
+	api_handle(srv->api, method, url, conn->body, conn->total, &resp);
+	pthread_mutex_unlock(&srv->lock);
+	ret = send_reply(c, &resp);
+	api_response_free(&resp);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct api_conn *conn = *con_cls;
+
+	if (conn) {
+		free(conn->body);
+		free(conn);
+		*con_cls = NULL;
+	}
+}
+
+static void *metrics_main(void *arg)
+{
+	struct api_server *srv = arg;
+	struct timespec deadline;
+
+	pthread_mutex_lock(&srv->lock);
+	while (!srv->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += srv->metrics_period_ms / 1000;
+		deadline.tv_nsec += (long)(srv->metrics_period_ms % 1000) * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		while (!srv->stopping &&
+		       pthread_cond_timedwait(&srv->wake, &srv->lock, &deadline) != ETIMEDOUT)
+			;
+		if (!srv->stopping && srv->api->metrics.path)
+			api_flush_metrics(srv->api);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return NULL;
+}
+
+int api_server_start(struct api_server *srv, struct api *api, const char *sock_path, char *err,
+		     size_t err_len)
+{
+	unsigned period = srv->metrics_period_ms ? srv->metrics_period_ms : API_METRICS_PERIOD_MS;
+	pthread_condattr_t ca;
+	int fd, r;
+
+	memset(srv, 0, sizeof(*srv));
+	srv->api = api;
+	srv->metrics_period_ms = period;
+	srv->listen_fd = -1;
+	srv->path = strdup(sock_path);
+	if (!srv->path) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&srv->wake, &ca);
+	pthread_condattr_destroy(&ca);
+
+	fd = api_socket_create(sock_path, err, err_len);
+	if (fd < 0) {
+		r = fd;
+		goto fail;
+	}
+	srv->listen_fd = fd;
+	srv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC, 0, NULL,
+				       NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd,
+				       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+				       MHD_OPTION_CONNECTION_LIMIT, 64u,
+				       MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
+	if (!srv->daemon) {
+		snprintf(err, err_len, "cannot start the HTTP server on %s", sock_path);
+		r = -EIO;
+		goto fail_unlink;
+	}
+	r = pthread_create(&srv->metrics_thread, NULL, metrics_main, srv);
+	if (r) {
+		snprintf(err, err_len, "cannot start the metrics thread: %s", strerror(r));
+		r = -r;
+		MHD_stop_daemon(srv->daemon);
+		srv->daemon = NULL;
+		goto fail_unlink;
+	}
+	srv->thread_started = true;
+	return 0;
+
+fail_unlink:
+	close(srv->listen_fd);
+	srv->listen_fd = -1;
+	unlink(sock_path);
+fail:
+	pthread_cond_destroy(&srv->wake);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv->path);
+	srv->path = NULL;
+	return r;
+}
+
+void api_server_stop(struct api_server *srv)
+{
+	if (!srv->path)
+		return;
+	if (srv->thread_started) {
+		pthread_mutex_lock(&srv->lock);
+		srv->stopping = true;
+		pthread_cond_signal(&srv->wake);
+		pthread_mutex_unlock(&srv->lock);
+		pthread_join(srv->metrics_thread, NULL);
+		srv->thread_started = false;
+	}
+	if (srv->daemon) {
+		MHD_socket s = MHD_quiesce_daemon(srv->daemon);
+
+		MHD_stop_daemon(srv->daemon);
+		srv->daemon = NULL;
+		if (s != MHD_INVALID_SOCKET)
+			close(s);
+		srv->listen_fd = -1;
+	}
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
+	srv->listen_fd = -1;
+	unlink(srv->path);
+	free(srv->path);
+	srv->path = NULL;
+	pthread_cond_destroy(&srv->wake);
+	pthread_mutex_destroy(&srv->lock);
+}
+
+void api_server_lock(struct api_server *srv)
+{
+	pthread_mutex_lock(&srv->lock);
+}
+
+void api_server_unlock(struct api_server *srv)
+{
+	pthread_mutex_unlock(&srv->lock);
+}

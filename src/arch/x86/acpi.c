@@ -1,0 +1,285 @@
+/*
+ * acpi.c — ACPI tables for x86 guests (ACPI 6.5: 5.2.5 RSDP, 5.2.8 XSDT,
+ * 5.2.9 FADT, 5.2.11.1 DSDT, 5.2.12 MADT; PCI Firmware 3.3 4.1.2 MCFG).
+ *
+ * Interrupt source overrides: none. vmon keeps KVM's default GSI routing, in
+ * which ISA IRQ n is GSI n is IOAPIC pin n (the in-kernel PIT raises GSI 0 ->
+ * pin 0). Without overrides, Linux assumes exactly that identity mapping for
+ * IRQs 0-15, edge/active-high (mp_config_acpi_legacy_irqs), and its timer
+ * check finds IRQ 0 on pin 0. An override IRQ0 -> GSI2, as real PCs and QEMU
+ * (whose GSI routing sends the PIT to pin 2) describe, would be wrong here:
+ * Linux would program pin 2 and never see a timer tick. Firecracker likewise
+ * emits no override in its MADT on top of KVM's default routing; kvmtool
+ * describes the same identity routing with MP-table I/O interrupt entries.
+ * The SCI is not set up at all on a hardware-reduced platform.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "arch/x86/acpi.h"
+#include "arch/x86/arch_err.h"
+#include "arch/x86/layout.h"
+
+#define ACPI_OEM_ID       "VMON  "
+#define ACPI_OEM_TABLE_ID "VMONVM  "
+#define ACPI_CREATOR_ID   "VMON"
+
+/* FADT flags (ACPI 6.5 table 5.10) */
+#define FADT_F_RESET_REG_SUP    (1u << 10)
+#define FADT_F_HW_REDUCED_ACPI  (1u << 20)
+/* IA-PC boot architecture flags (table 5.11) */
+#define FADT_BOOT_8042          (1u << 1)
+#define FADT_BOOT_NO_VGA        (1u << 2)
+/* Generic Address Structure address space IDs (table 5.1) */
+#define GAS_SYSTEM_IO           1
+#define GAS_ACCESS_BYTE         1
+/* MADT (5.2.12) */
+#define MADT_PCAT_COMPAT        1u
+#define MADT_LAPIC              0
+#define MADT_IOAPIC             1
+#define MADT_LAPIC_NMI          4
+#define MADT_LAPIC_ENABLED      1u
+
+#define FADT_LEN 276
+#define RSDP_LEN 36
+#define HDR_LEN  36
+
+struct acpi_area {
+	uint8_t *base; /* host view of LAYOUT_ACPI_GPA */
+	size_t off, cap;
+};
+
+static void put8(uint8_t *p, size_t off, uint8_t v) { p[off] = v; }
+static void put16(uint8_t *p, size_t off, uint16_t v) { memcpy(p + off, &v, 2); }
+static void put32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
+static void put64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
+
+static uint8_t acpi_sum(const uint8_t *p, size_t len)
+{
+	uint8_t s = 0;
+
+	while (len--)
+		s += *p++;
+	return s;
+}
+
+/* Carve @len bytes, 8-byte aligned (16 for the RSDP is implied: it comes first). */
+static uint8_t *acpi_alloc(struct acpi_area *a, size_t len, uint64_t *gpa)
+{
+	size_t off = (a->off + 7) & ~(size_t)7;
+
+	if (off > a->cap || len > a->cap - off)
+		return NULL;
+	a->off = off + len;
+	*gpa = LAYOUT_ACPI_GPA + off;
+	return a->base + off;
+}
+
+/* The common system description table header (5.2.6); checksum set later. */
+static void acpi_header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev)
+{
+	memcpy(t, sig, 4);
+	put32(t, 4, len);
+	put8(t, 8, rev);
+	memcpy(t + 10, ACPI_OEM_ID, 6);
+	memcpy(t + 16, ACPI_OEM_TABLE_ID, 8);
+	put32(t, 24, 1);                    /* OEM revision */
+	memcpy(t + 28, ACPI_CREATOR_ID, 4);
+	put32(t, 32, 1);                    /* creator revision */
+}
+
+static void acpi_checksum(uint8_t *t, size_t len, size_t sum_off)
+{
+	t[sum_off] = 0;
+	t[sum_off] = (uint8_t)(0 - acpi_sum(t, len));
+}
+
+/* Generic Address Structure (5.2.3.2): SystemIO port, 8 bits, byte access. */
+static void gas_io8(uint8_t *p, size_t off, uint16_t port)
+{
+	put8(p, off, GAS_SYSTEM_IO);
+	put8(p, off + 1, 8);               /* register bit width */
+	put8(p, off + 2, 0);               /* bit offset */
+	put8(p, off + 3, GAS_ACCESS_BYTE);
+	put64(p, off + 4, port);
+}
+
+/*
+ * DSDT body, hand-encoded AML (ACPI 6.5 chapter 20):
+ *   Name (\_S5, Package () { 5, 5, 0, 0 })
+ * SLP_TYPa/SLP_TYPb = 5: with a hardware-reduced FADT, Linux writes
+ * (5 << 2) | SLP_EN to SLEEP_CONTROL_REG to power off.
+ */
+static const uint8_t dsdt_aml[] = {
+	0x08,                   /* NameOp */
+	0x5C,                   /* RootChar '\' */
+	'_', 'S', '5', '_',     /* NameSeg "_S5_" */
+	0x12,                   /* PackageOp */
+	0x08,                   /* PkgLength: 8 bytes from here to the package end */
+	0x04,                   /* NumElements */
+	0x0A, ACPI_S5_SLP_TYP,  /* BytePrefix 5: SLP_TYPa */
+	0x0A, ACPI_S5_SLP_TYP,  /* BytePrefix 5: SLP_TYPb */
+	0x00,                   /* ZeroOp: reserved */
+	0x00,                   /* ZeroOp: reserved */
+};
+
+int acpi_tables_init(struct acpi_tables *t, unsigned nr_cpus, char *err, size_t err_len)
+{
+	memset(t, 0, sizeof(*t));
+	if (nr_cpus < 1 || nr_cpus > ACPI_MAX_CPUS)
+		return arch_err(err, err_len, -EINVAL, "acpi: %u vCPUs is outside 1..%u",
+				nr_cpus, ACPI_MAX_CPUS);
+	t->nr_cpus = nr_cpus;
+	return 0;
+}
+
+int acpi_tables_add_mcfg(struct acpi_tables *t, uint64_t ecam_gpa, uint8_t bus_start,
+			 uint8_t bus_end, char *err, size_t err_len)
+{
+	if (ecam_gpa & ((1ull << 20) - 1))
+		return arch_err(err, err_len, -EINVAL,
+				"acpi: ECAM base 0x%llx is not 1 MiB aligned",
+				(unsigned long long)ecam_gpa);
+	if (bus_end < bus_start)
+		return arch_err(err, err_len, -EINVAL, "acpi: PCI bus range %u..%u is empty",
+				bus_start, bus_end);
+	t->has_mcfg = true;
+	t->ecam_gpa = ecam_gpa;
+	t->pci_segment = 0;
+	t->bus_start = bus_start;
+	t->bus_end = bus_end;
+	return 0;
+}
+
+static int acpi_write_madt(const struct acpi_tables *t, struct acpi_area *a, uint64_t *gpa)
+{
+	uint32_t len = HDR_LEN + 8 + t->nr_cpus * 8 + 12 + 6;
+	uint8_t *m = acpi_alloc(a, len, gpa);
+	size_t off = HDR_LEN;
+
+	if (!m)
+		return -ENOSPC;
+	acpi_header(m, "APIC", len, 5);
+	put32(m, off, (uint32_t)LAYOUT_LAPIC_GPA);  /* Local Interrupt Controller Address */
+	put32(m, off + 4, MADT_PCAT_COMPAT);       /* the in-kernel 8259 pair exists */
+	off += 8;
+	for (unsigned i = 0; i < t->nr_cpus; i++) {  /* 5.2.12.2 Processor Local APIC */
+		put8(m, off, MADT_LAPIC);
+		put8(m, off + 1, 8);
+		put8(m, off + 2, (uint8_t)i);          /* ACPI processor UID */
+		put8(m, off + 3, (uint8_t)i);          /* APIC ID = vCPU index */
+		put32(m, off + 4, MADT_LAPIC_ENABLED);
+		off += 8;
+	}
+	put8(m, off, MADT_IOAPIC);                 /* 5.2.12.3 I/O APIC */
+	put8(m, off + 1, 12);
+	put8(m, off + 2, (uint8_t)t->nr_cpus);     /* I/O APIC ID after the LAPIC IDs */
+	put8(m, off + 3, 0);
+	put32(m, off + 4, (uint32_t)LAYOUT_IOAPIC_GPA);
+	put32(m, off + 8, 0);                      /* Global System Interrupt Base */
+	off += 12;
+	put8(m, off, MADT_LAPIC_NMI);              /* 5.2.12.7 Local APIC NMI */
+	put8(m, off + 1, 6);
+	put8(m, off + 2, 0xFF);                    /* all processors */
+	put16(m, off + 3, 0);                      /* flags: conforms to the bus */
+	put8(m, off + 5, 1);                       /* LINT1 */
+	off += 6;
+	acpi_checksum(m, len, 9);
+	return 0;
+}
+
+static int acpi_write_mcfg(const struct acpi_tables *t, struct acpi_area *a, uint64_t *gpa)
+{
+	uint32_t len = HDR_LEN + 8 + 16;
+	uint8_t *m = acpi_alloc(a, len, gpa);
+
+	if (!m)
+		return -ENOSPC;
+	acpi_header(m, "MCFG", len, 1);
+	/* 8 reserved bytes, then one allocation structure */
+	put64(m, HDR_LEN + 8, t->ecam_gpa);
+	put16(m, HDR_LEN + 16, t->pci_segment);
+	put8(m, HDR_LEN + 18, t->bus_start);
+	put8(m, HDR_LEN + 19, t->bus_end);
+	acpi_checksum(m, len, 9);
+	return 0;
+}
+
+static int acpi_write_fadt(struct acpi_area *a, uint64_t dsdt_gpa, uint64_t *gpa)
+{
+	uint8_t *f = acpi_alloc(a, FADT_LEN, gpa);
+
+	if (!f)
+		return -ENOSPC;
+	acpi_header(f, "FACP", FADT_LEN, 6);
+	put32(f, 40, (uint32_t)dsdt_gpa);          /* DSDT (32-bit copy) */
+	put16(f, 46, 9);                           /* SCI_INT: unused when HW-reduced */
+	put16(f, 109, FADT_BOOT_8042 | FADT_BOOT_NO_VGA); /* IAPC_BOOT_ARCH */
+	put32(f, 112, FADT_F_HW_REDUCED_ACPI | FADT_F_RESET_REG_SUP);
+	gas_io8(f, 116, ACPI_RESET_PORT);          /* RESET_REG */
+	put8(f, 128, ACPI_RESET_VALUE);            /* RESET_VALUE */
+	put8(f, 131, 5);                           /* FADT minor version: 6.5 */
+	put64(f, 140, dsdt_gpa);                   /* X_DSDT */
+	gas_io8(f, 244, ACPI_SLEEP_CTL_PORT);      /* SLEEP_CONTROL_REG */
+	gas_io8(f, 256, ACPI_SLEEP_STS_PORT);      /* SLEEP_STATUS_REG */
+	memcpy(f + 268, "VMON\0\0\0\0", 8);        /* Hypervisor Vendor Identity */
+	acpi_checksum(f, FADT_LEN, 9);
+	return 0;
+}
+
+int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rsdp_gpa,
+		      char *err, size_t err_len)
+{
+	const size_t area_len = LAYOUT_ACPI_END_GPA - LAYOUT_ACPI_GPA;
+	uint64_t rsdp, xsdt, dsdt, fadt, madt, mcfg = 0;
+	struct acpi_area a;
+	uint8_t *r, *x, *d;
+	unsigned nr_x;
+	uint32_t xlen;
+
+	if (t->nr_cpus < 1 || t->nr_cpus > ACPI_MAX_CPUS)
+		return arch_err(err, err_len, -EINVAL, "acpi: %u vCPUs is outside 1..%u",
+				t->nr_cpus, ACPI_MAX_CPUS);
+	a.base = gmem_ptr(gm, LAYOUT_ACPI_GPA, area_len);
+	if (!a.base)
+		return arch_err(err, err_len, -EFAULT,
+				"acpi: guest memory does not cover 0x%llx..0x%llx",
+				LAYOUT_ACPI_GPA, LAYOUT_ACPI_END_GPA - 1);
+	a.off = 0;
+	a.cap = area_len;
+	memset(a.base, 0, area_len);
+
+	/* The RSDP first, at 0xE0000 (16-byte aligned, found by a scan too). */
+	r = acpi_alloc(&a, RSDP_LEN, &rsdp);
+	nr_x = 2 + (t->has_mcfg ? 1 : 0);
+	xlen = HDR_LEN + 8 * nr_x;
+	x = acpi_alloc(&a, xlen, &xsdt);
+	d = acpi_alloc(&a, HDR_LEN + sizeof(dsdt_aml), &dsdt);
+	if (!r || !x || !d || acpi_write_fadt(&a, dsdt, &fadt) ||
+	    acpi_write_madt(t, &a, &madt) || (t->has_mcfg && acpi_write_mcfg(t, &a, &mcfg)))
+		return arch_err(err, err_len, -ENOSPC, "acpi: tables do not fit 0x%llx..0x%llx",
+				LAYOUT_ACPI_GPA, LAYOUT_ACPI_END_GPA - 1);
+
+	acpi_header(d, "DSDT", HDR_LEN + sizeof(dsdt_aml), 2);
+	memcpy(d + HDR_LEN, dsdt_aml, sizeof(dsdt_aml));
+	acpi_checksum(d, HDR_LEN + sizeof(dsdt_aml), 9);
+
+	acpi_header(x, "XSDT", xlen, 1);
+	put64(x, HDR_LEN, fadt);
+	put64(x, HDR_LEN + 8, madt);
+	if (t->has_mcfg)
+		put64(x, HDR_LEN + 16, mcfg);
+	acpi_checksum(x, xlen, 9);
+
+	/* RSDP (5.2.5.3): checksum over the first 20 bytes, extended over all 36. */
+	memcpy(r, "RSD PTR ", 8);
+	memcpy(r + 9, ACPI_OEM_ID, 6);
+	put8(r, 15, 2);                            /* revision 2: XSDT present */
+	put32(r, 16, 0);                           /* no RSDT */
+	put32(r, 20, RSDP_LEN);
+	put64(r, 24, xsdt);
+	acpi_checksum(r, 20, 8);
+	acpi_checksum(r, RSDP_LEN, 32);
+	*rsdp_gpa = rsdp;
+	return 0;
+}

@@ -1,0 +1,74 @@
+/*
+ * acpi.h — the ACPI tables vmon gives an x86 guest (ACPI 6.5 spec, chapter 5):
+ * RSDP (rev 2) -> XSDT -> FADT (rev 6, hardware-reduced) -> DSDT, MADT, and an
+ * optional MCFG for PCI ECAM. All tables live in LAYOUT_ACPI_GPA ..
+ * LAYOUT_ACPI_END_GPA (0xE0000..0xFFFFF, reserved in e820), the RSDP first so
+ * that a guest scanning that range for "RSD PTR " finds it; every table is
+ * 8-byte aligned and checksummed.
+ *
+ * Platform contract the rest of vmon must honour for these tables:
+ *  - SLEEP_CONTROL_REG is SystemIO port 0x600, 8 bits: Linux powers off by
+ *    writing (SLP_TYP 5 << 2) | SLP_EN (0x20) = 0x34 there (ACPI 4.8.3.7).
+ *  - SLEEP_STATUS_REG is SystemIO port 0x601, 8 bits (reads 0 are fine).
+ *  - RESET_REG is SystemIO port 0xCF9, 8 bits, RESET_VALUE 0x06.
+ *  - IOAPIC at LAYOUT_IOAPIC_GPA, id = nr_cpus, GSI base 0, 24 pins; KVM's
+ *    default GSI routing (GSI n -> IOAPIC pin n and PIC IRQ n) — see acpi.c
+ *    on interrupt source overrides.
+ *  - LAPIC of vCPU i has APIC ID i.
+ */
+#ifndef VMON_ARCH_X86_ACPI_H
+#define VMON_ARCH_X86_ACPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mem/gmem.h"
+
+#define ACPI_MAX_CPUS         254 /* xAPIC IDs 0..253; IOAPIC takes nr_cpus; 0xFF is broadcast */
+#define ACPI_SLEEP_CTL_PORT   0x600
+#define ACPI_SLEEP_STS_PORT   0x601
+#define ACPI_RESET_PORT       0xCF9
+#define ACPI_RESET_VALUE      0x06
+#define ACPI_S5_SLP_TYP       5
+#define ACPI_SLP_EN           0x20 /* ACPI 4.8.3.7: sleep control register bit 5 */
+#define ACPI_IOAPIC_PINS      24
+
+/*
+ * struct acpi_tables - what the tables describe. Set up with
+ * acpi_tables_init(), optionally acpi_tables_add_mcfg(), then write with
+ * acpi_tables_write(). Plain data owned by the caller.
+ */
+struct acpi_tables {
+	unsigned nr_cpus;
+	bool has_mcfg;
+	uint64_t ecam_gpa;
+	uint16_t pci_segment;
+	uint8_t bus_start, bus_end;
+};
+
+/*
+ * acpi_tables_init - describe a VM with @nr_cpus vCPUs (1..ACPI_MAX_CPUS),
+ * no MCFG. Returns 0 or -EINVAL with a reason in @err.
+ */
+int acpi_tables_init(struct acpi_tables *t, unsigned nr_cpus, char *err, size_t err_len);
+
+/*
+ * acpi_tables_add_mcfg - add an MCFG entry for PCI segment 0: ECAM at
+ * @ecam_gpa (1 MiB aligned) for buses @bus_start..@bus_end; the ECAM base is
+ * the address of bus 0 (ACPI MCFG "Base Address"), whatever @bus_start is.
+ * Returns 0 or -EINVAL (misaligned base, bus_end < bus_start).
+ */
+int acpi_tables_add_mcfg(struct acpi_tables *t, uint64_t ecam_gpa, uint8_t bus_start,
+			 uint8_t bus_end, char *err, size_t err_len);
+
+/*
+ * acpi_tables_write - zero LAYOUT_ACPI_GPA..LAYOUT_ACPI_END_GPA in @gm and
+ * write the tables there; *@rsdp_gpa gets the RSDP address (for
+ * boot_params.acpi_rsdp_addr). Returns 0, or -EFAULT when @gm does not map
+ * that range.
+ */
+int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rsdp_gpa,
+		      char *err, size_t err_len);
+
+#endif

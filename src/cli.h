@@ -1,0 +1,35 @@
+/*
+ * cli.h — the command line: `vmon run ...`, `vmon info`, and the
+ * Firecracker-style `vmon --api-sock PATH | --config-file FILE [--no-api]`.
+ * Parsing only; nothing here touches KVM or files.
+ */
+#ifndef VMON_CLI_H
+#define VMON_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vm/vm_config.h"
+
+enum cli_command { CLI_RUN, CLI_INFO, CLI_HELP, CLI_VERSION, CLI_API };
+
+struct cli {
+	enum cli_command command;
+	struct vm_config cfg;
+	char *api_sock; /* --api-sock */
+	char *config_file; /* --config-file */
+	bool no_api; /* --no-api */
+	int verbose; /* -v, repeatable */
+};
+
+/*
+ * cli_parse - fill @cli from @argv. Returns 0, or -EINVAL with one line in
+ * @err naming the bad argument. @cli must be freed with cli_free() either way.
+ */
+int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len);
+void cli_free(struct cli *cli);
+
+/* cli_usage - the --help text. */
+const char *cli_usage(void);
+
+#endif

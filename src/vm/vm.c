@@ -1,0 +1,292 @@
+/*
+ * vm.c — building a VM from its configuration, and its lifecycle: start,
+ * pause/resume at exit boundaries, end, join, destroy.
+ */
+#include "vm/vm.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/compiler.h"
+#include "util/log.h"
+#include "vm/vcpu.h"
+#include "vm/vm_boot.h"
+#include "vm/vm_platform.h"
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*oom = true;
+	return d;
+}
+
+/* Deep copy, so the VM owns its configuration whoever built it. */
+static int config_copy(struct vm_config *dst, const struct vm_config *src)
+{
+	bool oom = false;
+
+	*dst = *src;
+	dst->kernel_path = dup_or_null(src->kernel_path, &oom);
+	dst->initrd_path = dup_or_null(src->initrd_path, &oom);
+	dst->cmdline = dup_or_null(src->cmdline, &oom);
+	for (unsigned i = 0; i < src->nr_disks; i++) {
+		dst->disks[i].id = dup_or_null(src->disks[i].id, &oom);
+		dst->disks[i].path = dup_or_null(src->disks[i].path, &oom);
+	}
+	for (unsigned i = 0; i < src->nr_nets; i++) {
+		dst->nets[i].id = dup_or_null(src->nets[i].id, &oom);
+		dst->nets[i].tap = dup_or_null(src->nets[i].tap, &oom);
+	}
+	return oom ? -ENOMEM : 0;
+}
+
+int vm_add_device(struct vm *vm, const struct device_ops *ops, void *dev)
+{
+	struct device *d = calloc(1, sizeof(*d));
+	struct device **tail = &vm->devices;
+
+	if (!d)
+		return -ENOMEM;
+	d->ops = ops;
+	d->dev = dev;
+	for (struct device *o = vm->devices; o; o = o->next)
+		if (o->ops == ops)
+			d->instance++;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = d; /* in creation order: save/load see a stable order */
+	vm->nr_devices++;
+	return 0;
+}
+
+/* Allocate guest RAM as the x86 layout says (lazily: untouched pages cost nothing). */
+static int vm_alloc_memory(struct vm *vm, char *err, size_t err_len)
+{
+	struct layout_region regions[LAYOUT_MAX_RAM_REGIONS];
+	unsigned n;
+	int ret;
+
+	ret = layout_init(&vm->layout, vm->cfg.mem_bytes, err, err_len);
+	if (ret)
+		return ret;
+	n = layout_ram_regions(&vm->layout, regions);
+	for (unsigned i = 0; i < n; i++) {
+		ret = gmem_add_ram(&vm->gmem, regions[i].gpa, regions[i].len_bytes);
+		if (ret) {
+			snprintf(err, err_len, "cannot allocate %llu MiB of guest RAM: %s",
+				 (unsigned long long)(regions[i].len_bytes >> 20), strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* Tell KVM about each RAM region. */
+static int vm_map_memory(struct vm *vm, char *err, size_t err_len)
+{
+	for (unsigned i = 0; i < vm->gmem.nr_regions; i++) {
+		const struct gmem_region *r = &vm->gmem.regions[i];
+		int ret = hv_set_memory(vm->hv, i, r->gpa, r->len_bytes, r->hva);
+
+		if (ret) {
+			snprintf(err, err_len, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *el, bool *user_error,
+	      char *err, size_t err_len)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int ret;
+
+	if (!vm) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	gmem_init(&vm->gmem);
+	vm->el = el;
+	vm->state = VM_CREATED;
+	ret = config_copy(&vm->cfg, cfg);
+	if (ret) {
+		snprintf(err, err_len, "out of memory");
+		goto fail;
+	}
+	if ((ret = bus_init(&vm->pio, "pio")) || (ret = bus_init(&vm->mmio, "mmio"))) {
+		snprintf(err, err_len, "bus: %s", strerror(-ret));
+		goto fail;
+	}
+	*user_error = false;
+	ret = vm_alloc_memory(vm, err, err_len);
+	if (ret)
+		goto fail;
+	/*
+	 * The guest is loaded before any KVM object exists: a kernel that is
+	 * not bootable or does not fit is refused before a VM is made.
+	 */
+	vm->nr_vcpus_planned = vm->cfg.cpus;
+	ret = vm_boot_load(vm, err, err_len);
+	if (ret) {
+		*user_error = true;
+		goto fail;
+	}
+	ret = hv_create(&vm->hv, err, err_len);
+	if (ret)
+		goto fail;
+	ret = vm_map_memory(vm, err, err_len);
+	if (ret)
+		goto fail;
+	ret = vm_platform_create(vm, err, err_len);
+	if (ret)
+		goto fail;
+	for (unsigned i = 0; i < vm->cfg.cpus; i++) {
+		ret = vcpu_create(vm, i, &vm->vcpus[i], err, err_len);
+		if (ret)
+			goto fail;
+		vm->nr_vcpus++;
+	}
+	*out = vm;
+	return 0;
+fail:
+	vm_destroy(vm);
+	return ret;
+}
+
+int vm_start(struct vm *vm)
+{
+	int ret;
+
+	ret = hv_vcpu_set_state(vm->vcpus[0]->hv, &vm->boot_state);
+	if (ret) {
+		log_error("cannot set the boot vCPU's registers: %s", strerror(-ret));
+		return ret;
+	}
+	ret = vcpu_signal_init();
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&vm->lock);
+	vm->state = VM_RUNNING;
+	pthread_mutex_unlock(&vm->lock);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		pthread_mutex_lock(&vm->lock);
+		vm->running_threads++;
+		pthread_mutex_unlock(&vm->lock);
+		ret = vcpu_start(vm->vcpus[i]);
+		if (ret) {
+			pthread_mutex_lock(&vm->lock);
+			vm->running_threads--;
+			pthread_mutex_unlock(&vm->lock);
+			vm_end(vm, VMON_EXIT_HOST, "cannot start a vCPU thread");
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void vm_end(struct vm *vm, int status, const char *reason)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->ended) {
+		pthread_mutex_unlock(&vm->lock);
+		return;
+	}
+	vm->ended = true;
+	__atomic_store_n(&vm->attention, 1, __ATOMIC_RELEASE);
+	vm->exit_status = status;
+	vm->end_reason = reason;
+	vm->state = VM_ENDED;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+	if (vm->el)
+		evloop_stop(vm->el);
+}
+
+int vm_join(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		if (vm->vcpus[i]->started) {
+			pthread_join(vm->vcpus[i]->thread, NULL);
+			vm->vcpus[i]->started = false;
+		}
+	}
+	return vm->exit_status;
+}
+
+int vm_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state == VM_PAUSED) {
+		pthread_mutex_unlock(&vm->lock);
+		return 0;
+	}
+	if (vm->state != VM_RUNNING) {
+		pthread_mutex_unlock(&vm->lock);
+		return -EINVAL;
+	}
+	vm->pause_requested = true;
+	__atomic_store_n(&vm->attention, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vm->lock);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+	pthread_mutex_lock(&vm->lock);
+	while (vm->parked < vm->running_threads && !vm->ended)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	if (!vm->ended)
+		vm->state = VM_PAUSED;
+	pthread_mutex_unlock(&vm->lock);
+	return vm->ended ? -EINVAL : 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state == VM_PAUSED) {
+		vm->pause_requested = false;
+		__atomic_store_n(&vm->attention, 0, __ATOMIC_RELEASE);
+		vm->state = VM_RUNNING;
+		pthread_cond_broadcast(&vm->cond);
+	} else if (vm->state != VM_RUNNING) {
+		ret = -EINVAL;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	struct device *d, *next;
+
+	if (!vm)
+		return;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(vm->vcpus[i]);
+	for (d = vm->devices; d; d = next) {
+		next = d->next;
+		if (d->ops->destroy)
+			d->ops->destroy(d->dev);
+		free(d);
+	}
+	vm_platform_destroy(vm);
+	hv_destroy(vm->hv);
+	gmem_destroy(&vm->gmem);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	vm_config_free(&vm->cfg);
+	pthread_mutex_destroy(&vm->lock);
+	pthread_cond_destroy(&vm->cond);
+	free(vm);
+}

@@ -1,0 +1,109 @@
+/*
+ * vm.h — one virtual machine: its memory, buses, devices, vCPU threads and
+ * lifecycle (create -> start -> pause/resume -> end). The only state vmon has
+ * beyond what main.c parses lives in a struct vm.
+ */
+#ifndef VMON_VM_VM_H
+#define VMON_VM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "arch/x86/layout.h"
+#include "bus/bus.h"
+#include "devices/device.h"
+#include "hv/hv.h"
+#include "mem/gmem.h"
+#include "vm/evloop.h"
+#include "vm/vm_config.h"
+
+/* Exit statuses of the vmon process (debug-exit statuses (v << 1) | 1 are odd). */
+enum {
+	VMON_EXIT_OK = 0, /* guest powered off or rebooted */
+	VMON_EXIT_USAGE = 2, /* bad argument or file; no VM was made */
+	VMON_EXIT_HOST = 4, /* the host could not run the VM (KVM, memory, ...) */
+	VMON_EXIT_GUEST_CRASH = 6, /* triple fault, emulation failure, failed entry */
+};
+
+enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_ENDED };
+
+struct vcpu;
+
+struct vm {
+	struct vm_config cfg; /* a deep copy, owned */
+	struct hv *hv;
+	struct layout layout; /* guest physical address map */
+	struct gmem gmem;
+	struct bus pio;
+	struct bus mmio;
+	struct evloop *el;
+	struct device *devices; /* every device model, for reset/save/load/destroy */
+	unsigned nr_devices;
+	struct vcpu *vcpus[VM_MAX_CPUS];
+	unsigned nr_vcpus;
+	unsigned nr_vcpus_planned; /* cfg.cpus, known before the vCPUs exist (ACPI) */
+	struct x86_cpu_state boot_state; /* for vCPU 0 */
+
+	/* Set (release) whenever a pause or the end is requested: vCPUs then take the lock. */
+	int attention;
+
+	pthread_mutex_t lock; /* guards everything below */
+	pthread_cond_t cond;
+	enum vm_state state;
+	bool pause_requested;
+	unsigned parked; /* vCPUs parked for a pause */
+	bool ended;
+	bool restart_requested; /* guest reset with --reboot restart */
+	int exit_status;
+	const char *end_reason;
+	unsigned running_threads;
+	void *platform; /* vm_platform.c's devices */
+};
+
+/*
+ * vm_create - build a VM from @cfg (validated by the caller): guest RAM with
+ * the guest loaded into it (kernel, initrd, command line, ACPI tables: done
+ * first, so a bad kernel is refused before any KVM object exists), then the
+ * KVM VM, irqchip, platform devices and vCPUs, created but not running.
+ * @el is the event loop that serves the VM's host I/O. Returns 0, or -errno
+ * with one line in @err; *@user_error tells whether the user's input (kernel,
+ * initrd, command line) was at fault rather than the host.
+ */
+int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *el, bool *user_error,
+	      char *err, size_t err_len);
+
+/* vm_start - give vCPU 0 vm->boot_state and start one thread per vCPU. 0 or -errno. */
+int vm_start(struct vm *vm);
+
+/*
+ * vm_end - end the VM with @status (first caller wins): stop every vCPU at
+ * its next exit and stop the event loop. Any thread; not from a signal handler.
+ */
+void vm_end(struct vm *vm, int status, const char *reason);
+
+/* vm_join - wait for every vCPU thread to finish; returns the exit status. */
+int vm_join(struct vm *vm);
+
+/*
+ * vm_pause / vm_resume - park every vCPU at an exit boundary and wait until
+ * all are parked; let them run again. Idempotent. 0, or -EINVAL when the VM
+ * is not running (or has ended).
+ */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+
+/* vm_destroy - free everything; vCPU threads must have been joined. */
+void vm_destroy(struct vm *vm);
+
+/* vm_stats_print - the exit-statistics table (per vCPU, per exit reason, per port/range). */
+void vm_stats_print(struct vm *vm, FILE *f);
+
+/* vm_stats_json - the same as a JSON object text; malloc'd, NULL on ENOMEM. */
+char *vm_stats_json(struct vm *vm);
+
+/* vm_add_device - record a device for the VM's lifecycle calls; 0 or -ENOMEM. */
+int vm_add_device(struct vm *vm, const struct device_ops *ops, void *dev);
+
+#endif

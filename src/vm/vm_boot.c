@@ -1,0 +1,114 @@
+/* vm_boot.c — loads the guest of a VM from files (or the bundled demo) through arch/x86's loaders.
+ */
+#include "vm/vm_boot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arch/x86/boot.h"
+#include "util/log.h"
+#include "vm/vm.h"
+
+/* The demo guest, embedded by guest/meson.build (length 0 when not built). */
+extern const unsigned char vmon_demo_guest[];
+extern const unsigned long vmon_demo_guest_len;
+
+struct mapped_file {
+	const uint8_t *data;
+	size_t len;
+};
+
+/* Map @path read-only. 0 or -errno with one line in @err. */
+static int map_file(const char *what, const char *path, struct mapped_file *f, char *err,
+		    size_t err_len)
+{
+	struct stat st;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ret = -errno;
+		snprintf(err, err_len, "%s '%s': %s", what, path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = -EINVAL;
+		snprintf(err, err_len, "%s '%s': not a regular file", what, path);
+		goto out;
+	}
+	if (st.st_size == 0) {
+		ret = -ENOEXEC;
+		snprintf(err, err_len, "%s '%s': the file is empty", what, path);
+		goto out;
+	}
+	f->len = (size_t)st.st_size;
+	f->data = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (f->data == MAP_FAILED) {
+		ret = -errno;
+		f->data = NULL;
+		snprintf(err, err_len, "%s '%s': %s", what, path, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+static void unmap_file(struct mapped_file *f)
+{
+	if (f->data)
+		munmap((void *)f->data, f->len);
+	f->data = NULL;
+}
+
+int vm_boot_load(struct vm *vm, char *err, size_t err_len)
+{
+	struct mapped_file kernel = { 0 }, initrd = { 0 };
+	struct boot_request req = { .nr_vcpus = vm->nr_vcpus_planned, .cmdline = vm->cfg.cmdline };
+	enum boot_format format;
+	char why[384] = "";
+	int ret;
+
+	if (vm->cfg.kernel_path) {
+		ret = map_file("kernel", vm->cfg.kernel_path, &kernel, err, err_len);
+		if (ret)
+			return ret;
+		req.kernel = kernel.data;
+		req.kernel_len = kernel.len;
+	} else {
+		if (!vmon_demo_guest_len) {
+			snprintf(err, err_len,
+				 "no --kernel given and this vmon has no demo guest built in");
+			return -ENOEXEC;
+		}
+		req.kernel = vmon_demo_guest;
+		req.kernel_len = vmon_demo_guest_len;
+	}
+	if (vm->cfg.initrd_path) {
+		ret = map_file("initrd", vm->cfg.initrd_path, &initrd, err, err_len);
+		if (ret)
+			goto out;
+		req.initrd = initrd.data;
+		req.initrd_len = initrd.len;
+	}
+	ret = boot_load(&vm->gmem, &vm->layout, &req, &vm->boot_state, &format, NULL, why,
+			sizeof(why));
+	if (ret) {
+		snprintf(err, err_len, "%s: %s",
+			 vm->cfg.kernel_path ? vm->cfg.kernel_path : "demo guest", why);
+		goto out;
+	}
+	log_info("loaded %s %s", boot_format_name(format),
+		 vm->cfg.kernel_path ? vm->cfg.kernel_path : "(demo guest)");
+out:
+	unmap_file(&kernel);
+	unmap_file(&initrd);
+	return ret;
+}

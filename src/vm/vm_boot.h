@@ -1,0 +1,18 @@
+/* vm_boot.h — loading the guest: kernel, initrd, command line, firmware tables (glue over
+ * arch/x86). */
+#ifndef VMON_VM_VM_BOOT_H
+#define VMON_VM_VM_BOOT_H
+
+#include <stddef.h>
+
+struct vm;
+
+/*
+ * vm_boot_load - load the configured kernel (or the bundled demo guest),
+ * initrd and command line into guest memory, write the ACPI tables, and set
+ * vm->boot_state. Returns 0, or -errno with one line in @err (a kernel that is
+ * not bootable or does not fit is the user's mistake, reported as such).
+ */
+int vm_boot_load(struct vm *vm, char *err, size_t err_len);
+
+#endif

@@ -1,0 +1,167 @@
+/* vm_config.c — defaults, validation and the small value parsers behind vm_config.h. */
+#include "vm/vm_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void vm_config_init(struct vm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cpus = 1;
+	cfg->mem_bytes = VM_DEFAULT_MEM_BYTES;
+	cfg->console = VM_CONSOLE_SERIAL;
+}
+
+void vm_config_free(struct vm_config *cfg)
+{
+	free(cfg->kernel_path);
+	free(cfg->initrd_path);
+	free(cfg->cmdline);
+	for (unsigned i = 0; i < cfg->nr_disks; i++) {
+		free(cfg->disks[i].id);
+		free(cfg->disks[i].path);
+	}
+	for (unsigned i = 0; i < cfg->nr_nets; i++) {
+		free(cfg->nets[i].id);
+		free(cfg->nets[i].tap);
+	}
+	vm_config_init(cfg);
+}
+
+int parse_size(const char *s, uint64_t *bytes)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (toupper((unsigned char)*end)) {
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	default:
+		break;
+	}
+	if (shift && (!strcasecmp(end, "iB") || !strcasecmp(end, "B")))
+		end += strlen(end);
+	if (*end || v == 0 || v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*bytes = (uint64_t)v << shift;
+	return 0;
+}
+
+int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char tail;
+
+	if (!s || strlen(s) != 17 ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		   &tail) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		if (!isxdigit((unsigned char)s[i * 3]) || !isxdigit((unsigned char)s[i * 3 + 1]))
+			return -EINVAL;
+		mac[i] = (uint8_t)v[i];
+	}
+	if (mac[0] & 1) /* a multicast address cannot be a NIC's */
+		return -EINVAL;
+	return 0;
+}
+
+/* A regular, readable file (or block device for disks) at @path. */
+static int check_file(const char *what, const char *path, bool need_write, bool allow_blk,
+		      char *err, unsigned err_len)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, (need_write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		snprintf(err, err_len, "%s '%s': %s", what, path, strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || (allow_blk && S_ISBLK(st.st_mode)))) {
+		close(fd);
+		snprintf(err, err_len, "%s '%s': not a regular file", what, path);
+		return -EINVAL;
+	}
+	close(fd);
+	return 0;
+}
+
+int vm_config_validate(const struct vm_config *cfg, char *err, unsigned err_len)
+{
+	int ret;
+
+	if (cfg->cpus < 1 || cfg->cpus > VM_MAX_CPUS) {
+		snprintf(err, err_len, "--cpus must be between 1 and %d", VM_MAX_CPUS);
+		return -EINVAL;
+	}
+	if (cfg->mem_bytes < (16ull << 20)) {
+		snprintf(err, err_len, "--mem must be at least 16M");
+		return -EINVAL;
+	}
+	if (cfg->mem_bytes & 0xfff) {
+		snprintf(err, err_len, "--mem must be a multiple of 4K");
+		return -EINVAL;
+	}
+	if (cfg->mem_bytes > (1ull << 40)) {
+		snprintf(err, err_len, "--mem must be at most 1T");
+		return -EINVAL;
+	}
+	if (cfg->kernel_path &&
+	    (ret = check_file("kernel", cfg->kernel_path, false, false, err, err_len)))
+		return ret;
+	if (cfg->initrd_path &&
+	    (ret = check_file("initrd", cfg->initrd_path, false, false, err, err_len)))
+		return ret;
+	for (unsigned i = 0; i < cfg->nr_disks; i++) {
+		const struct vm_disk_config *d = &cfg->disks[i];
+
+		for (unsigned j = 0; j < i; j++) {
+			if (!strcmp(d->id, cfg->disks[j].id)) {
+				snprintf(err, err_len, "disk id '%s' is used twice", d->id);
+				return -EINVAL;
+			}
+		}
+		if ((ret = check_file("disk", d->path, !d->read_only, true, err, err_len)))
+			return ret;
+	}
+	for (unsigned i = 0; i < cfg->nr_nets; i++) {
+		if (!cfg->nets[i].tap || !*cfg->nets[i].tap || strlen(cfg->nets[i].tap) >= 16) {
+			snprintf(err, err_len,
+				 "net '%s': a TAP name of 1 to 15 characters is needed",
+				 cfg->nets[i].id ? cfg->nets[i].id : "?");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}

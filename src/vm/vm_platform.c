@@ -1,0 +1,210 @@
+/*
+ * vm_platform.c — the PC platform of a VM: creates the device models, gives
+ * each its IRQ lines (KVM_IRQ_LINE on the in-kernel PIC/IOAPIC) and the VM's
+ * power sink, and maps their registers on the PIO bus:
+ *
+ *   0x060, 0x064  i8042 (IRQ 1, 12)      0x070-0x071  CMOS RTC (IRQ 8)
+ *   0x080         POST code               0x0f4-0x0f7  debug-exit
+ *   0x3f8-0x3ff   8250 UART COM1 (IRQ 4)  0x600-0x601  ACPI sleep control/status
+ *   0xcf9         reset control (ACPI RESET_REG)
+ */
+#include "vm/vm_platform.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backends/chardev_stdio.h"
+#include "devices/acpi_pm.h"
+#include "devices/debug_exit.h"
+#include "devices/i8042.h"
+#include "devices/port80.h"
+#include "devices/rtc_cmos.h"
+#include "devices/serial8250.h"
+#include "util/log.h"
+#include "vm/vm.h"
+#include "vm/vm_console.h"
+
+enum { IRQ_KBD, IRQ_COM1, IRQ_RTC, IRQ_AUX, NR_PLATFORM_IRQS };
+
+struct vm_platform {
+	struct vm *vm;
+	struct irq_line irqs[NR_PLATFORM_IRQS];
+	struct power_sink power;
+	struct chardev_stdio *console;
+	struct serial8250 *com1;
+	bool console_started;
+};
+
+static void irq_set_level(struct irq_line *line, int level)
+{
+	struct vm *vm = line->opaque;
+	int ret = hv_irq_line(vm->hv, line->gsi, level);
+
+	if (ret)
+		log_error("KVM_IRQ_LINE %u: %s", line->gsi, strerror(-ret));
+}
+
+/* Power events arrive on vCPU threads (register writes) and end or restart the VM. */
+static void power_event(void *opaque, enum power_event ev, int status)
+{
+	struct vm *vm = opaque;
+
+	switch (ev) {
+	case POWER_OFF:
+		vm_end(vm, VMON_EXIT_OK, "guest powered off");
+		break;
+	case POWER_RESET:
+		pthread_mutex_lock(&vm->lock);
+		if (!vm->ended && vm->cfg.reboot_restarts)
+			vm->restart_requested = true;
+		pthread_mutex_unlock(&vm->lock);
+		vm_end(vm, VMON_EXIT_OK, "guest reset");
+		break;
+	case POWER_EXIT:
+		vm_end(vm, status, "guest wrote the debug-exit port");
+		break;
+	}
+}
+
+static void console_quit(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	log_info("console: Ctrl-A x, ending the VM");
+	vm_end(vm, VMON_EXIT_OK, "quit from the console");
+}
+
+/* Register @dev for its lifecycle, then map its ranges; on failure @dev is destroyed. */
+static int add_pio_device(struct vm *vm, const struct device_ops *dops, void *dev,
+			  const struct bus_region_ops *ops, uint64_t base, uint64_t len,
+			  const char *name)
+{
+	int ret;
+
+	if (!dev)
+		return -errno ? -errno : -ENOMEM;
+	ret = vm_add_device(vm, dops, dev);
+	if (ret) {
+		dops->destroy(dev);
+		return ret;
+	}
+	return ops ? bus_register(&vm->pio, base, len, ops, dev, name) : 0;
+}
+
+int vm_platform_create(struct vm *vm, char *err, size_t err_len)
+{
+	static const uint32_t gsis[NR_PLATFORM_IRQS] = {
+		[IRQ_KBD] = I8042_KBD_IRQ,
+		[IRQ_COM1] = SERIAL8250_COM1_IRQ,
+		[IRQ_RTC] = RTC_CMOS_IRQ,
+		[IRQ_AUX] = I8042_AUX_IRQ,
+	};
+	struct vm_platform *p = calloc(1, sizeof(*p));
+	struct i8042 *kbd;
+	struct acpi_pm *pm;
+	int ret;
+
+	if (!p) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	vm->platform = p;
+	p->vm = vm;
+	for (unsigned i = 0; i < NR_PLATFORM_IRQS; i++)
+		p->irqs[i] = (struct irq_line){ .set_level = irq_set_level,
+						.opaque = vm,
+						.gsi = gsis[i] };
+	p->power = (struct power_sink){ .event = power_event, .opaque = vm };
+
+	if (vm->cfg.console == VM_CONSOLE_SERIAL) {
+		p->console = chardev_stdio_create(STDIN_FILENO, STDOUT_FILENO);
+		if (!p->console) {
+			ret = -errno;
+			snprintf(err, err_len, "console: %s", strerror(errno));
+			return ret;
+		}
+		chardev_stdio_set_quit(p->console, console_quit, vm);
+	}
+	/* COM1 exists either way; without the serial console its output is dropped. */
+	p->com1 = serial8250_create(&p->irqs[IRQ_COM1],
+				    p->console ? chardev_stdio_chardev(p->console) : NULL, 0);
+	ret = add_pio_device(vm, &serial8250_device_ops, p->com1, &serial8250_ops,
+			     SERIAL8250_COM1_BASE, SERIAL8250_REGS_LEN, "serial8250");
+	if (ret)
+		goto fail;
+	kbd = i8042_create(&p->irqs[IRQ_KBD], &p->irqs[IRQ_AUX], &p->power);
+	ret = add_pio_device(vm, &i8042_device_ops, kbd, &i8042_data_ops, I8042_DATA_PORT, 1,
+			     "i8042");
+	if (!ret)
+		ret = bus_register(&vm->pio, I8042_CMD_PORT, 1, &i8042_cmd_ops, kbd, "i8042");
+	if (ret)
+		goto fail;
+	ret = add_pio_device(vm, &rtc_cmos_device_ops, rtc_cmos_create(&p->irqs[IRQ_RTC], NULL),
+			     &rtc_cmos_ops, RTC_CMOS_PORT, RTC_CMOS_LEN, "rtc_cmos");
+	if (ret)
+		goto fail;
+	ret = add_pio_device(vm, &port80_device_ops, port80_create(), &port80_ops, PORT80_PORT,
+			     PORT80_LEN, "port80");
+	if (ret)
+		goto fail;
+	ret = add_pio_device(vm, &debug_exit_device_ops, debug_exit_create(&p->power),
+			     &debug_exit_ops, DEBUG_EXIT_PORT, DEBUG_EXIT_LEN, "debug_exit");
+	if (ret)
+		goto fail;
+	pm = acpi_pm_create(&p->power);
+	ret = add_pio_device(vm, &acpi_pm_device_ops, pm, &acpi_pm_sleep_ops, ACPI_PM_SLEEP_BASE,
+			     ACPI_PM_SLEEP_LEN, "acpi_sleep");
+	if (!ret)
+		ret = bus_register(&vm->pio, ACPI_PM_RESET_PORT, ACPI_PM_RESET_LEN,
+				   &acpi_pm_reset_ops, pm, "acpi_reset");
+	if (ret)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, err_len, "platform devices: %s", strerror(-ret));
+	return ret;
+}
+
+void vm_platform_destroy(struct vm *vm)
+{
+	struct vm_platform *p = vm->platform;
+
+	if (!p)
+		return;
+	/* the devices themselves are destroyed through vm->devices */
+	if (p->console) {
+		chardev_stdio_stop(p->console);
+		chardev_destroy(chardev_stdio_chardev(p->console));
+	}
+	free(p);
+	vm->platform = NULL;
+}
+
+int vm_console_start(struct vm *vm, char *err, size_t err_len)
+{
+	struct vm_platform *p = vm->platform;
+	int ret;
+
+	if (!p || !p->console)
+		return 0;
+	ret = chardev_stdio_start(p->console, vm->el);
+	if (ret) {
+		snprintf(err, err_len, "console: %s", strerror(-ret));
+		return ret;
+	}
+	p->console_started = true;
+	return 0;
+}
+
+void vm_console_stop(struct vm *vm)
+{
+	struct vm_platform *p = vm->platform;
+
+	if (p && p->console && p->console_started) {
+		chardev_stdio_stop(p->console);
+		p->console_started = false;
+	}
+}

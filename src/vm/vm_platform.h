@@ -1,0 +1,19 @@
+/*
+ * vm_platform.h — the PC platform devices of a VM (8250 UART on COM1, i8042,
+ * CMOS RTC, port 0x80, debug-exit, ACPI power registers) created and wired to
+ * the VM's buses, IRQ lines and power events.
+ */
+#ifndef VMON_VM_VM_PLATFORM_H
+#define VMON_VM_VM_PLATFORM_H
+
+#include <stddef.h>
+
+struct vm;
+
+/* vm_platform_create - create and register the platform devices. 0 or -errno, @err. */
+int vm_platform_create(struct vm *vm, char *err, size_t err_len);
+
+/* vm_platform_destroy - free what vm_platform_create() made (devices on vm->devices excepted). */
+void vm_platform_destroy(struct vm *vm);
+
+#endif

@@ -1,0 +1,129 @@
+/* api_test_util.h — a fake VM behind struct api_vm_ops and request/response helpers for the API tests. */
+#ifndef VMON_TESTS_API_TEST_UTIL_H
+#define VMON_TESTS_API_TEST_UTIL_H
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "harness.h"
+
+struct fake_vm {
+	int starts, pauses, resumes, cad;
+	int start_ret, pause_ret;
+	unsigned started_cpus;
+	const char *stats; /* returned (copied) by stats_json, or NULL */
+};
+
+static struct fake_vm fake;
+
+static int fake_start(void *opaque, const struct vm_config *cfg, char *err, size_t err_len)
+{
+	fake.starts++;
+	if (fake.start_ret) {
+		snprintf(err, err_len, "no KVM here");
+		return fake.start_ret;
+	}
+	fake.started_cpus = cfg->cpus;
+	return 0;
+}
+
+static int fake_pause(void *opaque)
+{
+	fake.pauses++;
+	return fake.pause_ret;
+}
+
+static int fake_resume(void *opaque)
+{
+	fake.resumes++;
+	return 0;
+}
+
+static int fake_cad(void *opaque)
+{
+	fake.cad++;
+	return 0;
+}
+
+static char *fake_stats(void *opaque)
+{
+	return fake.stats ? strdup(fake.stats) : NULL;
+}
+
+static const struct api_vm_ops fake_ops = {
+	.start = fake_start,
+	.pause = fake_pause,
+	.resume = fake_resume,
+	.ctrl_alt_del = fake_cad,
+	.stats_json = fake_stats,
+};
+
+/* A fresh API on the fake VM; host files off unless a test turns them on. */
+static inline void fresh(struct api *api)
+{
+	memset(&fake, 0, sizeof(fake));
+	api_init(api, &fake_ops, NULL);
+	api->host_files = false;
+	api->apply_logger = false;
+}
+
+/* call - one request; returns status, copies the body (or "") into @out. */
+static inline int call(struct api *api, const char *m, const char *p, const char *body,
+		       char *out, size_t out_len)
+{
+	struct api_response r = { 0 };
+
+	api_handle(api, m, p, body, body ? strlen(body) : 0, &r);
+	snprintf(out, out_len, "%s", r.body ? r.body : "");
+	api_response_free(&r);
+	return r.status;
+}
+
+static inline bool expect_(struct api *api, const char *m, const char *p, const char *body,
+			   int status, const char *want, int line)
+{
+	char got[8192];
+	int s = call(api, m, p, body, got, sizeof(got));
+
+	if (s != status || strcmp(got, want ? want : "")) {
+		printf("#   line %d: %s %s -> %d %s\n#   wanted %d %s\n", line, m, p, s, got,
+		       status, want ? want : "");
+		return false;
+	}
+	return true;
+}
+
+/* EXPECT - request, exact status and exact body ("" / NULL for 204). */
+#define EXPECT(api, m, p, body, status, want) \
+	CHECK(expect_((api), (m), (p), (body), (status), (want), __LINE__))
+
+#define FAULT(msg) "{\"fault_message\":\"" msg "\"}"
+
+/* refused_ - a 400 with @fault that leaves the whole configuration and state as they were. */
+static inline bool refused_(struct api *api, const char *m, const char *p, const char *body,
+			    const char *fault, int line)
+{
+	char before[8192], after[8192], want[2048];
+	enum api_instance_state st = api->state;
+	bool ok;
+
+	call(api, "GET", "/vm/config", NULL, before, sizeof(before));
+	snprintf(want, sizeof(want), "{\"fault_message\":\"%s\"}", fault);
+	ok = expect_(api, m, p, body, 400, want, line);
+	call(api, "GET", "/vm/config", NULL, after, sizeof(after));
+	if (strcmp(before, after) || st != api->state) {
+		printf("#   line %d: state changed by a refused request\n#   %s\n#   %s\n", line,
+		       before, after);
+		return false;
+	}
+	return ok;
+}
+
+#define REFUSED(api, m, p, body, fault) \
+	CHECK(refused_((api), (m), (p), (body), (fault), __LINE__))
+
+#define JF "An error occurred when deserializing the json body of a request: "
+
+#endif

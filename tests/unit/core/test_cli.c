@@ -1,0 +1,203 @@
+/* test_cli.c — command-line and configuration parsing: good input, and every bad argument refused.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "harness.h"
+
+static int parse(struct cli *cli, char *err, int argc, char **argv)
+{
+	return cli_parse(argc, argv, cli, err, 256);
+}
+
+#define ARGS(...)                                                                                  \
+	(char *[])                                                                                 \
+	{                                                                                          \
+		"vmon", __VA_ARGS__, NULL                                                          \
+	}
+#define NARGS(...) ((int)(sizeof((char *[]){ "vmon", __VA_ARGS__ }) / sizeof(char *)))
+#define PARSE(cli, err, ...) parse(cli, err, NARGS(__VA_ARGS__), ARGS(__VA_ARGS__))
+
+TEST(cli_run_parses_every_option)
+{
+	struct cli cli;
+	char err[256] = "";
+
+	CHECK_EQ(PARSE(&cli, err, "run", "--kernel", "k", "--initrd", "i", "--cmdline", "a b",
+		       "--cpus", "4", "--mem", "2G", "--stats", "--disk", "d.img,ro,id=root",
+		       "--net", "tap=tap0,mac=02:00:00:00:00:01", "--rng", "--console", "virtio"),
+		 0);
+	CHECK_EQ(cli.command, CLI_RUN);
+	CHECK(!strcmp(cli.cfg.kernel_path, "k"));
+	CHECK(!strcmp(cli.cfg.initrd_path, "i"));
+	CHECK(!strcmp(cli.cfg.cmdline, "a b"));
+	CHECK_EQ(cli.cfg.cpus, 4);
+	CHECK_EQ(cli.cfg.mem_bytes, 2ull << 30);
+	CHECK(cli.cfg.stats);
+	CHECK_EQ(cli.cfg.nr_disks, 1);
+	CHECK(cli.cfg.disks[0].read_only);
+	CHECK(!strcmp(cli.cfg.disks[0].id, "root"));
+	CHECK(!strcmp(cli.cfg.disks[0].path, "d.img"));
+	CHECK_EQ(cli.cfg.nr_nets, 1);
+	CHECK(!strcmp(cli.cfg.nets[0].tap, "tap0"));
+	CHECK(cli.cfg.nets[0].has_mac);
+	CHECK_EQ(cli.cfg.nets[0].mac[5], 1);
+	CHECK(cli.cfg.rng);
+	CHECK_EQ(cli.cfg.console, VM_CONSOLE_VIRTIO);
+	cli_free(&cli);
+}
+
+TEST(cli_run_without_kernel_means_demo)
+{
+	struct cli cli;
+	char err[256] = "";
+
+	CHECK_EQ(PARSE(&cli, err, "run"), 0);
+	CHECK(cli.cfg.kernel_path == NULL);
+	CHECK_EQ(cli.cfg.cpus, 1);
+	CHECK_EQ(cli.cfg.mem_bytes, VM_DEFAULT_MEM_BYTES);
+	cli_free(&cli);
+}
+
+TEST(cli_refuses_bad_arguments_with_one_line)
+{
+	static const char *const bad[][4] = {
+		{ "run", "--cpus", "0" },
+		{ "run", "--cpus", "65" },
+		{ "run", "--cpus", "x" },
+		{ "run", "--cpus", "-1" },
+		{ "run", "--mem", "12Q" },
+		{ "run", "--mem", "0" },
+		{ "run", "--mem", "" },
+		{ "run", "--bogus" },
+		{ "run", "--kernel" },
+		{ "run", "extra" },
+		{ "frobnicate" },
+		{ "run", "--console", "vga" },
+		{ "run", "--disk", ",ro" },
+		{ "run", "--disk", "a,rw" },
+		{ "run", "--net", "mac=x" },
+		{ "run", "--net", "tap=t,mac=01:00:00:00:00:00" },
+		{ "run", "--api-sock", "/s" },
+		{ "--no-api" },
+		{ "info", "--cpus", "2" },
+		{ "--api-sock", "/s", "--no-api" },
+	};
+
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[6] = { "vmon" };
+		struct cli cli;
+		char err[256] = "";
+		int argc = 1;
+
+		for (unsigned j = 0; j < 4 && bad[i][j]; j++)
+			argv[argc++] = (char *)bad[i][j];
+		if (cli_parse(argc, argv, &cli, err, sizeof(err)) != -EINVAL) {
+			printf("#   accepted: case %u (%s %s)\n", i, bad[i][0],
+			       bad[i][1] ? bad[i][1] : "");
+			harness.failed++;
+		}
+		CHECK(err[0] != '\0' && !strchr(err, '\n'));
+		cli_free(&cli);
+	}
+}
+
+TEST(cli_firecracker_style_modes)
+{
+	struct cli cli;
+	char err[256] = "";
+
+	CHECK_EQ(PARSE(&cli, err, "--api-sock", "/tmp/x.sock"), 0);
+	CHECK_EQ(cli.command, CLI_API);
+	CHECK(!strcmp(cli.api_sock, "/tmp/x.sock"));
+	cli_free(&cli);
+	CHECK_EQ(PARSE(&cli, err, "--config-file", "c.json", "--no-api"), 0);
+	CHECK(cli.no_api);
+	CHECK(!strcmp(cli.config_file, "c.json"));
+	cli_free(&cli);
+	CHECK_EQ(PARSE(&cli, err, "--version"), 0);
+	CHECK_EQ(cli.command, CLI_VERSION);
+	cli_free(&cli);
+}
+
+TEST(vm_config_parse_size_accepts_units_and_refuses_junk)
+{
+	uint64_t v = 0;
+
+	CHECK_EQ(parse_size("512M", &v), 0);
+	CHECK_EQ(v, 512ull << 20);
+	CHECK_EQ(parse_size("2g", &v), 0);
+	CHECK_EQ(v, 2ull << 30);
+	CHECK_EQ(parse_size("4096K", &v), 0);
+	CHECK_EQ(v, 4096ull << 10);
+	CHECK_EQ(parse_size("1GiB", &v), 0);
+	CHECK_EQ(v, 1ull << 30);
+	CHECK_EQ(parse_size("1048576", &v), 0);
+	CHECK_EQ(v, 1048576);
+	CHECK_EQ(parse_size("", &v), -EINVAL);
+	CHECK_EQ(parse_size("M", &v), -EINVAL);
+	CHECK_EQ(parse_size("-1M", &v), -EINVAL);
+	CHECK_EQ(parse_size("1.5G", &v), -EINVAL);
+	CHECK_EQ(parse_size("99999999999999999999", &v), -EINVAL);
+	CHECK_EQ(parse_size("16777216T", &v), -EINVAL); /* 2^64 overflows */
+	CHECK_EQ(parse_size("1MX", &v), -EINVAL);
+}
+
+TEST(vm_config_validate_refuses_missing_and_unreadable_files)
+{
+	struct vm_config cfg;
+	char err[256] = "";
+	char path[] = "/tmp/vmon-test-XXXXXX";
+	int fd = mkstemp(path);
+
+	REQUIRE(fd >= 0);
+	close(fd);
+	vm_config_init(&cfg);
+	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)), 0);
+	cfg.kernel_path = strdup("/nonexistent/bzImage");
+	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)), -ENOENT);
+	CHECK(strstr(err, "/nonexistent/bzImage") != NULL);
+	free(cfg.kernel_path);
+	cfg.kernel_path = strdup("/tmp");
+	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)), -EINVAL); /* a directory */
+	free(cfg.kernel_path);
+	cfg.kernel_path = strdup(path);
+	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)), 0);
+	cfg.mem_bytes = 1 << 20;
+	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	cfg.mem_bytes = 64 << 20;
+	cfg.disks[0].id = strdup("a");
+	cfg.disks[0].path = strdup("/nonexistent.img");
+	cfg.nr_disks = 1;
+	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)), -ENOENT);
+	vm_config_free(&cfg);
+	unlink(path);
+}
+
+TEST(vm_config_parse_mac_checks_form)
+{
+	uint8_t mac[6];
+
+	CHECK_EQ(parse_mac("02:aa:bb:cc:dd:ee", mac), 0);
+	CHECK_EQ(mac[1], 0xaa);
+	CHECK_EQ(parse_mac("02:aa:bb:cc:dd", mac), -EINVAL);
+	CHECK_EQ(parse_mac("02:aa:bb:cc:dd:ee:ff", mac), -EINVAL);
+	CHECK_EQ(parse_mac("02-aa-bb-cc-dd-ee", mac), -EINVAL);
+	CHECK_EQ(parse_mac("0g:aa:bb:cc:dd:ee", mac), -EINVAL);
+	CHECK_EQ(parse_mac("01:00:5e:00:00:01", mac), -EINVAL); /* multicast */
+}
+
+// clang-format off
+HARNESS_MAIN(
+	HARNESS_T(cli_run_parses_every_option)
+	HARNESS_T(cli_run_without_kernel_means_demo)
+	HARNESS_T(cli_refuses_bad_arguments_with_one_line)
+	HARNESS_T(cli_firecracker_style_modes)
+	HARNESS_T(vm_config_parse_size_accepts_units_and_refuses_junk)
+	HARNESS_T(vm_config_validate_refuses_missing_and_unreadable_files)
+	HARNESS_T(vm_config_parse_mac_checks_form)
+)
+// clang-format on
