@@ -408,7 +408,7 @@ static uint64_t cf8_read(void *opaque, uint64_t offset, unsigned size)
 	if (size == 4 && offset == 0)
 		return v;
 	if (size == 1 && offset == 1)
-		return 0; /* reset control reads 0 */
+		return pb->cf9_ops ? pb->cf9_ops->read(pb->cf9_opaque, 0, 1) & 0xff : 0;
 	return (1ull << (size * 8)) - 1;
 }
 
@@ -421,9 +421,9 @@ static void cf8_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 		pb->config_address = (uint32_t)value & 0x80fffffcu;
 		pthread_mutex_unlock(&pb->lock);
 	} else if (size == 1 && offset == 1) {
-		/* Reset control register: bit 2 starts a reset (bit 1 asks for a hard one). */
-		if (value & 0x04)
-			power_sink_send(pb->reset_sink, POWER_RESET, 0);
+		/* The reset-control byte belongs to another model (see pci_bus_init). */
+		if (pb->cf9_ops)
+			pb->cf9_ops->write(pb->cf9_opaque, 0, value & 0xff, 1);
 	}
 }
 
@@ -486,7 +486,7 @@ static const struct bus_region_ops ecam_ops = { .read = ecam_read, .write = ecam
 
 
 int pci_bus_init(struct pci_bus *pb, struct bus *pio, struct bus *mmio, const struct pci_platform *plat,
-		 const struct power_sink *reset_sink)
+		 const struct bus_region_ops *cf9_ops, void *cf9_opaque)
 {
 	struct pci_device *host;
 	int rc;
@@ -497,7 +497,8 @@ int pci_bus_init(struct pci_bus *pb, struct bus *pio, struct bus *mmio, const st
 	pb->pio = pio;
 	pb->mmio = mmio;
 	pb->plat = plat;
-	pb->reset_sink = reset_sink;
+	pb->cf9_ops = cf9_ops;
+	pb->cf9_opaque = cf9_opaque;
 	pb->next_mmio = PCI_MMIO_BASE;
 	host = calloc(1, sizeof(*host));
 	if (!host)

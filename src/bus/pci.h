@@ -32,7 +32,7 @@
 #define PCI_CONFIG_ADDRESS_PORT 0xcf8 /* 4 ports 0xcf8-0xcfb; 0xcf9 is the reset control byte */
 #define PCI_CONFIG_DATA_PORT 0xcfc    /* 4 ports 0xcfc-0xcff */
 #define PCI_ECAM_BASE 0xe0000000ull
-#define PCI_ECAM_BUSES 1              /* buses 0..PCI_ECAM_BUSES-1 (MCFG end bus = 0) */
+#define PCI_ECAM_BUSES 256            /* ECAM window for buses 0..255 (devices only on bus 0) */
 #define PCI_ECAM_SIZE ((uint64_t)PCI_ECAM_BUSES << 20)
 #define PCI_MMIO_BASE 0xc0000000ull
 #define PCI_MMIO_SIZE 0x20000000ull
@@ -130,7 +130,8 @@ struct pci_bus {
 	struct bus *pio;
 	struct bus *mmio;
 	const struct pci_platform *plat;
-	const struct power_sink *reset_sink;
+	const struct bus_region_ops *cf9_ops; /* the reset-control byte's owner, or NULL */
+	void *cf9_opaque;
 	pthread_mutex_t lock;
 	uint32_t config_address;     /* the 0xCF8 latch */
 	struct pci_device *slots[PCI_MAX_SLOTS];
@@ -139,13 +140,17 @@ struct pci_bus {
 };
 
 /*
- * pci_bus_init - a host bridge (slot 0, 8086:29c0-like id 1b36:0008) on
- * @pio (0xCF8-0xCFF) and @mmio (ECAM). @reset_sink, if not NULL, receives
- * POWER_RESET for a write of 0x06/0x0e to the reset control byte 0xCF9.
+ * pci_bus_init - a host bridge (slot 0, id 1b36:0008, class 0x0600) on @pio
+ * (0xCF8-0xCFF) and @mmio (ECAM, PCI_ECAM_BASE, PCI_ECAM_SIZE). Because a
+ * 32-bit access to 0xCF8 must land in one bus range, the bridge owns the
+ * ports 0xCF8-0xCFB, which include the PC reset-control byte 0xCF9: 1-byte
+ * accesses at 0xCF9 are forwarded to @cf9_ops/@cf9_opaque at offset 0 (the
+ * ACPI reset register's model; NULL: reads 0, writes ignored) — so the VM
+ * must not register 0xCF9 on the PIO bus itself when it creates a PCI bus.
  * @plat must outlive the bus. Returns 0 or -errno (-EEXIST: ports taken).
  */
 int pci_bus_init(struct pci_bus *pb, struct bus *pio, struct bus *mmio, const struct pci_platform *plat,
-		 const struct power_sink *reset_sink);
+		 const struct bus_region_ops *cf9_ops, void *cf9_opaque);
 
 /* pci_bus_destroy - unregister the bridge's ranges and all device BARs. Devices are not freed. */
 void pci_bus_destroy(struct pci_bus *pb);

@@ -1,4 +1,4 @@
-/* virtio_console.c — virtio console (§5.3), single port: chardev in/out through receiveq0/transmitq0. */
+/* virtio_console.c — virtio console (§5.3), single port: a chardev through receiveq0/transmitq0. */
 #include "virtio/virtio_console.h"
 
 #include <errno.h>
@@ -15,12 +15,9 @@
 
 struct virtio_console {
 	struct virtio_dev vdev;
-	struct virtio_console_backend be;
+	struct chardev *cd;
 	struct virtio_console_config cfg;
-	uint8_t inbuf[VIRTIO_CONSOLE_INBUF_BYTES];
-	size_t in_head, in_len; /* ring buffer */
-	uint64_t dropped;
-	struct virtq_elem elem;
+	struct virtq_elem elem; /* scratch, under the device lock */
 };
 
 static struct virtio_console *to_con(struct virtio_dev *vdev)
@@ -28,22 +25,7 @@ static struct virtio_console *to_con(struct virtio_dev *vdev)
 	return container_of(vdev, struct virtio_console, vdev);
 }
 
-static void out_all(struct virtio_console *con, const void *buf, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = con->be.write(con->be.opaque, (const uint8_t *)buf + off, len - off);
-
-		if (n <= 0) {
-			con->dropped += len - off;
-			return;
-		}
-		off += (size_t)n;
-	}
-}
-
-/* Move buffered input into receive buffers. Lock held. */
+/* Pull pending input into receive buffers, one chain at a time. Lock held. */
 static void con_rx(struct virtio_console *con)
 {
 	struct virtio_dev *vdev = &con->vdev;
@@ -51,7 +33,7 @@ static void con_rx(struct virtio_console *con)
 	struct virtq_elem *e = &con->elem;
 	bool pushed = false;
 
-	while (con->in_len && virtio_dev_running(vdev)) {
+	while (virtio_dev_running(vdev)) {
 		size_t done = 0;
 		int rc = virtq_pop(vq, e);
 
@@ -64,18 +46,16 @@ static void con_rx(struct virtio_console *con)
 				continue;
 			break;
 		}
-		while (con->in_len && done < e->in_len) {
-			size_t chunk = VIRTIO_CONSOLE_INBUF_BYTES - con->in_head;
-			size_t n;
+		for (unsigned i = e->out_num; i < e->out_num + e->in_num; i++) {
+			size_t n = chardev_read(con->cd, e->iov[i].iov_base, e->iov[i].iov_len);
 
-			if (chunk > con->in_len)
-				chunk = con->in_len;
-			n = virtq_buf_to_iov(e->iov + e->out_num, e->in_num, done, con->inbuf + con->in_head, chunk);
-			if (n == 0)
-				break;
 			done += n;
-			con->in_head = (con->in_head + n) % VIRTIO_CONSOLE_INBUF_BYTES;
-			con->in_len -= n;
+			if (n < e->iov[i].iov_len)
+				break;
+		}
+		if (done == 0) {
+			virtq_unpop(vq); /* nothing pending: the backend notifies us when there is */
+			break;
 		}
 		virtq_push(vq, e->head, (uint32_t)done);
 		pushed = true;
@@ -102,7 +82,7 @@ static void con_tx(struct virtio_console *con)
 			if (rc == 0)
 				break;
 			for (unsigned i = 0; i < e->out_num; i++)
-				out_all(con, e->iov[i].iov_base, e->iov[i].iov_len);
+				chardev_write(con->cd, e->iov[i].iov_base, e->iov[i].iov_len);
 			virtq_push(vq, e->head, 0);
 			pushed = true;
 		}
@@ -119,21 +99,14 @@ static void con_queue_notify(struct virtio_dev *vdev, unsigned q)
 		con_rx(to_con(vdev));
 }
 
-size_t virtio_console_input(struct virtio_dev *vdev, const void *buf, size_t len)
+/* The backend has input (its thread, no backend lock held). */
+static void con_input_ready(void *opaque)
 {
-	struct virtio_console *con = to_con(vdev);
-	size_t taken = 0;
+	struct virtio_console *con = opaque;
 
-	virtio_dev_lock(vdev);
-	while (taken < len && con->in_len < VIRTIO_CONSOLE_INBUF_BYTES) {
-		con->inbuf[(con->in_head + con->in_len) % VIRTIO_CONSOLE_INBUF_BYTES] = ((const uint8_t *)buf)[taken];
-		con->in_len++;
-		taken++;
-	}
-	con->dropped += len - taken;
+	virtio_dev_lock(&con->vdev);
 	con_rx(con);
-	virtio_dev_unlock(vdev);
-	return taken;
+	virtio_dev_unlock(&con->vdev);
 }
 
 static void con_config_read(struct virtio_dev *vdev, uint32_t offset, void *buf, uint32_t len)
@@ -146,18 +119,16 @@ static void con_config_write(struct virtio_dev *vdev, uint32_t offset, const voi
 	/* §5.3.4: emerg_wr takes one character, written in the low byte. */
 	if (offset == offsetof(struct virtio_console_config, emerg_wr) && len == 4 &&
 	    virtio_dev_has(vdev, VIRTIO_CONSOLE_F_EMERG_WRITE))
-		out_all(to_con(vdev), buf, 1);
-}
-
-static void con_reset(struct virtio_dev *vdev)
-{
-	(void)vdev; /* buffered input is kept for the next driver */
+		chardev_write(to_con(vdev)->cd, buf, 1);
 }
 
 static void con_destroy(struct virtio_dev *vdev)
 {
+	struct virtio_console *con = to_con(vdev);
+
+	chardev_attach(con->cd, NULL, NULL);
 	virtio_dev_fini(vdev);
-	free(to_con(vdev));
+	free(con);
 }
 
 static const struct virtio_dev_ops con_ops = {
@@ -167,17 +138,15 @@ static const struct virtio_dev_ops con_ops = {
 	.config_read = con_config_read,
 	.config_write = con_config_write,
 	.queue_notify = con_queue_notify,
-	.reset = con_reset,
 	.destroy = con_destroy,
 };
 
-int virtio_console_create(struct virtio_dev **out, const struct gmem *gm,
-			  const struct virtio_console_backend *be)
+int virtio_console_create(struct virtio_dev **out, const struct gmem *gm, struct chardev *cd)
 {
 	struct virtio_console *con;
 	int rc;
 
-	if (!be || !be->write)
+	if (!cd)
 		return -EINVAL;
 	con = calloc(1, sizeof(*con));
 	if (!con)
@@ -188,8 +157,9 @@ int virtio_console_create(struct virtio_dev **out, const struct gmem *gm,
 		free(con);
 		return rc;
 	}
-	con->be = *be;
+	con->cd = cd;
 	con->cfg.max_nr_ports = 1;
+	chardev_attach(cd, con_input_ready, con);
 	*out = &con->vdev;
 	return 0;
 }

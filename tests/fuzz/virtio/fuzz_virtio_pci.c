@@ -12,6 +12,7 @@
 #include "bus/bus.h"
 #include "bus/pci.h"
 #include "unit/virtio/fake_platform.h"
+#include "backends/chardev_buffer.h"
 #include "virtio/virtio_console.h"
 #include "virtio/virtio_pci.h"
 #include "virtio/virtio_rng.h"
@@ -23,16 +24,9 @@ static uint8_t ram[RAM_LEN] __attribute__((aligned(4096)));
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static ssize_t sink(void *o, const void *buf, size_t len)
-{
-	(void)o;
-	(void)buf;
-	return (ssize_t)len;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct virtio_console_backend cbe = { NULL, sink };
+	struct chardev_buffer *cb = chardev_buffer_create(256, 256);
 	static struct fake_platform fp;
 	struct bus pio, mmio;
 	struct pci_bus pb;
@@ -49,9 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gmem_add_hva(&gm, RAM_GPA, RAM_LEN, ram);
 	bus_init(&pio, "pio");
 	bus_init(&mmio, "mmio");
-	if (pci_bus_init(&pb, &pio, &mmio, &fp.plat, NULL))
+	if (pci_bus_init(&pb, &pio, &mmio, &fp.plat, NULL, NULL))
 		abort();
-	if (virtio_console_create(&con, &gm, &cbe) || virtio_pci_create(&vp_con, &pb, 1, con))
+	if (virtio_console_create(&con, &gm, chardev_buffer_chardev(cb)) || virtio_pci_create(&vp_con, &pb, 1, con))
 		abort();
 	if (virtio_rng_create(&rng, &gm) || virtio_pci_create(&vp_rng, &pb, 2, rng))
 		abort();
@@ -90,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* guest memory write: queues and buffers change under the device */
 			memcpy(ram + (off & (RAM_LEN - 8)), &val, 8);
 			if (op[1] & 4)
-				virtio_console_input(con, op + 4, 8);
+				chardev_buffer_push(cb, op + 4, 8);
 			break;
 		}
 		fp_run(&fp);
@@ -101,5 +95,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bus_destroy(&pio);
 	bus_destroy(&mmio);
 	gmem_destroy(&gm);
+	chardev_destroy(chardev_buffer_chardev(cb));
 	return 0;
 }

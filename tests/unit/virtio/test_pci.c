@@ -41,24 +41,28 @@ static void dbar_write(void *o, uint64_t off, uint64_t v, unsigned size)
 
 static const struct bus_region_ops dbar_ops = { dbar_read, dbar_write };
 
-static void on_power(void *o, enum power_event ev, int status)
+static uint64_t cf9_read(void *o, uint64_t off, unsigned size)
 {
-	(void)status;
-	if (ev == POWER_RESET)
+	(void)o;
+	return off == 0 && size == 1 ? 0x42 : ~0ull;
+}
+
+static void cf9_write(void *o, uint64_t off, uint64_t v, unsigned size)
+{
+	if (off == 0 && size == 1 && (v & 0x04))
 		((struct env *)o)->resets++;
 }
+
+static const struct bus_region_ops cf9_ops = { cf9_read, cf9_write };
 
 static struct env *env_new(void)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	static struct power_sink ps;
 
-	ps.event = on_power;
-	ps.opaque = e;
 	fp_init(&e->fp);
 	bus_init(&e->pio, "pio");
 	bus_init(&e->mmio, "mmio");
-	if (pci_bus_init(&e->pb, &e->pio, &e->mmio, &e->fp.plat, &ps))
+	if (pci_bus_init(&e->pb, &e->pio, &e->mmio, &e->fp.plat, &cf9_ops, e))
 		abort();
 	pci_device_init(&e->dev, "dummy", 0x1234, 0x5678, 0x020000, 0x1af4, 0x42, 3);
 	pci_device_add_bar(&e->dev, 0, 0x4000, &dbar_ops, e);
@@ -289,6 +293,9 @@ TEST(pci_reset_control_port)
 	b = 0x06;
 	bus_write(&e->pio, 0xcf9, &b, 1);
 	CHECK_EQ(e->resets, 1);
+	b = 0;
+	bus_read(&e->pio, 0xcf9, &b, 1);
+	CHECK_EQ(b, 0x42);
 	env_free(e);
 }
 

@@ -7,6 +7,7 @@
 #include <linux/virtio_net.h>
 
 #include "harness.h"
+#include "backends/chardev_buffer.h"
 #include "virtio/virtio_console.h"
 #include "virtio/virtio_net.h"
 #include "virtio/virtio_rng.h"
@@ -237,56 +238,57 @@ TEST(net_rx_buffer_too_small)
 	env_free(e);
 }
 
-static uint8_t con_out[64];
-static size_t con_out_len;
-
-static ssize_t con_write(void *o, const void *buf, size_t len)
-{
-	(void)o;
-	if (len > sizeof(con_out) - con_out_len)
-		len = sizeof(con_out) - con_out_len;
-	memcpy(con_out + con_out_len, buf, len);
-	con_out_len += len;
-	return (ssize_t)len;
-}
-
-TEST(console_input_buffered_until_buffers)
+TEST(console_input_pulled_into_buffers)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	struct virtio_console_backend be = { e, con_write };
+	struct chardev_buffer *cb = chardev_buffer_create(8192, 256);
 	uint8_t *buf;
+	size_t out_len;
+	const uint8_t *out;
 
 	fg_init(&e->g, NULL, 16);
 	buf = fg_ptr(&e->g, FAKE_BUF);
-	REQUIRE(virtio_console_create(&e->vdev, &e->g.gm, &be) == 0);
+	REQUIRE(virtio_console_create(&e->vdev, &e->g.gm, chardev_buffer_chardev(cb)) == 0);
 	start(e, e->vdev->host_features);
-	CHECK_EQ(virtio_console_input(e->vdev, "ls\n", 3), 3);
+	/* input with no buffer posted stays in the backend */
+	CHECK_EQ(chardev_buffer_push(cb, (const uint8_t *)"ls\n", 3), 3);
 	CHECK_EQ(fg_used_idx(&e->g), 0);
+	CHECK_EQ(chardev_buffer_pending(cb), 3);
 	fg_desc(&e->g, FAKE_DESC, 0, FAKE_BUF, 2, VRING_DESC_F_WRITE, 0);
 	fg_avail(&e->g, 0);
 	virtio_dev_kick(e->vdev, 0);
 	CHECK_EQ(fg_used_idx(&e->g), 1);
 	CHECK_EQ(fg_used(&e->g, 0).len, 2);
 	CHECK(memcmp(buf, "ls", 2) == 0);
+	/* a buffer posted first, input later: the backend's notify delivers it */
 	fg_desc(&e->g, FAKE_DESC, 1, FAKE_BUF + 0x100, 16, VRING_DESC_F_WRITE, 0);
 	fg_avail(&e->g, 1);
 	virtio_dev_kick(e->vdev, 0);
-	CHECK_EQ(fg_used(&e->g, 1).len, 1);
+	CHECK_EQ(fg_used_idx(&e->g), 2);
 	CHECK_EQ(buf[0x100], '\n');
-	/* overflow is dropped, not a crash */
-	{
-		static uint8_t big[VIRTIO_CONSOLE_INBUF_BYTES + 100];
-
-		CHECK_EQ(virtio_console_input(e->vdev, big, sizeof(big)), VIRTIO_CONSOLE_INBUF_BYTES);
-	}
-	/* output */
-	con_out_len = 0;
+	fg_avail(&e->g, 1);
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(fg_used_idx(&e->g), 2); /* nothing pending: buffer kept */
+	chardev_buffer_push(cb, (const uint8_t *)"xy", 2);
+	CHECK_EQ(fg_used_idx(&e->g), 3);
+	CHECK_EQ(fg_used(&e->g, 2).len, 2);
+	/* output and emergency write */
 	memcpy(fg_ptr(&e->g, FAKE_BUF + 0x200), "out", 3);
 	fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF + 0x200, 3, 0, 0);
 	q1_avail(e, 0);
 	virtio_dev_kick(e->vdev, 1);
-	CHECK_EQ(con_out_len, 3);
-	env_free(e);
+	{
+		uint32_t ch = '!';
+
+		e->vdev->ops->config_write(e->vdev, 8, &ch, 4);
+	}
+	out = chardev_buffer_output(cb, &out_len);
+	CHECK_EQ(out_len, 4);
+	CHECK(memcmp(out, "out!", 4) == 0);
+	e->vdev->ops->destroy(e->vdev);
+	chardev_destroy(chardev_buffer_chardev(cb));
+	fg_fini(&e->g);
+	free(e);
 }
 
 TEST(rng_fills_buffers)
@@ -319,5 +321,5 @@ TEST(rng_fills_buffers)
 
 HARNESS_MAIN(HARNESS_T(net_config_and_features) HARNESS_T(net_tx_with_vnet_hdr_passes_header)
 		     HARNESS_T(net_tx_without_vnet_hdr_strips_header) HARNESS_T(net_rx_and_flow_control)
-			     HARNESS_T(net_rx_buffer_too_small) HARNESS_T(console_input_buffered_until_buffers)
+			     HARNESS_T(net_rx_buffer_too_small) HARNESS_T(console_input_pulled_into_buffers)
 				     HARNESS_T(rng_fills_buffers))

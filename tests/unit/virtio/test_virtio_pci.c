@@ -11,6 +11,7 @@
 #include "bus/pci.h"
 #include "fake_platform.h"
 #include "harness.h"
+#include "backends/chardev_buffer.h"
 #include "virtio/virtio_console.h"
 #include "virtio/virtio_pci.h"
 #include "virtio/virtio_rng.h"
@@ -25,20 +26,8 @@ struct env {
 	struct fake_guest g;
 	struct virtio_pci *vp;
 	uint64_t bar;
-	char out[256];
-	size_t out_len;
+	struct chardev_buffer *cb;
 };
-
-static ssize_t con_write(void *o, const void *buf, size_t len)
-{
-	struct env *e = o;
-
-	if (len > sizeof(e->out) - e->out_len)
-		len = sizeof(e->out) - e->out_len;
-	memcpy(e->out + e->out_len, buf, len);
-	e->out_len += len;
-	return (ssize_t)len;
-}
 
 static uint32_t cfg_rd(struct env *e, unsigned reg, unsigned size)
 {
@@ -76,13 +65,12 @@ static struct env *env_new(bool console, bool with_watch)
 		e->fp.plat.fd_watch = NULL;
 	bus_init(&e->pio, "pio");
 	bus_init(&e->mmio, "mmio");
-	if (pci_bus_init(&e->pb, &e->pio, &e->mmio, &e->fp.plat, NULL))
+	if (pci_bus_init(&e->pb, &e->pio, &e->mmio, &e->fp.plat, NULL, NULL))
 		abort();
 	fg_init(&e->g, NULL, 16);
 	if (console) {
-		struct virtio_console_backend be = { e, con_write };
-
-		if (virtio_console_create(&vdev, &e->g.gm, &be))
+		e->cb = chardev_buffer_create(1024, 1024);
+		if (virtio_console_create(&vdev, &e->g.gm, chardev_buffer_chardev(e->cb)))
 			abort();
 	} else if (virtio_rng_create(&vdev, &e->g.gm)) {
 		abort();
@@ -101,6 +89,8 @@ static void env_free(struct env *e)
 	bus_destroy(&e->pio);
 	bus_destroy(&e->mmio);
 	fg_fini(&e->g);
+	if (e->cb)
+		chardev_destroy(chardev_buffer_chardev(e->cb));
 	free(e);
 }
 
@@ -372,6 +362,8 @@ TEST(virtio_pci_console_output_and_config)
 	struct env *e = env_new(true, true);
 	unsigned d = find_vcap(e, VIRTIO_PCI_CAP_DEVICE_CFG);
 	uint64_t f = read_features(e);
+	const uint8_t *out;
+	size_t out_len;
 
 	REQUIRE(d);
 	CHECK_EQ(cfg_rd(e, d + VIRTIO_PCI_CAP_OFFSET, 4), VIRTIO_PCI_DEVICE_OFF);
@@ -382,10 +374,12 @@ TEST(virtio_pci_console_output_and_config)
 	fg_avail(&e->g, 0);
 	CHECK(fp_ioeventfd_hit(&e->fp, e->bar + VIRTIO_PCI_NOTIFY_OFF + 4, 2));
 	fp_run(&e->fp);
-	CHECK_EQ(e->out_len, 5);
-	CHECK(memcmp(e->out, "hello", 5) == 0);
+	out = chardev_buffer_output(e->cb, &out_len);
+	CHECK_EQ(out_len, 5);
+	CHECK(memcmp(out, "hello", 5) == 0);
 	wr(e, VIRTIO_PCI_DEVICE_OFF + 8, '!', 4); /* emerg_wr */
-	CHECK_EQ(e->out_len, 6);
+	chardev_buffer_output(e->cb, &out_len);
+	CHECK_EQ(out_len, 6);
 	/* config reads past the end: all-ones, no crash */
 	CHECK_EQ(rd(e, VIRTIO_PCI_DEVICE_OFF + 12, 4), 0xffffffffu);
 	env_free(e);
