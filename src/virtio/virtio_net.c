@@ -196,6 +196,10 @@ static void net_config_read(struct virtio_dev *vdev, uint32_t offset, void *buf,
 
 static void net_destroy(struct virtio_dev *vdev)
 {
+	struct virtio_net *net = to_net(vdev);
+
+	if (net->be.release)
+		net->be.release(net->be.opaque);
 	virtio_dev_fini(vdev);
 	free(to_net(vdev));
 }

@@ -35,6 +35,7 @@
  * @rx_watch:    the model wants (true) or does not want (false)
  *               virtio_net_rx_ready() calls; may be NULL (then the VM must
  *               watch the fd edge-triggered).
+ * @release:     called once when the device is destroyed (may be NULL).
  */
 struct virtio_net_backend {
 	void *opaque;
@@ -43,6 +44,7 @@ struct virtio_net_backend {
 	ssize_t (*readv)(void *opaque, const struct iovec *iov, int n);
 	ssize_t (*writev)(void *opaque, const struct iovec *iov, int n);
 	void (*rx_watch)(void *opaque, bool on);
+	void (*release)(void *opaque);
 };
 
 /*
