@@ -60,8 +60,10 @@ static inline unsigned pci_slot_intx_gsi(unsigned slot)
  *                 to a route for @addr/@data). Called from vCPU and event-loop
  *                 threads. Returns 0 or -errno.
  * @intx_set:      drive GSI @gsi (level-triggered, active high as KVM sees it) to @level.
- * @fd_watch:      call @fn(@arg) on the event-loop thread whenever @fd is
- *                 readable (level-triggered). Returns 0 or -errno.
+ * @fd_watch:      call @fn(@arg, epoll events) on the event-loop thread
+ *                 whenever @fd is readable (level-triggered; the signature is
+ *                 vm/evloop.h's evloop_handler, so evloop_add(el, fd, EPOLLIN,
+ *                 fn, arg) implements it). Returns 0 or -errno.
  * @fd_unwatch:    stop watching @fd.
  */
 struct pci_platform {
@@ -70,7 +72,7 @@ struct pci_platform {
 	int (*ioeventfd_del)(void *opaque, uint64_t gpa, unsigned len, int fd);
 	int (*msi_send)(void *opaque, uint64_t addr, uint32_t data);
 	void (*intx_set)(void *opaque, unsigned gsi, int level);
-	int (*fd_watch)(void *opaque, int fd, void (*fn)(void *arg), void *arg);
+	int (*fd_watch)(void *opaque, int fd, void (*fn)(void *arg, uint32_t events), void *arg);
 	int (*fd_unwatch)(void *opaque, int fd);
 };
 

@@ -42,9 +42,9 @@ static void vp_interrupt(void *opaque, struct virtio_dev *vdev, int q)
 	if (pci_msix_enabled(&vp->pdev)) {
 		uint16_t vec = q < 0 ? vdev->config_vector : vdev->vqs[q].msix_vector;
 
-		if (vec != VIRTIO_NO_VECTOR)
-			pci_msix_notify(&vp->pdev, vec);
-		return;
+		/* §4.1.5.4: no vector, no interrupt. -EINVAL: MSI-X was just turned off; use INTx. */
+		if (vec == VIRTIO_NO_VECTOR || pci_msix_notify(&vp->pdev, vec) != -EINVAL)
+			return;
 	}
 	vp->isr |= q < 0 ? VIRTIO_PCI_ISR_CONFIG : 1;
 	pci_intx_set(&vp->pdev, 1);
@@ -322,11 +322,12 @@ struct vp_kick_ctx {
 
 static struct vp_kick_ctx *kick_ctx_of(struct virtio_pci *vp, unsigned q);
 
-static void vp_kick_handler(void *arg)
+static void vp_kick_handler(void *arg, uint32_t events)
 {
 	struct vp_kick_ctx *k = arg;
 	uint64_t cnt;
 
+	(void)events;
 	if (read(k->vp->kick_fd[k->q], &cnt, sizeof(cnt)) != sizeof(cnt))
 		return; /* spurious wake-up */
 	virtio_dev_kick(k->vp->vdev, k->q);

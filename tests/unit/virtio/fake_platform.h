@@ -19,7 +19,7 @@ struct fake_platform {
 	int intx[32];
 	struct { uint64_t gpa; unsigned len; int fd; bool on; } ioev[FP_MAX];
 	unsigned nr_ioev;
-	struct { int fd; void (*fn)(void *); void *arg; bool on; } watch[FP_MAX];
+	struct { int fd; void (*fn)(void *, uint32_t); void *arg; bool on; } watch[FP_MAX];
 	unsigned nr_watch;
 };
 
@@ -69,7 +69,7 @@ static inline void fp_intx_set(void *o, unsigned gsi, int level)
 		fp->intx[gsi] = level;
 }
 
-static inline int fp_fd_watch(void *o, int fd, void (*fn)(void *), void *arg)
+static inline int fp_fd_watch(void *o, int fd, void (*fn)(void *, uint32_t), void *arg)
 {
 	struct fake_platform *fp = o;
 
@@ -111,7 +111,7 @@ static inline unsigned fp_run(struct fake_platform *fp)
 		struct pollfd p = { .fd = fp->watch[i].fd, .events = POLLIN };
 
 		if (fp->watch[i].on && poll(&p, 1, 0) == 1 && (p.revents & POLLIN)) {
-			fp->watch[i].fn(fp->watch[i].arg);
+			fp->watch[i].fn(fp->watch[i].arg, POLLIN);
 			ran++;
 		}
 	}
