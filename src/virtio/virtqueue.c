@@ -25,10 +25,12 @@
  *    ahead of last_avail_idx by at most the queue size: a larger jump means
  *    the driver claims more chains than the ring holds, which is an error.
  *
- * 3. Every buffer is turned into a host pointer only by gmem_ptr(addr, len),
- *    which checks [addr, addr + len) against one RAM region with overflow
- *    checked arithmetic, so an address near 2^64 or past RAM is refused, not
- *    wrapped. The indirect table itself is checked the same way, and its
+ * 3. Every buffer is turned into host pointers only by gmem_ptr(), which
+ *    checks each piece [addr, addr + len) against one RAM region with
+ *    overflow-checked arithmetic, so an address near 2^64 or past RAM is
+ *    refused, not wrapped (addr + len is checked for wrap-around first). A
+ *    buffer that crosses from one RAM region into an adjacent one becomes one
+ *    segment per region; one that runs into a hole is an error. The indirect table itself is checked the same way, and its
  *    entries are read through gmem_read() at addresses computed with overflow
  *    checks.
  *
@@ -139,33 +141,60 @@ static int read_u16(const struct virtq *vq, uint64_t gpa, uint16_t *v)
 	return gmem_read(vq->gm, gpa, v, sizeof(*v));
 }
 
+/*
+ * The longest piece of [gpa, gpa + len) that lies in one RAM region, as a
+ * host pointer and length; NULL when gpa is not in RAM. A buffer that spans
+ * two adjacent regions becomes two segments.
+ */
+static void *ram_piece(const struct gmem *gm, uint64_t gpa, uint64_t len, uint64_t *piece)
+{
+	for (unsigned i = 0; i < gm->nr_regions; i++) {
+		const struct gmem_region *r = &gm->regions[i];
+		uint64_t off = gpa - r->gpa;
+
+		if (gpa >= r->gpa && off < r->len_bytes) {
+			*piece = len < r->len_bytes - off ? len : r->len_bytes - off;
+			return gmem_ptr(gm, gpa, *piece);
+		}
+	}
+	return NULL;
+}
+
 /* Add one buffer to @elem, enforcing order, the segment cap and the byte caps. */
 static int add_seg(struct virtq *vq, struct virtq_elem *elem, const struct desc *d)
 {
 	bool writable = d->flags & VRING_DESC_F_WRITE;
-	unsigned n = elem->out_num + elem->in_num;
 	uint64_t *total = writable ? &elem->in_len : &elem->out_len;
-	void *hva;
+	uint64_t gpa = d->addr, left = d->len;
 
 	if (!writable && elem->in_num)
 		return vq_fail(vq, "%s: readable descriptor after a writable one", vq_name(vq));
 	if (__builtin_add_overflow(*total, (uint64_t)d->len, total) || *total > VIRTQ_MAX_CHAIN_BYTES)
 		return vq_fail(vq, "%s: chain longer than 4 GiB", vq_name(vq));
-	if (d->len == 0)
-		return 0; /* nothing to map; keeps the direction order check above */
-	if (n >= VIRTQ_MAX_SEGS)
-		return vq_fail(vq, "%s: more than %u segments in one chain", vq_name(vq),
-			       VIRTQ_MAX_SEGS);
-	hva = gmem_ptr(vq->gm, d->addr, d->len);
-	if (!gmem_range_ok(d->addr, d->len) || !hva)
-		return vq_fail(vq, "%s: buffer 0x%llx+%u outside guest RAM", vq_name(vq),
+	if (!gmem_range_ok(d->addr, d->len))
+		return vq_fail(vq, "%s: buffer 0x%llx+%u wraps around 2^64", vq_name(vq),
 			       (unsigned long long)d->addr, d->len);
-	elem->iov[n].iov_base = hva;
-	elem->iov[n].iov_len = d->len;
-	if (writable)
-		elem->in_num++;
-	else
-		elem->out_num++;
+	while (left) { /* a zero-length buffer maps nothing but keeps the order check above */
+		unsigned n = elem->out_num + elem->in_num;
+		uint64_t piece = 0;
+		void *hva;
+
+		if (n >= VIRTQ_MAX_SEGS)
+			return vq_fail(vq, "%s: more than %u segments in one chain", vq_name(vq),
+				       VIRTQ_MAX_SEGS);
+		hva = ram_piece(vq->gm, gpa, left, &piece);
+		if (!hva || !piece)
+			return vq_fail(vq, "%s: buffer 0x%llx+%u outside guest RAM", vq_name(vq),
+				       (unsigned long long)d->addr, d->len);
+		elem->iov[n].iov_base = hva;
+		elem->iov[n].iov_len = piece;
+		if (writable)
+			elem->in_num++;
+		else
+			elem->out_num++;
+		gpa += piece;
+		left -= piece;
+	}
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 /*
  * fuzz_virtq.c — the split-ring walk against arbitrary rings. Input: 4 bytes
  * of settings (queue size log2, feature bits, starting last_avail_idx), then
- * the contents of guest RAM (two regions with a hole) holding the
+ * the contents of guest RAM (two adjacent regions, then a hole) holding the
  * descriptor table, avail and used rings and buffers. Every popped segment is
  * read and written in full so that ASan sees any pointer outside RAM.
  */
@@ -13,7 +13,7 @@
 
 #define RAM0_GPA 0x10000ull
 #define RAM0_LEN 0x10000ull
-#define RAM1_GPA 0x30000ull
+#define RAM1_GPA 0x20000ull /* adjacent to RAM0: buffers may span both */
 #define RAM1_LEN 0x1000ull
 
 static uint8_t ram0[RAM0_LEN] __attribute__((aligned(4096)));

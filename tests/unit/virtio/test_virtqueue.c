@@ -420,6 +420,30 @@ TEST(virtq_too_many_segments)
 	fg_fini(&g);
 }
 
+TEST(virtq_buffer_across_adjacent_regions)
+{
+	struct fake_guest g;
+	struct virtq vq;
+	static uint8_t more[0x2000] __attribute__((aligned(4096)));
+
+	fg_init(&g, &vq, 16);
+	/* a second region right after the first, and a hole after it */
+	REQUIRE(gmem_add_hva(&g.gm, FAKE_RAM_GPA + FAKE_RAM_LEN, sizeof(more), more) == 0);
+	fg_desc(&g, FAKE_DESC, 0, FAKE_RAM_GPA + FAKE_RAM_LEN - 0x100, 0x200, VRING_DESC_F_WRITE, 0);
+	fg_avail(&g, 0);
+	REQUIRE(virtq_pop(&vq, &elem) == 1);
+	CHECK_EQ(elem.in_num, 2);
+	CHECK_EQ(elem.in_len, 0x200);
+	CHECK_EQ(elem.iov[0].iov_len, 0x100);
+	CHECK(elem.iov[1].iov_base == more);
+	CHECK_EQ(elem.iov[1].iov_len, 0x100);
+	/* running past the second region into the hole */
+	fg_desc(&g, FAKE_DESC, 1, FAKE_RAM_GPA + FAKE_RAM_LEN + 0x1f00, 0x200, VRING_DESC_F_WRITE, 0);
+	fg_avail(&g, 1);
+	CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
+	fg_fini(&g);
+}
+
 TEST(virtq_iov_helpers)
 {
 	uint8_t a[4] = { 1, 2, 3, 4 }, b[3] = { 5, 6, 7 }, out[8] = { 0 };
@@ -450,4 +474,4 @@ HARNESS_MAIN(HARNESS_T(virtq_pops_simple_chain) HARNESS_T(virtq_refuses_head_out
 				     HARNESS_T(virtq_indirect_chain_longer_than_queue_ok_up_to_cap)
 					     HARNESS_T(virtq_total_length_capped) HARNESS_T(virtq_rings_outside_ram_not_ready)
 						     HARNESS_T(virtq_no_interrupt_flag) HARNESS_T(virtq_event_idx_suppression)
-							     HARNESS_T(virtq_too_many_segments) HARNESS_T(virtq_iov_helpers))
+							     HARNESS_T(virtq_too_many_segments) HARNESS_T(virtq_buffer_across_adjacent_regions) HARNESS_T(virtq_iov_helpers))
