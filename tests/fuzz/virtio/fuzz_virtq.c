@@ -2,8 +2,8 @@
  * fuzz_virtq.c — the split-ring walk against arbitrary rings. Input: 4 bytes
  * of settings (queue size log2, feature bits, starting last_avail_idx), then
  * the contents of guest RAM (two adjacent regions, then a hole) holding the
- * descriptor table, avail and used rings and buffers. Every popped segment is
- * read and written in full so that ASan sees any pointer outside RAM.
+ * descriptor table, avail and used rings and buffers. Both ends of every
+ * popped segment are read and written so that ASan sees any pointer outside RAM.
  */
 #include <stdint.h>
 #include <string.h>
@@ -59,11 +59,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (rc <= 0)
 			break;
-		for (unsigned s = 0; s < elem.out_num; s++)
-			for (size_t b = 0; b < elem.iov[s].iov_len; b++)
-				sum += ((volatile uint8_t *)elem.iov[s].iov_base)[b];
-		for (unsigned s = elem.out_num; s < elem.out_num + elem.in_num; s++)
-			memset(elem.iov[s].iov_base, (int)sum, elem.iov[s].iov_len);
+		/* A segment is one contiguous host range: touching both ends lets ASan
+		 * see any pointer outside RAM without copying gigabytes per input. */
+		for (unsigned s = 0; s < elem.out_num; s++) {
+			const volatile uint8_t *p = elem.iov[s].iov_base;
+
+			sum += p[0] + p[elem.iov[s].iov_len - 1];
+		}
+		for (unsigned s = elem.out_num; s < elem.out_num + elem.in_num; s++) {
+			volatile uint8_t *p = elem.iov[s].iov_base;
+
+			p[0] = (uint8_t)sum;
+			p[elem.iov[s].iov_len - 1] = (uint8_t)sum;
+		}
 		if (virtq_push(&vq, elem.head, (uint32_t)elem.in_len))
 			break;
 		(void)virtq_should_notify(&vq);
