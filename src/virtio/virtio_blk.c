@@ -22,6 +22,7 @@ struct virtio_blk {
 	struct virtio_blk_config cfg;
 	uint32_t generation; /* bumped on reset: completions of older requests are dropped */
 	unsigned inflight;
+	bool throttled;      /* stopped popping at the in-flight cap; resume on a completion */
 };
 
 struct blk_req {
@@ -53,6 +54,8 @@ static void req_finish(struct blk_req *req, uint8_t status, uint32_t used_len)
 	free(req);
 }
 
+static void blk_queue_notify(struct virtio_dev *vdev, unsigned q);
+
 static void req_complete(struct virtio_blk_io *io, int result)
 {
 	struct blk_req *req = io->opaque;
@@ -65,6 +68,10 @@ static void req_complete(struct virtio_blk_io *io, int result)
 	     (io->op != VIRTIO_BLK_OP_READ && io->op != VIRTIO_BLK_OP_WRITE ? true
 									  : (uint64_t)result == io->len_bytes);
 	req_finish(req, ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR, ok ? req->used_len : 1);
+	if (blk->throttled) {
+		blk->throttled = false;
+		blk_queue_notify(&blk->vdev, 0);
+	}
 	virtio_dev_unlock(&blk->vdev);
 }
 
@@ -196,6 +203,16 @@ static void blk_queue_notify(struct virtio_dev *vdev, unsigned q)
 
 			if (!virtio_dev_running(vdev))
 				return;
+			/*
+			 * A guest may make the same head available again and again
+			 * without waiting for it to be used: cap what is in flight
+			 * at the queue size so it cannot make us allocate without
+			 * bound; the next completion resumes.
+			 */
+			if (blk->inflight >= vq->size) {
+				blk->throttled = true;
+				return;
+			}
 			req = malloc(sizeof(*req));
 			if (!req)
 				return; /* host out of memory: try again at the next kick */
@@ -225,6 +242,7 @@ static void blk_config_read(struct virtio_dev *vdev, uint32_t offset, void *buf,
 static void blk_reset(struct virtio_dev *vdev)
 {
 	to_blk(vdev)->generation++;
+	to_blk(vdev)->throttled = false;
 }
 
 static void blk_destroy(struct virtio_dev *vdev)

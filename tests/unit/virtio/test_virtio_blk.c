@@ -73,9 +73,14 @@ static int disk_submit(void *o, struct virtio_blk_io *io)
 
 static void disk_complete_all(struct env *e)
 {
-	for (unsigned i = 0; i < e->nr_pending; i++)
-		e->pending[i]->complete(e->pending[i], disk_do(e, e->pending[i]));
+	struct virtio_blk_io *done[64];
+	unsigned n = e->nr_pending;
+
+	/* completions may submit more (into e->pending): take the batch first */
+	memcpy(done, e->pending, n * sizeof(done[0]));
 	e->nr_pending = 0;
+	for (unsigned i = 0; i < n; i++)
+		done[i]->complete(done[i], disk_do(e, done[i]));
 }
 
 static void on_irq(void *o, struct virtio_dev *vdev, int q)
@@ -328,6 +333,41 @@ TEST(blk_async_completion_and_reset)
 	env_free(e);
 }
 
+TEST(blk_inflight_capped_at_queue_size)
+{
+	struct env *e = env_new(false);
+
+	e->async = true;
+	/* the same head made available 16 times, then 16 more: at most 16 in flight */
+	((struct virtio_blk_outhdr *)fg_ptr(&e->g, HDR))->type = VIRTIO_BLK_T_FLUSH;
+	fg_desc(&e->g, FAKE_DESC, 0, HDR, 16, VRING_DESC_F_NEXT, 1);
+	fg_desc(&e->g, FAKE_DESC, 1, STATUS, 1, VRING_DESC_F_WRITE, 0);
+	for (unsigned i = 0; i < 16; i++)
+		fg_avail(&e->g, 0);
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(virtio_blk_inflight(e->vdev), 16);
+	for (unsigned i = 0; i < 16; i++)
+		fg_avail(&e->g, 0);
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(virtio_blk_inflight(e->vdev), 16);
+	CHECK_EQ(e->nr_pending, 16);
+	/* completing one lets one more in */
+	{
+		struct virtio_blk_io *io = e->pending[0];
+
+		memmove(e->pending, e->pending + 1, 15 * sizeof(e->pending[0]));
+		e->nr_pending = 15;
+		io->complete(io, 0);
+	}
+	CHECK_EQ(virtio_blk_inflight(e->vdev), 16);
+	CHECK_EQ(fg_used_idx(&e->g), 1);
+	while (e->nr_pending)
+		disk_complete_all(e);
+	CHECK_EQ(fg_used_idx(&e->g), 32);
+	CHECK_EQ(virtio_blk_inflight(e->vdev), 0);
+	env_free(e);
+}
+
 TEST(blk_malformed_ring_sets_needs_reset)
 {
 	struct env *e = env_new(false);
@@ -359,5 +399,5 @@ TEST(blk_config_space)
 HARNESS_MAIN(HARNESS_T(blk_read_write_round_trip) HARNESS_T(blk_flush_get_id_discard_write_zeroes)
 		     HARNESS_T(blk_bad_type_is_unsupp) HARNESS_T(blk_sector_range_checked) HARNESS_T(blk_read_only_disk)
 			     HARNESS_T(blk_short_header) HARNESS_T(blk_status_in_read_only_descriptor)
-				     HARNESS_T(blk_async_completion_and_reset) HARNESS_T(blk_malformed_ring_sets_needs_reset)
+				     HARNESS_T(blk_async_completion_and_reset) HARNESS_T(blk_inflight_capped_at_queue_size) HARNESS_T(blk_malformed_ring_sets_needs_reset)
 					     HARNESS_T(blk_config_space))
