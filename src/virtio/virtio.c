@@ -161,6 +161,13 @@ bool virtio_dev_queue_rearm(struct virtio_dev *vdev, unsigned q)
 	return virtq_has_avail(vq);
 }
 
+bool virtio_dev_yield(struct virtio_dev *vdev, unsigned q, unsigned *done)
+{
+	if (++*done <= VIRTIO_QUEUE_BUDGET || !vdev->transport.requeue)
+		return false;
+	return vdev->transport.requeue(vdev->transport.opaque, vdev, q);
+}
+
 void virtio_dev_config_changed(struct virtio_dev *vdev)
 {
 	vdev->config_generation++;

@@ -69,8 +69,13 @@ struct virtio_dev_ops {
  */
 struct virtio_transport {
 	void (*interrupt)(void *opaque, struct virtio_dev *vdev, int q);
+	/* requeue: run queue @q again later, after other event-loop work; false if it cannot. May be NULL. */
+	bool (*requeue)(void *opaque, struct virtio_dev *vdev, unsigned q);
 	void *opaque;
 };
+
+/* Chains a model handles per notification before it yields the event loop (see virtio_dev_yield). */
+#define VIRTIO_QUEUE_BUDGET 256
 
 struct virtio_dev {
 	const struct virtio_dev_ops *ops;
@@ -151,6 +156,15 @@ void virtio_dev_queue_error(struct virtio_dev *vdev, unsigned q);
  * arrived meanwhile (process again, or the kick may be lost). Lock held.
  */
 bool virtio_dev_queue_rearm(struct virtio_dev *vdev, unsigned q);
+
+/*
+ * virtio_dev_yield - count one chain handled on queue @q in *@done; past
+ * VIRTIO_QUEUE_BUDGET, ask the transport to run the queue again later and
+ * return true: the model then stops (after returning what it used), so a
+ * guest that keeps its queue full cannot hold the event-loop thread. Returns
+ * false (go on) under the budget or when the transport cannot requeue. Lock held.
+ */
+bool virtio_dev_yield(struct virtio_dev *vdev, unsigned q, unsigned *done);
 
 /* virtio_dev_config_changed - bump config_generation and send a config interrupt. Lock held. */
 void virtio_dev_config_changed(struct virtio_dev *vdev);

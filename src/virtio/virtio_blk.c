@@ -194,12 +194,16 @@ static void blk_queue_notify(struct virtio_dev *vdev, unsigned q)
 {
 	struct virtio_blk *blk = to_blk(vdev);
 	struct virtq *vq = &vdev->vqs[0];
+	unsigned budget = 0;
 
 	(void)q;
 	do {
 		for (;;) {
 			struct blk_req *req;
 			int rc;
+
+			if (virtio_dev_yield(vdev, 0, &budget))
+				return;
 
 			if (!virtio_dev_running(vdev))
 				return;

@@ -32,10 +32,15 @@ static void con_rx(struct virtio_console *con)
 	struct virtq *vq = &vdev->vqs[RXQ];
 	struct virtq_elem *e = &con->elem;
 	bool pushed = false;
+	unsigned budget = 0;
 
 	while (virtio_dev_running(vdev)) {
 		size_t done = 0;
-		int rc = virtq_pop(vq, e);
+		int rc;
+
+		if (virtio_dev_yield(vdev, RXQ, &budget))
+			break;
+		rc = virtq_pop(vq, e);
 
 		if (rc < 0) {
 			virtio_dev_queue_error(vdev, RXQ);
@@ -69,12 +74,18 @@ static void con_tx(struct virtio_console *con)
 	struct virtio_dev *vdev = &con->vdev;
 	struct virtq *vq = &vdev->vqs[TXQ];
 	struct virtq_elem *e = &con->elem;
-	bool pushed = false;
+	bool pushed = false, yielded = false;
+	unsigned budget = 0;
 
 	do {
 		for (;;) {
-			int rc = virtq_pop(vq, e);
+			int rc;
 
+			if (virtio_dev_yield(vdev, TXQ, &budget)) {
+				yielded = true;
+				break;
+			}
+			rc = virtq_pop(vq, e);
 			if (rc < 0) {
 				virtio_dev_queue_error(vdev, TXQ);
 				return;
@@ -86,7 +97,7 @@ static void con_tx(struct virtio_console *con)
 			virtq_push(vq, e->head, 0);
 			pushed = true;
 		}
-	} while (virtio_dev_queue_rearm(vdev, TXQ));
+	} while (!yielded && virtio_dev_queue_rearm(vdev, TXQ));
 	if (pushed)
 		virtio_dev_used(vdev, TXQ);
 }

@@ -45,6 +45,7 @@ static void net_rx(struct virtio_net *net)
 	struct virtq *vq = &vdev->vqs[RXQ];
 	struct virtq_elem *e = &net->elem;
 	bool pushed = false;
+	unsigned budget = 0;
 
 	if (!virtio_dev_running(vdev))
 		return;
@@ -52,7 +53,11 @@ static void net_rx(struct virtio_net *net)
 		struct iovec *in;
 		uint16_t one = 1;
 		ssize_t n;
-		int rc = virtq_pop(vq, e);
+		int rc;
+
+		if (virtio_dev_yield(vdev, RXQ, &budget))
+			break;
+		rc = virtq_pop(vq, e);
 
 		if (rc < 0) {
 			virtio_dev_queue_error(vdev, RXQ);
@@ -107,12 +112,19 @@ static void net_tx(struct virtio_net *net)
 	struct virtio_dev *vdev = &net->vdev;
 	struct virtq *vq = &vdev->vqs[TXQ];
 	struct virtq_elem *e = &net->elem;
-	bool pushed = false;
+	bool pushed = false, yielded = false;
+	unsigned budget = 0;
 
 	do {
 		for (;;) {
 			ssize_t n;
-			int rc = virtq_pop(vq, e);
+			int rc;
+
+			if (virtio_dev_yield(vdev, TXQ, &budget)) {
+				yielded = true;
+				break;
+			}
+			rc = virtq_pop(vq, e);
 
 			if (rc < 0) {
 				virtio_dev_queue_error(vdev, TXQ);
@@ -141,7 +153,7 @@ static void net_tx(struct virtio_net *net)
 			virtq_push(vq, e->head, 0);
 			pushed = true;
 		}
-	} while (virtio_dev_queue_rearm(vdev, TXQ));
+	} while (!yielded && virtio_dev_queue_rearm(vdev, TXQ));
 	if (pushed)
 		virtio_dev_used(vdev, TXQ);
 }

@@ -50,6 +50,16 @@ static void vp_interrupt(void *opaque, struct virtio_dev *vdev, int q)
 	pci_intx_set(&vp->pdev, 1);
 }
 
+/* Run queue @q again from the event loop: signal its kick eventfd (only when watched). */
+static bool vp_requeue(void *opaque, struct virtio_dev *vdev, unsigned q)
+{
+	struct virtio_pci *vp = opaque;
+	uint64_t one = 1;
+
+	(void)vdev;
+	return q < VIRTIO_MAX_QUEUES && vp->watched[q] && write(vp->kick_fd[q], &one, sizeof(one)) == sizeof(one);
+}
+
 /* ---- common configuration (§4.1.4.3) ------------------------------------------------------ */
 
 static struct virtq *sel_vq(struct virtio_pci *vp)
@@ -484,6 +494,7 @@ int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot
 		}
 	}
 	vdev->transport.interrupt = vp_interrupt;
+	vdev->transport.requeue = vp_requeue;
 	vdev->transport.opaque = vp;
 	rc = pci_bus_attach(pb, &vp->pdev, slot);
 	if (rc)
@@ -492,6 +503,7 @@ int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot
 	return 0;
 fail:
 	vdev->transport.interrupt = NULL;
+	vdev->transport.requeue = NULL;
 	vdev->transport.opaque = NULL;
 	vp_release_fds(vp);
 	pci_device_fini(&vp->pdev);

@@ -19,13 +19,20 @@ static void rng_queue_notify(struct virtio_dev *vdev, unsigned q)
 	struct virtio_rng *r = container_of(vdev, struct virtio_rng, vdev);
 	struct virtq_elem *elem = &r->elem;
 	struct virtq *vq = &vdev->vqs[0];
-	bool pushed = false;
+	bool pushed = false, yielded = false;
+	unsigned budget = 0;
 
 	(void)q;
 	do {
 		for (;;) {
 			uint64_t done = 0;
-			int rc = virtq_pop(vq, elem);
+			int rc;
+
+			if (virtio_dev_yield(vdev, 0, &budget)) {
+				yielded = true;
+				break;
+			}
+			rc = virtq_pop(vq, elem);
 
 			if (rc < 0) {
 				virtio_dev_queue_error(vdev, 0);
@@ -53,7 +60,7 @@ static void rng_queue_notify(struct virtio_dev *vdev, unsigned q)
 			virtq_push(vq, elem->head, (uint32_t)done);
 			pushed = true;
 		}
-	} while (virtio_dev_queue_rearm(vdev, 0));
+	} while (!yielded && virtio_dev_queue_rearm(vdev, 0));
 	if (pushed)
 		virtio_dev_used(vdev, 0);
 }

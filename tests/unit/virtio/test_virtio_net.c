@@ -28,7 +28,11 @@ struct env {
 	unsigned tx_calls, offload_flags, irqs[2];
 	int watching;
 	uint16_t q1_avail;
+	bool refill;      /* writev re-posts the chain, like a guest that never stops */
+	unsigned requeues;
 };
+
+static void q1_avail(struct env *e, uint16_t head);
 
 static ssize_t be_readv(void *o, const struct iovec *iov, int n)
 {
@@ -47,6 +51,8 @@ static ssize_t be_writev(void *o, const struct iovec *iov, int n)
 	struct env *e = o;
 
 	e->tx_calls++;
+	if (e->refill)
+		q1_avail(e, 0);
 	e->sent_len = virtq_iov_to_buf(iov, (unsigned)n, 0, e->sent, sizeof(e->sent));
 	return (ssize_t)e->sent_len;
 }
@@ -109,6 +115,14 @@ static void env_free(struct env *e)
 	e->vdev->ops->destroy(e->vdev);
 	fg_fini(&e->g);
 	free(e);
+}
+
+static bool on_requeue(void *o, struct virtio_dev *vdev, unsigned q)
+{
+	(void)vdev;
+	(void)q;
+	((struct env *)o)->requeues++;
+	return true;
 }
 
 static void q1_avail(struct env *e, uint16_t head)
@@ -189,6 +203,25 @@ TEST(net_tx_without_vnet_hdr_strips_header)
 	virtio_net_get_stats(e->vdev, &st);
 	CHECK_EQ(st.tx_packets, 1);
 	CHECK_EQ(st.tx_dropped, 2);
+	env_free(e);
+}
+
+TEST(net_tx_yields_to_the_event_loop)
+{
+	struct env *e = net_env(true);
+
+	start(e, e->vdev->host_features);
+	e->vdev->transport.requeue = on_requeue;
+	fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF, 20, 0, 0);
+	q1_avail(e, 0);
+	e->refill = true;
+	virtio_dev_kick(e->vdev, 1);
+	CHECK_EQ(e->tx_calls, VIRTIO_QUEUE_BUDGET);
+	CHECK_EQ(e->requeues, 1);
+	CHECK_EQ(e->irqs[1], 1);
+	e->refill = false;
+	virtio_dev_kick(e->vdev, 1);
+	CHECK_EQ(e->tx_calls, VIRTIO_QUEUE_BUDGET + 1);
 	env_free(e);
 }
 
@@ -320,6 +353,6 @@ TEST(rng_fills_buffers)
 }
 
 HARNESS_MAIN(HARNESS_T(net_config_and_features) HARNESS_T(net_tx_with_vnet_hdr_passes_header)
-		     HARNESS_T(net_tx_without_vnet_hdr_strips_header) HARNESS_T(net_rx_and_flow_control)
+		     HARNESS_T(net_tx_without_vnet_hdr_strips_header) HARNESS_T(net_tx_yields_to_the_event_loop) HARNESS_T(net_rx_and_flow_control)
 			     HARNESS_T(net_rx_buffer_too_small) HARNESS_T(console_input_pulled_into_buffers)
 				     HARNESS_T(rng_fills_buffers))
