@@ -220,6 +220,10 @@ int virtio_dev_load(struct virtio_dev *vdev, struct state_reader *r)
 	nq = state_get_u32(r);
 	if (state_error(r) || nq != vdev->nr_queues || (features & ~vdev->host_features))
 		return -EINVAL;
+	/* A status the state machine could not have reached is refused. */
+	if (((status & VIRTIO_CONFIG_S_FEATURES_OK) && !((features >> VIRTIO_F_VERSION_1) & 1)) ||
+	    ((status & VIRTIO_CONFIG_S_DRIVER_OK) && !(status & VIRTIO_CONFIG_S_FEATURES_OK)))
+		return -EINVAL;
 	for (unsigned i = 0; i < nq; i++) {
 		struct virtq *vq = &vqs[i];
 
