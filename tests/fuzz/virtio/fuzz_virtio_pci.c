@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/log.h"
+
 #include "bus/bus.h"
 #include "bus/pci.h"
 #include "unit/virtio/fake_platform.h"
@@ -35,6 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct virtio_pci *vp_con, *vp_rng;
 	uint64_t bars[2];
 
+	log_set_level(LOG_ERROR); /* guest-mistake warnings would flood the fuzzer's output */
 	memset(ram, 0, sizeof(ram));
 	fp_init(&fp);
 	if (size && (data[0] & 0x80))
