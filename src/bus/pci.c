@@ -592,7 +592,10 @@ void pci_bus_detach(struct pci_bus *pb, struct pci_device *pdev)
 		pb->slots[pdev->slot] = NULL;
 	pthread_mutex_unlock(&pb->lock);
 	pthread_mutex_lock(&pdev->lock);
-	pci_unmap_all(pdev);
+	if (pdev->bus == pb) {
+		pci_unmap_all(pdev);
+		pdev->bus = NULL; /* detached: no more interrupts or mappings through @pb */
+	}
 	pthread_mutex_unlock(&pdev->lock);
 }
 

@@ -200,7 +200,11 @@ int pci_device_add_msix(struct pci_device *pdev, unsigned nr, unsigned bar, uint
  */
 int pci_bus_attach(struct pci_bus *pb, struct pci_device *pdev, unsigned slot);
 
-/* pci_bus_detach - unmap @pdev's BARs and free its slot. */
+/*
+ * pci_bus_detach - unmap @pdev's BARs, free its slot and forget the bus
+ * (pdev->bus = NULL). pci_bus_destroy() detaches every device, so devices may
+ * be destroyed before or after the bus.
+ */
 void pci_bus_detach(struct pci_bus *pb, struct pci_device *pdev);
 
 /*

@@ -418,6 +418,20 @@ TEST(virtio_pci_save_load)
 	env_free(f);
 }
 
+TEST(virtio_pci_bus_destroyed_first)
+{
+	struct env *e = env_new(false, true);
+
+	pci_bus_destroy(&e->pb);
+	CHECK(e->vp->pdev.bus == NULL);
+	CHECK(!e->fp.ioev[0].on); /* the ioeventfd went with the BAR */
+	virtio_pci_destroy(e->vp);
+	bus_destroy(&e->pio);
+	bus_destroy(&e->mmio);
+	fg_fini(&e->g);
+	free(e);
+}
+
 static unsigned rnd(unsigned *seed)
 {
 	*seed = *seed * 1103515245u + 12345u;
@@ -450,4 +464,4 @@ HARNESS_MAIN(HARNESS_T(virtio_pci_ids_and_capabilities) HARNESS_T(virtio_pci_fea
 		     HARNESS_T(virtio_pci_reset_clears_queues) HARNESS_T(virtio_pci_queue_registers)
 			     HARNESS_T(virtio_pci_notify_via_ioeventfd_and_msix) HARNESS_T(virtio_pci_intx_and_isr)
 				     HARNESS_T(virtio_pci_needs_reset_on_bad_ring) HARNESS_T(virtio_pci_console_output_and_config)
-					     HARNESS_T(virtio_pci_save_load) HARNESS_T(virtio_pci_random_register_accesses))
+					     HARNESS_T(virtio_pci_save_load) HARNESS_T(virtio_pci_bus_destroyed_first) HARNESS_T(virtio_pci_random_register_accesses))
