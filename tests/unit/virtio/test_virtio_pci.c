@@ -1,5 +1,6 @@
 /* test_virtio_pci.c — the virtio-pci transport driven like a guest driver through the PCI and MMIO buses. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include <linux/pci_regs.h>
@@ -460,8 +461,54 @@ TEST(virtio_pci_random_register_accesses)
 	env_free(e);
 }
 
+struct stress {
+	struct env *e;
+	int stop; /* atomic */
+};
+
+static void *stress_vcpu(void *arg)
+{
+	struct stress *st = arg;
+	unsigned seed = 99;
+
+	while (!__atomic_load_n(&st->stop, __ATOMIC_RELAXED)) {
+		unsigned r = rnd(&seed) % 16;
+
+		if (r == 0)
+			wr(st->e, VIRTIO_PCI_COMMON_STATUS, 0, 1); /* reset under the event loop's feet */
+		else if (r < 3)
+			driver_init(st->e, read_features(st->e), 0);
+		else if (r < 6)
+			rng_request(st->e);
+		else if (r < 12)
+			wr(st->e, VIRTIO_PCI_NOTIFY_OFF, 0, 2);
+		else
+			(void)rd(st->e, rnd(&seed) % 0x40, 4);
+	}
+	return NULL;
+}
+
+TEST(virtio_pci_vcpu_and_event_loop_threads)
+{
+	struct env *e = env_new(false, true);
+	struct stress st = { e, 0 };
+	pthread_t t;
+	unsigned runs = 0;
+
+	e->g.qsize = 16;
+	REQUIRE(driver_init(e, read_features(e), 0));
+	REQUIRE(pthread_create(&t, NULL, stress_vcpu, &st) == 0);
+	for (unsigned i = 0; i < 200000; i++)
+		runs += fp_run(&e->fp);
+	__atomic_store_n(&st.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	CHECK(runs > 0);
+	CHECK_EQ(cfg_rd(e, PCI_VENDOR_ID, 2), 0x1af4);
+	env_free(e);
+}
+
 HARNESS_MAIN(HARNESS_T(virtio_pci_ids_and_capabilities) HARNESS_T(virtio_pci_features_need_version_1)
 		     HARNESS_T(virtio_pci_reset_clears_queues) HARNESS_T(virtio_pci_queue_registers)
 			     HARNESS_T(virtio_pci_notify_via_ioeventfd_and_msix) HARNESS_T(virtio_pci_intx_and_isr)
 				     HARNESS_T(virtio_pci_needs_reset_on_bad_ring) HARNESS_T(virtio_pci_console_output_and_config)
-					     HARNESS_T(virtio_pci_save_load) HARNESS_T(virtio_pci_bus_destroyed_first) HARNESS_T(virtio_pci_random_register_accesses))
+					     HARNESS_T(virtio_pci_save_load) HARNESS_T(virtio_pci_bus_destroyed_first) HARNESS_T(virtio_pci_random_register_accesses) HARNESS_T(virtio_pci_vcpu_and_event_loop_threads))
