@@ -556,7 +556,7 @@ static void vp_save(void *dev, struct state_writer *w)
 	struct virtio_pci *vp = dev;
 
 	virtio_dev_lock(vp->vdev);
-	state_begin(w, "virtio-pci", vp->pdev.slot, 1);
+	state_begin(w, virtio_pci_device_ops.name, vp->pdev.slot, virtio_pci_device_ops.version);
 	state_put_u16(w, vp->vdev->ops->device_id);
 	state_put_u32(w, vp->device_feature_select);
 	state_put_u32(w, vp->driver_feature_select);
