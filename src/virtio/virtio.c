@@ -69,6 +69,14 @@ void virtio_dev_reset(struct virtio_dev *vdev)
 		virtq_reset(&vdev->vqs[i]);
 }
 
+uint8_t virtio_dev_status_read(struct virtio_dev *vdev)
+{
+	if (vdev->reset_status && vdev->ops->inflight && vdev->ops->inflight(vdev))
+		return vdev->reset_status;
+	vdev->reset_status = 0;
+	return vdev->status;
+}
+
 bool virtio_dev_running(const struct virtio_dev *vdev)
 {
 	return (vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
@@ -87,8 +95,11 @@ void virtio_dev_set_status(struct virtio_dev *vdev, uint8_t status)
 	uint8_t old = vdev->status;
 	uint8_t added = status & ~old;
 
+	vdev->reset_status = 0;
 	if (status == 0) {
 		virtio_dev_reset(vdev);
+		if (old && vdev->ops->inflight && vdev->ops->inflight(vdev))
+			vdev->reset_status = old;
 		return;
 	}
 	if (old & ~status) {

@@ -44,6 +44,9 @@ struct virtio_dev;
  * @driver_ok:   the driver set DRIVER_OK (features are final); may be NULL.
  * @reset:       the driver (or the VM) reset the device: drop in-flight work
  *               and return to the power-on state. May be NULL.
+ * @inflight:    requests the host backend still holds (their buffers may still
+ *               be written); while non-zero after a reset, device_status keeps
+ *               reading non-zero so the driver waits (§2.4.2). May be NULL.
  * @save/@load:  device-specific state after the common state (may be NULL).
  *               @load validates before committing and returns 0 or -EINVAL.
  */
@@ -56,6 +59,7 @@ struct virtio_dev_ops {
 	void (*queue_notify)(struct virtio_dev *vdev, unsigned q);
 	void (*driver_ok)(struct virtio_dev *vdev);
 	void (*reset)(struct virtio_dev *vdev);
+	unsigned (*inflight)(struct virtio_dev *vdev);
 	void (*save)(struct virtio_dev *vdev, struct state_writer *w);
 	int (*load)(struct virtio_dev *vdev, struct state_reader *r);
 	void (*destroy)(struct virtio_dev *vdev);
@@ -86,6 +90,7 @@ struct virtio_dev {
 	uint64_t host_features;   /* offered (device-specific bits included) */
 	uint64_t driver_features; /* written by the driver */
 	uint8_t status;
+	uint8_t reset_status;     /* non-zero: a reset waits for in-flight requests; what status reads meanwhile */
 	uint8_t config_generation;
 	uint16_t config_vector;
 	unsigned nr_queues;
@@ -117,6 +122,13 @@ void virtio_dev_unlock(struct virtio_dev *vdev);
  * the driver may not clear bits other than by writing 0. Lock held.
  */
 void virtio_dev_set_status(struct virtio_dev *vdev, uint8_t status);
+
+/*
+ * virtio_dev_status_read - device_status as the driver reads it: the status,
+ * or, while a reset still waits for requests in flight in the backend, the
+ * status from before the reset (so a driver polling for 0 waits). Lock held.
+ */
+uint8_t virtio_dev_status_read(struct virtio_dev *vdev);
 
 /* virtio_dev_reset - back to power-on: status 0, features 0, queues reset, model reset. Lock held. */
 void virtio_dev_reset(struct virtio_dev *vdev);

@@ -243,6 +243,11 @@ static void blk_config_read(struct virtio_dev *vdev, uint32_t offset, void *buf,
 	memcpy(buf, (uint8_t *)&to_blk(vdev)->cfg + offset, len);
 }
 
+static unsigned blk_inflight_op(struct virtio_dev *vdev)
+{
+	return to_blk(vdev)->inflight;
+}
+
 static void blk_reset(struct virtio_dev *vdev)
 {
 	to_blk(vdev)->generation++;
@@ -280,6 +285,7 @@ static const struct virtio_dev_ops blk_ops = {
 	.config_read = blk_config_read,
 	.queue_notify = blk_queue_notify,
 	.reset = blk_reset,
+	.inflight = blk_inflight_op,
 	.save = blk_save,
 	.load = blk_load,
 	.destroy = blk_destroy,

@@ -85,7 +85,7 @@ static void common_image(struct virtio_pci *vp, uint8_t img[VIRTIO_PCI_COMMON_LE
 	P32(VIRTIO_PCI_COMMON_GF, (uint32_t)gf);
 	P16(VIRTIO_PCI_COMMON_MSIX, vdev->config_vector);
 	P16(VIRTIO_PCI_COMMON_NUMQ, vdev->nr_queues);
-	b[VIRTIO_PCI_COMMON_STATUS] = vdev->status;
+	b[VIRTIO_PCI_COMMON_STATUS] = virtio_dev_status_read(vdev);
 	b[VIRTIO_PCI_COMMON_CFGGENERATION] = vdev->config_generation;
 	P16(VIRTIO_PCI_COMMON_Q_SELECT, vp->queue_select);
 	if (vq) {

@@ -326,7 +326,10 @@ TEST(blk_async_completion_and_reset)
 	virtio_dev_set_status(e->vdev, 0);
 	virtio_dev_unlock(e->vdev);
 	CHECK_EQ(e->vdev->vqs[0].enabled, 0);
+	/* §2.4.2: the driver polls device_status for 0; it stays non-zero while the read is in flight */
+	CHECK(virtio_dev_status_read(e->vdev) != 0);
 	disk_complete_all(e);
+	CHECK_EQ(virtio_dev_status_read(e->vdev), 0);
 	CHECK_EQ(fg_used_idx(&e->g), 1);
 	CHECK_EQ(status_of(e), 0xee);
 	CHECK_EQ(virtio_blk_inflight(e->vdev), 0);
