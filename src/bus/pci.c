@@ -183,17 +183,27 @@ static void pci_unmap_all(struct pci_device *pdev)
 static void intx_apply(struct pci_device *pdev)
 {
 	bool out = pdev->intx_level && !(cfg16(pdev, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE);
-	bool was = pdev->cfg[PCI_STATUS] & PCI_STATUS_INTERRUPT;
-	const struct pci_platform *plat = pdev->bus ? pdev->bus->plat : NULL;
+	struct pci_bus *pb = pdev->bus;
+	unsigned pin = pci_slot_intx_gsi(pdev->slot) - PCI_INTX_GSI_BASE;
+	bool line;
 
+	/* Status.INTERRUPT follows the device's request; the pin follows it unless disabled. */
 	if (pdev->intx_level)
 		pdev->cfg[PCI_STATUS] |= PCI_STATUS_INTERRUPT;
 	else
 		pdev->cfg[PCI_STATUS] &= ~PCI_STATUS_INTERRUPT;
-	/* Status.INTERRUPT follows the device's request; the pin follows it unless disabled. */
-	(void)was;
-	if (plat && plat->intx_set)
-		plat->intx_set(plat->opaque, pci_slot_intx_gsi(pdev->slot), out);
+	if (!pb || out == pdev->intx_out)
+		return;
+	pdev->intx_out = out;
+	pthread_mutex_lock(&pb->intx_lock);
+	if (out)
+		pb->intx_count[pin]++;
+	else
+		pb->intx_count[pin]--;
+	line = pb->intx_count[pin] != 0;
+	if (pb->plat && pb->plat->intx_set)
+		pb->plat->intx_set(pb->plat->opaque, pci_slot_intx_gsi(pdev->slot), line);
+	pthread_mutex_unlock(&pb->intx_lock);
 }
 
 void pci_intx_set(struct pci_device *pdev, int level)
@@ -494,6 +504,7 @@ int pci_bus_init(struct pci_bus *pb, struct bus *pio, struct bus *mmio, const st
 
 	memset(pb, 0, sizeof(*pb));
 	pthread_mutex_init(&pb->lock, NULL);
+	pthread_mutex_init(&pb->intx_lock, NULL);
 	pb->pio = pio;
 	pb->mmio = mmio;
 	pb->plat = plat;
@@ -526,6 +537,7 @@ fail:
 	pci_device_fini(host);
 	free(host);
 	pb->slots[0] = NULL;
+	pthread_mutex_destroy(&pb->intx_lock);
 	pthread_mutex_destroy(&pb->lock);
 	return rc;
 }
@@ -543,6 +555,7 @@ void pci_bus_destroy(struct pci_bus *pb)
 		free(pb->slots[0]);
 		pb->slots[0] = NULL;
 	}
+	pthread_mutex_destroy(&pb->intx_lock);
 	pthread_mutex_destroy(&pb->lock);
 }
 
@@ -594,6 +607,8 @@ void pci_bus_detach(struct pci_bus *pb, struct pci_device *pdev)
 	pthread_mutex_lock(&pdev->lock);
 	if (pdev->bus == pb) {
 		pci_unmap_all(pdev);
+		pdev->intx_level = false; /* let go of a shared INTx line */
+		intx_apply(pdev);
 		pdev->bus = NULL; /* detached: no more interrupts or mappings through @pb */
 	}
 	pthread_mutex_unlock(&pdev->lock);

@@ -42,7 +42,11 @@
 #define PCI_MSIX_MAX_VECTORS 64
 #define PCI_NR_BARS 6
 
-/* pci_slot_intx_gsi - the GSI (IOAPIC pin) INTA# of @slot is wired to: 16 + slot % 8. */
+/*
+ * pci_slot_intx_gsi - the GSI (IOAPIC pin) INTA# of @slot is wired to: 16 +
+ * slot % 8. Slots that share a GSI are wired-OR: the line is high while any
+ * of them drives it.
+ */
 static inline unsigned pci_slot_intx_gsi(unsigned slot)
 {
 	return PCI_INTX_GSI_BASE + (slot & 7);
@@ -113,7 +117,8 @@ struct pci_device {
 	struct pci_msix_entry msix[PCI_MSIX_MAX_VECTORS];
 	uint64_t msix_pba;
 	/* INTx */
-	bool intx_level;
+	bool intx_level;             /* what the device requests */
+	bool intx_out;               /* what it drives on its pin (level and not disabled) */
 	/*
 	 * Config accesses wholly inside [hook_off, hook_off + hook_len) go to
 	 * these instead (called WITHOUT the device lock, so they may take the
@@ -138,6 +143,8 @@ struct pci_bus {
 	uint32_t config_address;     /* the 0xCF8 latch */
 	struct pci_device *slots[PCI_MAX_SLOTS];
 	uint64_t next_mmio;          /* BAR allocator in the MMIO window */
+	pthread_mutex_t intx_lock;   /* leaf lock: the pins below */
+	unsigned intx_count[8];      /* devices driving each shared INTx GSI (wired-OR) */
 	struct ratelimit rl;
 };
 

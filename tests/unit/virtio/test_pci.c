@@ -283,6 +283,29 @@ TEST(pci_intx_level_and_disable)
 	env_free(e);
 }
 
+TEST(pci_intx_shared_line_is_wired_or)
+{
+	struct env *e = env_new();
+	struct pci_device other;
+	unsigned gsi = pci_slot_intx_gsi(3);
+
+	CHECK_EQ(pci_slot_intx_gsi(11), gsi);
+	pci_device_init(&other, "other", 0x1234, 0x9999, 0x020000, 0, 0, 0);
+	REQUIRE(pci_bus_attach(&e->pb, &other, 11) == 0);
+	pci_intx_set(&e->dev, 1);
+	pci_intx_set(&other, 1);
+	CHECK_EQ(e->fp.intx[gsi], 1);
+	pci_intx_set(&e->dev, 0);
+	CHECK_EQ(e->fp.intx[gsi], 1); /* the other device still drives it */
+	pci_intx_set(&other, 0);
+	CHECK_EQ(e->fp.intx[gsi], 0);
+	pci_intx_set(&other, 1);
+	pci_bus_detach(&e->pb, &other); /* a detached device lets go of the line */
+	CHECK_EQ(e->fp.intx[gsi], 0);
+	pci_device_fini(&other);
+	env_free(e);
+}
+
 TEST(pci_reset_control_port)
 {
 	struct env *e = env_new();
@@ -364,5 +387,5 @@ TEST(pci_random_config_accesses)
 HARNESS_MAIN(HARNESS_T(pci_host_bridge_and_device_visible) HARNESS_T(pci_absent_device_reads_all_ones)
 		     HARNESS_T(pci_ids_are_read_only) HARNESS_T(pci_bar_sizing_and_mapping)
 			     HARNESS_T(pci_capability_list_walks_to_msix) HARNESS_T(pci_msix_masking_and_pba)
-				     HARNESS_T(pci_intx_level_and_disable) HARNESS_T(pci_reset_control_port)
+				     HARNESS_T(pci_intx_level_and_disable) HARNESS_T(pci_intx_shared_line_is_wired_or) HARNESS_T(pci_reset_control_port)
 					     HARNESS_T(pci_save_load_round_trip) HARNESS_T(pci_random_config_accesses))
