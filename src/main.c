@@ -16,6 +16,11 @@
 
 #include "cli.h"
 #include "config.h"
+#ifdef HAVE_API
+#include "api/api.h"
+#include "api/api_config_file.h"
+#include "api/api_server.h"
+#endif
 #include "hv/hv.h"
 #include "util/log.h"
 #include "vm/evloop.h"
@@ -69,109 +74,290 @@ static int cmd_info(void)
 	return 0;
 }
 
-struct run_ctx {
-	struct vm *vm;
+/*
+ * struct runner - what the process runs: the event loop on the main thread,
+ * the signals that end it, and the VM once there is one (at once for `vmon
+ * run` and --config-file; at InstanceStart for the API).
+ */
+struct runner {
+	struct evloop *el;
+	sigset_t sigs;
 	int sigfd;
+	pthread_mutex_t lock; /* guards vm: set by the API thread, read by the main thread */
+	struct vm *vm;
+	bool stats;
+	int status; /* when no VM ran: how the process ends */
 };
 
 static void on_signal(void *opaque, uint32_t events)
 {
-	struct run_ctx *ctx = opaque;
+	struct runner *r = opaque;
 	struct signalfd_siginfo si;
+	struct vm *vm;
 
 	(void)events;
-	if (read(ctx->sigfd, &si, sizeof(si)) != sizeof(si))
+	if (read(r->sigfd, &si, sizeof(si)) != sizeof(si))
 		return;
-	log_warn("%s: stopping the VM", strsignal((int)si.ssi_signo));
-	vm_end(ctx->vm, 128 + (int)si.ssi_signo, "signal");
+	pthread_mutex_lock(&r->lock);
+	vm = r->vm;
+	pthread_mutex_unlock(&r->lock);
+	log_warn("%s: stopping%s", strsignal((int)si.ssi_signo), vm ? " the VM" : "");
+	if (vm) {
+		vm_end(vm, 128 + (int)si.ssi_signo, "signal");
+	} else {
+		r->status = 128 + (int)si.ssi_signo;
+		evloop_stop(r->el);
+	}
+}
+
+/* runner_init - event loop and signal handling; 0 or -errno with @err. */
+static int runner_init(struct runner *r, char *err, size_t err_len)
+{
+	memset(r, 0, sizeof(*r));
+	r->sigfd = -1;
+	pthread_mutex_init(&r->lock, NULL);
+	/* SIGINT/SIGTERM/SIGHUP end the VM cleanly through the event loop (a signalfd). */
+	sigemptyset(&r->sigs);
+	sigaddset(&r->sigs, SIGINT);
+	sigaddset(&r->sigs, SIGTERM);
+	sigaddset(&r->sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &r->sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	r->el = evloop_create();
+	if (!r->el) {
+		snprintf(err, err_len, "cannot create the event loop: %s", strerror(errno));
+		return -errno;
+	}
+	r->sigfd = signalfd(-1, &r->sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (r->sigfd < 0 || evloop_add(r->el, r->sigfd, EPOLLIN, on_signal, r)) {
+		snprintf(err, err_len, "cannot watch signals: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void runner_destroy(struct runner *r)
+{
+	if (r->sigfd >= 0)
+		close(r->sigfd);
+	evloop_destroy(r->el);
+	pthread_mutex_destroy(&r->lock);
 }
 
 /*
- * Build, boot and run one VM to its end. Returns the exit status; sets
- * *@restart when the guest reset itself and --reboot restart asks for a new
- * boot.
+ * runner_start_vm - build the VM of @cfg, attach the console and start the
+ * vCPUs; the event loop (runner_wait) then serves it. Any thread. Returns 0,
+ * or -errno with one line in @err and *@user_error telling whose fault it was.
  */
-static int run_once(const struct vm_config *cfg, const sigset_t *sigs, bool *restart)
+static int runner_start_vm(struct runner *r, const struct vm_config *cfg, bool *user_error,
+			   char *err, size_t err_len)
 {
-	struct run_ctx ctx = { .sigfd = -1 };
-	struct evloop *el;
-	bool user_error = false;
-	char err[512] = "";
+	struct vm *vm;
+	int ret;
+
+	*user_error = false;
+	ret = vm_create(&vm, cfg, r->el, user_error, err, err_len);
+	if (ret)
+		return ret;
+	ret = vm_console_start(vm, err, err_len);
+	if (ret) {
+		vm_destroy(vm);
+		return ret;
+	}
+	pthread_mutex_lock(&r->lock);
+	r->vm = vm;
+	r->stats = cfg->stats;
+	pthread_mutex_unlock(&r->lock);
+	ret = vm_start(vm);
+	if (ret) {
+		snprintf(err, err_len, "cannot start the VM: %s", strerror(-ret));
+		vm_end(vm, VMON_EXIT_HOST, "start failed");
+	}
+	return 0; /* the VM exists: runner_wait reports how it ended */
+}
+
+/*
+ * runner_wait - run the event loop until the VM ends (or, with no VM yet, a
+ * signal arrives); then join, report and free the VM. Returns the exit
+ * status; *@restart is set when the guest reset itself under --reboot restart.
+ */
+static int runner_wait(struct runner *r, bool *restart)
+{
+	struct vm *vm;
 	int ret, status;
 
 	*restart = false;
-	el = evloop_create();
-	if (!el) {
-		fprintf(stderr, "vmon: cannot create the event loop: %s\n", strerror(errno));
-		return VMON_EXIT_HOST;
-	}
-	ret = vm_create(&ctx.vm, cfg, el, &user_error, err, sizeof(err));
+	ret = evloop_run(r->el);
+	pthread_mutex_lock(&r->lock);
+	vm = r->vm;
+	r->vm = NULL;
+	pthread_mutex_unlock(&r->lock);
+	if (!vm)
+		return ret ? VMON_EXIT_HOST : r->status;
 	if (ret) {
-		fprintf(stderr, "vmon: %s\n", err);
-		evloop_destroy(el);
-		/* A kernel that cannot be loaded is the user's input: a usage error. */
-		return user_error ? VMON_EXIT_USAGE : VMON_EXIT_HOST;
+		log_error("event loop: %s", strerror(-ret));
+		vm_end(vm, VMON_EXIT_HOST, "event loop failed");
 	}
-	ctx.sigfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (ctx.sigfd >= 0)
-		evloop_add(el, ctx.sigfd, EPOLLIN, on_signal, &ctx);
-	ret = vm_console_start(ctx.vm, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "vmon: %s\n", err);
-		status = VMON_EXIT_HOST;
-		goto out;
-	}
-	ret = vm_start(ctx.vm);
-	if (ret) {
-		fprintf(stderr, "vmon: cannot start the VM: %s\n", strerror(-ret));
-		vm_end(ctx.vm, VMON_EXIT_HOST, "start failed");
-	} else {
-		ret = evloop_run(el);
-		if (ret) {
-			log_error("event loop: %s", strerror(-ret));
-			vm_end(ctx.vm, VMON_EXIT_HOST, "event loop failed");
-		}
-	}
-	status = vm_join(ctx.vm);
-	vm_console_stop(ctx.vm);
-	log_info("VM ended: %s (status %d)", ctx.vm->end_reason ? ctx.vm->end_reason : "?", status);
-	if (cfg->stats)
-		vm_stats_print(ctx.vm, stderr);
-	*restart = ctx.vm->restart_requested;
-out:
-	if (ctx.sigfd >= 0)
-		close(ctx.sigfd);
-	vm_destroy(ctx.vm);
-	evloop_destroy(el);
+	status = vm_join(vm);
+	vm_console_stop(vm);
+	log_info("VM ended: %s (status %d)", vm->end_reason ? vm->end_reason : "?", status);
+	if (r->stats)
+		vm_stats_print(vm, stderr);
+	*restart = vm->restart_requested;
+	vm_destroy(vm);
 	return status;
 }
 
-/* Run the VM of @cfg, again after each guest reset when asked to; returns the exit status. */
+/* `vmon run`: the VM of @cfg, booted again after each guest reset when asked to. */
 static int run_vm(const struct vm_config *cfg)
 {
+	struct runner r;
 	char err[512] = "";
-	bool restart;
-	sigset_t sigs;
+	bool restart, user_error;
 	int status;
 
 	if (vm_config_validate(cfg, err, sizeof(err))) {
 		fprintf(stderr, "vmon: %s\n", err);
 		return VMON_EXIT_USAGE;
 	}
-	/* SIGINT/SIGTERM/SIGHUP end the VM cleanly through the event loop (a signalfd). */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	if (runner_init(&r, err, sizeof(err))) {
+		fprintf(stderr, "vmon: %s\n", err);
+		runner_destroy(&r);
+		return VMON_EXIT_HOST;
+	}
 	do {
-		status = run_once(cfg, &sigs, &restart);
-		if (restart)
+		if (runner_start_vm(&r, cfg, &user_error, err, sizeof(err))) {
+			fprintf(stderr, "vmon: %s\n", err);
+			status = user_error ? VMON_EXIT_USAGE : VMON_EXIT_HOST;
+			break;
+		}
+		status = runner_wait(&r, &restart);
+		if (restart) {
+			/* a new loop: the old one was stopped by the VM's end */
+			evloop_destroy(r.el);
+			r.el = evloop_create();
+			if (!r.el || evloop_add(r.el, r.sigfd, EPOLLIN, on_signal, &r)) {
+				fprintf(stderr, "vmon: cannot restart the event loop\n");
+				return VMON_EXIT_HOST;
+			}
 			log_info("guest reset: booting again");
+		}
 	} while (restart);
+	runner_destroy(&r);
 	return status;
 }
+
+#ifdef HAVE_API
+/* ---- the API's view of the VM (struct api_vm_ops), called under the API server's lock ---- */
+
+static struct vm *runner_vm(struct runner *r)
+{
+	struct vm *vm;
+
+	pthread_mutex_lock(&r->lock);
+	vm = r->vm;
+	pthread_mutex_unlock(&r->lock);
+	return vm;
+}
+
+static int api_start(void *opaque, const struct vm_config *cfg, char *err, size_t err_len)
+{
+	bool user_error;
+
+	return runner_start_vm(opaque, cfg, &user_error, err, err_len);
+}
+
+static int api_pause(void *opaque)
+{
+	struct vm *vm = runner_vm(opaque);
+
+	return vm ? vm_pause(vm) : -EINVAL;
+}
+
+static int api_resume(void *opaque)
+{
+	struct vm *vm = runner_vm(opaque);
+
+	return vm ? vm_resume(vm) : -EINVAL;
+}
+
+static int api_ctrl_alt_del(void *opaque)
+{
+	struct vm *vm = runner_vm(opaque);
+
+	return vm ? vm_ctrl_alt_del(vm) : -EINVAL;
+}
+
+static char *api_stats_json(void *opaque)
+{
+	struct vm *vm = runner_vm(opaque);
+
+	return vm ? vm_stats_json(vm) : NULL;
+}
+
+static const struct api_vm_ops runner_api_ops = {
+	.start = api_start,
+	.pause = api_pause,
+	.resume = api_resume,
+	.ctrl_alt_del = api_ctrl_alt_del,
+	.stats_json = api_stats_json,
+};
+
+/*
+ * `vmon --api-sock PATH` and/or `vmon --config-file FILE [--no-api]`: the
+ * Firecracker-style process. It ends when the VM ends (or on a signal).
+ */
+static int run_api(const struct cli *cli)
+{
+	struct api_server srv = { 0 };
+	struct api api;
+	struct runner r;
+	char err[512] = "";
+	bool restart, serving = false;
+	int status;
+
+	if (runner_init(&r, err, sizeof(err))) {
+		fprintf(stderr, "vmon: %s\n", err);
+		runner_destroy(&r);
+		return VMON_EXIT_HOST;
+	}
+	api_init(&api, &runner_api_ops, &r);
+	if (cli->config_file) {
+		if (api_config_file_apply(&api, cli->config_file, err, sizeof(err)) ||
+		    api_instance_start(&api, err, sizeof(err))) {
+			fprintf(stderr, "vmon: %s\n", err);
+			status = VMON_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (cli->api_sock) {
+		if (api_server_start(&srv, &api, cli->api_sock, err, sizeof(err))) {
+			fprintf(stderr, "vmon: %s\n", err);
+			status = VMON_EXIT_USAGE;
+			if (runner_vm(&r)) {
+				vm_end(runner_vm(&r), VMON_EXIT_USAGE, "API socket failed");
+				runner_wait(&r, &restart);
+			}
+			goto out;
+		}
+		serving = true;
+	}
+	status = runner_wait(&r, &restart);
+	if (serving) {
+		api_server_lock(&srv);
+		api_flush_metrics(&api);
+		api_server_unlock(&srv);
+	} else {
+		api_flush_metrics(&api);
+	}
+out:
+	if (serving)
+		api_server_stop(&srv);
+	api_destroy(&api);
+	runner_destroy(&r);
+	return status;
+}
+#endif
 
 int main(int argc, char **argv)
 {
@@ -202,8 +388,13 @@ int main(int argc, char **argv)
 		break;
 	case CLI_API:
 	default:
-		fprintf(stderr, "vmon: the API server is not built in yet\n");
+#ifdef HAVE_API
+		status = run_api(&cli);
+#else
+		fprintf(stderr,
+			"vmon: this vmon was built without the API (json-c, libmicrohttpd)\n");
 		status = VMON_EXIT_USAGE;
+#endif
 		break;
 	}
 	cli_free(&cli);

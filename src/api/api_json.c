@@ -5,15 +5,31 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "util/compiler.h"
+
+/*
+ * struct lex_keys - the member count of each object, in the order of their
+ * '{', as written in the text: json-c keeps only the last of duplicate keys,
+ * so comparing with the parsed objects finds duplicates.
+ */
+struct lex_keys {
+	uint32_t *count;
+	size_t nr;
+};
 
 /*
  * lex_check - what json-c accepts beyond RFC 8259 even in strict mode:
- * single-quoted strings, NaN/Infinity and raw control characters in strings.
- * Returns the offset of the first such byte, or -1 when the text is clean.
+ * single-quoted strings, NaN/Infinity, comments, NUL bytes and raw control
+ * characters in strings. Also counts object members into @keys.
+ * Returns the offset of the first bad byte, or -1 when the text is clean.
  */
-static long lex_check(const char *text, size_t len)
+static long lex_check(const char *text, size_t len, struct lex_keys *keys)
 {
+	long stack[API_JSON_MAX_DEPTH + 2]; /* object index, or -1 for an array */
+	int depth = 0;
 	bool in_str = false;
 
 	for (size_t i = 0; i < len; i++) {
@@ -22,23 +38,39 @@ static long lex_check(const char *text, size_t len)
 		if (in_str) {
 			if (c < 0x20)
 				return (long)i;
-			if (c == '\\')
+			if (c == '\\') {
 				i++;
-			else if (c == '"')
+			} else if (c == '"') {
+				size_t j = i + 1;
+
 				in_str = false;
+				while (j < len && strchr(" \t\r\n", text[j]) && text[j])
+					j++;
+				if (j < len && text[j] == ':' && depth > 0 &&
+				    depth <= (int)ARRAY_SIZE(stack) && stack[depth - 1] >= 0)
+					keys->count[stack[depth - 1]]++;
+			}
 			continue;
 		}
 		if (c == '"') {
 			in_str = true;
-		} else if (!c || (!strchr(" \t\r\n{}[]:,+-.0123456789", c) && !isalpha(c))) {
+		} else if (c == '{' || c == '[') {
+			if (depth < (int)ARRAY_SIZE(stack))
+				stack[depth] = c == '{' ? (long)keys->nr : -1;
+			if (c == '{')
+				keys->count[keys->nr++] = 0;
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (depth > 0)
+				depth--;
+		} else if (!c || (!strchr(" \t\r\n:,+-.0123456789", c) && !isalpha(c))) {
 			return (long)i; /* NUL, quotes, comments, ... */
-		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+		} else if (isalpha(c)) {
 			size_t j = i;
 
 			if ((c == 'e' || c == 'E') && i > 0 && text[i - 1] >= '0' && text[i - 1] <= '9')
 				continue; /* exponent */
-			while (j < len && ((text[j] >= 'a' && text[j] <= 'z') ||
-					   (text[j] >= 'A' && text[j] <= 'Z')))
+			while (j < len && isalpha((unsigned char)text[j]))
 				j++;
 			if (!((j - i == 4 && !memcmp(text + i, "true", 4)) ||
 			      (j - i == 5 && !memcmp(text + i, "false", 5)) ||
@@ -50,29 +82,80 @@ static long lex_check(const char *text, size_t len)
 	return -1;
 }
 
+/* has_duplicates - walk @o in document order against the counts of lex_check. */
+static bool has_duplicates(struct json_object *o, const struct lex_keys *keys, size_t *next)
+{
+	if (json_object_is_type(o, json_type_object)) {
+		size_t idx = (*next)++;
+
+		if (idx >= keys->nr || (size_t)json_object_object_length(o) != keys->count[idx])
+			return true;
+		json_object_object_foreach(o, k, v)
+		{
+			(void)k;
+			if (has_duplicates(v, keys, next))
+				return true;
+		}
+	} else if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			if (has_duplicates(json_object_array_get_idx(o, i), keys, next))
+				return true;
+	}
+	return false;
+}
+
+static struct json_object *tokenize(struct json_tokener *tok, const char *text, size_t len,
+				    char *err, size_t err_len);
+
 struct json_object *api_json_parse(const char *text, size_t len, char *err, size_t err_len)
 {
+	struct lex_keys keys = { 0 };
+	size_t next = 0;
 	long bad;
 	struct json_tokener *tok;
 	struct json_object *obj;
-	enum json_tokener_error jerr;
-	size_t end;
 
 	if (len > API_BODY_MAX_BYTES) {
 		snprintf(err, err_len, "The request body of %zu bytes exceeds the limit of %u bytes.",
 			 len, API_BODY_MAX_BYTES);
 		return NULL;
 	}
-	bad = lex_check(text, len);
+	keys.count = calloc(len + 1, sizeof(*keys.count)); /* at most one object per byte */
+	if (!keys.count) {
+		snprintf(err, err_len, "Out of memory while parsing the request body.");
+		return NULL;
+	}
+	bad = lex_check(text, len, &keys);
 	if (bad >= 0) {
+		free(keys.count);
 		snprintf(err, err_len, API_JSON_FAULT "invalid JSON syntax at byte %ld.", bad);
 		return NULL;
 	}
 	tok = json_tokener_new_ex(API_JSON_MAX_DEPTH);
 	if (!tok) {
+		free(keys.count);
 		snprintf(err, err_len, "Out of memory while parsing the request body.");
 		return NULL;
 	}
+	obj = tokenize(tok, text, len, err, err_len);
+	json_tokener_free(tok);
+	if (obj && has_duplicates(obj, &keys, &next)) {
+		json_object_put(obj);
+		obj = NULL;
+		snprintf(err, err_len, API_JSON_FAULT "duplicate field in an object.");
+	}
+	free(keys.count);
+	return obj;
+}
+
+/* tokenize - json-c's strict parse of the whole text; NULL with a fault in @err. */
+static struct json_object *tokenize(struct json_tokener *tok, const char *text, size_t len,
+				    char *err, size_t err_len)
+{
+	struct json_object *obj;
+	enum json_tokener_error jerr;
+	size_t end;
+
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	jerr = json_tokener_get_error(tok);
@@ -86,7 +169,6 @@ struct json_object *api_json_parse(const char *text, size_t len, char *err, size
 		else
 			jerr = json_tokener_continue; /* an unfinished value */
 	}
-	json_tokener_free(tok);
 	if (!obj && jerr == json_tokener_success) {
 		snprintf(err, err_len, API_JSON_FAULT "invalid type: null, expected an object.");
 		return NULL;

@@ -1,4 +1,5 @@
-/* chardev_stdio.c — console backend on stdin/stdout: raw terminal, escapes, bounded input, robust output. */
+/* chardev_stdio.c — console backend on stdin/stdout: raw terminal, escapes, bounded input, robust
+ * output. */
 #include "backends/chardev_stdio.h"
 
 #include <errno.h>
@@ -26,7 +27,7 @@ struct chardev_stdio {
 
 	/* arm_lock serializes watch changes (never held while notifying) */
 	pthread_mutex_t arm_lock;
-	bool armed;    /* stdin registered on el; under arm_lock */
+	bool armed; /* stdin registered on el; under arm_lock */
 	bool pollable; /* epoll accepted stdin; set at start */
 
 	pthread_mutex_t lock; /* the input ring and input flags */
@@ -48,7 +49,7 @@ static int term_fd = -1;
 static volatile sig_atomic_t term_raw;
 static bool hooks_installed;
 static struct sigaction old_actions[4];
-static const int restore_signals[4] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+static const int restore_signals[4] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
 void chardev_stdio_restore_terminal(void)
 {
@@ -194,7 +195,8 @@ static bool read_host(struct chardev_stdio *s)
 	if (n == 0) {
 		s->eof = true; /* input ends; the VM does not */
 	} else if (errno != EINTR && errno != EAGAIN) {
-		log_warn("console: reading stdin failed (%s); console input stops", strerror(errno));
+		log_warn("console: reading stdin failed (%s); console input stops",
+			 strerror(errno));
 		s->eof = true;
 	}
 	return false;
@@ -284,7 +286,7 @@ static size_t write_all(int fd, const uint8_t *buf, size_t len, bool *broken)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			struct pollfd p = {.fd = fd, .events = POLLOUT};
 			int r;
 
 			do
@@ -364,6 +366,14 @@ void chardev_stdio_set_escape(struct chardev_stdio *s, bool on)
 	s->escape_on = on;
 }
 
+/* in_background - @fd is our controlling terminal and another process group owns it. */
+static bool in_background(int fd)
+{
+	pid_t fg = tcgetpgrp(fd);
+
+	return fg >= 0 && fg != getpgrp();
+}
+
 int chardev_stdio_start(struct chardev_stdio *s, struct evloop *el)
 {
 	struct sigaction sa;
@@ -376,6 +386,16 @@ int chardev_stdio_start(struct chardev_stdio *s, struct evloop *el)
 	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
 		signal(SIGPIPE, SIG_IGN);
 	if (s->in_fd < 0) {
+		pthread_mutex_lock(&s->lock);
+		s->started = true;
+		s->eof = true;
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
+	if (isatty(s->in_fd) && in_background(s->in_fd)) {
+		/* reading it would stop vmon with SIGTTIN: leave the terminal alone */
+		log_info("console: vmon runs in the background of its terminal; console input is "
+			 "off");
 		pthread_mutex_lock(&s->lock);
 		s->started = true;
 		s->eof = true;

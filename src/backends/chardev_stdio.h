@@ -11,7 +11,8 @@
  * it), so input is never dropped and never piles up. EOF or a read error stops
  * input and nothing else (the VM keeps running, no busy loop). A stdin that
  * epoll cannot watch (a regular file, /dev/null) is read directly when the
- * frontend pulls.
+ * frontend pulls. When vmon is a background job of the terminal on stdin, it
+ * leaves the terminal alone and takes no input (reading would stop it).
  *
  * Escapes (when enabled, the default): Ctrl-A x calls the quit callback,
  * Ctrl-A Ctrl-A sends one Ctrl-A, Ctrl-A followed by any other byte sends both.
@@ -45,8 +46,12 @@ struct chardev_stdio *chardev_stdio_create(int in_fd, int out_fd);
 struct chardev *chardev_stdio_chardev(struct chardev_stdio *s);
 
 /*
- * chardev_stdio_set_quit - call @quit(@opaque) on the event-loop thread, with
- * no backend lock held, when the user types Ctrl-A x. Call before start.
+ * chardev_stdio_set_quit - call @quit(@opaque), with no backend lock held,
+ * when the user types Ctrl-A x. It runs on the event-loop thread; for a
+ * stdin epoll cannot watch (a file) it runs in the frontend's pull, i.e. on a
+ * vCPU thread with the frontend's lock held — so @quit must only ask the VM
+ * to stop (set a flag, evloop_stop, kick the vCPUs), never wait for it.
+ * Call before start.
  */
 void chardev_stdio_set_quit(struct chardev_stdio *s, void (*quit)(void *opaque), void *opaque);
 

@@ -20,24 +20,27 @@
 #include "bus/bus.h"
 #include "devices/device.h"
 
-#define ACPI_PM_SLEEP_BASE 0x600        /* range of both sleep registers */
+#define ACPI_PM_SLEEP_BASE 0x600 /* range of both sleep registers */
 #define ACPI_PM_SLEEP_LEN 2
 #define ACPI_PM_SLEEP_CONTROL_PORT 0x600 /* FADT SLEEP_CONTROL_REG, SystemIO, 8 bits */
-#define ACPI_PM_SLEEP_STATUS_PORT 0x601  /* FADT SLEEP_STATUS_REG, SystemIO, 8 bits */
+#define ACPI_PM_SLEEP_STATUS_PORT 0x601 /* FADT SLEEP_STATUS_REG, SystemIO, 8 bits */
 #define ACPI_PM_SLEEP_REG_BITS 8
-#define ACPI_PM_SLP_EN 0x20              /* SLEEP_CONTROL_REG bit 5 */
-#define ACPI_PM_SLP_TYP_SHIFT 2          /* SLEEP_CONTROL_REG bits 4:2 */
+#define ACPI_PM_SLP_EN 0x20 /* SLEEP_CONTROL_REG bit 5 */
+#define ACPI_PM_SLP_TYP_SHIFT 2 /* SLEEP_CONTROL_REG bits 4:2 */
 #define ACPI_PM_SLP_TYP_MASK 0x1c
-#define ACPI_PM_SLP_TYP_S5 5             /* the \_S5 package value for the DSDT */
-#define ACPI_PM_WAK_STS 0x80             /* SLEEP_STATUS_REG bit 7 */
-#define ACPI_PM_RESET_PORT 0xcf9         /* FADT RESET_REG, SystemIO, 8 bits */
+#define ACPI_PM_SLP_TYP_S5 5 /* the \_S5 package value for the DSDT */
+#define ACPI_PM_WAK_STS 0x80 /* SLEEP_STATUS_REG bit 7 */
+#define ACPI_PM_RESET_PORT 0xcf9 /* FADT RESET_REG, SystemIO, 8 bits */
 #define ACPI_PM_RESET_LEN 1
-#define ACPI_PM_RESET_VALUE 0x06         /* FADT RESET_VALUE */
-#define ACPI_PM_RESET_CPU 0x04           /* 0xCF9 bit 2: reset on any write with it set */
+#define ACPI_PM_RESET_VALUE 0x06 /* FADT RESET_VALUE */
+#define ACPI_PM_RESET_CPU 0x04 /* 0xCF9 bit 2: reset on any write with it set */
 
 struct acpi_pm;
 
-/* acpi_pm_create - the registers; @power (not owned) gets POWER_OFF / POWER_RESET. NULL with errno. */
+/*
+ * acpi_pm_create - the registers; @power (not owned) gets POWER_OFF and
+ * POWER_RESET. Returns NULL with errno set on failure.
+ */
 struct acpi_pm *acpi_pm_create(const struct power_sink *power);
 
 /* acpi_pm_destroy - free them; NULL is a no-op. */

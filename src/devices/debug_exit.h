@@ -19,7 +19,8 @@
 
 struct debug_exit;
 
-/* debug_exit_create - the port; @power (not owned) receives POWER_EXIT. NULL with errno on failure. */
+/* debug_exit_create - the port; @power (not owned) receives POWER_EXIT. NULL with errno on failure.
+ */
 struct debug_exit *debug_exit_create(const struct power_sink *power);
 
 /* debug_exit_destroy - free it; NULL is a no-op. */

@@ -13,9 +13,9 @@
 #define I8042_QUEUE_LEN 16
 
 /* Status register (port 0x64 read). */
-#define STR_OBF 0x01     /* output buffer full */
+#define STR_OBF 0x01 /* output buffer full */
 #define STR_SYSFLAG 0x04 /* self-test passed */
-#define STR_CMDDAT 0x08  /* last write was a command */
+#define STR_CMDDAT 0x08 /* last write was a command */
 #define STR_KEYLOCK 0x10 /* 1 = keyboard not inhibited */
 #define STR_AUXDATA 0x20 /* the byte in the output buffer is from the aux port */
 #define STR_TIMEOUT 0x40
@@ -30,7 +30,7 @@
 #define CTR_MASK 0x77
 
 /* Controller commands (port 0x64 write). */
-#define CMD_READ_RAM 0x20  /* 0x20-0x3f */
+#define CMD_READ_RAM 0x20 /* 0x20-0x3f */
 #define CMD_WRITE_RAM 0x60 /* 0x60-0x7f */
 #define CMD_AUX_DISABLE 0xa7
 #define CMD_AUX_ENABLE 0xa8
@@ -61,14 +61,15 @@ struct i8042 {
 	struct irq_line *kbd_irq, *aux_irq;
 	const struct power_sink *power;
 
-	uint8_t ram[32];      /* ram[0] is the command byte */
+	uint8_t ram[32]; /* ram[0] is the command byte */
 	uint8_t status_extra; /* STR_SYSFLAG, STR_CMDDAT, STR_TIMEOUT */
-	uint8_t pending_cmd;  /* command waiting for its data byte, or 0 */
+	uint8_t pending_cmd; /* command waiting for its data byte, or 0 */
 	uint8_t outport;
 	struct i8042_byte q[I8042_QUEUE_LEN]; /* output buffer + queued replies */
 	uint8_t q_head, q_count;
 
 	int kbd_level, aux_level;
+	bool reset_pending; /* a reset pulse to report after unlocking */
 	struct ratelimit rl;
 };
 
@@ -98,7 +99,7 @@ static void queue_byte(struct i8042 *k, uint8_t data, bool aux)
 		log_guest(&k->rl, "i8042: output queue full, byte %#x dropped", data);
 		return;
 	}
-	k->q[(k->q_head + k->q_count) % I8042_QUEUE_LEN] = (struct i8042_byte){ data, aux };
+	k->q[(k->q_head + k->q_count) % I8042_QUEUE_LEN] = (struct i8042_byte){data, aux};
 	k->q_count++;
 }
 
@@ -114,10 +115,21 @@ static void i8042_reset_locked(struct i8042 *k)
 	update_irqs(k);
 }
 
+/* cpu_reset - pulse the reset line: sent to the power sink once the lock is dropped. */
 static void cpu_reset(struct i8042 *k)
 {
-	/* the reset line takes effect at once; the power sink takes the first event */
-	power_sink_send(k->power, POWER_RESET, 0);
+	k->reset_pending = true;
+}
+
+/* unlock_and_report - drop the lock, then send a reset the access asked for. */
+static void unlock_and_report(struct i8042 *k)
+{
+	bool reset = k->reset_pending;
+
+	k->reset_pending = false;
+	pthread_mutex_unlock(&k->lock);
+	if (reset)
+		power_sink_send(k->power, POWER_RESET, 0);
 }
 
 /* keyboard_byte - a byte sent to the keyboard: answer as a PS/2 keyboard would. */
@@ -271,7 +283,7 @@ static void data_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 	pthread_mutex_lock(&k->lock);
 	i8042_data(k, (uint8_t)value);
 	update_irqs(k);
-	pthread_mutex_unlock(&k->lock);
+	unlock_and_report(k);
 }
 
 static uint64_t cmd_read(void *opaque, uint64_t offset, unsigned size)
@@ -296,11 +308,11 @@ static void cmd_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 	pthread_mutex_lock(&k->lock);
 	i8042_command(k, (uint8_t)value);
 	update_irqs(k);
-	pthread_mutex_unlock(&k->lock);
+	unlock_and_report(k);
 }
 
-const struct bus_region_ops i8042_data_ops = { .read = data_read, .write = data_write };
-const struct bus_region_ops i8042_cmd_ops = { .read = cmd_read, .write = cmd_write };
+const struct bus_region_ops i8042_data_ops = {.read = data_read, .write = data_write};
+const struct bus_region_ops i8042_cmd_ops = {.read = cmd_read, .write = cmd_write};
 
 struct i8042 *i8042_create(struct irq_line *kbd_irq, struct irq_line *aux_irq,
 			   const struct power_sink *power)
@@ -368,8 +380,8 @@ static void i8042_dev_save(void *dev, struct state_writer *w)
 static bool pending_cmd_valid(uint8_t cmd)
 {
 	return cmd == 0 || (cmd >= CMD_WRITE_RAM && cmd < CMD_WRITE_RAM + 0x20) ||
-	       cmd == CMD_WRITE_OUTPUT || cmd == CMD_WRITE_KBD_OBUF ||
-	       cmd == CMD_WRITE_AUX_OBUF || cmd == CMD_WRITE_AUX;
+	       cmd == CMD_WRITE_OUTPUT || cmd == CMD_WRITE_KBD_OBUF || cmd == CMD_WRITE_AUX_OBUF ||
+	       cmd == CMD_WRITE_AUX;
 }
 
 static int i8042_dev_load(void *dev, struct state_reader *r)
@@ -424,3 +436,36 @@ const struct device_ops i8042_device_ops = {
 	.load = i8042_dev_load,
 	.destroy = i8042_dev_destroy,
 };
+
+/*
+ * Ctrl-Alt-Del as the keyboard sends it: make codes of Ctrl, Alt, Del, then
+ * their break codes in reverse. Scan code set 1 when the controller translates
+ * (command byte XLATE, Linux's default), set 2 otherwise.
+ */
+int i8042_press_ctrl_alt_del(struct i8042 *k)
+{
+	static const uint8_t set1[] = { 0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d };
+	static const uint8_t set2[] = { 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71,
+					0xf0, 0x11, 0xf0, 0x14 };
+	const uint8_t *codes;
+	size_t n;
+	int ret = 0;
+
+	pthread_mutex_lock(&k->lock);
+	if (k->ram[0] & CTR_XLATE) {
+		codes = set1;
+		n = sizeof(set1);
+	} else {
+		codes = set2;
+		n = sizeof(set2);
+	}
+	if ((size_t)(I8042_QUEUE_LEN - k->q_count) < n) {
+		ret = -EBUSY;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			queue_byte(k, codes[i], false);
+		update_irqs(k);
+	}
+	pthread_mutex_unlock(&k->lock);
+	return ret;
+}

@@ -55,4 +55,11 @@ extern const struct bus_region_ops i8042_cmd_ops;
 /* i8042_device_ops - lifecycle (name "i8042", version 1); dev is the struct i8042. */
 extern const struct device_ops i8042_device_ops;
 
+/*
+ * i8042_press_ctrl_alt_del - queue the keyboard's scan codes for pressing and
+ * releasing Ctrl-Alt-Del (Firecracker's SendCtrlAltDel). Any thread.
+ * Returns 0, or -EBUSY when the guest has not drained earlier output.
+ */
+int i8042_press_ctrl_alt_del(struct i8042 *k);
+
 #endif

@@ -30,11 +30,22 @@
 #define REG_D 0x0d
 
 #define A_UIP 0x80
+#define A_DV_MASK 0x70
+#define A_DV_32K 0x20 /* DV = 010: 32.768 kHz time base, running */
+#define A_RS_MASK 0x0f
 #define B_SET 0x80
+#define B_PIE 0x40
+#define B_AIE 0x20
 #define B_UIE 0x10
-#define B_DM 0x04   /* 1 = binary, 0 = BCD */
-#define B_24H 0x02  /* 1 = 24-hour */
+#define B_DM 0x04 /* 1 = binary, 0 = BCD */
+#define B_24H 0x02 /* 1 = 24-hour */
+#define C_IRQF 0x80
+#define C_PF 0x40 /* C's PF, AF, UF sit at the bits of B's PIE, AIE, UIE */
+#define C_AF 0x20
+#define C_UF 0x10
+#define C_FLAGS (C_PF | C_AF | C_UF)
 #define D_VRT 0x80
+#define ALARM_DONT_CARE 0xc0
 #define HOUR_PM 0x80
 #define UIP_NS 244000 /* UIP is set this long before each update (tBUC + tUC) */
 
@@ -49,6 +60,10 @@ struct rtc_cmos {
 	uint8_t index;
 	uint8_t cmos[RTC_CMOS_RAM_LEN];
 	int64_t offset_ns; /* guest time - wall clock */
+	int64_t last_ns; /* guest time when the flags in register C were last brought up to date */
+	struct rtc_timer timer;
+	int64_t armed_ns; /* deadline given to the timer, -1 none */
+	int irq_level;
 	struct ratelimit rl;
 };
 
@@ -69,6 +84,39 @@ static bool is_time_reg(unsigned i)
 static int64_t guest_ns(const struct rtc_cmos *rtc)
 {
 	return rtc->clock.now_ns(rtc->clock.opaque) + rtc->offset_ns;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b < 0);
+}
+
+/* periodic_hz - the periodic interrupt rate of register A (MC146818A table 5), 0 = none. */
+static int64_t periodic_hz(const struct rtc_cmos *rtc)
+{
+	unsigned rs = rtc->cmos[REG_A] & A_RS_MASK;
+
+	if (rs == 0 || (rtc->cmos[REG_A] & A_DV_MASK) != A_DV_32K)
+		return 0;
+	if (rs < 3)
+		rs += 7; /* RS 1 and 2 repeat RS 8 and 9 with a 32.768 kHz base */
+	return 65536 >> rs; /* 8192 Hz (RS 3) ... 2 Hz (RS 15) */
+}
+
+/* period_index - which periodic interval guest time @t_ns is in (aligned to seconds). */
+static int64_t period_index(int64_t t_ns, int64_t hz)
+{
+	int64_t sec = floor_div(t_ns, NSEC);
+
+	return sec * hz + (t_ns - sec * NSEC) * hz / NSEC;
+}
+
+/* period_start - the guest time interval @idx begins. */
+static int64_t period_start(int64_t idx, int64_t hz)
+{
+	int64_t sec = floor_div(idx, hz);
+
+	return sec * NSEC + ((idx - sec * hz) * NSEC + hz - 1) / hz;
 }
 
 static uint8_t encode(const struct rtc_cmos *rtc, unsigned v)
@@ -123,6 +171,92 @@ static void latch_time(struct rtc_cmos *rtc)
 			rtc->cmos[i] = regs[i];
 }
 
+/* alarm_matches - the alarm registers match guest time @t_ns (0xc0-0xff: don't care). */
+static bool alarm_matches(const struct rtc_cmos *rtc, int64_t t_ns)
+{
+	static const uint8_t pairs[3][2] = { { REG_SEC, REG_SEC_ALARM },
+					     { REG_MIN, REG_MIN_ALARM },
+					     { REG_HOUR, REG_HOUR_ALARM } };
+	uint8_t regs[RTC_CMOS_RAM_LEN];
+
+	time_regs(rtc, t_ns, regs);
+	for (unsigned i = 0; i < 3; i++) {
+		uint8_t alarm = rtc->cmos[pairs[i][1]];
+
+		if ((alarm & ALARM_DONT_CARE) != ALARM_DONT_CARE && alarm != regs[pairs[i][0]])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * update_flags - bring register C up to date with the time passed since the
+ * last look: UF when a second ended (an update cycle), AF when that second
+ * matches the alarm, PF when a periodic boundary passed; IRQF when a flag is
+ * set whose interrupt register B enables (MC146818A "Register C").
+ */
+static void update_flags(struct rtc_cmos *rtc)
+{
+	int64_t now = guest_ns(rtc), hz = periodic_hz(rtc);
+
+	if (rtc->cmos[REG_B] & B_SET) { /* updates inhibited */
+		rtc->last_ns = now;
+		return;
+	}
+	if (now > rtc->last_ns) {
+		if (floor_div(now, NSEC) != floor_div(rtc->last_ns, NSEC)) {
+			rtc->cmos[REG_C] |= C_UF;
+			if (alarm_matches(rtc, now))
+				rtc->cmos[REG_C] |= C_AF;
+		}
+		if (hz && period_index(now, hz) != period_index(rtc->last_ns, hz))
+			rtc->cmos[REG_C] |= C_PF;
+	}
+	rtc->last_ns = now;
+	if (rtc->cmos[REG_C] & rtc->cmos[REG_B] & C_FLAGS)
+		rtc->cmos[REG_C] |= C_IRQF;
+}
+
+/*
+ * update_irq_and_timer - drive IRQ 8 from IRQF, and ask the timer for the
+ * next moment an enabled interrupt can fire (none while IRQF waits for a
+ * register C read, while SET holds, or with no interrupt enabled).
+ */
+static void update_irq_and_timer(struct rtc_cmos *rtc)
+{
+	uint8_t b = rtc->cmos[REG_B];
+	int level = !!(rtc->cmos[REG_C] & C_IRQF);
+	int64_t when = -1, g, hz, next;
+	bool have = false;
+
+	if (level != rtc->irq_level) {
+		rtc->irq_level = level;
+		irq_line_set(rtc->irq, level);
+	}
+	if (!rtc->timer.arm)
+		return;
+	if (!level && !(b & B_SET)) {
+		g = guest_ns(rtc);
+		if (b & (B_UIE | B_AIE)) {
+			when = (floor_div(g, NSEC) + 1) * NSEC;
+			have = true;
+		}
+		hz = periodic_hz(rtc);
+		if ((b & B_PIE) && hz) {
+			next = period_start(period_index(g, hz) + 1, hz);
+			if (!have || next < when)
+				when = next;
+			have = true;
+		}
+		/* back to the clock's time base: after its present, so positive */
+		when = have ? when - rtc->offset_ns : -1;
+	}
+	if (when != rtc->armed_ns) {
+		rtc->armed_ns = when;
+		rtc->timer.arm(rtc->timer.opaque, when);
+	}
+}
+
 /* commit_time - make the time registers the guest's time, starting now. */
 static void commit_time(struct rtc_cmos *rtc)
 {
@@ -146,13 +280,15 @@ static void commit_time(struct rtc_cmos *rtc)
 	tm.tm_mon = (int)decode(rtc, rtc->cmos[REG_MON]) - 1;
 	tm.tm_year = (int)year - 1900;
 	if (tm.tm_sec > 59 || tm.tm_min > 59 || tm.tm_hour > 23 || tm.tm_mday < 1 ||
-	    tm.tm_mday > 31 || tm.tm_mon < 0 || tm.tm_mon > 11 || year < YEAR_MIN || year > YEAR_MAX) {
+	    tm.tm_mday > 31 || tm.tm_mon < 0 || tm.tm_mon > 11 || year < YEAR_MIN ||
+	    year > YEAR_MAX) {
 		log_guest(&rtc->rl, "rtc_cmos: invalid time %u-%d-%d %u:%d:%d set, ignored", year,
 			  tm.tm_mon + 1, tm.tm_mday, hour, tm.tm_min, tm.tm_sec);
 		return;
 	}
 	secs = timegm(&tm);
 	rtc->offset_ns = (int64_t)secs * NSEC - rtc->clock.now_ns(rtc->clock.opaque);
+	rtc->last_ns = guest_ns(rtc); /* a new time is no elapsed time */
 }
 
 static uint8_t rtc_read_reg(struct rtc_cmos *rtc, unsigned i)
@@ -177,9 +313,10 @@ static uint8_t rtc_read_reg(struct rtc_cmos *rtc, unsigned i)
 				v |= A_UIP;
 		}
 		return v;
-	case REG_C:
+	case REG_C: /* read clears, and lowers IRQ 8 */
 		v = rtc->cmos[REG_C];
 		rtc->cmos[REG_C] = 0;
+		rtc->irq_level = 0;
 		irq_line_set(rtc->irq, 0);
 		return v;
 	case REG_D:
@@ -234,7 +371,9 @@ static uint64_t rtc_read(void *opaque, uint64_t offset, unsigned size)
 	if (size != 1 || offset != 1)
 		return ~0ull; /* the index port is write-only */
 	pthread_mutex_lock(&rtc->lock);
+	update_flags(rtc);
 	v = rtc_read_reg(rtc, rtc->index);
+	update_irq_and_timer(rtc);
 	pthread_mutex_unlock(&rtc->lock);
 	return v;
 }
@@ -249,10 +388,14 @@ static void rtc_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 		return;
 	}
 	pthread_mutex_lock(&rtc->lock);
-	if (offset == 0)
+	if (offset == 0) {
 		rtc->index = (uint8_t)value & 0x7f; /* bit 7: NMI mask, ignored */
-	else
+	} else {
+		update_flags(rtc);
 		rtc_write_reg(rtc, rtc->index, (uint8_t)value);
+		update_flags(rtc); /* newly enabled interrupts see pending flags */
+		update_irq_and_timer(rtc);
+	}
 	pthread_mutex_unlock(&rtc->lock);
 }
 
@@ -268,7 +411,10 @@ static void rtc_reset_regs(struct rtc_cmos *rtc)
 	rtc->cmos[REG_B] = B_24H; /* BCD, 24-hour, no interrupts */
 	rtc->cmos[REG_C] = 0;
 	rtc->cmos[REG_D] = D_VRT;
+	rtc->last_ns = guest_ns(rtc);
+	rtc->irq_level = 0;
 	irq_line_set(rtc->irq, 0);
+	update_irq_and_timer(rtc);
 }
 
 struct rtc_cmos *rtc_cmos_create(struct irq_line *irq, const struct rtc_clock *clock)
@@ -287,6 +433,7 @@ struct rtc_cmos *rtc_cmos_create(struct irq_line *irq, const struct rtc_clock *c
 		return NULL;
 	}
 	rtc->irq = irq;
+	rtc->armed_ns = -1;
 	if (clock && clock->now_ns)
 		rtc->clock = *clock;
 	else
@@ -303,6 +450,24 @@ void rtc_cmos_destroy(struct rtc_cmos *rtc)
 	free(rtc);
 }
 
+void rtc_cmos_set_timer(struct rtc_cmos *rtc, const struct rtc_timer *timer)
+{
+	pthread_mutex_lock(&rtc->lock);
+	rtc->timer = timer ? *timer : (struct rtc_timer){ 0 };
+	rtc->armed_ns = -1;
+	update_irq_and_timer(rtc);
+	pthread_mutex_unlock(&rtc->lock);
+}
+
+void rtc_cmos_timer_fired(struct rtc_cmos *rtc)
+{
+	pthread_mutex_lock(&rtc->lock);
+	rtc->armed_ns = -1; /* the timer is one-shot: it is disarmed now */
+	update_flags(rtc);
+	update_irq_and_timer(rtc);
+	pthread_mutex_unlock(&rtc->lock);
+}
+
 int rtc_cmos_set_ram(struct rtc_cmos *rtc, unsigned index, uint8_t value)
 {
 	if (index >= RTC_CMOS_RAM_LEN || index <= REG_D || index == RTC_CMOS_CENTURY)
@@ -313,7 +478,8 @@ int rtc_cmos_set_ram(struct rtc_cmos *rtc, unsigned index, uint8_t value)
 	return 0;
 }
 
-/* A reset keeps the RAM and the clock (battery-backed); registers B-D take their power-on values. */
+/* A reset keeps the RAM and the clock (battery-backed); registers B-D take their power-on values.
+ */
 static void rtc_dev_reset(void *dev)
 {
 	struct rtc_cmos *rtc = dev;
@@ -361,7 +527,10 @@ static int rtc_dev_load(void *dev, struct state_reader *r)
 	rtc->index = index;
 	memcpy(rtc->cmos, cmos, sizeof(cmos));
 	rtc->offset_ns = offset_ns;
-	irq_line_set(rtc->irq, !!(cmos[REG_C] & 0x80));
+	rtc->last_ns = guest_ns(rtc);
+	rtc->irq_level = !!(cmos[REG_C] & C_IRQF);
+	irq_line_set(rtc->irq, rtc->irq_level);
+	update_irq_and_timer(rtc);
 	pthread_mutex_unlock(&rtc->lock);
 	return 0;
 }

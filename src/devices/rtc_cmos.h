@@ -12,9 +12,15 @@
  * 24-hour form (register B 24/12). While register B SET is held the clock
  * reads frozen and guest writes to time registers are kept; clearing SET
  * commits them as a new offset (a write without SET commits at once).
- * Register A reads UIP during the last 244 us of each second; register C
- * reads (and clears) 0 and lowers IRQ 8; register D reads VRT (0x80).
- * Periodic, alarm and update-ended interrupts are not generated.
+ * Register A reads UIP during the last 244 us of each second; register D
+ * reads VRT (0x80). Register C's flags are brought up to date on every
+ * access: UF when a second ended, AF when that second matches the alarm
+ * registers (0xc0-0xff: don't care), PF at each period of register A's rate
+ * select; IRQF (and IRQ 8, raised) when register B enables a set flag.
+ * Reading C clears it and lowers IRQ 8. For the interrupts to arrive without
+ * guest accesses the VM gives the RTC a one-shot timer (rtc_cmos_set_timer)
+ * and calls rtc_cmos_timer_fired when it expires; without one, the flags are
+ * still right whenever the guest reads C (polling works, interrupts do not).
  * The rest of the 128 bytes is plain CMOS RAM.
  *
  * Threads: vCPU threads only, under the device's mutex.
@@ -42,6 +48,19 @@ struct rtc_clock {
 	void *opaque;
 };
 
+/*
+ * struct rtc_timer - a one-shot timer the VM lends the RTC for its
+ * interrupts. @arm(@opaque, deadline_ns) (re)arms it for @deadline_ns on the
+ * rtc_clock's time base (absolute, CLOCK_REALTIME for the host clock), or
+ * disarms it when deadline_ns is -1; it replaces any earlier deadline. It is
+ * called with the RTC's lock held, from vCPU threads and from
+ * rtc_cmos_timer_fired: it must not call back into the RTC.
+ */
+struct rtc_timer {
+	void (*arm)(void *opaque, int64_t deadline_ns);
+	void *opaque;
+};
+
 struct rtc_cmos;
 
 /*
@@ -53,6 +72,19 @@ struct rtc_cmos *rtc_cmos_create(struct irq_line *irq, const struct rtc_clock *c
 
 /* rtc_cmos_destroy - free it; NULL is a no-op. */
 void rtc_cmos_destroy(struct rtc_cmos *rtc);
+
+/*
+ * rtc_cmos_set_timer - give the RTC a timer for its interrupts (NULL: none,
+ * the default); copied. Call before the vCPUs run. The VM implements it with
+ * a timerfd (TFD_TIMER_ABSTIME on CLOCK_REALTIME) watched by its event loop.
+ */
+void rtc_cmos_set_timer(struct rtc_cmos *rtc, const struct rtc_timer *timer);
+
+/*
+ * rtc_cmos_timer_fired - the timer's deadline passed: set the flags, raise
+ * IRQ 8 if enabled, re-arm. Any thread (normally the event loop's).
+ */
+void rtc_cmos_timer_fired(struct rtc_cmos *rtc);
 
 /*
  * rtc_cmos_set_ram - set CMOS byte @index (< 128, not a clock register

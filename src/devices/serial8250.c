@@ -31,11 +31,11 @@ struct serial8250 {
 	uint8_t rx_head;
 	uint8_t rx_count;
 	uint8_t ier;
-	uint8_t fcr;     /* FCR_KEPT bits of the last FCR write */
+	uint8_t fcr; /* FCR_KEPT bits of the last FCR write */
 	uint8_t lcr;
 	uint8_t mcr;
 	uint8_t lsr_err; /* LSR_ERRORS latched until LSR is read */
-	uint8_t msr;     /* lines (7:4) and deltas (3:0) */
+	uint8_t msr; /* lines (7:4) and deltas (3:0) */
 	uint8_t scr;
 	uint8_t dll, dlm;
 	bool thri_pending; /* THRE interrupt source armed (cleared by IIR read / THR write) */
@@ -52,7 +52,7 @@ static unsigned rx_capacity(const struct serial8250 *s)
 /* rx_trigger - the RX FIFO trigger level (FCR bits 7:6: 1, 4, 8, 14 bytes). */
 static unsigned rx_trigger(const struct serial8250 *s)
 {
-	static const uint8_t levels[4] = { 1, 4, 8, 14 };
+	static const uint8_t levels[4] = {1, 4, 8, 14};
 
 	if (!(s->fcr & UART_FCR_ENABLE_FIFO))
 		return 1;

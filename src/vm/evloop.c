@@ -24,7 +24,7 @@ struct evloop {
 	pthread_mutex_t lock;
 	struct evloop_entry *entries; /* indexed by fd */
 	int nr_entries;
-	volatile int stop;
+	int stop; /* atomic: set by evloop_stop from any thread or a signal handler */
 };
 
 struct evloop *evloop_create(void)
@@ -110,7 +110,7 @@ int evloop_run(struct evloop *el)
 {
 	struct epoll_event evs[16];
 
-	while (!el->stop) {
+	while (!__atomic_load_n(&el->stop, __ATOMIC_ACQUIRE)) {
 		int n = epoll_wait(el->epfd, evs, 16, -1);
 
 		if (n < 0) {
@@ -118,7 +118,7 @@ int evloop_run(struct evloop *el)
 				continue;
 			return -errno;
 		}
-		for (int i = 0; i < n && !el->stop; i++) {
+		for (int i = 0; i < n && !__atomic_load_n(&el->stop, __ATOMIC_ACQUIRE); i++) {
 			int fd = evs[i].data.fd;
 			struct evloop_entry e = { 0 };
 
@@ -139,7 +139,7 @@ void evloop_stop(struct evloop *el)
 {
 	uint64_t one = 1;
 
-	el->stop = 1;
+	__atomic_store_n(&el->stop, 1, __ATOMIC_RELEASE);
 	/* write(2) is async-signal-safe; a full counter (EAGAIN) still wakes the loop. */
 	if (write(el->stopfd, &one, sizeof(one)) < 0) {
 		/* nothing more to do: the flag is set */

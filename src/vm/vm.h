@@ -94,6 +94,13 @@ int vm_join(struct vm *vm);
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
 
+/*
+ * vm_ctrl_alt_del - press Ctrl-Alt-Del on the guest's keyboard (the i8042),
+ * as Firecracker's SendCtrlAltDel does; Linux then reboots or shuts down as
+ * its init decides. 0, or -EINVAL when the VM has ended.
+ */
+int vm_ctrl_alt_del(struct vm *vm);
+
 /* vm_destroy - free everything; vCPU threads must have been joined. */
 void vm_destroy(struct vm *vm);
 

@@ -35,6 +35,7 @@ struct vm_platform {
 	struct power_sink power;
 	struct chardev_stdio *console;
 	struct serial8250 *com1;
+	struct i8042 *kbd;
 	bool console_started;
 };
 
@@ -136,6 +137,7 @@ int vm_platform_create(struct vm *vm, char *err, size_t err_len)
 	if (ret)
 		goto fail;
 	kbd = i8042_create(&p->irqs[IRQ_KBD], &p->irqs[IRQ_AUX], &p->power);
+	p->kbd = kbd;
 	ret = add_pio_device(vm, &i8042_device_ops, kbd, &i8042_data_ops, I8042_DATA_PORT, 1,
 			     "i8042");
 	if (!ret)
@@ -207,4 +209,13 @@ void vm_console_stop(struct vm *vm)
 		chardev_stdio_stop(p->console);
 		p->console_started = false;
 	}
+}
+
+int vm_ctrl_alt_del(struct vm *vm)
+{
+	struct vm_platform *p = vm->platform;
+
+	if (!p || !p->kbd || vm->ended)
+		return -EINVAL;
+	return i8042_press_ctrl_alt_del(p->kbd);
 }

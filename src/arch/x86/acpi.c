@@ -17,42 +17,55 @@
 #include <string.h>
 
 #include "arch/x86/acpi.h"
+#include "arch/x86/aml.h"
 #include "arch/x86/arch_err.h"
 #include "arch/x86/layout.h"
 
-#define ACPI_OEM_ID       "VMON  "
+#define ACPI_OEM_ID "VMON  "
 #define ACPI_OEM_TABLE_ID "VMONVM  "
-#define ACPI_CREATOR_ID   "VMON"
+#define ACPI_CREATOR_ID "VMON"
 
 /* FADT flags (ACPI 6.5 table 5.10) */
-#define FADT_F_RESET_REG_SUP    (1u << 10)
-#define FADT_F_HW_REDUCED_ACPI  (1u << 20)
+#define FADT_F_RESET_REG_SUP (1u << 10)
+#define FADT_F_HW_REDUCED_ACPI (1u << 20)
 /* IA-PC boot architecture flags (table 5.11) */
-#define FADT_BOOT_8042          (1u << 1)
-#define FADT_BOOT_NO_VGA        (1u << 2)
+#define FADT_BOOT_8042 (1u << 1)
+#define FADT_BOOT_NO_VGA (1u << 2)
 /* Generic Address Structure address space IDs (table 5.1) */
-#define GAS_SYSTEM_IO           1
-#define GAS_ACCESS_BYTE         1
+#define GAS_SYSTEM_IO 1
+#define GAS_ACCESS_BYTE 1
 /* MADT (5.2.12) */
-#define MADT_PCAT_COMPAT        1u
-#define MADT_LAPIC              0
-#define MADT_IOAPIC             1
-#define MADT_LAPIC_NMI          4
-#define MADT_LAPIC_ENABLED      1u
+#define MADT_PCAT_COMPAT 1u
+#define MADT_LAPIC 0
+#define MADT_IOAPIC 1
+#define MADT_LAPIC_NMI 4
+#define MADT_LAPIC_ENABLED 1u
 
 #define FADT_LEN 276
 #define RSDP_LEN 36
-#define HDR_LEN  36
+#define HDR_LEN 36
 
 struct acpi_area {
 	uint8_t *base; /* host view of LAYOUT_ACPI_GPA */
 	size_t off, cap;
 };
 
-static void put8(uint8_t *p, size_t off, uint8_t v) { p[off] = v; }
-static void put16(uint8_t *p, size_t off, uint16_t v) { memcpy(p + off, &v, 2); }
-static void put32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
-static void put64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
+static void put8(uint8_t *p, size_t off, uint8_t v)
+{
+	p[off] = v;
+}
+static void put16(uint8_t *p, size_t off, uint16_t v)
+{
+	memcpy(p + off, &v, 2);
+}
+static void put32(uint8_t *p, size_t off, uint32_t v)
+{
+	memcpy(p + off, &v, 4);
+}
+static void put64(uint8_t *p, size_t off, uint64_t v)
+{
+	memcpy(p + off, &v, 8);
+}
 
 static uint8_t acpi_sum(const uint8_t *p, size_t len)
 {
@@ -83,9 +96,9 @@ static void acpi_header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev
 	put8(t, 8, rev);
 	memcpy(t + 10, ACPI_OEM_ID, 6);
 	memcpy(t + 16, ACPI_OEM_TABLE_ID, 8);
-	put32(t, 24, 1);                    /* OEM revision */
+	put32(t, 24, 1); /* OEM revision */
 	memcpy(t + 28, ACPI_CREATOR_ID, 4);
-	put32(t, 32, 1);                    /* creator revision */
+	put32(t, 32, 1); /* creator revision */
 }
 
 static void acpi_checksum(uint8_t *t, size_t len, size_t sum_off)
@@ -98,37 +111,211 @@ static void acpi_checksum(uint8_t *t, size_t len, size_t sum_off)
 static void gas_io8(uint8_t *p, size_t off, uint16_t port)
 {
 	put8(p, off, GAS_SYSTEM_IO);
-	put8(p, off + 1, 8);               /* register bit width */
-	put8(p, off + 2, 0);               /* bit offset */
+	put8(p, off + 1, 8); /* register bit width */
+	put8(p, off + 2, 0); /* bit offset */
 	put8(p, off + 3, GAS_ACCESS_BYTE);
 	put64(p, off + 4, port);
 }
 
 /*
- * DSDT body, hand-encoded AML (ACPI 6.5 chapter 20):
+ * \_S5_, hand-encoded AML (ACPI 6.5 chapter 20):
  *   Name (\_S5, Package () { 5, 5, 0, 0 })
  * SLP_TYPa/SLP_TYPb = 5: with a hardware-reduced FADT, Linux writes
  * (5 << 2) | SLP_EN to SLEEP_CONTROL_REG to power off.
  */
-static const uint8_t dsdt_aml[] = {
-	0x08,                   /* NameOp */
-	0x5C,                   /* RootChar '\' */
-	'_', 'S', '5', '_',     /* NameSeg "_S5_" */
-	0x12,                   /* PackageOp */
-	0x08,                   /* PkgLength: 8 bytes from here to the package end */
-	0x04,                   /* NumElements */
-	0x0A, ACPI_S5_SLP_TYP,  /* BytePrefix 5: SLP_TYPa */
-	0x0A, ACPI_S5_SLP_TYP,  /* BytePrefix 5: SLP_TYPb */
-	0x00,                   /* ZeroOp: reserved */
-	0x00,                   /* ZeroOp: reserved */
+static const uint8_t dsdt_s5[] = {
+	0x08, /* NameOp */
+	0x5C, /* RootChar '\' */
+	'_',  'S',
+	'5',  '_', /* NameSeg "_S5_" */
+	0x12, /* PackageOp */
+	0x08, /* PkgLength: 8 bytes from here to the package end */
+	0x04, /* NumElements */
+	0x0A, ACPI_S5_SLP_TYP, /* BytePrefix 5: SLP_TYPa */
+	0x0A, ACPI_S5_SLP_TYP, /* BytePrefix 5: SLP_TYPb */
+	0x00, /* ZeroOp: reserved */
+	0x00, /* ZeroOp: reserved */
 };
+
+/* Resource descriptors (ACPI 6.5 6.4), little-endian fields. */
+static void res_word_space(struct aml_buf *b, uint8_t type, uint8_t type_flags, uint16_t min,
+			   uint16_t max)
+{
+	/* 6.4.3.5.3 Word Address Space Descriptor: tag 0x88, length 13 */
+	uint8_t d[16] = {
+		0x88,	   13,	 0,
+		type,	   0x0C, /* general flags: MinFixed | MaxFixed, producer, positive decode */
+		type_flags
+	};
+	uint16_t len = (uint16_t)(max - min + 1);
+
+	/* granularity 0 at d[6]; min, max, translation 0, length */
+	memcpy(d + 8, &min, 2);
+	memcpy(d + 10, &max, 2);
+	memcpy(d + 14, &len, 2);
+	aml_bytes(b, d, sizeof(d));
+}
+
+static void res_dword_memory(struct aml_buf *b, uint32_t min, uint32_t max)
+{
+	/* 6.4.3.5.2 DWord Address Space Descriptor: tag 0x87, length 23, memory */
+	uint8_t d[26] = { 0x87, 23, 0, 0 /* memory */, 0x0C, 0x01 /* read/write, non-cacheable */ };
+	uint32_t len = max - min + 1;
+
+	memcpy(d + 10, &min, 4);
+	memcpy(d + 14, &max, 4);
+	memcpy(d + 22, &len, 4);
+	aml_bytes(b, d, sizeof(d));
+}
+
+static void res_end(struct aml_buf *b)
+{
+	static const uint8_t end[2] = { 0x79, 0x00 }; /* 6.4.2.9 End Tag, checksum 0 */
+
+	aml_bytes(b, end, sizeof(end));
+}
+
+/*
+ * Device (PCI0) {...} and Device (MRES) {...} (inside \_SB) for a PCI
+ * Express root complex on segment 0 whose ECAM the MCFG describes:
+ *   PCI0: _HID PNP0A08, _CID PNP0A03, _SEG 0, _UID 0, _BBN bus_start,
+ *         _CRS { bus range; I/O 0xCF8-0xCFF (config ports); I/O windows
+ *         0x0000-0x0CF7 and 0x0D00-0xFFFF; memory window = the 32-bit BAR
+ *         window 0xC0000000-0xDFFFFFFF },
+ *         _PRT: slot s, pin p (0 = INTA) -> GSI 16 + ((s + p) & 7)
+ *         (level-triggered, active-low, as ACPI defines for GSI entries).
+ *   MRES: _HID PNP0C02 (motherboard resources) reserving the ECAM window,
+ *         which Linux wants before it trusts an MCFG region.
+ */
+static void dsdt_pci(const struct acpi_tables *t, struct aml_buf *out)
+{
+	uint8_t crs_mem[128], prt_mem[4096], ent_mem[32], pci_mem[4608], mres_mem[128];
+	uint8_t mcrs_mem[32];
+	struct aml_buf crs, prt, ent, pci, mres, mcrs;
+	static const uint8_t cf8[8] = { 0x47, 0x01, 0xF8, 0x0C, 0xF8, 0x0C, 0x01, 0x08 };
+	uint32_t ecam_base = (uint32_t)(t->ecam_gpa + ((uint64_t)t->bus_start << 20));
+	uint32_t ecam_len = (uint32_t)(t->bus_end - t->bus_start + 1) << 20;
+	uint8_t mem32[12] = { 0x86, 9, 0, 0x01 /* read/write */ };
+
+	aml_init(&crs, crs_mem, sizeof(crs_mem));
+	res_word_space(&crs, 2 /* bus number range */, 0, t->bus_start, t->bus_end);
+	aml_bytes(&crs, cf8, sizeof(cf8)); /* 6.4.2.5 I/O port: decode16, 0xCF8, align 1, len 8 */
+	res_word_space(&crs, 1 /* I/O */, 0x03 /* entire range */, 0x0000, 0x0CF7);
+	res_word_space(&crs, 1 /* I/O */, 0x03, 0x0D00, 0xFFFF);
+	res_dword_memory(&crs, (uint32_t)LAYOUT_PCI_BAR_GPA,
+			 (uint32_t)(LAYOUT_PCI_BAR_GPA + LAYOUT_PCI_BAR_LEN - 1));
+	res_end(&crs);
+
+	aml_init(&prt, prt_mem, sizeof(prt_mem));
+	for (unsigned slot = 0; slot < 32; slot++) {
+		for (unsigned pin = 0; pin < 4; pin++) {
+			aml_init(&ent, ent_mem, sizeof(ent_mem));
+			aml_integer(&ent, (uint64_t)slot << 16 | 0xFFFF); /* any function */
+			aml_integer(&ent, pin);
+			aml_integer(&ent, 0); /* Source: none, a GSI */
+			aml_integer(&ent, 16 + ((slot + pin) & 7)); /* Source Index: the GSI */
+			aml_package(&prt, 4, &ent);
+		}
+	}
+
+	aml_init(&pci, pci_mem, sizeof(pci_mem));
+	aml_name_eisaid(&pci, "_HID", "PNP0A08");
+	aml_name_eisaid(&pci, "_CID", "PNP0A03");
+	aml_name_integer(&pci, "_SEG", t->pci_segment);
+	aml_name_integer(&pci, "_UID", 0);
+	aml_name_integer(&pci, "_BBN", t->bus_start);
+	aml_name_buffer(&pci, "_CRS", &crs);
+	aml_name_package(&pci, "_PRT", 128, &prt);
+
+	memcpy(mem32 + 4, &ecam_base, 4);
+	memcpy(mem32 + 8, &ecam_len, 4);
+	aml_init(&mcrs, mcrs_mem, sizeof(mcrs_mem));
+	aml_bytes(&mcrs, mem32, sizeof(mem32)); /* 6.4.3.4 32-bit fixed memory range */
+	res_end(&mcrs);
+	aml_init(&mres, mres_mem, sizeof(mres_mem));
+	aml_name_eisaid(&mres, "_HID", "PNP0C02");
+	aml_name_integer(&mres, "_UID", 1);
+	aml_name_buffer(&mres, "_CRS", &mcrs);
+
+	aml_device(out, "PCI0", &pci);
+	aml_device(out, "MRES", &mres);
+}
+
+/* 6.4.2.5 I/O port descriptor: decode16, fixed @port, alignment 1, @len ports. */
+static void res_io(struct aml_buf *b, uint16_t port, uint8_t len)
+{
+	uint8_t d[8] = { 0x47,		0x01,
+			 (uint8_t)port, (uint8_t)(port >> 8),
+			 (uint8_t)port, (uint8_t)(port >> 8),
+			 0x01,		len };
+
+	aml_bytes(b, d, sizeof(d));
+}
+
+/* 6.4.3.6 Extended Interrupt descriptor: consumer, edge, active-high, exclusive, one GSI. */
+static void res_irq(struct aml_buf *b, uint32_t gsi)
+{
+	uint8_t d[9] = { 0x89, 6, 0, 0x03 /* consumer | edge */, 1 };
+
+	memcpy(d + 5, &gsi, 4);
+	aml_bytes(b, d, sizeof(d));
+}
+
+/*
+ * Device (@seg) { _HID EisaId(@hid), _UID @uid, _CRS { I/O @port/@len,
+ * [I/O @port2/@len2,] Interrupt (GSI @gsi) } }: an ISA device of vmon's
+ * platform. On a hardware-reduced platform Linux has no legacy PIC and
+ * preallocates no ISA IRQs, so the 8250, i8042 and RTC drivers only get an
+ * interrupt through these PNP descriptions (Firecracker and Cloud Hypervisor
+ * describe their legacy devices the same way).
+ */
+static void dsdt_isa_device(struct aml_buf *out, const char seg[4], const char *hid, unsigned uid,
+			    uint16_t port, uint8_t len, uint16_t port2, uint8_t len2, uint32_t gsi)
+{
+	uint8_t crs_mem[64], dev_mem[128];
+	struct aml_buf crs, dev;
+
+	aml_init(&crs, crs_mem, sizeof(crs_mem));
+	if (len)
+		res_io(&crs, port, len);
+	if (len2)
+		res_io(&crs, port2, len2);
+	res_irq(&crs, gsi);
+	res_end(&crs);
+	aml_init(&dev, dev_mem, sizeof(dev_mem));
+	aml_name_eisaid(&dev, "_HID", hid);
+	aml_name_integer(&dev, "_UID", uid);
+	aml_name_buffer(&dev, "_CRS", &crs);
+	aml_device(out, seg, &dev);
+}
+
+/*
+ * The DSDT's definition block: \_S5_, then Scope (\_SB) with vmon's ISA
+ * devices (COM1 0x3F8 GSI 4, i8042 keyboard 0x60/0x64 GSI 1 and mouse GSI
+ * 12, CMOS RTC 0x70 GSI 8), and the PCI root when an MCFG is present.
+ */
+static void dsdt_body(const struct acpi_tables *t, struct aml_buf *out)
+{
+	uint8_t sb_mem[7168];
+	struct aml_buf sb;
+
+	aml_bytes(out, dsdt_s5, sizeof(dsdt_s5));
+	aml_init(&sb, sb_mem, sizeof(sb_mem));
+	dsdt_isa_device(&sb, "COM1", "PNP0501", 1, 0x3F8, 8, 0, 0, 4);
+	dsdt_isa_device(&sb, "PS2K", "PNP0303", 0, 0x60, 1, 0x64, 1, 1);
+	dsdt_isa_device(&sb, "PS2M", "PNP0F13", 0, 0, 0, 0, 0, 12);
+	dsdt_isa_device(&sb, "RTC_", "PNP0B00", 0, 0x70, 2, 0, 0, 8);
+	if (t->has_mcfg)
+		dsdt_pci(t, &sb);
+	aml_scope(out, "\\_SB_", &sb);
+}
 
 int acpi_tables_init(struct acpi_tables *t, unsigned nr_cpus, char *err, size_t err_len)
 {
 	memset(t, 0, sizeof(*t));
 	if (nr_cpus < 1 || nr_cpus > ACPI_MAX_CPUS)
-		return arch_err(err, err_len, -EINVAL, "acpi: %u vCPUs is outside 1..%u",
-				nr_cpus, ACPI_MAX_CPUS);
+		return arch_err(err, err_len, -EINVAL, "acpi: %u vCPUs is outside 1..%u", nr_cpus,
+				ACPI_MAX_CPUS);
 	t->nr_cpus = nr_cpus;
 	return 0;
 }
@@ -160,29 +347,29 @@ static int acpi_write_madt(const struct acpi_tables *t, struct acpi_area *a, uin
 	if (!m)
 		return -ENOSPC;
 	acpi_header(m, "APIC", len, 5);
-	put32(m, off, (uint32_t)LAYOUT_LAPIC_GPA);  /* Local Interrupt Controller Address */
-	put32(m, off + 4, MADT_PCAT_COMPAT);       /* the in-kernel 8259 pair exists */
+	put32(m, off, (uint32_t)LAYOUT_LAPIC_GPA); /* Local Interrupt Controller Address */
+	put32(m, off + 4, MADT_PCAT_COMPAT); /* the in-kernel 8259 pair exists */
 	off += 8;
-	for (unsigned i = 0; i < t->nr_cpus; i++) {  /* 5.2.12.2 Processor Local APIC */
+	for (unsigned i = 0; i < t->nr_cpus; i++) { /* 5.2.12.2 Processor Local APIC */
 		put8(m, off, MADT_LAPIC);
 		put8(m, off + 1, 8);
-		put8(m, off + 2, (uint8_t)i);          /* ACPI processor UID */
-		put8(m, off + 3, (uint8_t)i);          /* APIC ID = vCPU index */
+		put8(m, off + 2, (uint8_t)i); /* ACPI processor UID */
+		put8(m, off + 3, (uint8_t)i); /* APIC ID = vCPU index */
 		put32(m, off + 4, MADT_LAPIC_ENABLED);
 		off += 8;
 	}
-	put8(m, off, MADT_IOAPIC);                 /* 5.2.12.3 I/O APIC */
+	put8(m, off, MADT_IOAPIC); /* 5.2.12.3 I/O APIC */
 	put8(m, off + 1, 12);
-	put8(m, off + 2, (uint8_t)t->nr_cpus);     /* I/O APIC ID after the LAPIC IDs */
+	put8(m, off + 2, (uint8_t)t->nr_cpus); /* I/O APIC ID after the LAPIC IDs */
 	put8(m, off + 3, 0);
 	put32(m, off + 4, (uint32_t)LAYOUT_IOAPIC_GPA);
-	put32(m, off + 8, 0);                      /* Global System Interrupt Base */
+	put32(m, off + 8, 0); /* Global System Interrupt Base */
 	off += 12;
-	put8(m, off, MADT_LAPIC_NMI);              /* 5.2.12.7 Local APIC NMI */
+	put8(m, off, MADT_LAPIC_NMI); /* 5.2.12.7 Local APIC NMI */
 	put8(m, off + 1, 6);
-	put8(m, off + 2, 0xFF);                    /* all processors */
-	put16(m, off + 3, 0);                      /* flags: conforms to the bus */
-	put8(m, off + 5, 1);                       /* LINT1 */
+	put8(m, off + 2, 0xFF); /* all processors */
+	put16(m, off + 3, 0); /* flags: conforms to the bus */
+	put8(m, off + 5, 1); /* LINT1 */
 	off += 6;
 	acpi_checksum(m, len, 9);
 	return 0;
@@ -212,28 +399,29 @@ static int acpi_write_fadt(struct acpi_area *a, uint64_t dsdt_gpa, uint64_t *gpa
 	if (!f)
 		return -ENOSPC;
 	acpi_header(f, "FACP", FADT_LEN, 6);
-	put32(f, 40, (uint32_t)dsdt_gpa);          /* DSDT (32-bit copy) */
-	put16(f, 46, 9);                           /* SCI_INT: unused when HW-reduced */
+	put32(f, 40, (uint32_t)dsdt_gpa); /* DSDT (32-bit copy) */
+	put16(f, 46, 9); /* SCI_INT: unused when HW-reduced */
 	put16(f, 109, FADT_BOOT_8042 | FADT_BOOT_NO_VGA); /* IAPC_BOOT_ARCH */
 	put32(f, 112, FADT_F_HW_REDUCED_ACPI | FADT_F_RESET_REG_SUP);
-	gas_io8(f, 116, ACPI_RESET_PORT);          /* RESET_REG */
-	put8(f, 128, ACPI_RESET_VALUE);            /* RESET_VALUE */
-	put8(f, 131, 5);                           /* FADT minor version: 6.5 */
-	put64(f, 140, dsdt_gpa);                   /* X_DSDT */
-	gas_io8(f, 244, ACPI_SLEEP_CTL_PORT);      /* SLEEP_CONTROL_REG */
-	gas_io8(f, 256, ACPI_SLEEP_STS_PORT);      /* SLEEP_STATUS_REG */
-	memcpy(f + 268, "VMON\0\0\0\0", 8);        /* Hypervisor Vendor Identity */
+	gas_io8(f, 116, ACPI_RESET_PORT); /* RESET_REG */
+	put8(f, 128, ACPI_RESET_VALUE); /* RESET_VALUE */
+	put8(f, 131, 5); /* FADT minor version: 6.5 */
+	put64(f, 140, dsdt_gpa); /* X_DSDT */
+	gas_io8(f, 244, ACPI_SLEEP_CTL_PORT); /* SLEEP_CONTROL_REG */
+	gas_io8(f, 256, ACPI_SLEEP_STS_PORT); /* SLEEP_STATUS_REG */
+	memcpy(f + 268, "VMON\0\0\0\0", 8); /* Hypervisor Vendor Identity */
 	acpi_checksum(f, FADT_LEN, 9);
 	return 0;
 }
 
-int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rsdp_gpa,
-		      char *err, size_t err_len)
+int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rsdp_gpa, char *err,
+		      size_t err_len)
 {
 	const size_t area_len = LAYOUT_ACPI_END_GPA - LAYOUT_ACPI_GPA;
 	uint64_t rsdp, xsdt, dsdt, fadt, madt, mcfg = 0;
 	struct acpi_area a;
-	uint8_t *r, *x, *d;
+	uint8_t *r, *x, *d, aml_mem[8192];
+	struct aml_buf aml;
 	unsigned nr_x;
 	uint32_t xlen;
 
@@ -243,26 +431,31 @@ int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rs
 	a.base = gmem_ptr(gm, LAYOUT_ACPI_GPA, area_len);
 	if (!a.base)
 		return arch_err(err, err_len, -EFAULT,
-				"acpi: guest memory does not cover 0x%llx..0x%llx",
-				LAYOUT_ACPI_GPA, LAYOUT_ACPI_END_GPA - 1);
+				"acpi: guest memory does not cover 0x%llx..0x%llx", LAYOUT_ACPI_GPA,
+				LAYOUT_ACPI_END_GPA - 1);
 	a.off = 0;
 	a.cap = area_len;
 	memset(a.base, 0, area_len);
 
 	/* The RSDP first, at 0xE0000 (16-byte aligned, found by a scan too). */
+	aml_init(&aml, aml_mem, sizeof(aml_mem));
+	dsdt_body(t, &aml);
+	if (aml.error)
+		return arch_err(err, err_len, -ENOSPC, "acpi: DSDT larger than %zu bytes",
+				sizeof(aml_mem));
 	r = acpi_alloc(&a, RSDP_LEN, &rsdp);
 	nr_x = 2 + (t->has_mcfg ? 1 : 0);
 	xlen = HDR_LEN + 8 * nr_x;
 	x = acpi_alloc(&a, xlen, &xsdt);
-	d = acpi_alloc(&a, HDR_LEN + sizeof(dsdt_aml), &dsdt);
-	if (!r || !x || !d || acpi_write_fadt(&a, dsdt, &fadt) ||
-	    acpi_write_madt(t, &a, &madt) || (t->has_mcfg && acpi_write_mcfg(t, &a, &mcfg)))
+	d = acpi_alloc(&a, HDR_LEN + aml.len, &dsdt);
+	if (!r || !x || !d || acpi_write_fadt(&a, dsdt, &fadt) || acpi_write_madt(t, &a, &madt) ||
+	    (t->has_mcfg && acpi_write_mcfg(t, &a, &mcfg)))
 		return arch_err(err, err_len, -ENOSPC, "acpi: tables do not fit 0x%llx..0x%llx",
 				LAYOUT_ACPI_GPA, LAYOUT_ACPI_END_GPA - 1);
 
-	acpi_header(d, "DSDT", HDR_LEN + sizeof(dsdt_aml), 2);
-	memcpy(d + HDR_LEN, dsdt_aml, sizeof(dsdt_aml));
-	acpi_checksum(d, HDR_LEN + sizeof(dsdt_aml), 9);
+	acpi_header(d, "DSDT", (uint32_t)(HDR_LEN + aml.len), 2);
+	memcpy(d + HDR_LEN, aml.p, aml.len);
+	acpi_checksum(d, HDR_LEN + aml.len, 9);
 
 	acpi_header(x, "XSDT", xlen, 1);
 	put64(x, HDR_LEN, fadt);
@@ -274,8 +467,8 @@ int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rs
 	/* RSDP (5.2.5.3): checksum over the first 20 bytes, extended over all 36. */
 	memcpy(r, "RSD PTR ", 8);
 	memcpy(r + 9, ACPI_OEM_ID, 6);
-	put8(r, 15, 2);                            /* revision 2: XSDT present */
-	put32(r, 16, 0);                           /* no RSDT */
+	put8(r, 15, 2); /* revision 2: XSDT present */
+	put32(r, 16, 0); /* no RSDT */
 	put32(r, 20, RSDP_LEN);
 	put64(r, 24, xsdt);
 	acpi_checksum(r, 20, 8);

@@ -15,6 +15,13 @@
  *    default GSI routing (GSI n -> IOAPIC pin n and PIC IRQ n) — see acpi.c
  *    on interrupt source overrides.
  *  - LAPIC of vCPU i has APIC ID i.
+ *  - The DSDT describes the ISA devices of vmon's platform, which is how a
+ *    hardware-reduced Linux finds their interrupts: COM1 (PNP0501, 0x3F8,
+ *    GSI 4), i8042 keyboard (PNP0303, 0x60/0x64, GSI 1) and mouse (PNP0F13,
+ *    GSI 12), CMOS RTC (PNP0B00, 0x70-0x71, GSI 8); all edge, active-high.
+ *  - With an MCFG, the DSDT also has the PCI root bridge PCI0 (PNP0A08) whose
+ *    _PRT routes slot s, pin p (0 = INTA) to GSI 16 + ((s + p) & 7),
+ *    level-triggered, active-low; its memory window is the 32-bit BAR window.
  */
 #ifndef VMON_ARCH_X86_ACPI_H
 #define VMON_ARCH_X86_ACPI_H
@@ -25,14 +32,14 @@
 
 #include "mem/gmem.h"
 
-#define ACPI_MAX_CPUS         254 /* xAPIC IDs 0..253; IOAPIC takes nr_cpus; 0xFF is broadcast */
-#define ACPI_SLEEP_CTL_PORT   0x600
-#define ACPI_SLEEP_STS_PORT   0x601
-#define ACPI_RESET_PORT       0xCF9
-#define ACPI_RESET_VALUE      0x06
-#define ACPI_S5_SLP_TYP       5
-#define ACPI_SLP_EN           0x20 /* ACPI 4.8.3.7: sleep control register bit 5 */
-#define ACPI_IOAPIC_PINS      24
+#define ACPI_MAX_CPUS 254 /* xAPIC IDs 0..253; IOAPIC takes nr_cpus; 0xFF is broadcast */
+#define ACPI_SLEEP_CTL_PORT 0x600
+#define ACPI_SLEEP_STS_PORT 0x601
+#define ACPI_RESET_PORT 0xCF9
+#define ACPI_RESET_VALUE 0x06
+#define ACPI_S5_SLP_TYP 5
+#define ACPI_SLP_EN 0x20 /* ACPI 4.8.3.7: sleep control register bit 5 */
+#define ACPI_IOAPIC_PINS 24
 
 /*
  * struct acpi_tables - what the tables describe. Set up with
@@ -68,7 +75,7 @@ int acpi_tables_add_mcfg(struct acpi_tables *t, uint64_t ecam_gpa, uint8_t bus_s
  * boot_params.acpi_rsdp_addr). Returns 0, or -EFAULT when @gm does not map
  * that range.
  */
-int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rsdp_gpa,
-		      char *err, size_t err_len);
+int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rsdp_gpa, char *err,
+		      size_t err_len);
 
 #endif

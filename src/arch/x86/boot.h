@@ -1,14 +1,16 @@
 /*
  * boot.h — vmon's one entry point for loading an x86 guest kernel: detects the
- * format (Linux bzImage by its setup header, else multiboot v1), writes the
+ * format (Linux bzImage by its setup header, else multiboot v1, else a PVH
+ * ELF with a XEN_ELFNOTE_PHYS32_ENTRY note), writes the
  * ACPI tables, loads the kernel, initrd and command line into guest memory,
  * and returns the boot vCPU's register state.
  *
  * Default command line for Linux when none is given: BOOT_DEFAULT_CMDLINE,
  * "console=ttyS0 reboot=k panic=1" — serial console on COM1, reboot through
  * the keyboard controller (vmon's i8042 model), and reboot one second after a
- * panic (which vmon turns into a reset event) instead of hanging. Multiboot
- * guests get an empty command line by default.
+ * panic (which vmon turns into a reset event) instead of hanging. PVH
+ * kernels get the same default (a PVH ELF is most often a Linux vmlinux);
+ * multiboot guests get an empty command line by default.
  */
 #ifndef VMON_ARCH_X86_BOOT_H
 #define VMON_ARCH_X86_BOOT_H
@@ -27,6 +29,7 @@ enum boot_format {
 	BOOT_FORMAT_NONE,
 	BOOT_FORMAT_BZIMAGE,
 	BOOT_FORMAT_MULTIBOOT,
+	BOOT_FORMAT_PVH,
 };
 
 /*
@@ -34,12 +37,12 @@ enum boot_format {
  * boot_load() and may be freed after it returns.
  */
 struct boot_request {
-	const uint8_t *kernel;   /* whole image file; untrusted */
+	const uint8_t *kernel; /* whole image file; untrusted */
 	size_t kernel_len;
-	const uint8_t *initrd;   /* NULL for none */
+	const uint8_t *initrd; /* NULL for none */
 	size_t initrd_len;
-	const char *cmdline;     /* NULL: the format's default (see above) */
-	unsigned nr_vcpus;       /* 1..ACPI_MAX_CPUS, for the MADT */
+	const char *cmdline; /* NULL: the format's default (see above) */
+	unsigned nr_vcpus; /* 1..ACPI_MAX_CPUS, for the MADT */
 	/* ACPI tables to write; NULL: acpi_tables_init(nr_vcpus) without MCFG. */
 	const struct acpi_tables *acpi;
 };
@@ -47,7 +50,7 @@ struct boot_request {
 /* boot_detect - the format of @kernel, BOOT_FORMAT_NONE when unknown. */
 enum boot_format boot_detect(const uint8_t *kernel, size_t kernel_len);
 
-/* boot_format_name - "bzImage", "multiboot" or "unknown". */
+/* boot_format_name - "bzImage", "multiboot", "PVH ELF" or "unknown". */
 const char *boot_format_name(enum boot_format f);
 
 /*
@@ -62,7 +65,7 @@ const char *boot_format_name(enum boot_format f);
  * only their CPUID (cpuid_policy_build) and MSRs (msr_boot_list).
  */
 int boot_load(struct gmem *gm, const struct layout *lo, const struct boot_request *req,
-	      struct x86_cpu_state *st, enum boot_format *format, uint64_t *rsdp_gpa,
-	      char *err, size_t err_len);
+	      struct x86_cpu_state *st, enum boot_format *format, uint64_t *rsdp_gpa, char *err,
+	      size_t err_len);
 
 #endif

@@ -14,13 +14,16 @@
 #include "arch/x86/boot_cpu.h"
 #include "arch/x86/e820.h"
 
-#define HDR_OFFSET     0x1F1 /* struct setup_header inside the image and the zero page */
-#define HDR_MAGIC      0x53726448u /* "HdrS" */
-#define BOOT_FLAG      0xAA55
-#define PAGE_BYTES     4096ull
+#define HDR_OFFSET 0x1F1 /* struct setup_header inside the image and the zero page */
+#define HDR_MAGIC 0x53726448u /* "HdrS" */
+#define BOOT_FLAG 0xAA55
+#define PAGE_BYTES 4096ull
 #define ENTRY64_OFFSET 0x200 /* boot.rst: 64-bit entry = load address + 0x200 */
 
-static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
 
 /* Read the header out of the image; the caller checked the length. */
 static void read_hdr(const uint8_t *kernel, struct setup_header *hdr)
@@ -42,7 +45,7 @@ int bzimage_parse(const uint8_t *kernel, size_t kernel_len, const struct layout 
 		  struct bzimage_info *info, char *err, size_t err_len)
 {
 	struct setup_header hdr;
-	uint64_t setup_bytes, kernel_len_pm, reserve, align, load, end, top;
+	uint64_t setup_bytes, kernel_len_pm, init_size, pref, runtime, align, load, end, top;
 
 	memset(info, 0, sizeof(*info));
 	if (!kernel || kernel_len < HDR_OFFSET + sizeof(hdr))
@@ -51,8 +54,8 @@ int bzimage_parse(const uint8_t *kernel, size_t kernel_len, const struct layout 
 				kernel_len);
 	read_hdr(kernel, &hdr);
 	if (hdr.boot_flag != BOOT_FLAG)
-		return arch_err(err, err_len, -ENOEXEC,
-				"kernel: boot flag is 0x%04x, not 0xAA55", hdr.boot_flag);
+		return arch_err(err, err_len, -ENOEXEC, "kernel: boot flag is 0x%04x, not 0xAA55",
+				hdr.boot_flag);
 	if (hdr.header != HDR_MAGIC)
 		return arch_err(err, err_len, -ENOEXEC, "kernel: no \"HdrS\" setup header magic");
 	if (hdr.version < BZIMAGE_MIN_PROTOCOL)
@@ -64,9 +67,10 @@ int bzimage_parse(const uint8_t *kernel, size_t kernel_len, const struct layout 
 		return arch_err(err, err_len, -ENOEXEC,
 				"kernel: not a bzImage (zImage loads low; LOADED_HIGH is clear)");
 	if (!(hdr.xloadflags & XLF_KERNEL_64))
-		return arch_err(err, err_len, -ENOEXEC,
-				"kernel: no 64-bit entry point (XLF_KERNEL_64 clear in xloadflags 0x%x)",
-				hdr.xloadflags);
+		return arch_err(
+			err, err_len, -ENOEXEC,
+			"kernel: no 64-bit entry point (XLF_KERNEL_64 clear in xloadflags 0x%x)",
+			hdr.xloadflags);
 
 	/* boot.rst: "If this field is 0, the real value is 4." */
 	setup_bytes = ((uint64_t)(hdr.setup_sects ? hdr.setup_sects : 4) + 1) * 512;
@@ -77,33 +81,51 @@ int bzimage_parse(const uint8_t *kernel, size_t kernel_len, const struct layout 
 	kernel_len_pm = kernel_len - setup_bytes;
 	/* syssize: size of the protected-mode code in 16-byte paragraphs (2.04+). */
 	if ((uint64_t)hdr.syssize * 16 > kernel_len_pm)
-		return arch_err(err, err_len, -EINVAL,
-				"kernel: truncated: header says %llu bytes of kernel, file has %llu",
-				(unsigned long long)hdr.syssize * 16,
-				(unsigned long long)kernel_len_pm);
+		return arch_err(
+			err, err_len, -EINVAL,
+			"kernel: truncated: header says %llu bytes of kernel, file has %llu",
+			(unsigned long long)hdr.syssize * 16, (unsigned long long)kernel_len_pm);
 
-	/* Placement: 1 MiB, or pref_address when relocatable and it fits. */
+	/* pref_address and init_size exist from protocol 2.10 on. */
+	pref = hdr.version >= 0x020A && hdr.pref_address ? hdr.pref_address : LAYOUT_HIGH_MEM_GPA;
+	init_size = hdr.version >= 0x020A ? hdr.init_size : 0;
 	align = PAGE_BYTES;
 	if (hdr.relocatable_kernel) {
 		if (hdr.kernel_alignment < PAGE_BYTES ||
 		    (hdr.kernel_alignment & (hdr.kernel_alignment - 1)))
-			return arch_err(err, err_len, -EINVAL,
-					"kernel: kernel_alignment 0x%x is not a power of two >= 4 KiB",
-					hdr.kernel_alignment);
+			return arch_err(
+				err, err_len, -EINVAL,
+				"kernel: kernel_alignment 0x%x is not a power of two >= 4 KiB",
+				hdr.kernel_alignment);
 		align = hdr.kernel_alignment;
 	}
-	/* The kernel decompresses in place up to init_size from its aligned address. */
-	reserve = hdr.init_size > kernel_len_pm ? hdr.init_size : kernel_len_pm;
+	/* Load at pref_address when relocatable and it fits, else at 1 MiB. */
 	load = LAYOUT_HIGH_MEM_GPA;
-	if (hdr.relocatable_kernel && hdr.pref_address >= LAYOUT_HIGH_MEM_GPA &&
-	    !(hdr.pref_address & (align - 1)) && hdr.pref_address < lo->low_ram_end &&
-	    reserve <= lo->low_ram_end - hdr.pref_address)
-		load = hdr.pref_address;
-	end = align_up(load, align) + reserve;
+	if (hdr.relocatable_kernel && pref >= LAYOUT_HIGH_MEM_GPA && !(pref & (align - 1)) &&
+	    pref < lo->low_ram_end && kernel_len_pm <= lo->low_ram_end - pref &&
+	    init_size <= lo->low_ram_end - pref)
+		load = pref;
+	/*
+	 * boot.rst, init_size: the kernel needs init_size bytes from its runtime
+	 * start address, which is align_up(max(load, pref_address),
+	 * kernel_alignment) when relocatable, pref_address otherwise (the 64-bit
+	 * entry code moves itself there before decompressing).
+	 */
+	runtime = hdr.relocatable_kernel ? (load > pref ? load : pref) : pref;
+	if (runtime > lo->low_ram_end)
+		return arch_err(err, err_len, -E2BIG,
+				"kernel: runs at 0x%llx (pref_address) but RAM below the hole ends "
+				"at 0x%llx",
+				(unsigned long long)runtime, (unsigned long long)lo->low_ram_end);
+	runtime = align_up(runtime, align);
+	end = runtime + init_size;
+	if (load + kernel_len_pm > end)
+		end = load + kernel_len_pm;
 	if (end > lo->low_ram_end)
 		return arch_err(err, err_len, -E2BIG,
-				"kernel: needs %llu MiB (init_size) from 0x%llx but RAM below the hole ends at 0x%llx",
-				(unsigned long long)(reserve >> 20), (unsigned long long)load,
+				"kernel: needs %llu MiB (init_size) from 0x%llx but RAM below the "
+				"hole ends at 0x%llx",
+				(unsigned long long)(init_size >> 20), (unsigned long long)runtime,
 				(unsigned long long)lo->low_ram_end);
 
 	/* initrd_addr_max: highest address the initrd may occupy (last byte). */
@@ -123,10 +145,9 @@ int bzimage_parse(const uint8_t *kernel, size_t kernel_len, const struct layout 
 	return 0;
 }
 
-int bzimage_load(struct gmem *gm, const struct layout *lo, const uint8_t *kernel,
-		 size_t kernel_len, const uint8_t *initrd, size_t initrd_len,
-		 const char *cmdline, uint64_t rsdp_gpa, struct x86_cpu_state *st,
-		 char *err, size_t err_len)
+int bzimage_load(struct gmem *gm, const struct layout *lo, const uint8_t *kernel, size_t kernel_len,
+		 const uint8_t *initrd, size_t initrd_len, const char *cmdline, uint64_t rsdp_gpa,
+		 struct x86_cpu_state *st, char *err, size_t err_len)
 {
 	struct bzimage_info info;
 	struct boot_params bp;
@@ -145,12 +166,16 @@ int bzimage_load(struct gmem *gm, const struct layout *lo, const uint8_t *kernel
 	if (initrd_len) {
 		if (initrd_len > info.initrd_top_gpa ||
 		    ((info.initrd_top_gpa - initrd_len) & ~(PAGE_BYTES - 1)) < info.reserve_end_gpa)
-			return arch_err(err, err_len, -E2BIG,
-					"initrd: %zu bytes does not fit between the kernel's end 0x%llx and 0x%llx (%llu bytes free)",
-					initrd_len, (unsigned long long)info.reserve_end_gpa,
-					(unsigned long long)info.initrd_top_gpa,
-					(unsigned long long)(info.initrd_top_gpa > info.reserve_end_gpa
-						? info.initrd_top_gpa - info.reserve_end_gpa : 0));
+			return arch_err(
+				err, err_len, -E2BIG,
+				"initrd: %zu bytes does not fit between the kernel's end 0x%llx "
+				"and 0x%llx (%llu bytes free)",
+				initrd_len, (unsigned long long)info.reserve_end_gpa,
+				(unsigned long long)info.initrd_top_gpa,
+				(unsigned long long)(info.initrd_top_gpa > info.reserve_end_gpa
+							     ? info.initrd_top_gpa -
+								       info.reserve_end_gpa
+							     : 0));
 		initrd_gpa = (info.initrd_top_gpa - initrd_len) & ~(PAGE_BYTES - 1);
 	}
 

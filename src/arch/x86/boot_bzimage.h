@@ -24,13 +24,13 @@
 
 /* struct bzimage_info - what the header check found (plain data). */
 struct bzimage_info {
-	uint16_t protocol;        /* header version, e.g. 0x020F */
-	uint32_t setup_bytes;     /* (setup_sects + 1) * 512 */
-	uint64_t kernel_len;      /* protected-mode part: file length - setup_bytes */
-	uint64_t load_gpa;        /* where the protected-mode kernel goes */
-	uint64_t reserve_end_gpa; /* end of the kernel's init_size reservation */
-	uint32_t cmdline_max;     /* longest accepted command line, without NUL */
-	uint64_t initrd_top_gpa;  /* exclusive upper bound for the initrd */
+	uint16_t protocol; /* header version, e.g. 0x020F */
+	uint32_t setup_bytes; /* (setup_sects + 1) * 512 */
+	uint64_t kernel_len; /* protected-mode part: file length - setup_bytes */
+	uint64_t load_gpa; /* where the protected-mode kernel goes */
+	uint64_t reserve_end_gpa; /* end of the kernel's runtime init_size reservation */
+	uint32_t cmdline_max; /* longest accepted command line, without NUL */
+	uint64_t initrd_top_gpa; /* exclusive upper bound for the initrd */
 };
 
 /* bzimage_detect - true when @kernel has the boot flag and "HdrS" magic. */
@@ -64,9 +64,8 @@ int bzimage_parse(const uint8_t *kernel, size_t kernel_len, const struct layout 
  * Returns 0 or a negative errno as bzimage_parse(), -E2BIG for an initrd or
  * command line that does not fit, -EFAULT when @gm lacks the layout's RAM.
  */
-int bzimage_load(struct gmem *gm, const struct layout *lo, const uint8_t *kernel,
-		 size_t kernel_len, const uint8_t *initrd, size_t initrd_len,
-		 const char *cmdline, uint64_t rsdp_gpa, struct x86_cpu_state *st,
-		 char *err, size_t err_len);
+int bzimage_load(struct gmem *gm, const struct layout *lo, const uint8_t *kernel, size_t kernel_len,
+		 const uint8_t *initrd, size_t initrd_len, const char *cmdline, uint64_t rsdp_gpa,
+		 struct x86_cpu_state *st, char *err, size_t err_len);
 
 #endif

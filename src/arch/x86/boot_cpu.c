@@ -20,8 +20,7 @@ static uint64_t gdt_flat(uint8_t access, uint8_t flags)
 int boot_cpu_write_gdt(struct gmem *gm)
 {
 	uint64_t gdt[BOOT_GDT_ENTRIES] = {
-		0,
-		gdt_flat(0x9B, 0xC), /* 0x08: P, S, code exec/read/accessed; G, D */
+		0, gdt_flat(0x9B, 0xC), /* 0x08: P, S, code exec/read/accessed; G, D */
 		gdt_flat(0x9B, 0xA), /* 0x10: P, S, code exec/read/accessed; G, L */
 		gdt_flat(0x93, 0xC), /* 0x18: P, S, data read/write/accessed; G, B */
 		/* 0x20: 64-bit TSS (type 0xB busy), base 0, limit 0x67, byte granular */
@@ -54,8 +53,17 @@ int boot_cpu_write_page_tables(struct gmem *gm)
 static struct x86_segment seg_flat(uint16_t sel, uint8_t type, uint8_t db, uint8_t l)
 {
 	struct x86_segment s = {
-		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
-		.present = 1, .dpl = 0, .db = db, .s = 1, .l = l, .g = 1, .avl = 0,
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = sel,
+		.type = type,
+		.present = 1,
+		.dpl = 0,
+		.db = db,
+		.s = 1,
+		.l = l,
+		.g = 1,
+		.avl = 0,
 	};
 
 	return s;
@@ -67,8 +75,9 @@ static void boot_cpu_common(struct x86_cpu_state *st)
 
 	memset(st, 0, sizeof(*st));
 	st->ds = st->es = st->fs = st->gs = st->ss = data;
-	st->tr = (struct x86_segment){ .base = 0, .limit = 0x67, .selector = BOOT_GDT_TSS_SEL,
-				       .type = 0xB, .present = 1 };
+	st->tr = (struct x86_segment){
+		.base = 0, .limit = 0x67, .selector = BOOT_GDT_TSS_SEL, .type = 0xB, .present = 1
+	};
 	/* LDT unusable (present = 0); type 2 is what the VMX checks want when usable. */
 	st->ldt = (struct x86_segment){ .type = 0x2 };
 	st->gdt.base = LAYOUT_GDT_GPA;

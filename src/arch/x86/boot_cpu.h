@@ -18,9 +18,9 @@
 
 #define BOOT_GDT_CODE32_SEL 0x08
 #define BOOT_GDT_CODE64_SEL 0x10
-#define BOOT_GDT_DATA_SEL   0x18
-#define BOOT_GDT_TSS_SEL    0x20
-#define BOOT_GDT_ENTRIES    6
+#define BOOT_GDT_DATA_SEL 0x18
+#define BOOT_GDT_TSS_SEL 0x20
+#define BOOT_GDT_ENTRIES 6
 
 /* EFER bits (Intel SDM vol. 3, 2.2.1; no uapi header carries them). */
 #define BOOT_EFER_LME (1ull << 8)

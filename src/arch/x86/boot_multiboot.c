@@ -14,28 +14,39 @@
 #define PAGE_BYTES 4096ull
 
 /* Offsets inside the multiboot header (3.1.1) */
-#define MBH_MAGIC         0
-#define MBH_FLAGS         4
-#define MBH_CHECKSUM      8
-#define MBH_HEADER_ADDR   12
-#define MBH_LOAD_ADDR     16
+#define MBH_MAGIC 0
+#define MBH_FLAGS 4
+#define MBH_CHECKSUM 8
+#define MBH_HEADER_ADDR 12
+#define MBH_LOAD_ADDR 16
 #define MBH_LOAD_END_ADDR 20
-#define MBH_BSS_END_ADDR  24
-#define MBH_ENTRY_ADDR    28
-#define MBH_AOUT_LEN      32
+#define MBH_BSS_END_ADDR 24
+#define MBH_ENTRY_ADDR 28
+#define MBH_AOUT_LEN 32
 
 /* Where vmon puts the pieces of the multiboot info (3.3) in its area. */
-#define MBI_LEN           88 /* flags .. apm_table; no VBE/framebuffer fields */
-#define MBI_NAME_GPA      (LAYOUT_MB_INFO_GPA + 0x80)
-#define MBI_MODSTR_GPA    (LAYOUT_MB_INFO_GPA + 0x90)
-#define MBI_MODS_GPA      (LAYOUT_MB_INFO_GPA + 0xA0)
-#define MBI_MMAP_GPA      (LAYOUT_MB_INFO_GPA + 0x100)
-#define MBI_MMAP_ENTRY    24 /* size(4) base(8) length(8) type(4) */
+#define MBI_LEN 88 /* flags .. apm_table; no VBE/framebuffer fields */
+#define MBI_NAME_GPA (LAYOUT_MB_INFO_GPA + 0x80)
+#define MBI_MODSTR_GPA (LAYOUT_MB_INFO_GPA + 0x90)
+#define MBI_MODS_GPA (LAYOUT_MB_INFO_GPA + 0xA0)
+#define MBI_MMAP_GPA (LAYOUT_MB_INFO_GPA + 0x100)
+#define MBI_MMAP_ENTRY 24 /* size(4) base(8) length(8) type(4) */
 
-static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
 
-static void wr32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
-static void wr64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
+static void wr32(uint8_t *p, size_t off, uint32_t v)
+{
+	memcpy(p + off, &v, 4);
+}
+static void wr64(uint8_t *p, size_t off, uint64_t v)
+{
+	memcpy(p + off, &v, 8);
+}
 
 /* Offset of the first valid header, or -1. */
 static long mb_find(const uint8_t *k, size_t len)
@@ -59,59 +70,6 @@ bool multiboot_detect(const uint8_t *kernel, size_t kernel_len)
 	return mb_find(kernel, kernel_len) >= 0;
 }
 
-/*
- * A loadable range must be in low RAM and clear of vmon's own areas: the
- * allowed windows are [LAYOUT_VMON_LOW_END_GPA, LAYOUT_EBDA_GPA) and
- * [1 MiB, low_ram_end).
- */
-static bool mb_range_ok(const struct layout *lo, uint64_t gpa, uint64_t len)
-{
-	uint64_t end;
-
-	if (__builtin_add_overflow(gpa, len, &end))
-		return false;
-	if (gpa >= LAYOUT_VMON_LOW_END_GPA && end <= LAYOUT_EBDA_GPA)
-		return true;
-	return gpa >= LAYOUT_HIGH_MEM_GPA && end <= lo->low_ram_end;
-}
-
-static int mb_add_seg(const struct layout *lo, struct multiboot_image *img, uint64_t gpa,
-		      uint64_t file_off, uint64_t file_len, uint64_t mem_len,
-		      char *err, size_t err_len)
-{
-	struct multiboot_segment *s;
-
-	if (img->nr_segs == MULTIBOOT_MAX_SEGMENTS)
-		return arch_err(err, err_len, -E2BIG, "multiboot: more than %u segments to load",
-				MULTIBOOT_MAX_SEGMENTS);
-	if (!mem_len)
-		return 0;
-	if (!mb_range_ok(lo, gpa, mem_len))
-		return arch_err(err, err_len, -EINVAL,
-				"multiboot: segment 0x%llx+0x%llx is outside usable RAM (1 MiB..0x%llx or 0x%llx..0x%llx)",
-				(unsigned long long)gpa, (unsigned long long)mem_len,
-				(unsigned long long)lo->low_ram_end, LAYOUT_VMON_LOW_END_GPA,
-				LAYOUT_EBDA_GPA);
-	for (unsigned i = 0; i < img->nr_segs; i++) {
-		const struct multiboot_segment *o = &img->seg[i];
-
-		if (gpa < o->gpa + o->mem_len && o->gpa < gpa + mem_len)
-			return arch_err(err, err_len, -EINVAL,
-					"multiboot: segments at 0x%llx and 0x%llx overlap",
-					(unsigned long long)o->gpa, (unsigned long long)gpa);
-	}
-	if (!img->nr_segs || gpa < img->image_start_gpa)
-		img->image_start_gpa = gpa;
-	if (gpa + mem_len > img->image_end_gpa)
-		img->image_end_gpa = gpa + mem_len;
-	s = &img->seg[img->nr_segs++];
-	s->gpa = gpa;
-	s->file_off = file_off;
-	s->file_len = file_len;
-	s->mem_len = mem_len;
-	return 0;
-}
-
 /* 3.1.3, flags bit 16: the address fields of the header say where to load. */
 static int mb_parse_aout(const uint8_t *k, size_t len, size_t hoff, const struct layout *lo,
 			 struct multiboot_image *img, char *err, size_t err_len)
@@ -121,7 +79,8 @@ static int mb_parse_aout(const uint8_t *k, size_t len, size_t hoff, const struct
 
 	if (len - hoff < MBH_AOUT_LEN)
 		return arch_err(err, err_len, -EINVAL,
-				"multiboot: header at 0x%zx is cut short before its address fields", hoff);
+				"multiboot: header at 0x%zx is cut short before its address fields",
+				hoff);
 	header_addr = rd32(k + hoff + MBH_HEADER_ADDR);
 	load_addr = rd32(k + hoff + MBH_LOAD_ADDR);
 	load_end = rd32(k + hoff + MBH_LOAD_END_ADDR);
@@ -131,7 +90,8 @@ static int mb_parse_aout(const uint8_t *k, size_t len, size_t hoff, const struct
 	/* The header's load address maps back to file offset hoff. */
 	if (header_addr < load_addr || header_addr - load_addr > hoff)
 		return arch_err(err, err_len, -EINVAL,
-				"multiboot: header_addr 0x%x and load_addr 0x%x do not match the header at file offset 0x%zx",
+				"multiboot: header_addr 0x%x and load_addr 0x%x do not match the "
+				"header at file offset 0x%zx",
 				header_addr, load_addr, hoff);
 	file_off = hoff - (header_addr - load_addr);
 	if (load_end == 0) {
@@ -144,138 +104,45 @@ static int mb_parse_aout(const uint8_t *k, size_t len, size_t hoff, const struct
 		load_len = load_end - load_addr;
 		if (load_len > len - file_off)
 			return arch_err(err, err_len, -EINVAL,
-					"multiboot: load_end_addr 0x%x is past the end of the %zu-byte file",
+					"multiboot: load_end_addr 0x%x is past the end of the "
+					"%zu-byte file",
 					load_end, len);
 	}
 	mem_len = load_len;
 	if (bss_end) {
 		if (bss_end < load_addr + load_len)
-			return arch_err(err, err_len, -EINVAL,
-					"multiboot: bss_end_addr 0x%x is below the loaded image end 0x%llx",
-					bss_end, (unsigned long long)(load_addr + load_len));
+			return arch_err(
+				err, err_len, -EINVAL,
+				"multiboot: bss_end_addr 0x%x is below the loaded image end 0x%llx",
+				bss_end, (unsigned long long)(load_addr + load_len));
 		mem_len = bss_end - (uint64_t)load_addr;
 	}
 	if (entry < load_addr || entry >= load_addr + load_len)
-		return arch_err(err, err_len, -EINVAL,
-				"multiboot: entry_addr 0x%x is outside the loaded image 0x%x..0x%llx",
-				entry, load_addr, (unsigned long long)(load_addr + load_len));
+		return arch_err(
+			err, err_len, -EINVAL,
+			"multiboot: entry_addr 0x%x is outside the loaded image 0x%x..0x%llx",
+			entry, load_addr, (unsigned long long)(load_addr + load_len));
 	img->aout_kludge = true;
 	img->entry_gpa = entry;
-	return mb_add_seg(lo, img, load_addr, file_off, load_len, mem_len, err, err_len);
+	return boot_image_add(lo, &img->load, load_addr, file_off, load_len, mem_len, "multiboot",
+			      err, err_len);
 }
 
-/* One program header, normalised from ELF32 or ELF64. */
-struct mb_phdr {
-	uint32_t type;
-	uint64_t offset, vaddr, paddr, filesz, memsz;
-};
-
-static void mb_read_phdr(const uint8_t *p, bool is64, struct mb_phdr *ph)
-{
-	if (is64) {
-		Elf64_Phdr h;
-
-		memcpy(&h, p, sizeof(h));
-		*ph = (struct mb_phdr){ h.p_type, h.p_offset, h.p_vaddr, h.p_paddr,
-					h.p_filesz, h.p_memsz };
-	} else {
-		Elf32_Phdr h;
-
-		memcpy(&h, p, sizeof(h));
-		*ph = (struct mb_phdr){ h.p_type, h.p_offset, h.p_vaddr, h.p_paddr,
-					h.p_filesz, h.p_memsz };
-	}
-}
-
-/* ELF32 (EM_386) or ELF64 (EM_X86_64) executable: PT_LOAD by physical address. */
+/* ELF32 or ELF64 executable: PT_LOAD segments by physical address; the entry must be loaded. */
 static int mb_parse_elf(const uint8_t *k, size_t len, const struct layout *lo,
 			struct multiboot_image *img, char *err, size_t err_len)
 {
-	uint64_t phoff, entry, entry_gpa = 0;
-	unsigned phnum, phentsize, want_phentsize;
-	bool is64, entry_found = false;
-	uint16_t type, machine;
+	int ret = boot_elf_parse(k, len, lo, "multiboot", &img->load, err, err_len);
 
-	if (len < EI_NIDENT || memcmp(k, ELFMAG, SELFMAG))
+	if (ret == -ENOEXEC && (len < 4 || memcmp(k, ELFMAG, SELFMAG)))
 		return arch_err(err, err_len, -ENOEXEC,
 				"multiboot: no a.out kludge (flag 16) and not an ELF file");
-	if (k[EI_DATA] != ELFDATA2LSB)
-		return arch_err(err, err_len, -ENOEXEC, "multiboot: ELF is not little-endian");
-	if (k[EI_CLASS] == ELFCLASS32) {
-		Elf32_Ehdr eh;
-
-		if (len < sizeof(eh))
-			return arch_err(err, err_len, -ENOEXEC, "multiboot: ELF header truncated");
-		memcpy(&eh, k, sizeof(eh));
-		is64 = false;
-		type = eh.e_type, machine = eh.e_machine;
-		phoff = eh.e_phoff, phnum = eh.e_phnum, phentsize = eh.e_phentsize;
-		entry = eh.e_entry;
-		want_phentsize = sizeof(Elf32_Phdr);
-		if (machine != EM_386)
-			return arch_err(err, err_len, -ENOEXEC,
-					"multiboot: ELF32 machine %u is not i386", machine);
-	} else if (k[EI_CLASS] == ELFCLASS64) {
-		Elf64_Ehdr eh;
-
-		if (len < sizeof(eh))
-			return arch_err(err, err_len, -ENOEXEC, "multiboot: ELF header truncated");
-		memcpy(&eh, k, sizeof(eh));
-		is64 = true;
-		type = eh.e_type, machine = eh.e_machine;
-		phoff = eh.e_phoff, phnum = eh.e_phnum, phentsize = eh.e_phentsize;
-		entry = eh.e_entry;
-		want_phentsize = sizeof(Elf64_Phdr);
-		if (machine != EM_X86_64)
-			return arch_err(err, err_len, -ENOEXEC,
-					"multiboot: ELF64 machine %u is not x86-64", machine);
-	} else {
-		return arch_err(err, err_len, -ENOEXEC, "multiboot: ELF class %u unknown",
-				k[EI_CLASS]);
-	}
-	if (type != ET_EXEC)
-		return arch_err(err, err_len, -ENOEXEC,
-				"multiboot: ELF type %u is not an executable", type);
-	if (phentsize != want_phentsize)
+	if (ret)
+		return ret;
+	if (!img->load.entry_found || img->load.entry_gpa > UINT32_MAX)
 		return arch_err(err, err_len, -EINVAL,
-				"multiboot: ELF e_phentsize %u, expected %u", phentsize, want_phentsize);
-	if (!phnum || phoff > len || (uint64_t)phnum * phentsize > len - phoff)
-		return arch_err(err, err_len, -EINVAL,
-				"multiboot: ELF program headers (%u at 0x%llx) are outside the %zu-byte file",
-				phnum, (unsigned long long)phoff, len);
-	img->elf64 = is64;
-	for (unsigned i = 0; i < phnum; i++) {
-		struct mb_phdr ph;
-		int ret;
-
-		mb_read_phdr(k + phoff + (uint64_t)i * phentsize, is64, &ph);
-		if (ph.type != PT_LOAD)
-			continue;
-		if (ph.filesz > ph.memsz)
-			return arch_err(err, err_len, -EINVAL,
-					"multiboot: ELF segment %u has filesz 0x%llx > memsz 0x%llx", i,
-					(unsigned long long)ph.filesz, (unsigned long long)ph.memsz);
-		if (ph.offset > len || ph.filesz > len - ph.offset)
-			return arch_err(err, err_len, -EINVAL,
-					"multiboot: ELF segment %u (0x%llx bytes at 0x%llx) is past the end of the %zu-byte file",
-					i, (unsigned long long)ph.filesz,
-					(unsigned long long)ph.offset, len);
-		ret = mb_add_seg(lo, img, ph.paddr, ph.offset, ph.filesz, ph.memsz, err, err_len);
-		if (ret)
-			return ret;
-		/* The entry point is virtual: translate it through its segment. */
-		if (!entry_found && entry >= ph.vaddr && entry - ph.vaddr < ph.memsz) {
-			entry_gpa = ph.paddr + (entry - ph.vaddr);
-			entry_found = true;
-		}
-	}
-	if (!img->nr_segs)
-		return arch_err(err, err_len, -ENOEXEC, "multiboot: ELF has nothing to load");
-	if (!entry_found || entry_gpa > UINT32_MAX)
-		return arch_err(err, err_len, -EINVAL,
-				"multiboot: ELF entry 0x%llx is not inside a loaded segment",
-				(unsigned long long)entry);
-	img->entry_gpa = (uint32_t)entry_gpa;
+				"multiboot: ELF entry is not inside a loaded segment");
+	img->entry_gpa = (uint32_t)img->load.entry_gpa;
 	return 0;
 }
 
@@ -306,8 +173,8 @@ int multiboot_parse(const uint8_t *kernel, size_t kernel_len, const struct layou
 }
 
 int multiboot_load(struct gmem *gm, const struct layout *lo, const uint8_t *kernel,
-		   size_t kernel_len, const uint8_t *initrd, size_t initrd_len,
-		   const char *cmdline, struct x86_cpu_state *st, char *err, size_t err_len)
+		   size_t kernel_len, const uint8_t *initrd, size_t initrd_len, const char *cmdline,
+		   struct x86_cpu_state *st, char *err, size_t err_len)
 {
 	struct boot_e820_entry map[E820_MAX_VMON_ENTRIES];
 	uint8_t mbi[MBI_LEN], mmap[E820_MAX_VMON_ENTRIES * MBI_MMAP_ENTRY], mod[16];
@@ -328,49 +195,42 @@ int multiboot_load(struct gmem *gm, const struct layout *lo, const uint8_t *kern
 				cmdline_len, LAYOUT_CMDLINE_MAX_BYTES - 1);
 	if (initrd_len) {
 		/* Module 0, page-aligned, as high as possible in low RAM above the image. */
-		uint64_t floor = img.image_end_gpa > LAYOUT_HIGH_MEM_GPA ? img.image_end_gpa
-									  : LAYOUT_HIGH_MEM_GPA;
+		uint64_t floor = img.load.end_gpa > LAYOUT_HIGH_MEM_GPA ? img.load.end_gpa
+									: LAYOUT_HIGH_MEM_GPA;
 
 		top = lo->low_ram_end;
 		floor = (floor + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1);
 		if (initrd_len > top || ((top - initrd_len) & ~(PAGE_BYTES - 1)) < floor)
 			return arch_err(err, err_len, -E2BIG,
-					"multiboot: module of %zu bytes does not fit between 0x%llx and 0x%llx",
-					initrd_len, (unsigned long long)floor, (unsigned long long)top);
+					"multiboot: module of %zu bytes does not fit between "
+					"0x%llx and 0x%llx",
+					initrd_len, (unsigned long long)floor,
+					(unsigned long long)top);
 		mod_gpa = (top - initrd_len) & ~(PAGE_BYTES - 1);
 	}
 	nr = e820_build(lo, map, E820_MAX_VMON_ENTRIES);
 	if (nr < 0)
 		return arch_err(err, err_len, nr, "multiboot: e820 map too large");
 
-	/* Load the image: file bytes, then zero the bss. */
-	for (unsigned i = 0; i < img.nr_segs; i++) {
-		const struct multiboot_segment *s = &img.seg[i];
-		uint8_t *dst = gmem_ptr(gm, s->gpa, s->mem_len);
-
-		if (!dst)
-			return arch_err(err, err_len, -EFAULT,
-					"multiboot: guest memory does not cover 0x%llx+0x%llx",
-					(unsigned long long)s->gpa, (unsigned long long)s->mem_len);
-		memcpy(dst, kernel + s->file_off, s->file_len);
-		memset(dst + s->file_len, 0, s->mem_len - s->file_len);
-	}
+	ret = boot_image_load(gm, kernel, &img.load, "multiboot", err, err_len);
+	if (ret)
+		return ret;
 
 	/* Multiboot info (3.3). */
 	memset(mbi, 0, sizeof(mbi));
 	flags = MULTIBOOT_INFO_MEMORY | MULTIBOOT_INFO_CMDLINE | MULTIBOOT_INFO_MMAP |
 		MULTIBOOT_INFO_LOADER_NAME;
-	wr32(mbi, 4, (uint32_t)(LAYOUT_EBDA_GPA >> 10));                    /* mem_lower, KiB */
+	wr32(mbi, 4, (uint32_t)(LAYOUT_EBDA_GPA >> 10)); /* mem_lower, KiB */
 	wr32(mbi, 8, (uint32_t)((lo->low_ram_end - LAYOUT_HIGH_MEM_GPA) >> 10)); /* mem_upper */
-	wr32(mbi, 16, (uint32_t)LAYOUT_CMDLINE_GPA);                       /* cmdline */
+	wr32(mbi, 16, (uint32_t)LAYOUT_CMDLINE_GPA); /* cmdline */
 	if (initrd_len) {
 		flags |= MULTIBOOT_INFO_MODS;
-		wr32(mbi, 20, 1);                                          /* mods_count */
-		wr32(mbi, 24, (uint32_t)MBI_MODS_GPA);                     /* mods_addr */
-		wr32(mod, 0, (uint32_t)mod_gpa);                           /* mod_start */
-		wr32(mod, 4, (uint32_t)(mod_gpa + initrd_len));            /* mod_end (exclusive) */
-		wr32(mod, 8, (uint32_t)MBI_MODSTR_GPA);                    /* string */
-		wr32(mod, 12, 0);                                          /* reserved */
+		wr32(mbi, 20, 1); /* mods_count */
+		wr32(mbi, 24, (uint32_t)MBI_MODS_GPA); /* mods_addr */
+		wr32(mod, 0, (uint32_t)mod_gpa); /* mod_start */
+		wr32(mod, 4, (uint32_t)(mod_gpa + initrd_len)); /* mod_end (exclusive) */
+		wr32(mod, 8, (uint32_t)MBI_MODSTR_GPA); /* string */
+		wr32(mod, 12, 0); /* reserved */
 	}
 	for (int i = 0; i < nr; i++) {
 		uint8_t *e = mmap + (size_t)i * MBI_MMAP_ENTRY;
@@ -380,9 +240,9 @@ int multiboot_load(struct gmem *gm, const struct layout *lo, const uint8_t *kern
 		wr64(e, 12, map[i].size);
 		wr32(e, 20, map[i].type);
 	}
-	wr32(mbi, 44, (uint32_t)(nr * MBI_MMAP_ENTRY));                    /* mmap_length */
-	wr32(mbi, 48, (uint32_t)MBI_MMAP_GPA);                             /* mmap_addr */
-	wr32(mbi, 64, (uint32_t)MBI_NAME_GPA);                             /* boot_loader_name */
+	wr32(mbi, 44, (uint32_t)(nr * MBI_MMAP_ENTRY)); /* mmap_length */
+	wr32(mbi, 48, (uint32_t)MBI_MMAP_GPA); /* mmap_addr */
+	wr32(mbi, 64, (uint32_t)MBI_NAME_GPA); /* boot_loader_name */
 	wr32(mbi, 0, flags);
 
 	if (gmem_write(gm, LAYOUT_MB_INFO_GPA, mbi, sizeof(mbi)) ||
@@ -391,8 +251,7 @@ int multiboot_load(struct gmem *gm, const struct layout *lo, const uint8_t *kern
 	    gmem_write(gm, MBI_MMAP_GPA, mmap, (size_t)nr * MBI_MMAP_ENTRY) ||
 	    (initrd_len && (gmem_write(gm, MBI_MODS_GPA, mod, sizeof(mod)) ||
 			    gmem_write(gm, mod_gpa, initrd, initrd_len))) ||
-	    gmem_write(gm, LAYOUT_CMDLINE_GPA, cmdline, cmdline_len + 1) ||
-	    boot_cpu_write_gdt(gm))
+	    gmem_write(gm, LAYOUT_CMDLINE_GPA, cmdline, cmdline_len + 1) || boot_cpu_write_gdt(gm))
 		return arch_err(err, err_len, -EFAULT,
 				"multiboot: guest memory does not cover the layout's low RAM");
 

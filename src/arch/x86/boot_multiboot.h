@@ -22,49 +22,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/x86/boot_elf.h"
 #include "arch/x86/cpu_state.h"
 #include "arch/x86/layout.h"
 #include "mem/gmem.h"
 
 /* Multiboot 0.6.96, 3.1.1-3.1.3: header magic, flags, search window */
-#define MULTIBOOT_HEADER_MAGIC      0x1BADB002u
-#define MULTIBOOT_BOOTLOADER_MAGIC  0x2BADB002u
-#define MULTIBOOT_SEARCH_BYTES      8192
-#define MULTIBOOT_PAGE_ALIGN        (1u << 0)
-#define MULTIBOOT_MEMORY_INFO       (1u << 1)
-#define MULTIBOOT_VIDEO_MODE        (1u << 2)
-#define MULTIBOOT_AOUT_KLUDGE       (1u << 16)
+#define MULTIBOOT_HEADER_MAGIC 0x1BADB002u
+#define MULTIBOOT_BOOTLOADER_MAGIC 0x2BADB002u
+#define MULTIBOOT_SEARCH_BYTES 8192
+#define MULTIBOOT_PAGE_ALIGN (1u << 0)
+#define MULTIBOOT_MEMORY_INFO (1u << 1)
+#define MULTIBOOT_VIDEO_MODE (1u << 2)
+#define MULTIBOOT_AOUT_KLUDGE (1u << 16)
 /* Required-feature bits (0-15) vmon honours: module page alignment, memory info. */
 #define MULTIBOOT_SUPPORTED_REQUIRED (MULTIBOOT_PAGE_ALIGN | MULTIBOOT_MEMORY_INFO)
 
 /* Multiboot info flags (3.3) */
-#define MULTIBOOT_INFO_MEMORY       (1u << 0)
-#define MULTIBOOT_INFO_CMDLINE      (1u << 2)
-#define MULTIBOOT_INFO_MODS         (1u << 3)
-#define MULTIBOOT_INFO_MMAP         (1u << 6)
-#define MULTIBOOT_INFO_LOADER_NAME  (1u << 9)
-
-#define MULTIBOOT_MAX_SEGMENTS 16
-
-/* struct multiboot_segment - one range to load: file bytes, then zeroes. */
-struct multiboot_segment {
-	uint64_t gpa;
-	uint64_t file_off;
-	uint64_t file_len;
-	uint64_t mem_len; /* >= file_len; the rest is zero-filled (bss) */
-};
+#define MULTIBOOT_INFO_MEMORY (1u << 0)
+#define MULTIBOOT_INFO_CMDLINE (1u << 2)
+#define MULTIBOOT_INFO_MODS (1u << 3)
+#define MULTIBOOT_INFO_MMAP (1u << 6)
+#define MULTIBOOT_INFO_LOADER_NAME (1u << 9)
 
 /* struct multiboot_image - the result of multiboot_parse(): plain data. */
 struct multiboot_image {
-	struct multiboot_segment seg[MULTIBOOT_MAX_SEGMENTS];
-	unsigned nr_segs;
+	struct boot_image load; /* ranges to load (a.out kludge: one) */
 	uint32_t header_offset; /* file offset of the header */
 	uint32_t flags;
 	uint32_t entry_gpa;
-	uint64_t image_start_gpa; /* lowest loaded address */
-	uint64_t image_end_gpa;   /* exclusive end of everything loaded (incl. bss) */
 	bool aout_kludge;
-	bool elf64;
 };
 
 /* multiboot_detect - true when a multiboot header with a valid checksum exists. */
@@ -88,7 +75,7 @@ int multiboot_parse(const uint8_t *kernel, size_t kernel_len, const struct layou
  * a command line or initrd that does not fit; -EFAULT when @gm lacks RAM.
  */
 int multiboot_load(struct gmem *gm, const struct layout *lo, const uint8_t *kernel,
-		   size_t kernel_len, const uint8_t *initrd, size_t initrd_len,
-		   const char *cmdline, struct x86_cpu_state *st, char *err, size_t err_len);
+		   size_t kernel_len, const uint8_t *initrd, size_t initrd_len, const char *cmdline,
+		   struct x86_cpu_state *st, char *err, size_t err_len);
 
 #endif

@@ -11,12 +11,12 @@ enum cpuid_vendor { VENDOR_OTHER, VENDOR_INTEL, VENDOR_AMD };
 
 /* Leaf 0xB / 0x1F level types (SDM: ECX[15:8]) */
 #define TOPO_LEVEL_INVALID 0
-#define TOPO_LEVEL_SMT     1
-#define TOPO_LEVEL_CORE    2
-#define TOPO_SUBLEAVES     3 /* SMT, core, terminating invalid level */
+#define TOPO_LEVEL_SMT 1
+#define TOPO_LEVEL_CORE 2
+#define TOPO_SUBLEAVES 3 /* SMT, core, terminating invalid level */
 
-const struct cpuid_entry *cpuid_find(const struct cpuid_entry *tab, unsigned nr,
-				     uint32_t function, uint32_t index)
+const struct cpuid_entry *cpuid_find(const struct cpuid_entry *tab, unsigned nr, uint32_t function,
+				     uint32_t index)
 {
 	for (unsigned i = 0; i < nr; i++) {
 		if (tab[i].function != function)

@@ -15,15 +15,15 @@
 
 /* KVM paravirtual leaves (Documentation/virt/kvm/x86/cpuid.rst) */
 #define CPUID_KVM_SIGNATURE_LEAF 0x40000000u
-#define CPUID_KVM_FEATURES_LEAF  0x40000001u
-#define CPUID_MAX_VCPUS          254 /* xAPIC IDs, matching ACPI_MAX_CPUS */
+#define CPUID_KVM_FEATURES_LEAF 0x40000001u
+#define CPUID_MAX_VCPUS 254 /* xAPIC IDs, matching ACPI_MAX_CPUS */
 
 /* Feature bits the policy touches (Intel SDM vol. 2A, CPUID; AMD APM vol. 3, E.3) */
-#define CPUID_1_ECX_MONITOR      (1u << 3)
-#define CPUID_1_ECX_X2APIC       (1u << 21)
+#define CPUID_1_ECX_MONITOR (1u << 3)
+#define CPUID_1_ECX_X2APIC (1u << 21)
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
-#define CPUID_1_ECX_HYPERVISOR   (1u << 31)
-#define CPUID_1_EDX_HTT          (1u << 28)
+#define CPUID_1_ECX_HYPERVISOR (1u << 31)
+#define CPUID_1_EDX_HTT (1u << 28)
 #define CPUID_80000001_ECX_CMP_LEGACY (1u << 1)
 
 /*
@@ -62,7 +62,7 @@ unsigned cpuid_policy_size(unsigned nr_host);
  * cpuid_find - the entry for @function/@index in @tab (index ignored for
  * entries without CPUID_FLAG_SIGNIFICANT_INDEX), or NULL.
  */
-const struct cpuid_entry *cpuid_find(const struct cpuid_entry *tab, unsigned nr,
-				     uint32_t function, uint32_t index);
+const struct cpuid_entry *cpuid_find(const struct cpuid_entry *tab, unsigned nr, uint32_t function,
+				     uint32_t index);
 
 #endif

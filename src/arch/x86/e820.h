@@ -14,7 +14,7 @@
 #define VMON_ARCH_X86_E820_H
 
 #include <asm/bootparam.h> /* struct boot_e820_entry */
-#include <asm/e820.h>      /* E820_RAM, E820_RESERVED */
+#include <asm/e820.h> /* E820_RAM, E820_RESERVED */
 
 #include "arch/x86/layout.h"
 

@@ -9,8 +9,8 @@ int layout_init(struct layout *lo, uint64_t mem_bytes, char *err, size_t err_len
 	if (mem_bytes < LAYOUT_MIN_MEM_BYTES || mem_bytes > LAYOUT_MAX_MEM_BYTES)
 		return arch_err(err, err_len, -EINVAL,
 				"memory: %llu MiB is outside [%llu MiB, %llu MiB]",
-				(unsigned long long)(mem_bytes >> 20),
-				LAYOUT_MIN_MEM_BYTES >> 20, LAYOUT_MAX_MEM_BYTES >> 20);
+				(unsigned long long)(mem_bytes >> 20), LAYOUT_MIN_MEM_BYTES >> 20,
+				LAYOUT_MAX_MEM_BYTES >> 20);
 	if (mem_bytes & 0xfff)
 		return arch_err(err, err_len, -EINVAL,
 				"memory: %llu bytes is not a multiple of 4 KiB",

@@ -23,6 +23,9 @@
  *     0xE0000000 .. 0xEFFFFFFF   PCI ECAM (256 buses), reserved in e820
  *     0xFEC00000                 IOAPIC
  *     0xFEE00000                 LAPIC
+ *     0xFFFBC000 .. 0xFFFBFFFF   KVM's identity-map page and real-mode TSS
+ *                                (KVM_SET_IDENTITY_MAP_ADDR, KVM_SET_TSS_ADDR;
+ *                                Intel only)
  *   0x1_0000_0000 .. +high        RAM above 4 GiB (mem_bytes - low part)
  *
  * All of low RAM, including 0x9FC00..0xFFFFF, is backed by guest memory so
@@ -36,48 +39,50 @@
 #include <stdint.h>
 
 /* MMIO hole below 4 GiB */
-#define LAYOUT_MMIO_HOLE_GPA       0xC0000000ull
-#define LAYOUT_MMIO_HOLE_END_GPA   0x100000000ull
-#define LAYOUT_PCI_BAR_GPA         0xC0000000ull
-#define LAYOUT_PCI_BAR_LEN         0x20000000ull
-#define LAYOUT_PCI_ECAM_GPA        0xE0000000ull
-#define LAYOUT_PCI_ECAM_LEN        0x10000000ull
-#define LAYOUT_IOAPIC_GPA          0xFEC00000ull
-#define LAYOUT_IOAPIC_LEN          0x1000ull
-#define LAYOUT_LAPIC_GPA           0xFEE00000ull
-#define LAYOUT_LAPIC_LEN           0x1000ull
-#define LAYOUT_HIGH_RAM_GPA        0x100000000ull
+#define LAYOUT_MMIO_HOLE_GPA 0xC0000000ull
+#define LAYOUT_MMIO_HOLE_END_GPA 0x100000000ull
+#define LAYOUT_PCI_BAR_GPA 0xC0000000ull
+#define LAYOUT_PCI_BAR_LEN 0x20000000ull
+#define LAYOUT_PCI_ECAM_GPA 0xE0000000ull
+#define LAYOUT_PCI_ECAM_LEN 0x10000000ull
+#define LAYOUT_IOAPIC_GPA 0xFEC00000ull
+#define LAYOUT_IOAPIC_LEN 0x1000ull
+#define LAYOUT_LAPIC_GPA 0xFEE00000ull
+#define LAYOUT_LAPIC_LEN 0x1000ull
+#define LAYOUT_KVM_IDENTITY_MAP_GPA 0xFFFBC000ull /* 1 page */
+#define LAYOUT_KVM_TSS_GPA 0xFFFBD000ull /* 3 pages */
+#define LAYOUT_HIGH_RAM_GPA 0x100000000ull
 
 /* Fixed low-memory addresses */
-#define LAYOUT_GDT_GPA             0x1000ull
-#define LAYOUT_MB_INFO_GPA         0x2000ull
-#define LAYOUT_MB_INFO_END_GPA     0x7000ull  /* exclusive */
-#define LAYOUT_ZERO_PAGE_GPA       0x7000ull
-#define LAYOUT_AP_TRAMPOLINE_GPA   0x8000ull  /* kept free, 4 KiB */
-#define LAYOUT_PML4_GPA            0x9000ull
-#define LAYOUT_PDPT_GPA            0xA000ull
-#define LAYOUT_PD_GPA              0xB000ull  /* 4 pages: 0xB000..0xEFFF */
-#define LAYOUT_STACK_GPA           0x10000ull
-#define LAYOUT_STACK_TOP_GPA       0x1FFF0ull
-#define LAYOUT_CMDLINE_GPA         0x20000ull
-#define LAYOUT_CMDLINE_MAX_BYTES   0x10000ull /* including the NUL */
-#define LAYOUT_VMON_LOW_END_GPA    0x30000ull /* end of vmon's own low area */
-#define LAYOUT_EBDA_GPA            0x9FC00ull /* first byte not usable as RAM */
-#define LAYOUT_ACPI_GPA            0xE0000ull
-#define LAYOUT_ACPI_END_GPA        0x100000ull /* exclusive */
-#define LAYOUT_HIGH_MEM_GPA        0x100000ull /* 1 MiB: kernels load here */
+#define LAYOUT_GDT_GPA 0x1000ull
+#define LAYOUT_MB_INFO_GPA 0x2000ull
+#define LAYOUT_MB_INFO_END_GPA 0x7000ull /* exclusive */
+#define LAYOUT_ZERO_PAGE_GPA 0x7000ull
+#define LAYOUT_AP_TRAMPOLINE_GPA 0x8000ull /* kept free, 4 KiB */
+#define LAYOUT_PML4_GPA 0x9000ull
+#define LAYOUT_PDPT_GPA 0xA000ull
+#define LAYOUT_PD_GPA 0xB000ull /* 4 pages: 0xB000..0xEFFF */
+#define LAYOUT_STACK_GPA 0x10000ull
+#define LAYOUT_STACK_TOP_GPA 0x1FFF0ull
+#define LAYOUT_CMDLINE_GPA 0x20000ull
+#define LAYOUT_CMDLINE_MAX_BYTES 0x10000ull /* including the NUL */
+#define LAYOUT_VMON_LOW_END_GPA 0x30000ull /* end of vmon's own low area */
+#define LAYOUT_EBDA_GPA 0x9FC00ull /* first byte not usable as RAM */
+#define LAYOUT_ACPI_GPA 0xE0000ull
+#define LAYOUT_ACPI_END_GPA 0x100000ull /* exclusive */
+#define LAYOUT_HIGH_MEM_GPA 0x100000ull /* 1 MiB: kernels load here */
 
-#define LAYOUT_MIN_MEM_BYTES       (4ull << 20)
-#define LAYOUT_MAX_MEM_BYTES       (1ull << 40)
-#define LAYOUT_MAX_RAM_REGIONS     2
+#define LAYOUT_MIN_MEM_BYTES (4ull << 20)
+#define LAYOUT_MAX_MEM_BYTES (1ull << 40)
+#define LAYOUT_MAX_RAM_REGIONS 2
 
 /*
  * struct layout - the address map for one VM. Fill it with layout_init();
  * read it freely afterwards (plain data, no ownership).
  */
 struct layout {
-	uint64_t mem_bytes;      /* all guest RAM */
-	uint64_t low_ram_end;    /* exclusive end of RAM below the MMIO hole */
+	uint64_t mem_bytes; /* all guest RAM */
+	uint64_t low_ram_end; /* exclusive end of RAM below the MMIO hole */
 	uint64_t high_ram_bytes; /* RAM at LAYOUT_HIGH_RAM_GPA, may be 0 */
 };
 

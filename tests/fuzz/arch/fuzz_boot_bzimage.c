@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t *ram;
+	static uint8_t *ram, *initrd; /* separate buffers: the initrd is host memory */
 	static char cmdline[4096];
 	struct gmem gm;
 	struct layout lo;
@@ -30,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!ram) {
 		ram = calloc(1, FUZZ_MEM);
-		if (!ram)
+		initrd = calloc(1, 256u << 16);
+		if (!ram || !initrd)
 			abort();
 	}
 	gmem_init(&gm);
@@ -48,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memset(cmdline, 'x', cmd_len);
 	cmdline[cmd_len] = 0;
-	bzimage_load(&gm, &lo, copy, size, initrd_len ? ram : NULL, initrd_len, cmdline, 0xE0000,
+	bzimage_load(&gm, &lo, copy, size, initrd_len ? initrd : NULL, initrd_len, cmdline, 0xE0000,
 		     &st, err, sizeof(err));
 	free(copy);
 	return 0;

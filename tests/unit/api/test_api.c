@@ -121,6 +121,19 @@ TEST(api_malformed_bodies)
 	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\":1,}", JF "unexpected character at byte 16.");
 	REFUSED(&a, "PUT", "/machine-config", "/* c */{}", JF "invalid JSON syntax at byte 0.");
 	REFUSED(&a, "PUT", "/machine-config", "null", JF "invalid type: null, expected an object.");
+	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64,\"mem_size_mib\":128}",
+		JF "duplicate field in an object.");
+	REFUSED(&a, "PUT", "/drives/d",
+		"{\"drive_id\":\"d\",\"path_on_host\":\"/p\",\"is_root_device\":false,"
+		"\"rate_limiter\":{\"bandwidth\":{\"size\":1,\"size\" :2}}}",
+		JF "duplicate field in an object.");
+	EXPECT(&a, "PUT", "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64,\"smt\":false,"
+	       "\"track_dirty_pages\":false,\"huge_pages\":\"None\",\"cpu_template\":null}", 204, NULL);
+	EXPECT(&a, "PUT", "/boot-source", "{\"kernel_image_path\":\"/k\",\"boot_args\":\"a:b {x} \\\" [y]: \\\\\"}",
+	       204, NULL);
+	CHECK(a.cfg.cmdline && !strcmp(a.cfg.cmdline, "a:b {x} \" [y]: \\"));
+	REFUSED(&a, "PUT", "/machine-config", "{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{",
+		JF "quoted object property name expected at byte 1.");
 	REFUSED(&a, "PUT", "/machine-config", "12", JF "invalid type: an integer, expected an object.");
 	memset(deep, '[', 20);
 	deep[20] = '\0';
@@ -138,7 +151,7 @@ TEST(api_malformed_bodies)
 		CHECK_EQ(r.status, 400);
 		CHECK(r.body && strstr(r.body, "invalid JSON syntax at byte 34."));
 		api_response_free(&r);
-		CHECK_EQ(a.cfg.mem_bytes, 256ull << 20);
+		CHECK_EQ(a.cfg.mem_bytes, 64ull << 20);
 	}
 	api_destroy(&a);
 }

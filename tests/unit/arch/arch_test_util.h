@@ -141,13 +141,14 @@ static inline uint8_t *test_mb_aout(size_t len)
  * vaddr + 0x20), and the multiboot header (flags 0) at file offset 0x100.
  * File length 0x300. Caller frees.
  */
-#define TEST_ELF_LEN   0x300
+#define TEST_ELF_LEN 0x300
 #define TEST_ELF_PADDR 0x200000u
 #define TEST_ELF_VADDR 0xC0200000u
 static inline uint8_t *test_mb_elf(int is64, size_t *len)
 {
 	uint8_t *k = calloc(1, TEST_ELF_LEN);
-	struct test_mb_header h = { .magic = MULTIBOOT_HEADER_MAGIC, .flags = MULTIBOOT_MEMORY_INFO };
+	struct test_mb_header h = { .magic = MULTIBOOT_HEADER_MAGIC,
+				    .flags = MULTIBOOT_MEMORY_INFO };
 
 	if (!k)
 		abort();
@@ -204,6 +205,57 @@ static inline uint8_t *test_mb_elf(int is64, size_t *len)
 	}
 	test_mb_put(k, 0x100, h);
 	*len = TEST_ELF_LEN;
+	return k;
+}
+
+/*
+ * A synthetic PVH ELF64: PT_LOAD of 0x100 file bytes + 0x100 bss at paddr
+ * 2 MiB (vaddr 0xffffffff80200000), then a PT_NOTE at file offset 0x180
+ * holding "Xen" / XEN_ELFNOTE_PHYS32_ENTRY (18) with a @descsz-byte (4 or 8)
+ * entry 0x200010. File length 0x300. Caller frees.
+ */
+#define TEST_PVH_LEN 0x300
+#define TEST_PVH_ENTRY 0x200010u
+#define TEST_PVH_NOTE 0x180
+static inline uint8_t *test_pvh_elf(uint32_t descsz, size_t *len)
+{
+	uint8_t *k = calloc(1, TEST_PVH_LEN);
+	Elf64_Ehdr eh = { 0 };
+	Elf64_Phdr ph[2] = { { 0 } };
+	uint32_t note[3] = { 4, descsz, 18 };
+	uint64_t entry = TEST_PVH_ENTRY;
+
+	if (!k)
+		abort();
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_type = ET_EXEC;
+	eh.e_machine = EM_X86_64;
+	eh.e_version = EV_CURRENT;
+	eh.e_entry = 0xffffffff80200000ull;
+	eh.e_phoff = sizeof(eh);
+	eh.e_ehsize = sizeof(eh);
+	eh.e_phentsize = sizeof(ph[0]);
+	eh.e_phnum = 2;
+	ph[0].p_type = PT_LOAD;
+	ph[0].p_offset = 0x200;
+	ph[0].p_vaddr = 0xffffffff80200000ull;
+	ph[0].p_paddr = 0x200000;
+	ph[0].p_filesz = 0x100;
+	ph[0].p_memsz = 0x200;
+	ph[1].p_type = PT_NOTE;
+	ph[1].p_offset = TEST_PVH_NOTE;
+	ph[1].p_filesz = 12 + 4 + ((descsz + 3) & ~3u);
+	memcpy(k, &eh, sizeof(eh));
+	memcpy(k + sizeof(eh), ph, sizeof(ph));
+	memcpy(k + TEST_PVH_NOTE, note, sizeof(note));
+	memcpy(k + TEST_PVH_NOTE + 12, "Xen", 4);
+	memcpy(k + TEST_PVH_NOTE + 16, &entry, descsz <= 8 ? descsz : 8);
+	for (size_t i = 0x200; i < 0x300; i++)
+		k[i] = (uint8_t)(i * 5);
+	*len = TEST_PVH_LEN;
 	return k;
 }
 

@@ -1,8 +1,10 @@
-/* test_acpi.c — ACPI tables parsed back: RSDP -> XSDT -> tables, lengths, checksums, FADT registers, MADT per vCPU count, MCFG. */
+/* test_acpi.c — ACPI tables parsed back: RSDP -> XSDT -> tables, lengths, checksums, FADT
+ * registers, MADT per vCPU count, MCFG. */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "arch/x86/acpi.h"
+#include "arch/x86/aml.h"
 #include "arch/x86/layout.h"
 #include "arch_test_util.h"
 #include "harness.h"
@@ -18,8 +20,18 @@ static uint8_t sum(const uint8_t *p, size_t n)
 	return s;
 }
 
-static uint32_t r32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t r64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static uint32_t r32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+static uint64_t r64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
 
 struct parsed {
 	uint64_t rsdp;
@@ -91,7 +103,8 @@ static void write_tables(struct gmem *gm, unsigned nr_cpus, bool mcfg, struct pa
 
 	REQUIRE(acpi_tables_init(&t, nr_cpus, err, sizeof(err)) == 0);
 	if (mcfg)
-		REQUIRE(acpi_tables_add_mcfg(&t, LAYOUT_PCI_ECAM_GPA, 0, 255, err, sizeof(err)) == 0);
+		REQUIRE(acpi_tables_add_mcfg(&t, LAYOUT_PCI_ECAM_GPA, 0, 255, err, sizeof(err)) ==
+			0);
 	REQUIRE(acpi_tables_write(&t, gm, &rsdp, err, sizeof(err)) == 0);
 	parse_tables(gm, p);
 	CHECK_EQ(p->rsdp, rsdp);
@@ -129,15 +142,15 @@ TEST(acpi_fadt_is_hardware_reduced_with_sleep_and_reset)
 
 TEST(acpi_dsdt_has_s5_package)
 {
-	static const uint8_t s5[] = { 0x08, '\\', '_', 'S', '5', '_', 0x12, 0x08, 0x04,
-				      0x0A, 5, 0x0A, 5, 0x00, 0x00 };
+	static const uint8_t s5[] = { 0x08, '\\', '_', 'S',  '5', '_',	0x12, 0x08,
+				      0x04, 0x0A, 5,   0x0A, 5,	  0x00, 0x00 };
 	struct gmem gm;
 	struct layout lo;
 	struct parsed p;
 
 	REQUIRE(test_guest(&gm, &lo, 16ull << 20) == 0);
 	write_tables(&gm, 2, false, &p);
-	CHECK_EQ(r32(p.dsdt + 4), 36 + sizeof(s5));
+	CHECK(r32(p.dsdt + 4) > 36 + sizeof(s5));
 	CHECK(memcmp(p.dsdt + 36, s5, sizeof(s5)) == 0);
 	/* PkgLength counts itself and everything after PackageOp */
 	CHECK_EQ(p.dsdt[36 + 7], sizeof(s5) - 7);
@@ -166,16 +179,16 @@ static void check_madt(unsigned n)
 		switch (e[0]) {
 		case 0:
 			CHECK_EQ(e[1], 8);
-			CHECK_EQ(e[2], lapics);           /* UID */
-			CHECK_EQ(e[3], lapics);           /* APIC ID = vCPU index */
+			CHECK_EQ(e[2], lapics); /* UID */
+			CHECK_EQ(e[3], lapics); /* APIC ID = vCPU index */
 			CHECK(!seen[e[3]]);
 			seen[e[3]] = 1;
-			CHECK_EQ(r32(e + 4), 1);          /* enabled */
+			CHECK_EQ(r32(e + 4), 1); /* enabled */
 			lapics++;
 			break;
 		case 1:
 			CHECK_EQ(e[1], 12);
-			CHECK_EQ(e[2], n);                /* IOAPIC id after the LAPICs */
+			CHECK_EQ(e[2], n); /* IOAPIC id after the LAPICs */
 			CHECK(!seen[e[2]]);
 			CHECK_EQ(r32(e + 4), 0xFEC00000);
 			CHECK_EQ(r32(e + 8), 0);
@@ -184,7 +197,7 @@ static void check_madt(unsigned n)
 		case 4:
 			CHECK_EQ(e[1], 6);
 			CHECK_EQ(e[2], 0xFF);
-			CHECK_EQ(e[5], 1);                /* LINT1 */
+			CHECK_EQ(e[5], 1); /* LINT1 */
 			nmis++;
 			break;
 		case 2:
@@ -246,6 +259,142 @@ TEST(acpi_refuses_bad_arguments)
 	CHECK_EQ(acpi_tables_write(&t, &gm, &rsdp, err, sizeof(err)), -EFAULT);
 }
 
-HARNESS_MAIN(HARNESS_T(acpi_fadt_is_hardware_reduced_with_sleep_and_reset)
-	     HARNESS_T(acpi_dsdt_has_s5_package) HARNESS_T(acpi_madt_lists_every_vcpu)
-	     HARNESS_T(acpi_mcfg_describes_ecam) HARNESS_T(acpi_refuses_bad_arguments))
+/* Decode a PkgLength at @p; returns its value and stores its byte count. */
+static size_t pkglen(const uint8_t *p, unsigned *nbytes)
+{
+	unsigned extra = p[0] >> 6;
+	size_t v = extra ? (p[0] & 0xF) : (p[0] & 0x3F);
+
+	for (unsigned i = 0; i < extra; i++)
+		v |= (size_t)p[1 + i] << (4 + 8 * i);
+	*nbytes = 1 + extra;
+	return v;
+}
+
+static const uint8_t *find(const uint8_t *hay, size_t n, const void *needle, size_t m)
+{
+	for (size_t i = 0; i + m <= n; i++)
+		if (!memcmp(hay + i, needle, m))
+			return hay + i;
+	return NULL;
+}
+
+TEST(acpi_dsdt_describes_pci_root_with_mcfg)
+{
+	static const uint8_t scope_sb[] = { '\\', '_', 'S', 'B', '_' };
+	static const uint8_t hid_pnp0a08[] = { 0x08, '_',  'H',	 'I',  'D',
+					       0x0C, 0x41, 0xD0, 0x0A, 0x08 };
+	static const uint8_t cid_pnp0a03[] = { 0x08, '_',  'C',	 'I',  'D',
+					       0x0C, 0x41, 0xD0, 0x0A, 0x03 };
+	static const uint8_t hid_pnp0c02[] = { 0x08, '_',  'H',	 'I',  'D',
+					       0x0C, 0x41, 0xD0, 0x0C, 0x02 };
+	static const uint8_t ecam_res[] = { 0x86, 0x09, 0x00, 0x01, 0x00, 0x00,
+					    0x00, 0xE0, 0x00, 0x00, 0x00, 0x10 };
+	struct gmem gm;
+	struct layout lo;
+	struct parsed p;
+	uint32_t len;
+	const uint8_t *body, *sc;
+	unsigned nb;
+
+	REQUIRE(test_guest(&gm, &lo, 16ull << 20) == 0);
+	write_tables(&gm, 2, true, &p);
+	len = r32(p.dsdt + 4);
+	body = p.dsdt + 36;
+	/* the \_SB_ scope follows \_S5_ and its PkgLength runs exactly to the table end */
+	sc = body + 15;
+	REQUIRE(sc[0] == 0x10);
+	CHECK_EQ(1 + pkglen(sc + 1, &nb), (size_t)(p.dsdt + len - sc));
+	CHECK(memcmp(sc + 1 + nb, scope_sb, sizeof(scope_sb)) == 0);
+	CHECK(find(body, len - 36, hid_pnp0a08, sizeof(hid_pnp0a08)));
+	CHECK(find(body, len - 36, cid_pnp0a03, sizeof(cid_pnp0a03)));
+	CHECK(find(body, len - 36, hid_pnp0c02, sizeof(hid_pnp0c02)));
+	CHECK(find(body, len - 36, ecam_res, sizeof(ecam_res)));
+	CHECK(find(body, len - 36, "_PRT", 4));
+	CHECK(find(body, len - 36, "PCI0", 4));
+	/* without MCFG: the ISA devices, no PCI root */
+	write_tables(&gm, 2, false, &p);
+	len = r32(p.dsdt + 4);
+	CHECK(!find(p.dsdt + 36, len - 36, "PCI0", 4));
+	CHECK(find(p.dsdt + 36, len - 36, "COM1", 4));
+	gmem_destroy(&gm);
+}
+
+TEST(aml_encodes_pkglength_integers_and_eisaid)
+{
+	uint8_t mem[512], in_mem[300];
+	struct aml_buf b, in;
+	unsigned nb;
+
+	CHECK_EQ(aml_eisaid("PNP0A08"), 0x080AD041);
+	CHECK_EQ(aml_eisaid("PNP0C02"), 0x020CD041);
+	aml_init(&b, mem, sizeof(mem));
+	aml_integer(&b, 0);
+	aml_integer(&b, 1);
+	aml_integer(&b, 0x80);
+	aml_integer(&b, 0x1234);
+	aml_integer(&b, 0x12345678);
+	aml_integer(&b, 0x123456789ull);
+	REQUIRE(!b.error);
+	CHECK_EQ(b.len, 1 + 1 + 2 + 3 + 5 + 9);
+	CHECK(mem[2] == 0x0A && mem[4] == 0x0B && mem[7] == 0x0C && mem[12] == 0x0E);
+	/* a 62-byte body fits a 1-byte PkgLength (63), a 63-byte body needs 2 bytes (65) */
+	aml_init(&in, in_mem, sizeof(in_mem));
+	memset(in_mem, 0, sizeof(in_mem));
+	in.len = 62;
+	aml_init(&b, mem, sizeof(mem));
+	aml_scope(&b, "", &in);
+	CHECK_EQ(pkglen(mem + 1, &nb), 63);
+	CHECK_EQ(nb, 1);
+	in.len = 63;
+	aml_init(&b, mem, sizeof(mem));
+	aml_scope(&b, "", &in);
+	CHECK_EQ(pkglen(mem + 1, &nb), 65);
+	CHECK_EQ(nb, 2);
+	CHECK_EQ(b.len, 1 + 2 + 63);
+	/* overflow is sticky */
+	aml_init(&b, mem, 4);
+	aml_integer(&b, 0x12345678);
+	CHECK(b.error);
+	aml_integer(&b, 0);
+	CHECK(b.error);
+	CHECK(b.len <= 4);
+}
+
+TEST(acpi_dsdt_describes_isa_devices)
+{
+	/* Device's _CRS bytes: I/O 0x3F8 len 8, Interrupt(consumer, edge, high) {4}, end */
+	static const uint8_t com1_crs[] = { 0x47, 0x01, 0xF8, 0x03, 0xF8, 0x03, 0x01,
+					    0x08, 0x89, 0x06, 0x00, 0x03, 0x01, 0x04,
+					    0x00, 0x00, 0x00, 0x79, 0x00 };
+	static const uint8_t rtc_irq[] = { 0x89, 0x06, 0x00, 0x03, 0x01, 0x08, 0x00, 0x00, 0x00 };
+	static const uint8_t kbd_irq[] = { 0x89, 0x06, 0x00, 0x03, 0x01, 0x01, 0x00, 0x00, 0x00 };
+	static const uint8_t hid_pnp0501[] = { 0x08, '_',  'H',	 'I',  'D',
+					       0x0C, 0x41, 0xD0, 0x05, 0x01 };
+	static const uint8_t hid_pnp0b00[] = { 0x08, '_',  'H',	 'I',  'D',
+					       0x0C, 0x41, 0xD0, 0x0B, 0x00 };
+	static const uint8_t hid_pnp0303[] = { 0x08, '_',  'H',	 'I',  'D',
+					       0x0C, 0x41, 0xD0, 0x03, 0x03 };
+	struct gmem gm;
+	struct layout lo;
+	struct parsed p;
+	uint32_t len;
+
+	REQUIRE(test_guest(&gm, &lo, 16ull << 20) == 0);
+	write_tables(&gm, 1, false, &p);
+	len = r32(p.dsdt + 4) - 36;
+	CHECK(find(p.dsdt + 36, len, com1_crs, sizeof(com1_crs)));
+	CHECK(find(p.dsdt + 36, len, rtc_irq, sizeof(rtc_irq)));
+	CHECK(find(p.dsdt + 36, len, kbd_irq, sizeof(kbd_irq)));
+	CHECK(find(p.dsdt + 36, len, hid_pnp0501, sizeof(hid_pnp0501)));
+	CHECK(find(p.dsdt + 36, len, hid_pnp0b00, sizeof(hid_pnp0b00)));
+	CHECK(find(p.dsdt + 36, len, hid_pnp0303, sizeof(hid_pnp0303)));
+	gmem_destroy(&gm);
+}
+
+HARNESS_MAIN(HARNESS_T(acpi_fadt_is_hardware_reduced_with_sleep_and_reset) HARNESS_T(
+	acpi_dsdt_has_s5_package) HARNESS_T(acpi_madt_lists_every_vcpu)
+		     HARNESS_T(acpi_mcfg_describes_ecam) HARNESS_T(acpi_refuses_bad_arguments)
+			     HARNESS_T(acpi_dsdt_describes_pci_root_with_mcfg)
+				     HARNESS_T(aml_encodes_pkglength_integers_and_eisaid)
+					     HARNESS_T(acpi_dsdt_describes_isa_devices))

@@ -22,6 +22,16 @@ TEST(boot_detects_formats)
 	CHECK_EQ(boot_detect(bz, len), BOOT_FORMAT_BZIMAGE);
 	CHECK_EQ(boot_detect(mb, 0x1000), BOOT_FORMAT_MULTIBOOT);
 	CHECK_EQ(boot_detect(junk, sizeof(junk)), BOOT_FORMAT_NONE);
+	{
+		size_t plen;
+		uint8_t *pvh = test_pvh_elf(8, &plen);
+
+		CHECK_EQ(boot_detect(pvh, plen), BOOT_FORMAT_PVH);
+		/* a multiboot header wins over the PVH note */
+		test_mb_put(pvh, 0x2C0, (struct test_mb_header){ .magic = MULTIBOOT_HEADER_MAGIC });
+		CHECK_EQ(boot_detect(pvh, plen), BOOT_FORMAT_MULTIBOOT);
+		free(pvh);
+	}
 	CHECK_EQ(boot_detect(NULL, 0), BOOT_FORMAT_NONE);
 	CHECK(strcmp(boot_format_name(BOOT_FORMAT_BZIMAGE), "bzImage") == 0);
 	free(bz);
@@ -62,8 +72,9 @@ TEST(boot_loads_multiboot_with_given_acpi)
 	struct acpi_tables t;
 	enum boot_format f;
 	uint8_t *k = test_mb_aout(0x1000);
-	struct boot_request req = { .kernel = k, .kernel_len = 0x1000, .nr_vcpus = 3,
-				    .cmdline = "hello", .acpi = &t };
+	struct boot_request req = {
+		.kernel = k, .kernel_len = 0x1000, .nr_vcpus = 3, .cmdline = "hello", .acpi = &t
+	};
 
 	REQUIRE(test_guest(&gm, &lo, MEM) == 0);
 	REQUIRE(acpi_tables_init(&t, 3, NULL, 0) == 0);
@@ -105,6 +116,31 @@ TEST(boot_refuses_unknown_and_bad_requests)
 	gmem_destroy(&gm);
 }
 
-HARNESS_MAIN(HARNESS_T(boot_detects_formats) HARNESS_T(boot_loads_bzimage_with_default_cmdline_and_acpi)
-	     HARNESS_T(boot_loads_multiboot_with_given_acpi)
-	     HARNESS_T(boot_refuses_unknown_and_bad_requests))
+TEST(boot_loads_pvh_with_default_cmdline)
+{
+	struct gmem gm;
+	struct layout lo;
+	struct x86_cpu_state st;
+	enum boot_format f;
+	uint64_t rsdp, v;
+	size_t len;
+	uint8_t *k = test_pvh_elf(8, &len);
+	struct boot_request req = { .kernel = k, .kernel_len = len, .nr_vcpus = 1 };
+
+	REQUIRE(test_guest(&gm, &lo, MEM) == 0);
+	REQUIRE(boot_load(&gm, &lo, &req, &st, &f, &rsdp, err, sizeof(err)) == 0);
+	CHECK_EQ(f, BOOT_FORMAT_PVH);
+	CHECK_EQ(st.rip, TEST_PVH_ENTRY);
+	REQUIRE(gmem_read(&gm, LAYOUT_MB_INFO_GPA + 32, &v, 8) == 0);
+	CHECK_EQ(v, rsdp);
+	CHECK(strcmp(gmem_ptr(&gm, LAYOUT_CMDLINE_GPA, sizeof(BOOT_DEFAULT_CMDLINE)),
+		     BOOT_DEFAULT_CMDLINE) == 0);
+	free(k);
+	gmem_destroy(&gm);
+}
+
+HARNESS_MAIN(HARNESS_T(boot_detects_formats)
+		     HARNESS_T(boot_loads_bzimage_with_default_cmdline_and_acpi)
+			     HARNESS_T(boot_loads_multiboot_with_given_acpi)
+				     HARNESS_T(boot_refuses_unknown_and_bad_requests)
+					     HARNESS_T(boot_loads_pvh_with_default_cmdline))

@@ -1,4 +1,5 @@
-/* test_bzimage.c — Linux boot protocol loader: a synthetic bzImage, every checked field flipped, truncations, a real kernel when present. */
+/* test_bzimage.c — Linux boot protocol loader: a synthetic bzImage, every checked field flipped,
+ * truncations, a real kernel when present. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -269,21 +270,38 @@ TEST(bzimage_placement_follows_pref_address)
 	CHECK_EQ(parse(k, len, &info), 0);
 	CHECK_EQ(info.load_gpa, 0x1000000);
 	CHECK_EQ(info.reserve_end_gpa, 0x1000000 + (8 << 20));
-	h.relocatable_kernel = 0; /* not relocatable: 1 MiB */
+	/* not relocatable: loaded at 1 MiB, runs (decompresses) at pref_address */
+	h.relocatable_kernel = 0;
 	test_bz_set_hdr(k, &h);
 	CHECK_EQ(parse(k, len, &info), 0);
 	CHECK_EQ(info.load_gpa, 0x100000);
+	CHECK_EQ(info.reserve_end_gpa, 0x1000000 + (8 << 20));
+	/* misaligned for 2 MiB: loaded at 1 MiB, runs at pref_address aligned up */
 	h.relocatable_kernel = 1;
-	h.pref_address = 0x1100000; /* misaligned for 2 MiB: 1 MiB instead */
+	h.pref_address = 0x1100000;
+	test_bz_set_hdr(k, &h);
+	CHECK_EQ(parse(k, len, &info), 0);
+	CHECK_EQ(info.load_gpa, 0x100000);
+	CHECK_EQ(info.reserve_end_gpa, 0x1200000 + (8 << 20));
+	/* init_size does not fit at pref_address: refused, the kernel would run there */
+	h.pref_address = 58 << 20;
+	test_bz_set_hdr(k, &h);
+	CHECK_EQ(parse(k, len, &info), -E2BIG);
+	CHECK(strstr(err, "init_size"));
+	h.pref_address = 1ull << 40; /* far outside RAM */
+	test_bz_set_hdr(k, &h);
+	CHECK_EQ(parse(k, len, &info), -E2BIG);
+	CHECK(strstr(err, "pref_address"));
+	/* pref_address 0: 1 MiB, runtime aligned up to 2 MiB */
+	h.pref_address = 0;
 	test_bz_set_hdr(k, &h);
 	CHECK_EQ(parse(k, len, &info), 0);
 	CHECK_EQ(info.load_gpa, 0x100000);
 	CHECK_EQ(info.reserve_end_gpa, 0x200000 + (8 << 20));
-	h.pref_address = 60 << 20; /* init_size does not fit there: 1 MiB */
-	test_bz_set_hdr(k, &h);
-	CHECK_EQ(parse(k, len, &info), 0);
-	CHECK_EQ(info.load_gpa, 0x100000);
-	h.pref_address = 1ull << 40; /* far outside RAM */
+	/* before 2.10 pref_address and init_size do not exist: junk there is ignored */
+	h.version = 0x0209;
+	h.pref_address = 1ull << 40;
+	h.init_size = 0xFFFFFFFF;
 	test_bz_set_hdr(k, &h);
 	CHECK_EQ(parse(k, len, &info), 0);
 	CHECK_EQ(info.load_gpa, 0x100000);
@@ -297,13 +315,16 @@ TEST(bzimage_checks_init_size)
 	uint8_t *k = test_bzimage(0x1000, &len);
 	struct setup_header h = test_bz_hdr(k);
 
-	h.init_size = 63 << 20; /* 2 MiB (aligned 1 MiB) + 63 MiB > 64 MiB */
+	h.pref_address = 0x200000;
+	h.init_size = 63 << 20; /* 2 MiB + 63 MiB > 64 MiB */
 	test_bz_set_hdr(k, &h);
 	CHECK_EQ(parse(k, len, &info), -E2BIG);
 	CHECK(strstr(err, "init_size"));
 	h.init_size = 62 << 20;
 	test_bz_set_hdr(k, &h);
 	CHECK_EQ(parse(k, len, &info), 0);
+	CHECK_EQ(info.load_gpa, 0x200000);
+	CHECK_EQ(info.reserve_end_gpa, 64 << 20);
 	h.init_size = 0xFFFFFFFF;
 	test_bz_set_hdr(k, &h);
 	CHECK_EQ(parse(k, len, &info), -E2BIG);
@@ -357,7 +378,8 @@ TEST(bzimage_places_initrd_below_initrd_addr_max)
 	h.initrd_addr_max = (26 << 20) - 1;
 	test_bz_set_hdr(k, &h);
 	CHECK_EQ(bzimage_load(&gm, &lo, k, len, initrd, sizeof(initrd), "", 0, &st, err,
-			      sizeof(err)), -E2BIG);
+			      sizeof(err)),
+		 -E2BIG);
 	CHECK(strstr(err, "3145728 bytes"));
 	CHECK(strstr(err, "2097152 bytes free"));
 	CHECK_EQ(bzimage_load(&gm, &lo, k, len, initrd, 2 << 20, "", 0, &st, err, sizeof(err)), 0);
@@ -440,8 +462,8 @@ TEST(bzimage_loads_host_kernel)
 	fclose(f);
 	CHECK(bzimage_detect(k, (size_t)len));
 	REQUIRE(test_guest(&gm, &lo, 256ull << 20) == 0);
-	REQUIRE(bzimage_load(&gm, &lo, k, (size_t)len, NULL, 0, "console=ttyS0", 0xE0000, &st,
-			     err, sizeof(err)) == 0);
+	REQUIRE(bzimage_load(&gm, &lo, k, (size_t)len, NULL, 0, "console=ttyS0", 0xE0000, &st, err,
+			     sizeof(err)) == 0);
 	REQUIRE(gmem_read(&gm, LAYOUT_ZERO_PAGE_GPA, &bp, sizeof(bp)) == 0);
 	CHECK(bp.hdr.version >= 0x020C);
 	CHECK_EQ(st.rip, bp.hdr.pref_address + 0x200);
@@ -455,16 +477,17 @@ TEST(bzimage_loads_host_kernel)
 	gmem_destroy(&gm);
 }
 
-HARNESS_MAIN(HARNESS_T(bzimage_loads_synthetic_kernel) HARNESS_T(bzimage_refuses_short_file)
-	     HARNESS_T(bzimage_every_truncation_is_refused) HARNESS_T(bzimage_checks_boot_flag)
-	     HARNESS_T(bzimage_checks_magic) HARNESS_T(bzimage_refuses_old_protocol)
-	     HARNESS_T(bzimage_refuses_zimage)
-	     HARNESS_T(bzimage_refuses_kernel_without_64bit_entry)
-	     HARNESS_T(bzimage_setup_sects_zero_means_four) HARNESS_T(bzimage_checks_syssize)
-	     HARNESS_T(bzimage_checks_kernel_alignment)
-	     HARNESS_T(bzimage_placement_follows_pref_address)
-	     HARNESS_T(bzimage_checks_init_size) HARNESS_T(bzimage_checks_cmdline_size)
-	     HARNESS_T(bzimage_places_initrd_below_initrd_addr_max)
-	     HARNESS_T(bzimage_rsdp_only_from_protocol_2_14)
-	     HARNESS_T(bzimage_refuses_guest_memory_smaller_than_layout)
-	     HARNESS_T(bzimage_loads_host_kernel))
+HARNESS_MAIN(
+	HARNESS_T(bzimage_loads_synthetic_kernel) HARNESS_T(bzimage_refuses_short_file) HARNESS_T(
+		bzimage_every_truncation_is_refused) HARNESS_T(bzimage_checks_boot_flag)
+		HARNESS_T(bzimage_checks_magic) HARNESS_T(bzimage_refuses_old_protocol) HARNESS_T(
+			bzimage_refuses_zimage) HARNESS_T(bzimage_refuses_kernel_without_64bit_entry)
+			HARNESS_T(bzimage_setup_sects_zero_means_four) HARNESS_T(
+				bzimage_checks_syssize) HARNESS_T(bzimage_checks_kernel_alignment)
+				HARNESS_T(bzimage_placement_follows_pref_address) HARNESS_T(
+					bzimage_checks_init_size)
+					HARNESS_T(bzimage_checks_cmdline_size) HARNESS_T(
+						bzimage_places_initrd_below_initrd_addr_max)
+						HARNESS_T(bzimage_rsdp_only_from_protocol_2_14) HARNESS_T(
+							bzimage_refuses_guest_memory_smaller_than_layout)
+							HARNESS_T(bzimage_loads_host_kernel))

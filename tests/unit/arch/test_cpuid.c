@@ -1,4 +1,5 @@
-/* test_cpuid.c — CPUID policy per vCPU (APIC IDs, topology, vendor leaves, KVM leaves) and the boot MSR list. */
+/* test_cpuid.c — CPUID policy per vCPU (APIC IDs, topology, vendor leaves, KVM leaves) and the boot
+ * MSR list. */
 #include <cpuid.h>
 #include <errno.h>
 
@@ -21,21 +22,29 @@ static unsigned host_table(struct cpuid_entry *h, const char *v)
 
 	h[n] = (struct cpuid_entry){ .function = 0, .eax = 0x1F };
 	vendor(&h[n++], v);
-	h[n++] = (struct cpuid_entry){ .function = 1, .eax = 0x806F8, .ebx = 0xFF0800,
-				       .ecx = 0x7FFAF3FF | CPUID_1_ECX_MONITOR | CPUID_1_ECX_TSC_DEADLINE,
+	h[n++] = (struct cpuid_entry){ .function = 1,
+				       .eax = 0x806F8,
+				       .ebx = 0xFF0800,
+				       .ecx = 0x7FFAF3FF | CPUID_1_ECX_MONITOR |
+					      CPUID_1_ECX_TSC_DEADLINE,
 				       .edx = 0x1F8BFBFF };
 	h[n++] = (struct cpuid_entry){ .function = 4, .index = 0, .flags = 1, .eax = 0xFC004121 };
 	h[n++] = (struct cpuid_entry){ .function = 4, .index = 3, .flags = 1, .eax = 0xFC07C163 };
 	h[n++] = (struct cpuid_entry){ .function = 5, .eax = 0x40, .ebx = 0x40, .ecx = 3 };
 	h[n++] = (struct cpuid_entry){ .function = 6, .eax = 4 };
 	h[n++] = (struct cpuid_entry){ .function = 0xA, .eax = 0, .ebx = 0x7F, .edx = 0x603 };
-	h[n++] = (struct cpuid_entry){ .function = 0xB, .index = 0, .flags = 1, .eax = 1, .ebx = 2 };
-	h[n++] = (struct cpuid_entry){ .function = 0xB, .index = 1, .flags = 1, .eax = 7, .ebx = 96 };
+	h[n++] =
+		(struct cpuid_entry){ .function = 0xB, .index = 0, .flags = 1, .eax = 1, .ebx = 2 };
+	h[n++] = (struct cpuid_entry){
+		.function = 0xB, .index = 1, .flags = 1, .eax = 7, .ebx = 96
+	};
 	h[n++] = (struct cpuid_entry){ .function = 0x40000001, .eax = 0x01007AFB };
 	h[n++] = (struct cpuid_entry){ .function = 0x80000000, .eax = 0x8000001E };
 	h[n++] = (struct cpuid_entry){ .function = 0x80000001, .ecx = 0x121 };
 	h[n++] = (struct cpuid_entry){ .function = 0x80000008, .eax = 0x3030, .ecx = 0x7007 };
-	h[n++] = (struct cpuid_entry){ .function = 0x8000001E, .eax = 9, .ebx = 0x109, .ecx = 0x300 };
+	h[n++] = (struct cpuid_entry){
+		.function = 0x8000001E, .eax = 9, .ebx = 0x109, .ecx = 0x300
+	};
 	return n;
 }
 
@@ -74,15 +83,15 @@ TEST(cpuid_apic_ids_distinct_and_topology_consistent)
 			const struct cpuid_entry *s2 = cpuid_find(out[i], cnt[i], fn, 2);
 
 			REQUIRE(s0 && s1 && s2);
-			CHECK_EQ(s0->edx, i);                 /* x2APIC ID = APIC ID */
+			CHECK_EQ(s0->edx, i); /* x2APIC ID = APIC ID */
 			CHECK_EQ(s1->edx, i);
-			CHECK_EQ(s0->ebx, 1);                 /* 1 thread per core */
-			CHECK_EQ((s0->ecx >> 8) & 0xFF, 1);   /* SMT */
+			CHECK_EQ(s0->ebx, 1); /* 1 thread per core */
+			CHECK_EQ((s0->ecx >> 8) & 0xFF, 1); /* SMT */
 			CHECK_EQ(s0->eax & 0x1F, 0);
-			CHECK_EQ(s1->ebx, n);                 /* n cores */
-			CHECK_EQ((s1->ecx >> 8) & 0xFF, 2);   /* core */
-			CHECK_EQ(s1->eax & 0x1F, 3);          /* 6 cores need 3 bits */
-			CHECK(i >> (s1->eax & 0x1F) == 0);     /* one package */
+			CHECK_EQ(s1->ebx, n); /* n cores */
+			CHECK_EQ((s1->ecx >> 8) & 0xFF, 2); /* core */
+			CHECK_EQ(s1->eax & 0x1F, 3); /* 6 cores need 3 bits */
+			CHECK(i >> (s1->eax & 0x1F) == 0); /* one package */
 			CHECK_EQ((s2->ecx >> 8) & 0xFF, 0);
 			CHECK_EQ(s2->ecx & 0xFF, 2);
 			CHECK_EQ(s2->ebx, 0);
@@ -207,7 +216,9 @@ TEST(cpuid_policy_on_host_cpu)
 	__cpuid(0, maxl, b, c, d);
 	for (unsigned fn = 0; fn <= maxl && fn < 0x20 && nh < 48; fn++) {
 		__cpuid_count(fn, 0, a, b, c, d);
-		h[nh++] = (struct cpuid_entry){ .function = fn, .eax = a, .ebx = b, .ecx = c, .edx = d };
+		h[nh++] = (struct cpuid_entry){
+			.function = fn, .eax = a, .ebx = b, .ecx = c, .edx = d
+		};
 	}
 	c0 = build(h, nh, 3, 4, false);
 	CHECK_EQ(cpuid_find(out[3], c0, 1, 0)->ebx >> 24, 3);
@@ -237,7 +248,9 @@ TEST(msr_boot_list_values)
 }
 
 HARNESS_MAIN(HARNESS_T(cpuid_apic_ids_distinct_and_topology_consistent)
-	     HARNESS_T(cpuid_sets_hypervisor_bits_and_clears_unemulated) HARNESS_T(cpuid_kvm_leaves)
-	     HARNESS_T(cpuid_intel_leaf4_core_counts) HARNESS_T(cpuid_amd_topology_leaves)
-	     HARNESS_T(cpuid_refuses_bad_arguments) HARNESS_T(cpuid_policy_on_host_cpu)
-	     HARNESS_T(msr_boot_list_values))
+		     HARNESS_T(cpuid_sets_hypervisor_bits_and_clears_unemulated)
+			     HARNESS_T(cpuid_kvm_leaves) HARNESS_T(cpuid_intel_leaf4_core_counts)
+				     HARNESS_T(cpuid_amd_topology_leaves)
+					     HARNESS_T(cpuid_refuses_bad_arguments)
+						     HARNESS_T(cpuid_policy_on_host_cpu)
+							     HARNESS_T(msr_boot_list_values))

@@ -58,6 +58,9 @@ TEST(layout_fixed_areas_are_disjoint)
 	CHECK(LAYOUT_PCI_BAR_GPA + LAYOUT_PCI_BAR_LEN <= LAYOUT_PCI_ECAM_GPA);
 	CHECK(LAYOUT_PCI_ECAM_GPA + LAYOUT_PCI_ECAM_LEN <= LAYOUT_IOAPIC_GPA);
 	CHECK(LAYOUT_IOAPIC_GPA + LAYOUT_IOAPIC_LEN <= LAYOUT_LAPIC_GPA);
+	CHECK(LAYOUT_LAPIC_GPA + LAYOUT_LAPIC_LEN <= LAYOUT_KVM_IDENTITY_MAP_GPA);
+	CHECK(LAYOUT_KVM_IDENTITY_MAP_GPA + 0x1000 <= LAYOUT_KVM_TSS_GPA);
+	CHECK(LAYOUT_KVM_TSS_GPA + 0x3000 <= LAYOUT_MMIO_HOLE_END_GPA);
 }
 
 static void check_e820(uint64_t mem)
@@ -116,6 +119,6 @@ TEST(e820_reserves_ecam_and_refuses_small_buffer)
 }
 
 HARNESS_MAIN(HARNESS_T(layout_splits_ram_around_the_mmio_hole) HARNESS_T(layout_refuses_bad_sizes)
-	     HARNESS_T(layout_fixed_areas_are_disjoint)
-	     HARNESS_T(e820_map_is_sorted_disjoint_and_complete)
-	     HARNESS_T(e820_reserves_ecam_and_refuses_small_buffer))
+		     HARNESS_T(layout_fixed_areas_are_disjoint)
+			     HARNESS_T(e820_map_is_sorted_disjoint_and_complete)
+				     HARNESS_T(e820_reserves_ecam_and_refuses_small_buffer))

@@ -1,4 +1,5 @@
-/* test_multiboot.c — multiboot v1 loader: a.out kludge, ELF32/ELF64, the info structure, every checked field flipped. */
+/* test_multiboot.c — multiboot v1 loader: a.out kludge, ELF32/ELF64, the info structure, every
+ * checked field flipped. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -66,8 +67,8 @@ TEST(multiboot_loads_aout_kludge)
 	CHECK_EQ(st.rflags & 0x200, 0);
 	/* 3.3 boot information */
 	CHECK_EQ(g32(&gm, mbi), MULTIBOOT_INFO_MEMORY | MULTIBOOT_INFO_CMDLINE |
-				 MULTIBOOT_INFO_MODS | MULTIBOOT_INFO_MMAP |
-				 MULTIBOOT_INFO_LOADER_NAME);
+					MULTIBOOT_INFO_MODS | MULTIBOOT_INFO_MMAP |
+					MULTIBOOT_INFO_LOADER_NAME);
 	CHECK_EQ(g32(&gm, mbi + 4), 639);
 	CHECK_EQ(g32(&gm, mbi + 8), (MEM - 0x100000) >> 10);
 	CHECK(strcmp(gmem_ptr(&gm, g32(&gm, mbi + 16), 11), "kern arg=1") == 0);
@@ -203,8 +204,7 @@ TEST(multiboot_refuses_required_flags_it_cannot_honour)
 }
 
 /* Flip one a.out field with @edit and expect @want. */
-static void aout_case(void (*edit)(struct test_mb_header *h), int want, size_t len,
-		      const char *msg)
+static void aout_case(void (*edit)(struct test_mb_header *h), int want, size_t len, const char *msg)
 {
 	struct multiboot_image img;
 	uint8_t *k = test_mb_aout(AOUT_LEN);
@@ -218,16 +218,46 @@ static void aout_case(void (*edit)(struct test_mb_header *h), int want, size_t l
 	free(k);
 }
 
-static void e_none(struct test_mb_header *h) { (void)h; }
-static void e_hdr_below_load(struct test_mb_header *h) { h->header_addr = h->load_addr - 4; }
-static void e_hdr_far(struct test_mb_header *h) { h->header_addr = h->load_addr + 0x20; }
-static void e_load_end_low(struct test_mb_header *h) { h->load_end_addr = h->load_addr - 1; }
-static void e_load_end_big(struct test_mb_header *h) { h->load_end_addr += 1; }
-static void e_load_end_zero(struct test_mb_header *h) { h->load_end_addr = 0; }
-static void e_bss_low(struct test_mb_header *h) { h->bss_end_addr = h->load_end_addr - 1; }
-static void e_bss_zero(struct test_mb_header *h) { h->bss_end_addr = 0; }
-static void e_entry_low(struct test_mb_header *h) { h->entry_addr = h->load_addr - 1; }
-static void e_entry_high(struct test_mb_header *h) { h->entry_addr = h->load_end_addr; }
+static void e_none(struct test_mb_header *h)
+{
+	(void)h;
+}
+static void e_hdr_below_load(struct test_mb_header *h)
+{
+	h->header_addr = h->load_addr - 4;
+}
+static void e_hdr_far(struct test_mb_header *h)
+{
+	h->header_addr = h->load_addr + 0x20;
+}
+static void e_load_end_low(struct test_mb_header *h)
+{
+	h->load_end_addr = h->load_addr - 1;
+}
+static void e_load_end_big(struct test_mb_header *h)
+{
+	h->load_end_addr += 1;
+}
+static void e_load_end_zero(struct test_mb_header *h)
+{
+	h->load_end_addr = 0;
+}
+static void e_bss_low(struct test_mb_header *h)
+{
+	h->bss_end_addr = h->load_end_addr - 1;
+}
+static void e_bss_zero(struct test_mb_header *h)
+{
+	h->bss_end_addr = 0;
+}
+static void e_entry_low(struct test_mb_header *h)
+{
+	h->entry_addr = h->load_addr - 1;
+}
+static void e_entry_high(struct test_mb_header *h)
+{
+	h->entry_addr = h->load_end_addr;
+}
 static void e_above_ram(struct test_mb_header *h)
 {
 	uint32_t d = (uint32_t)MEM - 0x1000 - h->load_addr;
@@ -249,7 +279,10 @@ static void e_low_window(struct test_mb_header *h)
 	h->header_addr -= d, h->load_addr -= d, h->load_end_addr -= d;
 	h->bss_end_addr -= d, h->entry_addr -= d;
 }
-static void e_bss_huge(struct test_mb_header *h) { h->bss_end_addr = 0xFFFFFFFF; }
+static void e_bss_huge(struct test_mb_header *h)
+{
+	h->bss_end_addr = 0xFFFFFFFF;
+}
 
 TEST(multiboot_checks_aout_fields)
 {
@@ -281,10 +314,10 @@ TEST(multiboot_aout_load_end_zero_loads_whole_file)
 	h.bss_end_addr = 0;
 	test_mb_put(k, TEST_MB_HOFF, h);
 	REQUIRE(parse(k, AOUT_LEN, &img) == 0);
-	CHECK_EQ(img.nr_segs, 1);
-	CHECK_EQ(img.seg[0].file_len, AOUT_LEN);
-	CHECK_EQ(img.seg[0].mem_len, AOUT_LEN);
-	CHECK_EQ(img.image_end_gpa, TEST_MB_LOAD + AOUT_LEN);
+	CHECK_EQ(img.load.nr_segs, 1);
+	CHECK_EQ(img.load.seg[0].file_len, AOUT_LEN);
+	CHECK_EQ(img.load.seg[0].mem_len, AOUT_LEN);
+	CHECK_EQ(img.load.end_gpa, TEST_MB_LOAD + AOUT_LEN);
 	free(k);
 }
 
@@ -315,12 +348,30 @@ static void set_ph(uint8_t *k, int is64, size_t f32, size_t f64, uint64_t v)
 		memcpy(k + PH(0) + f32, &w, 4);
 	}
 }
-static void x_none(uint8_t *k, int is64) { (void)k, (void)is64; }
-static void x_magic(uint8_t *k, int is64) { k[1] = 'X'; }
-static void x_class(uint8_t *k, int is64) { k[EI_CLASS] = 3; }
-static void x_endian(uint8_t *k, int is64) { k[EI_DATA] = ELFDATA2MSB; }
-static void x_machine(uint8_t *k, int is64) { k[18] = EM_ARM; }
-static void x_type(uint8_t *k, int is64) { k[16] = ET_DYN; }
+static void x_none(uint8_t *k, int is64)
+{
+	(void)k, (void)is64;
+}
+static void x_magic(uint8_t *k, int is64)
+{
+	k[1] = 'X';
+}
+static void x_class(uint8_t *k, int is64)
+{
+	k[EI_CLASS] = 3;
+}
+static void x_endian(uint8_t *k, int is64)
+{
+	k[EI_DATA] = ELFDATA2MSB;
+}
+static void x_machine(uint8_t *k, int is64)
+{
+	k[18] = EM_ARM;
+}
+static void x_type(uint8_t *k, int is64)
+{
+	k[16] = ET_DYN;
+}
 static void x_phentsize(uint8_t *k, int is64)
 {
 	k[is64 ? offsetof(Elf64_Ehdr, e_phentsize) : offsetof(Elf32_Ehdr, e_phentsize)] += 1;
@@ -341,7 +392,10 @@ static void x_phoff(uint8_t *k, int is64)
 		memcpy(k + offsetof(Elf32_Ehdr, e_phoff), &v, 4);
 	}
 }
-static void x_not_load(uint8_t *k, int is64) { k[PH(is64)] = PT_NOTE; }
+static void x_not_load(uint8_t *k, int is64)
+{
+	k[PH(is64)] = PT_NOTE;
+}
 static void x_filesz(uint8_t *k, int is64)
 {
 	set_ph(k, is64, offsetof(Elf32_Phdr, p_filesz), offsetof(Elf64_Phdr, p_filesz), 0x301);
@@ -356,7 +410,8 @@ static void x_paddr(uint8_t *k, int is64)
 }
 static void x_paddr_low(uint8_t *k, int is64)
 {
-	set_ph(k, is64, offsetof(Elf32_Phdr, p_paddr), offsetof(Elf64_Phdr, p_paddr), 0x9FB00); /* runs into the EBDA */
+	set_ph(k, is64, offsetof(Elf32_Phdr, p_paddr), offsetof(Elf64_Phdr, p_paddr),
+	       0x9FB00); /* runs into the EBDA */
 }
 static void x_memsz_huge(uint8_t *k, int is64)
 {
@@ -424,14 +479,16 @@ TEST(multiboot_refuses_module_that_does_not_fit)
 	char line[LAYOUT_CMDLINE_MAX_BYTES + 1];
 
 	REQUIRE(test_guest(&gm, &lo, MEM) == 0);
-	CHECK_EQ(multiboot_load(&gm, &lo, k, AOUT_LEN, big, sizeof(big), "", &st, err,
-				sizeof(err)), -E2BIG);
+	CHECK_EQ(multiboot_load(&gm, &lo, k, AOUT_LEN, big, sizeof(big), "", &st, err, sizeof(err)),
+		 -E2BIG);
 	CHECK(strstr(err, "module"));
 	/* the image with its bss ends at 1 MiB + 0x3000 */
 	CHECK_EQ(multiboot_load(&gm, &lo, k, AOUT_LEN, big, MEM - 0x102001, "", &st, err,
-				sizeof(err)), -E2BIG);
+				sizeof(err)),
+		 -E2BIG);
 	CHECK_EQ(multiboot_load(&gm, &lo, k, AOUT_LEN, big, MEM - 0x103000, "", &st, err,
-				sizeof(err)), 0);
+				sizeof(err)),
+		 0);
 	CHECK_EQ(g32(&gm, g32(&gm, LAYOUT_MB_INFO_GPA + 24)), 0x103000);
 	memset(line, 'a', sizeof(line) - 1);
 	line[sizeof(line) - 1] = 0;
@@ -441,13 +498,15 @@ TEST(multiboot_refuses_module_that_does_not_fit)
 	gmem_destroy(&gm);
 }
 
-HARNESS_MAIN(HARNESS_T(multiboot_loads_aout_kludge)
-	     HARNESS_T(multiboot_without_initrd_has_no_modules)
-	     HARNESS_T(multiboot_loads_elf32_and_elf64) HARNESS_T(multiboot_needs_header_in_first_8k)
-	     HARNESS_T(multiboot_header_must_be_aligned) HARNESS_T(multiboot_checks_checksum)
-	     HARNESS_T(multiboot_refuses_required_flags_it_cannot_honour)
-	     HARNESS_T(multiboot_checks_aout_fields)
-	     HARNESS_T(multiboot_aout_load_end_zero_loads_whole_file)
-	     HARNESS_T(multiboot_checks_elf_fields)
-	     HARNESS_T(multiboot_every_truncation_is_refused_or_safe)
-	     HARNESS_T(multiboot_refuses_module_that_does_not_fit))
+HARNESS_MAIN(
+	HARNESS_T(multiboot_loads_aout_kludge) HARNESS_T(
+		multiboot_without_initrd_has_no_modules) HARNESS_T(multiboot_loads_elf32_and_elf64)
+		HARNESS_T(multiboot_needs_header_in_first_8k) HARNESS_T(
+			multiboot_header_must_be_aligned) HARNESS_T(multiboot_checks_checksum)
+			HARNESS_T(multiboot_refuses_required_flags_it_cannot_honour)
+				HARNESS_T(multiboot_checks_aout_fields) HARNESS_T(
+					multiboot_aout_load_end_zero_loads_whole_file)
+					HARNESS_T(multiboot_checks_elf_fields) HARNESS_T(
+						multiboot_every_truncation_is_refused_or_safe)
+						HARNESS_T(
+							multiboot_refuses_module_that_does_not_fit))

@@ -1,0 +1,132 @@
+/* boot_pvh.c — PVH direct boot: start info, memory map, 32-bit entry (Xen docs/misc/pvh.pandoc). */
+#include <errno.h>
+#include <string.h>
+
+#include "arch/x86/arch_err.h"
+#include "arch/x86/boot_cpu.h"
+#include "arch/x86/boot_pvh.h"
+#include "arch/x86/e820.h"
+
+#define PAGE_BYTES 4096ull
+
+/* public/arch-x86/hvm/start_info.h layouts (all little-endian, naturally aligned) */
+#define SI_LEN 56 /* magic version flags nr_modules modlist cmdline rsdp memmap entries rsvd */
+#define SI_MODLIST (LAYOUT_PVH_INFO_GPA + 0x40) /* one hvm_modlist_entry, 32 bytes */
+#define SI_MEMMAP (LAYOUT_PVH_INFO_GPA + 0x80) /* hvm_memmap_table_entry, 24 bytes each */
+#define MOD_LEN 32
+#define MEMMAP_ENTRY 24
+
+static void w32(uint8_t *p, size_t off, uint32_t v)
+{
+	memcpy(p + off, &v, 4);
+}
+static void w64(uint8_t *p, size_t off, uint64_t v)
+{
+	memcpy(p + off, &v, 8);
+}
+
+bool pvh_detect(const uint8_t *kernel, size_t kernel_len)
+{
+	struct layout lo = { .mem_bytes = LAYOUT_MMIO_HOLE_GPA,
+			     .low_ram_end = LAYOUT_MMIO_HOLE_GPA };
+	struct boot_image img;
+
+	/* Parse against the largest low RAM: only the note matters here. */
+	memset(&img, 0, sizeof(img));
+	boot_elf_parse(kernel, kernel_len, &lo, "pvh", &img, NULL, 0);
+	return img.has_pvh_entry;
+}
+
+int pvh_parse(const uint8_t *kernel, size_t kernel_len, const struct layout *lo,
+	      struct boot_image *img, char *err, size_t err_len)
+{
+	int ret;
+
+	memset(img, 0, sizeof(*img));
+	ret = boot_elf_parse(kernel, kernel_len, lo, "pvh", img, err, err_len);
+	if (ret)
+		return ret;
+	if (!img->has_pvh_entry)
+		return arch_err(err, err_len, -ENOEXEC,
+				"pvh: ELF has no XEN_ELFNOTE_PHYS32_ENTRY note");
+	for (unsigned i = 0; i < img->nr_segs; i++)
+		if (img->pvh_entry_gpa >= img->seg[i].gpa &&
+		    img->pvh_entry_gpa - img->seg[i].gpa < img->seg[i].mem_len)
+			return 0;
+	return arch_err(err, err_len, -EINVAL, "pvh: entry 0x%x is not inside a loaded segment",
+			img->pvh_entry_gpa);
+}
+
+int pvh_load(struct gmem *gm, const struct layout *lo, const uint8_t *kernel, size_t kernel_len,
+	     const uint8_t *initrd, size_t initrd_len, const char *cmdline, uint64_t rsdp_gpa,
+	     struct x86_cpu_state *st, char *err, size_t err_len)
+{
+	struct boot_e820_entry map[E820_MAX_VMON_ENTRIES];
+	uint8_t si[SI_LEN], mod[MOD_LEN], mm[E820_MAX_VMON_ENTRIES * MEMMAP_ENTRY];
+	struct boot_image img;
+	uint64_t mod_gpa = 0;
+	size_t cmdline_len;
+	int ret, nr;
+
+	ret = pvh_parse(kernel, kernel_len, lo, &img, err, err_len);
+	if (ret)
+		return ret;
+	cmdline_len = strlen(cmdline);
+	if (cmdline_len > LAYOUT_CMDLINE_MAX_BYTES - 1)
+		return arch_err(err, err_len, -E2BIG,
+				"pvh: command line is %zu bytes, at most %llu fit", cmdline_len,
+				LAYOUT_CMDLINE_MAX_BYTES - 1);
+	if (initrd_len) {
+		uint64_t floor =
+			img.end_gpa > LAYOUT_HIGH_MEM_GPA ? img.end_gpa : LAYOUT_HIGH_MEM_GPA;
+		uint64_t top = lo->low_ram_end;
+
+		floor = (floor + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1);
+		if (initrd_len > top || ((top - initrd_len) & ~(PAGE_BYTES - 1)) < floor)
+			return arch_err(
+				err, err_len, -E2BIG,
+				"pvh: initrd of %zu bytes does not fit between 0x%llx and 0x%llx",
+				initrd_len, (unsigned long long)floor, (unsigned long long)top);
+		mod_gpa = (top - initrd_len) & ~(PAGE_BYTES - 1);
+	}
+	nr = e820_build(lo, map, E820_MAX_VMON_ENTRIES);
+	if (nr < 0)
+		return arch_err(err, err_len, nr, "pvh: e820 map too large");
+	ret = boot_image_load(gm, kernel, &img, "pvh", err, err_len);
+	if (ret)
+		return ret;
+
+	memset(si, 0, sizeof(si));
+	w32(si, 0, PVH_START_MAGIC);
+	w32(si, 4, 1); /* version 1: memmap fields valid */
+	w32(si, 8, 0); /* flags */
+	w32(si, 12, initrd_len ? 1 : 0); /* nr_modules */
+	w64(si, 16, initrd_len ? SI_MODLIST : 0); /* modlist_paddr */
+	w64(si, 24, LAYOUT_CMDLINE_GPA); /* cmdline_paddr */
+	w64(si, 32, rsdp_gpa); /* rsdp_paddr */
+	w64(si, 40, SI_MEMMAP); /* memmap_paddr */
+	w32(si, 48, (uint32_t)nr); /* memmap_entries */
+	memset(mod, 0, sizeof(mod));
+	w64(mod, 0, mod_gpa); /* paddr */
+	w64(mod, 8, initrd_len); /* size */
+	for (int i = 0; i < nr; i++) {
+		uint8_t *e = mm + (size_t)i * MEMMAP_ENTRY;
+
+		w64(e, 0, map[i].addr);
+		w64(e, 8, map[i].size);
+		w32(e, 16, map[i].type); /* e820 types, as the ABI says */
+		w32(e, 20, 0);
+	}
+	if (gmem_write(gm, LAYOUT_PVH_INFO_GPA, si, sizeof(si)) ||
+	    gmem_write(gm, SI_MEMMAP, mm, (size_t)nr * MEMMAP_ENTRY) ||
+	    (initrd_len && (gmem_write(gm, SI_MODLIST, mod, sizeof(mod)) ||
+			    gmem_write(gm, mod_gpa, initrd, initrd_len))) ||
+	    gmem_write(gm, LAYOUT_CMDLINE_GPA, cmdline, cmdline_len + 1) || boot_cpu_write_gdt(gm))
+		return arch_err(err, err_len, -EFAULT,
+				"pvh: guest memory does not cover the layout's low RAM");
+
+	boot_cpu_protected_mode(st);
+	st->rip = img.pvh_entry_gpa;
+	st->rbx = LAYOUT_PVH_INFO_GPA;
+	return 0;
+}
