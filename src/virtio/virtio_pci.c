@@ -541,7 +541,8 @@ static void vp_reset(void *dev)
 	vp->device_feature_select = vp->driver_feature_select = 0;
 	vp->queue_select = 0;
 	pci_intx_set(&vp->pdev, 0);
-	/* MSI-X off and all vectors masked, as at power-on. */
+	/* Decoding off (BARs keep their firmware-style addresses), MSI-X off, all vectors masked. */
+	pci_config_write(&vp->pdev, PCI_COMMAND, 0, 2);
 	pci_config_write(&vp->pdev, vp->pdev.msix_cap + PCI_MSIX_FLAGS, 0, 2);
 	pthread_mutex_lock(&vp->pdev.lock);
 	for (unsigned i = 0; i < vp->pdev.msix_nr; i++)

@@ -75,7 +75,8 @@ void virtio_pci_destroy(struct virtio_pci *vp);
 
 /*
  * virtio_pci_device_ops - the lifecycle for the VM's device list (dev =
- * struct virtio_pci *): reset (device reset, MSI-X off, INTx low), save/load
+ * struct virtio_pci *): reset (device reset, command register 0 so the BAR
+ * stops decoding, MSI-X off and masked, INTx low), save/load
  * (one section "virtio-pci", instance = slot: PCI config space and MSI-X,
  * transport registers, virtio common state, model state), destroy.
  */

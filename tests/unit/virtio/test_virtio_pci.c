@@ -419,6 +419,27 @@ TEST(virtio_pci_save_load)
 	env_free(f);
 }
 
+TEST(virtio_pci_vm_reset)
+{
+	struct env *e = env_new(false, true);
+	unsigned cap = e->vp->pdev.msix_cap;
+	uint64_t v;
+
+	REQUIRE(driver_init(e, read_features(e), 0));
+	cfg_wr(e, cap + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2);
+	wr(e, VIRTIO_PCI_MSIX_TABLE_OFF + 12, 0, 4); /* unmask vector 0 */
+	virtio_pci_device_ops.reset(e->vp);
+	CHECK_EQ(cfg_rd(e, PCI_COMMAND, 2), 0);
+	CHECK(!bus_read(&e->mmio, e->bar + VIRTIO_PCI_COMMON_STATUS, &v, 1));
+	CHECK(!(cfg_rd(e, cap + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_ENABLE));
+	CHECK(!e->fp.ioev[0].on);
+	cfg_wr(e, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	CHECK_EQ(rd(e, VIRTIO_PCI_COMMON_STATUS, 1), 0);
+	CHECK_EQ(rd(e, VIRTIO_PCI_MSIX_TABLE_OFF + 12, 4), 1); /* masked again */
+	CHECK(driver_init(e, read_features(e), 0));
+	env_free(e);
+}
+
 TEST(virtio_pci_bus_destroyed_first)
 {
 	struct env *e = env_new(false, true);
@@ -511,4 +532,4 @@ HARNESS_MAIN(HARNESS_T(virtio_pci_ids_and_capabilities) HARNESS_T(virtio_pci_fea
 		     HARNESS_T(virtio_pci_reset_clears_queues) HARNESS_T(virtio_pci_queue_registers)
 			     HARNESS_T(virtio_pci_notify_via_ioeventfd_and_msix) HARNESS_T(virtio_pci_intx_and_isr)
 				     HARNESS_T(virtio_pci_needs_reset_on_bad_ring) HARNESS_T(virtio_pci_console_output_and_config)
-					     HARNESS_T(virtio_pci_save_load) HARNESS_T(virtio_pci_bus_destroyed_first) HARNESS_T(virtio_pci_random_register_accesses) HARNESS_T(virtio_pci_vcpu_and_event_loop_threads))
+					     HARNESS_T(virtio_pci_save_load) HARNESS_T(virtio_pci_vm_reset) HARNESS_T(virtio_pci_bus_destroyed_first) HARNESS_T(virtio_pci_random_register_accesses) HARNESS_T(virtio_pci_vcpu_and_event_loop_threads))
