@@ -138,9 +138,15 @@ void virtio_dev_set_status(struct virtio_dev *vdev, uint8_t status)
 void virtio_dev_kick(struct virtio_dev *vdev, unsigned q)
 {
 	virtio_dev_lock(vdev);
-	if (q < vdev->nr_queues && virtio_dev_running(vdev) && virtq_ready(&vdev->vqs[q]) &&
-	    vdev->ops->queue_notify)
-		vdev->ops->queue_notify(vdev, q);
+	if (q < vdev->nr_queues && virtio_dev_running(vdev) && vdev->vqs[q].enabled) {
+		if (!virtq_ready(&vdev->vqs[q])) {
+			/* Enabled with rings outside RAM, misaligned, or a bad size. */
+			log_guest(&vdev->rl, "%s: queue %u kicked but its rings are unusable", vdev->name, q);
+			virtio_dev_queue_error(vdev, q);
+		} else if (vdev->ops->queue_notify) {
+			vdev->ops->queue_notify(vdev, q);
+		}
+	}
 	virtio_dev_unlock(vdev);
 }
 

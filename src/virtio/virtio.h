@@ -145,7 +145,9 @@ bool virtio_dev_running(const struct virtio_dev *vdev);
 /*
  * virtio_dev_kick - the transport received a notification for queue @q
  * (event-loop thread). Takes the lock and calls the model's queue_notify when
- * the device runs and the queue is ready; ignores bad queue numbers.
+ * the device runs and the queue is ready; ignores bad queue numbers and
+ * disabled queues; an enabled queue whose rings are not usable (outside RAM,
+ * misaligned) sets NEEDS_RESET.
  */
 void virtio_dev_kick(struct virtio_dev *vdev, unsigned q);
 

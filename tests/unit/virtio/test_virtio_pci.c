@@ -358,6 +358,26 @@ TEST(virtio_pci_needs_reset_on_bad_ring)
 	env_free(e);
 }
 
+TEST(virtio_pci_rings_outside_ram_need_reset)
+{
+	struct env *e = env_new(false, false);
+
+	REQUIRE(driver_init(e, read_features(e), 0));
+	wr(e, VIRTIO_PCI_COMMON_STATUS, 0, 1);
+	wr(e, VIRTIO_PCI_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER, 1);
+	write_features(e, read_features(e));
+	wr(e, VIRTIO_PCI_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK, 1);
+	wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+	wr(e, VIRTIO_PCI_COMMON_Q_DESCLO, 0, 4);
+	wr(e, VIRTIO_PCI_COMMON_Q_DESCHI, 0x10, 4); /* far beyond RAM */
+	wr(e, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+	wr(e, VIRTIO_PCI_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+						 VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK, 1);
+	wr(e, VIRTIO_PCI_NOTIFY_OFF, 0, 2);
+	CHECK(rd(e, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	env_free(e);
+}
+
 TEST(virtio_pci_console_output_and_config)
 {
 	struct env *e = env_new(true, true);
@@ -531,5 +551,5 @@ TEST(virtio_pci_vcpu_and_event_loop_threads)
 HARNESS_MAIN(HARNESS_T(virtio_pci_ids_and_capabilities) HARNESS_T(virtio_pci_features_need_version_1)
 		     HARNESS_T(virtio_pci_reset_clears_queues) HARNESS_T(virtio_pci_queue_registers)
 			     HARNESS_T(virtio_pci_notify_via_ioeventfd_and_msix) HARNESS_T(virtio_pci_intx_and_isr)
-				     HARNESS_T(virtio_pci_needs_reset_on_bad_ring) HARNESS_T(virtio_pci_console_output_and_config)
+				     HARNESS_T(virtio_pci_needs_reset_on_bad_ring) HARNESS_T(virtio_pci_rings_outside_ram_need_reset) HARNESS_T(virtio_pci_console_output_and_config)
 					     HARNESS_T(virtio_pci_save_load) HARNESS_T(virtio_pci_vm_reset) HARNESS_T(virtio_pci_bus_destroyed_first) HARNESS_T(virtio_pci_random_register_accesses) HARNESS_T(virtio_pci_vcpu_and_event_loop_threads))
