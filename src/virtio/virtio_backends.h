@@ -1,0 +1,48 @@
+/*
+ * virtio_backends.h — glue from vmon's host backends (backends/blk/
+ * blk_backend.h, backends/net/net_tap.h) to the device models' small
+ * vtables (struct virtio_blk_backend, struct virtio_net_backend), so the VM
+ * creates a disk or a NIC in one call.
+ *
+ * The functions exist when the backends' headers are in the tree
+ * (VIRTIO_HAVE_HOST_BACKENDS is then 1); until the backends branch is merged
+ * they are not built.
+ */
+#ifndef VMON_VIRTIO_VIRTIO_BACKENDS_H
+#define VMON_VIRTIO_VIRTIO_BACKENDS_H
+
+#include <stdint.h>
+
+#include "mem/gmem.h"
+#include "virtio/virtio.h"
+
+#if __has_include("backends/blk/blk_backend.h") && __has_include("backends/net/net_tap.h")
+#define VIRTIO_HAVE_HOST_BACKENDS 1
+#else
+#define VIRTIO_HAVE_HOST_BACKENDS 0
+#endif
+
+struct blk_backend;
+struct net_tap;
+struct evloop;
+
+/*
+ * virtio_blk_create_on - a virtio-blk device over an open block backend @b
+ * (the caller's: close it with blk_backend_close() after destroying the
+ * device; that completes what is in flight). Read-only when @b was opened
+ * read-only. @serial: GET_ID string (may be NULL). Each I/O allocates a small
+ * struct blk_io. Returns 0 and *@out, or -errno.
+ */
+int virtio_blk_create_on(struct virtio_dev **out, const struct gmem *gm, struct blk_backend *b,
+			 const char *serial);
+
+/*
+ * virtio_net_create_on - a virtio-net device over TAP @t with MAC @mac. The
+ * TAP fd is watched on @el (EPOLLIN) while the guest has receive buffers
+ * posted; offloads are set from the negotiated features. @t stays the
+ * caller's (close it after destroying the device). Returns 0 and *@out, or -errno.
+ */
+int virtio_net_create_on(struct virtio_dev **out, const struct gmem *gm, struct net_tap *t,
+			 const uint8_t mac[6], struct evloop *el);
+
+#endif

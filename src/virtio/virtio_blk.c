@@ -1,0 +1,344 @@
+/* virtio_blk.c — virtio block device (§5.2): defensive request parsing over a host block backend. */
+#include "virtio/virtio_blk.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/virtio_blk.h>
+#include <linux/virtio_ids.h>
+
+#include "util/compiler.h"
+
+#define SECTOR 512ull
+#define HDR_LEN sizeof(struct virtio_blk_outhdr) /* 16 */
+
+struct virtio_blk {
+	struct virtio_dev vdev;
+	struct virtio_blk_backend be;
+	bool read_only;
+	uint64_t capacity_sectors;
+	char serial[VIRTIO_BLK_ID_BYTES];
+	struct virtio_blk_config cfg;
+	uint32_t generation; /* bumped on reset: completions of older requests are dropped */
+	unsigned inflight;
+	bool throttled;      /* stopped popping at the in-flight cap; resume on a completion */
+};
+
+struct blk_req {
+	struct virtio_blk *blk;
+	uint32_t generation;
+	uint8_t *status;     /* the last device-writable byte, in guest RAM */
+	uint32_t used_len;   /* bytes written on success, status included */
+	struct virtio_blk_io io;
+	struct iovec data[VIRTQ_MAX_SEGS];
+	struct virtq_elem elem;
+};
+
+static struct virtio_blk *to_blk(struct virtio_dev *vdev)
+{
+	return container_of(vdev, struct virtio_blk, vdev);
+}
+
+/* Finish @req with @status: write the status byte, return the chain, interrupt. Lock held. */
+static void req_finish(struct blk_req *req, uint8_t status, uint32_t used_len)
+{
+	struct virtio_blk *blk = req->blk;
+
+	if (req->generation == blk->generation && virtio_dev_running(&blk->vdev)) {
+		if (req->status)
+			*req->status = status;
+		if (!virtq_push(&blk->vdev.vqs[0], req->elem.head, req->status ? used_len : 0))
+			virtio_dev_used(&blk->vdev, 0);
+	}
+	free(req);
+}
+
+static void blk_queue_notify(struct virtio_dev *vdev, unsigned q);
+
+static void req_complete(struct virtio_blk_io *io, int result)
+{
+	struct blk_req *req = io->opaque;
+	struct virtio_blk *blk = req->blk;
+	bool ok;
+
+	virtio_dev_lock(&blk->vdev);
+	blk->inflight--;
+	ok = result >= 0 &&
+	     (io->op != VIRTIO_BLK_OP_READ && io->op != VIRTIO_BLK_OP_WRITE ? true
+									  : (uint64_t)result == io->len_bytes);
+	req_finish(req, ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR, ok ? req->used_len : 1);
+	if (blk->throttled) {
+		blk->throttled = false;
+		blk_queue_notify(&blk->vdev, 0);
+	}
+	virtio_dev_unlock(&blk->vdev);
+}
+
+/* [sector, sector + bytes/512) inside the disk? Overflow-checked. */
+static bool range_ok(const struct virtio_blk *blk, uint64_t sector, uint64_t bytes, uint64_t *offset)
+{
+	uint64_t end;
+
+	if (__builtin_mul_overflow(sector, SECTOR, offset) || __builtin_add_overflow(*offset, bytes, &end))
+		return false;
+	return end <= blk->capacity_sectors * SECTOR;
+}
+
+static void submit(struct blk_req *req, enum virtio_blk_op op, uint64_t offset, uint64_t len, unsigned iovcnt)
+{
+	struct virtio_blk *blk = req->blk;
+
+	req->io = (struct virtio_blk_io){ .op = op, .offset_bytes = offset, .len_bytes = len,
+					  .iov = req->data, .iovcnt = iovcnt,
+					  .complete = req_complete, .opaque = req };
+	blk->inflight++;
+	if (blk->be.submit(blk->be.opaque, &req->io) < 0) {
+		blk->inflight--;
+		req_finish(req, VIRTIO_BLK_S_IOERR, 1);
+	}
+}
+
+/* Parse one popped request and start it (or finish it at once). Lock held. */
+static void handle_request(struct virtio_blk *blk, struct blk_req *req)
+{
+	struct virtq_elem *e = &req->elem;
+	struct iovec *in = e->iov + e->out_num;
+	struct virtio_blk_outhdr hdr;
+	uint64_t data_len, offset;
+	unsigned n;
+
+	/* §5.2.6.2: the status is the last byte the device may write. */
+	if (e->in_num == 0) {
+		log_guest(&blk->vdev.rl, "%s: request without a writable status byte", blk->vdev.name);
+		req->status = NULL;
+		req_finish(req, 0, 0);
+		return;
+	}
+	req->status = (uint8_t *)in[e->in_num - 1].iov_base + in[e->in_num - 1].iov_len - 1;
+	if (virtq_iov_to_buf(e->iov, e->out_num, 0, &hdr, HDR_LEN) != HDR_LEN) {
+		log_guest(&blk->vdev.rl, "%s: request header shorter than 16 bytes", blk->vdev.name);
+		req_finish(req, VIRTIO_BLK_S_IOERR, 1);
+		return;
+	}
+	data_len = e->in_len - 1; /* writable bytes before the status */
+
+	switch (hdr.type) {
+	case VIRTIO_BLK_T_IN:
+		if (data_len % SECTOR || !range_ok(blk, hdr.sector, data_len, &offset))
+			break;
+		n = virtq_iov_slice(in, e->in_num, 0, data_len, req->data, VIRTQ_MAX_SEGS);
+		req->used_len = (uint32_t)(data_len + 1);
+		submit(req, VIRTIO_BLK_OP_READ, offset, data_len, n);
+		return;
+	case VIRTIO_BLK_T_OUT:
+		data_len = e->out_len - HDR_LEN;
+		if (blk->read_only || data_len % SECTOR || !range_ok(blk, hdr.sector, data_len, &offset))
+			break;
+		n = virtq_iov_slice(e->iov, e->out_num, HDR_LEN, data_len, req->data, VIRTQ_MAX_SEGS);
+		req->used_len = 1;
+		submit(req, VIRTIO_BLK_OP_WRITE, offset, data_len, n);
+		return;
+	case VIRTIO_BLK_T_FLUSH:
+		if (!virtio_dev_has(&blk->vdev, VIRTIO_BLK_F_FLUSH)) {
+			req_finish(req, VIRTIO_BLK_S_UNSUPP, 1);
+			return;
+		}
+		req->used_len = 1;
+		submit(req, VIRTIO_BLK_OP_FLUSH, 0, 0, 0);
+		return;
+	case VIRTIO_BLK_T_GET_ID: {
+		uint64_t l = data_len < VIRTIO_BLK_ID_BYTES ? data_len : VIRTIO_BLK_ID_BYTES;
+
+		virtq_buf_to_iov(in, e->in_num, 0, blk->serial, (size_t)l);
+		req_finish(req, VIRTIO_BLK_S_OK, (uint32_t)l + 1);
+		return;
+	}
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES: {
+		bool discard = hdr.type == VIRTIO_BLK_T_DISCARD;
+		struct virtio_blk_discard_write_zeroes seg;
+		uint64_t max = discard ? blk->cfg.max_discard_sectors : blk->cfg.max_write_zeroes_sectors;
+		uint32_t allowed = discard ? 0 : VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
+
+		if (!virtio_dev_has(&blk->vdev, discard ? VIRTIO_BLK_F_DISCARD : VIRTIO_BLK_F_WRITE_ZEROES)) {
+			req_finish(req, VIRTIO_BLK_S_UNSUPP, 1);
+			return;
+		}
+		/* One segment (max_*_seg = 1), §5.2.6.2. */
+		if (e->out_len - HDR_LEN != sizeof(seg) ||
+		    virtq_iov_to_buf(e->iov, e->out_num, HDR_LEN, &seg, sizeof(seg)) != sizeof(seg))
+			break;
+		if (seg.flags & ~allowed) {
+			req_finish(req, VIRTIO_BLK_S_UNSUPP, 1);
+			return;
+		}
+		if (blk->read_only || seg.num_sectors > max ||
+		    !range_ok(blk, seg.sector, (uint64_t)seg.num_sectors * SECTOR, &offset))
+			break;
+		req->used_len = 1;
+		submit(req, discard ? VIRTIO_BLK_OP_DISCARD : VIRTIO_BLK_OP_WRITE_ZEROES, offset,
+		       (uint64_t)seg.num_sectors * SECTOR, 0);
+		return;
+	}
+	default:
+		req_finish(req, VIRTIO_BLK_S_UNSUPP, 1);
+		return;
+	}
+	log_guest(&blk->vdev.rl, "%s: bad request (type %u, sector %llu)", blk->vdev.name, hdr.type,
+		  (unsigned long long)hdr.sector);
+	req_finish(req, VIRTIO_BLK_S_IOERR, 1);
+}
+
+static void blk_queue_notify(struct virtio_dev *vdev, unsigned q)
+{
+	struct virtio_blk *blk = to_blk(vdev);
+	struct virtq *vq = &vdev->vqs[0];
+	unsigned budget = 0;
+
+	(void)q;
+	do {
+		for (;;) {
+			struct blk_req *req;
+			int rc;
+
+			if (virtio_dev_yield(vdev, 0, &budget))
+				return;
+
+			if (!virtio_dev_running(vdev))
+				return;
+			/*
+			 * A guest may make the same head available again and again
+			 * without waiting for it to be used: cap what is in flight
+			 * at the queue size so it cannot make us allocate without
+			 * bound; the next completion resumes.
+			 */
+			if (blk->inflight >= vq->size) {
+				blk->throttled = true;
+				return;
+			}
+			req = malloc(sizeof(*req));
+			if (!req)
+				return; /* host out of memory: try again at the next kick */
+			rc = virtq_pop(vq, &req->elem);
+			if (rc <= 0) {
+				free(req);
+				if (rc < 0)
+					virtio_dev_queue_error(vdev, 0);
+				if (rc < 0)
+					return;
+				break;
+			}
+			req->blk = blk;
+			req->generation = blk->generation;
+			req->status = NULL;
+			req->used_len = 1;
+			handle_request(blk, req);
+		}
+	} while (virtio_dev_queue_rearm(vdev, 0));
+}
+
+static void blk_config_read(struct virtio_dev *vdev, uint32_t offset, void *buf, uint32_t len)
+{
+	memcpy(buf, (uint8_t *)&to_blk(vdev)->cfg + offset, len);
+}
+
+static unsigned blk_inflight_op(struct virtio_dev *vdev)
+{
+	return to_blk(vdev)->inflight;
+}
+
+static void blk_reset(struct virtio_dev *vdev)
+{
+	to_blk(vdev)->generation++;
+	to_blk(vdev)->throttled = false;
+}
+
+static void blk_destroy(struct virtio_dev *vdev)
+{
+	struct virtio_blk *blk = to_blk(vdev);
+
+	/* In-flight requests (if any) are dropped by the generation check; the VM closes the backend first. */
+	virtio_dev_fini(vdev);
+	free(blk);
+}
+
+static void blk_save(struct virtio_dev *vdev, struct state_writer *w)
+{
+	/* Requests in flight are not saved: the VM drains the backend before saving. */
+	state_put_u64(w, to_blk(vdev)->capacity_sectors);
+}
+
+static int blk_load(struct virtio_dev *vdev, struct state_reader *r)
+{
+	uint64_t cap = state_get_u64(r);
+
+	if (state_error(r) || cap != to_blk(vdev)->capacity_sectors)
+		return -EINVAL;
+	return 0;
+}
+
+static const struct virtio_dev_ops blk_ops = {
+	.name = "virtio-blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.config_len = sizeof(struct virtio_blk_config),
+	.config_read = blk_config_read,
+	.queue_notify = blk_queue_notify,
+	.reset = blk_reset,
+	.inflight = blk_inflight_op,
+	.save = blk_save,
+	.load = blk_load,
+	.destroy = blk_destroy,
+};
+
+int virtio_blk_create(struct virtio_dev **out, const struct gmem *gm, const struct virtio_blk_backend *be,
+		      bool read_only, const char *serial)
+{
+	struct virtio_blk *blk;
+	uint64_t features = (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_SIZE_MAX) |
+			    (1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_FLUSH);
+	int rc;
+
+	if (!be || !be->submit)
+		return -EINVAL;
+	blk = calloc(1, sizeof(*blk));
+	if (!blk)
+		return -ENOMEM;
+	if (read_only)
+		features |= 1ull << VIRTIO_BLK_F_RO;
+	else
+		features |= (1ull << VIRTIO_BLK_F_DISCARD) | (1ull << VIRTIO_BLK_F_WRITE_ZEROES);
+	rc = virtio_dev_init(&blk->vdev, &blk_ops, gm, "virtio-blk", features, 1, VIRTIO_BLK_QUEUE_SIZE);
+	if (rc) {
+		free(blk);
+		return rc;
+	}
+	blk->be = *be;
+	blk->read_only = read_only;
+	blk->capacity_sectors = be->size_bytes / SECTOR;
+	if (serial)
+		memcpy(blk->serial, serial, strnlen(serial, sizeof(blk->serial)));
+	blk->cfg.capacity = blk->capacity_sectors;
+	blk->cfg.size_max = VIRTIO_BLK_SIZE_MAX;
+	blk->cfg.seg_max = VIRTIO_BLK_SEG_MAX;
+	blk->cfg.blk_size = SECTOR;
+	blk->cfg.num_queues = 1;
+	blk->cfg.max_discard_sectors = UINT32_MAX / SECTOR;
+	blk->cfg.max_discard_seg = 1;
+	blk->cfg.discard_sector_alignment = 1;
+	blk->cfg.max_write_zeroes_sectors = UINT32_MAX / SECTOR;
+	blk->cfg.max_write_zeroes_seg = 1;
+	blk->cfg.write_zeroes_may_unmap = 1;
+	*out = &blk->vdev;
+	return 0;
+}
+
+unsigned virtio_blk_inflight(struct virtio_dev *vdev)
+{
+	unsigned n;
+
+	virtio_dev_lock(vdev);
+	n = to_blk(vdev)->inflight;
+	virtio_dev_unlock(vdev);
+	return n;
+}

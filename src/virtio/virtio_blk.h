@@ -1,0 +1,79 @@
+/*
+ * virtio_blk.h — virtio block device (virtio 1.2 §5.2): one request queue;
+ * IN, OUT, FLUSH, GET_ID, DISCARD and WRITE_ZEROES; read-only disks
+ * (VIRTIO_BLK_F_RO); capacity, seg_max, size_max, blk_size in its config.
+ *
+ * The model parses each request defensively (16-byte device-readable
+ * header, status = the last device-writable byte, sector ranges checked
+ * against the capacity with overflow checks) and hands the I/O to a host
+ * backend through struct virtio_blk_backend; a request the guest got wrong
+ * completes with VIRTIO_BLK_S_IOERR or VIRTIO_BLK_S_UNSUPP, never a crash.
+ *
+ * The backend vtable mirrors src/backends/blk_backend.h (struct blk_io): the
+ * VM adapts a struct blk_backend to it in a few lines (see the report /
+ * docs). Completions may come synchronously from submit() or later on the
+ * event-loop thread; either way the model takes its device lock.
+ */
+#ifndef VMON_VIRTIO_VIRTIO_BLK_H
+#define VMON_VIRTIO_VIRTIO_BLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "mem/gmem.h"
+#include "virtio/virtio.h"
+
+enum virtio_blk_op {
+	VIRTIO_BLK_OP_READ,
+	VIRTIO_BLK_OP_WRITE,
+	VIRTIO_BLK_OP_FLUSH,
+	VIRTIO_BLK_OP_DISCARD,
+	VIRTIO_BLK_OP_WRITE_ZEROES,
+};
+
+/*
+ * struct virtio_blk_io - one host I/O (same fields as blk_backend.h's
+ * struct blk_io). @iov points into guest RAM. @complete must be called
+ * exactly once, with the bytes transferred or -errno, unless submit() returned
+ * an error.
+ */
+struct virtio_blk_io {
+	enum virtio_blk_op op;
+	uint64_t offset_bytes;
+	uint64_t len_bytes;
+	struct iovec *iov;
+	unsigned iovcnt;
+	void (*complete)(struct virtio_blk_io *io, int result);
+	void *opaque;
+};
+
+/*
+ * struct virtio_blk_backend - the disk. @size_bytes is fixed for the VM's
+ * life; @submit queues @io and returns 0 (completion follows) or -errno (no
+ * completion will follow).
+ */
+struct virtio_blk_backend {
+	void *opaque;
+	uint64_t size_bytes;
+	int (*submit)(void *opaque, struct virtio_blk_io *io);
+};
+
+#define VIRTIO_BLK_QUEUE_SIZE 256
+#define VIRTIO_BLK_SEG_MAX (VIRTIO_BLK_QUEUE_SIZE - 2)
+#define VIRTIO_BLK_SIZE_MAX (1u << 20)
+
+/*
+ * virtio_blk_create - a block device over @gm serving @be (copied; its
+ * opaque must outlive the device). @read_only offers VIRTIO_BLK_F_RO and fails
+ * writes/discards; @serial (may be NULL) is the GET_ID string (at most 20 bytes
+ * used). Capacity is size_bytes / 512 (a partial last sector is not exposed).
+ * Returns 0 and *@out (give it to virtio_pci_create()), or -errno.
+ */
+int virtio_blk_create(struct virtio_dev **out, const struct gmem *gm, const struct virtio_blk_backend *be,
+		      bool read_only, const char *serial);
+
+/* virtio_blk_inflight - requests submitted to the backend and not yet completed (tests, shutdown). */
+unsigned virtio_blk_inflight(struct virtio_dev *vdev);
+
+#endif

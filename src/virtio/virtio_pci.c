@@ -1,0 +1,616 @@
+/* virtio_pci.c — virtio 1.2 §4.1 PCI transport: capabilities, common config, ISR, notify, MSI-X/INTx. */
+#include "virtio/virtio_pci.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <linux/pci_regs.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_pci.h>
+
+#include "util/compiler.h"
+
+#define VIRTIO_PCI_VENDOR 0x1af4
+#define VIRTIO_PCI_DEVICE_BASE 0x1040
+#define VIRTIO_PCI_SUBSYS_ID 0x1100 /* >= 0x40 for non-transitional devices (§4.1.2.1) */
+#define VIRTIO_PCI_COMMON_LEN 0x40u /* up to queue_reset */
+
+static uint32_t class_for(uint16_t id)
+{
+	switch (id) {
+	case VIRTIO_ID_NET:
+		return 0x020000; /* network controller, ethernet */
+	case VIRTIO_ID_BLOCK:
+		return 0x018000; /* mass storage, other */
+	case VIRTIO_ID_CONSOLE:
+		return 0x078000; /* communication, other */
+	default:
+		return 0x00ff00; /* unclassified */
+	}
+}
+
+/* ---- interrupts (§4.1.5.4) -------------------------------------------------------------- */
+
+static void vp_interrupt(void *opaque, struct virtio_dev *vdev, int q)
+{
+	struct virtio_pci *vp = opaque;
+
+	if (pci_msix_enabled(&vp->pdev)) {
+		uint16_t vec = q < 0 ? vdev->config_vector : vdev->vqs[q].msix_vector;
+
+		/* §4.1.5.4: no vector, no interrupt. -EINVAL: MSI-X was just turned off; use INTx. */
+		if (vec == VIRTIO_NO_VECTOR || pci_msix_notify(&vp->pdev, vec) != -EINVAL)
+			return;
+	}
+	vp->isr |= q < 0 ? VIRTIO_PCI_ISR_CONFIG : 1;
+	pci_intx_set(&vp->pdev, 1);
+}
+
+/* Run queue @q again from the event loop: signal its kick eventfd (only when watched). */
+static bool vp_requeue(void *opaque, struct virtio_dev *vdev, unsigned q)
+{
+	struct virtio_pci *vp = opaque;
+	uint64_t one = 1;
+
+	(void)vdev;
+	return q < VIRTIO_MAX_QUEUES && vp->watched[q] && write(vp->kick_fd[q], &one, sizeof(one)) == sizeof(one);
+}
+
+/* ---- common configuration (§4.1.4.3) ------------------------------------------------------ */
+
+static struct virtq *sel_vq(struct virtio_pci *vp)
+{
+	return vp->queue_select < vp->vdev->nr_queues ? &vp->vdev->vqs[vp->queue_select] : NULL;
+}
+
+/* The whole structure as the driver would see it, for reads of any width. */
+static void common_image(struct virtio_pci *vp, uint8_t img[VIRTIO_PCI_COMMON_LEN])
+{
+	struct virtio_dev *vdev = vp->vdev;
+	struct virtq *vq = sel_vq(vp);
+	uint64_t df = vp->device_feature_select < 2 ? vdev->host_features >> (32 * vp->device_feature_select) : 0;
+	uint64_t gf = vp->driver_feature_select < 2 ? vdev->driver_features >> (32 * vp->driver_feature_select) : 0;
+	uint8_t *b = img;
+
+#define P16(off, v) do { b[off] = (uint8_t)(v); b[(off) + 1] = (uint8_t)((v) >> 8); } while (0)
+#define P32(off, v) do { P16(off, (uint32_t)(v)); P16((off) + 2, (uint32_t)(v) >> 16); } while (0)
+	memset(img, 0, VIRTIO_PCI_COMMON_LEN);
+	P32(VIRTIO_PCI_COMMON_DFSELECT, vp->device_feature_select);
+	P32(VIRTIO_PCI_COMMON_DF, (uint32_t)df);
+	P32(VIRTIO_PCI_COMMON_GFSELECT, vp->driver_feature_select);
+	P32(VIRTIO_PCI_COMMON_GF, (uint32_t)gf);
+	P16(VIRTIO_PCI_COMMON_MSIX, vdev->config_vector);
+	P16(VIRTIO_PCI_COMMON_NUMQ, vdev->nr_queues);
+	b[VIRTIO_PCI_COMMON_STATUS] = virtio_dev_status_read(vdev);
+	b[VIRTIO_PCI_COMMON_CFGGENERATION] = vdev->config_generation;
+	P16(VIRTIO_PCI_COMMON_Q_SELECT, vp->queue_select);
+	if (vq) {
+		P16(VIRTIO_PCI_COMMON_Q_SIZE, vq->size);
+		P16(VIRTIO_PCI_COMMON_Q_MSIX, vq->msix_vector);
+		P16(VIRTIO_PCI_COMMON_Q_ENABLE, vq->enabled);
+		P16(VIRTIO_PCI_COMMON_Q_NOFF, vp->queue_select);
+		P32(VIRTIO_PCI_COMMON_Q_DESCLO, vq->desc_gpa);
+		P32(VIRTIO_PCI_COMMON_Q_DESCHI, vq->desc_gpa >> 32);
+		P32(VIRTIO_PCI_COMMON_Q_AVAILLO, vq->avail_gpa);
+		P32(VIRTIO_PCI_COMMON_Q_AVAILHI, vq->avail_gpa >> 32);
+		P32(VIRTIO_PCI_COMMON_Q_USEDLO, vq->used_gpa);
+		P32(VIRTIO_PCI_COMMON_Q_USEDHI, vq->used_gpa >> 32);
+	} else {
+		P16(VIRTIO_PCI_COMMON_Q_MSIX, VIRTIO_NO_VECTOR);
+	}
+#undef P16
+#undef P32
+}
+
+static uint16_t checked_vector(struct virtio_pci *vp, uint64_t v)
+{
+	return v < vp->pdev.msix_nr ? (uint16_t)v : VIRTIO_NO_VECTOR;
+}
+
+static void set_addr_half(uint64_t *gpa, bool hi, uint32_t v)
+{
+	if (hi)
+		*gpa = (*gpa & 0xffffffffull) | (uint64_t)v << 32;
+	else
+		*gpa = (*gpa & ~0xffffffffull) | v;
+}
+
+static void common_write(struct virtio_pci *vp, uint64_t off, uint64_t val, unsigned size)
+{
+	struct virtio_dev *vdev = vp->vdev;
+	struct virtq *vq = sel_vq(vp);
+	uint32_t v = (uint32_t)val;
+
+	switch (off) {
+	case VIRTIO_PCI_COMMON_DFSELECT:
+		if (size == 4)
+			vp->device_feature_select = v;
+		return;
+	case VIRTIO_PCI_COMMON_GFSELECT:
+		if (size == 4)
+			vp->driver_feature_select = v;
+		return;
+	case VIRTIO_PCI_COMMON_GF:
+		if (size != 4 || vp->driver_feature_select > 1 || (vdev->status & VIRTIO_CONFIG_S_FEATURES_OK))
+			return;
+		set_addr_half(&vdev->driver_features, vp->driver_feature_select == 1, v);
+		return;
+	case VIRTIO_PCI_COMMON_MSIX:
+		if (size == 2)
+			vdev->config_vector = checked_vector(vp, v);
+		return;
+	case VIRTIO_PCI_COMMON_STATUS:
+		if (size != 1)
+			return;
+		virtio_dev_set_status(vdev, (uint8_t)v);
+		if (v == 0) {
+			vp->isr = 0;
+			pci_intx_set(&vp->pdev, 0);
+		}
+		return;
+	case VIRTIO_PCI_COMMON_Q_SELECT:
+		if (size == 2)
+			vp->queue_select = (uint16_t)v;
+		return;
+	default:
+		break;
+	}
+	if (!vq)
+		return;
+	if (off == VIRTIO_PCI_COMMON_Q_MSIX && size == 2) {
+		vq->msix_vector = checked_vector(vp, v);
+		return;
+	}
+	if (vq->enabled) {
+		/* §4.1.4.3.2: the rest of the queue is read-only once enabled. */
+		log_guest(&vp->rl, "%s: queue %u register 0x%llx written while enabled", vdev->name,
+			  vp->queue_select, (unsigned long long)off);
+		return;
+	}
+	switch (off) {
+	case VIRTIO_PCI_COMMON_Q_SIZE:
+		if (size == 2 && v && !(v & (v - 1)) && v <= vq->max_size)
+			vq->size = (uint16_t)v;
+		else
+			log_guest(&vp->rl, "%s: bad queue size %u", vdev->name, v);
+		return;
+	case VIRTIO_PCI_COMMON_Q_ENABLE:
+		if (size == 2 && v == 1)
+			vq->enabled = true;
+		return;
+	case VIRTIO_PCI_COMMON_Q_DESCLO:
+	case VIRTIO_PCI_COMMON_Q_DESCHI:
+		if (size == 4)
+			set_addr_half(&vq->desc_gpa, off == VIRTIO_PCI_COMMON_Q_DESCHI, v);
+		return;
+	case VIRTIO_PCI_COMMON_Q_AVAILLO:
+	case VIRTIO_PCI_COMMON_Q_AVAILHI:
+		if (size == 4)
+			set_addr_half(&vq->avail_gpa, off == VIRTIO_PCI_COMMON_Q_AVAILHI, v);
+		return;
+	case VIRTIO_PCI_COMMON_Q_USEDLO:
+	case VIRTIO_PCI_COMMON_Q_USEDHI:
+		if (size == 4)
+			set_addr_half(&vq->used_gpa, off == VIRTIO_PCI_COMMON_Q_USEDHI, v);
+		return;
+	default:
+		return; /* read-only or reserved */
+	}
+}
+
+/* ---- BAR 0 ---------------------------------------------------------------------------- */
+
+static uint64_t ones(unsigned size)
+{
+	return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+}
+
+static void vp_kick(struct virtio_pci *vp, unsigned q)
+{
+	if (q >= vp->vdev->nr_queues)
+		return;
+	if (vp->watched[q]) {
+		uint64_t one = 1;
+
+		if (write(vp->kick_fd[q], &one, sizeof(one)) < 0)
+			log_guest(&vp->rl, "%s: eventfd write failed", vp->vdev->name);
+		return;
+	}
+	virtio_dev_kick(vp->vdev, q);
+}
+
+static uint64_t vp_bar_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct virtio_pci *vp = opaque;
+	struct virtio_dev *vdev = vp->vdev;
+	uint64_t v = ones(size);
+
+	if (off >= VIRTIO_PCI_MSIX_TABLE_OFF && off < VIRTIO_PCI_BAR_SIZE)
+		return pci_msix_read(&vp->pdev, off, size);
+	virtio_dev_lock(vdev);
+	if (off + size <= VIRTIO_PCI_COMMON_LEN) {
+		uint8_t img[VIRTIO_PCI_COMMON_LEN];
+
+		common_image(vp, img);
+		v = 0;
+		for (unsigned i = 0; i < size; i++)
+			v |= (uint64_t)img[off + i] << (8 * i);
+	} else if (off == VIRTIO_PCI_ISR_OFF && size == 1) {
+		/* §4.1.4.5: reading the ISR clears it and de-asserts INTx. */
+		v = vp->isr;
+		vp->isr = 0;
+		pci_intx_set(&vp->pdev, 0);
+	} else if (off >= VIRTIO_PCI_DEVICE_OFF && off - VIRTIO_PCI_DEVICE_OFF + size <= vdev->ops->config_len &&
+		   vdev->ops->config_read) {
+		uint8_t buf[8] = { 0 };
+
+		vdev->ops->config_read(vdev, (uint32_t)(off - VIRTIO_PCI_DEVICE_OFF), buf, size);
+		v = 0;
+		for (unsigned i = 0; i < size; i++)
+			v |= (uint64_t)buf[i] << (8 * i);
+	} else if (off >= VIRTIO_PCI_NOTIFY_OFF && off < VIRTIO_PCI_NOTIFY_OFF + 0x1000) {
+		v = 0;
+	}
+	virtio_dev_unlock(vdev);
+	return v;
+}
+
+static void vp_bar_write(void *opaque, uint64_t off, uint64_t value, unsigned size)
+{
+	struct virtio_pci *vp = opaque;
+	struct virtio_dev *vdev = vp->vdev;
+
+	if (off >= VIRTIO_PCI_MSIX_TABLE_OFF && off < VIRTIO_PCI_BAR_SIZE) {
+		pci_msix_write(&vp->pdev, off, value, size);
+		return;
+	}
+	if (off >= VIRTIO_PCI_NOTIFY_OFF && off < VIRTIO_PCI_NOTIFY_OFF + 0x1000) {
+		/* A notify that did not go through an ioeventfd (§4.1.5.2). */
+		if ((off - VIRTIO_PCI_NOTIFY_OFF) % VIRTIO_PCI_NOTIFY_MULT == 0)
+			vp_kick(vp, (unsigned)((off - VIRTIO_PCI_NOTIFY_OFF) / VIRTIO_PCI_NOTIFY_MULT));
+		return;
+	}
+	virtio_dev_lock(vdev);
+	if (off + size <= VIRTIO_PCI_COMMON_LEN) {
+		common_write(vp, off, value, size);
+	} else if (off >= VIRTIO_PCI_DEVICE_OFF && off - VIRTIO_PCI_DEVICE_OFF + size <= vdev->ops->config_len &&
+		   vdev->ops->config_write) {
+		uint8_t buf[8];
+
+		for (unsigned i = 0; i < size; i++)
+			buf[i] = (uint8_t)(value >> (8 * i));
+		vdev->ops->config_write(vdev, (uint32_t)(off - VIRTIO_PCI_DEVICE_OFF), buf, size);
+	}
+	virtio_dev_unlock(vdev);
+}
+
+const struct bus_region_ops virtio_pci_bar_ops = { .read = vp_bar_read, .write = vp_bar_write };
+
+/* ---- ioeventfds ------------------------------------------------------------------------- */
+
+static void vp_ioeventfds(struct virtio_pci *vp, bool on, uint64_t bar_gpa)
+{
+	const struct pci_platform *plat = vp->plat;
+
+	if (!plat || !plat->ioeventfd_add || !plat->ioeventfd_del || on == vp->ioeventfd_on)
+		return;
+	for (unsigned q = 0; q < vp->vdev->nr_queues; q++) {
+		uint64_t gpa = (on ? bar_gpa : vp->ioeventfd_bar_gpa) + VIRTIO_PCI_NOTIFY_OFF +
+			       (uint64_t)q * VIRTIO_PCI_NOTIFY_MULT;
+
+		if (!vp->watched[q])
+			continue;
+		if (on) {
+			int rc = plat->ioeventfd_add(plat->opaque, gpa, 2, vp->kick_fd[q]);
+
+			if (rc)
+				log_warn("%s: ioeventfd for queue %u: %d (kicks will exit)", vp->vdev->name, q, rc);
+		} else {
+			plat->ioeventfd_del(plat->opaque, gpa, 2, vp->kick_fd[q]);
+		}
+	}
+	vp->ioeventfd_on = on;
+	vp->ioeventfd_bar_gpa = bar_gpa;
+}
+
+static void vp_bar_changed(struct pci_device *pdev, unsigned bar, bool mapped, uint64_t gpa)
+{
+	struct virtio_pci *vp = container_of(pdev, struct virtio_pci, pdev);
+
+	if (bar == 0)
+		vp_ioeventfds(vp, mapped, gpa);
+}
+
+struct vp_kick_ctx {
+	struct virtio_pci *vp;
+	unsigned q;
+};
+
+static struct vp_kick_ctx *kick_ctx_of(struct virtio_pci *vp, unsigned q);
+
+static void vp_kick_handler(void *arg, uint32_t events)
+{
+	struct vp_kick_ctx *k = arg;
+	uint64_t cnt;
+
+	(void)events;
+	if (read(k->vp->kick_fd[k->q], &cnt, sizeof(cnt)) != sizeof(cnt))
+		return; /* spurious wake-up */
+	virtio_dev_kick(k->vp->vdev, k->q);
+}
+
+/* ---- create / destroy ------------------------------------------------------------------- */
+
+struct virtio_pci_full {
+	struct virtio_pci vp;
+	struct vp_kick_ctx kick[VIRTIO_MAX_QUEUES];
+};
+
+static struct vp_kick_ctx *kick_ctx_of(struct virtio_pci *vp, unsigned q)
+{
+	return &container_of(vp, struct virtio_pci_full, vp)->kick[q];
+}
+
+static void add_vendor_cap(struct pci_device *pdev, uint8_t type, uint32_t off, uint32_t len, bool notify)
+{
+	struct virtio_pci_notify_cap c;
+
+	memset(&c, 0, sizeof(c));
+	c.cap.cap_vndr = PCI_CAP_ID_VNDR;
+	c.cap.cap_len = notify ? sizeof(c) : sizeof(c.cap);
+	c.cap.cfg_type = type;
+	c.cap.bar = 0;
+	c.cap.offset = off;
+	c.cap.length = len;
+	c.notify_off_multiplier = VIRTIO_PCI_NOTIFY_MULT;
+	pci_device_add_cap(pdev, &c, c.cap.cap_len, NULL);
+}
+
+/*
+ * VIRTIO_PCI_CAP_PCI_CFG (§4.1.4.9): a window in config space through which
+ * the driver reaches BAR registers: it programs cap.bar, cap.offset and
+ * cap.length, then reads or writes pci_cfg_data. Only BAR 0 exists; other
+ * bars, lengths other than 1/2/4 and misaligned offsets read 0 / do nothing.
+ */
+static bool pcicfg_target(struct virtio_pci *vp, uint32_t *off, unsigned *len)
+{
+	unsigned c = vp->pcicfg_cap;
+	uint8_t bar = (uint8_t)pci_config_read(&vp->pdev, c + VIRTIO_PCI_CAP_BAR, 1);
+
+	*off = pci_config_read(&vp->pdev, c + VIRTIO_PCI_CAP_OFFSET, 4);
+	*len = pci_config_read(&vp->pdev, c + VIRTIO_PCI_CAP_LENGTH, 4);
+	return bar == 0 && (*len == 1 || *len == 2 || *len == 4) && !(*off & (*len - 1)) &&
+	       *off < VIRTIO_PCI_BAR_SIZE;
+}
+
+static uint32_t pcicfg_read(struct pci_device *pdev, unsigned offset, unsigned size)
+{
+	struct virtio_pci *vp = container_of(pdev, struct virtio_pci, pdev);
+	uint32_t off, v;
+	unsigned len;
+
+	if (!pcicfg_target(vp, &off, &len))
+		return 0;
+	v = (uint32_t)vp_bar_read(vp, off, len);
+	return (uint32_t)((uint64_t)v >> (8 * offset)) & (size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1);
+}
+
+static void pcicfg_write(struct pci_device *pdev, unsigned offset, uint32_t value, unsigned size)
+{
+	struct virtio_pci *vp = container_of(pdev, struct virtio_pci, pdev);
+	uint32_t off;
+	unsigned len;
+
+	if (offset != 0 || size < 1 || !pcicfg_target(vp, &off, &len) || size < len)
+		return;
+	vp_bar_write(vp, off, value, len);
+}
+
+static void add_pcicfg_cap(struct virtio_pci *vp)
+{
+	struct virtio_pci_cfg_cap c;
+	uint8_t wm[sizeof(c)];
+	int off;
+
+	memset(&c, 0, sizeof(c));
+	memset(wm, 0, sizeof(wm));
+	c.cap.cap_vndr = PCI_CAP_ID_VNDR;
+	c.cap.cap_len = sizeof(c);
+	c.cap.cfg_type = VIRTIO_PCI_CAP_PCI_CFG;
+	wm[VIRTIO_PCI_CAP_BAR] = 0xff;
+	memset(wm + VIRTIO_PCI_CAP_OFFSET, 0xff, 8); /* offset and length */
+	off = pci_device_add_cap(&vp->pdev, &c, sizeof(c), wm);
+	if (off < 0)
+		return;
+	vp->pcicfg_cap = (uint8_t)off;
+	vp->pdev.hook_off = (unsigned)off + offsetof(struct virtio_pci_cfg_cap, pci_cfg_data);
+	vp->pdev.hook_len = 4;
+	vp->pdev.hook_read = pcicfg_read;
+	vp->pdev.hook_write = pcicfg_write;
+}
+
+static void vp_release_fds(struct virtio_pci *vp)
+{
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		if (vp->watched[q] && vp->plat && vp->plat->fd_unwatch)
+			vp->plat->fd_unwatch(vp->plat->opaque, vp->kick_fd[q]);
+		vp->watched[q] = false;
+		if (vp->kick_fd[q] >= 0)
+			close(vp->kick_fd[q]);
+		vp->kick_fd[q] = -1;
+	}
+}
+
+int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot, struct virtio_dev *vdev)
+{
+	struct virtio_pci_full *full;
+	struct virtio_pci *vp;
+	uint16_t id = vdev->ops->device_id;
+	int rc;
+
+	full = calloc(1, sizeof(*full));
+	if (!full)
+		return -ENOMEM;
+	vp = &full->vp;
+	vp->vdev = vdev;
+	vp->plat = pb->plat;
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		vp->kick_fd[q] = -1;
+	pci_device_init(&vp->pdev, vdev->name, VIRTIO_PCI_VENDOR, (uint16_t)(VIRTIO_PCI_DEVICE_BASE + id),
+			class_for(id), VIRTIO_PCI_VENDOR, VIRTIO_PCI_SUBSYS_ID, 1);
+	vp->pdev.bar_changed = vp_bar_changed;
+	rc = pci_device_add_bar(&vp->pdev, 0, VIRTIO_PCI_BAR_SIZE, &virtio_pci_bar_ops, vp);
+	if (rc)
+		goto fail;
+	add_vendor_cap(&vp->pdev, VIRTIO_PCI_CAP_COMMON_CFG, VIRTIO_PCI_COMMON_OFF, VIRTIO_PCI_COMMON_LEN, false);
+	add_vendor_cap(&vp->pdev, VIRTIO_PCI_CAP_NOTIFY_CFG, VIRTIO_PCI_NOTIFY_OFF,
+		       vdev->nr_queues * VIRTIO_PCI_NOTIFY_MULT, true);
+	add_vendor_cap(&vp->pdev, VIRTIO_PCI_CAP_ISR_CFG, VIRTIO_PCI_ISR_OFF, 1, false);
+	if (vdev->ops->config_len)
+		add_vendor_cap(&vp->pdev, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVICE_OFF, vdev->ops->config_len,
+			       false);
+	add_pcicfg_cap(vp);
+	rc = pci_device_add_msix(&vp->pdev, vdev->nr_queues + 1, 0, VIRTIO_PCI_MSIX_TABLE_OFF,
+				 VIRTIO_PCI_MSIX_PBA_OFF);
+	if (rc)
+		goto fail;
+	if (vp->plat && vp->plat->fd_watch) {
+		for (unsigned q = 0; q < vdev->nr_queues; q++) {
+			vp->kick_fd[q] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+			if (vp->kick_fd[q] < 0) {
+				rc = -errno;
+				goto fail;
+			}
+			full->kick[q].vp = vp;
+			full->kick[q].q = q;
+			rc = vp->plat->fd_watch(vp->plat->opaque, vp->kick_fd[q], vp_kick_handler, kick_ctx_of(vp, q));
+			if (rc)
+				goto fail;
+			vp->watched[q] = true;
+		}
+	}
+	vdev->transport.interrupt = vp_interrupt;
+	vdev->transport.requeue = vp_requeue;
+	vdev->transport.opaque = vp;
+	rc = pci_bus_attach(pb, &vp->pdev, slot);
+	if (rc)
+		goto fail;
+	*out = vp;
+	return 0;
+fail:
+	vdev->transport.interrupt = NULL;
+	vdev->transport.requeue = NULL;
+	vdev->transport.opaque = NULL;
+	vp_release_fds(vp);
+	pci_device_fini(&vp->pdev);
+	free(full);
+	return rc;
+}
+
+void virtio_pci_destroy(struct virtio_pci *vp)
+{
+	struct virtio_dev *vdev = vp->vdev;
+
+	if (vp->pdev.bus)
+		pci_bus_detach(vp->pdev.bus, &vp->pdev);
+	vp_release_fds(vp);
+	pci_device_fini(&vp->pdev);
+	if (vdev->ops->destroy)
+		vdev->ops->destroy(vdev);
+	free(container_of(vp, struct virtio_pci_full, vp));
+}
+
+int virtio_pci_kick_fd(struct virtio_pci *vp, unsigned q)
+{
+	return q < VIRTIO_MAX_QUEUES ? vp->kick_fd[q] : -1;
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------- */
+
+static void vp_reset(void *dev)
+{
+	struct virtio_pci *vp = dev;
+
+	virtio_dev_lock(vp->vdev);
+	virtio_dev_reset(vp->vdev);
+	vp->isr = 0;
+	vp->device_feature_select = vp->driver_feature_select = 0;
+	vp->queue_select = 0;
+	pci_intx_set(&vp->pdev, 0);
+	/* Decoding off (BARs keep their firmware-style addresses), MSI-X off, all vectors masked. */
+	pci_config_write(&vp->pdev, PCI_COMMAND, 0, 2);
+	pci_config_write(&vp->pdev, vp->pdev.msix_cap + PCI_MSIX_FLAGS, 0, 2);
+	pthread_mutex_lock(&vp->pdev.lock);
+	for (unsigned i = 0; i < vp->pdev.msix_nr; i++)
+		vp->pdev.msix[i] = (struct pci_msix_entry){ .ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT };
+	vp->pdev.msix_pba = 0;
+	pthread_mutex_unlock(&vp->pdev.lock);
+	virtio_dev_unlock(vp->vdev);
+}
+
+static void vp_save(void *dev, struct state_writer *w)
+{
+	struct virtio_pci *vp = dev;
+
+	virtio_dev_lock(vp->vdev);
+	state_begin(w, virtio_pci_device_ops.name, vp->pdev.slot, virtio_pci_device_ops.version);
+	state_put_u16(w, vp->vdev->ops->device_id);
+	state_put_u32(w, vp->device_feature_select);
+	state_put_u32(w, vp->driver_feature_select);
+	state_put_u16(w, vp->queue_select);
+	state_put_u8(w, vp->isr);
+	pci_device_save(&vp->pdev, w);
+	virtio_dev_save(vp->vdev, w);
+	state_end(w);
+	virtio_dev_unlock(vp->vdev);
+}
+
+static int vp_load(void *dev, struct state_reader *r)
+{
+	struct virtio_pci *vp = dev;
+	uint32_t dfs, gfs;
+	uint16_t qs;
+	uint8_t isr;
+	int rc;
+
+	if (state_get_u16(r) != vp->vdev->ops->device_id)
+		return -EINVAL;
+	dfs = state_get_u32(r);
+	gfs = state_get_u32(r);
+	qs = state_get_u16(r);
+	isr = state_get_u8(r);
+	if (state_error(r))
+		return -EINVAL;
+	virtio_dev_lock(vp->vdev);
+	rc = pci_device_load(&vp->pdev, r);
+	if (!rc)
+		rc = virtio_dev_load(vp->vdev, r);
+	if (!rc)
+		rc = state_done(r);
+	if (!rc) {
+		vp->device_feature_select = dfs;
+		vp->driver_feature_select = gfs;
+		vp->queue_select = qs;
+		vp->isr = isr & 3;
+	}
+	virtio_dev_unlock(vp->vdev);
+	return rc;
+}
+
+static void vp_destroy(void *dev)
+{
+	virtio_pci_destroy(dev);
+}
+
+const struct device_ops virtio_pci_device_ops = {
+	.name = "virtio-pci",
+	.version = 1,
+	.reset = vp_reset,
+	.save = vp_save,
+	.load = vp_load,
+	.destroy = vp_destroy,
+};

@@ -1,0 +1,406 @@
+/* test_virtio_blk.c — virtio-blk request parsing and I/O against a memory disk, hostile requests included. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+
+#include "harness.h"
+#include "virtio/virtio_blk.h"
+#include "vq_fake.h"
+
+#define DISK_BYTES (64 * 1024)
+#define HDR (FAKE_BUF)
+#define DATA (FAKE_BUF + 0x1000)
+#define STATUS (FAKE_BUF + 0x8000)
+
+struct env {
+	struct fake_guest g;
+	struct virtio_dev *vdev;
+	uint8_t disk[DISK_BYTES];
+	bool async;
+	struct virtio_blk_io *pending[64];
+	unsigned nr_pending;
+	unsigned irqs;
+	unsigned flushes, discards, zeroes;
+	uint16_t next_head;
+};
+
+static int disk_do(struct env *e, struct virtio_blk_io *io)
+{
+	size_t done = 0;
+
+	if (io->offset_bytes + io->len_bytes > DISK_BYTES)
+		return -EIO; /* the model must never ask this */
+	switch (io->op) {
+	case VIRTIO_BLK_OP_READ:
+		for (unsigned i = 0; i < io->iovcnt; i++) {
+			memcpy(io->iov[i].iov_base, e->disk + io->offset_bytes + done, io->iov[i].iov_len);
+			done += io->iov[i].iov_len;
+		}
+		return (int)done;
+	case VIRTIO_BLK_OP_WRITE:
+		for (unsigned i = 0; i < io->iovcnt; i++) {
+			memcpy(e->disk + io->offset_bytes + done, io->iov[i].iov_base, io->iov[i].iov_len);
+			done += io->iov[i].iov_len;
+		}
+		return (int)done;
+	case VIRTIO_BLK_OP_FLUSH:
+		e->flushes++;
+		return 0;
+	case VIRTIO_BLK_OP_DISCARD:
+		e->discards++;
+		return 0;
+	case VIRTIO_BLK_OP_WRITE_ZEROES:
+		e->zeroes++;
+		memset(e->disk + io->offset_bytes, 0, io->len_bytes);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int disk_submit(void *o, struct virtio_blk_io *io)
+{
+	struct env *e = o;
+
+	if (e->async) {
+		e->pending[e->nr_pending++] = io;
+		return 0;
+	}
+	io->complete(io, disk_do(e, io));
+	return 0;
+}
+
+static void disk_complete_all(struct env *e)
+{
+	struct virtio_blk_io *done[64];
+	unsigned n = e->nr_pending;
+
+	/* completions may submit more (into e->pending): take the batch first */
+	memcpy(done, e->pending, n * sizeof(done[0]));
+	e->nr_pending = 0;
+	for (unsigned i = 0; i < n; i++)
+		done[i]->complete(done[i], disk_do(e, done[i]));
+}
+
+static void on_irq(void *o, struct virtio_dev *vdev, int q)
+{
+	(void)vdev;
+	if (q == 0)
+		((struct env *)o)->irqs++;
+}
+
+static struct env *env_new(bool ro)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct virtio_blk_backend be = { .opaque = e, .size_bytes = DISK_BYTES + 100, .submit = disk_submit };
+	struct virtq *vq;
+
+	for (unsigned i = 0; i < DISK_BYTES; i++)
+		e->disk[i] = (uint8_t)(i * 7 + i / 512);
+	fg_init(&e->g, NULL, 16);
+	if (virtio_blk_create(&e->vdev, &e->g.gm, &be, ro, "vmon-disk-0123456789abcdef"))
+		abort();
+	e->vdev->transport.interrupt = on_irq;
+	e->vdev->transport.opaque = e;
+	virtio_dev_set_status(e->vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	e->vdev->driver_features = e->vdev->host_features;
+	virtio_dev_set_status(e->vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+					       VIRTIO_CONFIG_S_FEATURES_OK);
+	vq = &e->vdev->vqs[0];
+	vq->size = 16;
+	vq->desc_gpa = FAKE_DESC;
+	vq->avail_gpa = FAKE_AVAIL;
+	vq->used_gpa = FAKE_USED;
+	vq->enabled = true;
+	virtio_dev_set_status(e->vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+					       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	return e;
+}
+
+static void env_free(struct env *e)
+{
+	e->vdev->ops->destroy(e->vdev);
+	fg_fini(&e->g);
+	free(e);
+}
+
+/* Build a header + data + status request at descriptors 0..2 and submit it. */
+static void request(struct env *e, uint32_t type, uint64_t sector, uint32_t data_len, bool data_writable)
+{
+	struct virtio_blk_outhdr *h = fg_ptr(&e->g, HDR);
+	unsigned d = 0;
+
+	h->type = type;
+	h->ioprio = 0;
+	h->sector = sector;
+	*(uint8_t *)fg_ptr(&e->g, STATUS) = 0xee;
+	fg_desc(&e->g, FAKE_DESC, d, HDR, 16, VRING_DESC_F_NEXT, (uint16_t)(d + 1));
+	d++;
+	if (data_len) {
+		fg_desc(&e->g, FAKE_DESC, d, DATA, data_len,
+			VRING_DESC_F_NEXT | (data_writable ? VRING_DESC_F_WRITE : 0), (uint16_t)(d + 1));
+		d++;
+	}
+	fg_desc(&e->g, FAKE_DESC, d, STATUS, 1, VRING_DESC_F_WRITE, 0);
+	fg_avail(&e->g, 0);
+	virtio_dev_kick(e->vdev, 0);
+}
+
+static uint8_t status_of(struct env *e)
+{
+	return *(uint8_t *)fg_ptr(&e->g, STATUS);
+}
+
+TEST(blk_read_write_round_trip)
+{
+	struct env *e = env_new(false);
+	uint8_t *data = fg_ptr(&e->g, DATA);
+
+	request(e, VIRTIO_BLK_T_IN, 2, 1024, true);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_OK);
+	CHECK_EQ(fg_used_idx(&e->g), 1);
+	CHECK_EQ(fg_used(&e->g, 0).len, 1025);
+	CHECK(memcmp(data, e->disk + 1024, 1024) == 0);
+	CHECK_EQ(e->irqs, 1);
+	memset(data, 0x5a, 512);
+	request(e, VIRTIO_BLK_T_OUT, 100, 512, false);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_OK);
+	CHECK_EQ(fg_used(&e->g, 1).len, 1);
+	CHECK_EQ(e->disk[100 * 512], 0x5a);
+	CHECK_EQ(e->disk[100 * 512 + 511], 0x5a);
+	CHECK_EQ(virtio_blk_inflight(e->vdev), 0);
+	env_free(e);
+}
+
+TEST(blk_flush_get_id_discard_write_zeroes)
+{
+	struct env *e = env_new(false);
+	struct virtio_blk_discard_write_zeroes *seg = fg_ptr(&e->g, DATA);
+
+	request(e, VIRTIO_BLK_T_FLUSH, 0, 0, false);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_OK);
+	CHECK_EQ(e->flushes, 1);
+	request(e, VIRTIO_BLK_T_GET_ID, 0, 20, true);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_OK);
+	CHECK(memcmp(fg_ptr(&e->g, DATA), "vmon-disk-0123456789", 20) == 0);
+	CHECK_EQ(fg_used(&e->g, 1).len, 21);
+	seg->sector = 4;
+	seg->num_sectors = 2;
+	seg->flags = 0;
+	request(e, VIRTIO_BLK_T_DISCARD, 0, 16, false);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_OK);
+	CHECK_EQ(e->discards, 1);
+	seg->flags = VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
+	request(e, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_OK);
+	CHECK_EQ(e->disk[4 * 512 + 3], 0);
+	/* unknown flag bits: UNSUPP */
+	seg->flags = 0x80;
+	request(e, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_UNSUPP);
+	seg->flags = VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
+	request(e, VIRTIO_BLK_T_DISCARD, 0, 16, false);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_UNSUPP);
+	/* discard range past the end */
+	seg->flags = 0;
+	seg->sector = DISK_BYTES / 512 - 1;
+	seg->num_sectors = 2;
+	request(e, VIRTIO_BLK_T_DISCARD, 0, 16, false);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_IOERR);
+	/* two segments: more than max_discard_seg */
+	request(e, VIRTIO_BLK_T_DISCARD, 0, 32, false);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_IOERR);
+	env_free(e);
+}
+
+TEST(blk_bad_type_is_unsupp)
+{
+	struct env *e = env_new(false);
+
+	request(e, 0x1234, 0, 0, false);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_UNSUPP);
+	request(e, VIRTIO_BLK_T_SCSI_CMD, 0, 512, true);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_UNSUPP);
+	CHECK_EQ(fg_used_idx(&e->g), 2);
+	env_free(e);
+}
+
+TEST(blk_sector_range_checked)
+{
+	struct env *e = env_new(false);
+	unsigned last = DISK_BYTES / 512 - 1;
+
+	request(e, VIRTIO_BLK_T_IN, last, 512, true);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_OK);
+	request(e, VIRTIO_BLK_T_IN, last, 1024, true);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_IOERR);
+	request(e, VIRTIO_BLK_T_IN, last + 1, 512, true);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_IOERR);
+	/* sector * 512 overflows */
+	request(e, VIRTIO_BLK_T_IN, 0x0080000000000000ull, 512, true);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_IOERR);
+	request(e, VIRTIO_BLK_T_OUT, UINT64_MAX, 512, false);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_IOERR);
+	/* not a multiple of 512 */
+	request(e, VIRTIO_BLK_T_IN, 0, 100, true);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_IOERR);
+	env_free(e);
+}
+
+TEST(blk_read_only_disk)
+{
+	struct env *e = env_new(true);
+	struct virtio_blk_discard_write_zeroes *seg = fg_ptr(&e->g, DATA);
+	uint8_t before = e->disk[0];
+
+	CHECK(e->vdev->host_features & (1ull << VIRTIO_BLK_F_RO));
+	CHECK(!(e->vdev->host_features & (1ull << VIRTIO_BLK_F_DISCARD)));
+	memset(fg_ptr(&e->g, DATA), 0x11, 512);
+	request(e, VIRTIO_BLK_T_OUT, 0, 512, false);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(e->disk[0], before);
+	seg->sector = 0;
+	seg->num_sectors = 1;
+	request(e, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_UNSUPP); /* not negotiated */
+	request(e, VIRTIO_BLK_T_IN, 0, 512, true);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_OK);
+	env_free(e);
+}
+
+TEST(blk_short_header)
+{
+	struct env *e = env_new(false);
+
+	fg_desc(&e->g, FAKE_DESC, 0, HDR, 8, VRING_DESC_F_NEXT, 1);
+	fg_desc(&e->g, FAKE_DESC, 1, STATUS, 1, VRING_DESC_F_WRITE, 0);
+	*(uint8_t *)fg_ptr(&e->g, STATUS) = 0xee;
+	fg_avail(&e->g, 0);
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(fg_used_idx(&e->g), 1);
+	/* header split over two descriptors is fine */
+	((struct virtio_blk_outhdr *)fg_ptr(&e->g, HDR))->type = VIRTIO_BLK_T_FLUSH;
+	fg_desc(&e->g, FAKE_DESC, 0, HDR, 8, VRING_DESC_F_NEXT, 2);
+	fg_desc(&e->g, FAKE_DESC, 2, HDR + 8, 8, VRING_DESC_F_NEXT, 1);
+	fg_avail(&e->g, 0);
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_OK);
+	env_free(e);
+}
+
+TEST(blk_status_in_read_only_descriptor)
+{
+	struct env *e = env_new(false);
+
+	((struct virtio_blk_outhdr *)fg_ptr(&e->g, HDR))->type = VIRTIO_BLK_T_IN;
+	fg_desc(&e->g, FAKE_DESC, 0, HDR, 16, VRING_DESC_F_NEXT, 1);
+	fg_desc(&e->g, FAKE_DESC, 1, STATUS, 1, 0, 0);
+	*(uint8_t *)fg_ptr(&e->g, STATUS) = 0xee;
+	fg_avail(&e->g, 0);
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(status_of(e), 0xee); /* never written */
+	CHECK_EQ(fg_used_idx(&e->g), 1);
+	CHECK_EQ(fg_used(&e->g, 0).len, 0);
+	/* the device keeps working */
+	request(e, VIRTIO_BLK_T_FLUSH, 0, 0, false);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_OK);
+	env_free(e);
+}
+
+TEST(blk_async_completion_and_reset)
+{
+	struct env *e = env_new(false);
+
+	e->async = true;
+	request(e, VIRTIO_BLK_T_IN, 0, 512, true);
+	CHECK_EQ(fg_used_idx(&e->g), 0);
+	CHECK_EQ(virtio_blk_inflight(e->vdev), 1);
+	disk_complete_all(e);
+	CHECK_EQ(fg_used_idx(&e->g), 1);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_OK);
+	/* a reset while I/O is in flight: the late completion must not touch the rings */
+	request(e, VIRTIO_BLK_T_IN, 0, 512, true);
+	virtio_dev_lock(e->vdev);
+	virtio_dev_set_status(e->vdev, 0);
+	virtio_dev_unlock(e->vdev);
+	CHECK_EQ(e->vdev->vqs[0].enabled, 0);
+	/* §2.4.2: the driver polls device_status for 0; it stays non-zero while the read is in flight */
+	CHECK(virtio_dev_status_read(e->vdev) != 0);
+	disk_complete_all(e);
+	CHECK_EQ(virtio_dev_status_read(e->vdev), 0);
+	CHECK_EQ(fg_used_idx(&e->g), 1);
+	CHECK_EQ(status_of(e), 0xee);
+	CHECK_EQ(virtio_blk_inflight(e->vdev), 0);
+	env_free(e);
+}
+
+TEST(blk_inflight_capped_at_queue_size)
+{
+	struct env *e = env_new(false);
+
+	e->async = true;
+	/* the same head made available 16 times, then 16 more: at most 16 in flight */
+	((struct virtio_blk_outhdr *)fg_ptr(&e->g, HDR))->type = VIRTIO_BLK_T_FLUSH;
+	fg_desc(&e->g, FAKE_DESC, 0, HDR, 16, VRING_DESC_F_NEXT, 1);
+	fg_desc(&e->g, FAKE_DESC, 1, STATUS, 1, VRING_DESC_F_WRITE, 0);
+	for (unsigned i = 0; i < 16; i++)
+		fg_avail(&e->g, 0);
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(virtio_blk_inflight(e->vdev), 16);
+	for (unsigned i = 0; i < 16; i++)
+		fg_avail(&e->g, 0);
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(virtio_blk_inflight(e->vdev), 16);
+	CHECK_EQ(e->nr_pending, 16);
+	/* completing one lets one more in */
+	{
+		struct virtio_blk_io *io = e->pending[0];
+
+		memmove(e->pending, e->pending + 1, 15 * sizeof(e->pending[0]));
+		e->nr_pending = 15;
+		io->complete(io, 0);
+	}
+	CHECK_EQ(virtio_blk_inflight(e->vdev), 16);
+	CHECK_EQ(fg_used_idx(&e->g), 1);
+	while (e->nr_pending)
+		disk_complete_all(e);
+	CHECK_EQ(fg_used_idx(&e->g), 32);
+	CHECK_EQ(virtio_blk_inflight(e->vdev), 0);
+	env_free(e);
+}
+
+TEST(blk_malformed_ring_sets_needs_reset)
+{
+	struct env *e = env_new(false);
+
+	fg_avail(&e->g, 99); /* head beyond the queue */
+	virtio_dev_kick(e->vdev, 0);
+	CHECK(e->vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+	CHECK(!virtio_dev_running(e->vdev));
+	virtio_dev_set_status(e->vdev, 0);
+	CHECK_EQ(e->vdev->status, 0);
+	CHECK(!e->vdev->vqs[0].broken);
+	env_free(e);
+}
+
+TEST(blk_config_space)
+{
+	struct env *e = env_new(false);
+	struct virtio_blk_config cfg;
+
+	e->vdev->ops->config_read(e->vdev, 0, &cfg, sizeof(cfg));
+	CHECK_EQ(cfg.capacity, DISK_BYTES / 512);
+	CHECK_EQ(cfg.blk_size, 512);
+	CHECK_EQ(cfg.seg_max, VIRTIO_BLK_SEG_MAX);
+	CHECK_EQ(cfg.size_max, VIRTIO_BLK_SIZE_MAX);
+	CHECK_EQ(cfg.max_discard_seg, 1);
+	env_free(e);
+}
+
+HARNESS_MAIN(HARNESS_T(blk_read_write_round_trip) HARNESS_T(blk_flush_get_id_discard_write_zeroes)
+		     HARNESS_T(blk_bad_type_is_unsupp) HARNESS_T(blk_sector_range_checked) HARNESS_T(blk_read_only_disk)
+			     HARNESS_T(blk_short_header) HARNESS_T(blk_status_in_read_only_descriptor)
+				     HARNESS_T(blk_async_completion_and_reset) HARNESS_T(blk_inflight_capped_at_queue_size) HARNESS_T(blk_malformed_ring_sets_needs_reset)
+					     HARNESS_T(blk_config_space))
