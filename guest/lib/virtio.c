@@ -101,7 +101,8 @@ int rt_virtio_find(struct rt_virtio *vd, unsigned int type)
 			}
 			cap = next;
 		}
-		if (!vd->common || !vd->device)
+		/* a device without device-specific config (entropy) has no DEVICE_CFG capability */
+		if (!vd->common)
 			return -1;
 		uint64_t nbase = rt_pci_bar(dev, 0, notify_bar);
 		if (!nbase)

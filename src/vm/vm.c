@@ -12,6 +12,7 @@
 #include "util/log.h"
 #include "vm/vcpu.h"
 #include "vm/vm_boot.h"
+#include "vm/vm_pci.h"
 #include "vm/vm_platform.h"
 
 static char *dup_or_null(const char *s, bool *oom)
@@ -146,7 +147,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *el, b
 	ret = vm_map_memory(vm, err, err_len);
 	if (ret)
 		goto fail;
-	ret = vm_platform_create(vm, err, err_len);
+	ret = vm_platform_create(vm, user_error, err, err_len);
 	if (ret)
 		goto fail;
 	for (unsigned i = 0; i < vm->cfg.cpus; i++) {
@@ -274,12 +275,14 @@ void vm_destroy(struct vm *vm)
 		return;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(vm->vcpus[i]);
+	vm_pci_quiesce(vm); /* block I/O completes before its devices go */
 	for (d = vm->devices; d; d = next) {
 		next = d->next;
 		if (d->ops->destroy)
 			d->ops->destroy(d->dev);
 		free(d);
 	}
+	vm_pci_destroy(vm);
 	vm_platform_destroy(vm);
 	hv_destroy(vm->hv);
 	gmem_destroy(&vm->gmem);

@@ -30,6 +30,7 @@ enum {
 enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_ENDED };
 
 struct vcpu;
+struct vm_pci;
 
 struct vm {
 	struct vm_config cfg; /* a deep copy, owned */
@@ -60,6 +61,7 @@ struct vm {
 	const char *end_reason;
 	unsigned running_threads;
 	void *platform; /* vm_platform.c's devices */
+	struct vm_pci *pci; /* vm_pci.c's bus and backends, NULL without PCI */
 };
 
 /*

@@ -13,6 +13,7 @@
 #include "arch/x86/boot.h"
 #include "util/log.h"
 #include "vm/vm.h"
+#include "vm/vm_pci.h"
 
 /* The demo guest, embedded by guest/meson.build (length 0 when not built). */
 extern const unsigned char vmon_demo_guest[];
@@ -72,9 +73,20 @@ int vm_boot_load(struct vm *vm, char *err, size_t err_len)
 {
 	struct mapped_file kernel = { 0 }, initrd = { 0 };
 	struct boot_request req = { .nr_vcpus = vm->nr_vcpus_planned, .cmdline = vm->cfg.cmdline };
+	struct acpi_tables acpi;
 	enum boot_format format;
 	char why[384] = "";
 	int ret;
+
+	/* With PCI devices the guest finds the ECAM (and the PCI root bridge) in ACPI. */
+	if (vm_config_has_pci(&vm->cfg)) {
+		if (acpi_tables_init(&acpi, vm->nr_vcpus_planned, why, sizeof(why)) ||
+		    acpi_tables_add_mcfg(&acpi, LAYOUT_PCI_ECAM_GPA, 0, 255, why, sizeof(why))) {
+			snprintf(err, err_len, "ACPI tables: %s", why);
+			return -EINVAL;
+		}
+		req.acpi = &acpi;
+	}
 
 	if (vm->cfg.kernel_path) {
 		ret = map_file("kernel", vm->cfg.kernel_path, &kernel, err, err_len);

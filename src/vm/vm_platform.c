@@ -26,6 +26,7 @@
 #include "util/log.h"
 #include "vm/vm.h"
 #include "vm/vm_console.h"
+#include "vm/vm_pci.h"
 
 enum { IRQ_KBD, IRQ_COM1, IRQ_RTC, IRQ_AUX, NR_PLATFORM_IRQS };
 
@@ -33,7 +34,8 @@ struct vm_platform {
 	struct vm *vm;
 	struct irq_line irqs[NR_PLATFORM_IRQS];
 	struct power_sink power;
-	struct chardev_stdio *console;
+	struct chardev_stdio *console; /* stdin/stdout: COM1, or the virtio console */
+	struct chardev_stdio *com1_err; /* with --console virtio: COM1 output to stderr */
 	struct serial8250 *com1;
 	struct i8042 *kbd;
 	bool console_started;
@@ -95,7 +97,7 @@ static int add_pio_device(struct vm *vm, const struct device_ops *dops, void *de
 	return ops ? bus_register(&vm->pio, base, len, ops, dev, name) : 0;
 }
 
-int vm_platform_create(struct vm *vm, char *err, size_t err_len)
+int vm_platform_create(struct vm *vm, bool *user_error, char *err, size_t err_len)
 {
 	static const uint32_t gsis[NR_PLATFORM_IRQS] = {
 		[IRQ_KBD] = I8042_KBD_IRQ,
@@ -120,18 +122,25 @@ int vm_platform_create(struct vm *vm, char *err, size_t err_len)
 						.gsi = gsis[i] };
 	p->power = (struct power_sink){ .event = power_event, .opaque = vm };
 
-	if (vm->cfg.console == VM_CONSOLE_SERIAL) {
-		p->console = chardev_stdio_create(STDIN_FILENO, STDOUT_FILENO);
-		if (!p->console) {
+	p->console = chardev_stdio_create(STDIN_FILENO, STDOUT_FILENO);
+	if (!p->console) {
+		ret = -errno;
+		snprintf(err, err_len, "console: %s", strerror(errno));
+		return ret;
+	}
+	chardev_stdio_set_quit(p->console, console_quit, vm);
+	if (vm->cfg.console == VM_CONSOLE_VIRTIO) {
+		/* COM1 stays, for early and diagnostic output: to stderr, no input */
+		p->com1_err = chardev_stdio_create(-1, STDERR_FILENO);
+		if (!p->com1_err) {
 			ret = -errno;
 			snprintf(err, err_len, "console: %s", strerror(errno));
 			return ret;
 		}
-		chardev_stdio_set_quit(p->console, console_quit, vm);
 	}
-	/* COM1 exists either way; without the serial console its output is dropped. */
-	p->com1 = serial8250_create(&p->irqs[IRQ_COM1],
-				    p->console ? chardev_stdio_chardev(p->console) : NULL, 0);
+	p->com1 =
+		serial8250_create(&p->irqs[IRQ_COM1],
+				  chardev_stdio_chardev(p->com1_err ? p->com1_err : p->console), 0);
 	ret = add_pio_device(vm, &serial8250_device_ops, p->com1, &serial8250_ops,
 			     SERIAL8250_COM1_BASE, SERIAL8250_REGS_LEN, "serial8250");
 	if (ret)
@@ -159,9 +168,18 @@ int vm_platform_create(struct vm *vm, char *err, size_t err_len)
 	pm = acpi_pm_create(&p->power);
 	ret = add_pio_device(vm, &acpi_pm_device_ops, pm, &acpi_pm_sleep_ops, ACPI_PM_SLEEP_BASE,
 			     ACPI_PM_SLEEP_LEN, "acpi_sleep");
-	if (!ret)
-		ret = bus_register(&vm->pio, ACPI_PM_RESET_PORT, ACPI_PM_RESET_LEN,
-				   &acpi_pm_reset_ops, pm, "acpi_reset");
+	if (ret)
+		goto fail;
+	if (vm_config_has_pci(&vm->cfg)) {
+		/* the PCI bridge owns 0xCF8-0xCFF and passes the reset byte 0xCF9 on */
+		struct chardev *vcon = vm->cfg.console == VM_CONSOLE_VIRTIO
+					       ? chardev_stdio_chardev(p->console)
+					       : NULL;
+
+		return vm_pci_create(vm, &acpi_pm_reset_ops, pm, vcon, user_error, err, err_len);
+	}
+	ret = bus_register(&vm->pio, ACPI_PM_RESET_PORT, ACPI_PM_RESET_LEN, &acpi_pm_reset_ops, pm,
+			   "acpi_reset");
 	if (ret)
 		goto fail;
 	return 0;
@@ -177,10 +195,10 @@ void vm_platform_destroy(struct vm *vm)
 	if (!p)
 		return;
 	/* the devices themselves are destroyed through vm->devices */
-	if (p->console) {
-		chardev_stdio_stop(p->console);
-		chardev_destroy(chardev_stdio_chardev(p->console));
-	}
+	if (p->console)
+		chardev_destroy(chardev_stdio_chardev(p->console)); /* stops it too */
+	if (p->com1_err)
+		chardev_destroy(chardev_stdio_chardev(p->com1_err));
 	free(p);
 	vm->platform = NULL;
 }
@@ -193,6 +211,8 @@ int vm_console_start(struct vm *vm, char *err, size_t err_len)
 	if (!p || !p->console)
 		return 0;
 	ret = chardev_stdio_start(p->console, vm->el);
+	if (!ret && p->com1_err)
+		ret = chardev_stdio_start(p->com1_err, vm->el);
 	if (ret) {
 		snprintf(err, err_len, "console: %s", strerror(-ret));
 		return ret;
@@ -207,6 +227,8 @@ void vm_console_stop(struct vm *vm)
 
 	if (p && p->console && p->console_started) {
 		chardev_stdio_stop(p->console);
+		if (p->com1_err)
+			chardev_stdio_stop(p->com1_err);
 		p->console_started = false;
 	}
 }

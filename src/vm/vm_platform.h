@@ -6,12 +6,17 @@
 #ifndef VMON_VM_VM_PLATFORM_H
 #define VMON_VM_VM_PLATFORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct vm;
 
-/* vm_platform_create - create and register the platform devices. 0 or -errno, @err. */
-int vm_platform_create(struct vm *vm, char *err, size_t err_len);
+/*
+ * vm_platform_create - create and register the platform devices, and the PCI
+ * bus with the virtio devices when the configuration has any (vm_pci.h).
+ * 0 or -errno with @err; *@user_error as vm_pci_create() sets it.
+ */
+int vm_platform_create(struct vm *vm, bool *user_error, char *err, size_t err_len);
 
 /* vm_platform_destroy - free what vm_platform_create() made (devices on vm->devices excepted). */
 void vm_platform_destroy(struct vm *vm);

@@ -1,0 +1,244 @@
+/* vm_pci.c — the VM's PCI bus, virtio devices and their host backends (see vm_pci.h). */
+#include "vm/vm_pci.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+
+#include "backends/blk/blk_backend.h"
+#include "backends/net/net_tap.h"
+#include "bus/pci.h"
+#include "util/log.h"
+#include "virtio/virtio_backends.h"
+#include "virtio/virtio_console.h"
+#include "virtio/virtio_pci.h"
+#include "virtio/virtio_rng.h"
+#include "vm/vm.h"
+
+struct vm_pci {
+	struct pci_bus bus;
+	struct pci_platform plat;
+	struct blk_backend *blks[VM_MAX_DISKS];
+	unsigned nr_blks;
+	struct net_tap *taps[VM_MAX_NETS];
+	unsigned nr_taps;
+	unsigned next_slot;
+	bool bus_up;
+};
+
+bool vm_config_has_pci(const struct vm_config *cfg)
+{
+	return cfg->nr_disks || cfg->nr_nets || cfg->rng || cfg->console == VM_CONSOLE_VIRTIO;
+}
+
+/* ---- struct pci_platform on KVM ---- */
+
+static int plat_ioeventfd_add(void *opaque, uint64_t gpa, unsigned len, int fd)
+{
+	struct vm *vm = opaque;
+
+	return hv_ioeventfd(vm->hv, gpa, len, false, fd, true);
+}
+
+static int plat_ioeventfd_del(void *opaque, uint64_t gpa, unsigned len, int fd)
+{
+	struct vm *vm = opaque;
+
+	return hv_ioeventfd(vm->hv, gpa, len, false, fd, false);
+}
+
+static int plat_msi_send(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct vm *vm = opaque;
+
+	return hv_signal_msi(vm->hv, addr, data);
+}
+
+static void plat_intx_set(void *opaque, unsigned gsi, int level)
+{
+	struct vm *vm = opaque;
+	int ret = hv_irq_line(vm->hv, gsi, level);
+
+	if (ret)
+		log_error("KVM_IRQ_LINE %u: %s", gsi, strerror(-ret));
+}
+
+static int plat_fd_watch(void *opaque, int fd, void (*fn)(void *arg, uint32_t events), void *arg)
+{
+	struct vm *vm = opaque;
+
+	return vm->el ? evloop_add(vm->el, fd, EPOLLIN, fn, arg) : -ENOTSUP;
+}
+
+static int plat_fd_unwatch(void *opaque, int fd)
+{
+	struct vm *vm = opaque;
+
+	return vm->el ? evloop_del(vm->el, fd) : -ENOTSUP;
+}
+
+/* Put @vdev on the next slot; on failure @vdev is freed. */
+static int attach(struct vm *vm, struct vm_pci *p, struct virtio_dev *vdev, const char *what,
+		  char *err, size_t err_len)
+{
+	struct virtio_pci *vp;
+	int ret;
+
+	if (p->next_slot >= PCI_MAX_SLOTS) {
+		snprintf(err, err_len, "%s: no PCI slot left", what);
+		vdev->ops->destroy(vdev);
+		return -ENOSPC;
+	}
+	ret = virtio_pci_create(&vp, &p->bus, p->next_slot, vdev);
+	if (ret) {
+		snprintf(err, err_len, "%s: virtio-pci: %s", what, strerror(-ret));
+		vdev->ops->destroy(vdev);
+		return ret;
+	}
+	p->next_slot++;
+	ret = vm_add_device(vm, &virtio_pci_device_ops, vp);
+	if (ret) {
+		virtio_pci_destroy(vp);
+		snprintf(err, err_len, "out of memory");
+	}
+	return ret;
+}
+
+static int add_disk(struct vm *vm, struct vm_pci *p, const struct vm_disk_config *d,
+		    bool *user_error, char *err, size_t err_len)
+{
+	struct virtio_dev *vdev;
+	struct blk_backend *b;
+	char why[256] = "";
+	int ret;
+
+	ret = blk_backend_open(&b, d->path, d->read_only, vm->el, why, sizeof(why));
+	if (ret) {
+		*user_error = true;
+		snprintf(err, err_len, "disk '%s': %s", d->id, why);
+		return ret;
+	}
+	p->blks[p->nr_blks++] = b;
+	ret = virtio_blk_create_on(&vdev, &vm->gmem, b, d->id);
+	if (ret) {
+		snprintf(err, err_len, "disk '%s': %s", d->id, strerror(-ret));
+		return ret;
+	}
+	return attach(vm, p, vdev, d->id, err, err_len);
+}
+
+static int add_net(struct vm *vm, struct vm_pci *p, const struct vm_net_config *n, bool *user_error,
+		   char *err, size_t err_len)
+{
+	struct virtio_dev *vdev;
+	struct net_tap *t;
+	uint8_t mac[6];
+	char why[256] = "";
+	int ret;
+
+	ret = net_tap_open(&t, n->tap, why, sizeof(why));
+	if (ret) {
+		*user_error = true;
+		snprintf(err, err_len, "net '%s': %s", n->id, why);
+		return ret;
+	}
+	p->taps[p->nr_taps++] = t;
+	if (n->has_mac) {
+		memcpy(mac, n->mac, 6);
+	} else {
+		/* a random, locally administered unicast address */
+		if (getrandom(mac, sizeof(mac), 0) != sizeof(mac))
+			memset(mac, 0x42, sizeof(mac));
+		mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
+	}
+	ret = virtio_net_create_on(&vdev, &vm->gmem, t, mac, vm->el);
+	if (ret) {
+		snprintf(err, err_len, "net '%s': %s", n->id, strerror(-ret));
+		return ret;
+	}
+	return attach(vm, p, vdev, n->id, err, err_len);
+}
+
+int vm_pci_create(struct vm *vm, const struct bus_region_ops *cf9_ops, void *cf9,
+		  struct chardev *console, bool *user_error, char *err, size_t err_len)
+{
+	struct vm_pci *p = calloc(1, sizeof(*p));
+	struct virtio_dev *vdev;
+	int ret;
+
+	if (!p) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	vm->pci = p;
+	p->next_slot = 1; /* slot 0 is the host bridge */
+	p->plat = (struct pci_platform){
+		.opaque = vm,
+		.ioeventfd_add = plat_ioeventfd_add,
+		.ioeventfd_del = plat_ioeventfd_del,
+		.msi_send = plat_msi_send,
+		.intx_set = plat_intx_set,
+		.fd_watch = plat_fd_watch,
+		.fd_unwatch = plat_fd_unwatch,
+	};
+	ret = pci_bus_init(&p->bus, &vm->pio, &vm->mmio, &p->plat, cf9_ops, cf9);
+	if (ret) {
+		snprintf(err, err_len, "PCI host bridge: %s", strerror(-ret));
+		return ret;
+	}
+	p->bus_up = true;
+	for (unsigned i = 0; i < vm->cfg.nr_disks; i++) {
+		ret = add_disk(vm, p, &vm->cfg.disks[i], user_error, err, err_len);
+		if (ret)
+			return ret;
+	}
+	for (unsigned i = 0; i < vm->cfg.nr_nets; i++) {
+		ret = add_net(vm, p, &vm->cfg.nets[i], user_error, err, err_len);
+		if (ret)
+			return ret;
+	}
+	if (vm->cfg.rng) {
+		ret = virtio_rng_create(&vdev, &vm->gmem);
+		if (ret || (ret = attach(vm, p, vdev, "rng", err, err_len))) {
+			snprintf(err, err_len, "virtio-rng: %s", strerror(-ret));
+			return ret;
+		}
+	}
+	if (vm->cfg.console == VM_CONSOLE_VIRTIO) {
+		ret = virtio_console_create(&vdev, &vm->gmem, console);
+		if (ret || (ret = attach(vm, p, vdev, "console", err, err_len))) {
+			snprintf(err, err_len, "virtio-console: %s", strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void vm_pci_quiesce(struct vm *vm)
+{
+	struct vm_pci *p = vm->pci;
+
+	if (!p)
+		return;
+	for (unsigned i = 0; i < p->nr_blks; i++)
+		blk_backend_close(p->blks[i]);
+	p->nr_blks = 0;
+}
+
+void vm_pci_destroy(struct vm *vm)
+{
+	struct vm_pci *p = vm->pci;
+
+	if (!p)
+		return;
+	vm_pci_quiesce(vm);
+	for (unsigned i = 0; i < p->nr_taps; i++)
+		net_tap_close(p->taps[i]);
+	if (p->bus_up)
+		pci_bus_destroy(&p->bus);
+	free(p);
+	vm->pci = NULL;
+}

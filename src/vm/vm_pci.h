@@ -1,0 +1,42 @@
+/*
+ * vm_pci.h — a VM's PCI bus and its virtio devices (disks, NICs, entropy,
+ * console): the host backends opened from the configuration, the device
+ * models, their virtio-pci transports, and struct pci_platform on KVM
+ * (ioeventfd for queue kicks, KVM_SIGNAL_MSI for MSI-X, KVM_IRQ_LINE for INTx,
+ * the event loop for backend fds).
+ */
+#ifndef VMON_VM_VM_PCI_H
+#define VMON_VM_VM_PCI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bus/bus.h"
+#include "vm/vm_config.h"
+
+struct vm;
+struct chardev;
+
+/* vm_config_has_pci - the configuration asks for PCI devices (vmon then adds the bus). */
+bool vm_config_has_pci(const struct vm_config *cfg);
+
+/*
+ * vm_pci_create - the PCI host bridge and one virtio-pci device per disk,
+ * NIC, --rng and --console virtio (on @console). The bridge owns ports
+ * 0xCF8-0xCFF, so the reset-control byte 0xCF9 is served by @cf9_ops/@cf9.
+ * Returns 0, or -errno with one line in @err; *@user_error is set when the
+ * configuration was at fault (an image or a TAP that cannot be opened).
+ */
+int vm_pci_create(struct vm *vm, const struct bus_region_ops *cf9_ops, void *cf9,
+		  struct chardev *console, bool *user_error, char *err, size_t err_len);
+
+/*
+ * vm_pci_quiesce - close the block backends (completing what is in flight)
+ * before the devices are destroyed. vCPUs must have stopped.
+ */
+void vm_pci_quiesce(struct vm *vm);
+
+/* vm_pci_destroy - after the devices: close the TAPs, remove the bridge. */
+void vm_pci_destroy(struct vm *vm);
+
+#endif
