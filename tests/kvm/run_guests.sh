@@ -5,7 +5,7 @@
 # Environment: VMON=path to vmon (tests skip when missing); QEMU=qemu-system-x86_64 override (optional);
 #              VMON_TEST_TIMEOUT=seconds per run (default 60).
 # Arguments:   NAME=PATH for each guest ELF (serial pio mmio ring3 smp busy poweroff reset triple_fault emulation_failure
-#              virtio_blk virtio_rng virtio_console demo).
+#              virtio_blk virtio_rng virtio_console virtio_hostile demo).
 # Debug-exit contract of the guests (guest/lib/rt_layout.h): pass writes 0x10 -> status 33, fail 0x11 -> 35,
 # power-off failed 0x12 -> 37, unexpected exception 0x13 -> 39,
 # needed device absent 0x14 -> 41.  vmon: 0 = powered off, 6 = guest crashed.
@@ -213,7 +213,7 @@ for b in open(sys.argv[1], "rb").read():
 print("0x%08x" % h)' "$MODULE" 2>/dev/null || echo "python3-missing")
 
 echo "TAP version 13"
-echo "1..44"
+echo "1..45"
 
 # ---- vmon on /dev/kvm
 vmon_case "vmon serial: guest output reaches stdout, debug-exit pass" serial -- \
@@ -266,6 +266,11 @@ virtio_case "vmon virtio-blk: read sector 0, write and read back sector 1, host 
 virtio_case "vmon virtio-blk read-only (--disk PATH,ro): VIRTIO_BLK_F_RO, file untouched" vmon 1 "" --disk @DISK@,ro
 rng_case "vmon virtio-rng (--rng): two 64-byte requests answered with fresh data" vmon --rng
 console_case "vmon virtio console (--console virtio): the guest's line reaches stdout" vmon --console virtio
+truncate -s 1M "$TMP/hostile.img"
+vmon_case "vmon virtio-blk vs a hostile driver: malformed chains answered with an error or NEEDS_RESET, then a good request works" \
+	virtio_hostile --disk "$TMP/hostile.img" -- \
+	'[ $STATUS -eq 33 ]' 'has $OUT "virtio-hostile: PASS"' '! grep -q "completed OK\|no answer" $OUT' \
+	'has $ERR "needs reset"'
 vmon_case "vmon --mem 64M: the memory map shows it" demo --mem 64M -- \
 	'[ $STATUS -eq 0 ]' 'grep -qE "memory +6[0-9] MiB usable" $OUT'
 
