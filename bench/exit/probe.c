@@ -78,7 +78,9 @@ int main(int argc, char **argv)
 	if (ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0 || ioctl(vm, KVM_CREATE_PIT2, &pit) < 0)
 		die("irqchip");
 	region = (struct kvm_userspace_memory_region){
-		.slot = 0, .guest_phys_addr = 0, .memory_size = MEM_BYTES,
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = MEM_BYTES,
 		.userspace_addr = (uint64_t)(uintptr_t)mem,
 	};
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
@@ -92,8 +94,14 @@ int main(int argc, char **argv)
 		die("mmap run");
 	if (ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
 		die("KVM_GET_SREGS");
-	struct kvm_segment seg = { .base = 0, .limit = 0xffffffff, .selector = 0x8, .type = 0xb,
-				   .present = 1, .s = 1, .db = 1, .g = 1 };
+	struct kvm_segment seg = { .base = 0,
+				   .limit = 0xffffffff,
+				   .selector = 0x8,
+				   .type = 0xb,
+				   .present = 1,
+				   .s = 1,
+				   .db = 1,
+				   .g = 1 };
 	sregs.cs = seg;
 	seg.selector = 0x10;
 	seg.type = 0x3;

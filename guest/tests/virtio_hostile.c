@@ -3,8 +3,8 @@
  * byte in a device-readable descriptor, a short header, a descriptor loop, an avail index jump past
  * the queue size, a chain longer than the queue) and checks that each one is answered with an error
  * status or with NEEDS_RESET (then the driver resets the device), never silently ignored. Finally a
- * well-formed write and read-back must still work: the monitor kept running and the device recovered.
- * With no virtio-blk device it exits RT_EXIT_SKIP. */
+ * well-formed write and read-back must still work: the monitor kept running and the device
+ * recovered. With no virtio-blk device it exits RT_EXIT_SKIP. */
 #include "../lib/rt.h"
 
 #define VIRTIO_ID_BLOCK 2
@@ -42,7 +42,8 @@ static enum outcome wait_used(struct rt_virtq *vq)
 	return status == 0 ? ANSWERED_OK : ANSWERED_ERROR;
 }
 
-/* Post descriptors 0..n-1 as they are in the ring (the caller wrote them), head 0, avail += bump. */
+/* Post descriptors 0..n-1 as they are in the ring (the caller wrote them), head 0, avail += bump.
+ */
 static enum outcome post_raw(unsigned int bump)
 {
 	struct rt_virtq *vq = &vd.vq[0];

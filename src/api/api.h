@@ -47,18 +47,18 @@ enum api_instance_state { API_NOT_STARTED, API_RUNNING, API_PAUSED };
 struct api_logger {
 	bool configured;
 	char *log_path; /* NULL: stderr */
-	int level;      /* enum log_level; Trace maps to LOG_DEBUG, Off to LOG_ERROR */
+	int level; /* enum log_level; Trace maps to LOG_DEBUG, Off to LOG_ERROR */
 	char level_name[8];
 	bool show_level, show_log_origin; /* recorded; vmon's line format is fixed */
-	char *module;                     /* recorded; no per-module filter */
-	int fd;                           /* the opened log file, -1 when none */
+	char *module; /* recorded; no per-module filter */
+	int fd; /* the opened log file, -1 when none */
 };
 
 struct api {
 	struct vm_config cfg;
 	bool boot_source_set;
 	bool smt, track_dirty_pages; /* recorded and reported; no effect on the VM */
-	bool cpu_template_none;      /* "cpu_template": "None" was given */
+	bool cpu_template_none; /* "cpu_template": "None" was given */
 	enum api_instance_state state;
 	char id[64];
 
@@ -77,8 +77,8 @@ struct api {
 
 /* struct api_response - what api_handle answers. */
 struct api_response {
-	int status;  /* 200, 204 or 400 */
-	char *body;  /* malloc'd JSON text; NULL for 204 No Content */
+	int status; /* 200, 204 or 400 */
+	char *body; /* malloc'd JSON text; NULL for 204 No Content */
 };
 
 /*

@@ -68,7 +68,8 @@ static long lex_check(const char *text, size_t len, struct lex_keys *keys)
 		} else if (isalpha(c)) {
 			size_t j = i;
 
-			if ((c == 'e' || c == 'E') && i > 0 && text[i - 1] >= '0' && text[i - 1] <= '9')
+			if ((c == 'e' || c == 'E') && i > 0 && text[i - 1] >= '0' &&
+			    text[i - 1] <= '9')
 				continue; /* exponent */
 			while (j < len && isalpha((unsigned char)text[j]))
 				j++;
@@ -116,8 +117,9 @@ struct json_object *api_json_parse(const char *text, size_t len, char *err, size
 	struct json_object *obj;
 
 	if (len > API_BODY_MAX_BYTES) {
-		snprintf(err, err_len, "The request body of %zu bytes exceeds the limit of %u bytes.",
-			 len, API_BODY_MAX_BYTES);
+		snprintf(err, err_len,
+			 "The request body of %zu bytes exceeds the limit of %u bytes.", len,
+			 API_BODY_MAX_BYTES);
 		return NULL;
 	}
 	keys.count = calloc(len + 1, sizeof(*keys.count)); /* at most one object per byte */
@@ -185,7 +187,8 @@ static struct json_object *tokenize(struct json_tokener *tok, const char *text, 
 	for (size_t i = end; i < len; i++) {
 		if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r' && text[i] != '\n') {
 			json_object_put(obj);
-			snprintf(err, err_len, API_JSON_FAULT "trailing characters at byte %zu.", i);
+			snprintf(err, err_len, API_JSON_FAULT "trailing characters at byte %zu.",
+				 i);
 			return NULL;
 		}
 	}
@@ -195,10 +198,14 @@ static struct json_object *tokenize(struct json_tokener *tok, const char *text, 
 static const char *type_name(enum api_field_type t)
 {
 	switch (t) {
-	case API_F_STRING: return "a string";
-	case API_F_BOOL: return "a boolean";
-	case API_F_U64: return "a non-negative integer";
-	case API_F_ANY: break;
+	case API_F_STRING:
+		return "a string";
+	case API_F_BOOL:
+		return "a boolean";
+	case API_F_U64:
+		return "a non-negative integer";
+	case API_F_ANY:
+		break;
 	}
 	return "a value";
 }
@@ -206,13 +213,20 @@ static const char *type_name(enum api_field_type t)
 static const char *json_type_desc(struct json_object *v)
 {
 	switch (json_object_get_type(v)) {
-	case json_type_null: return "null";
-	case json_type_boolean: return "a boolean";
-	case json_type_double: return "a floating point number";
-	case json_type_int: return "an integer";
-	case json_type_object: return "an object";
-	case json_type_array: return "an array";
-	case json_type_string: return "a string";
+	case json_type_null:
+		return "null";
+	case json_type_boolean:
+		return "a boolean";
+	case json_type_double:
+		return "a floating point number";
+	case json_type_int:
+		return "an integer";
+	case json_type_object:
+		return "an object";
+	case json_type_array:
+		return "an array";
+	case json_type_string:
+		return "a string";
 	}
 	return "a value";
 }
@@ -260,8 +274,8 @@ static int read_one(const struct api_field *f, struct json_object *v, struct api
 		i = json_object_get_int64(v);
 		if (i < 0) {
 			snprintf(err, err_len,
-				 API_JSON_FAULT "invalid value for `%s`: %lld, expected %s.", f->name,
-				 (long long)i, type_name(f->type));
+				 API_JSON_FAULT "invalid value for `%s`: %lld, expected %s.",
+				 f->name, (long long)i, type_name(f->type));
 			return -EINVAL;
 		}
 		out->u = i == INT64_MAX ? json_object_get_uint64(v) : (uint64_t)i;
@@ -303,8 +317,9 @@ int api_json_fields(struct json_object *obj, const struct api_field *fields, siz
 					break;
 				used += (size_t)w;
 			}
-			snprintf(err, err_len, API_JSON_FAULT "unknown field `%.64s`, expected %s%s.",
-				 key, n == 1 ? "" : "one of ", list);
+			snprintf(err, err_len,
+				 API_JSON_FAULT "unknown field `%.64s`, expected %s%s.", key,
+				 n == 1 ? "" : "one of ", list);
 			return -EINVAL;
 		}
 		if (read_one(&fields[i], val, &out[i], err, err_len))
@@ -312,7 +327,8 @@ int api_json_fields(struct json_object *obj, const struct api_field *fields, siz
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (fields[i].required && !out[i].present) {
-			snprintf(err, err_len, API_JSON_FAULT "missing field `%s`.", fields[i].name);
+			snprintf(err, err_len, API_JSON_FAULT "missing field `%s`.",
+				 fields[i].name);
 			return -EINVAL;
 		}
 	}
@@ -336,7 +352,8 @@ int api_json_enum(const char *field, const char *s, const char *const *names, ch
 			break;
 		used += (size_t)w;
 	}
-	snprintf(err, err_len, API_JSON_FAULT "unknown variant `%.64s` for `%s`, expected one of %s.",
-		 s, field, list);
+	snprintf(err, err_len,
+		 API_JSON_FAULT "unknown variant `%.64s` for `%s`, expected one of %s.", s, field,
+		 list);
 	return -EINVAL;
 }

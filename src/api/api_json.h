@@ -22,9 +22,9 @@ struct json_object;
 
 enum api_field_type {
 	API_F_STRING, /* a JSON string without NUL characters */
-	API_F_BOOL,   /* true / false */
-	API_F_U64,    /* a non-negative integer (no fraction, no exponent) */
-	API_F_ANY,    /* any value (e.g. a rate limiter object): kept as json */
+	API_F_BOOL, /* true / false */
+	API_F_U64, /* a non-negative integer (no fraction, no exponent) */
+	API_F_ANY, /* any value (e.g. a rate limiter object): kept as json */
 };
 
 struct api_field {

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 struct api_metrics {
-	int fd;       /* -1: not configured */
+	int fd; /* -1: not configured */
 	char *path;
 	uint64_t lines_written;
 	uint64_t lines_dropped; /* FIFO full or write error */
@@ -28,7 +28,8 @@ int api_sink_open(const char *path, const char *what, char *err, size_t err_len)
 void api_metrics_init(struct api_metrics *m);
 
 /*
- * api_metrics_open - open @path with api_sink_open and keep it. 0, or -errno with a fault sentence in @err; @m is unchanged on error.
+ * api_metrics_open - open @path with api_sink_open and keep it. 0, or -errno with a fault sentence
+ * in @err; @m is unchanged on error.
  */
 int api_metrics_open(struct api_metrics *m, const char *path, char *err, size_t err_len);
 

@@ -25,9 +25,12 @@
 const char *api_state_name(enum api_instance_state state)
 {
 	switch (state) {
-	case API_NOT_STARTED: return "Not started";
-	case API_RUNNING: return "Running";
-	case API_PAUSED: return "Paused";
+	case API_NOT_STARTED:
+		return "Not started";
+	case API_RUNNING:
+		return "Running";
+	case API_PAUSED:
+		return "Paused";
 	}
 	return "Not started";
 }
@@ -81,7 +84,7 @@ static void respond_json(struct api_response *resp, int status, struct json_obje
 		return;
 	}
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-						 JSON_C_TO_STRING_NOSLASHESCAPE);
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
 	resp->body = text ? strdup(text) : NULL;
 	json_object_put(o);
 	if (!resp->body)
@@ -158,9 +161,9 @@ int api_flush_metrics(struct api *api)
 		json_object_put(srv);
 		return -ENOMEM;
 	}
-	json_object_object_add(o, "utc_timestamp_ms",
-			       json_object_new_int64((int64_t)ts.tv_sec * 1000 +
-						     ts.tv_nsec / 1000000));
+	json_object_object_add(
+		o, "utc_timestamp_ms",
+		json_object_new_int64((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000));
 	json_object_object_add(o, "state", json_object_new_string(api_state_name(api->state)));
 	json_object_object_add(srv, "requests", json_object_new_int64((int64_t)api->requests));
 	json_object_object_add(srv, "request_fails",
@@ -170,7 +173,7 @@ int api_flush_metrics(struct api *api)
 	json_object_object_add(o, "api_server", srv);
 	json_object_object_add(o, "vm", stats_object(api));
 	line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-						 JSON_C_TO_STRING_NOSLASHESCAPE);
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
 	r = api->metrics.fd >= 0 ? api_metrics_write(&api->metrics, line) : 0;
 	json_object_put(o);
 	return r;
@@ -256,9 +259,22 @@ static int patch_vm(struct api *api, struct json_object *obj, char *err, size_t 
 
 enum route_kind {
 	R_NONE,
-	R_INFO, R_VERSION, R_MACHINE_GET, R_VM_CONFIG, R_VM_STATS,
-	R_ACTIONS, R_BOOT_SOURCE, R_MACHINE_PUT, R_MACHINE_PATCH, R_DRIVE_PUT, R_DRIVE_PATCH,
-	R_NET_PUT, R_ENTROPY, R_LOGGER, R_METRICS, R_VM_PATCH,
+	R_INFO,
+	R_VERSION,
+	R_MACHINE_GET,
+	R_VM_CONFIG,
+	R_VM_STATS,
+	R_ACTIONS,
+	R_BOOT_SOURCE,
+	R_MACHINE_PUT,
+	R_MACHINE_PATCH,
+	R_DRIVE_PUT,
+	R_DRIVE_PATCH,
+	R_NET_PUT,
+	R_ENTROPY,
+	R_LOGGER,
+	R_METRICS,
+	R_VM_PATCH,
 	R_UNSUPPORTED,
 };
 
@@ -282,7 +298,7 @@ struct route {
 	enum route_kind kind;
 	bool needs_body;
 	bool pre_boot_only;
-	const char *id;   /* the {id} path token */
+	const char *id; /* the {id} path token */
 	const char *what; /* R_UNSUPPORTED: what is missing */
 };
 
@@ -478,11 +494,21 @@ static void serve(struct api *api, const char *method, const char *path, const c
 		}
 		respond_json(resp, 200, out);
 		return;
-	case R_ACTIONS: r = put_actions(api, obj, err, sizeof(err)); break;
-	case R_BOOT_SOURCE: r = api_res_boot_source(api, obj, err, sizeof(err)); break;
-	case R_MACHINE_PUT: r = api_res_machine_config(api, obj, false, err, sizeof(err)); break;
-	case R_MACHINE_PATCH: r = api_res_machine_config(api, obj, true, err, sizeof(err)); break;
-	case R_DRIVE_PUT: r = api_res_drive_put(api, rt.id, obj, err, sizeof(err)); break;
+	case R_ACTIONS:
+		r = put_actions(api, obj, err, sizeof(err));
+		break;
+	case R_BOOT_SOURCE:
+		r = api_res_boot_source(api, obj, err, sizeof(err));
+		break;
+	case R_MACHINE_PUT:
+		r = api_res_machine_config(api, obj, false, err, sizeof(err));
+		break;
+	case R_MACHINE_PATCH:
+		r = api_res_machine_config(api, obj, true, err, sizeof(err));
+		break;
+	case R_DRIVE_PUT:
+		r = api_res_drive_put(api, rt.id, obj, err, sizeof(err));
+		break;
 	case R_DRIVE_PATCH:
 		if (api->state != API_NOT_STARTED) {
 			snprintf(err, sizeof(err), API_NOT_SUPPORTED_FMT,
@@ -492,11 +518,21 @@ static void serve(struct api *api, const char *method, const char *path, const c
 		}
 		r = api_res_drive_patch(api, rt.id, obj, err, sizeof(err));
 		break;
-	case R_NET_PUT: r = api_res_net_put(api, rt.id, obj, err, sizeof(err)); break;
-	case R_ENTROPY: r = api_res_entropy(api, obj, err, sizeof(err)); break;
-	case R_LOGGER: r = api_res_logger(api, obj, err, sizeof(err)); break;
-	case R_METRICS: r = api_res_metrics(api, obj, err, sizeof(err)); break;
-	case R_VM_PATCH: r = patch_vm(api, obj, err, sizeof(err)); break;
+	case R_NET_PUT:
+		r = api_res_net_put(api, rt.id, obj, err, sizeof(err));
+		break;
+	case R_ENTROPY:
+		r = api_res_entropy(api, obj, err, sizeof(err));
+		break;
+	case R_LOGGER:
+		r = api_res_logger(api, obj, err, sizeof(err));
+		break;
+	case R_METRICS:
+		r = api_res_metrics(api, obj, err, sizeof(err));
+		break;
+	case R_VM_PATCH:
+		r = patch_vm(api, obj, err, sizeof(err));
+		break;
 	case R_NONE:
 	case R_UNSUPPORTED:
 		break;

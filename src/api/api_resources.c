@@ -125,12 +125,9 @@ int api_res_machine_config(struct api *api, struct json_object *obj, bool patch,
 			   size_t err_len)
 {
 	const struct api_field f[] = {
-		{ "vcpu_count", API_F_U64, !patch },
-		{ "mem_size_mib", API_F_U64, !patch },
-		{ "smt", API_F_BOOL, false },
-		{ "track_dirty_pages", API_F_BOOL, false },
-		{ "huge_pages", API_F_STRING, false },
-		{ "cpu_template", API_F_STRING, false },
+		{ "vcpu_count", API_F_U64, !patch },   { "mem_size_mib", API_F_U64, !patch },
+		{ "smt", API_F_BOOL, false },	       { "track_dirty_pages", API_F_BOOL, false },
+		{ "huge_pages", API_F_STRING, false }, { "cpu_template", API_F_STRING, false },
 	};
 	struct api_value v[ARRAY_SIZE(f)];
 	uint64_t vcpus, mem_mib;
@@ -171,8 +168,8 @@ int api_res_machine_config(struct api *api, struct json_object *obj, bool patch,
 			return not_supported("A CPU template other than \"None\"", err, err_len);
 	}
 	if (vcpus < 1 || vcpus > VM_MAX_CPUS) {
-		snprintf(err, err_len,
-			 "The vCPU number is invalid! vmon supports 1 to %u vCPUs.", VM_MAX_CPUS);
+		snprintf(err, err_len, "The vCPU number is invalid! vmon supports 1 to %u vCPUs.",
+			 VM_MAX_CPUS);
 		return -EINVAL;
 	}
 	if (smt && vcpus > 1 && (vcpus & 1)) {
@@ -210,14 +207,10 @@ int api_res_drive_put(struct api *api, const char *path_id, struct json_object *
 		      size_t err_len)
 {
 	static const struct api_field f[] = {
-		{ "drive_id", API_F_STRING, true },
-		{ "path_on_host", API_F_STRING, false },
-		{ "is_root_device", API_F_BOOL, true },
-		{ "is_read_only", API_F_BOOL, false },
-		{ "partuuid", API_F_STRING, false },
-		{ "cache_type", API_F_STRING, false },
-		{ "io_engine", API_F_STRING, false },
-		{ "rate_limiter", API_F_ANY, false },
+		{ "drive_id", API_F_STRING, true },	{ "path_on_host", API_F_STRING, false },
+		{ "is_root_device", API_F_BOOL, true }, { "is_read_only", API_F_BOOL, false },
+		{ "partuuid", API_F_STRING, false },	{ "cache_type", API_F_STRING, false },
+		{ "io_engine", API_F_STRING, false },	{ "rate_limiter", API_F_ANY, false },
 		{ "socket", API_F_STRING, false },
 	};
 	struct api_value v[ARRAY_SIZE(f)];
@@ -244,8 +237,8 @@ int api_res_drive_put(struct api *api, const char *path_id, struct json_object *
 		if (r != 0)
 			return not_supported("The `Writeback` cache type", err, err_len);
 	}
-	if (v[6].present && (r = api_json_enum("io_engine", v[6].s, io_engine_names, err,
-					       err_len)) < 0)
+	if (v[6].present &&
+	    (r = api_json_enum("io_engine", v[6].s, io_engine_names, err, err_len)) < 0)
 		return r;
 	if (v[7].present)
 		return not_supported("A block device rate limiter", err, err_len);
@@ -337,10 +330,8 @@ int api_res_net_put(struct api *api, const char *path_id, struct json_object *ob
 		    size_t err_len)
 {
 	static const struct api_field f[] = {
-		{ "iface_id", API_F_STRING, true },
-		{ "host_dev_name", API_F_STRING, true },
-		{ "guest_mac", API_F_STRING, false },
-		{ "rx_rate_limiter", API_F_ANY, false },
+		{ "iface_id", API_F_STRING, true },	 { "host_dev_name", API_F_STRING, true },
+		{ "guest_mac", API_F_STRING, false },	 { "rx_rate_limiter", API_F_ANY, false },
 		{ "tx_rate_limiter", API_F_ANY, false },
 	};
 	struct api_value v[ARRAY_SIZE(f)];
@@ -360,7 +351,8 @@ int api_res_net_put(struct api *api, const char *path_id, struct json_object *ob
 	}
 	if (v[2].present) {
 		if (parse_mac(v[2].s, n.mac)) {
-			snprintf(err, err_len, API_JSON_FAULT "invalid MAC address `%.64s`.", v[2].s);
+			snprintf(err, err_len, API_JSON_FAULT "invalid MAC address `%.64s`.",
+				 v[2].s);
 			return -EINVAL;
 		}
 		n.has_mac = true;
@@ -418,18 +410,18 @@ int api_res_entropy(struct api *api, struct json_object *obj, char *err, size_t 
 	return 0;
 }
 
-static const char *const level_names[] = { "Error", "Warning", "Info", "Debug", "Trace", "Off",
-					   NULL };
-static const int level_values[] = { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_DEBUG,
-				    LOG_ERROR };
+static const char *const level_names[] = {
+	"Error", "Warning", "Info", "Debug", "Trace", "Off", NULL
+};
+static const int level_values[] = {
+	LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_DEBUG, LOG_ERROR
+};
 
 int api_res_logger(struct api *api, struct json_object *obj, char *err, size_t err_len)
 {
 	static const struct api_field f[] = {
-		{ "log_path", API_F_STRING, false },
-		{ "level", API_F_STRING, false },
-		{ "show_level", API_F_BOOL, false },
-		{ "show_log_origin", API_F_BOOL, false },
+		{ "log_path", API_F_STRING, false }, { "level", API_F_STRING, false },
+		{ "show_level", API_F_BOOL, false }, { "show_log_origin", API_F_BOOL, false },
 		{ "module", API_F_STRING, false },
 	};
 	struct api_value v[ARRAY_SIZE(f)];
@@ -598,7 +590,8 @@ struct json_object *api_res_vm_config_json(const struct api *api)
 	if (api->metrics.path) {
 		struct json_object *m = json_object_new_object();
 
-		json_object_object_add(m, "metrics_path", json_object_new_string(api->metrics.path));
+		json_object_object_add(m, "metrics_path",
+				       json_object_new_string(api->metrics.path));
 		json_object_object_add(o, "metrics", m);
 	} else {
 		json_object_object_add(o, "metrics", NULL);

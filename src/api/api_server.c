@@ -1,4 +1,5 @@
-/* api_server.c — libmicrohttpd glue: the Unix socket, body collection with a size cap, metrics timer. */
+/* api_server.c — libmicrohttpd glue: the Unix socket, body collection with a size cap, metrics
+ * timer. */
 #include "api/api_server.h"
 
 #include <errno.h>
@@ -61,7 +62,7 @@ int api_socket_create(const char *path, char *err, size_t err_len)
 /* One HTTP request being received. */
 struct api_conn {
 	char *body;
-	size_t len;   /* bytes kept in body */
+	size_t len; /* bytes kept in body */
 	size_t total; /* bytes received, kept or not */
 };
 
@@ -85,8 +86,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, const struct api_res
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
 {
 	struct api_server *srv = cls;
 	struct api_conn *conn = *con_cls;
@@ -203,8 +204,8 @@ int api_server_start(struct api_server *srv, struct api *api, const char *sock_p
 		goto fail;
 	}
 	srv->listen_fd = fd;
-	srv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC, 0, NULL,
-				       NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd,
+	srv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC,
+				       0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd,
 				       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 				       MHD_OPTION_CONNECTION_LIMIT, 64u,
 				       MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);

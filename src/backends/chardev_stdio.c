@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <termios.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "util/compiler.h"
@@ -36,20 +35,9 @@ struct chardev_stdio {
 	size_t head, count;
 	bool started, eof, in_escape;
 
-	/*
-	 * Output is batched once started: vCPUs append to obuf and the event
-	 * loop writes it out (woken through out_efd when obuf turns non-empty),
-	 * so a guest printing a line costs one write(2), not one per byte.
-	 */
 	pthread_mutex_t out_lock;
 	bool out_broken;
 	unsigned long long dropped;
-	bool out_async; /* obuf in use: out_efd is watched on out_el */
-	bool flush_pending; /* out_efd was signalled and not yet served */
-	int out_efd;
-	struct evloop *out_el;
-	size_t olen;
-	uint8_t obuf[4096];
 };
 
 /*
@@ -314,101 +302,17 @@ static size_t write_all(int fd, const uint8_t *buf, size_t len, bool *broken)
 	return done;
 }
 
-/* Write out what obuf holds; caller holds out_lock. */
-static void out_flush_locked(struct chardev_stdio *s)
-{
-	size_t done = 0;
-
-	if (s->olen && !s->out_broken && s->out_fd >= 0)
-		done = write_all(s->out_fd, s->obuf, s->olen, &s->out_broken);
-	s->dropped += s->olen - done;
-	s->olen = 0;
-}
-
-/* The event loop's side of batched output: write out what the vCPUs appended. */
-static void on_out_flush(void *opaque, uint32_t events)
-{
-	struct chardev_stdio *s = opaque;
-	uint64_t v;
-
-	(void)events;
-	if (read(s->out_efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		return;
-	pthread_mutex_lock(&s->out_lock);
-	s->flush_pending = false;
-	out_flush_locked(s);
-	pthread_mutex_unlock(&s->out_lock);
-}
-
 static size_t stdio_write(struct chardev *cd, const uint8_t *buf, size_t len)
 {
 	struct chardev_stdio *s = to_stdio(cd);
-	bool kick = false;
 	size_t done = 0;
 
 	pthread_mutex_lock(&s->out_lock);
-	if (!s->out_async) {
-		if (!s->out_broken && s->out_fd >= 0)
-			done = write_all(s->out_fd, buf, len, &s->out_broken);
-		s->dropped += len - done;
-	} else {
-		if (len > sizeof(s->obuf) - s->olen)
-			out_flush_locked(s); /* full: the writer pays, as without batching */
-		if (len > sizeof(s->obuf)) {
-			if (!s->out_broken && s->out_fd >= 0)
-				done = write_all(s->out_fd, buf, len, &s->out_broken);
-			s->dropped += len - done;
-		} else {
-			memcpy(s->obuf + s->olen, buf, len);
-			s->olen += len;
-			kick = !s->flush_pending;
-			s->flush_pending = true;
-		}
-	}
+	if (!s->out_broken && s->out_fd >= 0)
+		done = write_all(s->out_fd, buf, len, &s->out_broken);
+	s->dropped += len - done;
 	pthread_mutex_unlock(&s->out_lock);
-	if (kick) {
-		uint64_t one = 1;
-
-		if (write(s->out_efd, &one, sizeof(one)) < 0) {
-			/* the counter is full: a wake-up is already pending */
-		}
-	}
 	return len;
-}
-
-/* Start batching output through @el; on any failure output stays synchronous. */
-static void out_start(struct chardev_stdio *s, struct evloop *el)
-{
-	s->out_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->out_efd < 0)
-		return;
-	if (evloop_add(el, s->out_efd, EPOLLIN, on_out_flush, s)) {
-		close(s->out_efd);
-		s->out_efd = -1;
-		return;
-	}
-	pthread_mutex_lock(&s->out_lock);
-	s->out_el = el;
-	s->out_async = true;
-	pthread_mutex_unlock(&s->out_lock);
-}
-
-/* Back to synchronous output, with everything buffered written out. */
-static void out_stop(struct chardev_stdio *s)
-{
-	pthread_mutex_lock(&s->out_lock);
-	out_flush_locked(s);
-	s->out_async = false;
-	s->flush_pending = false;
-	pthread_mutex_unlock(&s->out_lock);
-	if (s->out_el) {
-		evloop_del(s->out_el, s->out_efd);
-		s->out_el = NULL;
-	}
-	if (s->out_efd >= 0) {
-		close(s->out_efd);
-		s->out_efd = -1;
-	}
 }
 
 static void stdio_destroy(struct chardev *cd)
@@ -440,7 +344,6 @@ struct chardev_stdio *chardev_stdio_create(int in_fd, int out_fd)
 	s->in_fd = in_fd;
 	s->out_fd = out_fd;
 	s->escape_on = true;
-	s->out_efd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->arm_lock, NULL);
 	pthread_mutex_init(&s->out_lock, NULL);
@@ -482,8 +385,6 @@ int chardev_stdio_start(struct chardev_stdio *s, struct evloop *el)
 	/* a closed stdout must not kill vmon: drop console output instead */
 	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
 		signal(SIGPIPE, SIG_IGN);
-	if (el && !s->out_async)
-		out_start(s, el);
 	if (s->in_fd < 0) {
 		pthread_mutex_lock(&s->lock);
 		s->started = true;
@@ -503,10 +404,8 @@ int chardev_stdio_start(struct chardev_stdio *s, struct evloop *el)
 	}
 	if (isatty(s->in_fd)) {
 		err = enter_raw(s->in_fd);
-		if (err) {
-			out_stop(s);
+		if (err)
 			return err;
-		}
 	}
 	s->el = el;
 	pthread_mutex_lock(&s->arm_lock);
@@ -519,7 +418,6 @@ int chardev_stdio_start(struct chardev_stdio *s, struct evloop *el)
 	} else {
 		pthread_mutex_unlock(&s->arm_lock);
 		chardev_stdio_restore_terminal();
-		out_stop(s);
 		return err;
 	}
 	pthread_mutex_lock(&s->lock);
@@ -542,7 +440,6 @@ void chardev_stdio_stop(struct chardev_stdio *s)
 		s->armed = false;
 	}
 	pthread_mutex_unlock(&s->arm_lock);
-	out_stop(s);
 	if (s->in_fd >= 0 && s->in_fd == term_fd)
 		chardev_stdio_restore_terminal();
 }

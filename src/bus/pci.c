@@ -1,4 +1,5 @@
-/* pci.c — PCI host bridge (CF8/CFC and ECAM), type-0 config space, BARs, capabilities, MSI-X, INTx. */
+/* pci.c — PCI host bridge (CF8/CFC and ECAM), type-0 config space, BARs, capabilities, MSI-X, INTx.
+ */
 #include "bus/pci.h"
 
 #include <errno.h>
@@ -10,8 +11,9 @@
 #include "util/compiler.h"
 
 #define PCI_SAVE_MAGIC 0x70636930u /* "pci0" */
-#define CMD_WMASK (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_PARITY | \
-		   PCI_COMMAND_SERR | PCI_COMMAND_INTX_DISABLE)
+#define CMD_WMASK                                                                                  \
+	(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_PARITY | PCI_COMMAND_SERR |         \
+	 PCI_COMMAND_INTX_DISABLE)
 
 static uint16_t cfg16(const struct pci_device *p, unsigned off)
 {
@@ -36,7 +38,8 @@ static void put32(uint8_t *b, unsigned off, uint32_t v)
 }
 
 void pci_device_init(struct pci_device *pdev, const char *name, uint16_t vendor, uint16_t device,
-		     uint32_t class_code, uint16_t subsys_vendor, uint16_t subsys_id, uint8_t revision)
+		     uint32_t class_code, uint16_t subsys_vendor, uint16_t subsys_id,
+		     uint8_t revision)
 {
 	memset(pdev, 0, sizeof(*pdev));
 	pthread_mutex_init(&pdev->lock, NULL);
@@ -76,7 +79,8 @@ int pci_device_add_bar(struct pci_device *pdev, unsigned bar, uint32_t size,
 	return 0;
 }
 
-int pci_device_add_cap(struct pci_device *pdev, const void *data, unsigned len, const uint8_t *wmask)
+int pci_device_add_cap(struct pci_device *pdev, const void *data, unsigned len,
+		       const uint8_t *wmask)
 {
 	unsigned off = (pdev->cap_end + 3u) & ~3u;
 
@@ -104,7 +108,8 @@ int pci_device_add_msix(struct pci_device *pdev, unsigned nr, unsigned bar, uint
 	int off;
 
 	if (nr == 0 || nr > PCI_MSIX_MAX_VECTORS || bar >= PCI_NR_BARS || !pdev->bars[bar].size ||
-	    (table_off & 7) || (pba_off & 7) || table_off + nr * PCI_MSIX_ENTRY_SIZE > pdev->bars[bar].size ||
+	    (table_off & 7) || (pba_off & 7) ||
+	    table_off + nr * PCI_MSIX_ENTRY_SIZE > pdev->bars[bar].size ||
 	    pba_off + 8 > pdev->bars[bar].size)
 		return -EINVAL;
 	put16(cap, PCI_MSIX_FLAGS, (uint16_t)(nr - 1));
@@ -149,11 +154,12 @@ static void pci_update_mappings(struct pci_device *pdev)
 				pdev->bar_changed(pdev, i, false, b->mapped_gpa);
 		}
 		if (want && !b->mapped) {
-			int rc = bus_register(pdev->bus->mmio, gpa, b->size, b->ops, b->opaque, pdev->name);
+			int rc = bus_register(pdev->bus->mmio, gpa, b->size, b->ops, b->opaque,
+					      pdev->name);
 
 			if (rc) {
-				log_guest(&pdev->rl, "pci %s: BAR%u at 0x%llx not mapped (%d)", pdev->name,
-					  i, (unsigned long long)gpa, rc);
+				log_guest(&pdev->rl, "pci %s: BAR%u at 0x%llx not mapped (%d)",
+					  pdev->name, i, (unsigned long long)gpa, rc);
 				continue;
 			}
 			b->mapped = true;
@@ -249,7 +255,8 @@ static void msix_flush_pending(struct pci_device *pdev)
 	if (!(ctrl & PCI_MSIX_FLAGS_ENABLE) || (ctrl & PCI_MSIX_FLAGS_MASKALL))
 		return;
 	for (unsigned v = 0; v < pdev->msix_nr; v++) {
-		if ((pdev->msix_pba >> v & 1) && !(pdev->msix[v].ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT)) {
+		if ((pdev->msix_pba >> v & 1) &&
+		    !(pdev->msix[v].ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT)) {
 			pdev->msix_pba &= ~(1ull << v);
 			msix_send(pdev, v);
 		}
@@ -265,7 +272,8 @@ int pci_msix_notify(struct pci_device *pdev, unsigned vector)
 	ctrl = msix_ctrl(pdev);
 	if (vector >= pdev->msix_nr || !(ctrl & PCI_MSIX_FLAGS_ENABLE))
 		rc = -EINVAL;
-	else if ((ctrl & PCI_MSIX_FLAGS_MASKALL) || (pdev->msix[vector].ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT))
+	else if ((ctrl & PCI_MSIX_FLAGS_MASKALL) ||
+		 (pdev->msix[vector].ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT))
 		pdev->msix_pba |= 1ull << vector;
 	else
 		rc = msix_send(pdev, vector);
@@ -332,7 +340,8 @@ uint32_t pci_config_read(struct pci_device *pdev, unsigned offset, unsigned size
 		return size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
 	if (offset >= PCI_CFG_SIZE)
 		return 0; /* no extended capabilities */
-	if (pdev->hook_len && offset >= pdev->hook_off && offset + size <= pdev->hook_off + pdev->hook_len)
+	if (pdev->hook_len && offset >= pdev->hook_off &&
+	    offset + size <= pdev->hook_off + pdev->hook_len)
 		return pdev->hook_read(pdev, offset - pdev->hook_off, size);
 	pthread_mutex_lock(&pdev->lock);
 	for (unsigned i = 0; i < size; i++)
@@ -346,9 +355,11 @@ void pci_config_write(struct pci_device *pdev, unsigned offset, uint32_t value, 
 	bool remap, msix_touched;
 	uint16_t old_cmd;
 
-	if ((size != 1 && size != 2 && size != 4) || (offset & (size - 1)) || offset >= PCI_CFG_SIZE)
+	if ((size != 1 && size != 2 && size != 4) || (offset & (size - 1)) ||
+	    offset >= PCI_CFG_SIZE)
 		return;
-	if (pdev->hook_len && offset >= pdev->hook_off && offset + size <= pdev->hook_off + pdev->hook_len) {
+	if (pdev->hook_len && offset >= pdev->hook_off &&
+	    offset + size <= pdev->hook_off + pdev->hook_len) {
 		pdev->hook_write(pdev, offset - pdev->hook_off, value, size);
 		return;
 	}
@@ -362,7 +373,8 @@ void pci_config_write(struct pci_device *pdev, unsigned offset, uint32_t value, 
 	}
 	remap = (offset < PCI_COMMAND + 2 && offset + size > PCI_COMMAND) ||
 		(offset < PCI_BASE_ADDRESS_5 + 4 && offset + size > PCI_BASE_ADDRESS_0);
-	msix_touched = pdev->msix_cap && offset < pdev->msix_cap + 4u && offset + size > pdev->msix_cap;
+	msix_touched =
+		pdev->msix_cap && offset < pdev->msix_cap + 4u && offset + size > pdev->msix_cap;
 	if (remap)
 		pci_update_mappings(pdev);
 	if ((old_cmd ^ cfg16(pdev, PCI_COMMAND)) & PCI_COMMAND_INTX_DISABLE)
@@ -439,8 +451,8 @@ static void cf8_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 
 static const struct bus_region_ops cf8_ops = { .read = cf8_read, .write = cf8_write };
 
-static bool cfc_decode(struct pci_bus *pb, uint64_t offset, unsigned size, unsigned *bus, unsigned *dev,
-		       unsigned *reg)
+static bool cfc_decode(struct pci_bus *pb, uint64_t offset, unsigned size, unsigned *bus,
+		       unsigned *dev, unsigned *reg)
 {
 	uint32_t a;
 
@@ -479,28 +491,26 @@ static uint64_t ecam_read(void *opaque, uint64_t offset, unsigned size)
 {
 	if (size > 4)
 		return ~0ull;
-	return pci_bus_config_read(opaque, (unsigned)(offset >> 20), (offset >> 15) & 31, (offset >> 12) & 7,
-				   offset & 0xfff, size);
+	return pci_bus_config_read(opaque, (unsigned)(offset >> 20), (offset >> 15) & 31,
+				   (offset >> 12) & 7, offset & 0xfff, size);
 }
 
 static void ecam_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 {
 	if (size > 4)
 		return;
-	pci_bus_config_write(opaque, (unsigned)(offset >> 20), (offset >> 15) & 31, (offset >> 12) & 7,
-			     offset & 0xfff, (uint32_t)value, size);
+	pci_bus_config_write(opaque, (unsigned)(offset >> 20), (offset >> 15) & 31,
+			     (offset >> 12) & 7, offset & 0xfff, (uint32_t)value, size);
 }
 
 static const struct bus_region_ops ecam_ops = { .read = ecam_read, .write = ecam_write };
 
-
-
-int pci_bus_init(struct pci_bus *pb, struct bus *pio, struct bus *mmio, const struct pci_platform *plat,
-		 const struct bus_region_ops *cf9_ops, void *cf9_opaque)
+int pci_bus_init(struct pci_bus *pb, struct bus *pio, struct bus *mmio,
+		 const struct pci_platform *plat, const struct bus_region_ops *cf9_ops,
+		 void *cf9_opaque)
 {
 	struct pci_device *host;
 	int rc;
-
 
 	memset(pb, 0, sizeof(*pb));
 	pthread_mutex_init(&pb->lock, NULL);
@@ -660,7 +670,8 @@ int pci_device_load(struct pci_device *pdev, struct state_reader *r)
 	/* Only the writable bits (and interrupt status) come from the image; ids stay ours. */
 	pthread_mutex_lock(&pdev->lock);
 	for (unsigned i = 0; i < PCI_CFG_SIZE; i++)
-		pdev->cfg[i] = (uint8_t)((pdev->cfg[i] & ~pdev->wmask[i]) | (cfg[i] & pdev->wmask[i]));
+		pdev->cfg[i] =
+			(uint8_t)((pdev->cfg[i] & ~pdev->wmask[i]) | (cfg[i] & pdev->wmask[i]));
 	memcpy(pdev->msix, msix, sizeof(msix[0]) * nr);
 	pdev->msix_pba = nr < 64 ? pba & ((1ull << nr) - 1) : pba;
 	pdev->intx_level = intx;

@@ -30,15 +30,15 @@
 #include "util/log.h"
 
 #define PCI_CONFIG_ADDRESS_PORT 0xcf8 /* 4 ports 0xcf8-0xcfb; 0xcf9 is the reset control byte */
-#define PCI_CONFIG_DATA_PORT 0xcfc    /* 4 ports 0xcfc-0xcff */
+#define PCI_CONFIG_DATA_PORT 0xcfc /* 4 ports 0xcfc-0xcff */
 #define PCI_ECAM_BASE 0xe0000000ull
-#define PCI_ECAM_BUSES 256            /* ECAM window for buses 0..255 (devices only on bus 0) */
+#define PCI_ECAM_BUSES 256 /* ECAM window for buses 0..255 (devices only on bus 0) */
 #define PCI_ECAM_SIZE ((uint64_t)PCI_ECAM_BUSES << 20)
 #define PCI_MMIO_BASE 0xc0000000ull
 #define PCI_MMIO_SIZE 0x20000000ull
 #define PCI_MAX_SLOTS 32
 #define PCI_INTX_GSI_BASE 16
-#define PCI_CFG_SIZE 256              /* ECAM offsets 0x100..0xfff read 0 (no extended caps) */
+#define PCI_CFG_SIZE 256 /* ECAM offsets 0x100..0xfff read 0 (no extended caps) */
 #define PCI_MSIX_MAX_VECTORS 64
 #define PCI_NR_BARS 6
 
@@ -84,18 +84,18 @@ struct pci_device;
 
 /* struct pci_bar - one 32-bit memory BAR (the only kind vmon devices need). */
 struct pci_bar {
-	uint32_t size;        /* power of two >= 4096, or 0 for an unused BAR */
+	uint32_t size; /* power of two >= 4096, or 0 for an unused BAR */
 	const struct bus_region_ops *ops;
 	void *opaque;
 	uint64_t mapped_gpa;
-	bool mapped;          /* currently registered on the MMIO bus */
+	bool mapped; /* currently registered on the MMIO bus */
 };
 
 struct pci_msix_entry {
 	uint32_t addr_lo;
 	uint32_t addr_hi;
 	uint32_t data;
-	uint32_t ctrl;        /* bit 0: masked */
+	uint32_t ctrl; /* bit 0: masked */
 };
 
 struct pci_device {
@@ -105,8 +105,8 @@ struct pci_device {
 	pthread_mutex_t lock;
 	uint8_t cfg[PCI_CFG_SIZE];
 	uint8_t wmask[PCI_CFG_SIZE]; /* bits the driver may write */
-	uint8_t cap_end;             /* next free config offset for a capability */
-	uint8_t cap_last;            /* offset of the last capability's header, 0 if none */
+	uint8_t cap_end; /* next free config offset for a capability */
+	uint8_t cap_last; /* offset of the last capability's header, 0 if none */
 	struct pci_bar bars[PCI_NR_BARS];
 	/* MSI-X (PCI 3.0 §6.8.2) */
 	unsigned msix_nr;
@@ -117,8 +117,8 @@ struct pci_device {
 	struct pci_msix_entry msix[PCI_MSIX_MAX_VECTORS];
 	uint64_t msix_pba;
 	/* INTx */
-	bool intx_level;             /* what the device requests */
-	bool intx_out;               /* what it drives on its pin (level and not disabled) */
+	bool intx_level; /* what the device requests */
+	bool intx_out; /* what it drives on its pin (level and not disabled) */
 	/*
 	 * Config accesses wholly inside [hook_off, hook_off + hook_len) go to
 	 * these instead (called WITHOUT the device lock, so they may take the
@@ -140,11 +140,11 @@ struct pci_bus {
 	const struct bus_region_ops *cf9_ops; /* the reset-control byte's owner, or NULL */
 	void *cf9_opaque;
 	pthread_mutex_t lock;
-	uint32_t config_address;     /* the 0xCF8 latch */
+	uint32_t config_address; /* the 0xCF8 latch */
 	struct pci_device *slots[PCI_MAX_SLOTS];
-	uint64_t next_mmio;          /* BAR allocator in the MMIO window */
-	pthread_mutex_t intx_lock;   /* leaf lock: the pins below */
-	unsigned intx_count[8];      /* devices driving each shared INTx GSI (wired-OR) */
+	uint64_t next_mmio; /* BAR allocator in the MMIO window */
+	pthread_mutex_t intx_lock; /* leaf lock: the pins below */
+	unsigned intx_count[8]; /* devices driving each shared INTx GSI (wired-OR) */
 	struct ratelimit rl;
 };
 
@@ -158,8 +158,9 @@ struct pci_bus {
  * must not register 0xCF9 on the PIO bus itself when it creates a PCI bus.
  * @plat must outlive the bus. Returns 0 or -errno (-EEXIST: ports taken).
  */
-int pci_bus_init(struct pci_bus *pb, struct bus *pio, struct bus *mmio, const struct pci_platform *plat,
-		 const struct bus_region_ops *cf9_ops, void *cf9_opaque);
+int pci_bus_init(struct pci_bus *pb, struct bus *pio, struct bus *mmio,
+		 const struct pci_platform *plat, const struct bus_region_ops *cf9_ops,
+		 void *cf9_opaque);
 
 /* pci_bus_destroy - unregister the bridge's ranges and all device BARs. Devices are not freed. */
 void pci_bus_destroy(struct pci_bus *pb);
@@ -170,7 +171,8 @@ void pci_bus_destroy(struct pci_bus *pb);
  * interrupt pin A. Call the add functions below, then pci_bus_attach().
  */
 void pci_device_init(struct pci_device *pdev, const char *name, uint16_t vendor, uint16_t device,
-		     uint32_t class_code, uint16_t subsys_vendor, uint16_t subsys_id, uint8_t revision);
+		     uint32_t class_code, uint16_t subsys_vendor, uint16_t subsys_id,
+		     uint8_t revision);
 
 /* pci_device_fini - release the lock (after pci_bus_detach or bus destroy). */
 void pci_device_fini(struct pci_device *pdev);
@@ -189,7 +191,8 @@ int pci_device_add_bar(struct pci_device *pdev, unsigned bar, uint32_t size,
  * -ENOSPC. Bytes of it are read-only unless unlocked through @wmask (may be
  * NULL, @len bytes).
  */
-int pci_device_add_cap(struct pci_device *pdev, const void *data, unsigned len, const uint8_t *wmask);
+int pci_device_add_cap(struct pci_device *pdev, const void *data, unsigned len,
+		       const uint8_t *wmask);
 
 /*
  * pci_device_add_msix - an MSI-X capability with @nr vectors (<= 64) whose
@@ -232,7 +235,8 @@ uint32_t pci_bus_config_read(struct pci_bus *pb, unsigned busno, unsigned dev, u
 void pci_bus_config_write(struct pci_bus *pb, unsigned busno, unsigned dev, unsigned fn,
 			  unsigned offset, uint32_t value, unsigned size);
 
-/* pci_msix_read / pci_msix_write - access at @offset into the BAR that holds the MSI-X table/PBA. */
+/* pci_msix_read / pci_msix_write - access at @offset into the BAR that holds the MSI-X table/PBA.
+ */
 uint64_t pci_msix_read(struct pci_device *pdev, uint64_t offset, unsigned size);
 void pci_msix_write(struct pci_device *pdev, uint64_t offset, uint64_t value, unsigned size);
 

@@ -85,8 +85,8 @@ static void reset_write(void *opaque, uint64_t offset, uint64_t value, unsigned 
 		power_sink_send(pm->power, POWER_RESET, 0);
 }
 
-const struct bus_region_ops acpi_pm_sleep_ops = {.read = sleep_read, .write = sleep_write};
-const struct bus_region_ops acpi_pm_reset_ops = {.read = reset_read, .write = reset_write};
+const struct bus_region_ops acpi_pm_sleep_ops = { .read = sleep_read, .write = sleep_write };
+const struct bus_region_ops acpi_pm_reset_ops = { .read = reset_read, .write = reset_write };
 
 struct acpi_pm *acpi_pm_create(const struct power_sink *power)
 {

@@ -99,7 +99,7 @@ static void queue_byte(struct i8042 *k, uint8_t data, bool aux)
 		log_guest(&k->rl, "i8042: output queue full, byte %#x dropped", data);
 		return;
 	}
-	k->q[(k->q_head + k->q_count) % I8042_QUEUE_LEN] = (struct i8042_byte){data, aux};
+	k->q[(k->q_head + k->q_count) % I8042_QUEUE_LEN] = (struct i8042_byte){ data, aux };
 	k->q_count++;
 }
 
@@ -311,8 +311,8 @@ static void cmd_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 	unlock_and_report(k);
 }
 
-const struct bus_region_ops i8042_data_ops = {.read = data_read, .write = data_write};
-const struct bus_region_ops i8042_cmd_ops = {.read = cmd_read, .write = cmd_write};
+const struct bus_region_ops i8042_data_ops = { .read = data_read, .write = data_write };
+const struct bus_region_ops i8042_cmd_ops = { .read = cmd_read, .write = cmd_write };
 
 struct i8042 *i8042_create(struct irq_line *kbd_irq, struct irq_line *aux_irq,
 			   const struct power_sink *power)
@@ -445,8 +445,8 @@ const struct device_ops i8042_device_ops = {
 int i8042_press_ctrl_alt_del(struct i8042 *k)
 {
 	static const uint8_t set1[] = { 0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d };
-	static const uint8_t set2[] = { 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71,
-					0xf0, 0x11, 0xf0, 0x14 };
+	static const uint8_t set2[] = { 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
+					0x71, 0xf0, 0x11, 0xf0, 0x14 };
 	const uint8_t *codes;
 	size_t n;
 	int ret = 0;

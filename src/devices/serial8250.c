@@ -52,7 +52,7 @@ static unsigned rx_capacity(const struct serial8250 *s)
 /* rx_trigger - the RX FIFO trigger level (FCR bits 7:6: 1, 4, 8, 14 bytes). */
 static unsigned rx_trigger(const struct serial8250 *s)
 {
-	static const uint8_t levels[4] = {1, 4, 8, 14};
+	static const uint8_t levels[4] = { 1, 4, 8, 14 };
 
 	if (!(s->fcr & UART_FCR_ENABLE_FIFO))
 		return 1;

@@ -12,9 +12,9 @@
 
 #define VIRTIO_SAVE_MAGIC 0x76697274u /* "virt" */
 
-int virtio_dev_init(struct virtio_dev *vdev, const struct virtio_dev_ops *ops, const struct gmem *gm,
-		    const char *name, uint64_t device_features, unsigned nr_queues,
-		    uint16_t queue_max_size)
+int virtio_dev_init(struct virtio_dev *vdev, const struct virtio_dev_ops *ops,
+		    const struct gmem *gm, const char *name, uint64_t device_features,
+		    unsigned nr_queues, uint16_t queue_max_size)
 {
 	pthread_mutexattr_t attr;
 	int rc;
@@ -27,7 +27,8 @@ int virtio_dev_init(struct virtio_dev *vdev, const struct virtio_dev_ops *ops, c
 	vdev->gm = gm;
 	snprintf(vdev->name, sizeof(vdev->name), "%s", name);
 	vdev->host_features = device_features | (1ull << VIRTIO_F_VERSION_1) |
-			      (1ull << VIRTIO_RING_F_INDIRECT_DESC) | (1ull << VIRTIO_RING_F_EVENT_IDX);
+			      (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
+			      (1ull << VIRTIO_RING_F_EVENT_IDX);
 	vdev->nr_queues = nr_queues;
 	vdev->config_vector = VIRTIO_NO_VECTOR;
 	for (unsigned i = 0; i < nr_queues; i++) {
@@ -103,15 +104,16 @@ void virtio_dev_set_status(struct virtio_dev *vdev, uint8_t status)
 		return;
 	}
 	if (old & ~status) {
-		log_guest(&vdev->rl, "%s: status 0x%x clears bits of 0x%x without a reset", vdev->name,
-			  status, old);
+		log_guest(&vdev->rl, "%s: status 0x%x clears bits of 0x%x without a reset",
+			  vdev->name, status, old);
 		status |= old & (VIRTIO_CONFIG_S_NEEDS_RESET | VIRTIO_CONFIG_S_FEATURES_OK |
 				 VIRTIO_CONFIG_S_DRIVER_OK);
 	}
 	status &= ~VIRTIO_CONFIG_S_NEEDS_RESET; /* device-owned bit */
 	status |= old & VIRTIO_CONFIG_S_NEEDS_RESET;
 	if ((added & VIRTIO_CONFIG_S_FEATURES_OK) && !features_acceptable(vdev)) {
-		log_guest(&vdev->rl, "%s: features 0x%llx refused (offered 0x%llx, VERSION_1 required)",
+		log_guest(&vdev->rl,
+			  "%s: features 0x%llx refused (offered 0x%llx, VERSION_1 required)",
 			  vdev->name, (unsigned long long)vdev->driver_features,
 			  (unsigned long long)vdev->host_features);
 		status &= ~VIRTIO_CONFIG_S_FEATURES_OK;
@@ -141,7 +143,8 @@ void virtio_dev_kick(struct virtio_dev *vdev, unsigned q)
 	if (q < vdev->nr_queues && virtio_dev_running(vdev) && vdev->vqs[q].enabled) {
 		if (!virtq_ready(&vdev->vqs[q])) {
 			/* Enabled with rings outside RAM, misaligned, or a bad size. */
-			log_guest(&vdev->rl, "%s: queue %u kicked but its rings are unusable", vdev->name, q);
+			log_guest(&vdev->rl, "%s: queue %u kicked but its rings are unusable",
+				  vdev->name, q);
 			virtio_dev_queue_error(vdev, q);
 		} else if (vdev->ops->queue_notify) {
 			vdev->ops->queue_notify(vdev, q);

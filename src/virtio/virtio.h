@@ -55,7 +55,8 @@ struct virtio_dev_ops {
 	uint16_t device_id;
 	uint32_t config_len;
 	void (*config_read)(struct virtio_dev *vdev, uint32_t offset, void *buf, uint32_t len);
-	void (*config_write)(struct virtio_dev *vdev, uint32_t offset, const void *buf, uint32_t len);
+	void (*config_write)(struct virtio_dev *vdev, uint32_t offset, const void *buf,
+			     uint32_t len);
 	void (*queue_notify)(struct virtio_dev *vdev, unsigned q);
 	void (*driver_ok)(struct virtio_dev *vdev);
 	void (*reset)(struct virtio_dev *vdev);
@@ -73,12 +74,14 @@ struct virtio_dev_ops {
  */
 struct virtio_transport {
 	void (*interrupt)(void *opaque, struct virtio_dev *vdev, int q);
-	/* requeue: run queue @q again later, after other event-loop work; false if it cannot. May be NULL. */
+	/* requeue: run queue @q again later, after other event-loop work; false if it cannot. May
+	 * be NULL. */
 	bool (*requeue)(void *opaque, struct virtio_dev *vdev, unsigned q);
 	void *opaque;
 };
 
-/* Chains a model handles per notification before it yields the event loop (see virtio_dev_yield). */
+/* Chains a model handles per notification before it yields the event loop (see virtio_dev_yield).
+ */
 #define VIRTIO_QUEUE_BUDGET 256
 
 struct virtio_dev {
@@ -87,10 +90,11 @@ struct virtio_dev {
 	pthread_mutex_t lock;
 	struct virtio_transport transport;
 	char name[24];
-	uint64_t host_features;   /* offered (device-specific bits included) */
+	uint64_t host_features; /* offered (device-specific bits included) */
 	uint64_t driver_features; /* written by the driver */
 	uint8_t status;
-	uint8_t reset_status;     /* non-zero: a reset waits for in-flight requests; what status reads meanwhile */
+	uint8_t reset_status; /* non-zero: a reset waits for in-flight requests; what status reads
+				 meanwhile */
 	uint8_t config_generation;
 	uint16_t config_vector;
 	unsigned nr_queues;
@@ -104,9 +108,9 @@ struct virtio_dev {
  * bits; VIRTIO_F_VERSION_1, RING_INDIRECT_DESC and RING_EVENT_IDX are added).
  * @name is used in log messages. Returns 0 or -errno.
  */
-int virtio_dev_init(struct virtio_dev *vdev, const struct virtio_dev_ops *ops, const struct gmem *gm,
-		    const char *name, uint64_t device_features, unsigned nr_queues,
-		    uint16_t queue_max_size);
+int virtio_dev_init(struct virtio_dev *vdev, const struct virtio_dev_ops *ops,
+		    const struct gmem *gm, const char *name, uint64_t device_features,
+		    unsigned nr_queues, uint16_t queue_max_size);
 
 /* virtio_dev_fini - release what virtio_dev_init() set up. */
 void virtio_dev_fini(struct virtio_dev *vdev);
@@ -130,7 +134,8 @@ void virtio_dev_set_status(struct virtio_dev *vdev, uint8_t status);
  */
 uint8_t virtio_dev_status_read(struct virtio_dev *vdev);
 
-/* virtio_dev_reset - back to power-on: status 0, features 0, queues reset, model reset. Lock held. */
+/* virtio_dev_reset - back to power-on: status 0, features 0, queues reset, model reset. Lock held.
+ */
 void virtio_dev_reset(struct virtio_dev *vdev);
 
 /* virtio_dev_has - true when feature bit @bit was negotiated. */

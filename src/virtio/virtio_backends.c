@@ -1,4 +1,5 @@
-/* virtio_backends.c — adapters from backends/ (raw block images, TAP) to the virtio device models. */
+/* virtio_backends.c — adapters from backends/ (raw block images, TAP) to the virtio device models.
+ */
 #include "virtio/virtio_backends.h"
 
 #if VIRTIO_HAVE_HOST_BACKENDS
@@ -48,9 +49,13 @@ static int blk_glue_submit(void *opaque, struct virtio_blk_io *vio)
 	if (!g)
 		return -ENOMEM;
 	g->vio = vio;
-	g->io = (struct blk_io){ .op = ops[vio->op], .offset_bytes = vio->offset_bytes,
-				 .len_bytes = vio->len_bytes, .iov = vio->iov, .iovcnt = vio->iovcnt,
-				 .complete = blk_glue_done, .opaque = g };
+	g->io = (struct blk_io){ .op = ops[vio->op],
+				 .offset_bytes = vio->offset_bytes,
+				 .len_bytes = vio->len_bytes,
+				 .iov = vio->iov,
+				 .iovcnt = vio->iovcnt,
+				 .complete = blk_glue_done,
+				 .opaque = g };
 	rc = blk_backend_submit(opaque, &g->io);
 	if (rc)
 		free(g);
@@ -60,7 +65,8 @@ static int blk_glue_submit(void *opaque, struct virtio_blk_io *vio)
 int virtio_blk_create_on(struct virtio_dev **out, const struct gmem *gm, struct blk_backend *b,
 			 const char *serial)
 {
-	struct virtio_blk_backend be = { .opaque = b, .size_bytes = blk_backend_size_bytes(b),
+	struct virtio_blk_backend be = { .opaque = b,
+					 .size_bytes = blk_backend_size_bytes(b),
 					 .submit = blk_glue_submit };
 
 	return virtio_blk_create(out, gm, &be, blk_backend_read_only(b), serial);
@@ -121,8 +127,12 @@ int virtio_net_create_on(struct virtio_dev **out, const struct gmem *gm, struct 
 {
 	struct net_glue *g = calloc(1, sizeof(*g));
 	struct virtio_net_backend be = {
-		.opaque = g, .vnet_hdr = net_tap_has_vnet_hdr(t), .set_offload = net_glue_offload,
-		.readv = net_glue_readv, .writev = net_glue_writev, .rx_watch = net_glue_watch,
+		.opaque = g,
+		.vnet_hdr = net_tap_has_vnet_hdr(t),
+		.set_offload = net_glue_offload,
+		.readv = net_glue_readv,
+		.writev = net_glue_writev,
+		.rx_watch = net_glue_watch,
 		.release = net_glue_release,
 	};
 	int rc;

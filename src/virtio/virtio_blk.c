@@ -1,4 +1,5 @@
-/* virtio_blk.c — virtio block device (§5.2): defensive request parsing over a host block backend. */
+/* virtio_blk.c — virtio block device (§5.2): defensive request parsing over a host block backend.
+ */
 #include "virtio/virtio_blk.h"
 
 #include <errno.h>
@@ -22,14 +23,14 @@ struct virtio_blk {
 	struct virtio_blk_config cfg;
 	uint32_t generation; /* bumped on reset: completions of older requests are dropped */
 	unsigned inflight;
-	bool throttled;      /* stopped popping at the in-flight cap; resume on a completion */
+	bool throttled; /* stopped popping at the in-flight cap; resume on a completion */
 };
 
 struct blk_req {
 	struct virtio_blk *blk;
 	uint32_t generation;
-	uint8_t *status;     /* the last device-writable byte, in guest RAM */
-	uint32_t used_len;   /* bytes written on success, status included */
+	uint8_t *status; /* the last device-writable byte, in guest RAM */
+	uint32_t used_len; /* bytes written on success, status included */
 	struct virtio_blk_io io;
 	struct iovec data[VIRTQ_MAX_SEGS];
 	struct virtq_elem elem;
@@ -64,9 +65,9 @@ static void req_complete(struct virtio_blk_io *io, int result)
 
 	virtio_dev_lock(&blk->vdev);
 	blk->inflight--;
-	ok = result >= 0 &&
-	     (io->op != VIRTIO_BLK_OP_READ && io->op != VIRTIO_BLK_OP_WRITE ? true
-									  : (uint64_t)result == io->len_bytes);
+	ok = result >= 0 && (io->op != VIRTIO_BLK_OP_READ && io->op != VIRTIO_BLK_OP_WRITE
+				     ? true
+				     : (uint64_t)result == io->len_bytes);
 	req_finish(req, ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR, ok ? req->used_len : 1);
 	if (blk->throttled) {
 		blk->throttled = false;
@@ -76,22 +77,29 @@ static void req_complete(struct virtio_blk_io *io, int result)
 }
 
 /* [sector, sector + bytes/512) inside the disk? Overflow-checked. */
-static bool range_ok(const struct virtio_blk *blk, uint64_t sector, uint64_t bytes, uint64_t *offset)
+static bool range_ok(const struct virtio_blk *blk, uint64_t sector, uint64_t bytes,
+		     uint64_t *offset)
 {
 	uint64_t end;
 
-	if (__builtin_mul_overflow(sector, SECTOR, offset) || __builtin_add_overflow(*offset, bytes, &end))
+	if (__builtin_mul_overflow(sector, SECTOR, offset) ||
+	    __builtin_add_overflow(*offset, bytes, &end))
 		return false;
 	return end <= blk->capacity_sectors * SECTOR;
 }
 
-static void submit(struct blk_req *req, enum virtio_blk_op op, uint64_t offset, uint64_t len, unsigned iovcnt)
+static void submit(struct blk_req *req, enum virtio_blk_op op, uint64_t offset, uint64_t len,
+		   unsigned iovcnt)
 {
 	struct virtio_blk *blk = req->blk;
 
-	req->io = (struct virtio_blk_io){ .op = op, .offset_bytes = offset, .len_bytes = len,
-					  .iov = req->data, .iovcnt = iovcnt,
-					  .complete = req_complete, .opaque = req };
+	req->io = (struct virtio_blk_io){ .op = op,
+					  .offset_bytes = offset,
+					  .len_bytes = len,
+					  .iov = req->data,
+					  .iovcnt = iovcnt,
+					  .complete = req_complete,
+					  .opaque = req };
 	blk->inflight++;
 	if (blk->be.submit(blk->be.opaque, &req->io) < 0) {
 		blk->inflight--;
@@ -110,14 +118,16 @@ static void handle_request(struct virtio_blk *blk, struct blk_req *req)
 
 	/* §5.2.6.2: the status is the last byte the device may write. */
 	if (e->in_num == 0) {
-		log_guest(&blk->vdev.rl, "%s: request without a writable status byte", blk->vdev.name);
+		log_guest(&blk->vdev.rl, "%s: request without a writable status byte",
+			  blk->vdev.name);
 		req->status = NULL;
 		req_finish(req, 0, 0);
 		return;
 	}
 	req->status = (uint8_t *)in[e->in_num - 1].iov_base + in[e->in_num - 1].iov_len - 1;
 	if (virtq_iov_to_buf(e->iov, e->out_num, 0, &hdr, HDR_LEN) != HDR_LEN) {
-		log_guest(&blk->vdev.rl, "%s: request header shorter than 16 bytes", blk->vdev.name);
+		log_guest(&blk->vdev.rl, "%s: request header shorter than 16 bytes",
+			  blk->vdev.name);
 		req_finish(req, VIRTIO_BLK_S_IOERR, 1);
 		return;
 	}
@@ -133,9 +143,11 @@ static void handle_request(struct virtio_blk *blk, struct blk_req *req)
 		return;
 	case VIRTIO_BLK_T_OUT:
 		data_len = e->out_len - HDR_LEN;
-		if (blk->read_only || data_len % SECTOR || !range_ok(blk, hdr.sector, data_len, &offset))
+		if (blk->read_only || data_len % SECTOR ||
+		    !range_ok(blk, hdr.sector, data_len, &offset))
 			break;
-		n = virtq_iov_slice(e->iov, e->out_num, HDR_LEN, data_len, req->data, VIRTQ_MAX_SEGS);
+		n = virtq_iov_slice(e->iov, e->out_num, HDR_LEN, data_len, req->data,
+				    VIRTQ_MAX_SEGS);
 		req->used_len = 1;
 		submit(req, VIRTIO_BLK_OP_WRITE, offset, data_len, n);
 		return;
@@ -158,10 +170,12 @@ static void handle_request(struct virtio_blk *blk, struct blk_req *req)
 	case VIRTIO_BLK_T_WRITE_ZEROES: {
 		bool discard = hdr.type == VIRTIO_BLK_T_DISCARD;
 		struct virtio_blk_discard_write_zeroes seg;
-		uint64_t max = discard ? blk->cfg.max_discard_sectors : blk->cfg.max_write_zeroes_sectors;
+		uint64_t max =
+			discard ? blk->cfg.max_discard_sectors : blk->cfg.max_write_zeroes_sectors;
 		uint32_t allowed = discard ? 0 : VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
 
-		if (!virtio_dev_has(&blk->vdev, discard ? VIRTIO_BLK_F_DISCARD : VIRTIO_BLK_F_WRITE_ZEROES)) {
+		if (!virtio_dev_has(&blk->vdev,
+				    discard ? VIRTIO_BLK_F_DISCARD : VIRTIO_BLK_F_WRITE_ZEROES)) {
 			req_finish(req, VIRTIO_BLK_S_UNSUPP, 1);
 			return;
 		}
@@ -258,7 +272,8 @@ static void blk_destroy(struct virtio_dev *vdev)
 {
 	struct virtio_blk *blk = to_blk(vdev);
 
-	/* In-flight requests (if any) are dropped by the generation check; the VM closes the backend first. */
+	/* In-flight requests (if any) are dropped by the generation check; the VM closes the
+	 * backend first. */
 	virtio_dev_fini(vdev);
 	free(blk);
 }
@@ -291,8 +306,8 @@ static const struct virtio_dev_ops blk_ops = {
 	.destroy = blk_destroy,
 };
 
-int virtio_blk_create(struct virtio_dev **out, const struct gmem *gm, const struct virtio_blk_backend *be,
-		      bool read_only, const char *serial)
+int virtio_blk_create(struct virtio_dev **out, const struct gmem *gm,
+		      const struct virtio_blk_backend *be, bool read_only, const char *serial)
 {
 	struct virtio_blk *blk;
 	uint64_t features = (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_SIZE_MAX) |
@@ -308,7 +323,8 @@ int virtio_blk_create(struct virtio_dev **out, const struct gmem *gm, const stru
 		features |= 1ull << VIRTIO_BLK_F_RO;
 	else
 		features |= (1ull << VIRTIO_BLK_F_DISCARD) | (1ull << VIRTIO_BLK_F_WRITE_ZEROES);
-	rc = virtio_dev_init(&blk->vdev, &blk_ops, gm, "virtio-blk", features, 1, VIRTIO_BLK_QUEUE_SIZE);
+	rc = virtio_dev_init(&blk->vdev, &blk_ops, gm, "virtio-blk", features, 1,
+			     VIRTIO_BLK_QUEUE_SIZE);
 	if (rc) {
 		free(blk);
 		return rc;

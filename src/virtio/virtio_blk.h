@@ -70,10 +70,11 @@ struct virtio_blk_backend {
  * used). Capacity is size_bytes / 512 (a partial last sector is not exposed).
  * Returns 0 and *@out (give it to virtio_pci_create()), or -errno.
  */
-int virtio_blk_create(struct virtio_dev **out, const struct gmem *gm, const struct virtio_blk_backend *be,
-		      bool read_only, const char *serial);
+int virtio_blk_create(struct virtio_dev **out, const struct gmem *gm,
+		      const struct virtio_blk_backend *be, bool read_only, const char *serial);
 
-/* virtio_blk_inflight - requests submitted to the backend and not yet completed (tests, shutdown). */
+/* virtio_blk_inflight - requests submitted to the backend and not yet completed (tests, shutdown).
+ */
 unsigned virtio_blk_inflight(struct virtio_dev *vdev);
 
 #endif

@@ -59,7 +59,8 @@ static void con_rx(struct virtio_console *con)
 				break;
 		}
 		if (done == 0) {
-			virtq_unpop(vq); /* nothing pending: the backend notifies us when there is */
+			virtq_unpop(
+				vq); /* nothing pending: the backend notifies us when there is */
 			break;
 		}
 		virtq_push(vq, e->head, (uint32_t)done);
@@ -125,7 +126,8 @@ static void con_config_read(struct virtio_dev *vdev, uint32_t offset, void *buf,
 	memcpy(buf, (uint8_t *)&to_con(vdev)->cfg + offset, len);
 }
 
-static void con_config_write(struct virtio_dev *vdev, uint32_t offset, const void *buf, uint32_t len)
+static void con_config_write(struct virtio_dev *vdev, uint32_t offset, const void *buf,
+			     uint32_t len)
 {
 	/* §5.3.4: emerg_wr takes one character, written in the low byte. */
 	if (offset == offsetof(struct virtio_console_config, emerg_wr) && len == 4 &&
@@ -162,8 +164,8 @@ int virtio_console_create(struct virtio_dev **out, const struct gmem *gm, struct
 	con = calloc(1, sizeof(*con));
 	if (!con)
 		return -ENOMEM;
-	rc = virtio_dev_init(&con->vdev, &con_ops, gm, "virtio-console", 1ull << VIRTIO_CONSOLE_F_EMERG_WRITE, 2,
-			     128);
+	rc = virtio_dev_init(&con->vdev, &con_ops, gm, "virtio-console",
+			     1ull << VIRTIO_CONSOLE_F_EMERG_WRITE, 2, 128);
 	if (rc) {
 		free(con);
 		return rc;

@@ -1,4 +1,5 @@
-/* virtio_net.c — virtio network device (§5.1): rx/tx queues between the guest and a TAP-like backend. */
+/* virtio_net.c — virtio network device (§5.1): rx/tx queues between the guest and a TAP-like
+ * backend. */
 #include "virtio/virtio_net.h"
 
 #include <errno.h>
@@ -13,7 +14,8 @@
 
 #define RXQ 0
 #define TXQ 1
-#define HDR_LEN sizeof(struct virtio_net_hdr_v1) /* 12: VERSION_1 always has num_buffers (§5.1.6) */
+/* 12 bytes: with VERSION_1 the header always has num_buffers (§5.1.6) */
+#define HDR_LEN sizeof(struct virtio_net_hdr_v1)
 
 struct virtio_net {
 	struct virtio_dev vdev;
@@ -71,7 +73,8 @@ static void net_rx(struct virtio_net *net)
 		}
 		in = e->iov + e->out_num;
 		if (e->out_num || e->in_len < HDR_LEN) {
-			log_guest(&vdev->rl, "%s: receive buffer unusable (%u readable, %llu writable bytes)",
+			log_guest(&vdev->rl,
+				  "%s: receive buffer unusable (%u readable, %llu writable bytes)",
 				  vdev->name, e->out_num, (unsigned long long)e->in_len);
 			virtq_push(vq, e->head, 0);
 			pushed = true;
@@ -80,8 +83,8 @@ static void net_rx(struct virtio_net *net)
 		if (net->be.vnet_hdr) {
 			n = net->be.readv(net->be.opaque, in, (int)e->in_num);
 		} else {
-			unsigned k = virtq_iov_slice(in, e->in_num, HDR_LEN, e->in_len - HDR_LEN, net->slice,
-						     VIRTQ_MAX_SEGS);
+			unsigned k = virtq_iov_slice(in, e->in_num, HDR_LEN, e->in_len - HDR_LEN,
+						     net->slice, VIRTQ_MAX_SEGS);
 
 			n = net->be.readv(net->be.opaque, net->slice, (int)k);
 			if (n >= 0) {
@@ -98,7 +101,8 @@ static void net_rx(struct virtio_net *net)
 			break;
 		}
 		/* num_buffers is 1 without MRG_RXBUF; the TAP does not write it. */
-		virtq_buf_to_iov(in, e->in_num, offsetof(struct virtio_net_hdr_v1, num_buffers), &one, sizeof(one));
+		virtq_buf_to_iov(in, e->in_num, offsetof(struct virtio_net_hdr_v1, num_buffers),
+				 &one, sizeof(one));
 		virtq_push(vq, e->head, (uint32_t)n);
 		net->stats.rx_packets++;
 		pushed = true;
@@ -133,14 +137,15 @@ static void net_tx(struct virtio_net *net)
 			if (rc == 0)
 				break;
 			if (e->in_num || e->out_len < HDR_LEN || e->out_len > HDR_LEN + 65550) {
-				log_guest(&vdev->rl, "%s: transmit chain malformed (%llu bytes)", vdev->name,
-					  (unsigned long long)e->out_len);
+				log_guest(&vdev->rl, "%s: transmit chain malformed (%llu bytes)",
+					  vdev->name, (unsigned long long)e->out_len);
 				net->stats.tx_dropped++;
 			} else {
 				if (net->be.vnet_hdr) {
 					n = net->be.writev(net->be.opaque, e->iov, (int)e->out_num);
 				} else {
-					unsigned k = virtq_iov_slice(e->iov, e->out_num, HDR_LEN, e->out_len - HDR_LEN,
+					unsigned k = virtq_iov_slice(e->iov, e->out_num, HDR_LEN,
+								     e->out_len - HDR_LEN,
 								     net->slice, VIRTQ_MAX_SEGS);
 
 					n = net->be.writev(net->be.opaque, net->slice, (int)k);
@@ -245,10 +250,11 @@ static const struct virtio_dev_ops net_ops = {
 	.destroy = net_destroy,
 };
 
-int virtio_net_create(struct virtio_dev **out, const struct gmem *gm, const struct virtio_net_backend *be,
-		      const uint8_t mac[6])
+int virtio_net_create(struct virtio_dev **out, const struct gmem *gm,
+		      const struct virtio_net_backend *be, const uint8_t mac[6])
 {
-	uint64_t features = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS) | (1ull << VIRTIO_NET_F_MTU);
+	uint64_t features = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS) |
+			    (1ull << VIRTIO_NET_F_MTU);
 	struct virtio_net *net;
 	int rc;
 
@@ -261,7 +267,8 @@ int virtio_net_create(struct virtio_dev **out, const struct gmem *gm, const stru
 	net = calloc(1, sizeof(*net));
 	if (!net)
 		return -ENOMEM;
-	rc = virtio_dev_init(&net->vdev, &net_ops, gm, "virtio-net", features, 2, VIRTIO_NET_QUEUE_SIZE);
+	rc = virtio_dev_init(&net->vdev, &net_ops, gm, "virtio-net", features, 2,
+			     VIRTIO_NET_QUEUE_SIZE);
 	if (rc) {
 		free(net);
 		return rc;

@@ -51,8 +51,8 @@ struct virtio_net_backend {
  * virtio_net_create - a network device over @gm and @be (copied) with MAC
  * @mac. Returns 0 and *@out (give it to virtio_pci_create()), or -errno.
  */
-int virtio_net_create(struct virtio_dev **out, const struct gmem *gm, const struct virtio_net_backend *be,
-		      const uint8_t mac[6]);
+int virtio_net_create(struct virtio_dev **out, const struct gmem *gm,
+		      const struct virtio_net_backend *be, const uint8_t mac[6]);
 
 /*
  * virtio_net_rx_ready - the backend has packets: move as many as the guest

@@ -1,4 +1,5 @@
-/* virtio_pci.c — virtio 1.2 §4.1 PCI transport: capabilities, common config, ISR, notify, MSI-X/INTx. */
+/* virtio_pci.c — virtio 1.2 §4.1 PCI transport: capabilities, common config, ISR, notify,
+ * MSI-X/INTx. */
 #include "virtio/virtio_pci.h"
 
 #include <errno.h>
@@ -42,7 +43,8 @@ static void vp_interrupt(void *opaque, struct virtio_dev *vdev, int q)
 	if (pci_msix_enabled(&vp->pdev)) {
 		uint16_t vec = q < 0 ? vdev->config_vector : vdev->vqs[q].msix_vector;
 
-		/* §4.1.5.4: no vector, no interrupt. -EINVAL: MSI-X was just turned off; use INTx. */
+		/* §4.1.5.4: no vector, no interrupt. -EINVAL: MSI-X was just turned off; use INTx.
+		 */
 		if (vec == VIRTIO_NO_VECTOR || pci_msix_notify(&vp->pdev, vec) != -EINVAL)
 			return;
 	}
@@ -57,7 +59,8 @@ static bool vp_requeue(void *opaque, struct virtio_dev *vdev, unsigned q)
 	uint64_t one = 1;
 
 	(void)vdev;
-	return q < VIRTIO_MAX_QUEUES && vp->watched[q] && write(vp->kick_fd[q], &one, sizeof(one)) == sizeof(one);
+	return q < VIRTIO_MAX_QUEUES && vp->watched[q] &&
+	       write(vp->kick_fd[q], &one, sizeof(one)) == sizeof(one);
 }
 
 /* ---- common configuration (§4.1.4.3) ------------------------------------------------------ */
@@ -72,12 +75,24 @@ static void common_image(struct virtio_pci *vp, uint8_t img[VIRTIO_PCI_COMMON_LE
 {
 	struct virtio_dev *vdev = vp->vdev;
 	struct virtq *vq = sel_vq(vp);
-	uint64_t df = vp->device_feature_select < 2 ? vdev->host_features >> (32 * vp->device_feature_select) : 0;
-	uint64_t gf = vp->driver_feature_select < 2 ? vdev->driver_features >> (32 * vp->driver_feature_select) : 0;
+	uint64_t df = vp->device_feature_select < 2
+			      ? vdev->host_features >> (32 * vp->device_feature_select)
+			      : 0;
+	uint64_t gf = vp->driver_feature_select < 2
+			      ? vdev->driver_features >> (32 * vp->driver_feature_select)
+			      : 0;
 	uint8_t *b = img;
 
-#define P16(off, v) do { b[off] = (uint8_t)(v); b[(off) + 1] = (uint8_t)((v) >> 8); } while (0)
-#define P32(off, v) do { P16(off, (uint32_t)(v)); P16((off) + 2, (uint32_t)(v) >> 16); } while (0)
+#define P16(off, v)                                                                                \
+	do {                                                                                       \
+		b[off] = (uint8_t)(v);                                                             \
+		b[(off) + 1] = (uint8_t)((v) >> 8);                                                \
+	} while (0)
+#define P32(off, v)                                                                                \
+	do {                                                                                       \
+		P16(off, (uint32_t)(v));                                                           \
+		P16((off) + 2, (uint32_t)(v) >> 16);                                               \
+	} while (0)
 	memset(img, 0, VIRTIO_PCI_COMMON_LEN);
 	P32(VIRTIO_PCI_COMMON_DFSELECT, vp->device_feature_select);
 	P32(VIRTIO_PCI_COMMON_DF, (uint32_t)df);
@@ -135,7 +150,8 @@ static void common_write(struct virtio_pci *vp, uint64_t off, uint64_t val, unsi
 			vp->driver_feature_select = v;
 		return;
 	case VIRTIO_PCI_COMMON_GF:
-		if (size != 4 || vp->driver_feature_select > 1 || (vdev->status & VIRTIO_CONFIG_S_FEATURES_OK))
+		if (size != 4 || vp->driver_feature_select > 1 ||
+		    (vdev->status & VIRTIO_CONFIG_S_FEATURES_OK))
 			return;
 		set_addr_half(&vdev->driver_features, vp->driver_feature_select == 1, v);
 		return;
@@ -244,7 +260,8 @@ static uint64_t vp_bar_read(void *opaque, uint64_t off, unsigned size)
 		v = vp->isr;
 		vp->isr = 0;
 		pci_intx_set(&vp->pdev, 0);
-	} else if (off >= VIRTIO_PCI_DEVICE_OFF && off - VIRTIO_PCI_DEVICE_OFF + size <= vdev->ops->config_len &&
+	} else if (off >= VIRTIO_PCI_DEVICE_OFF &&
+		   off - VIRTIO_PCI_DEVICE_OFF + size <= vdev->ops->config_len &&
 		   vdev->ops->config_read) {
 		uint8_t buf[8] = { 0 };
 
@@ -271,13 +288,15 @@ static void vp_bar_write(void *opaque, uint64_t off, uint64_t value, unsigned si
 	if (off >= VIRTIO_PCI_NOTIFY_OFF && off < VIRTIO_PCI_NOTIFY_OFF + 0x1000) {
 		/* A notify that did not go through an ioeventfd (§4.1.5.2). */
 		if ((off - VIRTIO_PCI_NOTIFY_OFF) % VIRTIO_PCI_NOTIFY_MULT == 0)
-			vp_kick(vp, (unsigned)((off - VIRTIO_PCI_NOTIFY_OFF) / VIRTIO_PCI_NOTIFY_MULT));
+			vp_kick(vp,
+				(unsigned)((off - VIRTIO_PCI_NOTIFY_OFF) / VIRTIO_PCI_NOTIFY_MULT));
 		return;
 	}
 	virtio_dev_lock(vdev);
 	if (off + size <= VIRTIO_PCI_COMMON_LEN) {
 		common_write(vp, off, value, size);
-	} else if (off >= VIRTIO_PCI_DEVICE_OFF && off - VIRTIO_PCI_DEVICE_OFF + size <= vdev->ops->config_len &&
+	} else if (off >= VIRTIO_PCI_DEVICE_OFF &&
+		   off - VIRTIO_PCI_DEVICE_OFF + size <= vdev->ops->config_len &&
 		   vdev->ops->config_write) {
 		uint8_t buf[8];
 
@@ -308,7 +327,8 @@ static void vp_ioeventfds(struct virtio_pci *vp, bool on, uint64_t bar_gpa)
 			int rc = plat->ioeventfd_add(plat->opaque, gpa, 2, vp->kick_fd[q]);
 
 			if (rc)
-				log_warn("%s: ioeventfd for queue %u: %d (kicks will exit)", vp->vdev->name, q, rc);
+				log_warn("%s: ioeventfd for queue %u: %d (kicks will exit)",
+					 vp->vdev->name, q, rc);
 		} else {
 			plat->ioeventfd_del(plat->opaque, gpa, 2, vp->kick_fd[q]);
 		}
@@ -355,7 +375,8 @@ static struct vp_kick_ctx *kick_ctx_of(struct virtio_pci *vp, unsigned q)
 	return &container_of(vp, struct virtio_pci_full, vp)->kick[q];
 }
 
-static void add_vendor_cap(struct pci_device *pdev, uint8_t type, uint32_t off, uint32_t len, bool notify)
+static void add_vendor_cap(struct pci_device *pdev, uint8_t type, uint32_t off, uint32_t len,
+			   bool notify)
 {
 	struct virtio_pci_notify_cap c;
 
@@ -396,7 +417,8 @@ static uint32_t pcicfg_read(struct pci_device *pdev, unsigned offset, unsigned s
 	if (!pcicfg_target(vp, &off, &len))
 		return 0;
 	v = (uint32_t)vp_bar_read(vp, off, len);
-	return (uint32_t)((uint64_t)v >> (8 * offset)) & (size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1);
+	return (uint32_t)((uint64_t)v >> (8 * offset)) &
+	       (size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1);
 }
 
 static void pcicfg_write(struct pci_device *pdev, unsigned offset, uint32_t value, unsigned size)
@@ -445,7 +467,8 @@ static void vp_release_fds(struct virtio_pci *vp)
 	}
 }
 
-int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot, struct virtio_dev *vdev)
+int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot,
+		      struct virtio_dev *vdev)
 {
 	struct virtio_pci_full *full;
 	struct virtio_pci *vp;
@@ -460,19 +483,21 @@ int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot
 	vp->plat = pb->plat;
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		vp->kick_fd[q] = -1;
-	pci_device_init(&vp->pdev, vdev->name, VIRTIO_PCI_VENDOR, (uint16_t)(VIRTIO_PCI_DEVICE_BASE + id),
-			class_for(id), VIRTIO_PCI_VENDOR, VIRTIO_PCI_SUBSYS_ID, 1);
+	pci_device_init(&vp->pdev, vdev->name, VIRTIO_PCI_VENDOR,
+			(uint16_t)(VIRTIO_PCI_DEVICE_BASE + id), class_for(id), VIRTIO_PCI_VENDOR,
+			VIRTIO_PCI_SUBSYS_ID, 1);
 	vp->pdev.bar_changed = vp_bar_changed;
 	rc = pci_device_add_bar(&vp->pdev, 0, VIRTIO_PCI_BAR_SIZE, &virtio_pci_bar_ops, vp);
 	if (rc)
 		goto fail;
-	add_vendor_cap(&vp->pdev, VIRTIO_PCI_CAP_COMMON_CFG, VIRTIO_PCI_COMMON_OFF, VIRTIO_PCI_COMMON_LEN, false);
+	add_vendor_cap(&vp->pdev, VIRTIO_PCI_CAP_COMMON_CFG, VIRTIO_PCI_COMMON_OFF,
+		       VIRTIO_PCI_COMMON_LEN, false);
 	add_vendor_cap(&vp->pdev, VIRTIO_PCI_CAP_NOTIFY_CFG, VIRTIO_PCI_NOTIFY_OFF,
 		       vdev->nr_queues * VIRTIO_PCI_NOTIFY_MULT, true);
 	add_vendor_cap(&vp->pdev, VIRTIO_PCI_CAP_ISR_CFG, VIRTIO_PCI_ISR_OFF, 1, false);
 	if (vdev->ops->config_len)
-		add_vendor_cap(&vp->pdev, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVICE_OFF, vdev->ops->config_len,
-			       false);
+		add_vendor_cap(&vp->pdev, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVICE_OFF,
+			       vdev->ops->config_len, false);
 	add_pcicfg_cap(vp);
 	rc = pci_device_add_msix(&vp->pdev, vdev->nr_queues + 1, 0, VIRTIO_PCI_MSIX_TABLE_OFF,
 				 VIRTIO_PCI_MSIX_PBA_OFF);
@@ -487,7 +512,8 @@ int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot
 			}
 			full->kick[q].vp = vp;
 			full->kick[q].q = q;
-			rc = vp->plat->fd_watch(vp->plat->opaque, vp->kick_fd[q], vp_kick_handler, kick_ctx_of(vp, q));
+			rc = vp->plat->fd_watch(vp->plat->opaque, vp->kick_fd[q], vp_kick_handler,
+						kick_ctx_of(vp, q));
 			if (rc)
 				goto fail;
 			vp->watched[q] = true;
@@ -541,7 +567,8 @@ static void vp_reset(void *dev)
 	vp->device_feature_select = vp->driver_feature_select = 0;
 	vp->queue_select = 0;
 	pci_intx_set(&vp->pdev, 0);
-	/* Decoding off (BARs keep their firmware-style addresses), MSI-X off, all vectors masked. */
+	/* Decoding off (BARs keep their firmware-style addresses), MSI-X off, all vectors masked.
+	 */
 	pci_config_write(&vp->pdev, PCI_COMMAND, 0, 2);
 	pci_config_write(&vp->pdev, vp->pdev.msix_cap + PCI_MSIX_FLAGS, 0, 2);
 	pthread_mutex_lock(&vp->pdev.lock);

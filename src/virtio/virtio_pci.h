@@ -52,7 +52,7 @@ struct virtio_pci {
 	uint32_t driver_feature_select;
 	uint16_t queue_select;
 	uint8_t isr;
-	uint8_t pcicfg_cap;     /* config offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
+	uint8_t pcicfg_cap; /* config offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
 	int kick_fd[VIRTIO_MAX_QUEUES];
 	bool watched[VIRTIO_MAX_QUEUES];
 	bool ioeventfd_on;
@@ -68,7 +68,8 @@ struct virtio_pci {
  * virtio_pci_destroy() destroys it. Returns 0 and *@out, or -errno (then
  * @vdev is untouched and still the caller's).
  */
-int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot, struct virtio_dev *vdev);
+int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot,
+		      struct virtio_dev *vdev);
 
 /* virtio_pci_destroy - detach from the bus, close the eventfds, destroy the device model. */
 void virtio_pci_destroy(struct virtio_pci *vp);

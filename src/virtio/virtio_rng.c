@@ -44,7 +44,9 @@ static void rng_queue_notify(struct virtio_dev *vdev, unsigned q)
 				size_t off = 0, len = elem->iov[i].iov_len;
 
 				while (off < len) {
-					ssize_t n = getrandom((uint8_t *)elem->iov[i].iov_base + off, len - off, 0);
+					ssize_t n =
+						getrandom((uint8_t *)elem->iov[i].iov_base + off,
+							  len - off, 0);
 
 					if (n <= 0) {
 						if (n < 0 && errno == EINTR)

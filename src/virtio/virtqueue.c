@@ -1,4 +1,5 @@
-/* virtqueue.c — the device side of a split virtqueue: checked chain walk, used ring, event suppression. */
+/* virtqueue.c — the device side of a split virtqueue: checked chain walk, used ring, event
+ * suppression. */
 #include "virtio/virtqueue.h"
 
 #include <errno.h>
@@ -30,9 +31,9 @@
  *    overflow-checked arithmetic, so an address near 2^64 or past RAM is
  *    refused, not wrapped (addr + len is checked for wrap-around first). A
  *    buffer that crosses from one RAM region into an adjacent one becomes one
- *    segment per region; one that runs into a hole is an error. The indirect table itself is checked the same way, and its
- *    entries are read through gmem_read() at addresses computed with overflow
- *    checks.
+ *    segment per region; one that runs into a hole is an error. The indirect table itself is
+ * checked the same way, and its entries are read through gmem_read() at addresses computed with
+ * overflow checks.
  *
  * 4. The walk is bounded. A direct chain may visit at most `size`
  *    descriptors, an indirect table at most its entry count, and the whole
@@ -74,11 +75,11 @@ static const char *vq_name(const struct virtq *vq)
 	return vq->name ? vq->name : "virtq";
 }
 
-#define vq_fail(vq, ...)                                                   \
-	({                                                                 \
-		(vq)->broken = true;                                       \
-		log_guest(&(vq)->rl, __VA_ARGS__);                         \
-		-EINVAL;                                                   \
+#define vq_fail(vq, ...)                                                                           \
+	({                                                                                         \
+		(vq)->broken = true;                                                               \
+		log_guest(&(vq)->rl, __VA_ARGS__);                                                 \
+		-EINVAL;                                                                           \
 	})
 
 void virtq_init(struct virtq *vq, const struct gmem *gm, uint16_t max_size)
@@ -169,7 +170,8 @@ static int add_seg(struct virtq *vq, struct virtq_elem *elem, const struct desc 
 
 	if (!writable && elem->in_num)
 		return vq_fail(vq, "%s: readable descriptor after a writable one", vq_name(vq));
-	if (__builtin_add_overflow(*total, (uint64_t)d->len, total) || *total > VIRTQ_MAX_CHAIN_BYTES)
+	if (__builtin_add_overflow(*total, (uint64_t)d->len, total) ||
+	    *total > VIRTQ_MAX_CHAIN_BYTES)
 		return vq_fail(vq, "%s: chain longer than 4 GiB", vq_name(vq));
 	if (!gmem_range_ok(d->addr, d->len))
 		return vq_fail(vq, "%s: buffer 0x%llx+%u wraps around 2^64", vq_name(vq),
@@ -209,8 +211,8 @@ static int walk_indirect(struct virtq *vq, struct virtq_elem *elem, const struct
 	if (ind->flags & VRING_DESC_F_NEXT)
 		return vq_fail(vq, "%s: indirect descriptor with NEXT set", vq_name(vq));
 	if (ind->len == 0 || ind->len % DESC_BYTES)
-		return vq_fail(vq, "%s: indirect table length %u not a multiple of 16",
-			       vq_name(vq), ind->len);
+		return vq_fail(vq, "%s: indirect table length %u not a multiple of 16", vq_name(vq),
+			       ind->len);
 	count = ind->len / DESC_BYTES;
 	if (count > VIRTQ_MAX_SEGS)
 		return vq_fail(vq, "%s: indirect table of %u entries", vq_name(vq), count);
@@ -385,7 +387,8 @@ size_t virtq_iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *
 	return done;
 }
 
-size_t virtq_buf_to_iov(const struct iovec *iov, unsigned n, size_t skip, const void *buf, size_t len)
+size_t virtq_buf_to_iov(const struct iovec *iov, unsigned n, size_t skip, const void *buf,
+			size_t len)
 {
 	size_t done = 0;
 

@@ -27,16 +27,16 @@
 
 struct virtq {
 	const struct gmem *gm;
-	const char *name;       /* for log messages: "blk0 q0" etc.; may be NULL */
+	const char *name; /* for log messages: "blk0 q0" etc.; may be NULL */
 	struct ratelimit rl;
 	/* Driver-programmed configuration (through the transport). */
-	uint16_t size;          /* queue size, power of two, <= max_size */
+	uint16_t size; /* queue size, power of two, <= max_size */
 	uint16_t max_size;
 	bool enabled;
 	uint64_t desc_gpa;
 	uint64_t avail_gpa;
 	uint64_t used_gpa;
-	uint16_t msix_vector;   /* VIRTIO_MSI_NO_VECTOR when none */
+	uint16_t msix_vector; /* VIRTIO_MSI_NO_VECTOR when none */
 	/* Negotiated ring features, set when the device starts. */
 	bool event_idx;
 	bool indirect;
@@ -45,7 +45,7 @@ struct virtq {
 	uint16_t used_idx;
 	uint16_t signalled_used; /* used idx at the last interrupt (EVENT_IDX) */
 	bool signalled_used_valid;
-	bool broken;            /* a malformed ring was seen; nothing more is done until reset */
+	bool broken; /* a malformed ring was seen; nothing more is done until reset */
 };
 
 /*
@@ -119,7 +119,8 @@ bool virtq_has_avail(struct virtq *vq);
  * @len when the segments end first).
  */
 size_t virtq_iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len);
-size_t virtq_buf_to_iov(const struct iovec *iov, unsigned n, size_t skip, const void *buf, size_t len);
+size_t virtq_buf_to_iov(const struct iovec *iov, unsigned n, size_t skip, const void *buf,
+			size_t len);
 
 /*
  * virtq_iov_slice - the bytes [skip, skip + len) of @iov/@n as a new list in

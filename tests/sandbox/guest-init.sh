@@ -34,7 +34,62 @@ fact date "$(date +%s)"
 fact initrd_token "$(cat /etc/vmon-initrd-token 2>/dev/null || echo missing)"
 fact memtotal_kb "$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
 
+# The kernel's virtio drivers, in dependency order.
+load_virtio() {
+	for m in failover net_failover virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
+	         virtio_pci virtio_blk virtio_net virtio_console virtio-rng; do
+		insmod "/lib/modules/$m.ko" 2>/dev/null || diag "insmod $m failed"
+	done
+	i=0
+	while [ $i -lt 30 ] && ! ls /sys/bus/virtio/drivers/*/virtio* >/dev/null 2>&1; do sleep 0.1; i=$((i+1)); done
+}
+net_up() {
+	ip link set eth0 up && ip addr add 169.254.100.2/24 dev eth0 || return 1
+	ping -c 3 -W 3 169.254.100.1 >/dev/null 2>&1 && fact ping ok || fact ping failed
+}
+token_of() {
+	for word in $(cat /proc/cmdline); do case "$word" in vmon.token=*) echo "${word#vmon.token=}" ;; esac; done
+}
+
 case "$test" in
+disk)
+	load_virtio
+	mkdir -p /mnt && mount -t ext4 /dev/vda /mnt || diag "mount /dev/vda failed"
+	echo "written-$(token_of)" >/mnt/hello.txt
+	yes "vmon disk $(token_of) $(date +%s)" | head -c 4194304 >/mnt/big.bin
+	fact big_md5 "$(md5sum /mnt/big.bin | cut -d' ' -f1)"
+	sync
+	umount /mnt && fact disk_written "$(echo "written-$(token_of)")"
+	poweroff -f
+	;;
+disk_ro)
+	load_virtio
+	fact ro_flag "$(cat /sys/block/vda/ro 2>/dev/null)"
+	if dd if=/dev/zero of=/dev/vda bs=4096 count=1 oflag=direct 2>/dev/null; then fact ro_write accepted
+	else fact ro_write refused; fi
+	mkdir -p /mnt && mount -t ext4 -o ro,noload /dev/vda /mnt && fact ro_read "$(cat /mnt/hello.txt)"
+	umount /mnt
+	poweroff -f
+	;;
+net)
+	load_virtio
+	net_up
+	wget -q -O /tmp/blob http://169.254.100.1:8080/blob && fact blob_md5 "$(md5sum /tmp/blob | cut -d' ' -f1)"
+	poweroff -f
+	;;
+rng)
+	load_virtio
+	fact rng_current "$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)"
+	fact hwrng_bytes "$(head -c 64 /dev/hwrng 2>/dev/null | wc -c)"
+	poweroff -f
+	;;
+api)
+	load_virtio
+	mkdir -p /mnt && mount -t ext4 /dev/vda /mnt && echo api >/mnt/api.txt && sync && umount /mnt &&
+		fact api_disk ok
+	net_up
+	poweroff -f
+	;;
 modules)
 	# The kernel's virtio drivers, in dependency order (for the virtio devices of vmon).
 	for m in failover net_failover virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \

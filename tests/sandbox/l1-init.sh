@@ -41,6 +41,7 @@ token="tok$(cut -c1-8 /proc/sys/kernel/random/uuid)"
 initrd_token=$(cat /sandbox/guest-initrd-token)
 
 result() { echo "SANDBOX-RESULT $1 $2 $3"; }
+. /sandbox/virtio.sh
 
 # has NAME STRING: the scenario's guest output contains STRING.
 has() { grep -qF -- "$2" "/tmp/$1.out"; }
@@ -58,8 +59,20 @@ for name in $scenarios; do
 	fi
 	cpus=1
 	test=poweroff
+	EXTRA_VMON_ARGS=
 	set --
 	case "$name" in
+	disk|disk_ro|net|rng|api)
+		if [ "$monitor" != vmon ]; then
+			result "$name" skip "virtio scenarios run with vmon only (QEMU microvm has no PCI)"
+			continue
+		fi
+		if ! virtio_prepare "$name"; then
+			result "$name" fail "could not prepare the host side (see SANDBOX-NOTE lines)"
+			continue
+		fi
+		test=$name
+		;;
 	boot|cmdline|initrd|clock|poweroff) ;;
 	cpus) cpus=4 ;;
 	reboot) test=reboot ;;
@@ -76,7 +89,11 @@ for name in $scenarios; do
 	cmdline="console=ttyS0 reboot=k panic=-1 vmon.test=$test vmon.token=$token"
 	[ -n "$guest_args" ] && cmdline="$cmdline $guest_args"
 	l1_start=$(date +%s)
-	line=$(run_monitor "$monitor" "$cpus" "$cmdline" -o "/tmp/$name.out" -t "$timeout_s" -m VMON-GUEST-READY "$@")
+	if [ "$name" = api ]; then
+		line=$(run_api_scenario "$cmdline" -o "/tmp/$name.out" -t "$timeout_s" -m VMON-GUEST-READY)
+	else
+		line=$(run_monitor "$monitor" "$cpus" "$cmdline" -o "/tmp/$name.out" -t "$timeout_s" -m VMON-GUEST-READY "$@")
+	fi
 	l1_end=$(date +%s)
 	sed "s/^/L2|$name| /" "/tmp/$name.out"
 	sed "s/^/L2E|$name| /" "/tmp/$name.out.err"
@@ -142,6 +159,9 @@ for name in $scenarios; do
 		elif [ "$timed_out" = 1 ] || [ "$status" != 0 ]; then
 			result "$name" fail "answer came back but 'poweroff -f' typed on stdin did not end the monitor with 0 (status $status timeout $timed_out)"
 		else result "$name" ok "typed line answered, poweroff typed ended the monitor"; fi
+		;;
+	disk|disk_ro|net|rng|api)
+		virtio_check "$name"
 		;;
 	modules)
 		bad=$(sed -n 's/^VMON-FACT insmod_failed=//p' "/tmp/$name.out" | tr '\n' ' ')

@@ -5,17 +5,19 @@
 //
 //   sbxrun [-o FILE] [-t SECS] [-m MARKER] [-g MIB] [-k] [-s WAIT=SEND]... -- CMD [ARGS...]
 //
-//   -o FILE       copy the child's stdout to FILE and its stderr to FILE.err (carriage returns dropped)
-//   -t SECS       SIGKILL the child after SECS seconds (reported as timeout=1)
-//   -m MARKER     note the milliseconds from launch to the first stdout line containing MARKER
-//   -g MIB        at the marker, read /proc/PID/status VmHWM and /proc/PID/smaps; the guest RAM is every
+//   -o FILE       copy the child's stdout to FILE and its stderr to FILE.err (carriage returns
+//   dropped) -t SECS       SIGKILL the child after SECS seconds (reported as timeout=1) -m MARKER
+//   note the milliseconds from launch to the first stdout line containing MARKER -g MIB        at
+//   the marker, read /proc/PID/status VmHWM and /proc/PID/smaps; the guest RAM is every
 //                 mapping whose Size is at least MIB MiB; overhead = VmHWM - Rss of those mappings
 //   -k            SIGKILL the child right after the marker (benchmark: only the boot is measured)
 //   -s WAIT=SEND  once a stdout line contains WAIT, write SEND and a newline to the child's stdin;
-//                 several -s are handled in order. The child's stdin is a pipe kept open until it exits.
+//                 several -s are handled in order. The child's stdin is a pipe kept open until it
+//                 exits.
 //
 // Prints one line on stdout:
-//   status=N timeout=0|1 marker_ms=N|-1 total_ms=N hwm_kb=N guest_rss_kb=N guest_maps=N overhead_kb=N
+//   status=N timeout=0|1 marker_ms=N|-1 total_ms=N hwm_kb=N guest_rss_kb=N guest_maps=N
+//   overhead_kb=N
 // status is the exit code, or 128+signal when the child was killed by a signal.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -177,7 +179,8 @@ static bool sbx_pump(struct sbx_state *st, struct sbx_stream *s, bool is_stdout)
 
 static void sbx_usage(void)
 {
-	fprintf(stderr, "usage: sbxrun [-o FILE] [-t SECS] [-m MARKER] [-g MIB] [-k] [-s WAIT=SEND]... -- CMD [ARGS...]\n");
+	fprintf(stderr, "usage: sbxrun [-o FILE] [-t SECS] [-m MARKER] [-g MIB] [-k] [-s "
+			"WAIT=SEND]... -- CMD [ARGS...]\n");
 	exit(2);
 }
 
@@ -192,11 +195,21 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "+o:t:m:g:ks:")) != -1) {
 		switch (opt) {
-		case 'o': copy_path = optarg; break;
-		case 't': timeout_s = strtol(optarg, NULL, 10); break;
-		case 'm': st.marker = optarg; break;
-		case 'g': st.guest_mib = strtol(optarg, NULL, 10); break;
-		case 'k': st.kill_at_marker = true; break;
+		case 'o':
+			copy_path = optarg;
+			break;
+		case 't':
+			timeout_s = strtol(optarg, NULL, 10);
+			break;
+		case 'm':
+			st.marker = optarg;
+			break;
+		case 'g':
+			st.guest_mib = strtol(optarg, NULL, 10);
+			break;
+		case 'k':
+			st.kill_at_marker = true;
+			break;
 		case 's': {
 			char *eq = strchr(optarg, '=');
 
@@ -207,7 +220,8 @@ int main(int argc, char **argv)
 			st.sends[st.n_sends++].send = eq + 1;
 			break;
 		}
-		default: sbx_usage();
+		default:
+			sbx_usage();
 		}
 	}
 	if (optind >= argc)
@@ -252,7 +266,8 @@ int main(int argc, char **argv)
 	fcntl(err.fd, F_SETFL, O_NONBLOCK);
 
 	while (out.fd >= 0 || err.fd >= 0) {
-		struct pollfd pfd[2] = { { .fd = out.fd, .events = POLLIN }, { .fd = err.fd, .events = POLLIN } };
+		struct pollfd pfd[2] = { { .fd = out.fd, .events = POLLIN },
+					 { .fd = err.fd, .events = POLLIN } };
 		long left_ms = 1000;
 
 		if (timeout_s > 0 && !timed_out) {
@@ -301,8 +316,9 @@ int main(int argc, char **argv)
 	if (err.copy)
 		fclose(err.copy);
 	status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-	printf("status=%d timeout=%d marker_ms=%ld total_ms=%ld hwm_kb=%ld guest_rss_kb=%ld guest_maps=%ld overhead_kb=%ld\n",
-	       status, timed_out ? 1 : 0, st.marker_ms, sbx_elapsed_ms(&st.start), st.hwm_kb, st.guest_rss_kb,
-	       st.guest_maps, st.hwm_kb - st.guest_rss_kb);
+	printf("status=%d timeout=%d marker_ms=%ld total_ms=%ld hwm_kb=%ld guest_rss_kb=%ld "
+	       "guest_maps=%ld overhead_kb=%ld\n",
+	       status, timed_out ? 1 : 0, st.marker_ms, sbx_elapsed_ms(&st.start), st.hwm_kb,
+	       st.guest_rss_kb, st.guest_maps, st.hwm_kb - st.guest_rss_kb);
 	return 0;
 }

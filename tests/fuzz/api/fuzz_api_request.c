@@ -18,10 +18,22 @@ static int f_start(void *o, const struct vm_config *cfg, char *err, size_t err_l
 {
 	return cfg->cpus == 3 ? (snprintf(err, err_len, "three is odd"), -EINVAL) : 0;
 }
-static int f_pause(void *o) { return 0; }
-static int f_resume(void *o) { return 0; }
-static int f_cad(void *o) { return 0; }
-static char *f_stats(void *o) { return strdup("{\"vcpus\":[{\"io\":1}]}"); }
+static int f_pause(void *o)
+{
+	return 0;
+}
+static int f_resume(void *o)
+{
+	return 0;
+}
+static int f_cad(void *o)
+{
+	return 0;
+}
+static char *f_stats(void *o)
+{
+	return strdup("{\"vcpus\":[{\"io\":1}]}");
+}
 
 static const struct api_vm_ops ops = { f_start, f_pause, f_resume, f_cad, f_stats };
 
@@ -67,15 +79,15 @@ static void one(struct api *api, const char *rec, size_t len)
 
 		if (!o)
 			__builtin_trap();
-		if (r.status == 400 &&
-		    !json_object_object_get_ex(o, "fault_message", NULL))
+		if (r.status == 400 && !json_object_object_get_ex(o, "fault_message", NULL))
 			__builtin_trap();
 		json_object_put(o);
 	} else {
 		__builtin_trap();
 	}
 	after = snapshot(api);
-	if ((r.status == 400 || !strcmp(method, "GET")) && (strcmp(before, after) || st != api->state))
+	if ((r.status == 400 || !strcmp(method, "GET")) &&
+	    (strcmp(before, after) || st != api->state))
 		__builtin_trap();
 	free(before);
 	free(after);

@@ -38,9 +38,11 @@ static int disk_do(struct virtio_blk_io *io)
 			if (done + io->iov[i].iov_len > io->len_bytes)
 				abort();
 			if (io->op == VIRTIO_BLK_OP_READ)
-				memcpy(io->iov[i].iov_base, disk + io->offset_bytes + done, io->iov[i].iov_len);
+				memcpy(io->iov[i].iov_base, disk + io->offset_bytes + done,
+				       io->iov[i].iov_len);
 			else
-				memcpy(disk + io->offset_bytes + done, io->iov[i].iov_base, io->iov[i].iov_len);
+				memcpy(disk + io->offset_bytes + done, io->iov[i].iov_base,
+				       io->iov[i].iov_len);
 			done += io->iov[i].iov_len;
 		}
 		return (int)done;
@@ -81,7 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	virtio_dev_set_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	vdev->driver_features = vdev->host_features & ~((uint64_t)(data[0] >> 1) << 28);
-	virtio_dev_set_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
+	virtio_dev_set_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+					    VIRTIO_CONFIG_S_FEATURES_OK);
 	vq = &vdev->vqs[0];
 	vq->size = 16;
 	vq->desc_gpa = RAM_GPA;
@@ -89,7 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vq->used_gpa = RAM_GPA + 0x200;
 	vq->enabled = true;
 	virtio_dev_set_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-					    VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+					    VIRTIO_CONFIG_S_FEATURES_OK |
+					    VIRTIO_CONFIG_S_DRIVER_OK);
 	virtio_dev_kick(vdev, 0);
 	if (data[1] & 2) {
 		/* a reset with requests in flight */

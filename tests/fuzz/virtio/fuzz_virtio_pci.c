@@ -48,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bus_init(&mmio, "mmio");
 	if (pci_bus_init(&pb, &pio, &mmio, &fp.plat, NULL, NULL))
 		abort();
-	if (virtio_console_create(&con, &gm, chardev_buffer_chardev(cb)) || virtio_pci_create(&vp_con, &pb, 1, con))
+	if (virtio_console_create(&con, &gm, chardev_buffer_chardev(cb)) ||
+	    virtio_pci_create(&vp_con, &pb, 1, con))
 		abort();
 	if (virtio_rng_create(&rng, &gm) || virtio_pci_create(&vp_rng, &pb, 2, rng))
 		abort();
@@ -65,10 +66,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(&val, op + 4, 8);
 		switch (op[0] % 8) {
 		case 0:
-			bus_write(&mmio, PCI_ECAM_BASE + (((op[1] >> 2) & 3) << 15) + (off & 0xfff), &val, size_b);
+			bus_write(&mmio, PCI_ECAM_BASE + (((op[1] >> 2) & 3) << 15) + (off & 0xfff),
+				  &val, size_b);
 			break;
 		case 1:
-			bus_read(&mmio, PCI_ECAM_BASE + (((op[1] >> 2) & 3) << 15) + (off & 0xfff), &out, size_b);
+			bus_read(&mmio, PCI_ECAM_BASE + (((op[1] >> 2) & 3) << 15) + (off & 0xfff),
+				 &out, size_b);
 			break;
 		case 2:
 			bus_write(&pio, 0xcf8 + (off & 7), &val, size_b);
@@ -78,10 +81,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 4:
 		case 5:
-			bus_write(&mmio, bars[(op[1] >> 2) & 1] + (off % VIRTIO_PCI_BAR_SIZE), &val, size_b);
+			bus_write(&mmio, bars[(op[1] >> 2) & 1] + (off % VIRTIO_PCI_BAR_SIZE), &val,
+				  size_b);
 			break;
 		case 6:
-			bus_read(&mmio, bars[(op[1] >> 2) & 1] + (off % VIRTIO_PCI_BAR_SIZE), &out, size_b);
+			bus_read(&mmio, bars[(op[1] >> 2) & 1] + (off % VIRTIO_PCI_BAR_SIZE), &out,
+				 size_b);
 			break;
 		default:
 			/* guest memory write: queues and buffers change under the device */

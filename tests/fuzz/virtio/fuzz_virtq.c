@@ -39,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(ram0, data + 4, n);
 	if (size - 4 > sizeof(ram0))
 		memcpy(ram1, data + 4 + sizeof(ram0),
-		       size - 4 - sizeof(ram0) < sizeof(ram1) ? size - 4 - sizeof(ram0) : sizeof(ram1));
+		       size - 4 - sizeof(ram0) < sizeof(ram1) ? size - 4 - sizeof(ram0)
+							      : sizeof(ram1));
 	gmem_init(&gm);
 	gmem_add_hva(&gm, RAM0_GPA, RAM0_LEN, ram0);
 	gmem_add_hva(&gm, RAM1_GPA, RAM1_LEN, ram1);

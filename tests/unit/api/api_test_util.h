@@ -1,4 +1,5 @@
-/* api_test_util.h — a fake VM behind struct api_vm_ops and request/response helpers for the API tests. */
+/* api_test_util.h — a fake VM behind struct api_vm_ops and request/response helpers for the API
+ * tests. */
 #ifndef VMON_TESTS_API_TEST_UTIL_H
 #define VMON_TESTS_API_TEST_UTIL_H
 
@@ -70,8 +71,8 @@ static inline void fresh(struct api *api)
 }
 
 /* call - one request; returns status, copies the body (or "") into @out. */
-static inline int call(struct api *api, const char *m, const char *p, const char *body,
-		       char *out, size_t out_len)
+static inline int call(struct api *api, const char *m, const char *p, const char *body, char *out,
+		       size_t out_len)
 {
 	struct api_response r = { 0 };
 
@@ -96,7 +97,7 @@ static inline bool expect_(struct api *api, const char *m, const char *p, const 
 }
 
 /* EXPECT - request, exact status and exact body ("" / NULL for 204). */
-#define EXPECT(api, m, p, body, status, want) \
+#define EXPECT(api, m, p, body, status, want)                                                      \
 	CHECK(expect_((api), (m), (p), (body), (status), (want), __LINE__))
 
 #define FAULT(msg) "{\"fault_message\":\"" msg "\"}"
@@ -121,8 +122,7 @@ static inline bool refused_(struct api *api, const char *m, const char *p, const
 	return ok;
 }
 
-#define REFUSED(api, m, p, body, fault) \
-	CHECK(refused_((api), (m), (p), (body), (fault), __LINE__))
+#define REFUSED(api, m, p, body, fault) CHECK(refused_((api), (m), (p), (body), (fault), __LINE__))
 
 #define JF "An error occurred when deserializing the json body of a request: "
 

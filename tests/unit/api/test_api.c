@@ -1,4 +1,5 @@
-/* test_api.c — golden request/response pairs for every endpoint through api_handle, on a fake VM. */
+/* test_api.c — golden request/response pairs for every endpoint through api_handle, on a fake VM.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,8 +9,9 @@
 #include "api_test_util.h"
 #include "config.h"
 
-#define MC_DEFAULT \
-	"{\"vcpu_count\":1,\"mem_size_mib\":256,\"smt\":false,\"track_dirty_pages\":false,\"huge_pages\":\"None\"}"
+#define MC_DEFAULT                                                                                 \
+	"{\"vcpu_count\":1,\"mem_size_mib\":256,\"smt\":false,\"track_dirty_pages\":false,\"huge_" \
+	"pages\":\"None\"}"
 #define POST_BOOT "The requested operation is not supported after starting the microVM."
 #define PRE_BOOT "The requested operation is not supported before starting the microVM."
 
@@ -19,8 +21,8 @@ TEST(api_instance_info_and_version)
 
 	fresh(&a);
 	EXPECT(&a, "GET", "/", NULL, 200,
-	       "{\"id\":\"anonymous-instance\",\"state\":\"Not started\",\"vmm_version\":\"" VMON_VERSION
-	       "\",\"app_name\":\"vmon\"}");
+	       "{\"id\":\"anonymous-instance\",\"state\":\"Not "
+	       "started\",\"vmm_version\":\"" VMON_VERSION "\",\"app_name\":\"vmon\"}");
 	EXPECT(&a, "GET", "/version", NULL, 200, "{\"firecracker_version\":\"" VMON_VERSION "\"}");
 	EXPECT(&a, "GET", "/version/", NULL, 200, "{\"firecracker_version\":\"" VMON_VERSION "\"}");
 	api_destroy(&a);
@@ -33,7 +35,8 @@ TEST(api_machine_config_put_get_patch)
 	fresh(&a);
 	EXPECT(&a, "GET", "/machine-config", NULL, 200, MC_DEFAULT);
 	EXPECT(&a, "PUT", "/machine-config",
-	       "{\"vcpu_count\": 2, \"mem_size_mib\": 1024, \"smt\": true, \"track_dirty_pages\": true}",
+	       "{\"vcpu_count\": 2, \"mem_size_mib\": 1024, \"smt\": true, \"track_dirty_pages\": "
+	       "true}",
 	       204, NULL);
 	CHECK_EQ(a.cfg.cpus, 2);
 	CHECK_EQ(a.cfg.mem_bytes, 1024ull << 20);
@@ -46,7 +49,8 @@ TEST(api_machine_config_put_get_patch)
 	       "{\"vcpu_count\":2,\"mem_size_mib\":512,\"smt\":true,\"track_dirty_pages\":true,"
 	       "\"huge_pages\":\"None\"}");
 	EXPECT(&a, "PUT", "/machine-config",
-	       "{\"vcpu_count\": 4, \"mem_size_mib\": 128, \"cpu_template\": \"None\", \"huge_pages\": \"None\"}",
+	       "{\"vcpu_count\": 4, \"mem_size_mib\": 128, \"cpu_template\": \"None\", "
+	       "\"huge_pages\": \"None\"}",
 	       204, NULL);
 	EXPECT(&a, "GET", "/machine-config", NULL, 200,
 	       "{\"vcpu_count\":4,\"mem_size_mib\":128,\"smt\":false,\"track_dirty_pages\":false,"
@@ -59,43 +63,55 @@ TEST(api_machine_config_refusals)
 	struct api a;
 
 	fresh(&a);
-	REFUSED(&a, "PUT", "/machine-config", "{\"mem_size_mib\": 128}", JF "missing field `vcpu_count`.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": 2}", JF "missing field `mem_size_mib`.");
+	REFUSED(&a, "PUT", "/machine-config", "{\"mem_size_mib\": 128}",
+		JF "missing field `vcpu_count`.");
+	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": 2}",
+		JF "missing field `mem_size_mib`.");
 	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": \"2\", \"mem_size_mib\": 128}",
 		JF "invalid type for `vcpu_count`: a string, expected a non-negative integer.");
 	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": 2.0, \"mem_size_mib\": 128}",
-		JF "invalid type for `vcpu_count`: a floating point number, expected a non-negative integer.");
+		JF "invalid type for `vcpu_count`: a floating point number, expected a "
+		   "non-negative integer.");
 	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": -1, \"mem_size_mib\": 128}",
 		JF "invalid value for `vcpu_count`: -1, expected a non-negative integer.");
 	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": null, \"mem_size_mib\": 128}",
 		JF "invalid type for `vcpu_count`: null, expected a non-negative integer.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 128, \"smt\": 1}",
+	REFUSED(&a, "PUT", "/machine-config",
+		"{\"vcpu_count\": 2, \"mem_size_mib\": 128, \"smt\": 1}",
 		JF "invalid type for `smt`: an integer, expected a boolean.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 128, \"gpus\": 1}",
+	REFUSED(&a, "PUT", "/machine-config",
+		"{\"vcpu_count\": 2, \"mem_size_mib\": 128, \"gpus\": 1}",
 		JF "unknown field `gpus`, expected one of `vcpu_count`, `mem_size_mib`, `smt`, "
 		   "`track_dirty_pages`, `huge_pages`, `cpu_template`.");
 	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": 0, \"mem_size_mib\": 128}",
 		"The vCPU number is invalid! vmon supports 1 to 64 vCPUs.");
 	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": 65, \"mem_size_mib\": 128}",
 		"The vCPU number is invalid! vmon supports 1 to 64 vCPUs.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": 3, \"mem_size_mib\": 128, \"smt\": true}",
-		"The vCPU number is invalid! The vCPU number can only be 1 or an even number when SMT is enabled.");
+	REFUSED(&a, "PUT", "/machine-config",
+		"{\"vcpu_count\": 3, \"mem_size_mib\": 128, \"smt\": true}",
+		"The vCPU number is invalid! The vCPU number can only be 1 or an even number when "
+		"SMT is enabled.");
 	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 0}",
 		"The memory size (MiB) is invalid.");
 	REFUSED(&a, "PUT", "/machine-config",
 		"{\"vcpu_count\": 1, \"mem_size_mib\": 18446744073709551615}",
 		"The memory size (MiB) is invalid.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 99999999999999999999999}",
+	REFUSED(&a, "PUT", "/machine-config",
+		"{\"vcpu_count\": 1, \"mem_size_mib\": 99999999999999999999999}",
 		"The memory size (MiB) is invalid.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"huge_pages\": \"2M\"}",
+	REFUSED(&a, "PUT", "/machine-config",
+		"{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"huge_pages\": \"2M\"}",
 		"Backing guest memory with huge pages is not supported by vmon yet.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"huge_pages\": \"7M\"}",
+	REFUSED(&a, "PUT", "/machine-config",
+		"{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"huge_pages\": \"7M\"}",
 		JF "unknown variant `7M` for `huge_pages`, expected one of `None`, `2M`.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"cpu_template\": \"T2\"}",
+	REFUSED(&a, "PUT", "/machine-config",
+		"{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"cpu_template\": \"T2\"}",
 		"A CPU template other than \\\"None\\\" is not supported by vmon yet.");
 	REFUSED(&a, "PATCH", "/machine-config", "{}", "Empty PATCH request.");
 	REFUSED(&a, "PATCH", "/machine-config", "{\"smt\": true, \"vcpu_count\": 5}",
-		"The vCPU number is invalid! The vCPU number can only be 1 or an even number when SMT is enabled.");
+		"The vCPU number is invalid! The vCPU number can only be 1 or an even number when "
+		"SMT is enabled.");
 	api_destroy(&a);
 }
 
@@ -106,8 +122,10 @@ TEST(api_malformed_bodies)
 
 	fresh(&a);
 	REFUSED(&a, "PUT", "/machine-config", "{", JF "EOF while parsing a value.");
-	REFUSED(&a, "PUT", "/machine-config", "[1]", JF "invalid type: an array, expected an object.");
-	REFUSED(&a, "PUT", "/machine-config", "\"x\"", JF "invalid type: a string, expected an object.");
+	REFUSED(&a, "PUT", "/machine-config", "[1]",
+		JF "invalid type: an array, expected an object.");
+	REFUSED(&a, "PUT", "/machine-config", "\"x\"",
+		JF "invalid type: a string, expected an object.");
 	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64} x",
 		JF "invalid JSON syntax at byte 35.");
 	REFUSED(&a, "PUT", "/machine-config", "{'vcpu_count':1}",
@@ -115,26 +133,34 @@ TEST(api_malformed_bodies)
 	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\":NaN,\"mem_size_mib\":1}",
 		JF "invalid JSON syntax at byte 14.");
 	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\":1e0,\"mem_size_mib\":1}",
-		JF "invalid type for `vcpu_count`: a floating point number, expected a non-negative integer.");
+		JF "invalid type for `vcpu_count`: a floating point number, expected a "
+		   "non-negative integer.");
 	REFUSED(&a, "PUT", "/boot-source", "{\"kernel_image_path\":\"a\tb\"}",
 		JF "invalid JSON syntax at byte 23.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\":1,}", JF "unexpected character at byte 16.");
+	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\":1,}",
+		JF "unexpected character at byte 16.");
 	REFUSED(&a, "PUT", "/machine-config", "/* c */{}", JF "invalid JSON syntax at byte 0.");
 	REFUSED(&a, "PUT", "/machine-config", "null", JF "invalid type: null, expected an object.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64,\"mem_size_mib\":128}",
+	REFUSED(&a, "PUT", "/machine-config",
+		"{\"vcpu_count\":1,\"mem_size_mib\":64,\"mem_size_mib\":128}",
 		JF "duplicate field in an object.");
 	REFUSED(&a, "PUT", "/drives/d",
 		"{\"drive_id\":\"d\",\"path_on_host\":\"/p\",\"is_root_device\":false,"
 		"\"rate_limiter\":{\"bandwidth\":{\"size\":1,\"size\" :2}}}",
 		JF "duplicate field in an object.");
-	EXPECT(&a, "PUT", "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64,\"smt\":false,"
-	       "\"track_dirty_pages\":false,\"huge_pages\":\"None\",\"cpu_template\":null}", 204, NULL);
-	EXPECT(&a, "PUT", "/boot-source", "{\"kernel_image_path\":\"/k\",\"boot_args\":\"a:b {x} \\\" [y]: \\\\\"}",
+	EXPECT(&a, "PUT", "/machine-config",
+	       "{\"vcpu_count\":1,\"mem_size_mib\":64,\"smt\":false,"
+	       "\"track_dirty_pages\":false,\"huge_pages\":\"None\",\"cpu_template\":null}",
 	       204, NULL);
+	EXPECT(&a, "PUT", "/boot-source",
+	       "{\"kernel_image_path\":\"/k\",\"boot_args\":\"a:b {x} \\\" [y]: \\\\\"}", 204,
+	       NULL);
 	CHECK(a.cfg.cmdline && !strcmp(a.cfg.cmdline, "a:b {x} \" [y]: \\"));
-	REFUSED(&a, "PUT", "/machine-config", "{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{",
+	REFUSED(&a, "PUT", "/machine-config",
+		"{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{",
 		JF "quoted object property name expected at byte 1.");
-	REFUSED(&a, "PUT", "/machine-config", "12", JF "invalid type: an integer, expected an object.");
+	REFUSED(&a, "PUT", "/machine-config", "12",
+		JF "invalid type: an integer, expected an object.");
 	memset(deep, '[', 20);
 	deep[20] = '\0';
 	REFUSED(&a, "PUT", "/machine-config", deep, JF "nesting too deep at byte 16.");
@@ -169,7 +195,9 @@ TEST(api_oversize_body_refused_unparsed)
 	memcpy(body, "{\"vcpu_count\":2,\"mem_size_mib\":64}", 34);
 	api_handle(&a, "PUT", "/machine-config", body, len, &r);
 	CHECK_EQ(r.status, 400);
-	CHECK(r.body && !strcmp(r.body, FAULT("The request body of 65537 bytes exceeds the limit of 65536 bytes.")));
+	CHECK(r.body &&
+	      !strcmp(r.body,
+		      FAULT("The request body of 65537 bytes exceeds the limit of 65536 bytes.")));
 	CHECK_EQ(a.cfg.cpus, 1);
 	api_response_free(&r);
 	/* exactly the limit is parsed */
@@ -186,14 +214,20 @@ TEST(api_wrong_methods_and_paths)
 	struct api a;
 
 	fresh(&a);
-	REFUSED(&a, "POST", "/machine-config", "{}", "Invalid request method and/or path: POST /machine-config.");
-	REFUSED(&a, "DELETE", "/drives/x", NULL, "Invalid request method and/or path: DELETE /drives/x.");
+	REFUSED(&a, "POST", "/machine-config", "{}",
+		"Invalid request method and/or path: POST /machine-config.");
+	REFUSED(&a, "DELETE", "/drives/x", NULL,
+		"Invalid request method and/or path: DELETE /drives/x.");
 	REFUSED(&a, "GET", "/nothing", NULL, "Invalid request method and/or path: GET /nothing.");
 	REFUSED(&a, "PUT", "/", "{}", "Invalid request method and/or path: PUT /.");
-	REFUSED(&a, "GET", "/boot-source", NULL, "Invalid request method and/or path: GET /boot-source.");
-	REFUSED(&a, "PATCH", "/boot-source", "{}", "Invalid request method and/or path: PATCH /boot-source.");
-	REFUSED(&a, "PUT", "/drives/a/b", "{}", "Invalid request method and/or path: PUT /drives/a/b.");
-	REFUSED(&a, "GET", "machine-config", NULL, "Invalid request method and/or path: GET machine-config.");
+	REFUSED(&a, "GET", "/boot-source", NULL,
+		"Invalid request method and/or path: GET /boot-source.");
+	REFUSED(&a, "PATCH", "/boot-source", "{}",
+		"Invalid request method and/or path: PATCH /boot-source.");
+	REFUSED(&a, "PUT", "/drives/a/b", "{}",
+		"Invalid request method and/or path: PUT /drives/a/b.");
+	REFUSED(&a, "GET", "machine-config", NULL,
+		"Invalid request method and/or path: GET machine-config.");
 	REFUSED(&a, "GET", "/", "{}", "GET request cannot have a body.");
 	REFUSED(&a, "PUT", "/machine-config", NULL, "Empty PUT request.");
 	REFUSED(&a, "PATCH", "/machine-config", NULL, "Empty PATCH request.");
@@ -209,15 +243,23 @@ TEST(api_unsupported_endpoints_say_so)
 	struct api a;
 
 	fresh(&a);
-	REFUSED(&a, "GET", "/balloon", NULL, "The balloon device (/balloon) is not supported by vmon yet.");
-	REFUSED(&a, "PUT", "/balloon", "{\"amount_mib\": 1}", "The balloon device (/balloon) is not supported by vmon yet.");
-	REFUSED(&a, "PUT", "/snapshot/create", "{}", "Snapshots (/snapshot) is not supported by vmon yet.");
-	REFUSED(&a, "PUT", "/mmds", "{}", "The microVM metadata service (/mmds) is not supported by vmon yet.");
-	REFUSED(&a, "GET", "/mmds", NULL, "The microVM metadata service (/mmds) is not supported by vmon yet.");
-	REFUSED(&a, "PUT", "/vsock", "{}", "The vsock device (/vsock) is not supported by vmon yet.");
-	REFUSED(&a, "PUT", "/cpu-config", "{}", "Custom CPU templates (/cpu-config) is not supported by vmon yet.");
+	REFUSED(&a, "GET", "/balloon", NULL,
+		"The balloon device (/balloon) is not supported by vmon yet.");
+	REFUSED(&a, "PUT", "/balloon", "{\"amount_mib\": 1}",
+		"The balloon device (/balloon) is not supported by vmon yet.");
+	REFUSED(&a, "PUT", "/snapshot/create", "{}",
+		"Snapshots (/snapshot) is not supported by vmon yet.");
+	REFUSED(&a, "PUT", "/mmds", "{}",
+		"The microVM metadata service (/mmds) is not supported by vmon yet.");
+	REFUSED(&a, "GET", "/mmds", NULL,
+		"The microVM metadata service (/mmds) is not supported by vmon yet.");
+	REFUSED(&a, "PUT", "/vsock", "{}",
+		"The vsock device (/vsock) is not supported by vmon yet.");
+	REFUSED(&a, "PUT", "/cpu-config", "{}",
+		"Custom CPU templates (/cpu-config) is not supported by vmon yet.");
 	REFUSED(&a, "PATCH", "/network-interfaces/eth0", "{\"iface_id\":\"eth0\"}",
-		"Changing a network interface (PATCH /network-interfaces) is not supported by vmon yet.");
+		"Changing a network interface (PATCH /network-interfaces) is not supported by vmon "
+		"yet.");
 	api_destroy(&a);
 }
 
@@ -230,21 +272,25 @@ TEST(api_boot_source)
 
 	fresh(&a);
 	EXPECT(&a, "PUT", "/boot-source",
-	       "{\"kernel_image_path\": \"/k\", \"boot_args\": \"console=ttyS0 reboot=k\"}", 204, NULL);
+	       "{\"kernel_image_path\": \"/k\", \"boot_args\": \"console=ttyS0 reboot=k\"}", 204,
+	       NULL);
 	CHECK(!strcmp(a.cfg.kernel_path, "/k"));
 	CHECK(!strcmp(a.cfg.cmdline, "console=ttyS0 reboot=k"));
 	CHECK(a.cfg.initrd_path == NULL);
-	REFUSED(&a, "PUT", "/boot-source", "{\"boot_args\": \"x\"}", JF "missing field `kernel_image_path`.");
+	REFUSED(&a, "PUT", "/boot-source", "{\"boot_args\": \"x\"}",
+		JF "missing field `kernel_image_path`.");
 	REFUSED(&a, "PUT", "/boot-source", "{\"kernel_image_path\": 7}",
 		JF "invalid type for `kernel_image_path`: an integer, expected a string.");
 	/* with host files on, the kernel must be readable */
 	a.host_files = true;
 	REFUSED(&a, "PUT", "/boot-source", "{\"kernel_image_path\": \"/nonexistent/vmlinux\"}",
-		"The kernel file cannot be opened: No such file or directory (/nonexistent/vmlinux).");
+		"The kernel file cannot be opened: No such file or directory "
+		"(/nonexistent/vmlinux).");
 	fd = mkstemp(path);
 	REQUIRE(fd >= 0);
 	close(fd);
-	snprintf(body, sizeof(body), "{\"kernel_image_path\": \"%s\", \"initrd_path\": null}", path);
+	snprintf(body, sizeof(body), "{\"kernel_image_path\": \"%s\", \"initrd_path\": null}",
+		 path);
 	EXPECT(&a, "PUT", "/boot-source", body, 204, NULL);
 	CHECK(!strcmp(a.cfg.kernel_path, path));
 	CHECK(a.cfg.cmdline == NULL);
@@ -258,11 +304,13 @@ TEST(api_drives)
 
 	fresh(&a);
 	EXPECT(&a, "PUT", "/drives/data",
-	       "{\"drive_id\":\"data\",\"path_on_host\":\"/d.img\",\"is_root_device\":false,\"is_read_only\":true}",
+	       "{\"drive_id\":\"data\",\"path_on_host\":\"/"
+	       "d.img\",\"is_root_device\":false,\"is_read_only\":true}",
 	       204, NULL);
 	EXPECT(&a, "PUT", "/drives/rootfs",
 	       "{\"drive_id\":\"rootfs\",\"path_on_host\":\"/r.img\",\"is_root_device\":true,"
-	       "\"cache_type\":\"Unsafe\",\"io_engine\":\"Async\",\"rate_limiter\":null,\"partuuid\":null}",
+	       "\"cache_type\":\"Unsafe\",\"io_engine\":\"Async\",\"rate_limiter\":null,"
+	       "\"partuuid\":null}",
 	       204, NULL);
 	REQUIRE(a.cfg.nr_disks == 2);
 	CHECK(!strcmp(a.cfg.disks[0].id, "rootfs")); /* the root device comes first */
@@ -271,33 +319,41 @@ TEST(api_drives)
 	REFUSED(&a, "PUT", "/drives/other",
 		"{\"drive_id\":\"other\",\"path_on_host\":\"/o.img\",\"is_root_device\":true}",
 		"A root block device already exists!");
-	REFUSED(&a, "PUT", "/drives/x", "{\"drive_id\":\"y\",\"path_on_host\":\"/o\",\"is_root_device\":false}",
+	REFUSED(&a, "PUT", "/drives/x",
+		"{\"drive_id\":\"y\",\"path_on_host\":\"/o\",\"is_root_device\":false}",
 		"The id from the path does not match the id from the body!");
 	REFUSED(&a, "PUT", "/drives/x", "{\"drive_id\":\"x\",\"is_root_device\":false}",
 		JF "missing field `path_on_host`.");
 	REFUSED(&a, "PUT", "/drives/x", "{\"drive_id\":\"x\",\"path_on_host\":\"/o\"}",
 		JF "missing field `is_root_device`.");
 	REFUSED(&a, "PUT", "/drives/x",
-		"{\"drive_id\":\"x\",\"path_on_host\":\"/o\",\"is_root_device\":false,\"rate_limiter\":{\"bandwidth\":{}}}",
+		"{\"drive_id\":\"x\",\"path_on_host\":\"/"
+		"o\",\"is_root_device\":false,\"rate_limiter\":{\"bandwidth\":{}}}",
 		"A block device rate limiter is not supported by vmon yet.");
 	REFUSED(&a, "PUT", "/drives/x",
-		"{\"drive_id\":\"x\",\"path_on_host\":\"/o\",\"is_root_device\":false,\"partuuid\":\"abc\"}",
+		"{\"drive_id\":\"x\",\"path_on_host\":\"/"
+		"o\",\"is_root_device\":false,\"partuuid\":\"abc\"}",
 		"Booting from a partition (`partuuid`) is not supported by vmon yet.");
 	REFUSED(&a, "PUT", "/drives/x",
 		"{\"drive_id\":\"x\",\"socket\":\"/s\",\"is_root_device\":false}",
 		"A vhost-user block device (`socket`) is not supported by vmon yet.");
 	REFUSED(&a, "PUT", "/drives/x",
-		"{\"drive_id\":\"x\",\"path_on_host\":\"/o\",\"is_root_device\":false,\"io_engine\":\"Uring\"}",
+		"{\"drive_id\":\"x\",\"path_on_host\":\"/"
+		"o\",\"is_root_device\":false,\"io_engine\":\"Uring\"}",
 		JF "unknown variant `Uring` for `io_engine`, expected one of `Sync`, `Async`.");
 	REFUSED(&a, "PUT", "/drives/x",
-		"{\"drive_id\":\"x\",\"path_on_host\":\"/o\",\"is_root_device\":false,\"cache_type\":\"Writeback\"}",
+		"{\"drive_id\":\"x\",\"path_on_host\":\"/"
+		"o\",\"is_root_device\":false,\"cache_type\":\"Writeback\"}",
 		"The `Writeback` cache type is not supported by vmon yet.");
-	/* replacing a drive keeps one entry; the root may move to another id only after unrooting */
+	/* replacing a drive keeps one entry; the root may move to another id only after unrooting
+	 */
 	EXPECT(&a, "PUT", "/drives/rootfs",
-	       "{\"drive_id\":\"rootfs\",\"path_on_host\":\"/r2.img\",\"is_root_device\":false}", 204, NULL);
+	       "{\"drive_id\":\"rootfs\",\"path_on_host\":\"/r2.img\",\"is_root_device\":false}",
+	       204, NULL);
 	REQUIRE(a.cfg.nr_disks == 2);
 	CHECK(!strcmp(a.cfg.disks[1].path, "/r2.img") && !a.cfg.disks[1].is_root);
-	EXPECT(&a, "PATCH", "/drives/data", "{\"drive_id\":\"data\",\"path_on_host\":\"/d2.img\"}", 204, NULL);
+	EXPECT(&a, "PATCH", "/drives/data", "{\"drive_id\":\"data\",\"path_on_host\":\"/d2.img\"}",
+	       204, NULL);
 	CHECK(!strcmp(a.cfg.disks[0].path, "/d2.img"));
 	REFUSED(&a, "PATCH", "/drives/nope", "{\"drive_id\":\"nope\",\"path_on_host\":\"/x\"}",
 		"Invalid block device ID: nope.");
@@ -305,7 +361,9 @@ TEST(api_drives)
 		char p[32], b[128];
 
 		snprintf(p, sizeof(p), "/drives/d%d", i);
-		snprintf(b, sizeof(b), "{\"drive_id\":\"d%d\",\"path_on_host\":\"/x\",\"is_root_device\":false}", i);
+		snprintf(b, sizeof(b),
+			 "{\"drive_id\":\"d%d\",\"path_on_host\":\"/x\",\"is_root_device\":false}",
+			 i);
 		EXPECT(&a, "PUT", p, b, 204, NULL);
 	}
 	REFUSED(&a, "PUT", "/drives/more",
@@ -320,17 +378,21 @@ TEST(api_network_interfaces)
 
 	fresh(&a);
 	EXPECT(&a, "PUT", "/network-interfaces/eth0",
-	       "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\",\"guest_mac\":\"AA:FC:00:00:00:01\"}", 204,
-	       NULL);
+	       "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\",\"guest_mac\":\"AA:FC:00:00:00:"
+	       "01\"}",
+	       204, NULL);
 	REQUIRE(a.cfg.nr_nets == 1);
 	CHECK(a.cfg.nets[0].has_mac && a.cfg.nets[0].mac[0] == 0xaa && a.cfg.nets[0].mac[5] == 1);
 	REFUSED(&a, "PUT", "/network-interfaces/eth1",
-		"{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap0\"}", "The host device name tap0 is already in use.");
+		"{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap0\"}",
+		"The host device name tap0 is already in use.");
 	REFUSED(&a, "PUT", "/network-interfaces/eth1",
-		"{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap1\",\"guest_mac\":\"aa:fc:00:00:00:01\"}",
+		"{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap1\",\"guest_mac\":\"aa:fc:00:00:00:"
+		"01\"}",
 		"The MAC address aa:fc:00:00:00:01 is already in use.");
 	REFUSED(&a, "PUT", "/network-interfaces/eth1",
-		"{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap1\",\"guest_mac\":\"aa:fc:00:00:00\"}",
+		"{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap1\",\"guest_mac\":\"aa:fc:00:00:"
+		"00\"}",
 		JF "invalid MAC address `aa:fc:00:00:00`.");
 	REFUSED(&a, "PUT", "/network-interfaces/eth1",
 		"{\"iface_id\":\"eth1\",\"host_dev_name\":\"a-very-long-tap-name\"}",
@@ -340,12 +402,14 @@ TEST(api_network_interfaces)
 		"A network interface rate limiter is not supported by vmon yet.");
 	REFUSED(&a, "PUT", "/network-interfaces/eth1",
 		"{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap1\",\"allow_mmds_requests\":true}",
-		JF "unknown field `allow_mmds_requests`, expected one of `iface_id`, `host_dev_name`, "
-		   "`guest_mac`, `rx_rate_limiter`, `tx_rate_limiter`.");
+		JF
+		"unknown field `allow_mmds_requests`, expected one of `iface_id`, `host_dev_name`, "
+		"`guest_mac`, `rx_rate_limiter`, `tx_rate_limiter`.");
 	/* re-PUT of the same id may keep its own tap and MAC */
 	EXPECT(&a, "PUT", "/network-interfaces/eth0",
-	       "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\",\"guest_mac\":\"aa:fc:00:00:00:01\"}", 204,
-	       NULL);
+	       "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\",\"guest_mac\":\"aa:fc:00:00:00:"
+	       "01\"}",
+	       204, NULL);
 	CHECK_EQ(a.cfg.nr_nets, 1);
 	api_destroy(&a);
 }
@@ -360,16 +424,21 @@ TEST(api_entropy_logger_metrics)
 	EXPECT(&a, "PUT", "/entropy", "{}", 204, NULL);
 	CHECK(a.cfg.rng);
 	REFUSED(&a, "PUT", "/logger", "{\"level\":\"Loud\"}",
-		JF "unknown variant `Loud` for `level`, expected one of `Error`, `Warning`, `Info`, "
-		   "`Debug`, `Trace`, `Off`.");
-	EXPECT(&a, "PUT", "/logger", "{\"log_path\":\"/l\",\"level\":\"debug\",\"show_level\":true}", 204, NULL);
+		JF
+		"unknown variant `Loud` for `level`, expected one of `Error`, `Warning`, `Info`, "
+		"`Debug`, `Trace`, `Off`.");
+	EXPECT(&a, "PUT", "/logger",
+	       "{\"log_path\":\"/l\",\"level\":\"debug\",\"show_level\":true}", 204, NULL);
 	CHECK(a.logger.configured && !strcmp(a.logger.log_path, "/l") && a.logger.show_level);
 	REFUSED(&a, "PUT", "/metrics", "{}", JF "missing field `metrics_path`.");
 	EXPECT(&a, "PUT", "/metrics", "{\"metrics_path\":\"/m\"}", 204, NULL);
-	REFUSED(&a, "PUT", "/metrics", "{\"metrics_path\":\"/m2\"}", "Reinitialization of metrics not allowed.");
+	REFUSED(&a, "PUT", "/metrics", "{\"metrics_path\":\"/m2\"}",
+		"Reinitialization of metrics not allowed.");
 	EXPECT(&a, "GET", "/vm/config", NULL, 200,
-	       "{\"machine-config\":" MC_DEFAULT ",\"drives\":[],\"network-interfaces\":[],\"entropy\":{},"
-	       "\"logger\":{\"log_path\":\"/l\",\"level\":\"Debug\",\"show_level\":true,\"show_log_origin\":false,"
+	       "{\"machine-config\":" MC_DEFAULT
+	       ",\"drives\":[],\"network-interfaces\":[],\"entropy\":{},"
+	       "\"logger\":{\"log_path\":\"/"
+	       "l\",\"level\":\"Debug\",\"show_level\":true,\"show_log_origin\":false,"
 	       "\"module\":null},\"metrics\":{\"metrics_path\":\"/m\"}}");
 	api_destroy(&a);
 }
@@ -388,7 +457,8 @@ TEST(api_start_and_post_boot_refusals)
 		JF "unknown variant `Start` for `action_type`, expected one of `InstanceStart`, "
 		   "`SendCtrlAltDel`, `FlushMetrics`.");
 	REFUSED(&a, "PUT", "/actions", "{\"action_type\":\"SendCtrlAltDel\"}", PRE_BOOT);
-	REFUSED(&a, "PUT", "/actions", "{\"action_type\":\"FlushMetrics\"}", "The metrics system is not initialized.");
+	REFUSED(&a, "PUT", "/actions", "{\"action_type\":\"FlushMetrics\"}",
+		"The metrics system is not initialized.");
 	REFUSED(&a, "GET", "/vm/stats", NULL, PRE_BOOT);
 	EXPECT(&a, "PUT", "/machine-config", "{\"vcpu_count\":2,\"mem_size_mib\":64}", 204, NULL);
 	EXPECT(&a, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", 204, NULL);
@@ -396,14 +466,16 @@ TEST(api_start_and_post_boot_refusals)
 	CHECK_EQ(fake.started_cpus, 2);
 	CHECK_EQ(a.state, API_RUNNING);
 	EXPECT(&a, "GET", "/", NULL, 200,
-	       "{\"id\":\"anonymous-instance\",\"state\":\"Running\",\"vmm_version\":\"" VMON_VERSION
-	       "\",\"app_name\":\"vmon\"}");
+	       "{\"id\":\"anonymous-instance\",\"state\":\"Running\",\"vmm_version\":"
+	       "\"" VMON_VERSION "\",\"app_name\":\"vmon\"}");
 	REFUSED(&a, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", POST_BOOT);
 	REFUSED(&a, "PUT", "/boot-source", "{\"kernel_image_path\":\"/k\"}", POST_BOOT);
 	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64}", POST_BOOT);
 	REFUSED(&a, "PATCH", "/machine-config", "{\"vcpu_count\":1}", POST_BOOT);
-	REFUSED(&a, "PUT", "/drives/r", "{\"drive_id\":\"r\",\"path_on_host\":\"/r\",\"is_root_device\":true}", POST_BOOT);
-	REFUSED(&a, "PUT", "/network-interfaces/e", "{\"iface_id\":\"e\",\"host_dev_name\":\"t\"}", POST_BOOT);
+	REFUSED(&a, "PUT", "/drives/r",
+		"{\"drive_id\":\"r\",\"path_on_host\":\"/r\",\"is_root_device\":true}", POST_BOOT);
+	REFUSED(&a, "PUT", "/network-interfaces/e", "{\"iface_id\":\"e\",\"host_dev_name\":\"t\"}",
+		POST_BOOT);
 	REFUSED(&a, "PUT", "/entropy", "{}", POST_BOOT);
 	REFUSED(&a, "PUT", "/logger", "{}", POST_BOOT);
 	REFUSED(&a, "PUT", "/metrics", "{\"metrics_path\":\"/m\"}", POST_BOOT);
@@ -439,7 +511,8 @@ TEST(api_pause_resume_idempotent)
 	CHECK_EQ(fake.resumes, 1);
 	CHECK_EQ(a.state, API_RUNNING);
 	fake.pause_ret = -EIO;
-	REFUSED(&a, "PATCH", "/vm", "{\"state\":\"Paused\"}", "Failed to pause the microVM: Input/output error.");
+	REFUSED(&a, "PATCH", "/vm", "{\"state\":\"Paused\"}",
+		"Failed to pause the microVM: Input/output error.");
 	CHECK_EQ(a.state, API_RUNNING);
 	api_destroy(&a);
 }
@@ -451,7 +524,8 @@ TEST(api_vm_stats)
 	fresh(&a);
 	EXPECT(&a, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", 204, NULL);
 	REFUSED(&a, "GET", "/vm/stats", NULL, "The microVM statistics are not available.");
-	fake.stats = "{\"vcpus\": [{\"io\": 3, \"mmio\": 4}], \"devices\": {\"serial\": {\"tx_bytes\": 9}}}";
+	fake.stats = "{\"vcpus\": [{\"io\": 3, \"mmio\": 4}], \"devices\": {\"serial\": "
+		     "{\"tx_bytes\": 9}}}";
 	EXPECT(&a, "GET", "/vm/stats", NULL, 200,
 	       "{\"vcpus\":[{\"io\":3,\"mmio\":4}],\"devices\":{\"serial\":{\"tx_bytes\":9}}}");
 	api_destroy(&a);
@@ -480,8 +554,9 @@ TEST(api_flush_metrics_to_file_and_fifo)
 	REQUIRE(f);
 	CHECK(fgets(line, sizeof(line), f) != NULL);
 	fclose(f);
-	CHECK(strstr(line, "\"state\":\"Running\",\"api_server\":{\"requests\":3,\"request_fails\":0,"
-			   "\"metrics_lines_dropped\":0},\"vm\":{\"vcpus\":[{\"hlt\":1}]}}\n") != NULL);
+	CHECK(strstr(line,
+		     "\"state\":\"Running\",\"api_server\":{\"requests\":3,\"request_fails\":0,"
+		     "\"metrics_lines_dropped\":0},\"vm\":{\"vcpus\":[{\"hlt\":1}]}}\n") != NULL);
 	CHECK(!strncmp(line, "{\"utc_timestamp_ms\":", 20));
 	api_destroy(&a);
 
@@ -519,11 +594,14 @@ TEST(api_start_validates_config_with_host_files)
 	a.host_files = true;
 	/* a disk recorded without host checks, then validated at start */
 	a.host_files = false;
-	EXPECT(&a, "PUT", "/drives/d", "{\"drive_id\":\"d\",\"path_on_host\":\"/nonexistent.img\",\"is_root_device\":false}",
+	EXPECT(&a, "PUT", "/drives/d",
+	       "{\"drive_id\":\"d\",\"path_on_host\":\"/"
+	       "nonexistent.img\",\"is_root_device\":false}",
 	       204, NULL);
 	a.host_files = true;
 	REFUSED(&a, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}",
-		"Invalid microVM configuration: disk '/nonexistent.img': No such file or directory.");
+		"Invalid microVM configuration: disk '/nonexistent.img': No such file or "
+		"directory.");
 	CHECK_EQ(fake.starts, 0);
 	api_destroy(&a);
 }
@@ -539,13 +617,24 @@ TEST(api_no_vm_ops_refuses_actions)
 	api_destroy(&a);
 }
 
-HARNESS_MAIN(HARNESS_T(api_instance_info_and_version) HARNESS_T(api_machine_config_put_get_patch)
-	     HARNESS_T(api_machine_config_refusals) HARNESS_T(api_malformed_bodies)
-	     HARNESS_T(api_oversize_body_refused_unparsed) HARNESS_T(api_wrong_methods_and_paths)
-	     HARNESS_T(api_unsupported_endpoints_say_so) HARNESS_T(api_boot_source)
-	     HARNESS_T(api_drives) HARNESS_T(api_network_interfaces)
-	     HARNESS_T(api_entropy_logger_metrics) HARNESS_T(api_start_and_post_boot_refusals)
-	     HARNESS_T(api_pause_resume_idempotent) HARNESS_T(api_vm_stats)
-	     HARNESS_T(api_flush_metrics_to_file_and_fifo)
-	     HARNESS_T(api_start_validates_config_with_host_files)
-	     HARNESS_T(api_no_vm_ops_refuses_actions))
+// clang-format off
+HARNESS_MAIN(
+	HARNESS_T(api_instance_info_and_version)
+	HARNESS_T(api_machine_config_put_get_patch)
+	HARNESS_T(api_machine_config_refusals)
+	HARNESS_T(api_malformed_bodies)
+	HARNESS_T(api_oversize_body_refused_unparsed)
+	HARNESS_T(api_wrong_methods_and_paths)
+	HARNESS_T(api_unsupported_endpoints_say_so)
+	HARNESS_T(api_boot_source)
+	HARNESS_T(api_drives)
+	HARNESS_T(api_network_interfaces)
+	HARNESS_T(api_entropy_logger_metrics)
+	HARNESS_T(api_start_and_post_boot_refusals)
+	HARNESS_T(api_pause_resume_idempotent)
+	HARNESS_T(api_vm_stats)
+	HARNESS_T(api_flush_metrics_to_file_and_fifo)
+	HARNESS_T(api_start_validates_config_with_host_files)
+	HARNESS_T(api_no_vm_ops_refuses_actions)
+)
+// clang-format on

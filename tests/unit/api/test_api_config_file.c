@@ -45,11 +45,14 @@ TEST(config_file_good)
 	setup();
 	snprintf(text, sizeof(text),
 		 "{\n"
-		 "  \"boot-source\": {\"kernel_image_path\": \"%s\", \"boot_args\": \"console=ttyS0\"},\n"
-		 "  \"drives\": [{\"drive_id\": \"rootfs\", \"path_on_host\": \"%s\", \"is_root_device\": true,\n"
+		 "  \"boot-source\": {\"kernel_image_path\": \"%s\", \"boot_args\": "
+		 "\"console=ttyS0\"},\n"
+		 "  \"drives\": [{\"drive_id\": \"rootfs\", \"path_on_host\": \"%s\", "
+		 "\"is_root_device\": true,\n"
 		 "               \"is_read_only\": false}],\n"
 		 "  \"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 512},\n"
-		 "  \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}],\n"
+		 "  \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": "
+		 "\"tap0\"}],\n"
 		 "  \"entropy\": {},\n"
 		 "  \"balloon\": null, \"vsock\": null, \"logger\": null, \"metrics\": null\n"
 		 "}\n",
@@ -93,7 +96,8 @@ static bool bad_(const char *text, const char *want, int line)
 	api_destroy(&a);
 	snprintf(full, sizeof(full), "%s: %s", p, want);
 	if (r == 0 || strcmp(err, full)) {
-		printf("#   line %d: got %d \"%s\"\n#   wanted \"%s\"\n", line, r, r ? err : "", full);
+		printf("#   line %d: got %d \"%s\"\n#   wanted \"%s\"\n", line, r, r ? err : "",
+		       full);
 		return false;
 	}
 	return true;
@@ -109,16 +113,21 @@ TEST(config_file_bad)
 	BAD("{", JF "EOF while parsing a value.");
 	BAD("[]", "the file must hold one JSON object.");
 	BAD("{\"gpu\": {}}", "unknown section `gpu`.");
-	BAD("{\"balloon\": {\"amount_mib\": 1}}", "balloon: This section is not supported by vmon yet.");
+	BAD("{\"balloon\": {\"amount_mib\": 1}}",
+	    "balloon: This section is not supported by vmon yet.");
 	BAD("{\"drives\": {}}", "`drives` must be an array.");
-	BAD("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"/a\", \"is_root_device\": false},"
+	BAD("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"/a\", \"is_root_device\": "
+	    "false},"
 	    " {\"drive_id\": \"b\", \"path_on_host\": \"/b\"}]}",
 	    "drives[1]: " JF "missing field `is_root_device`.");
 	BAD("{\"machine-config\": {\"vcpu_count\": \"1\", \"mem_size_mib\": 1}}",
-	    "machine-config: " JF "invalid type for `vcpu_count`: a string, expected a non-negative integer.");
+	    "machine-config: " JF
+	    "invalid type for `vcpu_count`: a string, expected a non-negative integer.");
 	BAD("{\"network-interfaces\": [{\"iface_id\": \"e-0\", \"host_dev_name\": \"t\"}]}",
-	    "network-interfaces[0]: API Resource IDs can only contain alphanumeric characters and underscores.");
-	BAD("{\"logger\": {\"level\": 3}}", "logger: " JF "invalid type for `level`: an integer, expected a string.");
+	    "network-interfaces[0]: API Resource IDs can only contain alphanumeric characters and "
+	    "underscores.");
+	BAD("{\"logger\": {\"level\": 3}}",
+	    "logger: " JF "invalid type for `level`: an integer, expected a string.");
 
 	vm_config_init(&cfg);
 	CHECK_EQ(api_config_file_load("/nonexistent/vm.json", &cfg, err, sizeof(err)), -ENOENT);
@@ -135,10 +144,18 @@ TEST(config_file_roundtrips_vm_config)
 
 	setup();
 	fresh(&a);
-	EXPECT(&a, "PUT", "/boot-source", "{\"kernel_image_path\":\"/k\",\"boot_args\":\"quiet\"}", 204, NULL);
-	EXPECT(&a, "PUT", "/machine-config", "{\"vcpu_count\":4,\"mem_size_mib\":300,\"smt\":true}", 204, NULL);
-	EXPECT(&a, "PUT", "/drives/r", "{\"drive_id\":\"r\",\"path_on_host\":\"/r\",\"is_root_device\":true,\"is_read_only\":true}", 204, NULL);
-	EXPECT(&a, "PUT", "/network-interfaces/n", "{\"iface_id\":\"n\",\"host_dev_name\":\"tap9\",\"guest_mac\":\"02:00:00:00:00:09\"}", 204, NULL);
+	EXPECT(&a, "PUT", "/boot-source", "{\"kernel_image_path\":\"/k\",\"boot_args\":\"quiet\"}",
+	       204, NULL);
+	EXPECT(&a, "PUT", "/machine-config", "{\"vcpu_count\":4,\"mem_size_mib\":300,\"smt\":true}",
+	       204, NULL);
+	EXPECT(&a, "PUT", "/drives/r",
+	       "{\"drive_id\":\"r\",\"path_on_host\":\"/"
+	       "r\",\"is_root_device\":true,\"is_read_only\":true}",
+	       204, NULL);
+	EXPECT(&a, "PUT", "/network-interfaces/n",
+	       "{\"iface_id\":\"n\",\"host_dev_name\":\"tap9\",\"guest_mac\":\"02:00:00:00:00:"
+	       "09\"}",
+	       204, NULL);
 	EXPECT(&a, "PUT", "/entropy", "{}", 204, NULL);
 	EXPECT(&a, "PUT", "/logger", "{\"level\":\"Info\"}", 204, NULL);
 	call(&a, "GET", "/vm/config", NULL, before, sizeof(before));
@@ -154,5 +171,10 @@ TEST(config_file_roundtrips_vm_config)
 	rmdir(dir);
 }
 
-HARNESS_MAIN(HARNESS_T(config_file_good) HARNESS_T(config_file_bad)
-	     HARNESS_T(config_file_roundtrips_vm_config))
+// clang-format off
+HARNESS_MAIN(
+	HARNESS_T(config_file_good)
+	HARNESS_T(config_file_bad)
+	HARNESS_T(config_file_roundtrips_vm_config)
+)
+// clang-format on

@@ -1,4 +1,5 @@
-/* test_api_server.c — end to end: api_server on a temporary Unix socket, spoken to over plain HTTP/1.1. */
+/* test_api_server.c — end to end: api_server on a temporary Unix socket, spoken to over plain
+ * HTTP/1.1. */
 #include <errno.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -22,8 +23,8 @@ static int req(const char *method, const char *path, const char *body, char *rep
 	char buf[1024];
 	int n;
 
-	n = snprintf(buf, sizeof(buf),
-		     "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n", method, path);
+	n = snprintf(buf, sizeof(buf), "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n",
+		     method, path);
 	if (body)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
 			      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
@@ -75,10 +76,10 @@ TEST(api_server_end_to_end)
 	struct api a;
 	struct api_server srv = { 0 };
 	char err[256], reply[8192];
-	static const char two[] =
-		"GET /version HTTP/1.1\r\nHost: x\r\n\r\n"
-		"PUT /actions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 31\r\n\r\n"
-		"{\"action_type\":\"InstanceStart\"}";
+	static const char two[] = "GET /version HTTP/1.1\r\nHost: x\r\n\r\n"
+				  "PUT /actions HTTP/1.1\r\nHost: x\r\nConnection: "
+				  "close\r\nContent-Length: 31\r\n\r\n"
+				  "{\"action_type\":\"InstanceStart\"}";
 	static const char big[] = "PUT /machine-config HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
 				  "Content-Length: 10000000\r\n\r\n{";
 
@@ -92,7 +93,8 @@ TEST(api_server_end_to_end)
 	CHECK(strstr(body_of(reply), "\"state\":\"Not started\"") != NULL);
 
 	CHECK_EQ(req("PUT", "/machine-config", "{\"vcpu_count\":2,\"mem_size_mib\":64}", reply,
-		     sizeof(reply)), 204);
+		     sizeof(reply)),
+		 204);
 	api_server_lock(&srv);
 	CHECK_EQ(a.cfg.cpus, 2);
 	api_server_unlock(&srv);
@@ -102,13 +104,13 @@ TEST(api_server_end_to_end)
 				      "\"track_dirty_pages\":false,\"huge_pages\":\"None\"}"));
 
 	CHECK_EQ(req("PUT", "/nothing", "{}", reply, sizeof(reply)), 400);
-	CHECK(!strcmp(body_of(reply),
-		      FAULT("Invalid request method and/or path: PUT /nothing.")));
+	CHECK(!strcmp(body_of(reply), FAULT("Invalid request method and/or path: PUT /nothing.")));
 
 	/* an oversize body is refused from its Content-Length, unread */
 	CHECK_EQ(http(big, sizeof(big) - 1, reply, sizeof(reply)), 400);
-	CHECK(!strcmp(body_of(reply),
-		      FAULT("The request body of 10000000 bytes exceeds the limit of 65536 bytes.")));
+	CHECK(!strcmp(
+		body_of(reply),
+		FAULT("The request body of 10000000 bytes exceeds the limit of 65536 bytes.")));
 
 	/* two requests on one keep-alive connection */
 	CHECK_EQ(http(two, sizeof(two) - 1, reply, sizeof(reply)), 200);
@@ -123,7 +125,7 @@ TEST(api_server_end_to_end)
 	}
 	api_server_stop(&srv);
 	CHECK(access(sock, F_OK) != 0); /* unlinked */
-	api_server_stop(&srv);          /* twice is harmless */
+	api_server_stop(&srv); /* twice is harmless */
 	api_destroy(&a);
 }
 
@@ -190,5 +192,10 @@ TEST(api_server_flushes_metrics_periodically)
 	rmdir(dir);
 }
 
-HARNESS_MAIN(HARNESS_T(api_server_end_to_end) HARNESS_T(api_server_socket_path_rules)
-	     HARNESS_T(api_server_flushes_metrics_periodically))
+// clang-format off
+HARNESS_MAIN(
+	HARNESS_T(api_server_end_to_end)
+	HARNESS_T(api_server_socket_path_rules)
+	HARNESS_T(api_server_flushes_metrics_periodically)
+)
+// clang-format on

@@ -392,9 +392,15 @@ TEST(acpi_dsdt_describes_isa_devices)
 	gmem_destroy(&gm);
 }
 
-HARNESS_MAIN(HARNESS_T(acpi_fadt_is_hardware_reduced_with_sleep_and_reset) HARNESS_T(
-	acpi_dsdt_has_s5_package) HARNESS_T(acpi_madt_lists_every_vcpu)
-		     HARNESS_T(acpi_mcfg_describes_ecam) HARNESS_T(acpi_refuses_bad_arguments)
-			     HARNESS_T(acpi_dsdt_describes_pci_root_with_mcfg)
-				     HARNESS_T(aml_encodes_pkglength_integers_and_eisaid)
-					     HARNESS_T(acpi_dsdt_describes_isa_devices))
+// clang-format off
+HARNESS_MAIN(
+	HARNESS_T(acpi_fadt_is_hardware_reduced_with_sleep_and_reset)
+	HARNESS_T(acpi_dsdt_has_s5_package)
+	HARNESS_T(acpi_madt_lists_every_vcpu)
+	HARNESS_T(acpi_mcfg_describes_ecam)
+	HARNESS_T(acpi_refuses_bad_arguments)
+	HARNESS_T(acpi_dsdt_describes_pci_root_with_mcfg)
+	HARNESS_T(aml_encodes_pkglength_integers_and_eisaid)
+	HARNESS_T(acpi_dsdt_describes_isa_devices)
+)
+// clang-format on

@@ -139,8 +139,12 @@ TEST(boot_loads_pvh_with_default_cmdline)
 	gmem_destroy(&gm);
 }
 
-HARNESS_MAIN(HARNESS_T(boot_detects_formats)
-		     HARNESS_T(boot_loads_bzimage_with_default_cmdline_and_acpi)
-			     HARNESS_T(boot_loads_multiboot_with_given_acpi)
-				     HARNESS_T(boot_refuses_unknown_and_bad_requests)
-					     HARNESS_T(boot_loads_pvh_with_default_cmdline))
+// clang-format off
+HARNESS_MAIN(
+	HARNESS_T(boot_detects_formats)
+	HARNESS_T(boot_loads_bzimage_with_default_cmdline_and_acpi)
+	HARNESS_T(boot_loads_multiboot_with_given_acpi)
+	HARNESS_T(boot_refuses_unknown_and_bad_requests)
+	HARNESS_T(boot_loads_pvh_with_default_cmdline)
+)
+// clang-format on

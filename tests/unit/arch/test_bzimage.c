@@ -477,17 +477,25 @@ TEST(bzimage_loads_host_kernel)
 	gmem_destroy(&gm);
 }
 
+// clang-format off
 HARNESS_MAIN(
-	HARNESS_T(bzimage_loads_synthetic_kernel) HARNESS_T(bzimage_refuses_short_file) HARNESS_T(
-		bzimage_every_truncation_is_refused) HARNESS_T(bzimage_checks_boot_flag)
-		HARNESS_T(bzimage_checks_magic) HARNESS_T(bzimage_refuses_old_protocol) HARNESS_T(
-			bzimage_refuses_zimage) HARNESS_T(bzimage_refuses_kernel_without_64bit_entry)
-			HARNESS_T(bzimage_setup_sects_zero_means_four) HARNESS_T(
-				bzimage_checks_syssize) HARNESS_T(bzimage_checks_kernel_alignment)
-				HARNESS_T(bzimage_placement_follows_pref_address) HARNESS_T(
-					bzimage_checks_init_size)
-					HARNESS_T(bzimage_checks_cmdline_size) HARNESS_T(
-						bzimage_places_initrd_below_initrd_addr_max)
-						HARNESS_T(bzimage_rsdp_only_from_protocol_2_14) HARNESS_T(
-							bzimage_refuses_guest_memory_smaller_than_layout)
-							HARNESS_T(bzimage_loads_host_kernel))
+	HARNESS_T(bzimage_loads_synthetic_kernel)
+	HARNESS_T(bzimage_refuses_short_file)
+	HARNESS_T(bzimage_every_truncation_is_refused)
+	HARNESS_T(bzimage_checks_boot_flag)
+	HARNESS_T(bzimage_checks_magic)
+	HARNESS_T(bzimage_refuses_old_protocol)
+	HARNESS_T(bzimage_refuses_zimage)
+	HARNESS_T(bzimage_refuses_kernel_without_64bit_entry)
+	HARNESS_T(bzimage_setup_sects_zero_means_four)
+	HARNESS_T(bzimage_checks_syssize)
+	HARNESS_T(bzimage_checks_kernel_alignment)
+	HARNESS_T(bzimage_placement_follows_pref_address)
+	HARNESS_T(bzimage_checks_init_size)
+	HARNESS_T(bzimage_checks_cmdline_size)
+	HARNESS_T(bzimage_places_initrd_below_initrd_addr_max)
+	HARNESS_T(bzimage_rsdp_only_from_protocol_2_14)
+	HARNESS_T(bzimage_refuses_guest_memory_smaller_than_layout)
+	HARNESS_T(bzimage_loads_host_kernel)
+)
+// clang-format on

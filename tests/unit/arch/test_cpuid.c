@@ -247,10 +247,15 @@ TEST(msr_boot_list_values)
 	CHECK(seen_misc && seen_mtrr && seen_lstar && seen_tsc);
 }
 
-HARNESS_MAIN(HARNESS_T(cpuid_apic_ids_distinct_and_topology_consistent)
-		     HARNESS_T(cpuid_sets_hypervisor_bits_and_clears_unemulated)
-			     HARNESS_T(cpuid_kvm_leaves) HARNESS_T(cpuid_intel_leaf4_core_counts)
-				     HARNESS_T(cpuid_amd_topology_leaves)
-					     HARNESS_T(cpuid_refuses_bad_arguments)
-						     HARNESS_T(cpuid_policy_on_host_cpu)
-							     HARNESS_T(msr_boot_list_values))
+// clang-format off
+HARNESS_MAIN(
+	HARNESS_T(cpuid_apic_ids_distinct_and_topology_consistent)
+	HARNESS_T(cpuid_sets_hypervisor_bits_and_clears_unemulated)
+	HARNESS_T(cpuid_kvm_leaves)
+	HARNESS_T(cpuid_intel_leaf4_core_counts)
+	HARNESS_T(cpuid_amd_topology_leaves)
+	HARNESS_T(cpuid_refuses_bad_arguments)
+	HARNESS_T(cpuid_policy_on_host_cpu)
+	HARNESS_T(msr_boot_list_values)
+)
+// clang-format on

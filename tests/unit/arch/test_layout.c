@@ -118,7 +118,12 @@ TEST(e820_reserves_ecam_and_refuses_small_buffer)
 	CHECK_EQ(e820_build(&lo, map, 4), -E2BIG);
 }
 
-HARNESS_MAIN(HARNESS_T(layout_splits_ram_around_the_mmio_hole) HARNESS_T(layout_refuses_bad_sizes)
-		     HARNESS_T(layout_fixed_areas_are_disjoint)
-			     HARNESS_T(e820_map_is_sorted_disjoint_and_complete)
-				     HARNESS_T(e820_reserves_ecam_and_refuses_small_buffer))
+// clang-format off
+HARNESS_MAIN(
+	HARNESS_T(layout_splits_ram_around_the_mmio_hole)
+	HARNESS_T(layout_refuses_bad_sizes)
+	HARNESS_T(layout_fixed_areas_are_disjoint)
+	HARNESS_T(e820_map_is_sorted_disjoint_and_complete)
+	HARNESS_T(e820_reserves_ecam_and_refuses_small_buffer)
+)
+// clang-format on

@@ -498,15 +498,19 @@ TEST(multiboot_refuses_module_that_does_not_fit)
 	gmem_destroy(&gm);
 }
 
+// clang-format off
 HARNESS_MAIN(
-	HARNESS_T(multiboot_loads_aout_kludge) HARNESS_T(
-		multiboot_without_initrd_has_no_modules) HARNESS_T(multiboot_loads_elf32_and_elf64)
-		HARNESS_T(multiboot_needs_header_in_first_8k) HARNESS_T(
-			multiboot_header_must_be_aligned) HARNESS_T(multiboot_checks_checksum)
-			HARNESS_T(multiboot_refuses_required_flags_it_cannot_honour)
-				HARNESS_T(multiboot_checks_aout_fields) HARNESS_T(
-					multiboot_aout_load_end_zero_loads_whole_file)
-					HARNESS_T(multiboot_checks_elf_fields) HARNESS_T(
-						multiboot_every_truncation_is_refused_or_safe)
-						HARNESS_T(
-							multiboot_refuses_module_that_does_not_fit))
+	HARNESS_T(multiboot_loads_aout_kludge)
+	HARNESS_T(multiboot_without_initrd_has_no_modules)
+	HARNESS_T(multiboot_loads_elf32_and_elf64)
+	HARNESS_T(multiboot_needs_header_in_first_8k)
+	HARNESS_T(multiboot_header_must_be_aligned)
+	HARNESS_T(multiboot_checks_checksum)
+	HARNESS_T(multiboot_refuses_required_flags_it_cannot_honour)
+	HARNESS_T(multiboot_checks_aout_fields)
+	HARNESS_T(multiboot_aout_load_end_zero_loads_whole_file)
+	HARNESS_T(multiboot_checks_elf_fields)
+	HARNESS_T(multiboot_every_truncation_is_refused_or_safe)
+	HARNESS_T(multiboot_refuses_module_that_does_not_fit)
+)
+// clang-format on

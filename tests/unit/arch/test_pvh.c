@@ -186,7 +186,12 @@ TEST(pvh_refuses_initrd_that_does_not_fit)
 	gmem_destroy(&gm);
 }
 
-HARNESS_MAIN(HARNESS_T(pvh_loads_elf_with_entry_note)
-		     HARNESS_T(pvh_accepts_4_byte_note_and_no_initrd) HARNESS_T(pvh_checks_the_note)
-			     HARNESS_T(pvh_every_truncation_is_refused)
-				     HARNESS_T(pvh_refuses_initrd_that_does_not_fit))
+// clang-format off
+HARNESS_MAIN(
+	HARNESS_T(pvh_loads_elf_with_entry_note)
+	HARNESS_T(pvh_accepts_4_byte_note_and_no_initrd)
+	HARNESS_T(pvh_checks_the_note)
+	HARNESS_T(pvh_every_truncation_is_refused)
+	HARNESS_T(pvh_refuses_initrd_that_does_not_fit)
+)
+// clang-format on

@@ -24,7 +24,7 @@ static void fake_irq_set(struct irq_line *line, int level)
 
 static inline void fake_irq_init(struct fake_irq *f)
 {
-	*f = (struct fake_irq){.line = {.set_level = fake_irq_set}};
+	*f = (struct fake_irq){ .line = { .set_level = fake_irq_set } };
 	f->line.opaque = f;
 }
 
@@ -46,7 +46,7 @@ static void fake_power_event(void *opaque, enum power_event ev, int status)
 
 static inline void fake_power_init(struct fake_power *p)
 {
-	*p = (struct fake_power){.sink = {.event = fake_power_event}};
+	*p = (struct fake_power){ .sink = { .event = fake_power_event } };
 	p->sink.opaque = p;
 }
 

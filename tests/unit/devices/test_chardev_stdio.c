@@ -48,13 +48,13 @@ void evloop_destroy(struct evloop *el)
 
 int evloop_add(struct evloop *el, int fd, uint32_t events, evloop_handler fn, void *opaque)
 {
-	struct epoll_event ev = {.events = events, .data.fd = fd};
+	struct epoll_event ev = { .events = events, .data.fd = fd };
 
 	if (fd < 0 || fd >= 1024)
 		return -EINVAL;
 	if (epoll_ctl(el->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
-	watches[fd] = (struct watch){fn, opaque};
+	watches[fd] = (struct watch){ fn, opaque };
 	el->watched++;
 	return 0;
 }
@@ -258,7 +258,7 @@ TEST(chardev_stdio_devnull_and_file_input)
 {
 	struct evloop *el = evloop_create();
 	struct chardev_stdio *s;
-	struct front f = {0};
+	struct front f = { 0 };
 	char path[] = "/tmp/vmon-stdio-XXXXXX";
 	int fd, null_fd = open("/dev/null", O_RDONLY);
 
@@ -295,7 +295,7 @@ TEST(chardev_stdio_devnull_and_file_input)
 TEST(chardev_stdio_output_survives_closed_reader)
 {
 	struct rig r;
-	uint8_t big[256] = {0};
+	uint8_t big[256] = { 0 };
 
 	rig_init(&r, true);
 	close(r.out[0]);
@@ -423,7 +423,7 @@ static int child_ends_raw(int slave, int how)
 
 TEST(chardev_stdio_terminal_restored_on_exit_and_signals)
 {
-	static const int hows[] = {0, SIGTERM, SIGINT, SIGHUP};
+	static const int hows[] = { 0, SIGTERM, SIGINT, SIGHUP };
 	struct termios t;
 	int master, slave = open_pty(&master);
 

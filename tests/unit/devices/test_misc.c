@@ -109,7 +109,7 @@ TEST(acpi_pm_save_load_validates)
 	struct state_writer w;
 	struct state_reader r, q;
 	struct state_section sec;
-	const uint8_t bad[2] = {0x01, 0x00};
+	const uint8_t bad[2] = { 0x01, 0x00 };
 
 	fake_power_init(&p);
 	pm = acpi_pm_create(&p.sink);

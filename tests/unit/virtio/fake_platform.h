@@ -1,4 +1,5 @@
-/* fake_platform.h — a struct pci_platform that records what devices ask of the VM, for unit tests. */
+/* fake_platform.h — a struct pci_platform that records what devices ask of the VM, for unit tests.
+ */
 #ifndef VMON_TESTS_FAKE_PLATFORM_H
 #define VMON_TESTS_FAKE_PLATFORM_H
 
@@ -14,12 +15,25 @@
 
 struct fake_platform {
 	struct pci_platform plat;
-	struct { uint64_t addr; uint32_t data; } msi[256];
+	struct {
+		uint64_t addr;
+		uint32_t data;
+	} msi[256];
 	unsigned nr_msi;
 	int intx[32];
-	struct { uint64_t gpa; unsigned len; int fd; bool on; } ioev[FP_MAX];
+	struct {
+		uint64_t gpa;
+		unsigned len;
+		int fd;
+		bool on;
+	} ioev[FP_MAX];
 	unsigned nr_ioev;
-	struct { int fd; void (*fn)(void *, uint32_t); void *arg; bool on; } watch[FP_MAX];
+	struct {
+		int fd;
+		void (*fn)(void *, uint32_t);
+		void *arg;
+		bool on;
+	} watch[FP_MAX];
 	unsigned nr_watch;
 };
 
@@ -42,7 +56,8 @@ static inline int fp_ioeventfd_del(void *o, uint64_t gpa, unsigned len, int fd)
 	struct fake_platform *fp = o;
 
 	for (unsigned i = 0; i < fp->nr_ioev; i++)
-		if (fp->ioev[i].on && fp->ioev[i].gpa == gpa && fp->ioev[i].fd == fd && fp->ioev[i].len == len) {
+		if (fp->ioev[i].on && fp->ioev[i].gpa == gpa && fp->ioev[i].fd == fd &&
+		    fp->ioev[i].len == len) {
 			fp->ioev[i].on = false;
 			return 0;
 		}
@@ -98,8 +113,9 @@ static inline int fp_fd_unwatch(void *o, int fd)
 static inline void fp_init(struct fake_platform *fp)
 {
 	memset(fp, 0, sizeof(*fp));
-	fp->plat = (struct pci_platform){ fp, fp_ioeventfd_add, fp_ioeventfd_del, fp_msi_send, fp_intx_set,
-					  fp_fd_watch, fp_fd_unwatch };
+	fp->plat =
+		(struct pci_platform){ fp,	    fp_ioeventfd_add, fp_ioeventfd_del, fp_msi_send,
+				       fp_intx_set, fp_fd_watch,      fp_fd_unwatch };
 }
 
 /* One event-loop iteration: call the handler of every readable watched fd. Returns handlers run. */

@@ -369,7 +369,8 @@ TEST(pci_random_config_accesses)
 		uint64_t out;
 
 		if (reg == PCI_COMMAND && dev == 3)
-			val &= ~(uint64_t)PCI_COMMAND_MEMORY; /* keep the ECAM test below meaningful */
+			val &= ~(uint64_t)
+				       PCI_COMMAND_MEMORY; /* keep the ECAM test below meaningful */
 		if (i & 1)
 			bus_write(&e->mmio, PCI_ECAM_BASE + (dev << 15) + reg, &val, size);
 		else
@@ -384,8 +385,18 @@ TEST(pci_random_config_accesses)
 	env_free(e);
 }
 
-HARNESS_MAIN(HARNESS_T(pci_host_bridge_and_device_visible) HARNESS_T(pci_absent_device_reads_all_ones)
-		     HARNESS_T(pci_ids_are_read_only) HARNESS_T(pci_bar_sizing_and_mapping)
-			     HARNESS_T(pci_capability_list_walks_to_msix) HARNESS_T(pci_msix_masking_and_pba)
-				     HARNESS_T(pci_intx_level_and_disable) HARNESS_T(pci_intx_shared_line_is_wired_or) HARNESS_T(pci_reset_control_port)
-					     HARNESS_T(pci_save_load_round_trip) HARNESS_T(pci_random_config_accesses))
+// clang-format off
+HARNESS_MAIN(
+	HARNESS_T(pci_host_bridge_and_device_visible)
+	HARNESS_T(pci_absent_device_reads_all_ones)
+	HARNESS_T(pci_ids_are_read_only)
+	HARNESS_T(pci_bar_sizing_and_mapping)
+	HARNESS_T(pci_capability_list_walks_to_msix)
+	HARNESS_T(pci_msix_masking_and_pba)
+	HARNESS_T(pci_intx_level_and_disable)
+	HARNESS_T(pci_intx_shared_line_is_wired_or)
+	HARNESS_T(pci_reset_control_port)
+	HARNESS_T(pci_save_load_round_trip)
+	HARNESS_T(pci_random_config_accesses)
+)
+// clang-format on

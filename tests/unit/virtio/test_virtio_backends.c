@@ -1,4 +1,5 @@
-/* test_virtio_backends.c — virtio-blk over the real raw-image backend (when backends/ is in the tree). */
+/* test_virtio_backends.c — virtio-blk over the real raw-image backend (when backends/ is in the
+ * tree). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -30,7 +31,8 @@ static void start(struct virtio_dev *vdev)
 {
 	virtio_dev_set_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	vdev->driver_features = vdev->host_features;
-	virtio_dev_set_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
+	virtio_dev_set_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+					    VIRTIO_CONFIG_S_FEATURES_OK);
 	for (unsigned q = 0; q < vdev->nr_queues && q < 2; q++) {
 		struct virtq *vq = &vdev->vqs[q];
 
@@ -41,18 +43,20 @@ static void start(struct virtio_dev *vdev)
 		vq->enabled = true;
 	}
 	virtio_dev_set_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-					    VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+					    VIRTIO_CONFIG_S_FEATURES_OK |
+					    VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
-static void request(struct fake_guest *g, struct virtio_dev *vdev, uint32_t type, uint64_t sector, uint32_t len,
-		    bool writable)
+static void request(struct fake_guest *g, struct virtio_dev *vdev, uint32_t type, uint64_t sector,
+		    uint32_t len, bool writable)
 {
 	struct virtio_blk_outhdr *h = fg_ptr(g, FAKE_BUF);
 
 	h->type = type;
 	h->sector = sector;
 	fg_desc(g, FAKE_DESC, 0, FAKE_BUF, 16, VRING_DESC_F_NEXT, 1);
-	fg_desc(g, FAKE_DESC, 1, FAKE_BUF + 0x1000, len, VRING_DESC_F_NEXT | (writable ? VRING_DESC_F_WRITE : 0), 2);
+	fg_desc(g, FAKE_DESC, 1, FAKE_BUF + 0x1000, len,
+		VRING_DESC_F_NEXT | (writable ? VRING_DESC_F_WRITE : 0), 2);
 	fg_desc(g, FAKE_DESC, 2, FAKE_BUF + 0x8000, 1, VRING_DESC_F_WRITE, 0);
 	*(uint8_t *)fg_ptr(g, FAKE_BUF + 0x8000) = 0xee;
 	fg_avail(g, 0);
@@ -158,11 +162,13 @@ TEST(virtio_net_on_a_real_tap)
 	/* host -> guest: a frame sent on the interface lands in a receive buffer */
 	fill_frame(frame, sizeof(frame), 2);
 	for (unsigned i = 0; i < 8; i++) {
-		fg_desc(&g, FAKE_DESC, i, FAKE_BUF + 0x1000 + i * 2048, 2048, VRING_DESC_F_WRITE, 0);
+		fg_desc(&g, FAKE_DESC, i, FAKE_BUF + 0x1000 + i * 2048, 2048, VRING_DESC_F_WRITE,
+			0);
 		fg_avail(&g, (uint16_t)i);
 	}
 	virtio_dev_kick(vdev, 0);
-	CHECK_EQ(sendto(s, frame, sizeof(frame), 0, (struct sockaddr *)&sll, sizeof(sll)), sizeof(frame));
+	CHECK_EQ(sendto(s, frame, sizeof(frame), 0, (struct sockaddr *)&sll, sizeof(sll)),
+		 sizeof(frame));
 	for (int tries = 0; tries < 20 && !found && readable(net_tap_fd(t)); tries++) {
 		virtio_net_rx_ready(vdev); /* what the event loop's handler does */
 		for (unsigned i = 0; i < fg_used_idx(&g) && !found; i++) {
@@ -187,4 +193,9 @@ TEST(virtio_net_on_a_real_tap)
 #endif
 }
 
-HARNESS_MAIN(HARNESS_T(virtio_blk_on_raw_image) HARNESS_T(virtio_net_on_a_real_tap))
+// clang-format off
+HARNESS_MAIN(
+	HARNESS_T(virtio_blk_on_raw_image)
+	HARNESS_T(virtio_net_on_a_real_tap)
+)
+// clang-format on

@@ -1,4 +1,5 @@
-/* test_virtio_blk.c — virtio-blk request parsing and I/O against a memory disk, hostile requests included. */
+/* test_virtio_blk.c — virtio-blk request parsing and I/O against a memory disk, hostile requests
+ * included. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -35,13 +36,15 @@ static int disk_do(struct env *e, struct virtio_blk_io *io)
 	switch (io->op) {
 	case VIRTIO_BLK_OP_READ:
 		for (unsigned i = 0; i < io->iovcnt; i++) {
-			memcpy(io->iov[i].iov_base, e->disk + io->offset_bytes + done, io->iov[i].iov_len);
+			memcpy(io->iov[i].iov_base, e->disk + io->offset_bytes + done,
+			       io->iov[i].iov_len);
 			done += io->iov[i].iov_len;
 		}
 		return (int)done;
 	case VIRTIO_BLK_OP_WRITE:
 		for (unsigned i = 0; i < io->iovcnt; i++) {
-			memcpy(e->disk + io->offset_bytes + done, io->iov[i].iov_base, io->iov[i].iov_len);
+			memcpy(e->disk + io->offset_bytes + done, io->iov[i].iov_base,
+			       io->iov[i].iov_len);
 			done += io->iov[i].iov_len;
 		}
 		return (int)done;
@@ -93,7 +96,9 @@ static void on_irq(void *o, struct virtio_dev *vdev, int q)
 static struct env *env_new(bool ro)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	struct virtio_blk_backend be = { .opaque = e, .size_bytes = DISK_BYTES + 100, .submit = disk_submit };
+	struct virtio_blk_backend be = { .opaque = e,
+					 .size_bytes = DISK_BYTES + 100,
+					 .submit = disk_submit };
 	struct virtq *vq;
 
 	for (unsigned i = 0; i < DISK_BYTES; i++)
@@ -114,7 +119,8 @@ static struct env *env_new(bool ro)
 	vq->used_gpa = FAKE_USED;
 	vq->enabled = true;
 	virtio_dev_set_status(e->vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-					       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+					       VIRTIO_CONFIG_S_FEATURES_OK |
+					       VIRTIO_CONFIG_S_DRIVER_OK);
 	return e;
 }
 
@@ -126,7 +132,8 @@ static void env_free(struct env *e)
 }
 
 /* Build a header + data + status request at descriptors 0..2 and submit it. */
-static void request(struct env *e, uint32_t type, uint64_t sector, uint32_t data_len, bool data_writable)
+static void request(struct env *e, uint32_t type, uint64_t sector, uint32_t data_len,
+		    bool data_writable)
 {
 	struct virtio_blk_outhdr *h = fg_ptr(&e->g, HDR);
 	unsigned d = 0;
@@ -139,7 +146,8 @@ static void request(struct env *e, uint32_t type, uint64_t sector, uint32_t data
 	d++;
 	if (data_len) {
 		fg_desc(&e->g, FAKE_DESC, d, DATA, data_len,
-			VRING_DESC_F_NEXT | (data_writable ? VRING_DESC_F_WRITE : 0), (uint16_t)(d + 1));
+			VRING_DESC_F_NEXT | (data_writable ? VRING_DESC_F_WRITE : 0),
+			(uint16_t)(d + 1));
 		d++;
 	}
 	fg_desc(&e->g, FAKE_DESC, d, STATUS, 1, VRING_DESC_F_WRITE, 0);
@@ -326,7 +334,8 @@ TEST(blk_async_completion_and_reset)
 	virtio_dev_set_status(e->vdev, 0);
 	virtio_dev_unlock(e->vdev);
 	CHECK_EQ(e->vdev->vqs[0].enabled, 0);
-	/* §2.4.2: the driver polls device_status for 0; it stays non-zero while the read is in flight */
+	/* §2.4.2: the driver polls device_status for 0; it stays non-zero while the read is in
+	 * flight */
 	CHECK(virtio_dev_status_read(e->vdev) != 0);
 	disk_complete_all(e);
 	CHECK_EQ(virtio_dev_status_read(e->vdev), 0);
@@ -399,8 +408,18 @@ TEST(blk_config_space)
 	env_free(e);
 }
 
-HARNESS_MAIN(HARNESS_T(blk_read_write_round_trip) HARNESS_T(blk_flush_get_id_discard_write_zeroes)
-		     HARNESS_T(blk_bad_type_is_unsupp) HARNESS_T(blk_sector_range_checked) HARNESS_T(blk_read_only_disk)
-			     HARNESS_T(blk_short_header) HARNESS_T(blk_status_in_read_only_descriptor)
-				     HARNESS_T(blk_async_completion_and_reset) HARNESS_T(blk_inflight_capped_at_queue_size) HARNESS_T(blk_malformed_ring_sets_needs_reset)
-					     HARNESS_T(blk_config_space))
+// clang-format off
+HARNESS_MAIN(
+	HARNESS_T(blk_read_write_round_trip)
+	HARNESS_T(blk_flush_get_id_discard_write_zeroes)
+	HARNESS_T(blk_bad_type_is_unsupp)
+	HARNESS_T(blk_sector_range_checked)
+	HARNESS_T(blk_read_only_disk)
+	HARNESS_T(blk_short_header)
+	HARNESS_T(blk_status_in_read_only_descriptor)
+	HARNESS_T(blk_async_completion_and_reset)
+	HARNESS_T(blk_inflight_capped_at_queue_size)
+	HARNESS_T(blk_malformed_ring_sets_needs_reset)
+	HARNESS_T(blk_config_space)
+)
+// clang-format on

@@ -1,4 +1,5 @@
-/* test_virtio_net.c — virtio-net rx/tx with and without a vnet header, flow control, offloads; rng and console queues. */
+/* test_virtio_net.c — virtio-net rx/tx with and without a vnet header, flow control, offloads; rng
+ * and console queues. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -28,7 +29,7 @@ struct env {
 	unsigned tx_calls, offload_flags, irqs[2];
 	int watching;
 	uint16_t q1_avail;
-	bool refill;      /* writev re-posts the chain, like a guest that never stops */
+	bool refill; /* writev re-posts the chain, like a guest that never stops */
 	unsigned requeues;
 };
 
@@ -94,7 +95,8 @@ static void start(struct env *e, uint64_t features)
 		vq->enabled = true;
 	}
 	virtio_dev_set_status(e->vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-					       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+					       VIRTIO_CONFIG_S_FEATURES_OK |
+					       VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
 static struct env *net_env(bool vnet_hdr)
@@ -352,7 +354,15 @@ TEST(rng_fills_buffers)
 	env_free(e);
 }
 
-HARNESS_MAIN(HARNESS_T(net_config_and_features) HARNESS_T(net_tx_with_vnet_hdr_passes_header)
-		     HARNESS_T(net_tx_without_vnet_hdr_strips_header) HARNESS_T(net_tx_yields_to_the_event_loop) HARNESS_T(net_rx_and_flow_control)
-			     HARNESS_T(net_rx_buffer_too_small) HARNESS_T(console_input_pulled_into_buffers)
-				     HARNESS_T(rng_fills_buffers))
+// clang-format off
+HARNESS_MAIN(
+	HARNESS_T(net_config_and_features)
+	HARNESS_T(net_tx_with_vnet_hdr_passes_header)
+	HARNESS_T(net_tx_without_vnet_hdr_strips_header)
+	HARNESS_T(net_tx_yields_to_the_event_loop)
+	HARNESS_T(net_rx_and_flow_control)
+	HARNESS_T(net_rx_buffer_too_small)
+	HARNESS_T(console_input_pulled_into_buffers)
+	HARNESS_T(rng_fills_buffers)
+)
+// clang-format on

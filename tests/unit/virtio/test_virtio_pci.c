@@ -1,4 +1,5 @@
-/* test_virtio_pci.c — the virtio-pci transport driven like a guest driver through the PCI and MMIO buses. */
+/* test_virtio_pci.c — the virtio-pci transport driven like a guest driver through the PCI and MMIO
+ * buses. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -101,7 +102,8 @@ static unsigned find_vcap(struct env *e, unsigned type)
 	unsigned off = cfg_rd(e, PCI_CAPABILITY_LIST, 1), n = 0;
 
 	while (off && n++ < 48) {
-		if (cfg_rd(e, off, 1) == PCI_CAP_ID_VNDR && cfg_rd(e, off + VIRTIO_PCI_CAP_CFG_TYPE, 1) == type)
+		if (cfg_rd(e, off, 1) == PCI_CAP_ID_VNDR &&
+		    cfg_rd(e, off + VIRTIO_PCI_CAP_CFG_TYPE, 1) == type)
 			return off;
 		off = cfg_rd(e, off + 1, 1);
 	}
@@ -147,7 +149,8 @@ static bool driver_init(struct env *e, uint64_t features, unsigned q)
 	wr(e, VIRTIO_PCI_COMMON_Q_USEDLO, (uint32_t)FAKE_USED, 4);
 	wr(e, VIRTIO_PCI_COMMON_Q_USEDHI, 0, 4);
 	wr(e, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
-	wr(e, VIRTIO_PCI_COMMON_STATUS, s | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK, 1);
+	wr(e, VIRTIO_PCI_COMMON_STATUS, s | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK,
+	   1);
 	return rd(e, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_DRIVER_OK;
 }
 
@@ -202,7 +205,8 @@ TEST(virtio_pci_features_need_version_1)
 	CHECK(f & (1ull << VIRTIO_RING_F_EVENT_IDX));
 	CHECK(!driver_init(e, f & ~(1ull << VIRTIO_F_VERSION_1), 0));
 	/* DRIVER_OK without FEATURES_OK does not stick */
-	wr(e, VIRTIO_PCI_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_DRIVER_OK, 1);
+	wr(e, VIRTIO_PCI_COMMON_STATUS,
+	   VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_DRIVER_OK, 1);
 	CHECK(!(rd(e, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_DRIVER_OK));
 	/* features the device did not offer */
 	CHECK(!driver_init(e, f | (1ull << 40), 0));
@@ -366,13 +370,16 @@ TEST(virtio_pci_rings_outside_ram_need_reset)
 	wr(e, VIRTIO_PCI_COMMON_STATUS, 0, 1);
 	wr(e, VIRTIO_PCI_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER, 1);
 	write_features(e, read_features(e));
-	wr(e, VIRTIO_PCI_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK, 1);
+	wr(e, VIRTIO_PCI_COMMON_STATUS,
+	   VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK, 1);
 	wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
 	wr(e, VIRTIO_PCI_COMMON_Q_DESCLO, 0, 4);
 	wr(e, VIRTIO_PCI_COMMON_Q_DESCHI, 0x10, 4); /* far beyond RAM */
 	wr(e, VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
-	wr(e, VIRTIO_PCI_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-						 VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK, 1);
+	wr(e, VIRTIO_PCI_COMMON_STATUS,
+	   VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
+		   VIRTIO_CONFIG_S_DRIVER_OK,
+	   1);
 	wr(e, VIRTIO_PCI_NOTIFY_OFF, 0, 2);
 	CHECK(rd(e, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_NEEDS_RESET);
 	env_free(e);
@@ -516,7 +523,8 @@ static void *stress_vcpu(void *arg)
 		unsigned r = rnd(&seed) % 16;
 
 		if (r == 0)
-			wr(st->e, VIRTIO_PCI_COMMON_STATUS, 0, 1); /* reset under the event loop's feet */
+			wr(st->e, VIRTIO_PCI_COMMON_STATUS, 0,
+			   1); /* reset under the event loop's feet */
 		else if (r < 3)
 			driver_init(st->e, read_features(st->e), 0);
 		else if (r < 6)
@@ -548,8 +556,21 @@ TEST(virtio_pci_vcpu_and_event_loop_threads)
 	env_free(e);
 }
 
-HARNESS_MAIN(HARNESS_T(virtio_pci_ids_and_capabilities) HARNESS_T(virtio_pci_features_need_version_1)
-		     HARNESS_T(virtio_pci_reset_clears_queues) HARNESS_T(virtio_pci_queue_registers)
-			     HARNESS_T(virtio_pci_notify_via_ioeventfd_and_msix) HARNESS_T(virtio_pci_intx_and_isr)
-				     HARNESS_T(virtio_pci_needs_reset_on_bad_ring) HARNESS_T(virtio_pci_rings_outside_ram_need_reset) HARNESS_T(virtio_pci_console_output_and_config)
-					     HARNESS_T(virtio_pci_save_load) HARNESS_T(virtio_pci_vm_reset) HARNESS_T(virtio_pci_bus_destroyed_first) HARNESS_T(virtio_pci_random_register_accesses) HARNESS_T(virtio_pci_vcpu_and_event_loop_threads))
+// clang-format off
+HARNESS_MAIN(
+	HARNESS_T(virtio_pci_ids_and_capabilities)
+	HARNESS_T(virtio_pci_features_need_version_1)
+	HARNESS_T(virtio_pci_reset_clears_queues)
+	HARNESS_T(virtio_pci_queue_registers)
+	HARNESS_T(virtio_pci_notify_via_ioeventfd_and_msix)
+	HARNESS_T(virtio_pci_intx_and_isr)
+	HARNESS_T(virtio_pci_needs_reset_on_bad_ring)
+	HARNESS_T(virtio_pci_rings_outside_ram_need_reset)
+	HARNESS_T(virtio_pci_console_output_and_config)
+	HARNESS_T(virtio_pci_save_load)
+	HARNESS_T(virtio_pci_vm_reset)
+	HARNESS_T(virtio_pci_bus_destroyed_first)
+	HARNESS_T(virtio_pci_random_register_accesses)
+	HARNESS_T(virtio_pci_vcpu_and_event_loop_threads)
+)
+// clang-format on

@@ -95,7 +95,8 @@ TEST(virtq_allows_chain_of_queue_size)
 
 	fg_init(&g, &vq, 8);
 	for (unsigned i = 0; i < 8; i++)
-		fg_desc(&g, FAKE_DESC, i, FAKE_BUF + i * 16, 16, i < 7 ? VRING_DESC_F_NEXT : 0, (uint16_t)(i + 1));
+		fg_desc(&g, FAKE_DESC, i, FAKE_BUF + i * 16, 16, i < 7 ? VRING_DESC_F_NEXT : 0,
+			(uint16_t)(i + 1));
 	fg_avail(&g, 0);
 	REQUIRE(virtq_pop(&vq, &elem) == 1);
 	CHECK_EQ(elem.out_num, 8);
@@ -249,12 +250,12 @@ TEST(virtq_indirect_rules)
 		bool feature;
 		bool nested;
 	} bad[] = {
-		{ 48, VRING_DESC_F_INDIRECT, false, false },                    /* not negotiated */
+		{ 48, VRING_DESC_F_INDIRECT, false, false }, /* not negotiated */
 		{ 48, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, true, false }, /* NEXT on it */
-		{ 40, VRING_DESC_F_INDIRECT, true, false },                     /* not a multiple of 16 */
-		{ 0, VRING_DESC_F_INDIRECT, true, false },                      /* empty */
-		{ 48, VRING_DESC_F_INDIRECT, true, true },                      /* indirect inside */
-		{ 16u * 2000, VRING_DESC_F_INDIRECT, true, false },             /* too many entries */
+		{ 40, VRING_DESC_F_INDIRECT, true, false }, /* not a multiple of 16 */
+		{ 0, VRING_DESC_F_INDIRECT, true, false }, /* empty */
+		{ 48, VRING_DESC_F_INDIRECT, true, true }, /* indirect inside */
+		{ 16u * 2000, VRING_DESC_F_INDIRECT, true, false }, /* too many entries */
 	};
 
 	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -290,7 +291,8 @@ TEST(virtq_indirect_loop_and_range)
 
 	fg_init(&g, &vq, 16);
 	vq.indirect = true;
-	fg_desc(&g, FAKE_INDIRECT, 0, FAKE_BUF, 16, VRING_DESC_F_NEXT, 2); /* next beyond 2 entries */
+	fg_desc(&g, FAKE_INDIRECT, 0, FAKE_BUF, 16, VRING_DESC_F_NEXT,
+		2); /* next beyond 2 entries */
 	fg_desc(&g, FAKE_DESC, 0, FAKE_INDIRECT, 32, VRING_DESC_F_INDIRECT, 0);
 	fg_avail(&g, 0);
 	CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
@@ -309,11 +311,13 @@ TEST(virtq_indirect_chain_longer_than_queue_ok_up_to_cap)
 	struct fake_guest g;
 	struct virtq vq;
 
-	/* An indirect table may hold more entries than the queue size (bounded by VIRTQ_MAX_SEGS). */
+	/* An indirect table may hold more entries than the queue size (bounded by VIRTQ_MAX_SEGS).
+	 */
 	fg_init(&g, &vq, 4);
 	vq.indirect = true;
 	for (unsigned i = 0; i < 64; i++)
-		fg_desc(&g, FAKE_INDIRECT, i, FAKE_BUF, 8, i < 63 ? VRING_DESC_F_NEXT : 0, (uint16_t)(i + 1));
+		fg_desc(&g, FAKE_INDIRECT, i, FAKE_BUF, 8, i < 63 ? VRING_DESC_F_NEXT : 0,
+			(uint16_t)(i + 1));
 	fg_desc(&g, FAKE_DESC, 0, FAKE_INDIRECT, 64 * 16, VRING_DESC_F_INDIRECT, 0);
 	fg_avail(&g, 0);
 	REQUIRE(virtq_pop(&vq, &elem) == 1);
@@ -336,8 +340,8 @@ TEST(virtq_total_length_capped)
 	fg_avail(&g, 0);
 	/* 8 MiB buffers do not fit in our 1 MiB RAM either; make them fit: */
 	for (unsigned i = 0; i < 600; i++)
-		fg_desc(&g, FAKE_INDIRECT, i, FAKE_RAM_GPA, 0x80000, i < 599 ? VRING_DESC_F_NEXT : 0,
-			(uint16_t)(i + 1));
+		fg_desc(&g, FAKE_INDIRECT, i, FAKE_RAM_GPA, 0x80000,
+			i < 599 ? VRING_DESC_F_NEXT : 0, (uint16_t)(i + 1));
 	REQUIRE(virtq_pop(&vq, &elem) == 1); /* 600 * 512 KiB = 300 MiB: fine */
 	CHECK_EQ(elem.out_len, 600ull * 0x80000);
 	fg_fini(&g);
@@ -414,7 +418,8 @@ TEST(virtq_too_many_segments)
 		fg_desc(&g, FAKE_DESC, i, FAKE_BUF, 8, VRING_DESC_F_NEXT, (uint16_t)(i + 1));
 	fg_desc(&g, FAKE_DESC, 255, FAKE_INDIRECT, 1000 * 16, VRING_DESC_F_INDIRECT, 0);
 	for (unsigned i = 0; i < 1000; i++)
-		fg_desc(&g, FAKE_INDIRECT, i, FAKE_BUF, 8, i < 999 ? VRING_DESC_F_NEXT : 0, (uint16_t)(i + 1));
+		fg_desc(&g, FAKE_INDIRECT, i, FAKE_BUF, 8, i < 999 ? VRING_DESC_F_NEXT : 0,
+			(uint16_t)(i + 1));
 	fg_avail(&g, 0);
 	CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
 	fg_fini(&g);
@@ -429,7 +434,8 @@ TEST(virtq_buffer_across_adjacent_regions)
 	fg_init(&g, &vq, 16);
 	/* a second region right after the first, and a hole after it */
 	REQUIRE(gmem_add_hva(&g.gm, FAKE_RAM_GPA + FAKE_RAM_LEN, sizeof(more), more) == 0);
-	fg_desc(&g, FAKE_DESC, 0, FAKE_RAM_GPA + FAKE_RAM_LEN - 0x100, 0x200, VRING_DESC_F_WRITE, 0);
+	fg_desc(&g, FAKE_DESC, 0, FAKE_RAM_GPA + FAKE_RAM_LEN - 0x100, 0x200, VRING_DESC_F_WRITE,
+		0);
 	fg_avail(&g, 0);
 	REQUIRE(virtq_pop(&vq, &elem) == 1);
 	CHECK_EQ(elem.in_num, 2);
@@ -438,7 +444,8 @@ TEST(virtq_buffer_across_adjacent_regions)
 	CHECK(elem.iov[1].iov_base == more);
 	CHECK_EQ(elem.iov[1].iov_len, 0x100);
 	/* running past the second region into the hole */
-	fg_desc(&g, FAKE_DESC, 1, FAKE_RAM_GPA + FAKE_RAM_LEN + 0x1f00, 0x200, VRING_DESC_F_WRITE, 0);
+	fg_desc(&g, FAKE_DESC, 1, FAKE_RAM_GPA + FAKE_RAM_LEN + 0x1f00, 0x200, VRING_DESC_F_WRITE,
+		0);
 	fg_avail(&g, 1);
 	CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
 	fg_fini(&g);
@@ -459,19 +466,31 @@ TEST(virtq_iov_helpers)
 	CHECK_EQ(b[2], 'x');
 }
 
-HARNESS_MAIN(HARNESS_T(virtq_pops_simple_chain) HARNESS_T(virtq_refuses_head_out_of_range)
-		     HARNESS_T(virtq_refuses_next_out_of_range) HARNESS_T(virtq_detects_descriptor_loop)
-			     HARNESS_T(virtq_detects_self_loop) HARNESS_T(virtq_allows_chain_of_queue_size)
-				     HARNESS_T(virtq_zero_length_and_huge_lengths)
-					     HARNESS_T(virtq_refuses_address_past_ram_or_wrapping)
-						     HARNESS_T(virtq_refuses_address_wrapping_into_ram)
-							     HARNESS_T(virtq_refuses_readable_after_writable)
-								     HARNESS_T(virtq_refuses_avail_idx_jump)
-									     HARNESS_T(virtq_avail_idx_wraps_at_2_16)
-										     HARNESS_T(virtq_indirect_table)
-		     HARNESS_T(virtq_direct_then_indirect) HARNESS_T(virtq_indirect_rules)
-			     HARNESS_T(virtq_indirect_loop_and_range)
-				     HARNESS_T(virtq_indirect_chain_longer_than_queue_ok_up_to_cap)
-					     HARNESS_T(virtq_total_length_capped) HARNESS_T(virtq_rings_outside_ram_not_ready)
-						     HARNESS_T(virtq_no_interrupt_flag) HARNESS_T(virtq_event_idx_suppression)
-							     HARNESS_T(virtq_too_many_segments) HARNESS_T(virtq_buffer_across_adjacent_regions) HARNESS_T(virtq_iov_helpers))
+// clang-format off
+HARNESS_MAIN(
+	HARNESS_T(virtq_pops_simple_chain)
+	HARNESS_T(virtq_refuses_head_out_of_range)
+	HARNESS_T(virtq_refuses_next_out_of_range)
+	HARNESS_T(virtq_detects_descriptor_loop)
+	HARNESS_T(virtq_detects_self_loop)
+	HARNESS_T(virtq_allows_chain_of_queue_size)
+	HARNESS_T(virtq_zero_length_and_huge_lengths)
+	HARNESS_T(virtq_refuses_address_past_ram_or_wrapping)
+	HARNESS_T(virtq_refuses_address_wrapping_into_ram)
+	HARNESS_T(virtq_refuses_readable_after_writable)
+	HARNESS_T(virtq_refuses_avail_idx_jump)
+	HARNESS_T(virtq_avail_idx_wraps_at_2_16)
+	HARNESS_T(virtq_indirect_table)
+	HARNESS_T(virtq_direct_then_indirect)
+	HARNESS_T(virtq_indirect_rules)
+	HARNESS_T(virtq_indirect_loop_and_range)
+	HARNESS_T(virtq_indirect_chain_longer_than_queue_ok_up_to_cap)
+	HARNESS_T(virtq_total_length_capped)
+	HARNESS_T(virtq_rings_outside_ram_not_ready)
+	HARNESS_T(virtq_no_interrupt_flag)
+	HARNESS_T(virtq_event_idx_suppression)
+	HARNESS_T(virtq_too_many_segments)
+	HARNESS_T(virtq_buffer_across_adjacent_regions)
+	HARNESS_T(virtq_iov_helpers)
+)
+// clang-format on

@@ -1,4 +1,5 @@
-/* vq_fake.h — a fake guest for virtqueue tests: RAM at a fixed gpa over a host buffer, ring builders. */
+/* vq_fake.h — a fake guest for virtqueue tests: RAM at a fixed gpa over a host buffer, ring
+ * builders. */
 #ifndef VMON_TESTS_VQ_FAKE_H
 #define VMON_TESTS_VQ_FAKE_H
 
@@ -57,8 +58,8 @@ static inline void fg_fini(struct fake_guest *g)
 	free(g->ram);
 }
 
-static inline void fg_desc(struct fake_guest *g, uint64_t table, unsigned i, uint64_t addr, uint32_t len,
-			   uint16_t flags, uint16_t next)
+static inline void fg_desc(struct fake_guest *g, uint64_t table, unsigned i, uint64_t addr,
+			   uint32_t len, uint16_t flags, uint16_t next)
 {
 	struct vring_desc *d = (struct vring_desc *)fg_ptr(g, table) + i;
 

@@ -1,0 +1,151 @@
+# The virtio scenarios' host side in L1 (sourced by /init as /sandbox/virtio.sh): images and a TAP made
+# here, vmon's extra arguments, and the checks on what the guest reported and what it left behind.
+#   disk     an ext4 image made in L1 is mounted by the guest's own virtio_blk; it writes files, syncs
+#            and powers off; L1 finds them with debugfs and e2fsck -fn is clean
+#   disk_ro  the same image kind attached read-only: the guest reads a file, a write is refused, the
+#            image is unchanged (md5)
+#   net      a TAP in L1 (169.254.100.1/24) and the guest's virtio_net (169.254.100.2): ping, and a 1 MiB
+#            file fetched over TCP (busybox httpd/wget) has the same md5 on both sides
+#   rng      /dev/hwrng in the guest is virtio's and yields bytes
+#   api      the same guest booted through the API socket (curl) with a disk and a NIC
+NET_HOST=169.254.100.1
+NET_GUEST=169.254.100.2
+
+virtio_note() { echo "SANDBOX-NOTE $*"; }
+
+make_tap() {
+	[ -e /sys/class/net/tap0 ] && return 0
+	insmod /sandbox/modules/tun.ko 2>/dev/null
+	/sbin/ip-full tuntap add dev tap0 mode tap || { virtio_note "ip tuntap add failed"; return 1; }
+	/sbin/ip-full addr add "$NET_HOST/24" dev tap0 && /sbin/ip-full link set tap0 up || return 1
+	ip link set lo up 2>/dev/null
+	mkdir -p /tmp/www
+	# not /dev/urandom: it may block while L1's entropy pool is not ready under TCG
+	yes "vmon sandbox $token $(date +%s%N)" | head -c 1048576 >/tmp/www/blob
+	httpd -p "$NET_HOST:8080" -h /tmp/www || { virtio_note "httpd failed"; return 1; }
+}
+
+make_image() { # PATH
+	rm -f "$1"
+	/sbin/mke2fs -q -F -t ext4 -L vmon-test "$1" 32M || { virtio_note "mke2fs $1 failed"; return 1; }
+}
+
+virtio_prepare() {
+	case "$1" in
+	disk)
+		make_image /tmp/disk.img || return 1
+		EXTRA_VMON_ARGS="--disk /tmp/disk.img,id=vmontest"
+		;;
+	disk_ro)
+		make_image /tmp/ro.img || return 1
+		echo "read-only-$token" >/tmp/ro-src.txt
+		/sbin/debugfs -w -R "write /tmp/ro-src.txt hello.txt" /tmp/ro.img >/dev/null 2>&1 ||
+			{ virtio_note "debugfs write failed"; return 1; }
+		md5sum /tmp/ro.img | cut -d' ' -f1 >/tmp/ro.md5
+		EXTRA_VMON_ARGS="--disk /tmp/ro.img,ro"
+		;;
+	net)
+		make_tap || return 1
+		EXTRA_VMON_ARGS="--net tap=tap0,mac=02:00:00:00:00:02"
+		;;
+	rng)
+		EXTRA_VMON_ARGS="--rng"
+		;;
+	api)
+		make_image /tmp/api.img || return 1
+		make_tap || return 1
+		[ -x /usr/bin/curl ] || { virtio_note "no curl in L1"; return 1; }
+		;;
+	esac
+	return 0
+}
+
+# run_api_scenario CMDLINE SBXRUN-OPTIONS...: vmon --api-sock, configured and started with curl.
+run_api_scenario() {
+	cmdline=$1
+	shift
+	cat >/tmp/api-run.sh <<SH
+#!/bin/sh
+sock=/tmp/vmon.sock
+rm -f \$sock
+/bin/vmon --api-sock \$sock &
+pid=\$!
+i=0; while [ ! -S \$sock ] && [ \$i -lt 50 ]; do sleep 0.1; i=\$((i+1)); done
+api() { curl -s -o /dev/null -w "%{http_code}" --unix-socket \$sock -X "\$1" "http://localhost\$2" -d "\$3"; }
+{
+echo "API \$(api PUT /boot-source '{"kernel_image_path":"$GUEST_KERNEL","initrd_path":"$GUEST_INITRD","boot_args":"$cmdline"}') boot-source"
+echo "API \$(api PUT /machine-config '{"vcpu_count":2,"mem_size_mib":$GUEST_MEM_MIB}') machine-config"
+echo "API \$(api PUT /drives/rootfs '{"drive_id":"rootfs","path_on_host":"/tmp/api.img","is_root_device":false,"is_read_only":false}') drives"
+echo "API \$(api PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"02:00:00:00:00:03"}') network-interfaces"
+echo "API \$(api PUT /actions '{"action_type":"InstanceStart"}') InstanceStart"
+} >/tmp/api-steps.txt 2>&1
+wait \$pid
+SH
+	chmod +x /tmp/api-run.sh
+	/bin/sbxrun "$@" -- /tmp/api-run.sh
+}
+
+virtio_check() {
+	n=$1
+	if [ "$timed_out" = 1 ] || [ "$status" != 0 ]; then
+		result "$n" fail "monitor exit status $status, timeout $timed_out"
+		return
+	fi
+	case "$n" in
+	disk)
+		got=$(/sbin/debugfs -R "cat /hello.txt" /tmp/disk.img 2>/dev/null)
+		want=$(fact "$n" disk_written)
+		big_guest=$(fact "$n" big_md5)
+		/sbin/debugfs -R "dump /big.bin /tmp/big.bin" /tmp/disk.img >/dev/null 2>&1
+		big_host=$(md5sum /tmp/big.bin 2>/dev/null | cut -d' ' -f1)
+		if ! /sbin/e2fsck -fn /tmp/disk.img >/tmp/fsck.txt 2>&1; then
+			sed 's/^/SANDBOX-NOTE fsck: /' /tmp/fsck.txt
+			result "$n" fail "e2fsck -fn found problems"
+		elif [ -z "$want" ] || [ "$got" != "$want" ]; then
+			result "$n" fail "hello.txt on the image is '$got', the guest wrote '$want'"
+		elif [ -z "$big_guest" ] || [ "$big_guest" != "$big_host" ]; then
+			result "$n" fail "big.bin md5: guest $big_guest, image $big_host"
+		else
+			result "$n" ok "files written by the guest found on the image, e2fsck -fn clean"
+		fi
+		;;
+	disk_ro)
+		if [ "$(fact "$n" ro_flag)" != 1 ]; then result "$n" fail "guest's /sys/block/vda/ro is not 1"
+		elif [ "$(fact "$n" ro_read)" != "read-only-$token" ]; then
+			result "$n" fail "guest read '$(fact "$n" ro_read)' from hello.txt"
+		elif [ "$(fact "$n" ro_write)" != refused ]; then result "$n" fail "a write to /dev/vda was not refused"
+		elif [ "$(md5sum /tmp/ro.img | cut -d' ' -f1)" != "$(cat /tmp/ro.md5)" ]; then
+			result "$n" fail "the read-only image changed"
+		else
+			result "$n" ok "read works, writes refused, image unchanged"
+		fi
+		;;
+	net)
+		want=$(md5sum /tmp/www/blob | cut -d' ' -f1)
+		if [ "$(fact "$n" ping)" != ok ]; then result "$n" fail "guest could not ping $NET_HOST"
+		elif [ "$(fact "$n" blob_md5)" != "$want" ]; then
+			result "$n" fail "fetched file md5 $(fact "$n" blob_md5), host has $want"
+		else
+			result "$n" ok "ping ok, 1 MiB over TCP with matching md5"
+		fi
+		;;
+	rng)
+		b=$(fact "$n" hwrng_bytes); c=$(fact "$n" rng_current)
+		case "$c" in
+		virtio*) if [ "$b" = 64 ]; then result "$n" ok "/dev/hwrng ($c) gave 64 bytes"
+			 else result "$n" fail "/dev/hwrng gave '$b' bytes"; fi ;;
+		*) result "$n" fail "rng_current is '$c'" ;;
+		esac
+		;;
+	api)
+		sed 's/^/SANDBOX-NOTE /' /tmp/api-steps.txt
+		if grep -v '^API 204 ' /tmp/api-steps.txt | grep -q .; then
+			result "$n" fail "an API request was refused"
+		elif [ "$(fact "$n" api_disk)" != ok ] || [ "$(fact "$n" ping)" != ok ]; then
+			result "$n" fail "guest: disk $(fact "$n" api_disk), ping $(fact "$n" ping)"
+		else
+			result "$n" ok "booted through the API with a disk and a NIC"
+		fi
+		;;
+	esac
+}
