@@ -29,6 +29,7 @@
 #include "vm/vm.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
+#define VCPU_STACK_BYTES (256u << 10)
 
 static void kick_handler(int sig)
 {
@@ -312,6 +313,7 @@ static void *vcpu_thread(void *arg)
 
 int vcpu_start(struct vcpu *v)
 {
+	pthread_attr_t attr;
 	sigset_t all, old;
 	int ret;
 
@@ -319,7 +321,14 @@ int vcpu_start(struct vcpu *v)
 	sigfillset(&all);
 	sigdelset(&all, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = -pthread_create(&v->thread, NULL, vcpu_thread, v);
+	/*
+	 * A small stack: the run loop needs little, and an 8 MiB default stack
+	 * could be backed by a 2 MiB transparent huge page on first touch.
+	 */
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, VCPU_STACK_BYTES);
+	ret = -pthread_create(&v->thread, &attr, vcpu_thread, v);
+	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!ret)
 		v->started = true;
