@@ -27,6 +27,11 @@ if [ "$mode" = shell ]; then
 	setsid cttyhack sh
 	poweroff -f
 fi
+if [ "$mode" = exitbench ]; then
+	. /sandbox/exitbench.sh
+	echo "SANDBOX-END"
+	poweroff -f
+fi
 if [ "$mode" = bench ]; then
 	. /sandbox/bench.sh
 	echo "SANDBOX-END"
