@@ -68,17 +68,23 @@ run_api_scenario() {
 #!/bin/sh
 sock=/tmp/vmon.sock
 rm -f \$sock
+up() { cut -d' ' -f1 /proc/uptime; }
+t0=\$(up)
 /bin/vmon --api-sock \$sock &
 pid=\$!
-i=0; while [ ! -S \$sock ] && [ \$i -lt 50 ]; do sleep 0.1; i=\$((i+1)); done
+# ready: the socket answers GET / (polled as fast as the shell can)
+while ! curl -s -o /dev/null --unix-socket \$sock http://localhost/ 2>/dev/null; do :; done
+t_ready=\$(up)
 api() { curl -s -o /dev/null -w "%{http_code}" --unix-socket \$sock -X "\$1" "http://localhost\$2" -d "\$3"; }
 {
 echo "API \$(api PUT /boot-source '{"kernel_image_path":"$GUEST_KERNEL","initrd_path":"$GUEST_INITRD","boot_args":"$cmdline"}') boot-source"
 echo "API \$(api PUT /machine-config '{"vcpu_count":2,"mem_size_mib":$GUEST_MEM_MIB}') machine-config"
 echo "API \$(api PUT /drives/rootfs '{"drive_id":"rootfs","path_on_host":"/tmp/api.img","is_root_device":false,"is_read_only":false}') drives"
 echo "API \$(api PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"02:00:00:00:00:03"}') network-interfaces"
+t_start=\$(up)
 echo "API \$(api PUT /actions '{"action_type":"InstanceStart"}') InstanceStart"
 } >/tmp/api-steps.txt 2>&1
+echo "\$t0 \$t_ready \$t_start" >/tmp/api-times.txt
 wait \$pid
 SH
 	chmod +x /tmp/api-run.sh
@@ -144,7 +150,11 @@ virtio_check() {
 		elif [ "$(fact "$n" api_disk)" != ok ] || [ "$(fact "$n" ping)" != ok ]; then
 			result "$n" fail "guest: disk $(fact "$n" api_disk), ping $(fact "$n" ping)"
 		else
-			result "$n" ok "booted through the API with a disk and a NIC"
+			# seconds of L1 uptime (10 ms resolution): launch, socket answering, InstanceStart
+			set -- $(cat /tmp/api-times.txt 2>/dev/null)
+			ready_ms=$(awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }')
+			start_ms=$(awk -v a="$1" -v c="$3" -v m="$marker_ms" 'BEGIN { printf "%d", m - (c - a) * 1000 }')
+			result "$n" ok "booted through the API with a disk and a NIC; socket answered GET / ${ready_ms} ms after launch, marker ${start_ms} ms after InstanceStart (L1 clock, 10 ms steps)"
 		fi
 		;;
 	esac
