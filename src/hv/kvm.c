@@ -116,6 +116,21 @@ static void host_cpu(struct hv_host_info *info)
 	}
 }
 
+/* Open /dev/kvm; on failure -errno with one line in @err saying what usually helps. */
+static int open_kvm(char *err, size_t err_len)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int e = errno;
+
+	if (fd >= 0)
+		return fd;
+	snprintf(err, err_len, "cannot open /dev/kvm: %s%s", strerror(e),
+		 e == ENOENT   ? " (is the kvm module loaded?)"
+		 : e == EACCES ? " (add yourself to the kvm group or run as root)"
+			       : "");
+	return -e;
+}
+
 int hv_host_info(struct hv_host_info *info, char *err, size_t err_len)
 {
 	int fd;
@@ -141,16 +156,9 @@ int hv_host_info(struct hv_host_info *info, char *err, size_t err_len)
 		info->unrestricted_guest = true; /* SVM has no real-mode restriction */
 		info->vpid = true; /* ASIDs */
 	}
-	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-
-		snprintf(err, err_len, "cannot open /dev/kvm: %s%s", strerror(e),
-			 e == ENOENT   ? " (is the kvm module loaded?)"
-			 : e == EACCES ? " (add yourself to the kvm group or run as root)"
-				       : "");
-		return -e;
-	}
+	fd = open_kvm(err, err_len);
+	if (fd < 0)
+		return fd;
 	info->api_version = ioctl(fd, KVM_GET_API_VERSION, 0);
 	info->max_vcpus = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	if (info->max_vcpus <= 0)
@@ -178,13 +186,9 @@ int hv_create(struct hv **out, char *err, size_t err_len)
 	}
 	hv->vm_fd = -1;
 	pthread_mutex_init(&hv->routes_lock, NULL);
-	hv->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	hv->kvm_fd = open_kvm(err, err_len);
 	if (hv->kvm_fd < 0) {
-		ret = -errno;
-		snprintf(err, err_len, "cannot open /dev/kvm: %s%s", strerror(-ret),
-			 ret == -ENOENT	  ? " (is the kvm module loaded?)"
-			 : ret == -EACCES ? " (add yourself to the kvm group or run as root)"
-					  : "");
+		ret = hv->kvm_fd;
 		goto fail;
 	}
 	version = ioctl(hv->kvm_fd, KVM_GET_API_VERSION, 0);

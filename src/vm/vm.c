@@ -227,6 +227,8 @@ int vm_join(struct vm *vm)
 
 int vm_pause(struct vm *vm)
 {
+	bool ended;
+
 	pthread_mutex_lock(&vm->lock);
 	if (vm->state == VM_PAUSED) {
 		pthread_mutex_unlock(&vm->lock);
@@ -244,10 +246,11 @@ int vm_pause(struct vm *vm)
 	pthread_mutex_lock(&vm->lock);
 	while (vm->parked < vm->running_threads && !vm->ended)
 		pthread_cond_wait(&vm->cond, &vm->lock);
-	if (!vm->ended)
+	ended = vm->ended;
+	if (!ended)
 		vm->state = VM_PAUSED;
 	pthread_mutex_unlock(&vm->lock);
-	return vm->ended ? -EINVAL : 0;
+	return ended ? -EINVAL : 0;
 }
 
 int vm_resume(struct vm *vm)

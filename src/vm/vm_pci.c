@@ -202,17 +202,23 @@ int vm_pci_create(struct vm *vm, const struct bus_region_ops *cf9_ops, void *cf9
 	}
 	if (vm->cfg.rng) {
 		ret = virtio_rng_create(&vdev, &vm->gmem);
-		if (ret || (ret = attach(vm, p, vdev, "rng", err, err_len))) {
+		if (ret) {
 			snprintf(err, err_len, "virtio-rng: %s", strerror(-ret));
 			return ret;
 		}
+		ret = attach(vm, p, vdev, "rng", err, err_len); /* writes @err itself */
+		if (ret)
+			return ret;
 	}
 	if (vm->cfg.console == VM_CONSOLE_VIRTIO) {
 		ret = virtio_console_create(&vdev, &vm->gmem, console);
-		if (ret || (ret = attach(vm, p, vdev, "console", err, err_len))) {
+		if (ret) {
 			snprintf(err, err_len, "virtio-console: %s", strerror(-ret));
 			return ret;
 		}
+		ret = attach(vm, p, vdev, "console", err, err_len); /* writes @err itself */
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
