@@ -15,7 +15,7 @@ diag_irqs() {
 		tr -s ' ' | while read -r l; do diag "$l"; done
 }
 diag "/init started"
-echo "VMON-GUEST-READY"
+echo "VMON-GUEST-READY uptime=$(cut -d' ' -f1 /proc/uptime)"
 
 test=none
 for word in $(cat /proc/cmdline); do
@@ -33,6 +33,14 @@ fact cpuinfo "$(grep -c '^processor' /proc/cpuinfo)"
 fact date "$(date +%s)"
 fact initrd_token "$(cat /etc/vmon-initrd-token 2>/dev/null || echo missing)"
 fact memtotal_kb "$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
+fact cpuflags "$(sed -n "s/^flags[[:space:]]*: //p" /proc/cpuinfo | head -n1)"
+# Booted with initcall_debug (tests/sandbox/run --guest-arg initcall_debug): the 15 slowest initcalls.
+case " $(cat /proc/cmdline) " in
+*" initcall_debug "*)
+	dmesg | sed -n 's/.*initcall \([^ ]*\) returned [-0-9]* after \([0-9]*\) usecs.*/\2 \1/p' | sort -rn |
+		head -n 15 | while read -r us fn; do fact initcall "$fn ${us}us"; done
+	;;
+esac
 
 # The kernel's virtio drivers, in dependency order.
 load_virtio() {
