@@ -68,7 +68,12 @@ static void unmap_file(struct mapped_file *f)
 int vm_boot_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t err_len)
 {
 	struct mapped_file kernel = { 0 }, initrd = { 0 };
-	struct boot_request req = { .nr_vcpus = vm->nr_vcpus_planned, .cmdline = vm->cfg.cmdline };
+	char note[256] = "";
+	struct boot_request req = { .nr_vcpus = vm->nr_vcpus_planned,
+				    .cmdline = vm->cfg.cmdline,
+				    .unpack = !vm->cfg.kaslr,
+				    .note = note,
+				    .note_len = sizeof(note) };
 	struct acpi_tables acpi;
 	enum boot_format format;
 	char why[384] = "";
@@ -115,8 +120,9 @@ int vm_boot_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t e
 			 vm->cfg.kernel_path ? vm->cfg.kernel_path : "demo guest", why);
 		goto out;
 	}
-	log_info("loaded %s %s", boot_format_name(format),
-		 vm->cfg.kernel_path ? vm->cfg.kernel_path : "(demo guest)");
+	log_info("loaded %s %s%s%s", boot_format_name(format),
+		 vm->cfg.kernel_path ? vm->cfg.kernel_path : "(demo guest)", note[0] ? ": " : "",
+		 note);
 out:
 	unmap_file(&kernel);
 	unmap_file(&initrd);

@@ -110,8 +110,8 @@ qemu_case() {	# qemu_case TEST_NAME GUEST CPUS CMDLINE CHECKS...
 # (byte j = j * 7 + 1) unless the disk is read-only.
 # (bash and od only: this script also runs inside the sandbox's L1, which has no python3)
 random_bytes() { # N: N bytes from bash's generator (L1's /dev/urandom may block early under TCG)
-	local i esc=""
-	for ((i = 0; i < $1; i++)); do esc+=$(printf '\\%03o' $((RANDOM & 255))); done
+	local i o esc=""
+	for ((i = 0; i < $1; i++)); do printf -v o '\\%03o' $((RANDOM & 255)); esc+=$o; done # no fork per byte
 	printf "$esc"
 }
 new_disk() {

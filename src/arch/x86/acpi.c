@@ -291,8 +291,11 @@ static void dsdt_isa_device(struct aml_buf *out, const char seg[4], const char *
 
 /*
  * The DSDT's definition block: \_S5_, then Scope (\_SB) with vmon's ISA
- * devices (COM1 0x3F8 GSI 4, i8042 keyboard 0x60/0x64 GSI 1 and mouse GSI
- * 12, CMOS RTC 0x70 GSI 8), and the PCI root when an MCFG is present.
+ * devices (COM1 0x3F8 GSI 4, i8042 keyboard 0x60/0x64 GSI 1, CMOS RTC 0x70
+ * GSI 8), and the PCI root when an MCFG is present. No PS/2 mouse: a microVM
+ * has no pointer, and without one in the DSDT Linux leaves the i8042's aux
+ * port alone instead of probing it at every boot (the model still answers
+ * aux commands for a guest that probes without ACPI).
  */
 static void dsdt_body(const struct acpi_tables *t, struct aml_buf *out)
 {
@@ -303,7 +306,6 @@ static void dsdt_body(const struct acpi_tables *t, struct aml_buf *out)
 	aml_init(&sb, sb_mem, sizeof(sb_mem));
 	dsdt_isa_device(&sb, "COM1", "PNP0501", 1, 0x3F8, 8, 0, 0, 4);
 	dsdt_isa_device(&sb, "PS2K", "PNP0303", 0, 0x60, 1, 0x64, 1, 1);
-	dsdt_isa_device(&sb, "PS2M", "PNP0F13", 0, 0, 0, 0, 0, 12);
 	dsdt_isa_device(&sb, "RTC_", "PNP0B00", 0, 0x70, 2, 0, 0, 8);
 	if (t->has_mcfg)
 		dsdt_pci(t, &sb);

@@ -30,6 +30,7 @@ enum boot_format {
 	BOOT_FORMAT_BZIMAGE,
 	BOOT_FORMAT_MULTIBOOT,
 	BOOT_FORMAT_PVH,
+	BOOT_FORMAT_BZIMAGE_UNPACKED, /* a bzImage unpacked by vmon, entered through PVH */
 };
 
 /*
@@ -45,12 +46,22 @@ struct boot_request {
 	unsigned nr_vcpus; /* 1..ACPI_MAX_CPUS, for the MADT */
 	/* ACPI tables to write; NULL: acpi_tables_init(nr_vcpus) without MCFG. */
 	const struct acpi_tables *acpi;
+	/*
+	 * Unpack a bzImage in vmon and enter its vmlinux through PVH when the
+	 * payload's format is supported, the vmlinux has a PVH entry and there
+	 * is room (kernel_unpack.h); otherwise boot it through the Linux boot
+	 * protocol as usual. The decompression scratch space is guest RAM below
+	 * the initrd, discarded (zero again) before boot_load() returns.
+	 */
+	bool unpack;
+	char *note; /* when not NULL: why an unpack was not done (one line) */
+	size_t note_len;
 };
 
 /* boot_detect - the format of @kernel, BOOT_FORMAT_NONE when unknown. */
 enum boot_format boot_detect(const uint8_t *kernel, size_t kernel_len);
 
-/* boot_format_name - "bzImage", "multiboot", "PVH ELF" or "unknown". */
+/* boot_format_name - "bzImage", "multiboot", "PVH ELF", ... or "unknown". */
 const char *boot_format_name(enum boot_format f);
 
 /*

@@ -1,0 +1,60 @@
+/*
+ * kernel_unpack.h — unpacking a bzImage's compressed kernel in vmon itself.
+ *
+ * A bzImage carries the kernel (an ELF vmlinux, plus its relocations) as a
+ * compressed payload that the kernel's own decompressor unpacks inside the
+ * guest before Linux starts. vmon can do that work natively instead and
+ * enter the ELF through PVH (boot.c): the guest skips its decompressor, its
+ * copies and its relocation pass. The price is the decompressor's KASLR: a
+ * kernel entered through PVH runs at its link address (as with Firecracker's
+ * and Cloud Hypervisor's vmlinux boots); `vmon run --kaslr` keeps the
+ * guest-side path.
+ *
+ * Formats: LZ4 (the kernel's "legacy" frame; Debian), zstd and gzip, through
+ * liblz4, libzstd and zlib. Others (xz, lzma, lzo, bzip2) are left to the
+ * guest's decompressor. Every Linux payload ends with its unpacked size as a
+ * 32-bit little-endian number (gzip's ISIZE, or the trailer the kernel's
+ * build appends for the other formats).
+ *
+ * The image is untrusted: every length and offset is checked, the output
+ * never exceeds the caller's buffer, and a payload that does not unpack to
+ * exactly its stated size is refused.
+ */
+#ifndef VMON_ARCH_X86_KERNEL_UNPACK_H
+#define VMON_ARCH_X86_KERNEL_UNPACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest unpacked kernel vmon accepts (a distribution vmlinux is ~50 MiB). */
+#define KERNEL_UNPACK_MAX_BYTES (512u << 20)
+
+/* struct kernel_payload - a bzImage's compressed payload (points into the image). */
+struct kernel_payload {
+	const uint8_t *data;
+	size_t len;
+	size_t unpacked_len; /* from the trailer */
+	const char *format; /* "LZ4", "zstd", "gzip", or the name of an unsupported one */
+	int supported; /* 1 when kernel_unpack() can unpack it */
+};
+
+/*
+ * kernel_payload_find - locate the payload of bzImage @k (setup header
+ * payload_offset and payload_length, boot protocol >= 2.08) and identify its
+ * format. Returns 0; -ENOEXEC when @k has no usable payload description
+ * (older protocol, fields out of the file, unknown compression: reason in
+ * @err); -E2BIG when the stated unpacked size is 0 or above
+ * KERNEL_UNPACK_MAX_BYTES.
+ */
+int kernel_payload_find(const uint8_t *k, size_t len, struct kernel_payload *p, char *err,
+			size_t err_len);
+
+/*
+ * kernel_unpack - unpack @p (supported) into @out, exactly p->unpacked_len
+ * bytes long. Returns 0; -ENOTSUP for an unsupported format; -EINVAL when the
+ * payload is corrupt, truncated or unpacks to another size (reason in @err).
+ * @out may be partly written on failure.
+ */
+int kernel_unpack(const struct kernel_payload *p, uint8_t *out, char *err, size_t err_len);
+
+#endif
