@@ -262,10 +262,20 @@ static unsigned blk_inflight_op(struct virtio_dev *vdev)
 	return to_blk(vdev)->inflight;
 }
 
+/*
+ * Device reset (driver status 0, or the VM's reset through the transport), device lock held.
+ * Completions of requests started before are dropped by the generation check, so they no longer
+ * touch the rings; draining the backend here also makes sure that no read still in flight writes
+ * into guest memory the driver may reuse once the reset is over (§2.4.2).
+ */
 static void blk_reset(struct virtio_dev *vdev)
 {
-	to_blk(vdev)->generation++;
-	to_blk(vdev)->throttled = false;
+	struct virtio_blk *blk = to_blk(vdev);
+
+	blk->generation++;
+	blk->throttled = false;
+	if (blk->inflight && blk->be.drain)
+		blk->be.drain(blk->be.opaque);
 }
 
 static void blk_destroy(struct virtio_dev *vdev)

@@ -52,11 +52,20 @@ struct virtio_blk_io {
  * struct virtio_blk_backend - the disk. @size_bytes is fixed for the VM's
  * life; @submit queues @io and returns 0 (completion follows) or -errno (no
  * completion will follow).
+ *
+ * @drain (may be NULL) blocks until no I/O submitted earlier can still move
+ * data to or from guest memory: their complete() has run (possibly on the
+ * calling thread, which then holds the device lock — it is recursive) or
+ * will run later without any transfer left to do. A device reset calls it
+ * with the device lock held, on the thread that resets (a vCPU thread for a
+ * driver's status write), so that after a reset nothing lands in guest
+ * memory. Without @drain a reset only stops the completions' ring writes.
  */
 struct virtio_blk_backend {
 	void *opaque;
 	uint64_t size_bytes;
 	int (*submit)(void *opaque, struct virtio_blk_io *io);
+	void (*drain)(void *opaque);
 };
 
 #define VIRTIO_BLK_QUEUE_SIZE 256

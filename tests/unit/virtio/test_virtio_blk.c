@@ -20,6 +20,8 @@ struct env {
 	struct virtio_dev *vdev;
 	uint8_t disk[DISK_BYTES];
 	bool async;
+	bool drain_does_nothing; /* a backend that cannot wait for its I/O */
+	unsigned drains;
 	struct virtio_blk_io *pending[64];
 	unsigned nr_pending;
 	unsigned irqs;
@@ -86,6 +88,15 @@ static void disk_complete_all(struct env *e)
 		done[i]->complete(done[i], disk_do(e, done[i]));
 }
 
+static void disk_drain(void *o)
+{
+	struct env *e = o;
+
+	e->drains++;
+	if (!e->drain_does_nothing)
+		disk_complete_all(e);
+}
+
 static void on_irq(void *o, struct virtio_dev *vdev, int q)
 {
 	(void)vdev;
@@ -98,7 +109,8 @@ static struct env *env_new(bool ro)
 	struct env *e = calloc(1, sizeof(*e));
 	struct virtio_blk_backend be = { .opaque = e,
 					 .size_bytes = DISK_BYTES + 100,
-					 .submit = disk_submit };
+					 .submit = disk_submit,
+					 .drain = disk_drain };
 	struct virtq *vq;
 
 	for (unsigned i = 0; i < DISK_BYTES; i++)
@@ -322,6 +334,7 @@ TEST(blk_async_completion_and_reset)
 	struct env *e = env_new(false);
 
 	e->async = true;
+	e->drain_does_nothing = true; /* the reset cannot wait: device_status tells the driver */
 	request(e, VIRTIO_BLK_T_IN, 0, 512, true);
 	CHECK_EQ(fg_used_idx(&e->g), 0);
 	CHECK_EQ(virtio_blk_inflight(e->vdev), 1);
@@ -343,6 +356,52 @@ TEST(blk_async_completion_and_reset)
 	CHECK_EQ(status_of(e), 0xee);
 	CHECK_EQ(virtio_blk_inflight(e->vdev), 0);
 	env_free(e);
+}
+
+/*
+ * A reset (the driver's status write, or the VM's reset through the transport) with a read in
+ * flight waits for the backend: once it returns, the guest may reuse its buffers and nothing the
+ * device started before writes into them, nor into the rings.
+ */
+static void check_reset_drains(bool vm_reset)
+{
+	struct env *e = env_new(false);
+	uint8_t *data = fg_ptr(&e->g, DATA);
+
+	e->async = true;
+	request(e, VIRTIO_BLK_T_IN, 8, 2048, true);
+	request(e, VIRTIO_BLK_T_IN, 16, 1024, true); /* same buffers: two reads in flight */
+	CHECK_EQ(virtio_blk_inflight(e->vdev), 2);
+	virtio_dev_lock(e->vdev);
+	if (vm_reset)
+		virtio_dev_reset(e->vdev);
+	else
+		virtio_dev_set_status(e->vdev, 0);
+	virtio_dev_unlock(e->vdev);
+	CHECK_EQ(e->drains, 1);
+	CHECK_EQ(virtio_blk_inflight(e->vdev), 0);
+	CHECK_EQ(e->nr_pending, 0);
+	CHECK_EQ(virtio_dev_status_read(e->vdev), 0);
+	/* the driver reuses its buffers after the reset */
+	memset(data, 0x3c, 2048);
+	*(uint8_t *)fg_ptr(&e->g, STATUS) = 0xee;
+	disk_complete_all(e); /* whatever the backend still held would land now */
+	CHECK_EQ(data[0], 0x3c);
+	CHECK_EQ(data[2047], 0x3c);
+	CHECK_EQ(status_of(e), 0xee);
+	CHECK_EQ(fg_used_idx(&e->g), 0);
+	CHECK_EQ(e->irqs, 0);
+	env_free(e);
+}
+
+TEST(blk_driver_reset_drains_reads_in_flight)
+{
+	check_reset_drains(false);
+}
+
+TEST(blk_vm_reset_drains_reads_in_flight)
+{
+	check_reset_drains(true);
 }
 
 TEST(blk_inflight_capped_at_queue_size)
@@ -418,6 +477,8 @@ HARNESS_MAIN(
 	HARNESS_T(blk_short_header)
 	HARNESS_T(blk_status_in_read_only_descriptor)
 	HARNESS_T(blk_async_completion_and_reset)
+	HARNESS_T(blk_driver_reset_drains_reads_in_flight)
+	HARNESS_T(blk_vm_reset_drains_reads_in_flight)
 	HARNESS_T(blk_inflight_capped_at_queue_size)
 	HARNESS_T(blk_malformed_ring_sets_needs_reset)
 	HARNESS_T(blk_config_space)
