@@ -60,12 +60,18 @@ struct virtio_blk_io {
  * with the device lock held, on the thread that resets (a vCPU thread for a
  * driver's status write), so that after a reset nothing lands in guest
  * memory. Without @drain a reset only stops the completions' ring writes.
+ *
+ * @plug (may be NULL) is called with true before the device walks its queue
+ * after a notification and with false after it: the backend may hold back
+ * what was submitted in between and start it all at once (one system call for
+ * a batch of requests).
  */
 struct virtio_blk_backend {
 	void *opaque;
 	uint64_t size_bytes;
 	int (*submit)(void *opaque, struct virtio_blk_io *io);
 	void (*drain)(void *opaque);
+	void (*plug)(void *opaque, bool on);
 };
 
 #define VIRTIO_BLK_QUEUE_SIZE 256

@@ -22,6 +22,8 @@ struct env {
 	bool async;
 	bool drain_does_nothing; /* a backend that cannot wait for its I/O */
 	unsigned drains;
+	int plugged; /* plug depth */
+	unsigned plugs, submits_plugged;
 	struct virtio_blk_io *pending[64];
 	unsigned nr_pending;
 	unsigned irqs;
@@ -68,6 +70,9 @@ static int disk_submit(void *o, struct virtio_blk_io *io)
 {
 	struct env *e = o;
 
+	if (e->plugged > 0)
+		e->submits_plugged++;
+
 	if (e->async) {
 		e->pending[e->nr_pending++] = io;
 		return 0;
@@ -97,6 +102,14 @@ static void disk_drain(void *o)
 		disk_complete_all(e);
 }
 
+static void disk_plug(void *o, bool on)
+{
+	struct env *e = o;
+
+	e->plugged += on ? 1 : -1;
+	e->plugs += on;
+}
+
 static void on_irq(void *o, struct virtio_dev *vdev, int q)
 {
 	(void)vdev;
@@ -110,7 +123,8 @@ static struct env *env_new(bool ro)
 	struct virtio_blk_backend be = { .opaque = e,
 					 .size_bytes = DISK_BYTES + 100,
 					 .submit = disk_submit,
-					 .drain = disk_drain };
+					 .drain = disk_drain,
+					 .plug = disk_plug };
 	struct virtq *vq;
 
 	for (unsigned i = 0; i < DISK_BYTES; i++)
@@ -404,6 +418,31 @@ TEST(blk_vm_reset_drains_reads_in_flight)
 	check_reset_drains(true);
 }
 
+/* All requests made available before one notification reach the backend inside one plug. */
+TEST(blk_one_notification_submits_plugged)
+{
+	struct env *e = env_new(false);
+
+	e->async = true;
+	for (uint16_t i = 0; i < 3; i++) {
+		fg_desc(&e->g, FAKE_DESC, (uint16_t)(3 * i), HDR, 16, VRING_DESC_F_NEXT,
+			(uint16_t)(3 * i + 1));
+		fg_desc(&e->g, FAKE_DESC, (uint16_t)(3 * i + 1), DATA, 512,
+			VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, (uint16_t)(3 * i + 2));
+		fg_desc(&e->g, FAKE_DESC, (uint16_t)(3 * i + 2), STATUS, 1, VRING_DESC_F_WRITE, 0);
+		fg_avail(&e->g, (uint16_t)(3 * i));
+	}
+	((struct virtio_blk_outhdr *)fg_ptr(&e->g, HDR))->type = VIRTIO_BLK_T_IN;
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(e->nr_pending, 3);
+	CHECK_EQ(e->submits_plugged, 3);
+	CHECK_EQ(e->plugs, 1);
+	CHECK_EQ(e->plugged, 0);
+	disk_complete_all(e);
+	CHECK_EQ(fg_used_idx(&e->g), 3);
+	env_free(e);
+}
+
 TEST(blk_inflight_capped_at_queue_size)
 {
 	struct env *e = env_new(false);
@@ -479,6 +518,7 @@ HARNESS_MAIN(
 	HARNESS_T(blk_async_completion_and_reset)
 	HARNESS_T(blk_driver_reset_drains_reads_in_flight)
 	HARNESS_T(blk_vm_reset_drains_reads_in_flight)
+	HARNESS_T(blk_one_notification_submits_plugged)
 	HARNESS_T(blk_inflight_capped_at_queue_size)
 	HARNESS_T(blk_malformed_ring_sets_needs_reset)
 	HARNESS_T(blk_config_space)
