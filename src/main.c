@@ -209,7 +209,7 @@ static int runner_wait(struct runner *r, bool *restart)
 }
 
 /* `vmon run`: the VM of @cfg, booted again after each guest reset when asked to. */
-static int run_vm(const struct vm_config *cfg)
+static int run_vm(struct vm_config *cfg)
 {
 	struct runner r;
 	char err[512] = "";

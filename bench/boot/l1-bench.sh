@@ -7,6 +7,15 @@
 runs=$(l1_param sandbox.runs 5)
 monitors=$(l1_param sandbox.monitors vmon,qemu | tr ',' ' ')
 cpus=$(l1_param sandbox.cpus 1)
+# sandbox.kvmstats=1: at each marker, also print the guest VM's KVM statistics (debugfs, summed over its
+# vCPUs: exits by kind, page faults, halts...) as one line KVMSTAT <monitor> <round> name=value...
+kvmstats=$(l1_param sandbox.kvmstats 0)
+statcmd=true
+if [ "$kvmstats" = 1 ]; then
+	mkdir -p /sys/kernel/debug
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+	statcmd='for d in /sys/kernel/debug/kvm/$SBX_PID-*; do [ -d "$d" ] || continue; l=""; for f in "$d"/*; do [ -f "$f" ] && v=$(cat "$f" 2>/dev/null) && case "$v" in *[!0-9]*|"") ;; *) l="$l ${f##*/}=$v" ;; esac; done; echo "KVMSTAT $KVMSTAT_TAG$l"; done'
+fi
 cmdline="console=ttyS0 reboot=k panic=-1 quiet vmon.test=idle"
 echo "BENCH-CONFIG runs=$runs cpus=$cpus mem_mib=$GUEST_MEM_MIB monitors=$monitors"
 echo "BENCH-CONFIG cmdline=$cmdline"
@@ -19,9 +28,13 @@ while [ "$round" -le "$runs" ]; do
 			echo "BENCH-MISSING $mon"
 			continue
 		fi
+		export KVMSTAT_TAG="$mon $round"
 		line=$(run_monitor "$mon" "$cpus" "$cmdline" -o "/tmp/bench-$mon-$round.out" -t 60 -m VMON-GUEST-READY \
-			-g "$GUEST_MEM_MIB" -k)
-		echo "BENCH $mon $round $line"
+			-g "$GUEST_MEM_MIB" -x "$statcmd" -k)
+		# the guest's own uptime (kvmclock) when its /init printed the marker
+		up=$(sed -n 's/.*VMON-GUEST-READY uptime=\([0-9.]*\).*/\1/p' "/tmp/bench-$mon-$round.out" | head -n1)
+		up_ms=$(awk -v u="${up:--0.001}" 'BEGIN { printf "%d", u * 1000 }')
+		echo "BENCH $mon $round $line guest_uptime_ms=$up_ms"
 		case "$line" in
 		*marker_ms=-1*)
 			tail -n 15 "/tmp/bench-$mon-$round.out" | sed "s/^/L2|bench-$mon-$round| /"

@@ -188,6 +188,58 @@ bool virtio_dev_yield(struct virtio_dev *vdev, unsigned q, unsigned *done)
 	return vdev->transport.requeue(vdev->transport.opaque, vdev, q);
 }
 
+enum virtio_drain_end virtio_dev_drain(struct virtio_dev *vdev, unsigned q,
+				       const struct virtio_drain_ops *ops)
+{
+	struct virtq *vq = &vdev->vqs[q];
+	enum virtio_drain_end end;
+	unsigned budget = 0;
+	bool pushed = false;
+
+	for (;;) {
+		struct virtq_elem *e;
+		enum virtio_chain what;
+		uint32_t used_len = 0;
+		int rc;
+
+		if (virtio_dev_yield(vdev, q, &budget)) {
+			end = VIRTIO_DRAIN_YIELDED;
+			break;
+		}
+		e = ops->elem(vdev);
+		if (!e) {
+			end = VIRTIO_DRAIN_STOPPED;
+			break;
+		}
+		rc = virtq_pop(vq, e);
+		if (rc < 0) {
+			virtio_dev_queue_error(vdev, q);
+			end = VIRTIO_DRAIN_BROKEN;
+			break;
+		}
+		if (rc == 0) {
+			/* Empty: ask for the next kick, and look again for buffers added meanwhile.
+			 */
+			if (virtio_dev_queue_rearm(vdev, q))
+				continue;
+			end = VIRTIO_DRAIN_EMPTY;
+			break;
+		}
+		what = ops->chain(vdev, e, &used_len);
+		if (what == VIRTIO_CHAIN_STOP) {
+			end = VIRTIO_DRAIN_STOPPED;
+			break;
+		}
+		if (what == VIRTIO_CHAIN_USED) {
+			virtq_push(vq, e->head, used_len);
+			pushed = true;
+		}
+	}
+	if (pushed)
+		virtio_dev_used(vdev, q);
+	return end;
+}
+
 void virtio_dev_config_changed(struct virtio_dev *vdev)
 {
 	vdev->config_generation++;

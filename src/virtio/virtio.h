@@ -185,6 +185,50 @@ bool virtio_dev_queue_rearm(struct virtio_dev *vdev, unsigned q);
  */
 bool virtio_dev_yield(struct virtio_dev *vdev, unsigned q, unsigned *done);
 
+/*
+ * What a device model does with one chain that virtio_dev_drain() popped:
+ * VIRTIO_CHAIN_USED   return it to the driver now, with *used_len bytes written;
+ * VIRTIO_CHAIN_KEPT   the model keeps it and pushes it itself later (an asynchronous request);
+ * VIRTIO_CHAIN_STOP   the model gave it back with virtq_unpop() (no host data yet): stop.
+ */
+enum virtio_chain {
+	VIRTIO_CHAIN_USED,
+	VIRTIO_CHAIN_KEPT,
+	VIRTIO_CHAIN_STOP,
+};
+
+/* Why virtio_dev_drain() stopped. */
+enum virtio_drain_end {
+	VIRTIO_DRAIN_EMPTY, /* no chain left (EVENT_IDX re-armed) */
+	VIRTIO_DRAIN_STOPPED, /* @elem returned NULL or @chain returned VIRTIO_CHAIN_STOP */
+	VIRTIO_DRAIN_YIELDED, /* past the budget; the transport runs the queue again later */
+	VIRTIO_DRAIN_BROKEN, /* the queue is malformed; NEEDS_RESET is set */
+};
+
+/*
+ * struct virtio_drain_ops - a model's part of virtio_dev_drain(); both run with the lock held.
+ * @elem:  before each pop: where to put the next chain, or NULL to stop without popping
+ *         (device not running, in-flight cap, host out of memory).
+ * @chain: handle the chain @e just popped (see enum virtio_chain); sets *@used_len for
+ *         VIRTIO_CHAIN_USED (0 when not set).
+ */
+struct virtio_drain_ops {
+	struct virtq_elem *(*elem)(struct virtio_dev *vdev);
+	enum virtio_chain (*chain)(struct virtio_dev *vdev, struct virtq_elem *e,
+				   uint32_t *used_len);
+};
+
+/*
+ * virtio_dev_drain - the loop every queue of every model runs on a notification: count the
+ * budget (virtio_dev_yield), pop a chain into @ops->elem(), set NEEDS_RESET on a malformed
+ * queue (virtio_dev_queue_error), hand the chain to @ops->chain and push it when it is used;
+ * when the ring is empty, re-arm the notification (virtio_dev_queue_rearm) and go on if
+ * buffers arrived meanwhile. At the end, one interrupt for what it pushed (virtio_dev_used).
+ * @q must be a queue of @vdev. Returns why it stopped. Lock held.
+ */
+enum virtio_drain_end virtio_dev_drain(struct virtio_dev *vdev, unsigned q,
+				       const struct virtio_drain_ops *ops);
+
 /* virtio_dev_config_changed - bump config_generation and send a config interrupt. Lock held. */
 void virtio_dev_config_changed(struct virtio_dev *vdev);
 

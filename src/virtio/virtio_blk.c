@@ -31,6 +31,7 @@ struct virtio_blk {
 	/* The READ or WRITE being collected during one queue walk: later requests that continue it
 	 * on the disk are merged into it (see submit()). NULL outside a walk. */
 	struct blk_req *batch;
+	struct blk_req *spare; /* allocated, not yet holding a chain */
 };
 
 #define BLK_REQ_CACHE 16
@@ -296,53 +297,50 @@ static void handle_request(struct virtio_blk *blk, struct blk_req *req)
 	req_finish(req, VIRTIO_BLK_S_IOERR, 1);
 }
 
-/* Pop and start requests until the queue is empty, the budget is spent or the in-flight cap hit. */
-static void blk_queue_walk(struct virtio_dev *vdev)
+/*
+ * Where the next request goes: the spare request, taken from the cache (or
+ * allocated) when none is spare; NULL stops the queue without popping. Lock
+ * held.
+ */
+static struct virtq_elem *blk_elem(struct virtio_dev *vdev)
 {
 	struct virtio_blk *blk = to_blk(vdev);
-	struct virtq *vq = &vdev->vqs[0];
-	unsigned budget = 0;
 
-	do {
-		for (;;) {
-			struct blk_req *req;
-			int rc;
-
-			if (virtio_dev_yield(vdev, 0, &budget))
-				return;
-
-			if (!virtio_dev_running(vdev))
-				return;
-			/*
-			 * A guest may make the same head available again and again
-			 * without waiting for it to be used: cap what is in flight
-			 * at the queue size so it cannot make us allocate without
-			 * bound; the next completion resumes.
-			 */
-			if (blk->inflight >= vq->size) {
-				blk->throttled = true;
-				return;
-			}
-			req = req_alloc(blk);
-			if (!req)
-				return; /* host out of memory: try again at the next kick */
-			rc = virtq_pop(vq, &req->elem);
-			if (rc <= 0) {
-				req_free(blk, req);
-				if (rc < 0)
-					virtio_dev_queue_error(vdev, 0);
-				if (rc < 0)
-					return;
-				break;
-			}
-			req->blk = blk;
-			req->generation = blk->generation;
-			req->status = NULL;
-			req->used_len = 1;
-			handle_request(blk, req);
-		}
-	} while (virtio_dev_queue_rearm(vdev, 0));
+	if (!virtio_dev_running(vdev))
+		return NULL;
+	/*
+	 * A guest may make the same head available again and again without
+	 * waiting for it to be used: cap what is in flight at the queue size so
+	 * it cannot make us allocate without bound; the next completion resumes.
+	 */
+	if (blk->inflight >= vdev->vqs[0].size) {
+		blk->throttled = true;
+		return NULL;
+	}
+	if (!blk->spare)
+		blk->spare = req_alloc(blk);
+	/* Host out of memory: try again at the next kick. */
+	return blk->spare ? &blk->spare->elem : NULL;
 }
+
+/* The spare request got a chain: it is in flight now, the next one needs another. */
+static enum virtio_chain blk_chain(struct virtio_dev *vdev, struct virtq_elem *e,
+				   uint32_t *used_len)
+{
+	struct virtio_blk *blk = to_blk(vdev);
+	struct blk_req *req = container_of(e, struct blk_req, elem);
+
+	(void)used_len;
+	blk->spare = NULL;
+	req->blk = blk;
+	req->generation = blk->generation;
+	req->status = NULL;
+	req->used_len = 1;
+	handle_request(blk, req);
+	return VIRTIO_CHAIN_KEPT;
+}
+
+static const struct virtio_drain_ops blk_drain_ops = { .elem = blk_elem, .chain = blk_chain };
 
 static void blk_queue_notify(struct virtio_dev *vdev, unsigned q)
 {
@@ -351,7 +349,7 @@ static void blk_queue_notify(struct virtio_dev *vdev, unsigned q)
 	(void)q;
 	if (blk->be.plug)
 		blk->be.plug(blk->be.opaque, true);
-	blk_queue_walk(vdev);
+	virtio_dev_drain(vdev, 0, &blk_drain_ops);
 	batch_flush(blk);
 	if (blk->be.plug)
 		blk->be.plug(blk->be.opaque, false);
@@ -389,6 +387,7 @@ static void blk_destroy(struct virtio_dev *vdev)
 
 	/* In-flight requests (if any) are dropped by the generation check; the VM closes the
 	 * backend first. */
+	free(blk->spare);
 	while (blk->free_reqs) {
 		struct blk_req *req = blk->free_reqs;
 

@@ -25,88 +25,63 @@ static struct virtio_console *to_con(struct virtio_dev *vdev)
 	return container_of(vdev, struct virtio_console, vdev);
 }
 
+static struct virtq_elem *con_elem(struct virtio_dev *vdev)
+{
+	return &to_con(vdev)->elem;
+}
+
+/* Input also arrives from the backend's thread, when the device may not run. */
+static struct virtq_elem *con_rx_elem(struct virtio_dev *vdev)
+{
+	return virtio_dev_running(vdev) ? con_elem(vdev) : NULL;
+}
+
+/* One receive chain: fill its writable part with pending input, if there is any. */
+static enum virtio_chain con_rx_chain(struct virtio_dev *vdev, struct virtq_elem *e,
+				      uint32_t *used_len)
+{
+	struct virtio_console *con = to_con(vdev);
+	size_t done = 0;
+
+	for (unsigned i = e->out_num; i < e->out_num + e->in_num; i++) {
+		size_t n = chardev_read(con->cd, e->iov[i].iov_base, e->iov[i].iov_len);
+
+		done += n;
+		if (n < e->iov[i].iov_len)
+			break;
+	}
+	if (done == 0) {
+		/* Nothing pending: the backend notifies us when there is. */
+		virtq_unpop(&vdev->vqs[RXQ]);
+		return VIRTIO_CHAIN_STOP;
+	}
+	*used_len = (uint32_t)done;
+	return VIRTIO_CHAIN_USED;
+}
+
+/* One transmit chain: its readable part goes to the chardev. */
+static enum virtio_chain con_tx_chain(struct virtio_dev *vdev, struct virtq_elem *e,
+				      uint32_t *used_len)
+{
+	(void)used_len;
+	for (unsigned i = 0; i < e->out_num; i++)
+		chardev_write(to_con(vdev)->cd, e->iov[i].iov_base, e->iov[i].iov_len);
+	return VIRTIO_CHAIN_USED;
+}
+
+static const struct virtio_drain_ops con_rx_ops = { .elem = con_rx_elem, .chain = con_rx_chain };
+static const struct virtio_drain_ops con_tx_ops = { .elem = con_elem, .chain = con_tx_chain };
+
 /* Pull pending input into receive buffers, one chain at a time. Lock held. */
 static void con_rx(struct virtio_console *con)
 {
-	struct virtio_dev *vdev = &con->vdev;
-	struct virtq *vq = &vdev->vqs[RXQ];
-	struct virtq_elem *e = &con->elem;
-	bool pushed = false;
-	unsigned budget = 0;
-
-	while (virtio_dev_running(vdev)) {
-		size_t done = 0;
-		int rc;
-
-		if (virtio_dev_yield(vdev, RXQ, &budget))
-			break;
-		rc = virtq_pop(vq, e);
-
-		if (rc < 0) {
-			virtio_dev_queue_error(vdev, RXQ);
-			break;
-		}
-		if (rc == 0) {
-			if (virtio_dev_queue_rearm(vdev, RXQ))
-				continue;
-			break;
-		}
-		for (unsigned i = e->out_num; i < e->out_num + e->in_num; i++) {
-			size_t n = chardev_read(con->cd, e->iov[i].iov_base, e->iov[i].iov_len);
-
-			done += n;
-			if (n < e->iov[i].iov_len)
-				break;
-		}
-		if (done == 0) {
-			virtq_unpop(
-				vq); /* nothing pending: the backend notifies us when there is */
-			break;
-		}
-		virtq_push(vq, e->head, (uint32_t)done);
-		pushed = true;
-	}
-	if (pushed)
-		virtio_dev_used(vdev, RXQ);
-}
-
-static void con_tx(struct virtio_console *con)
-{
-	struct virtio_dev *vdev = &con->vdev;
-	struct virtq *vq = &vdev->vqs[TXQ];
-	struct virtq_elem *e = &con->elem;
-	bool pushed = false, yielded = false;
-	unsigned budget = 0;
-
-	do {
-		for (;;) {
-			int rc;
-
-			if (virtio_dev_yield(vdev, TXQ, &budget)) {
-				yielded = true;
-				break;
-			}
-			rc = virtq_pop(vq, e);
-			if (rc < 0) {
-				virtio_dev_queue_error(vdev, TXQ);
-				return;
-			}
-			if (rc == 0)
-				break;
-			for (unsigned i = 0; i < e->out_num; i++)
-				chardev_write(con->cd, e->iov[i].iov_base, e->iov[i].iov_len);
-			virtq_push(vq, e->head, 0);
-			pushed = true;
-		}
-	} while (!yielded && virtio_dev_queue_rearm(vdev, TXQ));
-	if (pushed)
-		virtio_dev_used(vdev, TXQ);
+	virtio_dev_drain(&con->vdev, RXQ, &con_rx_ops);
 }
 
 static void con_queue_notify(struct virtio_dev *vdev, unsigned q)
 {
 	if (q == TXQ)
-		con_tx(to_con(vdev));
+		virtio_dev_drain(vdev, TXQ, &con_tx_ops);
 	else
 		con_rx(to_con(vdev));
 }

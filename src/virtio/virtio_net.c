@@ -40,127 +40,97 @@ static void rx_watch(struct virtio_net *net, bool on)
 	net->be.rx_watch(net->be.opaque, on);
 }
 
-/* §5.1.6.4: one packet per chain (no MRG_RXBUF), header first. Lock held. */
-static void net_rx(struct virtio_net *net)
+static struct virtq_elem *net_elem(struct virtio_dev *vdev)
 {
-	struct virtio_dev *vdev = &net->vdev;
-	struct virtq *vq = &vdev->vqs[RXQ];
-	struct virtq_elem *e = &net->elem;
-	bool pushed = false;
-	unsigned budget = 0;
-
-	if (!virtio_dev_running(vdev))
-		return;
-	for (;;) {
-		struct iovec *in;
-		uint16_t one = 1;
-		ssize_t n;
-		int rc;
-
-		if (virtio_dev_yield(vdev, RXQ, &budget))
-			break;
-		rc = virtq_pop(vq, e);
-
-		if (rc < 0) {
-			virtio_dev_queue_error(vdev, RXQ);
-			break;
-		}
-		if (rc == 0) {
-			if (virtio_dev_queue_rearm(vdev, RXQ))
-				continue;
-			rx_watch(net, false); /* no buffers: wait for the guest's rx kick */
-			break;
-		}
-		in = e->iov + e->out_num;
-		if (e->out_num || e->in_len < HDR_LEN) {
-			log_guest(&vdev->rl,
-				  "%s: receive buffer unusable (%u readable, %llu writable bytes)",
-				  vdev->name, e->out_num, (unsigned long long)e->in_len);
-			virtq_push(vq, e->head, 0);
-			pushed = true;
-			continue;
-		}
-		if (net->be.vnet_hdr) {
-			n = net->be.readv(net->be.opaque, in, (int)e->in_num);
-		} else {
-			unsigned k = virtq_iov_slice(in, e->in_num, HDR_LEN, e->in_len - HDR_LEN,
-						     net->slice, VIRTQ_MAX_SEGS);
-
-			n = net->be.readv(net->be.opaque, net->slice, (int)k);
-			if (n >= 0) {
-				struct virtio_net_hdr_v1 h = { 0 };
-
-				virtq_buf_to_iov(in, e->in_num, 0, &h, HDR_LEN);
-				n += HDR_LEN;
-			}
-		}
-		if (n < 0) {
-			virtq_unpop(vq);
-			if (n != -EAGAIN && n != -EWOULDBLOCK)
-				net->stats.rx_dropped++;
-			break;
-		}
-		/* num_buffers is 1 without MRG_RXBUF; the TAP does not write it. */
-		virtq_buf_to_iov(in, e->in_num, offsetof(struct virtio_net_hdr_v1, num_buffers),
-				 &one, sizeof(one));
-		virtq_push(vq, e->head, (uint32_t)n);
-		net->stats.rx_packets++;
-		pushed = true;
-	}
-	if (pushed)
-		virtio_dev_used(vdev, RXQ);
+	return &to_net(vdev)->elem;
 }
 
-static void net_tx(struct virtio_net *net)
+/* Packets also arrive from the backend (virtio_net_rx_ready), when the device may not run. */
+static struct virtq_elem *net_rx_elem(struct virtio_dev *vdev)
 {
-	struct virtio_dev *vdev = &net->vdev;
-	struct virtq *vq = &vdev->vqs[TXQ];
-	struct virtq_elem *e = &net->elem;
-	bool pushed = false, yielded = false;
-	unsigned budget = 0;
+	return virtio_dev_running(vdev) ? net_elem(vdev) : NULL;
+}
 
-	do {
-		for (;;) {
-			ssize_t n;
-			int rc;
+/* §5.1.6.4: one packet per chain (no MRG_RXBUF), header first. */
+static enum virtio_chain net_rx_chain(struct virtio_dev *vdev, struct virtq_elem *e,
+				      uint32_t *used_len)
+{
+	struct virtio_net *net = to_net(vdev);
+	struct iovec *in = e->iov + e->out_num;
+	uint16_t one = 1;
+	ssize_t n;
 
-			if (virtio_dev_yield(vdev, TXQ, &budget)) {
-				yielded = true;
-				break;
-			}
-			rc = virtq_pop(vq, e);
+	if (e->out_num || e->in_len < HDR_LEN) {
+		log_guest(&vdev->rl,
+			  "%s: receive buffer unusable (%u readable, %llu writable bytes)",
+			  vdev->name, e->out_num, (unsigned long long)e->in_len);
+		return VIRTIO_CHAIN_USED; /* with 0 bytes */
+	}
+	if (net->be.vnet_hdr) {
+		n = net->be.readv(net->be.opaque, in, (int)e->in_num);
+	} else {
+		unsigned k = virtq_iov_slice(in, e->in_num, HDR_LEN, e->in_len - HDR_LEN,
+					     net->slice, VIRTQ_MAX_SEGS);
 
-			if (rc < 0) {
-				virtio_dev_queue_error(vdev, TXQ);
-				return;
-			}
-			if (rc == 0)
-				break;
-			if (e->in_num || e->out_len < HDR_LEN || e->out_len > HDR_LEN + 65550) {
-				log_guest(&vdev->rl, "%s: transmit chain malformed (%llu bytes)",
-					  vdev->name, (unsigned long long)e->out_len);
-				net->stats.tx_dropped++;
-			} else {
-				if (net->be.vnet_hdr) {
-					n = net->be.writev(net->be.opaque, e->iov, (int)e->out_num);
-				} else {
-					unsigned k = virtq_iov_slice(e->iov, e->out_num, HDR_LEN,
-								     e->out_len - HDR_LEN,
-								     net->slice, VIRTQ_MAX_SEGS);
+		n = net->be.readv(net->be.opaque, net->slice, (int)k);
+		if (n >= 0) {
+			struct virtio_net_hdr_v1 h = { 0 };
 
-					n = net->be.writev(net->be.opaque, net->slice, (int)k);
-				}
-				if (n < 0)
-					net->stats.tx_dropped++;
-				else
-					net->stats.tx_packets++;
-			}
-			virtq_push(vq, e->head, 0);
-			pushed = true;
+			virtq_buf_to_iov(in, e->in_num, 0, &h, HDR_LEN);
+			n += HDR_LEN;
 		}
-	} while (!yielded && virtio_dev_queue_rearm(vdev, TXQ));
-	if (pushed)
-		virtio_dev_used(vdev, TXQ);
+	}
+	if (n < 0) {
+		virtq_unpop(&vdev->vqs[RXQ]);
+		if (n != -EAGAIN && n != -EWOULDBLOCK)
+			net->stats.rx_dropped++;
+		return VIRTIO_CHAIN_STOP;
+	}
+	/* num_buffers is 1 without MRG_RXBUF; the TAP does not write it. */
+	virtq_buf_to_iov(in, e->in_num, offsetof(struct virtio_net_hdr_v1, num_buffers), &one,
+			 sizeof(one));
+	*used_len = (uint32_t)n;
+	net->stats.rx_packets++;
+	return VIRTIO_CHAIN_USED;
+}
+
+/* One packet per chain, header first; a malformed chain is dropped (and used). */
+static enum virtio_chain net_tx_chain(struct virtio_dev *vdev, struct virtq_elem *e,
+				      uint32_t *used_len)
+{
+	struct virtio_net *net = to_net(vdev);
+	ssize_t n;
+
+	(void)used_len;
+	if (e->in_num || e->out_len < HDR_LEN || e->out_len > HDR_LEN + 65550) {
+		log_guest(&vdev->rl, "%s: transmit chain malformed (%llu bytes)", vdev->name,
+			  (unsigned long long)e->out_len);
+		net->stats.tx_dropped++;
+		return VIRTIO_CHAIN_USED;
+	}
+	if (net->be.vnet_hdr) {
+		n = net->be.writev(net->be.opaque, e->iov, (int)e->out_num);
+	} else {
+		unsigned k = virtq_iov_slice(e->iov, e->out_num, HDR_LEN, e->out_len - HDR_LEN,
+					     net->slice, VIRTQ_MAX_SEGS);
+
+		n = net->be.writev(net->be.opaque, net->slice, (int)k);
+	}
+	if (n < 0)
+		net->stats.tx_dropped++;
+	else
+		net->stats.tx_packets++;
+	return VIRTIO_CHAIN_USED;
+}
+
+static const struct virtio_drain_ops net_rx_ops = { .elem = net_rx_elem, .chain = net_rx_chain };
+static const struct virtio_drain_ops net_tx_ops = { .elem = net_elem, .chain = net_tx_chain };
+
+/* Fill receive buffers with packets from the backend. Lock held. */
+static void net_rx(struct virtio_net *net)
+{
+	if (virtio_dev_drain(&net->vdev, RXQ, &net_rx_ops) == VIRTIO_DRAIN_EMPTY)
+		rx_watch(net, false); /* no buffers: wait for the guest's rx kick */
 }
 
 static void net_queue_notify(struct virtio_dev *vdev, unsigned q)
@@ -168,7 +138,7 @@ static void net_queue_notify(struct virtio_dev *vdev, unsigned q)
 	struct virtio_net *net = to_net(vdev);
 
 	if (q == TXQ) {
-		net_tx(net);
+		virtio_dev_drain(vdev, TXQ, &net_tx_ops);
 	} else if (q == RXQ) {
 		rx_watch(net, true); /* new buffers: take packets again */
 		net_rx(net);

@@ -14,57 +14,45 @@ struct virtio_rng {
 	struct virtq_elem elem; /* scratch, used under the device lock */
 };
 
+static struct virtq_elem *rng_elem(struct virtio_dev *vdev)
+{
+	return &container_of(vdev, struct virtio_rng, vdev)->elem;
+}
+
+/* Fill the chain's writable part from getrandom(); a short read returns what was filled. */
+static enum virtio_chain rng_chain(struct virtio_dev *vdev, struct virtq_elem *e,
+				   uint32_t *used_len)
+{
+	uint64_t done = 0;
+
+	(void)vdev;
+	for (unsigned i = e->out_num; i < e->out_num + e->in_num; i++) {
+		size_t off = 0, len = e->iov[i].iov_len;
+
+		while (off < len) {
+			ssize_t n = getrandom((uint8_t *)e->iov[i].iov_base + off, len - off, 0);
+
+			if (n <= 0) {
+				if (n < 0 && errno == EINTR)
+					continue;
+				break;
+			}
+			off += (size_t)n;
+		}
+		done += off;
+		if (off < len)
+			break;
+	}
+	*used_len = (uint32_t)done;
+	return VIRTIO_CHAIN_USED;
+}
+
+static const struct virtio_drain_ops rng_drain_ops = { .elem = rng_elem, .chain = rng_chain };
+
 static void rng_queue_notify(struct virtio_dev *vdev, unsigned q)
 {
-	struct virtio_rng *r = container_of(vdev, struct virtio_rng, vdev);
-	struct virtq_elem *elem = &r->elem;
-	struct virtq *vq = &vdev->vqs[0];
-	bool pushed = false, yielded = false;
-	unsigned budget = 0;
-
 	(void)q;
-	do {
-		for (;;) {
-			uint64_t done = 0;
-			int rc;
-
-			if (virtio_dev_yield(vdev, 0, &budget)) {
-				yielded = true;
-				break;
-			}
-			rc = virtq_pop(vq, elem);
-
-			if (rc < 0) {
-				virtio_dev_queue_error(vdev, 0);
-				return;
-			}
-			if (rc == 0)
-				break;
-			for (unsigned i = elem->out_num; i < elem->out_num + elem->in_num; i++) {
-				size_t off = 0, len = elem->iov[i].iov_len;
-
-				while (off < len) {
-					ssize_t n =
-						getrandom((uint8_t *)elem->iov[i].iov_base + off,
-							  len - off, 0);
-
-					if (n <= 0) {
-						if (n < 0 && errno == EINTR)
-							continue;
-						break;
-					}
-					off += (size_t)n;
-				}
-				done += off;
-				if (off < len)
-					break;
-			}
-			virtq_push(vq, elem->head, (uint32_t)done);
-			pushed = true;
-		}
-	} while (!yielded && virtio_dev_queue_rearm(vdev, 0));
-	if (pushed)
-		virtio_dev_used(vdev, 0);
+	virtio_dev_drain(vdev, 0, &rng_drain_ops);
 }
 
 static void rng_destroy(struct virtio_dev *vdev)

@@ -366,12 +366,15 @@ void virtq_publish_avail_event(struct virtq *vq)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-size_t virtq_iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len)
+/* Copy @len bytes between @buf and the segments @iov/@n from @skip bytes in, either way. */
+static size_t iov_copy(const struct iovec *iov, unsigned n, size_t skip, uint8_t *buf, size_t len,
+		       bool to_iov)
 {
 	size_t done = 0;
 
 	for (unsigned i = 0; i < n && done < len; i++) {
 		size_t l = iov[i].iov_len;
+		uint8_t *seg = iov[i].iov_base;
 
 		if (skip >= l) {
 			skip -= l;
@@ -380,33 +383,25 @@ size_t virtq_iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *
 		l -= skip;
 		if (l > len - done)
 			l = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + skip, l);
+		if (to_iov)
+			memcpy(seg + skip, buf + done, l);
+		else
+			memcpy(buf + done, seg + skip, l);
 		done += l;
 		skip = 0;
 	}
 	return done;
 }
 
+size_t virtq_iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len)
+{
+	return iov_copy(iov, n, skip, buf, len, false);
+}
+
 size_t virtq_buf_to_iov(const struct iovec *iov, unsigned n, size_t skip, const void *buf,
 			size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned i = 0; i < n && done < len; i++) {
-		size_t l = iov[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l -= skip;
-		if (l > len - done)
-			l = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + skip, (const uint8_t *)buf + done, l);
-		done += l;
-		skip = 0;
-	}
-	return done;
+	return iov_copy(iov, n, skip, (uint8_t *)buf, len, true); /* only read through */
 }
 
 unsigned virtq_iov_slice(const struct iovec *iov, unsigned n, size_t skip, size_t len,

@@ -33,6 +33,8 @@ static int config_copy(struct vm_config *dst, const struct vm_config *src)
 	bool oom = false;
 
 	*dst = *src;
+	dst->kernel_fd = -1; /* the files stay with @src: vm_boot_load() maps them from there */
+	dst->initrd_fd = -1;
 	dst->kernel_path = dup_or_null(src->kernel_path, &oom);
 	dst->initrd_path = dup_or_null(src->initrd_path, &oom);
 	dst->cmdline = dup_or_null(src->cmdline, &oom);
@@ -136,7 +138,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *el, b
 	 * not bootable or does not fit is refused before a VM is made.
 	 */
 	vm->nr_vcpus_planned = vm->cfg.cpus;
-	ret = vm_boot_load(vm, err, err_len);
+	ret = vm_boot_load(vm, cfg, err, err_len);
 	if (ret) {
 		*user_error = true;
 		goto fail;

@@ -3,12 +3,10 @@
 #include "vm/vm_boot.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "arch/x86/boot.h"
 #include "util/log.h"
@@ -24,42 +22,40 @@ struct mapped_file {
 	size_t len;
 };
 
-/* Map @path read-only. 0 or -errno with one line in @err. */
-static int map_file(const char *what, const char *path, struct mapped_file *f, char *err,
+/*
+ * Map @fd, the file @path that vm_config_validate() opened, read-only. 0 or -errno with one line
+ * in @err.
+ */
+static int map_file(const char *what, const char *path, int fd, struct mapped_file *f, char *err,
 		    size_t err_len)
 {
 	struct stat st;
-	int fd, ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		ret = -errno;
-		snprintf(err, err_len, "%s '%s': %s", what, path, strerror(errno));
-		goto out;
+	if (fd < 0) {
+		snprintf(err, err_len, "%s '%s': not opened (the configuration was not validated)",
+			 what, path);
+		return -EBADF;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = -EINVAL;
-		snprintf(err, err_len, "%s '%s': not a regular file", what, path);
-		goto out;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		snprintf(err, err_len, "%s '%s': %s", what, path, strerror(e));
+		return -e;
 	}
 	if (st.st_size == 0) {
-		ret = -ENOEXEC;
 		snprintf(err, err_len, "%s '%s': the file is empty", what, path);
-		goto out;
+		return -ENOEXEC;
 	}
 	f->len = (size_t)st.st_size;
 	f->data = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (f->data == MAP_FAILED) {
-		ret = -errno;
+		int e = errno;
+
 		f->data = NULL;
-		snprintf(err, err_len, "%s '%s': %s", what, path, strerror(errno));
-		goto out;
+		snprintf(err, err_len, "%s '%s': %s", what, path, strerror(e));
+		return -e;
 	}
-	ret = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	return ret;
+	return 0;
 }
 
 static void unmap_file(struct mapped_file *f)
@@ -69,7 +65,7 @@ static void unmap_file(struct mapped_file *f)
 	f->data = NULL;
 }
 
-int vm_boot_load(struct vm *vm, char *err, size_t err_len)
+int vm_boot_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t err_len)
 {
 	struct mapped_file kernel = { 0 }, initrd = { 0 };
 	struct boot_request req = { .nr_vcpus = vm->nr_vcpus_planned, .cmdline = vm->cfg.cmdline };
@@ -89,7 +85,8 @@ int vm_boot_load(struct vm *vm, char *err, size_t err_len)
 	}
 
 	if (vm->cfg.kernel_path) {
-		ret = map_file("kernel", vm->cfg.kernel_path, &kernel, err, err_len);
+		ret = map_file("kernel", vm->cfg.kernel_path, cfg->kernel_fd, &kernel, err,
+			       err_len);
 		if (ret)
 			return ret;
 		req.kernel = kernel.data;
@@ -104,7 +101,8 @@ int vm_boot_load(struct vm *vm, char *err, size_t err_len)
 		req.kernel_len = vmon_demo_guest_len;
 	}
 	if (vm->cfg.initrd_path) {
-		ret = map_file("initrd", vm->cfg.initrd_path, &initrd, err, err_len);
+		ret = map_file("initrd", vm->cfg.initrd_path, cfg->initrd_fd, &initrd, err,
+			       err_len);
 		if (ret)
 			goto out;
 		req.initrd = initrd.data;

@@ -17,10 +17,23 @@ void vm_config_init(struct vm_config *cfg)
 	cfg->cpus = 1;
 	cfg->mem_bytes = VM_DEFAULT_MEM_BYTES;
 	cfg->console = VM_CONSOLE_SERIAL;
+	cfg->kernel_fd = -1;
+	cfg->initrd_fd = -1;
+}
+
+static void close_boot_files(struct vm_config *cfg)
+{
+	if (cfg->kernel_fd >= 0)
+		close(cfg->kernel_fd);
+	if (cfg->initrd_fd >= 0)
+		close(cfg->initrd_fd);
+	cfg->kernel_fd = -1;
+	cfg->initrd_fd = -1;
 }
 
 void vm_config_free(struct vm_config *cfg)
 {
+	close_boot_files(cfg);
 	free(cfg->kernel_path);
 	free(cfg->initrd_path);
 	free(cfg->cmdline);
@@ -94,9 +107,12 @@ int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-/* A regular, readable file (or block device for disks) at @path. */
+/*
+ * A regular, readable file (or block device for disks) at @path: 0 with it open in *@fd_out
+ * when @fd_out is not NULL (closed otherwise), or -errno with one line in @err.
+ */
 static int check_file(const char *what, const char *path, bool need_write, bool allow_blk,
-		      char *err, unsigned err_len)
+		      int *fd_out, char *err, unsigned err_len)
 {
 	struct stat st;
 	int fd;
@@ -113,11 +129,15 @@ static int check_file(const char *what, const char *path, bool need_write, bool 
 		snprintf(err, err_len, "%s '%s': not a regular file", what, path);
 		return -EINVAL;
 	}
-	close(fd);
+	if (fd_out)
+		*fd_out = fd;
+	else
+		close(fd);
 	return 0;
 }
 
-int vm_config_validate(const struct vm_config *cfg, char *err, unsigned err_len)
+/* The checks of vm_config_validate(); what it opened stays open on an error. */
+static int validate(struct vm_config *cfg, char *err, unsigned err_len)
 {
 	int ret;
 
@@ -137,11 +157,11 @@ int vm_config_validate(const struct vm_config *cfg, char *err, unsigned err_len)
 		snprintf(err, err_len, "--mem must be at most 1T");
 		return -EINVAL;
 	}
-	if (cfg->kernel_path &&
-	    (ret = check_file("kernel", cfg->kernel_path, false, false, err, err_len)))
+	if (cfg->kernel_path && (ret = check_file("kernel", cfg->kernel_path, false, false,
+						  &cfg->kernel_fd, err, err_len)))
 		return ret;
-	if (cfg->initrd_path &&
-	    (ret = check_file("initrd", cfg->initrd_path, false, false, err, err_len)))
+	if (cfg->initrd_path && (ret = check_file("initrd", cfg->initrd_path, false, false,
+						  &cfg->initrd_fd, err, err_len)))
 		return ret;
 	for (unsigned i = 0; i < cfg->nr_disks; i++) {
 		const struct vm_disk_config *d = &cfg->disks[i];
@@ -152,7 +172,7 @@ int vm_config_validate(const struct vm_config *cfg, char *err, unsigned err_len)
 				return -EINVAL;
 			}
 		}
-		if ((ret = check_file("disk", d->path, !d->read_only, true, err, err_len)))
+		if ((ret = check_file("disk", d->path, !d->read_only, true, NULL, err, err_len)))
 			return ret;
 	}
 	for (unsigned i = 0; i < cfg->nr_nets; i++) {
@@ -164,4 +184,15 @@ int vm_config_validate(const struct vm_config *cfg, char *err, unsigned err_len)
 		}
 	}
 	return 0;
+}
+
+int vm_config_validate(struct vm_config *cfg, char *err, unsigned err_len)
+{
+	int ret;
+
+	close_boot_files(cfg);
+	ret = validate(cfg, err, err_len);
+	if (ret)
+		close_boot_files(cfg);
+	return ret;
 }

@@ -1,7 +1,8 @@
 /*
  * vm_config.h — everything needed to build one VM, as plain data. The command
  * line (cli.c), the config file and the REST API (api/) fill it in; vm.c builds
- * the VM from it. Owns no resources beyond its strings (vm_config_free).
+ * the VM from it. Owns its strings and, once vm_config_validate() opened them,
+ * the kernel and initrd files (vm_config_free releases both).
  */
 #ifndef VMON_VM_VM_CONFIG_H
 #define VMON_VM_VM_CONFIG_H
@@ -44,20 +45,30 @@ struct vm_config {
 	unsigned nr_disks;
 	struct vm_net_config nets[VM_MAX_NETS];
 	unsigned nr_nets;
+	/*
+	 * The kernel and initrd opened (read-only, checked to be regular files) by
+	 * vm_config_validate(), which vm_boot_load() maps: the one open of each. -1
+	 * while not open. A VM's copy of the config does not hold them.
+	 */
+	int kernel_fd;
+	int initrd_fd;
 };
 
 /* vm_config_init - the defaults: 1 vCPU, 256 MiB, serial console, demo guest. */
 void vm_config_init(struct vm_config *cfg);
 
-/* vm_config_free - free the strings; leaves @cfg re-initialised. */
+/* vm_config_free - free the strings, close the files; leaves @cfg re-initialised. */
 void vm_config_free(struct vm_config *cfg);
 
 /*
  * vm_config_validate - check what can be checked before a VM exists: files
- * present and readable (writable for rw disks), sizes and counts in range.
- * On error returns -errno and writes one line (no newline) into @err.
+ * present and readable (writable for rw disks), sizes and counts in range;
+ * and open the kernel and initrd into @cfg->kernel_fd / initrd_fd (closing
+ * what an earlier call opened), which a VM made from @cfg loads. On error
+ * returns -errno and writes one line (no newline) into @err; nothing is left
+ * open then.
  */
-int vm_config_validate(const struct vm_config *cfg, char *err, unsigned err_len);
+int vm_config_validate(struct vm_config *cfg, char *err, unsigned err_len);
 
 /*
  * parse_size - "512M", "2G", "4096K", "1048576" (bytes) into *bytes. Suffixes

@@ -15,7 +15,7 @@ diag_irqs() {
 		tr -s ' ' | while read -r l; do diag "$l"; done
 }
 diag "/init started"
-echo "VMON-GUEST-READY"
+echo "VMON-GUEST-READY uptime=$(cut -d' ' -f1 /proc/uptime)"
 
 test=none
 for word in $(cat /proc/cmdline); do
@@ -33,6 +33,14 @@ fact cpuinfo "$(grep -c '^processor' /proc/cpuinfo)"
 fact date "$(date +%s)"
 fact initrd_token "$(cat /etc/vmon-initrd-token 2>/dev/null || echo missing)"
 fact memtotal_kb "$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
+fact cpuflags "$(sed -n "s/^flags[[:space:]]*: //p" /proc/cpuinfo | head -n1)"
+# Booted with initcall_debug (tests/sandbox/run --guest-arg initcall_debug): the 15 slowest initcalls.
+case " $(cat /proc/cmdline) " in
+*" initcall_debug "*)
+	dmesg | sed -n 's/.*initcall \([^ ]*\) returned [-0-9]* after \([0-9]*\) usecs.*/\2 \1/p' | sort -rn |
+		head -n 15 | while read -r us fn; do fact initcall "$fn ${us}us"; done
+	;;
+esac
 
 # The kernel's virtio drivers, in dependency order.
 load_virtio() {
@@ -117,8 +125,8 @@ shell)
 	poweroff -f
 	;;
 blkbench)
-	# bench/blk: /bin/blkbench on the first virtio disk for vmon.bb_secs seconds per test; L1 kills the
-	# monitor after VMON-BLKBENCH-DONE.
+	# bench/blk: /bin/blkbench on the first virtio disk for vmon.bb_secs seconds per test (it prints
+	# VMON-BLKBENCH lines, then VMON-BLKBENCH-DONE), a few facts, then power off.
 	load_virtio
 	secs=3
 	for word in $(cat /proc/cmdline); do case "$word" in vmon.bb_secs=*) secs="${word#vmon.bb_secs=}" ;; esac; done

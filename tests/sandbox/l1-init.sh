@@ -37,6 +37,12 @@ if [ "$mode" = blkbench ]; then
 	echo "SANDBOX-END"
 	poweroff -f
 fi
+if [ "$mode" = kvmtier ]; then
+	# the KVM tier's tests, added by tests/sandbox/kvm-tier as a second archive
+	if [ -f /kvmtier/run.sh ]; then . /kvmtier/run.sh; else echo "SANDBOX-NOTE no /kvmtier/run.sh"; fi
+	echo "SANDBOX-END"
+	poweroff -f
+fi
 if [ "$mode" = bench ]; then
 	. /sandbox/bench.sh
 	echo "SANDBOX-END"

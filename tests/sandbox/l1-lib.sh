@@ -18,7 +18,7 @@ l1_param() {
 # monitor_available MONITOR: the monitor's binary is in this L1.
 monitor_available() {
 	case "$1" in
-	vmon) [ -x /bin/vmon ] ;;
+	vmon|vmonpvh) [ -x /bin/vmon ] ;;
 	qemu) [ -x /usr/bin/qemu-system-x86_64 ] ;;
 	*) return 1 ;;
 	esac
@@ -34,6 +34,10 @@ run_monitor() {
 	case "$mon" in
 	vmon)
 		/bin/sbxrun "$@" -- /bin/vmon run --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
+			--cmdline "$cmdline" --cpus "$cpus" --mem "${GUEST_MEM_MIB}M" $vmon_args $EXTRA_VMON_ARGS
+		;;
+	vmonpvh)
+		/bin/sbxrun "$@" -- /bin/vmon run --kernel /guest/vmlinux --initrd "$GUEST_INITRD" \
 			--cmdline "$cmdline" --cpus "$cpus" --mem "${GUEST_MEM_MIB}M" $vmon_args $EXTRA_VMON_ARGS
 		;;
 	qemu)

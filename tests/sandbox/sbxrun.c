@@ -3,14 +3,18 @@
 // initramfs by tests/sandbox/build-initramfs; busybox has no millisecond clock and no way to read a
 // child's /proc while watching its output, hence this small program.
 //
-//   sbxrun [-o FILE] [-t SECS] [-m MARKER] [-g MIB] [-k] [-s WAIT=SEND]... -- CMD [ARGS...]
+// clang-format off
+//   sbxrun [-o FILE] [-t SECS] [-m MARKER] [-g MIB] [-k] [-x CMD] [-s WAIT=SEND]... -- CMD [ARGS...]
 //
-//   -o FILE       copy the child's stdout to FILE and its stderr to FILE.err (carriage returns
-//   dropped) -t SECS       SIGKILL the child after SECS seconds (reported as timeout=1) -m MARKER
-//   note the milliseconds from launch to the first stdout line containing MARKER -g MIB        at
-//   the marker, read /proc/PID/status VmHWM and /proc/PID/smaps; the guest RAM is every
+//   -o FILE       copy the child's stdout to FILE and its stderr to FILE.err (carriage returns dropped)
+//   -t SECS       SIGKILL the child after SECS seconds (reported as timeout=1)
+//   -m MARKER     note the milliseconds from launch to the first stdout line containing MARKER
+//   -g MIB        at the marker, read /proc/PID/status VmHWM and /proc/PID/smaps; the guest RAM is every
 //                 mapping whose Size is at least MIB MiB; overhead = VmHWM - Rss of those mappings
 //   -k            SIGKILL the child right after the marker (benchmark: only the boot is measured)
+//   -x CMD        at the marker (before -k's kill), run `sh -c CMD` with SBX_PID set to the child's
+//                 pid and wait for it (e.g. to read the KVM debugfs statistics of the child's VM);
+//                 its stdout goes to sbxrun's stderr, so that sbxrun's own stdout stays one line
 //   -s WAIT=SEND  once a stdout line contains WAIT, write SEND and a newline to the child's stdin;
 //                 several -s are handled in order. The child's stdin is a pipe kept open until it
 //                 exits.
@@ -18,6 +22,7 @@
 // Prints one line on stdout:
 //   status=N timeout=0|1 marker_ms=N|-1 total_ms=N hwm_kb=N guest_rss_kb=N guest_maps=N
 //   overhead_kb=N
+// clang-format on
 // status is the exit code, or 128+signal when the child was killed by a signal.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -52,6 +57,7 @@ struct sbx_state {
 	long marker_ms;
 	long guest_mib;
 	bool kill_at_marker;
+	const char *at_marker_cmd;
 	struct sbx_send sends[SBX_MAX_SENDS];
 	unsigned int n_sends, next_send;
 	int stdin_fd;
@@ -117,12 +123,33 @@ static void sbx_write_all(int fd, const char *s, size_t len)
 	}
 }
 
+// Runs -x's command with SBX_PID in its environment and waits for it.
+static void sbx_run_at_marker(const struct sbx_state *st)
+{
+	char pid[24];
+	pid_t p;
+
+	snprintf(pid, sizeof(pid), "%d", (int)st->pid);
+	fflush(stdout);
+	p = fork();
+	if (p == 0) {
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		setenv("SBX_PID", pid, 1);
+		execl("/bin/sh", "sh", "-c", st->at_marker_cmd, (char *)NULL);
+		_exit(127);
+	}
+	if (p > 0)
+		waitpid(p, NULL, 0);
+}
+
 // Handles one complete line of the child's stdout.
 static void sbx_stdout_line(struct sbx_state *st, const char *line)
 {
 	if (st->marker && st->marker_ms < 0 && strstr(line, st->marker)) {
 		st->marker_ms = sbx_elapsed_ms(&st->start);
 		sbx_sample_memory(st);
+		if (st->at_marker_cmd)
+			sbx_run_at_marker(st);
 		if (st->kill_at_marker) {
 			kill(st->pid, SIGKILL);
 			st->killed_at_marker = true;
@@ -179,7 +206,7 @@ static bool sbx_pump(struct sbx_state *st, struct sbx_stream *s, bool is_stdout)
 
 static void sbx_usage(void)
 {
-	fprintf(stderr, "usage: sbxrun [-o FILE] [-t SECS] [-m MARKER] [-g MIB] [-k] [-s "
+	fprintf(stderr, "usage: sbxrun [-o FILE] [-t SECS] [-m MARKER] [-g MIB] [-k] [-x CMD] [-s "
 			"WAIT=SEND]... -- CMD [ARGS...]\n");
 	exit(2);
 }
@@ -193,7 +220,7 @@ int main(int argc, char **argv)
 	int opt, in_pipe[2], out_pipe[2], err_pipe[2], wstatus = 0, status;
 	bool timed_out = false;
 
-	while ((opt = getopt(argc, argv, "+o:t:m:g:ks:")) != -1) {
+	while ((opt = getopt(argc, argv, "+o:t:m:g:ks:x:")) != -1) {
 		switch (opt) {
 		case 'o':
 			copy_path = optarg;
@@ -209,6 +236,9 @@ int main(int argc, char **argv)
 			break;
 		case 'k':
 			st.kill_at_marker = true;
+			break;
+		case 'x':
+			st.at_marker_cmd = optarg;
 			break;
 		case 's': {
 			char *eq = strchr(optarg, '=');

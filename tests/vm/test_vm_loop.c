@@ -133,7 +133,9 @@ static struct vm *make_vm(struct probe *p, const uint8_t *code, size_t len)
 	if (!kernel)
 		return NULL;
 	cfg.kernel_path = strdup(kernel);
-	ret = vm_create(&vm, &cfg, NULL, &user_error, err, sizeof(err));
+	ret = vm_config_validate(&cfg, err, sizeof(err));
+	if (!ret)
+		ret = vm_create(&vm, &cfg, NULL, &user_error, err, sizeof(err));
 	unlink(kernel);
 	vm_config_free(&cfg);
 	if (ret) {

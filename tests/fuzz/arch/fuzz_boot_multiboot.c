@@ -3,46 +3,24 @@
  * kludge, ELF32/ELF64) over arbitrary image bytes, with an initrd module
  * whose size the last input byte picks. Guest RAM is a 16 MiB static buffer.
  */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "arch/x86/boot_multiboot.h"
-#include "arch/x86/layout.h"
-#include "mem/gmem.h"
 
-#define FUZZ_MEM (16u << 20)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "boot_fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t *ram;
-	static const uint8_t initrd[64 << 10];
-	struct gmem gm;
-	struct layout lo;
+	struct boot_fuzz f;
 	struct x86_cpu_state st;
 	struct multiboot_image img;
+	const uint8_t *initrd;
+	size_t initrd_len;
 	char err[160];
-	size_t initrd_len = 0;
-	uint8_t *copy;
 
-	if (!ram) {
-		ram = calloc(1, FUZZ_MEM);
-		if (!ram)
-			abort();
-	}
-	gmem_init(&gm);
-	if (gmem_add_hva(&gm, 0, FUZZ_MEM, ram) || layout_init(&lo, FUZZ_MEM, NULL, 0))
-		abort();
-	copy = malloc(size ? size : 1);
-	if (!copy)
-		abort();
-	memcpy(copy, data, size);
-	multiboot_parse(copy, size, &lo, &img, err, sizeof(err));
-	if (size)
-		initrd_len = (size_t)(data[size - 1] & 0x3F) << 10;
-	multiboot_load(&gm, &lo, copy, size, initrd, initrd_len, "fuzz", &st, err, sizeof(err));
-	free(copy);
+	boot_fuzz_begin(&f, BOOT_FUZZ_SMALL_MEM, data, size);
+	initrd = boot_fuzz_initrd(data, size, &initrd_len);
+	multiboot_parse(f.image, size, &f.lo, &img, err, sizeof(err));
+	multiboot_load(&f.gm, &f.lo, f.image, size, initrd, initrd_len, "fuzz", &st, err,
+		       sizeof(err));
+	boot_fuzz_end(&f);
 	return 0;
 }

@@ -124,6 +124,22 @@ static inline bool refused_(struct api *api, const char *m, const char *p, const
 
 #define REFUSED(api, m, p, body, fault) CHECK(refused_((api), (m), (p), (body), (fault), __LINE__))
 
+/* One row of a table of refused requests (REFUSED_ALL); failures name the row's line. */
+struct refusal {
+	int line;
+	const char *m, *p, *body, *fault;
+};
+#define REFUSAL(m, p, body, fault)                                                                 \
+	{                                                                                          \
+		__LINE__, (m), (p), (body), (fault)                                                \
+	}
+
+/* REFUSED_ALL - REFUSED for each row of the array @table, in order. */
+#define REFUSED_ALL(api, table)                                                                    \
+	for (size_t i_ = 0; i_ < sizeof(table) / sizeof((table)[0]); i_++)                         \
+	CHECK(refused_((api), (table)[i_].m, (table)[i_].p, (table)[i_].body, (table)[i_].fault,   \
+		       (table)[i_].line))
+
 #define JF "An error occurred when deserializing the json body of a request: "
 
 #endif

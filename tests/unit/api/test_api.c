@@ -60,94 +60,105 @@ TEST(api_machine_config_put_get_patch)
 
 TEST(api_machine_config_refusals)
 {
+	static const struct refusal refusals[] = {
+		REFUSAL("PUT", "/machine-config", "{\"mem_size_mib\": 128}",
+			JF "missing field `vcpu_count`."),
+		REFUSAL("PUT", "/machine-config", "{\"vcpu_count\": 2}",
+			JF "missing field `mem_size_mib`."),
+		REFUSAL("PUT", "/machine-config", "{\"vcpu_count\": \"2\", \"mem_size_mib\": 128}",
+			JF "invalid type for `vcpu_count`: a string, expected a non-negative "
+			   "integer."),
+		REFUSAL("PUT", "/machine-config", "{\"vcpu_count\": 2.0, \"mem_size_mib\": 128}",
+			JF "invalid type for `vcpu_count`: a floating point number, expected a "
+			   "non-negative integer."),
+		REFUSAL("PUT", "/machine-config", "{\"vcpu_count\": -1, \"mem_size_mib\": 128}",
+			JF "invalid value for `vcpu_count`: -1, expected a non-negative integer."),
+		REFUSAL("PUT", "/machine-config", "{\"vcpu_count\": null, \"mem_size_mib\": 128}",
+			JF "invalid type for `vcpu_count`: null, expected a non-negative integer."),
+		REFUSAL("PUT", "/machine-config",
+			"{\"vcpu_count\": 2, \"mem_size_mib\": 128, \"smt\": 1}",
+			JF "invalid type for `smt`: an integer, expected a boolean."),
+		REFUSAL("PUT", "/machine-config",
+			"{\"vcpu_count\": 2, \"mem_size_mib\": 128, \"gpus\": 1}",
+			JF "unknown field `gpus`, expected one of `vcpu_count`, `mem_size_mib`, "
+			   "`smt`, "
+			   "`track_dirty_pages`, `huge_pages`, `cpu_template`."),
+		REFUSAL("PUT", "/machine-config", "{\"vcpu_count\": 0, \"mem_size_mib\": 128}",
+			"The vCPU number is invalid! vmon supports 1 to 64 vCPUs."),
+		REFUSAL("PUT", "/machine-config", "{\"vcpu_count\": 65, \"mem_size_mib\": 128}",
+			"The vCPU number is invalid! vmon supports 1 to 64 vCPUs."),
+		REFUSAL("PUT", "/machine-config",
+			"{\"vcpu_count\": 3, \"mem_size_mib\": 128, \"smt\": true}",
+			"The vCPU number is invalid! The vCPU number can only be 1 or an even "
+			"number when "
+			"SMT is enabled."),
+		REFUSAL("PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 0}",
+			"The memory size (MiB) is invalid."),
+		REFUSAL("PUT", "/machine-config",
+			"{\"vcpu_count\": 1, \"mem_size_mib\": 18446744073709551615}",
+			"The memory size (MiB) is invalid."),
+		REFUSAL("PUT", "/machine-config",
+			"{\"vcpu_count\": 1, \"mem_size_mib\": 99999999999999999999999}",
+			"The memory size (MiB) is invalid."),
+		REFUSAL("PUT", "/machine-config",
+			"{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"huge_pages\": \"2M\"}",
+			"Backing guest memory with huge pages is not supported by vmon yet."),
+		REFUSAL("PUT", "/machine-config",
+			"{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"huge_pages\": \"7M\"}",
+			JF "unknown variant `7M` for `huge_pages`, expected one of `None`, `2M`."),
+		REFUSAL("PUT", "/machine-config",
+			"{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"cpu_template\": \"T2\"}",
+			"A CPU template other than \\\"None\\\" is not supported by vmon yet."),
+		REFUSAL("PATCH", "/machine-config", "{}", "Empty PATCH request."),
+		REFUSAL("PATCH", "/machine-config", "{\"smt\": true, \"vcpu_count\": 5}",
+			"The vCPU number is invalid! The vCPU number can only be 1 or an even "
+			"number when "
+			"SMT is enabled."),
+	};
 	struct api a;
 
 	fresh(&a);
-	REFUSED(&a, "PUT", "/machine-config", "{\"mem_size_mib\": 128}",
-		JF "missing field `vcpu_count`.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": 2}",
-		JF "missing field `mem_size_mib`.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": \"2\", \"mem_size_mib\": 128}",
-		JF "invalid type for `vcpu_count`: a string, expected a non-negative integer.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": 2.0, \"mem_size_mib\": 128}",
-		JF "invalid type for `vcpu_count`: a floating point number, expected a "
-		   "non-negative integer.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": -1, \"mem_size_mib\": 128}",
-		JF "invalid value for `vcpu_count`: -1, expected a non-negative integer.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": null, \"mem_size_mib\": 128}",
-		JF "invalid type for `vcpu_count`: null, expected a non-negative integer.");
-	REFUSED(&a, "PUT", "/machine-config",
-		"{\"vcpu_count\": 2, \"mem_size_mib\": 128, \"smt\": 1}",
-		JF "invalid type for `smt`: an integer, expected a boolean.");
-	REFUSED(&a, "PUT", "/machine-config",
-		"{\"vcpu_count\": 2, \"mem_size_mib\": 128, \"gpus\": 1}",
-		JF "unknown field `gpus`, expected one of `vcpu_count`, `mem_size_mib`, `smt`, "
-		   "`track_dirty_pages`, `huge_pages`, `cpu_template`.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": 0, \"mem_size_mib\": 128}",
-		"The vCPU number is invalid! vmon supports 1 to 64 vCPUs.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": 65, \"mem_size_mib\": 128}",
-		"The vCPU number is invalid! vmon supports 1 to 64 vCPUs.");
-	REFUSED(&a, "PUT", "/machine-config",
-		"{\"vcpu_count\": 3, \"mem_size_mib\": 128, \"smt\": true}",
-		"The vCPU number is invalid! The vCPU number can only be 1 or an even number when "
-		"SMT is enabled.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 0}",
-		"The memory size (MiB) is invalid.");
-	REFUSED(&a, "PUT", "/machine-config",
-		"{\"vcpu_count\": 1, \"mem_size_mib\": 18446744073709551615}",
-		"The memory size (MiB) is invalid.");
-	REFUSED(&a, "PUT", "/machine-config",
-		"{\"vcpu_count\": 1, \"mem_size_mib\": 99999999999999999999999}",
-		"The memory size (MiB) is invalid.");
-	REFUSED(&a, "PUT", "/machine-config",
-		"{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"huge_pages\": \"2M\"}",
-		"Backing guest memory with huge pages is not supported by vmon yet.");
-	REFUSED(&a, "PUT", "/machine-config",
-		"{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"huge_pages\": \"7M\"}",
-		JF "unknown variant `7M` for `huge_pages`, expected one of `None`, `2M`.");
-	REFUSED(&a, "PUT", "/machine-config",
-		"{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"cpu_template\": \"T2\"}",
-		"A CPU template other than \\\"None\\\" is not supported by vmon yet.");
-	REFUSED(&a, "PATCH", "/machine-config", "{}", "Empty PATCH request.");
-	REFUSED(&a, "PATCH", "/machine-config", "{\"smt\": true, \"vcpu_count\": 5}",
-		"The vCPU number is invalid! The vCPU number can only be 1 or an even number when "
-		"SMT is enabled.");
+	REFUSED_ALL(&a, refusals);
 	api_destroy(&a);
 }
 
 TEST(api_malformed_bodies)
 {
+	static const struct refusal malformed[] = {
+		REFUSAL("PUT", "/machine-config", "{", JF "EOF while parsing a value."),
+		REFUSAL("PUT", "/machine-config", "[1]",
+			JF "invalid type: an array, expected an object."),
+		REFUSAL("PUT", "/machine-config", "\"x\"",
+			JF "invalid type: a string, expected an object."),
+		REFUSAL("PUT", "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64} x",
+			JF "invalid JSON syntax at byte 35."),
+		REFUSAL("PUT", "/machine-config", "{'vcpu_count':1}",
+			JF "invalid JSON syntax at byte 1."),
+		REFUSAL("PUT", "/machine-config", "{\"vcpu_count\":NaN,\"mem_size_mib\":1}",
+			JF "invalid JSON syntax at byte 14."),
+		REFUSAL("PUT", "/machine-config", "{\"vcpu_count\":1e0,\"mem_size_mib\":1}",
+			JF "invalid type for `vcpu_count`: a floating point number, expected a "
+			   "non-negative integer."),
+		REFUSAL("PUT", "/boot-source", "{\"kernel_image_path\":\"a\tb\"}",
+			JF "invalid JSON syntax at byte 23."),
+		REFUSAL("PUT", "/machine-config", "{\"vcpu_count\":1,}",
+			JF "unexpected character at byte 16."),
+		REFUSAL("PUT", "/machine-config", "/* c */{}", JF "invalid JSON syntax at byte 0."),
+		REFUSAL("PUT", "/machine-config", "null",
+			JF "invalid type: null, expected an object."),
+		REFUSAL("PUT", "/machine-config",
+			"{\"vcpu_count\":1,\"mem_size_mib\":64,\"mem_size_mib\":128}",
+			JF "duplicate field in an object."),
+		REFUSAL("PUT", "/drives/d",
+			"{\"drive_id\":\"d\",\"path_on_host\":\"/p\",\"is_root_device\":false,"
+			"\"rate_limiter\":{\"bandwidth\":{\"size\":1,\"size\" :2}}}",
+			JF "duplicate field in an object."),
+	};
 	struct api a;
 	char deep[64];
 
 	fresh(&a);
-	REFUSED(&a, "PUT", "/machine-config", "{", JF "EOF while parsing a value.");
-	REFUSED(&a, "PUT", "/machine-config", "[1]",
-		JF "invalid type: an array, expected an object.");
-	REFUSED(&a, "PUT", "/machine-config", "\"x\"",
-		JF "invalid type: a string, expected an object.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64} x",
-		JF "invalid JSON syntax at byte 35.");
-	REFUSED(&a, "PUT", "/machine-config", "{'vcpu_count':1}",
-		JF "invalid JSON syntax at byte 1.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\":NaN,\"mem_size_mib\":1}",
-		JF "invalid JSON syntax at byte 14.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\":1e0,\"mem_size_mib\":1}",
-		JF "invalid type for `vcpu_count`: a floating point number, expected a "
-		   "non-negative integer.");
-	REFUSED(&a, "PUT", "/boot-source", "{\"kernel_image_path\":\"a\tb\"}",
-		JF "invalid JSON syntax at byte 23.");
-	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\":1,}",
-		JF "unexpected character at byte 16.");
-	REFUSED(&a, "PUT", "/machine-config", "/* c */{}", JF "invalid JSON syntax at byte 0.");
-	REFUSED(&a, "PUT", "/machine-config", "null", JF "invalid type: null, expected an object.");
-	REFUSED(&a, "PUT", "/machine-config",
-		"{\"vcpu_count\":1,\"mem_size_mib\":64,\"mem_size_mib\":128}",
-		JF "duplicate field in an object.");
-	REFUSED(&a, "PUT", "/drives/d",
-		"{\"drive_id\":\"d\",\"path_on_host\":\"/p\",\"is_root_device\":false,"
-		"\"rate_limiter\":{\"bandwidth\":{\"size\":1,\"size\" :2}}}",
-		JF "duplicate field in an object.");
+	REFUSED_ALL(&a, malformed);
 	EXPECT(&a, "PUT", "/machine-config",
 	       "{\"vcpu_count\":1,\"mem_size_mib\":64,\"smt\":false,"
 	       "\"track_dirty_pages\":false,\"huge_pages\":\"None\",\"cpu_template\":null}",

@@ -166,8 +166,11 @@ TEST(vm_config_validate_refuses_missing_and_unreadable_files)
 	free(cfg.kernel_path);
 	cfg.kernel_path = strdup(path);
 	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)), 0);
+	CHECK(cfg.kernel_fd >= 0); /* held open for vm_boot_load() */
+	CHECK_EQ(cfg.initrd_fd, -1);
 	cfg.mem_bytes = 1 << 20;
 	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(cfg.kernel_fd, -1); /* closed on an error */
 	cfg.mem_bytes = 64 << 20;
 	cfg.disks[0].id = strdup("a");
 	cfg.disks[0].path = strdup("/nonexistent.img");

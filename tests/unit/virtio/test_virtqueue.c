@@ -51,41 +51,109 @@ TEST(virtq_refuses_head_out_of_range)
 	fg_fini(&g);
 }
 
-TEST(virtq_refuses_next_out_of_range)
+/* One descriptor the fake driver writes: entry @i of the table at @table. */
+struct desc_spec {
+	uint64_t table;
+	unsigned i;
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+/* A chain that breaks a rule of §2.7.5 / §2.7.5.3: popping it must fail and break the queue. */
+struct bad_chain {
+	const char *what;
+	uint16_t qsize;
+	bool indirect;
+	uint16_t head;
+	unsigned n;
+	struct desc_spec d[3];
+};
+
+static const struct bad_chain bad_chains[] = {
+	{ "next out of range",
+	  16,
+	  false,
+	  0,
+	  1,
+	  { { FAKE_DESC, 0, FAKE_BUF, 10, VRING_DESC_F_NEXT, 200 } } },
+	{ "descriptor loop",
+	  16,
+	  false,
+	  0,
+	  2,
+	  { { FAKE_DESC, 0, FAKE_BUF, 10, VRING_DESC_F_NEXT, 1 },
+	    { FAKE_DESC, 1, FAKE_BUF, 10, VRING_DESC_F_NEXT, 0 } } },
+	{ "self loop", 256, false, 5, 1, { { FAKE_DESC, 5, FAKE_BUF, 10, VRING_DESC_F_NEXT, 5 } } },
+	{ "buffer past RAM",
+	  16,
+	  false,
+	  0,
+	  1,
+	  { { FAKE_DESC, 0, FAKE_RAM_GPA + FAKE_RAM_LEN - 8, 16, 0, 0 } } },
+	{ "buffer wrapping the address space",
+	  16,
+	  false,
+	  0,
+	  1,
+	  { { FAKE_DESC, 0, 0xfffffffffffffff0ull, 0x20, 0, 0 } } },
+	/* addr + len wraps to FAKE_BUF: must not be taken as in range */
+	{ "buffer wrapping into RAM",
+	  16,
+	  false,
+	  0,
+	  1,
+	  { { FAKE_DESC, 0, 0xfffffffffffff000ull, (uint32_t)(0x1000 + FAKE_BUF), 0, 0 } } },
+	{ "readable after writable",
+	  16,
+	  false,
+	  0,
+	  2,
+	  { { FAKE_DESC, 0, FAKE_BUF, 10, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 1 },
+	    { FAKE_DESC, 1, FAKE_BUF, 10, 0, 0 } } },
+	{ "loop inside an indirect table",
+	  16,
+	  true,
+	  0,
+	  3,
+	  { { FAKE_INDIRECT, 0, FAKE_BUF, 16, VRING_DESC_F_NEXT, 1 },
+	    { FAKE_INDIRECT, 1, FAKE_BUF, 16, VRING_DESC_F_NEXT, 0 },
+	    { FAKE_DESC, 0, FAKE_INDIRECT, 32, VRING_DESC_F_INDIRECT, 0 } } },
+	{ "next beyond the indirect table's 2 entries",
+	  16,
+	  true,
+	  0,
+	  2,
+	  { { FAKE_INDIRECT, 0, FAKE_BUF, 16, VRING_DESC_F_NEXT, 2 },
+	    { FAKE_DESC, 0, FAKE_INDIRECT, 32, VRING_DESC_F_INDIRECT, 0 } } },
+	{ "indirect table past RAM",
+	  16,
+	  true,
+	  0,
+	  1,
+	  { { FAKE_DESC, 0, FAKE_RAM_GPA + FAKE_RAM_LEN - 16, 32, VRING_DESC_F_INDIRECT, 0 } } },
+};
+
+TEST(virtq_refuses_malformed_chains)
 {
-	struct fake_guest g;
-	struct virtq vq;
+	for (unsigned i = 0; i < ARRAY_SIZE(bad_chains); i++) {
+		const struct bad_chain *c = &bad_chains[i];
+		int failed = harness.failed;
+		struct fake_guest g;
+		struct virtq vq;
 
-	fg_init(&g, &vq, 16);
-	fg_desc(&g, FAKE_DESC, 0, FAKE_BUF, 10, VRING_DESC_F_NEXT, 200);
-	fg_avail(&g, 0);
-	CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
-	fg_fini(&g);
-}
-
-TEST(virtq_detects_descriptor_loop)
-{
-	struct fake_guest g;
-	struct virtq vq;
-
-	fg_init(&g, &vq, 16);
-	fg_desc(&g, FAKE_DESC, 0, FAKE_BUF, 10, VRING_DESC_F_NEXT, 1);
-	fg_desc(&g, FAKE_DESC, 1, FAKE_BUF, 10, VRING_DESC_F_NEXT, 0);
-	fg_avail(&g, 0);
-	CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
-	fg_fini(&g);
-}
-
-TEST(virtq_detects_self_loop)
-{
-	struct fake_guest g;
-	struct virtq vq;
-
-	fg_init(&g, &vq, 256);
-	fg_desc(&g, FAKE_DESC, 5, FAKE_BUF, 10, VRING_DESC_F_NEXT, 5);
-	fg_avail(&g, 5);
-	CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
-	fg_fini(&g);
+		fg_init(&g, &vq, c->qsize);
+		vq.indirect = c->indirect;
+		for (unsigned j = 0; j < c->n; j++)
+			fg_desc(&g, c->d[j].table, c->d[j].i, c->d[j].addr, c->d[j].len,
+				c->d[j].flags, c->d[j].next);
+		fg_avail(&g, c->head);
+		CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
+		CHECK(vq.broken);
+		if (harness.failed != failed)
+			printf("#   in case: %s\n", c->what);
+		fg_fini(&g);
+	}
 }
 
 TEST(virtq_allows_chain_of_queue_size)
@@ -120,49 +188,6 @@ TEST(virtq_zero_length_and_huge_lengths)
 	/* huge length past RAM */
 	fg_desc(&g, FAKE_DESC, 2, FAKE_BUF, 0xffffffffu, 0, 0);
 	fg_avail(&g, 2);
-	CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
-	fg_fini(&g);
-}
-
-TEST(virtq_refuses_address_past_ram_or_wrapping)
-{
-	struct fake_guest g;
-	struct virtq vq;
-
-	fg_init(&g, &vq, 16);
-	fg_desc(&g, FAKE_DESC, 0, FAKE_RAM_GPA + FAKE_RAM_LEN - 8, 16, 0, 0);
-	fg_avail(&g, 0);
-	CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
-	fg_fini(&g);
-	fg_init(&g, &vq, 16);
-	fg_desc(&g, FAKE_DESC, 0, 0xfffffffffffffff0ull, 0x20, 0, 0);
-	fg_avail(&g, 0);
-	CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
-	fg_fini(&g);
-}
-
-TEST(virtq_refuses_address_wrapping_into_ram)
-{
-	struct fake_guest g;
-	struct virtq vq;
-
-	fg_init(&g, &vq, 16);
-	/* addr + len wraps to FAKE_BUF: must not be taken as in range */
-	fg_desc(&g, FAKE_DESC, 0, 0xfffffffffffff000ull, (uint32_t)(0x1000 + FAKE_BUF), 0, 0);
-	fg_avail(&g, 0);
-	CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
-	fg_fini(&g);
-}
-
-TEST(virtq_refuses_readable_after_writable)
-{
-	struct fake_guest g;
-	struct virtq vq;
-
-	fg_init(&g, &vq, 16);
-	fg_desc(&g, FAKE_DESC, 0, FAKE_BUF, 10, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 1);
-	fg_desc(&g, FAKE_DESC, 1, FAKE_BUF, 10, 0, 0);
-	fg_avail(&g, 0);
 	CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
 	fg_fini(&g);
 }
@@ -273,37 +298,6 @@ TEST(virtq_indirect_rules)
 		CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
 		fg_fini(&g);
 	}
-}
-
-TEST(virtq_indirect_loop_and_range)
-{
-	struct fake_guest g;
-	struct virtq vq;
-
-	fg_init(&g, &vq, 16);
-	vq.indirect = true;
-	fg_desc(&g, FAKE_INDIRECT, 0, FAKE_BUF, 16, VRING_DESC_F_NEXT, 1);
-	fg_desc(&g, FAKE_INDIRECT, 1, FAKE_BUF, 16, VRING_DESC_F_NEXT, 0);
-	fg_desc(&g, FAKE_DESC, 0, FAKE_INDIRECT, 32, VRING_DESC_F_INDIRECT, 0);
-	fg_avail(&g, 0);
-	CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
-	fg_fini(&g);
-
-	fg_init(&g, &vq, 16);
-	vq.indirect = true;
-	fg_desc(&g, FAKE_INDIRECT, 0, FAKE_BUF, 16, VRING_DESC_F_NEXT,
-		2); /* next beyond 2 entries */
-	fg_desc(&g, FAKE_DESC, 0, FAKE_INDIRECT, 32, VRING_DESC_F_INDIRECT, 0);
-	fg_avail(&g, 0);
-	CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
-	fg_fini(&g);
-
-	fg_init(&g, &vq, 16);
-	vq.indirect = true;
-	fg_desc(&g, FAKE_DESC, 0, FAKE_RAM_GPA + FAKE_RAM_LEN - 16, 32, VRING_DESC_F_INDIRECT, 0);
-	fg_avail(&g, 0);
-	CHECK_EQ(virtq_pop(&vq, &elem), -EINVAL);
-	fg_fini(&g);
 }
 
 TEST(virtq_indirect_chain_longer_than_queue_ok_up_to_cap)
@@ -470,20 +464,14 @@ TEST(virtq_iov_helpers)
 HARNESS_MAIN(
 	HARNESS_T(virtq_pops_simple_chain)
 	HARNESS_T(virtq_refuses_head_out_of_range)
-	HARNESS_T(virtq_refuses_next_out_of_range)
-	HARNESS_T(virtq_detects_descriptor_loop)
-	HARNESS_T(virtq_detects_self_loop)
+	HARNESS_T(virtq_refuses_malformed_chains)
 	HARNESS_T(virtq_allows_chain_of_queue_size)
 	HARNESS_T(virtq_zero_length_and_huge_lengths)
-	HARNESS_T(virtq_refuses_address_past_ram_or_wrapping)
-	HARNESS_T(virtq_refuses_address_wrapping_into_ram)
-	HARNESS_T(virtq_refuses_readable_after_writable)
 	HARNESS_T(virtq_refuses_avail_idx_jump)
 	HARNESS_T(virtq_avail_idx_wraps_at_2_16)
 	HARNESS_T(virtq_indirect_table)
 	HARNESS_T(virtq_direct_then_indirect)
 	HARNESS_T(virtq_indirect_rules)
-	HARNESS_T(virtq_indirect_loop_and_range)
 	HARNESS_T(virtq_indirect_chain_longer_than_queue_ok_up_to_cap)
 	HARNESS_T(virtq_total_length_capped)
 	HARNESS_T(virtq_rings_outside_ram_not_ready)
