@@ -62,12 +62,27 @@ static int blk_glue_submit(void *opaque, struct virtio_blk_io *vio)
 	return rc;
 }
 
+static void blk_glue_drain(void *opaque)
+{
+	blk_backend_drain(opaque);
+}
+
+static void blk_glue_plug(void *opaque, bool on)
+{
+	if (on)
+		blk_backend_plug(opaque);
+	else
+		blk_backend_unplug(opaque);
+}
+
 int virtio_blk_create_on(struct virtio_dev **out, const struct gmem *gm, struct blk_backend *b,
 			 const char *serial)
 {
 	struct virtio_blk_backend be = { .opaque = b,
 					 .size_bytes = blk_backend_size_bytes(b),
-					 .submit = blk_glue_submit };
+					 .submit = blk_glue_submit,
+					 .drain = blk_glue_drain,
+					 .plug = blk_glue_plug };
 
 	return virtio_blk_create(out, gm, &be, blk_backend_read_only(b), serial);
 }

@@ -52,11 +52,26 @@ struct virtio_blk_io {
  * struct virtio_blk_backend - the disk. @size_bytes is fixed for the VM's
  * life; @submit queues @io and returns 0 (completion follows) or -errno (no
  * completion will follow).
+ *
+ * @drain (may be NULL) blocks until no I/O submitted earlier can still move
+ * data to or from guest memory: their complete() has run (possibly on the
+ * calling thread, which then holds the device lock — it is recursive) or
+ * will run later without any transfer left to do. A device reset calls it
+ * with the device lock held, on the thread that resets (a vCPU thread for a
+ * driver's status write), so that after a reset nothing lands in guest
+ * memory. Without @drain a reset only stops the completions' ring writes.
+ *
+ * @plug (may be NULL) is called with true before the device walks its queue
+ * after a notification and with false after it: the backend may hold back
+ * what was submitted in between and start it all at once (one system call for
+ * a batch of requests).
  */
 struct virtio_blk_backend {
 	void *opaque;
 	uint64_t size_bytes;
 	int (*submit)(void *opaque, struct virtio_blk_io *io);
+	void (*drain)(void *opaque);
+	void (*plug)(void *opaque, bool on);
 };
 
 #define VIRTIO_BLK_QUEUE_SIZE 256

@@ -124,6 +124,21 @@ shell)
 	diag_irqs
 	poweroff -f
 	;;
+blkbench)
+	# bench/blk: /bin/blkbench on the first virtio disk for vmon.bb_secs seconds per test (it prints
+	# VMON-BLKBENCH lines, then VMON-BLKBENCH-DONE), a few facts, then power off.
+	load_virtio
+	secs=3
+	for word in $(cat /proc/cmdline); do case "$word" in vmon.bb_secs=*) secs="${word#vmon.bb_secs=}" ;; esac; done
+	i=0
+	while [ $i -lt 50 ] && [ ! -b /dev/vda ]; do sleep 0.1; i=$((i+1)); done
+	fact vda_sched "$(cat /sys/block/vda/queue/scheduler 2>/dev/null)"
+	fact vda_nr_requests "$(cat /sys/block/vda/queue/nr_requests 2>/dev/null)"
+	fact vda_max_sectors_kb "$(cat /sys/block/vda/queue/max_sectors_kb 2>/dev/null)"
+	/bin/blkbench /dev/vda "$secs" || echo "VMON-BLKBENCH-DONE status=failed"
+	grep -E 'virtio|PCI-MSI' /proc/interrupts | tr -s ' ' | sed 's/^/VMON-FACT irq=/'
+	poweroff -f
+	;;
 idle)
 	# The benchmark kills the monitor once the marker has been seen.
 	while :; do sleep 3600; done

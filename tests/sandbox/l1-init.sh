@@ -1,8 +1,8 @@
 #!/bin/sh
 # /init of the sandbox's L1 (Debian's cloud kernel under QEMU TCG with an emulated SVM CPU): loads
 # kvm_amd so that /dev/kvm is genuine hardware virtualization, then runs the scenarios named on its
-# kernel command line (sandbox.scenarios=a,b,c) with the monitor sandbox.monitor=vmon|qemu, or the boot
-# benchmark (sandbox.mode=bench), and powers off. Everything is reported on the serial console as lines
+# kernel command line (sandbox.scenarios=a,b,c) with the monitor sandbox.monitor=vmon|qemu, or a
+# benchmark (sandbox.mode=bench|exitbench|blkbench), and powers off. Everything is reported on the serial console as lines
 # the host-side scripts parse (tests/sandbox/run, bench/boot/run):
 #   SANDBOX-L1-UP <uptime s>          SANDBOX-BEGIN <name>            L2|<name>| <guest stdout line>
 #   L2E|<name>| <monitor stderr line> SANDBOX-RUN <name> <sbxrun line> SANDBOX-RESULT <name> ok|fail|skip <why>
@@ -29,6 +29,11 @@ if [ "$mode" = shell ]; then
 fi
 if [ "$mode" = exitbench ]; then
 	. /sandbox/exitbench.sh
+	echo "SANDBOX-END"
+	poweroff -f
+fi
+if [ "$mode" = blkbench ]; then
+	. /sandbox/blkbench.sh
 	echo "SANDBOX-END"
 	poweroff -f
 fi

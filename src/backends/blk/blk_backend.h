@@ -126,6 +126,10 @@ int blk_backend_poll(struct blk_backend *b);
  * blk_backend_drain - block until every submitted request has completed and
  * its callback has run (device reset). Same thread rules as blk_backend_poll();
  * not from inside a completion callback.
+ * It may also run on another thread while the loop thread delivers
+ * completions (a device reset on a vCPU thread): it then returns once every
+ * request has finished its transfer; callbacks the loop thread already took
+ * may still be about to run there.
  */
 void blk_backend_drain(struct blk_backend *b);
 

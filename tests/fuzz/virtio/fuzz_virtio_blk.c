@@ -1,6 +1,6 @@
 /*
  * fuzz_virtio_blk.c — virtio-blk request parsing. Input: 2 bytes of
- * settings (read-only disk, async completions) then guest RAM holding a
+ * settings (read-only disk, async completions, reset, drain) then guest RAM holding a
  * 16-entry queue's rings, descriptors, headers and buffers. The memory
  * backend checks that every I/O the model asks for lies inside the disk.
  */
@@ -63,6 +63,17 @@ static int disk_submit(void *o, struct virtio_blk_io *io)
 	return 0;
 }
 
+/* The reset's drain: what is pending completes now (the backend can wait for its I/O). */
+static void disk_drain(void *o)
+{
+	unsigned n = nr_pending;
+
+	(void)o;
+	nr_pending = 0;
+	for (unsigned i = 0; i < n; i++)
+		pending[i]->complete(pending[i], disk_do(pending[i]));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct virtio_blk_backend be = { .size_bytes = DISK_BYTES, .submit = disk_submit };
@@ -76,6 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(ram, 0, sizeof(ram));
 	memcpy(ram, data + 2, size - 2 < sizeof(ram) ? size - 2 : sizeof(ram));
 	async_mode = data[1] & 1;
+	/* without a drain the reset only drops the late completions */
+	be.drain = (data[1] & 4) ? disk_drain : NULL;
 	nr_pending = 0;
 	gmem_init(&gm);
 	gmem_add_hva(&gm, RAM_GPA, RAM_LEN, ram);

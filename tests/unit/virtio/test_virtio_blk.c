@@ -20,6 +20,10 @@ struct env {
 	struct virtio_dev *vdev;
 	uint8_t disk[DISK_BYTES];
 	bool async;
+	bool drain_does_nothing; /* a backend that cannot wait for its I/O */
+	unsigned drains;
+	int plugged; /* plug depth */
+	unsigned plugs, submits_plugged;
 	struct virtio_blk_io *pending[64];
 	unsigned nr_pending;
 	unsigned irqs;
@@ -66,6 +70,9 @@ static int disk_submit(void *o, struct virtio_blk_io *io)
 {
 	struct env *e = o;
 
+	if (e->plugged > 0)
+		e->submits_plugged++;
+
 	if (e->async) {
 		e->pending[e->nr_pending++] = io;
 		return 0;
@@ -86,6 +93,23 @@ static void disk_complete_all(struct env *e)
 		done[i]->complete(done[i], disk_do(e, done[i]));
 }
 
+static void disk_drain(void *o)
+{
+	struct env *e = o;
+
+	e->drains++;
+	if (!e->drain_does_nothing)
+		disk_complete_all(e);
+}
+
+static void disk_plug(void *o, bool on)
+{
+	struct env *e = o;
+
+	e->plugged += on ? 1 : -1;
+	e->plugs += on;
+}
+
 static void on_irq(void *o, struct virtio_dev *vdev, int q)
 {
 	(void)vdev;
@@ -98,7 +122,9 @@ static struct env *env_new(bool ro)
 	struct env *e = calloc(1, sizeof(*e));
 	struct virtio_blk_backend be = { .opaque = e,
 					 .size_bytes = DISK_BYTES + 100,
-					 .submit = disk_submit };
+					 .submit = disk_submit,
+					 .drain = disk_drain,
+					 .plug = disk_plug };
 	struct virtq *vq;
 
 	for (unsigned i = 0; i < DISK_BYTES; i++)
@@ -322,6 +348,7 @@ TEST(blk_async_completion_and_reset)
 	struct env *e = env_new(false);
 
 	e->async = true;
+	e->drain_does_nothing = true; /* the reset cannot wait: device_status tells the driver */
 	request(e, VIRTIO_BLK_T_IN, 0, 512, true);
 	CHECK_EQ(fg_used_idx(&e->g), 0);
 	CHECK_EQ(virtio_blk_inflight(e->vdev), 1);
@@ -341,6 +368,169 @@ TEST(blk_async_completion_and_reset)
 	CHECK_EQ(virtio_dev_status_read(e->vdev), 0);
 	CHECK_EQ(fg_used_idx(&e->g), 1);
 	CHECK_EQ(status_of(e), 0xee);
+	CHECK_EQ(virtio_blk_inflight(e->vdev), 0);
+	env_free(e);
+}
+
+/*
+ * A reset (the driver's status write, or the VM's reset through the transport) with a read in
+ * flight waits for the backend: once it returns, the guest may reuse its buffers and nothing the
+ * device started before writes into them, nor into the rings.
+ */
+static void check_reset_drains(bool vm_reset)
+{
+	struct env *e = env_new(false);
+	uint8_t *data = fg_ptr(&e->g, DATA);
+
+	e->async = true;
+	request(e, VIRTIO_BLK_T_IN, 8, 2048, true);
+	request(e, VIRTIO_BLK_T_IN, 16, 1024, true); /* same buffers: two reads in flight */
+	CHECK_EQ(virtio_blk_inflight(e->vdev), 2);
+	virtio_dev_lock(e->vdev);
+	if (vm_reset)
+		virtio_dev_reset(e->vdev);
+	else
+		virtio_dev_set_status(e->vdev, 0);
+	virtio_dev_unlock(e->vdev);
+	CHECK_EQ(e->drains, 1);
+	CHECK_EQ(virtio_blk_inflight(e->vdev), 0);
+	CHECK_EQ(e->nr_pending, 0);
+	CHECK_EQ(virtio_dev_status_read(e->vdev), 0);
+	/* the driver reuses its buffers after the reset */
+	memset(data, 0x3c, 2048);
+	*(uint8_t *)fg_ptr(&e->g, STATUS) = 0xee;
+	disk_complete_all(e); /* whatever the backend still held would land now */
+	CHECK_EQ(data[0], 0x3c);
+	CHECK_EQ(data[2047], 0x3c);
+	CHECK_EQ(status_of(e), 0xee);
+	CHECK_EQ(fg_used_idx(&e->g), 0);
+	CHECK_EQ(e->irqs, 0);
+	env_free(e);
+}
+
+TEST(blk_driver_reset_drains_reads_in_flight)
+{
+	check_reset_drains(false);
+}
+
+TEST(blk_vm_reset_drains_reads_in_flight)
+{
+	check_reset_drains(true);
+}
+
+/* All requests made available before one notification reach the backend inside one plug. */
+TEST(blk_one_notification_submits_plugged)
+{
+	struct env *e = env_new(false);
+
+	e->async = true;
+	for (uint16_t i = 0; i < 3; i++) {
+		fg_desc(&e->g, FAKE_DESC, (uint16_t)(3 * i), HDR, 16, VRING_DESC_F_NEXT,
+			(uint16_t)(3 * i + 1));
+		fg_desc(&e->g, FAKE_DESC, (uint16_t)(3 * i + 1), DATA, 512,
+			VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, (uint16_t)(3 * i + 2));
+		fg_desc(&e->g, FAKE_DESC, (uint16_t)(3 * i + 2), STATUS, 1, VRING_DESC_F_WRITE, 0);
+		fg_avail(&e->g, (uint16_t)(3 * i));
+	}
+	((struct virtio_blk_outhdr *)fg_ptr(&e->g, HDR))->type = VIRTIO_BLK_T_IN;
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(e->nr_pending, 3);
+	CHECK_EQ(e->submits_plugged, 3);
+	CHECK_EQ(e->plugs, 1);
+	CHECK_EQ(e->plugged, 0);
+	disk_complete_all(e);
+	CHECK_EQ(fg_used_idx(&e->g), 3);
+	env_free(e);
+}
+
+/* Request @i of a batch: its own header (type, sector), @len bytes of data and status byte. */
+static void batch_req(struct env *e, uint16_t i, uint32_t type, uint64_t sector, uint32_t len)
+{
+	uint64_t hdr = HDR + 0x100 + 16 * i, data = DATA + 0x1000 + 0x400 * i,
+		 status = STATUS + 0x10 + i;
+	struct virtio_blk_outhdr *h = fg_ptr(&e->g, hdr);
+	uint16_t d = (uint16_t)(3 * i), flags = type == VIRTIO_BLK_T_IN ? VRING_DESC_F_WRITE : 0;
+
+	h->type = type;
+	h->sector = sector;
+	*(uint8_t *)fg_ptr(&e->g, status) = 0xee;
+	if (len) {
+		fg_desc(&e->g, FAKE_DESC, d, hdr, 16, VRING_DESC_F_NEXT, (uint16_t)(d + 1));
+		fg_desc(&e->g, FAKE_DESC, d + 1u, data, len, VRING_DESC_F_NEXT | flags,
+			(uint16_t)(d + 2));
+	} else {
+		fg_desc(&e->g, FAKE_DESC, d, hdr, 16, VRING_DESC_F_NEXT, (uint16_t)(d + 2));
+	}
+	fg_desc(&e->g, FAKE_DESC, d + 2u, status, 1, VRING_DESC_F_WRITE, 0);
+	fg_avail(&e->g, d);
+}
+
+static uint8_t batch_status(struct env *e, uint16_t i)
+{
+	return *(uint8_t *)fg_ptr(&e->g, STATUS + 0x10 + i);
+}
+
+/*
+ * Reads (or writes) of one notification that continue each other on the disk reach the backend
+ * as one I/O and complete together, in ring order; a FLUSH or a gap starts a new one, and the
+ * writes before a FLUSH are submitted before it.
+ */
+TEST(blk_sequential_requests_merge)
+{
+	struct env *e = env_new(false);
+
+	e->async = true;
+	e->vdev->vqs[0].size = 32; /* room for 8 chains of 3 descriptors */
+	e->g.qsize = 32;
+	batch_req(e, 0, VIRTIO_BLK_T_IN, 4, 1024);
+	batch_req(e, 1, VIRTIO_BLK_T_IN, 6, 512);
+	batch_req(e, 2, VIRTIO_BLK_T_IN, 7, 1024);
+	batch_req(e, 3, VIRTIO_BLK_T_IN, 20, 512); /* a gap */
+	batch_req(e, 4, VIRTIO_BLK_T_OUT, 21, 512); /* other op */
+	batch_req(e, 5, VIRTIO_BLK_T_OUT, 22, 512);
+	batch_req(e, 6, VIRTIO_BLK_T_FLUSH, 0, 0);
+	batch_req(e, 7, VIRTIO_BLK_T_OUT, 23, 512); /* after the flush: not merged across it */
+	virtio_dev_kick(e->vdev, 0);
+	REQUIRE(e->nr_pending == 5);
+	CHECK_EQ(e->pending[0]->op, VIRTIO_BLK_OP_READ);
+	CHECK_EQ(e->pending[0]->offset_bytes, 4 * 512);
+	CHECK_EQ(e->pending[0]->len_bytes, 2560);
+	CHECK_EQ(e->pending[0]->iovcnt, 3);
+	CHECK_EQ(e->pending[1]->offset_bytes, 20 * 512);
+	CHECK_EQ(e->pending[2]->op, VIRTIO_BLK_OP_WRITE);
+	CHECK_EQ(e->pending[2]->len_bytes, 1024);
+	CHECK_EQ(e->pending[3]->op, VIRTIO_BLK_OP_FLUSH);
+	CHECK_EQ(e->pending[4]->offset_bytes, 23 * 512);
+	CHECK_EQ(virtio_blk_inflight(e->vdev), 8);
+	disk_complete_all(e);
+	CHECK_EQ(virtio_blk_inflight(e->vdev), 0);
+	CHECK_EQ(fg_used_idx(&e->g), 8);
+	for (uint16_t i = 0; i < 8; i++) {
+		CHECK_EQ(batch_status(e, i), VIRTIO_BLK_S_OK);
+		CHECK_EQ(fg_used(&e->g, i).id, 3u * i); /* ring order */
+	}
+	CHECK(memcmp(fg_ptr(&e->g, DATA + 0x1000), e->disk + 4 * 512, 1024) == 0);
+	CHECK(memcmp(fg_ptr(&e->g, DATA + 0x1400), e->disk + 6 * 512, 512) == 0);
+	CHECK(memcmp(fg_ptr(&e->g, DATA + 0x1800), e->disk + 7 * 512, 1024) == 0);
+	CHECK_EQ(fg_used(&e->g, 1).len, 513);
+	env_free(e);
+}
+
+/* A merged I/O that fails fails every request in it. */
+TEST(blk_merged_failure_fails_each_request)
+{
+	struct env *e = env_new(false);
+
+	e->async = true;
+	batch_req(e, 0, VIRTIO_BLK_T_IN, 0, 512);
+	batch_req(e, 1, VIRTIO_BLK_T_IN, 1, 512);
+	virtio_dev_kick(e->vdev, 0);
+	REQUIRE(e->nr_pending == 1);
+	e->nr_pending = 0;
+	e->pending[0]->complete(e->pending[0], -EIO);
+	CHECK_EQ(batch_status(e, 0), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(batch_status(e, 1), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(fg_used_idx(&e->g), 2);
 	CHECK_EQ(virtio_blk_inflight(e->vdev), 0);
 	env_free(e);
 }
@@ -418,6 +608,11 @@ HARNESS_MAIN(
 	HARNESS_T(blk_short_header)
 	HARNESS_T(blk_status_in_read_only_descriptor)
 	HARNESS_T(blk_async_completion_and_reset)
+	HARNESS_T(blk_driver_reset_drains_reads_in_flight)
+	HARNESS_T(blk_vm_reset_drains_reads_in_flight)
+	HARNESS_T(blk_one_notification_submits_plugged)
+	HARNESS_T(blk_sequential_requests_merge)
+	HARNESS_T(blk_merged_failure_fails_each_request)
 	HARNESS_T(blk_inflight_capped_at_queue_size)
 	HARNESS_T(blk_malformed_ring_sets_needs_reset)
 	HARNESS_T(blk_config_space)
