@@ -22,6 +22,9 @@ struct virtio_net {
 	struct virtio_net_backend be;
 	struct virtio_net_config cfg;
 	bool rx_watching;
+	bool dp_on; /* the in-kernel data path runs both queues */
+	bool dp_warned;
+	int dp_kick[2]; /* the transport's notification eventfds it holds */
 	struct virtio_net_stats stats;
 	struct virtq_elem elem; /* scratch, under the device lock */
 	struct iovec slice[VIRTQ_MAX_SEGS];
@@ -38,6 +41,106 @@ static void rx_watch(struct virtio_net *net, bool on)
 		return;
 	net->rx_watching = on;
 	net->be.rx_watch(net->be.opaque, on);
+}
+
+/* ---- in-kernel data path (vhost-net) ---------------------------------------------------- */
+
+static void dp_give_back(struct virtio_net *net)
+{
+	struct virtio_dev *vdev = &net->vdev;
+
+	for (unsigned q = 0; q < 2; q++) {
+		if (net->dp_kick[q] >= 0 && vdev->transport.queue_fd)
+			vdev->transport.queue_fd(vdev->transport.opaque, vdev, q, false);
+		net->dp_kick[q] = -1;
+	}
+}
+
+/* Start the backend on the rings as they are now (kick fds already held). Lock held. */
+static int dp_start_rings(struct virtio_net *net)
+{
+	struct virtio_dev *vdev = &net->vdev;
+	struct virtio_net_dp_ring vr[2];
+
+	for (unsigned q = 0; q < 2; q++) {
+		const struct virtq *vq = &vdev->vqs[q];
+
+		if (!virtq_ready(vq))
+			return -EINVAL;
+		vr[q] = (struct virtio_net_dp_ring){
+			.num = vq->size,
+			.desc_gpa = vq->desc_gpa,
+			.avail_gpa = vq->avail_gpa,
+			.used_gpa = vq->used_gpa,
+			.last_avail_idx = vq->last_avail_idx,
+			.kick_fd = net->dp_kick[q],
+		};
+	}
+	return net->be.dp_start(net->be.opaque, vdev->driver_features & net->be.dp_features, vr);
+}
+
+/* Hand both queues to the in-kernel data path. 0, or -errno with the queues still ours. Lock held.
+ */
+static int dp_begin(struct virtio_net *net)
+{
+	struct virtio_dev *vdev = &net->vdev;
+	int rc;
+
+	if (!net->be.dp_start || !vdev->transport.queue_fd)
+		return -ENOTSUP;
+	for (unsigned q = 0; q < 2; q++) {
+		rc = vdev->transport.queue_fd(vdev->transport.opaque, vdev, q, true);
+		if (rc < 0) {
+			dp_give_back(net);
+			return rc;
+		}
+		net->dp_kick[q] = rc;
+	}
+	rc = dp_start_rings(net);
+	if (rc) {
+		dp_give_back(net);
+		return rc;
+	}
+	net->dp_on = true;
+	return 0;
+}
+
+/*
+ * Stop the in-kernel data path. With @record, copy where it stopped into the
+ * queues: the next avail index it would read and the used index it published
+ * (the kernel completes every chain it took before it stops). Lock held.
+ */
+static int dp_halt(struct virtio_net *net, bool record)
+{
+	struct virtio_dev *vdev = &net->vdev;
+	uint16_t idx[2];
+	int rc;
+
+	if (!net->dp_on)
+		return 0;
+	net->dp_on = false;
+	rc = net->be.dp_stop(net->be.opaque, record ? idx : NULL);
+	if (rc || !record)
+		return rc;
+	for (unsigned q = 0; q < 2; q++) {
+		struct virtq *vq = &vdev->vqs[q];
+		const uint16_t *used_idx = gmem_ptr(vdev->gm, vq->used_gpa + 2, 2);
+
+		vq->last_avail_idx = idx[q];
+		if (used_idx)
+			vq->used_idx = __atomic_load_n(used_idx, __ATOMIC_ACQUIRE);
+		vq->signalled_used_valid = false;
+	}
+	return 0;
+}
+
+static void dp_warn(struct virtio_net *net, const char *what, int rc)
+{
+	if (net->dp_warned)
+		return;
+	net->dp_warned = true;
+	log_warn("%s: vhost-net %s (%s); vmon moves the packets itself", net->vdev.name, what,
+		 strerror(-rc));
 }
 
 /* §5.1.6.4: one packet per chain (no MRG_RXBUF), header first. Lock held. */
@@ -167,6 +270,8 @@ static void net_queue_notify(struct virtio_dev *vdev, unsigned q)
 {
 	struct virtio_net *net = to_net(vdev);
 
+	if (net->dp_on)
+		return; /* the kernel reads the queues */
 	if (q == TXQ) {
 		net_tx(net);
 	} else if (q == RXQ) {
@@ -178,8 +283,41 @@ static void net_queue_notify(struct virtio_dev *vdev, unsigned q)
 void virtio_net_rx_ready(struct virtio_dev *vdev)
 {
 	virtio_dev_lock(vdev);
-	net_rx(to_net(vdev));
+	if (!to_net(vdev)->dp_on)
+		net_rx(to_net(vdev));
 	virtio_dev_unlock(vdev);
+}
+
+void virtio_net_dp_interrupt(struct virtio_dev *vdev, unsigned q)
+{
+	virtio_dev_lock(vdev);
+	if (to_net(vdev)->dp_on && q < 2 && virtio_dev_running(vdev) && vdev->transport.interrupt)
+		vdev->transport.interrupt(vdev->transport.opaque, vdev, (int)q);
+	virtio_dev_unlock(vdev);
+}
+
+bool virtio_net_dp_active(struct virtio_dev *vdev)
+{
+	bool on;
+
+	virtio_dev_lock(vdev);
+	on = to_net(vdev)->dp_on;
+	virtio_dev_unlock(vdev);
+	return on;
+}
+
+/* After DRIVER_OK or a load: the kernel's data path if there is one, else watch the backend. */
+static void net_go(struct virtio_net *net)
+{
+	int rc;
+
+	if (net->be.dp_start) {
+		rc = dp_begin(net);
+		if (!rc)
+			return;
+		dp_warn(net, "could not start", rc);
+	}
+	rx_watch(net, true);
 }
 
 static void net_driver_ok(struct virtio_dev *vdev)
@@ -198,12 +336,49 @@ static void net_driver_ok(struct virtio_dev *vdev)
 		if (net->be.set_offload(net->be.opaque, flags))
 			log_warn("%s: could not set TAP offloads 0x%x", vdev->name, flags);
 	}
-	rx_watch(net, true);
+	net_go(net);
 }
 
 static void net_reset(struct virtio_dev *vdev)
 {
-	rx_watch(to_net(vdev), false);
+	struct virtio_net *net = to_net(vdev);
+	int rc = dp_halt(net, false);
+
+	if (rc)
+		log_warn("%s: stopping vhost-net: %s", vdev->name, strerror(-rc));
+	dp_give_back(net);
+	rx_watch(net, false);
+}
+
+/* Before a save: read the kernel's ring indexes into the queues, then let it go on. */
+static void net_sync(struct virtio_dev *vdev)
+{
+	struct virtio_net *net = to_net(vdev);
+	int rc;
+
+	if (!net->dp_on)
+		return;
+	rc = dp_halt(net, true);
+	if (!rc)
+		rc = dp_start_rings(net);
+	if (!rc) {
+		net->dp_on = true;
+		return;
+	}
+	dp_warn(net, "could not be restarted after reading its state", rc);
+	dp_give_back(net);
+	rx_watch(net, true);
+}
+
+static void net_loaded(struct virtio_dev *vdev)
+{
+	struct virtio_net *net = to_net(vdev);
+
+	dp_halt(net, false);
+	dp_give_back(net);
+	rx_watch(net, false);
+	if (virtio_dev_running(vdev))
+		net_go(net);
 }
 
 static void net_config_read(struct virtio_dev *vdev, uint32_t offset, void *buf, uint32_t len)
@@ -215,6 +390,8 @@ static void net_destroy(struct virtio_dev *vdev)
 {
 	struct virtio_net *net = to_net(vdev);
 
+	dp_halt(net, false);
+	dp_give_back(net);
 	if (net->be.release)
 		net->be.release(net->be.opaque);
 	virtio_dev_fini(vdev);
@@ -247,6 +424,8 @@ static const struct virtio_dev_ops net_ops = {
 	.reset = net_reset,
 	.save = net_save,
 	.load = net_load,
+	.sync = net_sync,
+	.loaded = net_loaded,
 	.destroy = net_destroy,
 };
 
@@ -258,7 +437,7 @@ int virtio_net_create(struct virtio_dev **out, const struct gmem *gm,
 	struct virtio_net *net;
 	int rc;
 
-	if (!be || !be->readv || !be->writev)
+	if (!be || !be->readv || !be->writev || (be->dp_start && !be->dp_stop))
 		return -EINVAL;
 	if (be->vnet_hdr && be->set_offload)
 		features |= (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |
@@ -274,6 +453,7 @@ int virtio_net_create(struct virtio_dev **out, const struct gmem *gm,
 		return rc;
 	}
 	net->be = *be;
+	net->dp_kick[0] = net->dp_kick[1] = -1;
 	memcpy(net->cfg.mac, mac, 6);
 	net->cfg.status = VIRTIO_NET_S_LINK_UP;
 	net->cfg.max_virtqueue_pairs = 1;

@@ -59,8 +59,43 @@ static bool vp_requeue(void *opaque, struct virtio_dev *vdev, unsigned q)
 	uint64_t one = 1;
 
 	(void)vdev;
-	return q < VIRTIO_MAX_QUEUES && vp->watched[q] &&
+	return q < VIRTIO_MAX_QUEUES && vp->watched[q] && !vp->taken[q] &&
 	       write(vp->kick_fd[q], &one, sizeof(one)) == sizeof(one);
+}
+
+static void vp_kick_handler(void *arg, uint32_t events);
+static struct vp_kick_ctx *kick_ctx_of(struct virtio_pci *vp, unsigned q);
+
+/*
+ * Hand queue @q's notification eventfd to the model (vhost-net reads it then) or take it back.
+ * The eventfd stays bound to the notify address either way.
+ */
+static int vp_queue_fd(void *opaque, struct virtio_dev *vdev, unsigned q, bool take)
+{
+	struct virtio_pci *vp = opaque;
+	uint64_t one = 1;
+	int rc;
+
+	(void)vdev;
+	if (q >= VIRTIO_MAX_QUEUES || !vp->watched[q])
+		return -ENOTSUP;
+	if (take == vp->taken[q])
+		return take ? vp->kick_fd[q] : 0;
+	if (take) {
+		rc = vp->plat->fd_unwatch(vp->plat->opaque, vp->kick_fd[q]);
+		if (rc)
+			return rc;
+		vp->taken[q] = true;
+		return vp->kick_fd[q];
+	}
+	rc = vp->plat->fd_watch(vp->plat->opaque, vp->kick_fd[q], vp_kick_handler,
+				kick_ctx_of(vp, q));
+	if (rc)
+		return rc;
+	vp->taken[q] = false;
+	if (write(vp->kick_fd[q], &one, sizeof(one)) != sizeof(one))
+		log_guest(&vp->rl, "%s: eventfd write failed", vp->vdev->name);
+	return 0;
 }
 
 /* ---- common configuration (§4.1.4.3) ------------------------------------------------------ */
@@ -458,9 +493,10 @@ static void add_pcicfg_cap(struct virtio_pci *vp)
 static void vp_release_fds(struct virtio_pci *vp)
 {
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
-		if (vp->watched[q] && vp->plat && vp->plat->fd_unwatch)
+		if (vp->watched[q] && !vp->taken[q] && vp->plat && vp->plat->fd_unwatch)
 			vp->plat->fd_unwatch(vp->plat->opaque, vp->kick_fd[q]);
 		vp->watched[q] = false;
+		vp->taken[q] = false;
 		if (vp->kick_fd[q] >= 0)
 			close(vp->kick_fd[q]);
 		vp->kick_fd[q] = -1;
@@ -521,6 +557,8 @@ int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot
 	}
 	vdev->transport.interrupt = vp_interrupt;
 	vdev->transport.requeue = vp_requeue;
+	if (vp->plat && vp->plat->fd_unwatch)
+		vdev->transport.queue_fd = vp_queue_fd;
 	vdev->transport.opaque = vp;
 	rc = pci_bus_attach(pb, &vp->pdev, slot);
 	if (rc)
@@ -530,6 +568,7 @@ int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot
 fail:
 	vdev->transport.interrupt = NULL;
 	vdev->transport.requeue = NULL;
+	vdev->transport.queue_fd = NULL;
 	vdev->transport.opaque = NULL;
 	vp_release_fds(vp);
 	pci_device_fini(&vp->pdev);

@@ -55,6 +55,7 @@ struct virtio_pci {
 	uint8_t pcicfg_cap; /* config offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
 	int kick_fd[VIRTIO_MAX_QUEUES];
 	bool watched[VIRTIO_MAX_QUEUES];
+	bool taken[VIRTIO_MAX_QUEUES]; /* the model reads the eventfd (queue_fd), not the loop */
 	bool ioeventfd_on;
 	uint64_t ioeventfd_bar_gpa;
 	struct ratelimit rl;

@@ -31,6 +31,14 @@ struct env {
 	uint16_t q1_avail;
 	bool refill; /* writev re-posts the chain, like a guest that never stops */
 	unsigned requeues;
+	/* the fake in-kernel data path and the transport's queue eventfds */
+	int dp_start_rc;
+	unsigned dp_starts, dp_stops;
+	uint64_t dp_features;
+	struct virtio_net_dp_ring dp_vr[2];
+	uint16_t dp_stop_idx[2];
+	bool fd_taken[2];
+	unsigned fd_returns;
 };
 
 static void q1_avail(struct env *e, uint16_t head);
@@ -76,11 +84,48 @@ static void on_irq(void *o, struct virtio_dev *vdev, int q)
 		((struct env *)o)->irqs[q]++;
 }
 
+static int dp_start(void *o, uint64_t features, const struct virtio_net_dp_ring vr[2])
+{
+	struct env *e = o;
+
+	if (e->dp_start_rc)
+		return e->dp_start_rc;
+	e->dp_starts++;
+	e->dp_features = features;
+	memcpy(e->dp_vr, vr, sizeof(e->dp_vr));
+	return 0;
+}
+
+static int dp_stop(void *o, uint16_t idx[2])
+{
+	struct env *e = o;
+
+	e->dp_stops++;
+	if (idx)
+		memcpy(idx, e->dp_stop_idx, sizeof(e->dp_stop_idx));
+	return 0;
+}
+
+/* the transport: queue q's eventfd is 100 + q */
+static int queue_fd(void *o, struct virtio_dev *vdev, unsigned q, bool take)
+{
+	struct env *e = o;
+
+	(void)vdev;
+	if (q >= 2)
+		return -ENOTSUP;
+	if (!take && e->fd_taken[q])
+		e->fd_returns++;
+	e->fd_taken[q] = take;
+	return take ? 100 + (int)q : 0;
+}
+
 static void start(struct env *e, uint64_t features)
 {
 	struct virtq *vq;
 
 	e->vdev->transport.interrupt = on_irq;
+	e->vdev->transport.queue_fd = queue_fd;
 	e->vdev->transport.opaque = e;
 	virtio_dev_set_status(e->vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	e->vdev->driver_features = features;
@@ -104,6 +149,30 @@ static struct env *net_env(bool vnet_hdr)
 	struct env *e = calloc(1, sizeof(*e));
 	struct virtio_net_backend be = { e, vnet_hdr, be_offload, be_readv, be_writev, be_watch };
 	static const uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
+
+	e->pkt_len = -1;
+	fg_init(&e->g, NULL, 16);
+	if (virtio_net_create(&e->vdev, &e->g.gm, &be, mac))
+		abort();
+	return e;
+}
+
+/* A device whose backend has an in-kernel data path handling VERSION_1 and EVENT_IDX only. */
+static struct env *dp_env(void)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct virtio_net_backend be = {
+		.opaque = e,
+		.vnet_hdr = true,
+		.set_offload = be_offload,
+		.readv = be_readv,
+		.writev = be_writev,
+		.rx_watch = be_watch,
+		.dp_features = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX),
+		.dp_start = dp_start,
+		.dp_stop = dp_stop,
+	};
+	static const uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x57 };
 
 	e->pkt_len = -1;
 	fg_init(&e->g, NULL, 16);
@@ -354,6 +423,101 @@ TEST(rng_fills_buffers)
 	env_free(e);
 }
 
+TEST(net_dp_takes_queues_at_driver_ok_and_gives_them_back_on_reset)
+{
+	struct env *e = dp_env();
+
+	start(e, e->vdev->host_features);
+	CHECK_EQ(e->dp_starts, 1);
+	CHECK(virtio_net_dp_active(e->vdev));
+	/* only what the data path handles; the device bits stay with the TAP offloads */
+	CHECK_EQ(e->dp_features, (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX));
+	CHECK_EQ(e->offload_flags, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
+	CHECK_EQ(e->dp_vr[0].num, 16);
+	CHECK_EQ(e->dp_vr[0].desc_gpa, FAKE_DESC);
+	CHECK_EQ(e->dp_vr[1].avail_gpa, Q1_AVAIL);
+	CHECK_EQ(e->dp_vr[1].used_gpa, Q1_USED);
+	CHECK_EQ(e->dp_vr[0].kick_fd, 100);
+	CHECK_EQ(e->dp_vr[1].kick_fd, 101);
+	CHECK(e->fd_taken[0] && e->fd_taken[1]);
+	CHECK(!e->watching); /* the kernel reads the TAP */
+	/* a kick that reaches the model anyway moves nothing: the kernel owns the ring */
+	fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF, 20, 0, 0);
+	q1_avail(e, 0);
+	virtio_dev_kick(e->vdev, 1);
+	CHECK_EQ(e->tx_calls, 0);
+	CHECK_EQ(q1_used_idx(e), 0);
+	/* the kernel's "used" signal becomes the queue's interrupt */
+	virtio_net_dp_interrupt(e->vdev, 1);
+	CHECK_EQ(e->irqs[1], 1);
+	virtio_net_dp_interrupt(e->vdev, 7);
+	CHECK_EQ(e->irqs[0] + e->irqs[1], 1);
+	/* reset: stopped, eventfds back to the transport, interrupts from it ignored */
+	virtio_dev_set_status(e->vdev, 0);
+	CHECK_EQ(e->dp_stops, 1);
+	CHECK_EQ(e->fd_returns, 2);
+	CHECK(!virtio_net_dp_active(e->vdev));
+	virtio_net_dp_interrupt(e->vdev, 1);
+	CHECK_EQ(e->irqs[1], 1);
+	env_free(e);
+}
+
+TEST(net_dp_refused_falls_back_to_userspace)
+{
+	struct env *e = dp_env();
+
+	e->dp_start_rc = -EINVAL;
+	start(e, e->vdev->host_features);
+	CHECK(!virtio_net_dp_active(e->vdev));
+	CHECK_EQ(e->fd_returns, 2);
+	CHECK(e->watching);
+	fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF, 20, 0, 0);
+	q1_avail(e, 0);
+	virtio_dev_kick(e->vdev, 1);
+	CHECK_EQ(e->tx_calls, 1);
+	CHECK_EQ(q1_used_idx(e), 1);
+	env_free(e);
+}
+
+TEST(net_dp_save_reads_kernel_indexes_and_load_resumes_there)
+{
+	struct env *e = dp_env(), *f = dp_env();
+	struct state_writer w;
+	struct state_reader r;
+
+	start(e, e->vdev->host_features);
+	/* the kernel took 5 rx and 9 tx chains and completed them */
+	e->dp_stop_idx[0] = 5;
+	e->dp_stop_idx[1] = 9;
+	((uint16_t *)fg_ptr(&e->g, FAKE_USED))[1] = 5;
+	((uint16_t *)fg_ptr(&e->g, Q1_USED))[1] = 9;
+	state_writer_init(&w);
+	virtio_dev_save(e->vdev, &w);
+	CHECK_EQ(state_writer_error(&w), 0);
+	CHECK_EQ(e->vdev->vqs[0].last_avail_idx, 5);
+	CHECK_EQ(e->vdev->vqs[1].last_avail_idx, 9);
+	CHECK_EQ(e->vdev->vqs[1].used_idx, 9);
+	/* stopped to read them, then started again where it was */
+	CHECK_EQ(e->dp_stops, 1);
+	CHECK_EQ(e->dp_starts, 2);
+	CHECK_EQ(e->dp_vr[1].last_avail_idx, 9);
+	CHECK(virtio_net_dp_active(e->vdev));
+	/* a fresh device loads it and hands the kernel the same positions */
+	f->vdev->transport.queue_fd = queue_fd;
+	f->vdev->transport.interrupt = on_irq;
+	f->vdev->transport.opaque = f;
+	state_reader_init(&r, w.buf, w.len);
+	CHECK_EQ(virtio_dev_load(f->vdev, &r), 0);
+	CHECK_EQ(f->dp_starts, 1);
+	CHECK_EQ(f->dp_vr[0].last_avail_idx, 5);
+	CHECK_EQ(f->dp_vr[1].last_avail_idx, 9);
+	CHECK_EQ(f->dp_vr[1].used_gpa, Q1_USED);
+	CHECK(virtio_net_dp_active(f->vdev));
+	state_writer_free(&w);
+	env_free(e);
+	env_free(f);
+}
+
 // clang-format off
 HARNESS_MAIN(
 	HARNESS_T(net_config_and_features)
@@ -362,6 +526,9 @@ HARNESS_MAIN(
 	HARNESS_T(net_tx_yields_to_the_event_loop)
 	HARNESS_T(net_rx_and_flow_control)
 	HARNESS_T(net_rx_buffer_too_small)
+	HARNESS_T(net_dp_takes_queues_at_driver_ok_and_gives_them_back_on_reset)
+	HARNESS_T(net_dp_refused_falls_back_to_userspace)
+	HARNESS_T(net_dp_save_reads_kernel_indexes_and_load_resumes_there)
 	HARNESS_T(console_input_pulled_into_buffers)
 	HARNESS_T(rng_fills_buffers)
 )
