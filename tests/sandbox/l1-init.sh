@@ -2,7 +2,7 @@
 # /init of the sandbox's L1 (Debian's cloud kernel under QEMU TCG with an emulated SVM CPU): loads
 # kvm_amd so that /dev/kvm is genuine hardware virtualization, then runs the scenarios named on its
 # kernel command line (sandbox.scenarios=a,b,c) with the monitor sandbox.monitor=vmon|qemu, or the boot
-# benchmark (sandbox.mode=bench), and powers off. Everything is reported on the serial console as lines
+# benchmark (sandbox.mode=bench), the network benchmark (sandbox.mode=netbench), and powers off. Everything is reported on the serial console as lines
 # the host-side scripts parse (tests/sandbox/run, bench/boot/run):
 #   SANDBOX-L1-UP <uptime s>          SANDBOX-BEGIN <name>            L2|<name>| <guest stdout line>
 #   L2E|<name>| <monitor stderr line> SANDBOX-RUN <name> <sbxrun line> SANDBOX-RESULT <name> ok|fail|skip <why>
@@ -29,6 +29,11 @@ if [ "$mode" = shell ]; then
 fi
 if [ "$mode" = exitbench ]; then
 	. /sandbox/exitbench.sh
+	echo "SANDBOX-END"
+	poweroff -f
+fi
+if [ "$mode" = netbench ]; then
+	. /sandbox/netbench.sh
 	echo "SANDBOX-END"
 	poweroff -f
 fi
@@ -67,7 +72,7 @@ for name in $scenarios; do
 	EXTRA_VMON_ARGS=
 	set --
 	case "$name" in
-	disk|disk_ro|net|rng|api)
+	disk|disk_ro|net|net_vhost|rng|api)
 		if [ "$monitor" != vmon ]; then
 			result "$name" skip "virtio scenarios run with vmon only (QEMU microvm has no PCI)"
 			continue
@@ -77,6 +82,7 @@ for name in $scenarios; do
 			continue
 		fi
 		test=$name
+		[ "$name" = net_vhost ] && test=net
 		;;
 	boot|cmdline|initrd|clock|poweroff) ;;
 	cpus) cpus=4 ;;
@@ -165,7 +171,7 @@ for name in $scenarios; do
 			result "$name" fail "answer came back but 'poweroff -f' typed on stdin did not end the monitor with 0 (status $status timeout $timed_out)"
 		else result "$name" ok "typed line answered, poweroff typed ended the monitor"; fi
 		;;
-	disk|disk_ro|net|rng|api)
+	disk|disk_ro|net|net_vhost|rng|api)
 		virtio_check "$name"
 		;;
 	modules)
