@@ -92,6 +92,15 @@ struct virtio_transport {
 	 * transport has no eventfd for the queue). May be NULL.
 	 */
 	int (*queue_fd)(void *opaque, struct virtio_dev *vdev, unsigned q, bool take);
+	/*
+	 * queue_irqfd: from now on, a signal on eventfd @fd (>= 0) means "interrupt
+	 * the driver for queue @q" — unconditionally, the signaller applied
+	 * EVENT_IDX itself. The transport delivers it through a KVM irqfd while the
+	 * queue's MSI-X vector is live, else reads it on the event loop (ISR and
+	 * INTx, or a pending bit while masked). @fd -1 ends it. 0 or -errno. Lock
+	 * held. May be NULL.
+	 */
+	int (*queue_irqfd)(void *opaque, struct virtio_dev *vdev, unsigned q, int fd);
 	void *opaque;
 };
 

@@ -78,21 +78,13 @@ int virtio_blk_create_on(struct virtio_dev **out, const struct gmem *gm, struct 
 
 /* ---- network -------------------------------------------------------------------------- */
 
-struct net_glue;
-
-struct net_glue_call {
-	struct net_glue *g;
-	unsigned q;
-};
-
 struct net_glue {
 	struct net_tap *tap;
 	struct evloop *el;
 	struct virtio_dev *vdev;
 	const struct gmem *gm;
 	struct net_vhost *vh; /* NULL: vmon moves the packets */
-	int call_fd[2]; /* vhost signals these; the loop turns them into interrupts */
-	struct net_glue_call call[2];
+	int call_fd[2]; /* vhost signals these; the transport makes them interrupts */
 };
 
 static int net_glue_offload(void *opaque, unsigned flags)
@@ -127,17 +119,6 @@ static void net_glue_watch(void *opaque, bool on)
 		rc = evloop_del(g->el, net_tap_fd(g->tap));
 	if (rc && rc != -EEXIST && rc != -ENOENT)
 		log_warn("virtio-net: %s the TAP fd: %d", on ? "watching" : "unwatching", rc);
-}
-
-static void net_glue_call_ready(void *opaque, uint32_t events)
-{
-	struct net_glue_call *c = opaque;
-	uint64_t cnt;
-
-	(void)events;
-	if (read(c->g->call_fd[c->q], &cnt, sizeof(cnt)) != sizeof(cnt))
-		return; /* spurious wake-up */
-	virtio_net_dp_interrupt(c->g->vdev, c->q);
 }
 
 static int net_glue_dp_start(void *opaque, uint64_t features, const struct virtio_net_dp_ring vr[2])
@@ -178,29 +159,19 @@ static void net_glue_release(void *opaque)
 
 	if (g->el)
 		evloop_del(g->el, net_tap_fd(g->tap));
-	for (unsigned q = 0; q < 2; q++) {
-		if (g->call_fd[q] < 0)
-			continue;
-		if (g->el)
-			evloop_del(g->el, g->call_fd[q]);
-		close(g->call_fd[q]);
-	}
+	for (unsigned q = 0; q < 2; q++)
+		if (g->call_fd[q] >= 0)
+			close(g->call_fd[q]);
 	free(g);
 }
 
-/* The eventfds vhost-net interrupts through, watched on the loop. 0 or -errno. */
+/* The eventfds vhost-net interrupts through (the transport binds them). 0 or -errno. */
 static int net_glue_calls(struct net_glue *g)
 {
 	for (unsigned q = 0; q < 2; q++) {
-		int rc;
-
 		g->call_fd[q] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (g->call_fd[q] < 0)
 			return -errno;
-		g->call[q] = (struct net_glue_call){ .g = g, .q = q };
-		rc = evloop_add(g->el, g->call_fd[q], EPOLLIN, net_glue_call_ready, &g->call[q]);
-		if (rc)
-			return rc;
 	}
 	return 0;
 }
@@ -235,11 +206,13 @@ int virtio_net_create_on(struct virtio_dev **out, const struct gmem *gm, struct 
 		be.dp_features = net_vhost_features(vh);
 		be.dp_start = net_glue_dp_start;
 		be.dp_stop = net_glue_dp_stop;
-		rc = el ? net_glue_calls(g) : -EINVAL;
+		rc = net_glue_calls(g);
 		if (rc) {
 			net_glue_release(g);
 			return rc;
 		}
+		be.dp_call_fd[0] = g->call_fd[0];
+		be.dp_call_fd[1] = g->call_fd[1];
 	}
 	rc = virtio_net_create(out, gm, &be, mac);
 	if (rc) {

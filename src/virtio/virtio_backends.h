@@ -43,8 +43,8 @@ int virtio_blk_create_on(struct virtio_dev **out, const struct gmem *gm, struct 
  * posted; offloads are set from the negotiated features. @t stays the
  * caller's (close it after destroying the device). With @vh (an open
  * /dev/vhost-net, also the caller's), the queues go to vhost-net at
- * DRIVER_OK and its interrupts come back through two eventfds watched on @el
- * (-EOPNOTSUPP when @t has no vnet header). Returns 0 and *@out, or -errno.
+ * DRIVER_OK and its interrupts come back through two eventfds the transport
+ * binds as KVM irqfds (-EOPNOTSUPP when @t has no vnet header). Returns 0 and *@out, or -errno.
  */
 int virtio_net_create_on(struct virtio_dev **out, const struct gmem *gm, struct net_tap *t,
 			 struct net_vhost *vh, const uint8_t mac[6], struct evloop *el);

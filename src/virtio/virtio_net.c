@@ -25,6 +25,7 @@ struct virtio_net {
 	bool dp_on; /* the in-kernel data path runs both queues */
 	bool dp_warned;
 	int dp_kick[2]; /* the transport's notification eventfds it holds */
+	bool dp_call[2]; /* be.dp_call_fd[q] bound as queue q's interrupt */
 	struct virtio_net_stats stats;
 	struct virtq_elem elem; /* scratch, under the device lock */
 	struct iovec slice[VIRTQ_MAX_SEGS];
@@ -53,6 +54,9 @@ static void dp_give_back(struct virtio_net *net)
 		if (net->dp_kick[q] >= 0 && vdev->transport.queue_fd)
 			vdev->transport.queue_fd(vdev->transport.opaque, vdev, q, false);
 		net->dp_kick[q] = -1;
+		if (net->dp_call[q] && vdev->transport.queue_irqfd)
+			vdev->transport.queue_irqfd(vdev->transport.opaque, vdev, q, -1);
+		net->dp_call[q] = false;
 	}
 }
 
@@ -86,15 +90,20 @@ static int dp_begin(struct virtio_net *net)
 	struct virtio_dev *vdev = &net->vdev;
 	int rc;
 
-	if (!net->be.dp_start || !vdev->transport.queue_fd)
+	if (!net->be.dp_start || !vdev->transport.queue_fd || !vdev->transport.queue_irqfd)
 		return -ENOTSUP;
 	for (unsigned q = 0; q < 2; q++) {
 		rc = vdev->transport.queue_fd(vdev->transport.opaque, vdev, q, true);
+		if (rc >= 0) {
+			net->dp_kick[q] = rc;
+			rc = vdev->transport.queue_irqfd(vdev->transport.opaque, vdev, q,
+							 net->be.dp_call_fd[q]);
+			net->dp_call[q] = rc == 0;
+		}
 		if (rc < 0) {
 			dp_give_back(net);
 			return rc;
 		}
-		net->dp_kick[q] = rc;
 	}
 	rc = dp_start_rings(net);
 	if (rc) {
@@ -285,14 +294,6 @@ void virtio_net_rx_ready(struct virtio_dev *vdev)
 	virtio_dev_lock(vdev);
 	if (!to_net(vdev)->dp_on)
 		net_rx(to_net(vdev));
-	virtio_dev_unlock(vdev);
-}
-
-void virtio_net_dp_interrupt(struct virtio_dev *vdev, unsigned q)
-{
-	virtio_dev_lock(vdev);
-	if (to_net(vdev)->dp_on && q < 2 && virtio_dev_running(vdev) && vdev->transport.interrupt)
-		vdev->transport.interrupt(vdev->transport.opaque, vdev, (int)q);
 	virtio_dev_unlock(vdev);
 }
 

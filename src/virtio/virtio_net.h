@@ -15,8 +15,9 @@
  * In-kernel data path (vhost-net): a backend with @dp_start hands both
  * queues to the kernel when the driver sets DRIVER_OK (features, ring
  * addresses, where to resume, and the transport's notification eventfds);
- * the model then moves no packets itself and turns the backend's "used
- * buffers" signals (virtio_net_dp_interrupt()) into interrupts. Reset,
+ * the model then moves no packets itself, and the backend's two "used
+ * buffers" eventfds (@dp_call_fd) are bound as the queues' interrupts
+ * through the transport (a KVM irqfd on the MSI-X route where it can). Reset,
  * save (the kernel's ring indexes are read back first) and load stop and
  * restart it; when the kernel refuses a start, the model falls back to
  * moving packets itself and says so once.
@@ -60,6 +61,8 @@ struct virtio_net_dp_ring {
  *               (nothing left running). NULL: no in-kernel data path.
  * @dp_stop:     take them back; the kernel's next avail index per queue in
  *               @last_avail_idx (may be NULL). 0 or -errno.
+ * @dp_call_fd:  the eventfds the data path signals to interrupt the driver,
+ *               rx and tx.
  */
 struct virtio_net_backend {
 	void *opaque;
@@ -72,6 +75,7 @@ struct virtio_net_backend {
 	uint64_t dp_features;
 	int (*dp_start)(void *opaque, uint64_t features, const struct virtio_net_dp_ring vr[2]);
 	int (*dp_stop)(void *opaque, uint16_t last_avail_idx[2]);
+	int dp_call_fd[2];
 };
 
 /*
@@ -86,13 +90,6 @@ int virtio_net_create(struct virtio_dev **out, const struct gmem *gm,
  * has buffers for into the receive queue. Event-loop thread; takes the lock.
  */
 void virtio_net_rx_ready(struct virtio_dev *vdev);
-
-/*
- * virtio_net_dp_interrupt - the in-kernel data path used buffers on queue @q
- * and wants the driver interrupted (it applied EVENT_IDX / NO_INTERRUPT
- * itself). Event-loop thread; takes the lock.
- */
-void virtio_net_dp_interrupt(struct virtio_dev *vdev, unsigned q);
 
 /* virtio_net_dp_active - true while the in-kernel data path runs the queues. */
 bool virtio_net_dp_active(struct virtio_dev *vdev);

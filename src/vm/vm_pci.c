@@ -60,6 +60,31 @@ static int plat_msi_send(void *opaque, uint64_t addr, uint32_t data)
 	return hv_signal_msi(vm->hv, addr, data);
 }
 
+static int plat_msi_route(void *opaque, int gsi, uint64_t addr, uint32_t data)
+{
+	struct vm *vm = opaque;
+	int rc;
+
+	if (gsi < 0)
+		return hv_msi_route_add(vm->hv, addr, data);
+	rc = hv_msi_route_set(vm->hv, (uint32_t)gsi, addr, data);
+	return rc ? rc : gsi;
+}
+
+static void plat_msi_route_del(void *opaque, int gsi)
+{
+	struct vm *vm = opaque;
+
+	hv_msi_route_del(vm->hv, (uint32_t)gsi);
+}
+
+static int plat_irqfd(void *opaque, int fd, int gsi, bool assign)
+{
+	struct vm *vm = opaque;
+
+	return hv_irqfd(vm->hv, fd, (uint32_t)gsi, assign);
+}
+
 static void plat_intx_set(void *opaque, unsigned gsi, int level)
 {
 	struct vm *vm = opaque;
@@ -202,6 +227,9 @@ int vm_pci_create(struct vm *vm, const struct bus_region_ops *cf9_ops, void *cf9
 		.intx_set = plat_intx_set,
 		.fd_watch = plat_fd_watch,
 		.fd_unwatch = plat_fd_unwatch,
+		.msi_route = plat_msi_route,
+		.msi_route_del = plat_msi_route_del,
+		.irqfd = plat_irqfd,
 	};
 	ret = pci_bus_init(&p->bus, &vm->pio, &vm->mmio, &p->plat, cf9_ops, cf9);
 	if (ret) {

@@ -1,15 +1,17 @@
 /*
  * tcpbench.c — a TCP bulk-transfer timer for bench/net, built static and put into both the
- * sandbox's L1 and guest initramfs. One connection, one direction, measured by the receiver:
+ * sandbox's L1 and guest initramfs. One connection, one direction, timed by the receiver:
  *
  *   tcpbench recv ADDR PORT [SECS]
  *       listen on ADDR:PORT, accept one connection, read until EOF and print
- *       "TCPBENCH recv bytes=B ms=T MBps=X" (T from the first byte to EOF, CLOCK_MONOTONIC;
- *       X in 10^6 bytes per second). Gives up after SECS seconds without a connection (default 120).
+ *       "TCPBENCH recv bytes=B ms=T MBps=X" (T from the first byte to EOF by
+ *       CLOCK_MONOTONIC; X in 10^6 bytes per second). Gives up after SECS
+ *       seconds without a connection (default 120).
  *   tcpbench send ADDR PORT MIB [SECS]
- *       connect to ADDR:PORT (retried every 100 ms for up to SECS seconds, default 120), write MIB MiB
- *       in 256 KiB writes, shut down the write side, wait for the peer's EOF and print
- *       "TCPBENCH send bytes=B ms=T MBps=X" (T from connect to the peer's EOF).
+ *       connect to ADDR:PORT (retried every 100 ms for up to SECS seconds,
+ *       default 120), write MIB MiB in 256 KiB writes, shut down the write
+ *       side, wait for the peer's EOF and print "TCPBENCH send bytes=B ms=T
+ *       MBps=X" (T from connect to the peer's EOF).
  *
  * Exit status 0 on success, 1 on any failure (with a line on stderr).
  */

@@ -39,6 +39,7 @@ struct env {
 	uint16_t dp_stop_idx[2];
 	bool fd_taken[2];
 	unsigned fd_returns;
+	int irqfd[2]; /* what queue_irqfd bound, -1: nothing */
 };
 
 static void q1_avail(struct env *e, uint16_t head);
@@ -120,12 +121,22 @@ static int queue_fd(void *o, struct virtio_dev *vdev, unsigned q, bool take)
 	return take ? 100 + (int)q : 0;
 }
 
+static int queue_irqfd(void *o, struct virtio_dev *vdev, unsigned q, int fd)
+{
+	(void)vdev;
+	if (q >= 2)
+		return -EINVAL;
+	((struct env *)o)->irqfd[q] = fd;
+	return 0;
+}
+
 static void start(struct env *e, uint64_t features)
 {
 	struct virtq *vq;
 
 	e->vdev->transport.interrupt = on_irq;
 	e->vdev->transport.queue_fd = queue_fd;
+	e->vdev->transport.queue_irqfd = queue_irqfd;
 	e->vdev->transport.opaque = e;
 	virtio_dev_set_status(e->vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	e->vdev->driver_features = features;
@@ -171,10 +182,12 @@ static struct env *dp_env(void)
 		.dp_features = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX),
 		.dp_start = dp_start,
 		.dp_stop = dp_stop,
+		.dp_call_fd = { 200, 201 },
 	};
 	static const uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x57 };
 
 	e->pkt_len = -1;
+	e->irqfd[0] = e->irqfd[1] = -1;
 	fg_init(&e->g, NULL, 16);
 	if (virtio_net_create(&e->vdev, &e->g.gm, &be, mac))
 		abort();
@@ -447,18 +460,17 @@ TEST(net_dp_takes_queues_at_driver_ok_and_gives_them_back_on_reset)
 	virtio_dev_kick(e->vdev, 1);
 	CHECK_EQ(e->tx_calls, 0);
 	CHECK_EQ(q1_used_idx(e), 0);
-	/* the kernel's "used" signal becomes the queue's interrupt */
-	virtio_net_dp_interrupt(e->vdev, 1);
-	CHECK_EQ(e->irqs[1], 1);
-	virtio_net_dp_interrupt(e->vdev, 7);
-	CHECK_EQ(e->irqs[0] + e->irqs[1], 1);
-	/* reset: stopped, eventfds back to the transport, interrupts from it ignored */
+	/* the kernel's "used" eventfds are the queues' interrupts */
+	CHECK_EQ(e->irqfd[0], 200);
+	CHECK_EQ(e->irqfd[1], 201);
+	/* reset: stopped, notification eventfds back to the transport, interrupt eventfds unbound
+	 */
 	virtio_dev_set_status(e->vdev, 0);
 	CHECK_EQ(e->dp_stops, 1);
 	CHECK_EQ(e->fd_returns, 2);
+	CHECK_EQ(e->irqfd[0], -1);
+	CHECK_EQ(e->irqfd[1], -1);
 	CHECK(!virtio_net_dp_active(e->vdev));
-	virtio_net_dp_interrupt(e->vdev, 1);
-	CHECK_EQ(e->irqs[1], 1);
 	env_free(e);
 }
 
@@ -470,6 +482,7 @@ TEST(net_dp_refused_falls_back_to_userspace)
 	start(e, e->vdev->host_features);
 	CHECK(!virtio_net_dp_active(e->vdev));
 	CHECK_EQ(e->fd_returns, 2);
+	CHECK_EQ(e->irqfd[1], -1);
 	CHECK(e->watching);
 	fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF, 20, 0, 0);
 	q1_avail(e, 0);
@@ -504,6 +517,7 @@ TEST(net_dp_save_reads_kernel_indexes_and_load_resumes_there)
 	CHECK(virtio_net_dp_active(e->vdev));
 	/* a fresh device loads it and hands the kernel the same positions */
 	f->vdev->transport.queue_fd = queue_fd;
+	f->vdev->transport.queue_irqfd = queue_irqfd;
 	f->vdev->transport.interrupt = on_irq;
 	f->vdev->transport.opaque = f;
 	state_reader_init(&r, w.buf, w.len);
@@ -512,6 +526,7 @@ TEST(net_dp_save_reads_kernel_indexes_and_load_resumes_there)
 	CHECK_EQ(f->dp_vr[0].last_avail_idx, 5);
 	CHECK_EQ(f->dp_vr[1].last_avail_idx, 9);
 	CHECK_EQ(f->dp_vr[1].used_gpa, Q1_USED);
+	CHECK_EQ(f->irqfd[1], 201);
 	CHECK(virtio_net_dp_active(f->vdev));
 	state_writer_free(&w);
 	env_free(e);
