@@ -16,6 +16,8 @@
 #define TXQ 1
 /* 12 bytes: with VERSION_1 the header always has num_buffers (§5.1.6) */
 #define HDR_LEN sizeof(struct virtio_net_hdr_v1)
+/* the largest frame a TAP gives with TSO/GSO on: 64 KiB of IP plus the Ethernet header */
+#define RX_FRAME_MAX (HDR_LEN + 65536 + 14 + 4)
 
 struct virtio_net {
 	struct virtio_dev vdev;
@@ -29,6 +31,15 @@ struct virtio_net {
 	struct virtio_net_stats stats;
 	struct virtq_elem elem; /* scratch, under the device lock */
 	struct iovec slice[VIRTQ_MAX_SEGS];
+	/* VIRTIO_NET_F_MRG_RXBUF receive: one frame read ahead, spread over as many chains as it
+	 * needs */
+	uint8_t *rx_frame; /* RX_FRAME_MAX bytes: header + frame */
+	size_t rx_frame_len; /* 0: none waiting for buffers */
+	uint16_t rx_heads[VIRTIO_NET_QUEUE_SIZE];
+	uint32_t rx_lens[VIRTIO_NET_QUEUE_SIZE];
+	struct iovec rx_first[VIRTQ_MAX_SEGS]; /* the first chain's writable segments */
+	unsigned rx_first_n;
+	unsigned rx_short; /* chains available when the waiting frame last did not fit */
 };
 
 static struct virtio_net *to_net(struct virtio_dev *vdev)
@@ -152,6 +163,162 @@ static void dp_warn(struct virtio_net *net, const char *what, int rc)
 		 strerror(-rc));
 }
 
+/* Read one frame from the backend into rx_frame (header first). 1, 0 (none now) or -errno. */
+static int rx_read_frame(struct virtio_net *net)
+{
+	struct iovec iov;
+	ssize_t n;
+
+	if (net->be.vnet_hdr) {
+		iov = (struct iovec){ net->rx_frame, RX_FRAME_MAX };
+		n = net->be.readv(net->be.opaque, &iov, 1);
+	} else {
+		memset(net->rx_frame, 0, HDR_LEN);
+		iov = (struct iovec){ net->rx_frame + HDR_LEN, RX_FRAME_MAX - HDR_LEN };
+		n = net->be.readv(net->be.opaque, &iov, 1);
+		if (n >= 0)
+			n += HDR_LEN;
+	}
+	if (n == -EAGAIN || n == -EWOULDBLOCK)
+		return 0;
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n < HDR_LEN)
+		return -EIO;
+	net->rx_frame_len = (size_t)n;
+	return 1;
+}
+
+/*
+ * Spread the waiting frame over as many receive chains as it needs
+ * (§5.1.6.4.2), num_buffers in the first one's header, all published
+ * together. Returns 1 (delivered, or dropped as too big for the whole ring),
+ * 0 (not enough buffers yet: the chains went back and the frame waits), or -1
+ * (queue broken). Sets *@pushed when it returned an unusable chain on the way.
+ * Lock held.
+ */
+/* The frame does not fit in what is posted: give the @k chains back. 0, or 1 when it never will. */
+static int rx_short_of_buffers(struct virtio_net *net, unsigned k)
+{
+	struct virtio_dev *vdev = &net->vdev;
+	struct virtq *vq = &vdev->vqs[RXQ];
+
+	net->rx_short = k;
+	for (unsigned i = 0; i < k; i++)
+		virtq_unpop(vq);
+	if (k < vq->size)
+		return 0;
+	/* the whole ring cannot hold it: a driver that posts tiny buffers */
+	log_guest(&vdev->rl, "%s: %zu-byte frame dropped: receive ring too small", vdev->name,
+		  net->rx_frame_len);
+	net->stats.rx_dropped++;
+	net->rx_frame_len = 0;
+	return 1;
+}
+
+static int rx_deliver_merged(struct virtio_net *net, bool *pushed)
+{
+	struct virtio_dev *vdev = &net->vdev;
+	struct virtq *vq = &vdev->vqs[RXQ];
+	struct virtq_elem *e = &net->elem;
+	size_t off = 0;
+	unsigned k = 0;
+	uint16_t nbuf;
+
+	while (off < net->rx_frame_len) {
+		int rc = k < vq->size ? virtq_pop(vq, e) : 0;
+
+		if (rc < 0) {
+			virtio_dev_queue_error(vdev, RXQ);
+			return -1;
+		}
+		if (rc == 0)
+			return rx_short_of_buffers(net, k);
+		if (e->out_num || e->in_len == 0 || (k == 0 && e->in_len < HDR_LEN)) {
+			/* returned unused, as without MRG_RXBUF; the frame goes on in the next one
+			 */
+			log_guest(&vdev->rl,
+				  "%s: receive buffer unusable (%u readable, %llu writable)",
+				  vdev->name, e->out_num, (unsigned long long)e->in_len);
+			if (virtq_push(vq, e->head, 0)) {
+				virtio_dev_queue_error(vdev, RXQ);
+				return -1;
+			}
+			*pushed = true;
+			continue;
+		}
+		if (k == 0) {
+			net->rx_first_n = e->in_num;
+			memcpy(net->rx_first, e->iov + e->out_num,
+			       e->in_num * sizeof(struct iovec));
+		}
+		net->rx_heads[k] = e->head;
+		net->rx_lens[k] =
+			(uint32_t)virtq_buf_to_iov(e->iov + e->out_num, e->in_num, 0,
+						   net->rx_frame + off, net->rx_frame_len - off);
+		off += net->rx_lens[k];
+		k++;
+	}
+	nbuf = (uint16_t)k;
+	virtq_buf_to_iov(net->rx_first, net->rx_first_n,
+			 offsetof(struct virtio_net_hdr_v1, num_buffers), &nbuf, sizeof(nbuf));
+	if (virtq_push_many(vq, net->rx_heads, net->rx_lens, k)) {
+		virtio_dev_queue_error(vdev, RXQ);
+		return -1;
+	}
+	net->stats.rx_packets++;
+	net->rx_frame_len = 0;
+	return 1;
+}
+
+/* §5.1.6.4 with VIRTIO_NET_F_MRG_RXBUF: frames through rx_frame into any number of chains. */
+static void net_rx_merged(struct virtio_net *net)
+{
+	struct virtio_dev *vdev = &net->vdev;
+	bool pushed = false;
+	unsigned budget = 0;
+
+	for (;;) {
+		int rc;
+
+		if (virtio_dev_yield(vdev, RXQ, &budget))
+			break;
+		if (!net->rx_frame_len) {
+			if (!virtq_has_avail(&vdev->vqs[RXQ])) {
+				if (virtio_dev_queue_rearm(vdev, RXQ))
+					continue;
+				rx_watch(net, false); /* no buffers: wait for the guest's rx kick */
+				break;
+			}
+			rc = rx_read_frame(net);
+			if (rc < 0)
+				net->stats.rx_dropped++;
+			if (rc <= 0)
+				break;
+		}
+		rc = rx_deliver_merged(net, &pushed);
+		if (rc < 0)
+			break;
+		if (rc == 0) {
+			/* ask for a notification past the chains already there (EVENT_IDX), and
+			 * go on only if more arrived meanwhile */
+			struct virtq *vq = &vdev->vqs[RXQ];
+			bool more;
+
+			vq->last_avail_idx = (uint16_t)(vq->last_avail_idx + net->rx_short);
+			more = virtio_dev_queue_rearm(vdev, RXQ);
+			vq->last_avail_idx = (uint16_t)(vq->last_avail_idx - net->rx_short);
+			if (more)
+				continue;
+			rx_watch(net, false);
+			break;
+		}
+		pushed = true;
+	}
+	if (pushed)
+		virtio_dev_used(vdev, RXQ);
+}
+
 /* §5.1.6.4: one packet per chain (no MRG_RXBUF), header first. Lock held. */
 static void net_rx(struct virtio_net *net)
 {
@@ -163,6 +330,10 @@ static void net_rx(struct virtio_net *net)
 
 	if (!virtio_dev_running(vdev))
 		return;
+	if (virtio_dev_has(vdev, VIRTIO_NET_F_MRG_RXBUF)) {
+		net_rx_merged(net);
+		return;
+	}
 	for (;;) {
 		struct iovec *in;
 		uint16_t one = 1;
@@ -349,6 +520,7 @@ static void net_reset(struct virtio_dev *vdev)
 		log_warn("%s: stopping vhost-net: %s", vdev->name, strerror(-rc));
 	dp_give_back(net);
 	rx_watch(net, false);
+	net->rx_frame_len = 0;
 }
 
 /* Before a save: read the kernel's ring indexes into the queues, then let it go on. */
@@ -396,7 +568,8 @@ static void net_destroy(struct virtio_dev *vdev)
 	if (net->be.release)
 		net->be.release(net->be.opaque);
 	virtio_dev_fini(vdev);
-	free(to_net(vdev));
+	free(net->rx_frame);
+	free(net);
 }
 
 static void net_save(struct virtio_dev *vdev, struct state_writer *w)
@@ -434,7 +607,7 @@ int virtio_net_create(struct virtio_dev **out, const struct gmem *gm,
 		      const struct virtio_net_backend *be, const uint8_t mac[6])
 {
 	uint64_t features = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS) |
-			    (1ull << VIRTIO_NET_F_MTU);
+			    (1ull << VIRTIO_NET_F_MTU) | (1ull << VIRTIO_NET_F_MRG_RXBUF);
 	struct virtio_net *net;
 	int rc;
 
@@ -447,9 +620,15 @@ int virtio_net_create(struct virtio_dev **out, const struct gmem *gm,
 	net = calloc(1, sizeof(*net));
 	if (!net)
 		return -ENOMEM;
+	net->rx_frame = malloc(RX_FRAME_MAX);
+	if (!net->rx_frame) {
+		free(net);
+		return -ENOMEM;
+	}
 	rc = virtio_dev_init(&net->vdev, &net_ops, gm, "virtio-net", features, 2,
 			     VIRTIO_NET_QUEUE_SIZE);
 	if (rc) {
+		free(net->rx_frame);
 		free(net);
 		return rc;
 	}

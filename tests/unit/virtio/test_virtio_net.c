@@ -314,7 +314,8 @@ TEST(net_rx_and_flow_control)
 	struct env *e = net_env(false);
 	uint8_t *buf = fg_ptr(&e->g, FAKE_BUF);
 
-	start(e, e->vdev->host_features);
+	/* one chain per frame (no MRG_RXBUF); the merged path has its own test below */
+	start(e, e->vdev->host_features & ~(1ull << VIRTIO_NET_F_MRG_RXBUF));
 	CHECK_EQ(e->watching, 1);
 	/* a packet with no buffers posted: stop watching, keep the packet */
 	memcpy(e->pkt, "hello-guest", 11);
@@ -338,21 +339,26 @@ TEST(net_rx_and_flow_control)
 	env_free(e);
 }
 
+/* with and without VIRTIO_NET_F_MRG_RXBUF: an unusable buffer is returned empty, the next one used
+ */
 TEST(net_rx_buffer_too_small)
 {
-	struct env *e = net_env(true);
+	for (int merged = 0; merged < 2; merged++) {
+		struct env *e = net_env(true);
+		uint64_t f = e->vdev->host_features;
 
-	start(e, e->vdev->host_features);
-	e->pkt_len = 30;
-	fg_desc(&e->g, FAKE_DESC, 0, FAKE_BUF, 8, VRING_DESC_F_WRITE, 0);
-	fg_avail(&e->g, 0);
-	fg_desc(&e->g, FAKE_DESC, 1, FAKE_BUF + 0x100, 2048, VRING_DESC_F_WRITE, 0);
-	fg_avail(&e->g, 1);
-	virtio_dev_kick(e->vdev, 0);
-	CHECK_EQ(fg_used_idx(&e->g), 2);
-	CHECK_EQ(fg_used(&e->g, 0).len, 0);
-	CHECK_EQ(fg_used(&e->g, 1).len, 30);
-	env_free(e);
+		start(e, merged ? f : f & ~(1ull << VIRTIO_NET_F_MRG_RXBUF));
+		e->pkt_len = 30;
+		fg_desc(&e->g, FAKE_DESC, 0, FAKE_BUF, 8, VRING_DESC_F_WRITE, 0);
+		fg_avail(&e->g, 0);
+		fg_desc(&e->g, FAKE_DESC, 1, FAKE_BUF + 0x100, 2048, VRING_DESC_F_WRITE, 0);
+		fg_avail(&e->g, 1);
+		virtio_dev_kick(e->vdev, 0);
+		CHECK_EQ(fg_used_idx(&e->g), 2);
+		CHECK_EQ(fg_used(&e->g, 0).len, 0);
+		CHECK_EQ(fg_used(&e->g, 1).len, 30);
+		env_free(e);
+	}
 }
 
 TEST(console_input_pulled_into_buffers)
@@ -433,6 +439,52 @@ TEST(rng_fills_buffers)
 	fg_avail(&e->g, 0);
 	virtio_dev_kick(e->vdev, 0);
 	CHECK_EQ(fg_used_idx(&e->g), 1);
+	env_free(e);
+}
+
+TEST(net_rx_mergeable_spreads_a_frame_over_chains)
+{
+	struct env *e = net_env(true);
+	uint8_t *buf = fg_ptr(&e->g, FAKE_BUF);
+	uint8_t frame[52];
+
+	CHECK(e->vdev->host_features & (1ull << VIRTIO_NET_F_MRG_RXBUF));
+	start(e, e->vdev->host_features);
+	/* a 12-byte header and 40 bytes of frame, into 20-byte buffers: 20 + 20 + 12 */
+	memset(frame, 0, 12);
+	frame[0] = VIRTIO_NET_HDR_F_DATA_VALID;
+	for (unsigned i = 12; i < sizeof(frame); i++)
+		frame[i] = (uint8_t)i;
+	memcpy(e->pkt, frame, sizeof(frame));
+	e->pkt_len = sizeof(frame);
+	memset(buf, 0xee, 192);
+	for (unsigned i = 0; i < 3; i++)
+		fg_desc(&e->g, FAKE_DESC, i, FAKE_BUF + 64 * i, 20, VRING_DESC_F_WRITE, 0);
+	/* two buffers are not enough: nothing is used, the frame waits, the fd is not watched */
+	fg_avail(&e->g, 0);
+	fg_avail(&e->g, 1);
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(fg_used_idx(&e->g), 0);
+	CHECK_EQ(e->pkt_len, -1); /* read from the backend already */
+	CHECK_EQ(e->watching, 0);
+	/* a third one: all three published at once, num_buffers = 3 */
+	fg_avail(&e->g, 2);
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(fg_used_idx(&e->g), 3);
+	CHECK_EQ(fg_used(&e->g, 0).id, 0);
+	CHECK_EQ(fg_used(&e->g, 0).len, 20);
+	CHECK_EQ(fg_used(&e->g, 1).len, 20);
+	CHECK_EQ(fg_used(&e->g, 2).id, 2);
+	CHECK_EQ(fg_used(&e->g, 2).len, 12);
+	CHECK_EQ(buf[0], VIRTIO_NET_HDR_F_DATA_VALID);
+	CHECK_EQ(buf[10], 3);
+	CHECK_EQ(buf[11], 0);
+	CHECK(memcmp(buf + 12, frame + 12, 8) == 0);
+	CHECK(memcmp(buf + 64, frame + 20, 20) == 0);
+	CHECK(memcmp(buf + 128, frame + 40, 12) == 0);
+	CHECK_EQ(buf[128 + 12], 0xee); /* nothing past the frame */
+	CHECK_EQ(e->irqs[0], 1);
+	CHECK_EQ(e->watching, 0); /* every buffer used: wait for the next kick */
 	env_free(e);
 }
 
@@ -541,6 +593,7 @@ HARNESS_MAIN(
 	HARNESS_T(net_tx_yields_to_the_event_loop)
 	HARNESS_T(net_rx_and_flow_control)
 	HARNESS_T(net_rx_buffer_too_small)
+	HARNESS_T(net_rx_mergeable_spreads_a_frame_over_chains)
 	HARNESS_T(net_dp_takes_queues_at_driver_ok_and_gives_them_back_on_reset)
 	HARNESS_T(net_dp_refused_falls_back_to_userspace)
 	HARNESS_T(net_dp_save_reads_kernel_indexes_and_load_resumes_there)
