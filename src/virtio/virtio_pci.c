@@ -126,6 +126,9 @@ static void vp_call_apply(struct virtio_pci *vp, unsigned q)
 			kvm = vp->call_kvm[q] || plat->irqfd(plat->opaque, fd, gsi, true) == 0;
 		}
 	}
+	if (kvm != vp->call_kvm[q] || (!kvm && !vp->call_watched[q]))
+		log_debug("%s: queue %u interrupts %s (GSI %d)", vp->vdev->name, q,
+			  kvm ? "through a KVM irqfd" : "through the event loop", vp->call_gsi[q]);
 	if (kvm) {
 		vp->call_kvm[q] = true;
 		if (vp->call_watched[q] && plat->fd_unwatch)
