@@ -492,9 +492,10 @@ static void net_go(struct virtio_net *net)
 	rx_watch(net, true);
 }
 
-static void net_driver_ok(struct virtio_dev *vdev)
+/* The TAP offloads the negotiated features let the guest take (after DRIVER_OK or a load). */
+static void net_set_offloads(struct virtio_net *net)
 {
-	struct virtio_net *net = to_net(vdev);
+	struct virtio_dev *vdev = &net->vdev;
 	unsigned flags = 0;
 
 	if (net->be.set_offload && net->be.vnet_hdr) {
@@ -508,6 +509,13 @@ static void net_driver_ok(struct virtio_dev *vdev)
 		if (net->be.set_offload(net->be.opaque, flags))
 			log_warn("%s: could not set TAP offloads 0x%x", vdev->name, flags);
 	}
+}
+
+static void net_driver_ok(struct virtio_dev *vdev)
+{
+	struct virtio_net *net = to_net(vdev);
+
+	net_set_offloads(net);
 	net_go(net);
 }
 
@@ -550,8 +558,10 @@ static void net_loaded(struct virtio_dev *vdev)
 	dp_halt(net, false);
 	dp_give_back(net);
 	rx_watch(net, false);
-	if (virtio_dev_running(vdev))
+	if (virtio_dev_running(vdev)) {
+		net_set_offloads(net);
 		net_go(net);
+	}
 }
 
 static void net_config_read(struct virtio_dev *vdev, uint32_t offset, void *buf, uint32_t len)

@@ -574,6 +574,7 @@ TEST(net_dp_save_reads_kernel_indexes_and_load_resumes_there)
 	f->vdev->transport.opaque = f;
 	state_reader_init(&r, w.buf, w.len);
 	CHECK_EQ(virtio_dev_load(f->vdev, &r), 0);
+	CHECK_EQ(f->offload_flags, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6); /* the TAP set up again */
 	CHECK_EQ(f->dp_starts, 1);
 	CHECK_EQ(f->dp_vr[0].last_avail_idx, 5);
 	CHECK_EQ(f->dp_vr[1].last_avail_idx, 9);
