@@ -20,7 +20,10 @@
  * through the transport (a KVM irqfd on the MSI-X route where it can). Reset,
  * save (the kernel's ring indexes are read back first) and load stop and
  * restart it; when the kernel refuses a start, the model falls back to
- * moving packets itself and says so once.
+ * moving packets itself and says so once. Note: after a save the kernel runs
+ * again and may still fill receive buffers; a VM snapshot must keep the
+ * device reset or the VM from resuming until guest memory is saved too
+ * (no VM-level snapshot exists yet to wire that).
  */
 #ifndef VMON_VIRTIO_VIRTIO_NET_H
 #define VMON_VIRTIO_VIRTIO_NET_H
