@@ -27,7 +27,9 @@ const char *cli_usage(void)
 	       "  --cpus N              vCPUs (1-64, default 1)\n"
 	       "  --mem SIZE            guest RAM, e.g. 512M, 2G (default 256M)\n"
 	       "  --disk PATH[,ro][,id=ID]  virtio-blk disk (repeatable)\n"
-	       "  --net tap=NAME[,mac=MAC]  virtio-net NIC on a TAP device (repeatable)\n"
+	       "  --net tap=NAME[,mac=MAC][,vhost=on|off]\n"
+	       "                        virtio-net NIC on a TAP device (repeatable);\n"
+	       "                        vhost=on: packets moved in the kernel (/dev/vhost-net)\n"
 	       "  --rng                 virtio-rng device\n"
 	       "  --console serial|virtio   guest console device (default serial)\n"
 	       "  --reboot restart|exit guest reboot restarts the VM or ends vmon (default exit)\n"
@@ -98,7 +100,7 @@ out:
 	return ret;
 }
 
-/* --net tap=NAME[,mac=MAC] */
+/* --net tap=NAME[,mac=MAC][,vhost=on|off] */
 static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t err_len)
 {
 	struct vm_net_config *n;
@@ -125,8 +127,11 @@ static int parse_net(struct vm_config *cfg, const char *arg, char *err, size_t e
 				goto out;
 			}
 			n->has_mac = true;
+		} else if (!strcmp(tok, "vhost=on") || !strcmp(tok, "vhost=off")) {
+			n->vhost = tok[7] == 'n';
 		} else {
-			snprintf(err, err_len, "--net: unknown option '%s' (tap=NAME, mac=MAC)",
+			snprintf(err, err_len,
+				 "--net: unknown option '%s' (tap=NAME, mac=MAC, vhost=on|off)",
 				 tok);
 			ret = -EINVAL;
 			goto out;

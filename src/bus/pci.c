@@ -247,10 +247,26 @@ static int msix_send(struct pci_device *pdev, unsigned v)
 	return plat->msi_send(plat->opaque, (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data);
 }
 
-/* Send what is pending and no longer masked. Device lock held. */
+bool pci_msix_vector_live(const struct pci_device *pdev, unsigned vector, uint64_t *addr,
+			  uint32_t *data)
+{
+	uint16_t ctrl = msix_ctrl(pdev);
+
+	if (!(ctrl & PCI_MSIX_FLAGS_ENABLE) || (ctrl & PCI_MSIX_FLAGS_MASKALL) ||
+	    vector >= pdev->msix_nr || (pdev->msix[vector].ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT))
+		return false;
+	*addr = (uint64_t)pdev->msix[vector].addr_hi << 32 | pdev->msix[vector].addr_lo;
+	*data = pdev->msix[vector].data;
+	return true;
+}
+
+/* Send what is pending and no longer masked; tell the owner. Device lock held. */
 static void msix_flush_pending(struct pci_device *pdev)
 {
 	uint16_t ctrl = msix_ctrl(pdev);
+
+	if (pdev->msix_changed)
+		pdev->msix_changed(pdev);
 
 	if (!(ctrl & PCI_MSIX_FLAGS_ENABLE) || (ctrl & PCI_MSIX_FLAGS_MASKALL))
 		return;
@@ -677,6 +693,8 @@ int pci_device_load(struct pci_device *pdev, struct state_reader *r)
 	pdev->intx_level = intx;
 	pci_update_mappings(pdev);
 	intx_apply(pdev);
+	if (pdev->msix_changed)
+		pdev->msix_changed(pdev);
 	pthread_mutex_unlock(&pdev->lock);
 	return 0;
 }

@@ -69,6 +69,11 @@ static inline unsigned pci_slot_intx_gsi(unsigned slot)
  *                 vm/evloop.h's evloop_handler, so evloop_add(el, fd, EPOLLIN,
  *                 fn, arg) implements it). Returns 0 or -errno.
  * @fd_unwatch:    stop watching @fd.
+ * @msi_route:     route a GSI as the MSI @addr/@data: a new one when @gsi < 0,
+ *                 else update @gsi. Returns the GSI or -errno.
+ * @msi_route_del: free a GSI made by @msi_route.
+ * @irqfd:         make signalling eventfd @fd raise @gsi in the kernel with no
+ *                 exit to userspace (KVM_IRQFD), or undo it. 0 or -errno.
  */
 struct pci_platform {
 	void *opaque;
@@ -78,6 +83,9 @@ struct pci_platform {
 	void (*intx_set)(void *opaque, unsigned gsi, int level);
 	int (*fd_watch)(void *opaque, int fd, void (*fn)(void *arg, uint32_t events), void *arg);
 	int (*fd_unwatch)(void *opaque, int fd);
+	int (*msi_route)(void *opaque, int gsi, uint64_t addr, uint32_t data);
+	void (*msi_route_del)(void *opaque, int gsi);
+	int (*irqfd)(void *opaque, int fd, int gsi, bool assign);
 };
 
 struct pci_device;
@@ -130,6 +138,12 @@ struct pci_device {
 	void (*hook_write)(struct pci_device *pdev, unsigned offset, uint32_t value, unsigned size);
 	/* Called (device lock held) after a BAR was mapped at @gpa or unmapped. May be NULL. */
 	void (*bar_changed)(struct pci_device *pdev, unsigned bar, bool mapped, uint64_t gpa);
+	/*
+	 * Called (device lock held) after the MSI-X enable/function-mask bits or a
+	 * table entry may have changed, or a load. May be NULL. It may use the
+	 * platform and read pdev->msix[] but not call pci_* functions that lock.
+	 */
+	void (*msix_changed)(struct pci_device *pdev);
 	struct ratelimit rl;
 };
 
@@ -239,6 +253,14 @@ void pci_bus_config_write(struct pci_bus *pb, unsigned busno, unsigned dev, unsi
  */
 uint64_t pci_msix_read(struct pci_device *pdev, uint64_t offset, unsigned size);
 void pci_msix_write(struct pci_device *pdev, uint64_t offset, uint64_t value, unsigned size);
+
+/*
+ * pci_msix_vector_live - true when MSI-X is enabled, the function is not
+ * masked and vector @vector exists and is not masked; then *@addr and *@data are
+ * its message. Device lock held (for an msix_changed callback).
+ */
+bool pci_msix_vector_live(const struct pci_device *pdev, unsigned vector, uint64_t *addr,
+			  uint32_t *data);
 
 /* pci_msix_enabled - MSI-X enable set (and the function not masked is not required). */
 bool pci_msix_enabled(struct pci_device *pdev);

@@ -249,6 +249,8 @@ void virtio_dev_config_changed(struct virtio_dev *vdev)
 
 void virtio_dev_save(struct virtio_dev *vdev, struct state_writer *w)
 {
+	if (vdev->ops->sync)
+		vdev->ops->sync(vdev);
 	state_put_u32(w, VIRTIO_SAVE_MAGIC);
 	state_put_u64(w, vdev->driver_features);
 	state_put_u8(w, vdev->status);
@@ -328,5 +330,7 @@ int virtio_dev_load(struct virtio_dev *vdev, struct state_reader *r)
 	vdev->config_generation = gen;
 	vdev->config_vector = cvec;
 	memcpy(vdev->vqs, vqs, sizeof(vqs[0]) * nq);
+	if (vdev->ops->loaded)
+		vdev->ops->loaded(vdev);
 	return 0;
 }

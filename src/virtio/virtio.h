@@ -49,6 +49,11 @@ struct virtio_dev;
  *               reading non-zero so the driver waits (§2.4.2). May be NULL.
  * @save/@load:  device-specific state after the common state (may be NULL).
  *               @load validates before committing and returns 0 or -EINVAL.
+ * @sync:        before the common state is saved: bring each queue's
+ *               last_avail_idx/used_idx up to date when the queues are
+ *               processed outside the model (vhost-net). May be NULL.
+ * @loaded:      after a load was committed (the device may be DRIVER_OK):
+ *               resume what the model runs outside the register path. May be NULL.
  */
 struct virtio_dev_ops {
 	const char *name;
@@ -63,6 +68,8 @@ struct virtio_dev_ops {
 	unsigned (*inflight)(struct virtio_dev *vdev);
 	void (*save)(struct virtio_dev *vdev, struct state_writer *w);
 	int (*load)(struct virtio_dev *vdev, struct state_reader *r);
+	void (*sync)(struct virtio_dev *vdev);
+	void (*loaded)(struct virtio_dev *vdev);
 	void (*destroy)(struct virtio_dev *vdev);
 };
 
@@ -77,6 +84,23 @@ struct virtio_transport {
 	/* requeue: run queue @q again later, after other event-loop work; false if it cannot. May
 	 * be NULL. */
 	bool (*requeue)(void *opaque, struct virtio_dev *vdev, unsigned q);
+	/*
+	 * queue_fd: @take true hands queue @q's notification eventfd to the model
+	 * (the transport stops reading it; driver notifications keep signalling it)
+	 * and returns it; @take false gives it back (the transport watches it again
+	 * and runs the queue once). Returns the fd, 0, or -errno (-ENOTSUP: the
+	 * transport has no eventfd for the queue). May be NULL.
+	 */
+	int (*queue_fd)(void *opaque, struct virtio_dev *vdev, unsigned q, bool take);
+	/*
+	 * queue_irqfd: from now on, a signal on eventfd @fd (>= 0) means "interrupt
+	 * the driver for queue @q" — unconditionally, the signaller applied
+	 * EVENT_IDX itself. The transport delivers it through a KVM irqfd while the
+	 * queue's MSI-X vector is live, else reads it on the event loop (ISR and
+	 * INTx, or a pending bit while masked). @fd -1 ends it. 0 or -errno. Lock
+	 * held. May be NULL.
+	 */
+	int (*queue_irqfd)(void *opaque, struct virtio_dev *vdev, unsigned q, int fd);
 	void *opaque;
 };
 

@@ -6,10 +6,14 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "backends/blk/blk_backend.h"
 #include "backends/net/net_tap.h"
+#include "backends/net/net_vhost.h"
 #include "util/log.h"
 #include "virtio/virtio_blk.h"
 #include "virtio/virtio_net.h"
@@ -93,6 +97,9 @@ struct net_glue {
 	struct net_tap *tap;
 	struct evloop *el;
 	struct virtio_dev *vdev;
+	const struct gmem *gm;
+	struct net_vhost *vh; /* NULL: vmon moves the packets */
+	int call_fd[2]; /* vhost signals these; the transport makes them interrupts */
 };
 
 static int net_glue_offload(void *opaque, unsigned flags)
@@ -129,16 +136,63 @@ static void net_glue_watch(void *opaque, bool on)
 		log_warn("virtio-net: %s the TAP fd: %d", on ? "watching" : "unwatching", rc);
 }
 
+static int net_glue_dp_start(void *opaque, uint64_t features, const struct virtio_net_dp_ring vr[2])
+{
+	struct net_glue *g = opaque;
+	struct net_vhost_vring v[2];
+	uint64_t one = 1;
+	int rc;
+
+	for (unsigned q = 0; q < 2; q++)
+		v[q] = (struct net_vhost_vring){
+			.num = vr[q].num,
+			.desc_gpa = vr[q].desc_gpa,
+			.avail_gpa = vr[q].avail_gpa,
+			.used_gpa = vr[q].used_gpa,
+			.last_avail_idx = vr[q].last_avail_idx,
+			.kick_fd = vr[q].kick_fd,
+			.call_fd = g->call_fd[q],
+		};
+	rc = net_vhost_start(g->vh, features, g->gm, v, g->tap);
+	if (rc)
+		return rc;
+	/* buffers made available before the start (or a restore) were never kicked to vhost */
+	for (unsigned q = 0; q < 2; q++)
+		if (write(vr[q].kick_fd, &one, sizeof(one)) != sizeof(one))
+			log_warn("virtio-net: kicking vhost-net queue %u failed", q);
+	return 0;
+}
+
+static int net_glue_dp_stop(void *opaque, uint16_t last_avail_idx[2])
+{
+	return net_vhost_stop(((struct net_glue *)opaque)->vh, last_avail_idx);
+}
+
 static void net_glue_release(void *opaque)
 {
 	struct net_glue *g = opaque;
 
-	evloop_del(g->el, net_tap_fd(g->tap));
+	if (g->el)
+		evloop_del(g->el, net_tap_fd(g->tap));
+	for (unsigned q = 0; q < 2; q++)
+		if (g->call_fd[q] >= 0)
+			close(g->call_fd[q]);
 	free(g);
 }
 
+/* The eventfds vhost-net interrupts through (the transport binds them). 0 or -errno. */
+static int net_glue_calls(struct net_glue *g)
+{
+	for (unsigned q = 0; q < 2; q++) {
+		g->call_fd[q] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (g->call_fd[q] < 0)
+			return -errno;
+	}
+	return 0;
+}
+
 int virtio_net_create_on(struct virtio_dev **out, const struct gmem *gm, struct net_tap *t,
-			 const uint8_t mac[6], struct evloop *el)
+			 struct net_vhost *vh, const uint8_t mac[6], struct evloop *el)
 {
 	struct net_glue *g = calloc(1, sizeof(*g));
 	struct virtio_net_backend be = {
@@ -156,9 +210,28 @@ int virtio_net_create_on(struct virtio_dev **out, const struct gmem *gm, struct 
 		return -ENOMEM;
 	g->tap = t;
 	g->el = el;
+	g->gm = gm;
+	g->vh = vh;
+	g->call_fd[0] = g->call_fd[1] = -1;
+	if (vh) {
+		if (!be.vnet_hdr) {
+			free(g);
+			return -EOPNOTSUPP; /* vhost-net needs the TAP's vnet header */
+		}
+		be.dp_features = net_vhost_features(vh);
+		be.dp_start = net_glue_dp_start;
+		be.dp_stop = net_glue_dp_stop;
+		rc = net_glue_calls(g);
+		if (rc) {
+			net_glue_release(g);
+			return rc;
+		}
+		be.dp_call_fd[0] = g->call_fd[0];
+		be.dp_call_fd[1] = g->call_fd[1];
+	}
 	rc = virtio_net_create(out, gm, &be, mac);
 	if (rc) {
-		free(g);
+		net_glue_release(g);
 		return rc;
 	}
 	g->vdev = *out;

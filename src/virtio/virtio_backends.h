@@ -24,6 +24,7 @@
 
 struct blk_backend;
 struct net_tap;
+struct net_vhost;
 struct evloop;
 
 /*
@@ -40,9 +41,12 @@ int virtio_blk_create_on(struct virtio_dev **out, const struct gmem *gm, struct 
  * virtio_net_create_on - a virtio-net device over TAP @t with MAC @mac. The
  * TAP fd is watched on @el (EPOLLIN) while the guest has receive buffers
  * posted; offloads are set from the negotiated features. @t stays the
- * caller's (close it after destroying the device). Returns 0 and *@out, or -errno.
+ * caller's (close it after destroying the device). With @vh (an open
+ * /dev/vhost-net, also the caller's), the queues go to vhost-net at
+ * DRIVER_OK and its interrupts come back through two eventfds the transport
+ * binds as KVM irqfds (-EOPNOTSUPP when @t has no vnet header). Returns 0 and *@out, or -errno.
  */
 int virtio_net_create_on(struct virtio_dev **out, const struct gmem *gm, struct net_tap *t,
-			 const uint8_t mac[6], struct evloop *el);
+			 struct net_vhost *vh, const uint8_t mac[6], struct evloop *el);
 
 #endif

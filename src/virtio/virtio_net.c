@@ -16,15 +16,30 @@
 #define TXQ 1
 /* 12 bytes: with VERSION_1 the header always has num_buffers (§5.1.6) */
 #define HDR_LEN sizeof(struct virtio_net_hdr_v1)
+/* the largest frame a TAP gives with TSO/GSO on: 64 KiB of IP plus the Ethernet header */
+#define RX_FRAME_MAX (HDR_LEN + 65536 + 14 + 4)
 
 struct virtio_net {
 	struct virtio_dev vdev;
 	struct virtio_net_backend be;
 	struct virtio_net_config cfg;
 	bool rx_watching;
+	bool dp_on; /* the in-kernel data path runs both queues */
+	bool dp_warned;
+	int dp_kick[2]; /* the transport's notification eventfds it holds */
+	bool dp_call[2]; /* be.dp_call_fd[q] bound as queue q's interrupt */
 	struct virtio_net_stats stats;
 	struct virtq_elem elem; /* scratch, under the device lock */
 	struct iovec slice[VIRTQ_MAX_SEGS];
+	/* VIRTIO_NET_F_MRG_RXBUF receive: one frame read ahead, spread over as many chains as it
+	 * needs */
+	uint8_t *rx_frame; /* RX_FRAME_MAX bytes: header + frame */
+	size_t rx_frame_len; /* 0: none waiting for buffers */
+	uint16_t rx_heads[VIRTIO_NET_QUEUE_SIZE];
+	uint32_t rx_lens[VIRTIO_NET_QUEUE_SIZE];
+	struct iovec rx_first[VIRTQ_MAX_SEGS]; /* the first chain's writable segments */
+	unsigned rx_first_n;
+	unsigned rx_short; /* chains available when the waiting frame last did not fit */
 };
 
 static struct virtio_net *to_net(struct virtio_dev *vdev)
@@ -38,6 +53,270 @@ static void rx_watch(struct virtio_net *net, bool on)
 		return;
 	net->rx_watching = on;
 	net->be.rx_watch(net->be.opaque, on);
+}
+
+/* ---- in-kernel data path (vhost-net) ---------------------------------------------------- */
+
+static void dp_give_back(struct virtio_net *net)
+{
+	struct virtio_dev *vdev = &net->vdev;
+
+	for (unsigned q = 0; q < 2; q++) {
+		if (net->dp_kick[q] >= 0 && vdev->transport.queue_fd)
+			vdev->transport.queue_fd(vdev->transport.opaque, vdev, q, false);
+		net->dp_kick[q] = -1;
+		if (net->dp_call[q] && vdev->transport.queue_irqfd)
+			vdev->transport.queue_irqfd(vdev->transport.opaque, vdev, q, -1);
+		net->dp_call[q] = false;
+	}
+}
+
+/* Start the backend on the rings as they are now (kick fds already held). Lock held. */
+static int dp_start_rings(struct virtio_net *net)
+{
+	struct virtio_dev *vdev = &net->vdev;
+	struct virtio_net_dp_ring vr[2];
+
+	for (unsigned q = 0; q < 2; q++) {
+		const struct virtq *vq = &vdev->vqs[q];
+
+		if (!virtq_ready(vq))
+			return -EINVAL;
+		vr[q] = (struct virtio_net_dp_ring){
+			.num = vq->size,
+			.desc_gpa = vq->desc_gpa,
+			.avail_gpa = vq->avail_gpa,
+			.used_gpa = vq->used_gpa,
+			.last_avail_idx = vq->last_avail_idx,
+			.kick_fd = net->dp_kick[q],
+		};
+	}
+	return net->be.dp_start(net->be.opaque, vdev->driver_features & net->be.dp_features, vr);
+}
+
+/* Hand both queues to the in-kernel data path. 0, or -errno with the queues still ours. Lock held.
+ */
+static int dp_begin(struct virtio_net *net)
+{
+	struct virtio_dev *vdev = &net->vdev;
+	int rc;
+
+	if (!net->be.dp_start || !vdev->transport.queue_fd || !vdev->transport.queue_irqfd)
+		return -ENOTSUP;
+	for (unsigned q = 0; q < 2; q++) {
+		rc = vdev->transport.queue_fd(vdev->transport.opaque, vdev, q, true);
+		if (rc >= 0) {
+			net->dp_kick[q] = rc;
+			rc = vdev->transport.queue_irqfd(vdev->transport.opaque, vdev, q,
+							 net->be.dp_call_fd[q]);
+			net->dp_call[q] = rc == 0;
+		}
+		if (rc < 0) {
+			dp_give_back(net);
+			return rc;
+		}
+	}
+	rc = dp_start_rings(net);
+	if (rc) {
+		dp_give_back(net);
+		return rc;
+	}
+	net->dp_on = true;
+	return 0;
+}
+
+/*
+ * Stop the in-kernel data path. With @record, copy where it stopped into the
+ * queues: the next avail index it would read and the used index it published
+ * (the kernel completes every chain it took before it stops). Lock held.
+ */
+static int dp_halt(struct virtio_net *net, bool record)
+{
+	struct virtio_dev *vdev = &net->vdev;
+	uint16_t idx[2];
+	int rc;
+
+	if (!net->dp_on)
+		return 0;
+	net->dp_on = false;
+	rc = net->be.dp_stop(net->be.opaque, record ? idx : NULL);
+	if (rc || !record)
+		return rc;
+	for (unsigned q = 0; q < 2; q++) {
+		struct virtq *vq = &vdev->vqs[q];
+		const uint16_t *used_idx = gmem_ptr(vdev->gm, vq->used_gpa + 2, 2);
+
+		vq->last_avail_idx = idx[q];
+		if (used_idx)
+			vq->used_idx = __atomic_load_n(used_idx, __ATOMIC_ACQUIRE);
+		vq->signalled_used_valid = false;
+	}
+	return 0;
+}
+
+static void dp_warn(struct virtio_net *net, const char *what, int rc)
+{
+	if (net->dp_warned)
+		return;
+	net->dp_warned = true;
+	log_warn("%s: vhost-net %s (%s); vmon moves the packets itself", net->vdev.name, what,
+		 strerror(-rc));
+}
+
+/* Read one frame from the backend into rx_frame (header first). 1, 0 (none now) or -errno. */
+static int rx_read_frame(struct virtio_net *net)
+{
+	struct iovec iov;
+	ssize_t n;
+
+	if (net->be.vnet_hdr) {
+		iov = (struct iovec){ net->rx_frame, RX_FRAME_MAX };
+		n = net->be.readv(net->be.opaque, &iov, 1);
+	} else {
+		memset(net->rx_frame, 0, HDR_LEN);
+		iov = (struct iovec){ net->rx_frame + HDR_LEN, RX_FRAME_MAX - HDR_LEN };
+		n = net->be.readv(net->be.opaque, &iov, 1);
+		if (n >= 0)
+			n += HDR_LEN;
+	}
+	if (n == -EAGAIN || n == -EWOULDBLOCK)
+		return 0;
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n < HDR_LEN)
+		return -EIO;
+	net->rx_frame_len = (size_t)n;
+	return 1;
+}
+
+/*
+ * Spread the waiting frame over as many receive chains as it needs
+ * (§5.1.6.4.2), num_buffers in the first one's header, all published
+ * together. Returns 1 (delivered, or dropped as too big for the whole ring),
+ * 0 (not enough buffers yet: the chains went back and the frame waits), or -1
+ * (queue broken). Sets *@pushed when it returned an unusable chain on the way.
+ * Lock held.
+ */
+/* The frame does not fit in what is posted: give the @k chains back. 0, or 1 when it never will. */
+static int rx_short_of_buffers(struct virtio_net *net, unsigned k)
+{
+	struct virtio_dev *vdev = &net->vdev;
+	struct virtq *vq = &vdev->vqs[RXQ];
+
+	net->rx_short = k;
+	for (unsigned i = 0; i < k; i++)
+		virtq_unpop(vq);
+	if (k < vq->size)
+		return 0;
+	/* the whole ring cannot hold it: a driver that posts tiny buffers */
+	log_guest(&vdev->rl, "%s: %zu-byte frame dropped: receive ring too small", vdev->name,
+		  net->rx_frame_len);
+	net->stats.rx_dropped++;
+	net->rx_frame_len = 0;
+	return 1;
+}
+
+static int rx_deliver_merged(struct virtio_net *net, bool *pushed)
+{
+	struct virtio_dev *vdev = &net->vdev;
+	struct virtq *vq = &vdev->vqs[RXQ];
+	struct virtq_elem *e = &net->elem;
+	size_t off = 0;
+	unsigned k = 0;
+	uint16_t nbuf;
+
+	while (off < net->rx_frame_len) {
+		int rc = k < vq->size ? virtq_pop(vq, e) : 0;
+
+		if (rc < 0) {
+			virtio_dev_queue_error(vdev, RXQ);
+			return -1;
+		}
+		if (rc == 0)
+			return rx_short_of_buffers(net, k);
+		if (e->out_num || e->in_len == 0 || (k == 0 && e->in_len < HDR_LEN)) {
+			/* returned unused, as without MRG_RXBUF; the frame goes on in the next one
+			 */
+			log_guest(&vdev->rl,
+				  "%s: receive buffer unusable (%u readable, %llu writable)",
+				  vdev->name, e->out_num, (unsigned long long)e->in_len);
+			if (virtq_push(vq, e->head, 0)) {
+				virtio_dev_queue_error(vdev, RXQ);
+				return -1;
+			}
+			*pushed = true;
+			continue;
+		}
+		if (k == 0) {
+			net->rx_first_n = e->in_num;
+			memcpy(net->rx_first, e->iov + e->out_num,
+			       e->in_num * sizeof(struct iovec));
+		}
+		net->rx_heads[k] = e->head;
+		net->rx_lens[k] =
+			(uint32_t)virtq_buf_to_iov(e->iov + e->out_num, e->in_num, 0,
+						   net->rx_frame + off, net->rx_frame_len - off);
+		off += net->rx_lens[k];
+		k++;
+	}
+	nbuf = (uint16_t)k;
+	virtq_buf_to_iov(net->rx_first, net->rx_first_n,
+			 offsetof(struct virtio_net_hdr_v1, num_buffers), &nbuf, sizeof(nbuf));
+	if (virtq_push_many(vq, net->rx_heads, net->rx_lens, k)) {
+		virtio_dev_queue_error(vdev, RXQ);
+		return -1;
+	}
+	net->stats.rx_packets++;
+	net->rx_frame_len = 0;
+	return 1;
+}
+
+/* §5.1.6.4 with VIRTIO_NET_F_MRG_RXBUF: frames through rx_frame into any number of chains. */
+static void net_rx_merged(struct virtio_net *net)
+{
+	struct virtio_dev *vdev = &net->vdev;
+	bool pushed = false;
+	unsigned budget = 0;
+
+	for (;;) {
+		int rc;
+
+		if (virtio_dev_yield(vdev, RXQ, &budget))
+			break;
+		if (!net->rx_frame_len) {
+			if (!virtq_has_avail(&vdev->vqs[RXQ])) {
+				if (virtio_dev_queue_rearm(vdev, RXQ))
+					continue;
+				rx_watch(net, false); /* no buffers: wait for the guest's rx kick */
+				break;
+			}
+			rc = rx_read_frame(net);
+			if (rc < 0)
+				net->stats.rx_dropped++;
+			if (rc <= 0)
+				break;
+		}
+		rc = rx_deliver_merged(net, &pushed);
+		if (rc < 0)
+			break;
+		if (rc == 0) {
+			/* ask for a notification past the chains already there (EVENT_IDX), and
+			 * go on only if more arrived meanwhile */
+			struct virtq *vq = &vdev->vqs[RXQ];
+			bool more;
+
+			vq->last_avail_idx = (uint16_t)(vq->last_avail_idx + net->rx_short);
+			more = virtio_dev_queue_rearm(vdev, RXQ);
+			vq->last_avail_idx = (uint16_t)(vq->last_avail_idx - net->rx_short);
+			if (more)
+				continue;
+			rx_watch(net, false);
+			break;
+		}
+		pushed = true;
+	}
+	if (pushed)
+		virtio_dev_used(vdev, RXQ);
 }
 
 static struct virtq_elem *net_elem(struct virtio_dev *vdev)
@@ -129,6 +408,12 @@ static const struct virtio_drain_ops net_tx_ops = { .elem = net_elem, .chain = n
 /* Fill receive buffers with packets from the backend. Lock held. */
 static void net_rx(struct virtio_net *net)
 {
+	if (!virtio_dev_running(&net->vdev))
+		return;
+	if (virtio_dev_has(&net->vdev, VIRTIO_NET_F_MRG_RXBUF)) {
+		net_rx_merged(net);
+		return;
+	}
 	if (virtio_dev_drain(&net->vdev, RXQ, &net_rx_ops) == VIRTIO_DRAIN_EMPTY)
 		rx_watch(net, false); /* no buffers: wait for the guest's rx kick */
 }
@@ -137,6 +422,8 @@ static void net_queue_notify(struct virtio_dev *vdev, unsigned q)
 {
 	struct virtio_net *net = to_net(vdev);
 
+	if (net->dp_on)
+		return; /* the kernel reads the queues */
 	if (q == TXQ) {
 		virtio_dev_drain(vdev, TXQ, &net_tx_ops);
 	} else if (q == RXQ) {
@@ -148,13 +435,39 @@ static void net_queue_notify(struct virtio_dev *vdev, unsigned q)
 void virtio_net_rx_ready(struct virtio_dev *vdev)
 {
 	virtio_dev_lock(vdev);
-	net_rx(to_net(vdev));
+	if (!to_net(vdev)->dp_on)
+		net_rx(to_net(vdev));
 	virtio_dev_unlock(vdev);
 }
 
-static void net_driver_ok(struct virtio_dev *vdev)
+bool virtio_net_dp_active(struct virtio_dev *vdev)
 {
-	struct virtio_net *net = to_net(vdev);
+	bool on;
+
+	virtio_dev_lock(vdev);
+	on = to_net(vdev)->dp_on;
+	virtio_dev_unlock(vdev);
+	return on;
+}
+
+/* After DRIVER_OK or a load: the kernel's data path if there is one, else watch the backend. */
+static void net_go(struct virtio_net *net)
+{
+	int rc;
+
+	if (net->be.dp_start) {
+		rc = dp_begin(net);
+		if (!rc)
+			return;
+		dp_warn(net, "could not start", rc);
+	}
+	rx_watch(net, true);
+}
+
+/* The TAP offloads the negotiated features let the guest take (after DRIVER_OK or a load). */
+static void net_set_offloads(struct virtio_net *net)
+{
+	struct virtio_dev *vdev = &net->vdev;
 	unsigned flags = 0;
 
 	if (net->be.set_offload && net->be.vnet_hdr) {
@@ -168,12 +481,59 @@ static void net_driver_ok(struct virtio_dev *vdev)
 		if (net->be.set_offload(net->be.opaque, flags))
 			log_warn("%s: could not set TAP offloads 0x%x", vdev->name, flags);
 	}
-	rx_watch(net, true);
+}
+
+static void net_driver_ok(struct virtio_dev *vdev)
+{
+	struct virtio_net *net = to_net(vdev);
+
+	net_set_offloads(net);
+	net_go(net);
 }
 
 static void net_reset(struct virtio_dev *vdev)
 {
-	rx_watch(to_net(vdev), false);
+	struct virtio_net *net = to_net(vdev);
+	int rc = dp_halt(net, false);
+
+	if (rc)
+		log_warn("%s: stopping vhost-net: %s", vdev->name, strerror(-rc));
+	dp_give_back(net);
+	rx_watch(net, false);
+	net->rx_frame_len = 0;
+}
+
+/* Before a save: read the kernel's ring indexes into the queues, then let it go on. */
+static void net_sync(struct virtio_dev *vdev)
+{
+	struct virtio_net *net = to_net(vdev);
+	int rc;
+
+	if (!net->dp_on)
+		return;
+	rc = dp_halt(net, true);
+	if (!rc)
+		rc = dp_start_rings(net);
+	if (!rc) {
+		net->dp_on = true;
+		return;
+	}
+	dp_warn(net, "could not be restarted after reading its state", rc);
+	dp_give_back(net);
+	rx_watch(net, true);
+}
+
+static void net_loaded(struct virtio_dev *vdev)
+{
+	struct virtio_net *net = to_net(vdev);
+
+	dp_halt(net, false);
+	dp_give_back(net);
+	rx_watch(net, false);
+	if (virtio_dev_running(vdev)) {
+		net_set_offloads(net);
+		net_go(net);
+	}
 }
 
 static void net_config_read(struct virtio_dev *vdev, uint32_t offset, void *buf, uint32_t len)
@@ -185,10 +545,13 @@ static void net_destroy(struct virtio_dev *vdev)
 {
 	struct virtio_net *net = to_net(vdev);
 
+	dp_halt(net, false);
+	dp_give_back(net);
 	if (net->be.release)
 		net->be.release(net->be.opaque);
 	virtio_dev_fini(vdev);
-	free(to_net(vdev));
+	free(net->rx_frame);
+	free(net);
 }
 
 static void net_save(struct virtio_dev *vdev, struct state_writer *w)
@@ -217,6 +580,8 @@ static const struct virtio_dev_ops net_ops = {
 	.reset = net_reset,
 	.save = net_save,
 	.load = net_load,
+	.sync = net_sync,
+	.loaded = net_loaded,
 	.destroy = net_destroy,
 };
 
@@ -224,11 +589,11 @@ int virtio_net_create(struct virtio_dev **out, const struct gmem *gm,
 		      const struct virtio_net_backend *be, const uint8_t mac[6])
 {
 	uint64_t features = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS) |
-			    (1ull << VIRTIO_NET_F_MTU);
+			    (1ull << VIRTIO_NET_F_MTU) | (1ull << VIRTIO_NET_F_MRG_RXBUF);
 	struct virtio_net *net;
 	int rc;
 
-	if (!be || !be->readv || !be->writev)
+	if (!be || !be->readv || !be->writev || (be->dp_start && !be->dp_stop))
 		return -EINVAL;
 	if (be->vnet_hdr && be->set_offload)
 		features |= (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |
@@ -237,13 +602,20 @@ int virtio_net_create(struct virtio_dev **out, const struct gmem *gm,
 	net = calloc(1, sizeof(*net));
 	if (!net)
 		return -ENOMEM;
+	net->rx_frame = malloc(RX_FRAME_MAX);
+	if (!net->rx_frame) {
+		free(net);
+		return -ENOMEM;
+	}
 	rc = virtio_dev_init(&net->vdev, &net_ops, gm, "virtio-net", features, 2,
 			     VIRTIO_NET_QUEUE_SIZE);
 	if (rc) {
+		free(net->rx_frame);
 		free(net);
 		return rc;
 	}
 	net->be = *be;
+	net->dp_kick[0] = net->dp_kick[1] = -1;
 	memcpy(net->cfg.mac, mac, 6);
 	net->cfg.status = VIRTIO_NET_S_LINK_UP;
 	net->cfg.max_virtqueue_pairs = 1;

@@ -59,8 +59,136 @@ static bool vp_requeue(void *opaque, struct virtio_dev *vdev, unsigned q)
 	uint64_t one = 1;
 
 	(void)vdev;
-	return q < VIRTIO_MAX_QUEUES && vp->watched[q] &&
+	return q < VIRTIO_MAX_QUEUES && vp->watched[q] && !vp->taken[q] &&
 	       write(vp->kick_fd[q], &one, sizeof(one)) == sizeof(one);
+}
+
+static void vp_kick_handler(void *arg, uint32_t events);
+static struct vp_kick_ctx *kick_ctx_of(struct virtio_pci *vp, unsigned q);
+
+/*
+ * Hand queue @q's notification eventfd to the model (vhost-net reads it then) or take it back.
+ * The eventfd stays bound to the notify address either way.
+ */
+static int vp_queue_fd(void *opaque, struct virtio_dev *vdev, unsigned q, bool take)
+{
+	struct virtio_pci *vp = opaque;
+	uint64_t one = 1;
+	int rc;
+
+	(void)vdev;
+	if (q >= VIRTIO_MAX_QUEUES || !vp->watched[q])
+		return -ENOTSUP;
+	if (take == vp->taken[q])
+		return take ? vp->kick_fd[q] : 0;
+	if (take) {
+		rc = vp->plat->fd_unwatch(vp->plat->opaque, vp->kick_fd[q]);
+		if (rc)
+			return rc;
+		vp->taken[q] = true;
+		return vp->kick_fd[q];
+	}
+	rc = vp->plat->fd_watch(vp->plat->opaque, vp->kick_fd[q], vp_kick_handler,
+				kick_ctx_of(vp, q));
+	if (rc)
+		return rc;
+	vp->taken[q] = false;
+	if (write(vp->kick_fd[q], &one, sizeof(one)) != sizeof(one))
+		log_guest(&vp->rl, "%s: eventfd write failed", vp->vdev->name);
+	return 0;
+}
+
+/*
+ * Interrupt eventfds (queue_irqfd). While the queue's MSI-X vector is live the
+ * eventfd is a KVM irqfd on an MSI route carrying the vector's message (so
+ * vhost-net interrupts the guest with no exit); otherwise (MSI-X off or the
+ * vector masked) the event loop reads it and raises the interrupt the usual
+ * way. Re-evaluated whenever the MSI-X state changes. pdev.lock held.
+ */
+static void vp_call_handler(void *arg, uint32_t events);
+static void *call_ctx_of(struct virtio_pci *vp, unsigned q);
+
+static void vp_call_apply(struct virtio_pci *vp, unsigned q)
+{
+	const struct pci_platform *plat = vp->plat;
+	bool kvm = false;
+	uint64_t addr;
+	uint32_t data;
+	int fd = vp->call_fd[q], gsi;
+
+	if (fd < 0 || !plat)
+		return;
+	if (plat->irqfd && plat->msi_route &&
+	    pci_msix_vector_live(&vp->pdev, vp->call_vec[q], &addr, &data)) {
+		gsi = plat->msi_route(plat->opaque, vp->call_gsi[q], addr, data);
+		if (gsi >= 0) {
+			vp->call_gsi[q] = gsi;
+			kvm = vp->call_kvm[q] || plat->irqfd(plat->opaque, fd, gsi, true) == 0;
+		}
+	}
+	if (kvm != vp->call_kvm[q] || (!kvm && !vp->call_watched[q]))
+		log_debug("%s: queue %u interrupts %s (GSI %d)", vp->vdev->name, q,
+			  kvm ? "through a KVM irqfd" : "through the event loop", vp->call_gsi[q]);
+	if (kvm) {
+		vp->call_kvm[q] = true;
+		if (vp->call_watched[q] && plat->fd_unwatch)
+			plat->fd_unwatch(plat->opaque, fd);
+		vp->call_watched[q] = false;
+		return;
+	}
+	if (vp->call_kvm[q])
+		plat->irqfd(plat->opaque, fd, vp->call_gsi[q], false);
+	vp->call_kvm[q] = false;
+	if (!vp->call_watched[q] && plat->fd_watch &&
+	    plat->fd_watch(plat->opaque, fd, vp_call_handler, call_ctx_of(vp, q)) == 0)
+		vp->call_watched[q] = true;
+}
+
+static void vp_call_release(struct virtio_pci *vp, unsigned q)
+{
+	const struct pci_platform *plat = vp->plat;
+
+	if (vp->call_fd[q] >= 0 && plat) {
+		if (vp->call_kvm[q])
+			plat->irqfd(plat->opaque, vp->call_fd[q], vp->call_gsi[q], false);
+		if (vp->call_watched[q] && plat->fd_unwatch)
+			plat->fd_unwatch(plat->opaque, vp->call_fd[q]);
+	}
+	if (vp->call_gsi[q] >= 0 && plat && plat->msi_route_del)
+		plat->msi_route_del(plat->opaque, vp->call_gsi[q]);
+	vp->call_fd[q] = -1;
+	vp->call_gsi[q] = -1;
+	vp->call_kvm[q] = vp->call_watched[q] = false;
+}
+
+static void vp_msix_changed(struct pci_device *pdev)
+{
+	struct virtio_pci *vp = container_of(pdev, struct virtio_pci, pdev);
+
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		vp_call_apply(vp, q);
+}
+
+static int vp_queue_irqfd(void *opaque, struct virtio_dev *vdev, unsigned q, int fd)
+{
+	struct virtio_pci *vp = opaque;
+	int rc = 0;
+
+	if (q >= vdev->nr_queues)
+		return -EINVAL;
+	pthread_mutex_lock(&vp->pdev.lock);
+	vp_call_release(vp, q);
+	if (fd >= 0) {
+		vp->call_fd[q] = fd;
+		vp->call_vec[q] = vdev->vqs[q].msix_vector;
+		vp_call_apply(vp, q);
+		if (!vp->call_kvm[q] && !vp->call_watched[q]) {
+			vp_call_release(vp, q);
+			rc = -EIO;
+		}
+	}
+	pthread_mutex_unlock(&vp->pdev.lock);
+	return rc;
 }
 
 /* ---- common configuration (§4.1.4.3) ------------------------------------------------------ */
@@ -363,16 +491,40 @@ static void vp_kick_handler(void *arg, uint32_t events)
 	virtio_dev_kick(k->vp->vdev, k->q);
 }
 
+/* An interrupt eventfd read on the event loop (MSI-X off or the vector masked). */
+static void vp_call_handler(void *arg, uint32_t events)
+{
+	struct vp_kick_ctx *c = arg;
+	struct virtio_pci *vp = c->vp;
+	uint64_t cnt;
+	int fd;
+
+	(void)events;
+	virtio_dev_lock(vp->vdev);
+	pthread_mutex_lock(&vp->pdev.lock);
+	fd = vp->call_watched[c->q] ? vp->call_fd[c->q] : -1;
+	pthread_mutex_unlock(&vp->pdev.lock);
+	if (fd >= 0 && read(fd, &cnt, sizeof(cnt)) == sizeof(cnt))
+		vp_interrupt(vp, vp->vdev, (int)c->q);
+	virtio_dev_unlock(vp->vdev);
+}
+
 /* ---- create / destroy ------------------------------------------------------------------- */
 
 struct virtio_pci_full {
 	struct virtio_pci vp;
 	struct vp_kick_ctx kick[VIRTIO_MAX_QUEUES];
+	struct vp_kick_ctx call[VIRTIO_MAX_QUEUES];
 };
 
 static struct vp_kick_ctx *kick_ctx_of(struct virtio_pci *vp, unsigned q)
 {
 	return &container_of(vp, struct virtio_pci_full, vp)->kick[q];
+}
+
+static void *call_ctx_of(struct virtio_pci *vp, unsigned q)
+{
+	return &container_of(vp, struct virtio_pci_full, vp)->call[q];
 }
 
 static void add_vendor_cap(struct pci_device *pdev, uint8_t type, uint32_t off, uint32_t len,
@@ -457,10 +609,15 @@ static void add_pcicfg_cap(struct virtio_pci *vp)
 
 static void vp_release_fds(struct virtio_pci *vp)
 {
+	pthread_mutex_lock(&vp->pdev.lock);
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		vp_call_release(vp, q);
+	pthread_mutex_unlock(&vp->pdev.lock);
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
-		if (vp->watched[q] && vp->plat && vp->plat->fd_unwatch)
+		if (vp->watched[q] && !vp->taken[q] && vp->plat && vp->plat->fd_unwatch)
 			vp->plat->fd_unwatch(vp->plat->opaque, vp->kick_fd[q]);
 		vp->watched[q] = false;
+		vp->taken[q] = false;
 		if (vp->kick_fd[q] >= 0)
 			close(vp->kick_fd[q]);
 		vp->kick_fd[q] = -1;
@@ -481,12 +638,16 @@ int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot
 	vp = &full->vp;
 	vp->vdev = vdev;
 	vp->plat = pb->plat;
-	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
-		vp->kick_fd[q] = -1;
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		vp->kick_fd[q] = vp->call_fd[q] = vp->call_gsi[q] = -1;
+		full->call[q].vp = vp;
+		full->call[q].q = q;
+	}
 	pci_device_init(&vp->pdev, vdev->name, VIRTIO_PCI_VENDOR,
 			(uint16_t)(VIRTIO_PCI_DEVICE_BASE + id), class_for(id), VIRTIO_PCI_VENDOR,
 			VIRTIO_PCI_SUBSYS_ID, 1);
 	vp->pdev.bar_changed = vp_bar_changed;
+	vp->pdev.msix_changed = vp_msix_changed;
 	rc = pci_device_add_bar(&vp->pdev, 0, VIRTIO_PCI_BAR_SIZE, &virtio_pci_bar_ops, vp);
 	if (rc)
 		goto fail;
@@ -521,6 +682,10 @@ int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot
 	}
 	vdev->transport.interrupt = vp_interrupt;
 	vdev->transport.requeue = vp_requeue;
+	if (vp->plat && vp->plat->fd_unwatch)
+		vdev->transport.queue_fd = vp_queue_fd;
+	if (vp->plat && vp->plat->fd_watch && vp->plat->fd_unwatch)
+		vdev->transport.queue_irqfd = vp_queue_irqfd;
 	vdev->transport.opaque = vp;
 	rc = pci_bus_attach(pb, &vp->pdev, slot);
 	if (rc)
@@ -530,6 +695,8 @@ int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot
 fail:
 	vdev->transport.interrupt = NULL;
 	vdev->transport.requeue = NULL;
+	vdev->transport.queue_fd = NULL;
+	vdev->transport.queue_irqfd = NULL;
 	vdev->transport.opaque = NULL;
 	vp_release_fds(vp);
 	pci_device_fini(&vp->pdev);

@@ -55,6 +55,13 @@ struct virtio_pci {
 	uint8_t pcicfg_cap; /* config offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
 	int kick_fd[VIRTIO_MAX_QUEUES];
 	bool watched[VIRTIO_MAX_QUEUES];
+	bool taken[VIRTIO_MAX_QUEUES]; /* the model reads the eventfd (queue_fd), not the loop */
+	/* queue_irqfd: interrupt eventfds, under pdev.lock */
+	int call_fd[VIRTIO_MAX_QUEUES]; /* -1: none */
+	uint16_t call_vec[VIRTIO_MAX_QUEUES];
+	int call_gsi[VIRTIO_MAX_QUEUES]; /* MSI route, -1: none */
+	bool call_kvm[VIRTIO_MAX_QUEUES]; /* bound as a KVM irqfd */
+	bool call_watched[VIRTIO_MAX_QUEUES]; /* read on the event loop instead */
 	bool ioeventfd_on;
 	uint64_t ioeventfd_bar_gpa;
 	struct ratelimit rl;

@@ -332,6 +332,27 @@ int virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 	return 0;
 }
 
+int virtq_push_many(struct virtq *vq, const uint16_t *heads, const uint32_t *lens, unsigned n)
+{
+	uint16_t idx;
+
+	if (vq->broken || !vq->size)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		struct vring_used_elem ue = { .id = heads[i], .len = lens[i] };
+		uint64_t slot = vq->used_gpa + 4 + 8ull * ((vq->used_idx + i) & (vq->size - 1));
+
+		if (gmem_write(vq->gm, slot, &ue, sizeof(ue)))
+			return vq_fail(vq, "%s: used ring outside guest RAM", vq_name(vq));
+	}
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	idx = (uint16_t)(vq->used_idx + n);
+	if (gmem_write(vq->gm, vq->used_gpa + 2, &idx, sizeof(idx)))
+		return vq_fail(vq, "%s: used ring outside guest RAM", vq_name(vq));
+	vq->used_idx = idx;
+	return 0;
+}
+
 bool virtq_should_notify(struct virtq *vq)
 {
 	uint16_t flags, used_event, old, new = vq->used_idx;

@@ -97,6 +97,14 @@ void virtq_unpop(struct virtq *vq);
 int virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
 
 /*
+ * virtq_push_many - put @n chains (@heads[i] with @lens[i] written bytes) on
+ * the used ring and publish the new used idx once, so the driver sees all of
+ * them together (a merged receive packet, §5.1.6.4.2). Returns 0 or -EINVAL
+ * (queue marked broken) as virtq_push.
+ */
+int virtq_push_many(struct virtq *vq, const uint16_t *heads, const uint32_t *lens, unsigned n);
+
+/*
  * virtq_should_notify - after one or more pushes: does the driver want an
  * interrupt now? Honours VIRTQ_AVAIL_F_NO_INTERRUPT, or used_event with
  * VIRTIO_F_RING_EVENT_IDX (§2.7.10). Updates the EVENT_IDX bookkeeping, so

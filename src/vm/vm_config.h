@@ -29,6 +29,7 @@ struct vm_net_config {
 	char *tap; /* host_dev_name */
 	uint8_t mac[6];
 	bool has_mac;
+	bool vhost; /* hand the queues to /dev/vhost-net (an error at start when it cannot) */
 };
 
 struct vm_config {

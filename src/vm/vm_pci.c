@@ -10,6 +10,7 @@
 
 #include "backends/blk/blk_backend.h"
 #include "backends/net/net_tap.h"
+#include "backends/net/net_vhost.h"
 #include "bus/pci.h"
 #include "util/log.h"
 #include "virtio/virtio_backends.h"
@@ -25,6 +26,8 @@ struct vm_pci {
 	unsigned nr_blks;
 	struct net_tap *taps[VM_MAX_NETS];
 	unsigned nr_taps;
+	struct net_vhost *vhosts[VM_MAX_NETS];
+	unsigned nr_vhosts;
 	unsigned next_slot;
 	bool bus_up;
 };
@@ -55,6 +58,31 @@ static int plat_msi_send(void *opaque, uint64_t addr, uint32_t data)
 	struct vm *vm = opaque;
 
 	return hv_signal_msi(vm->hv, addr, data);
+}
+
+static int plat_msi_route(void *opaque, int gsi, uint64_t addr, uint32_t data)
+{
+	struct vm *vm = opaque;
+	int rc;
+
+	if (gsi < 0)
+		return hv_msi_route_add(vm->hv, addr, data);
+	rc = hv_msi_route_set(vm->hv, (uint32_t)gsi, addr, data);
+	return rc ? rc : gsi;
+}
+
+static void plat_msi_route_del(void *opaque, int gsi)
+{
+	struct vm *vm = opaque;
+
+	hv_msi_route_del(vm->hv, (uint32_t)gsi);
+}
+
+static int plat_irqfd(void *opaque, int fd, int gsi, bool assign)
+{
+	struct vm *vm = opaque;
+
+	return hv_irqfd(vm->hv, fd, (uint32_t)gsi, assign);
 }
 
 static void plat_intx_set(void *opaque, unsigned gsi, int level)
@@ -134,6 +162,7 @@ static int add_net(struct vm *vm, struct vm_pci *p, const struct vm_net_config *
 		   char *err, size_t err_len)
 {
 	struct virtio_dev *vdev;
+	struct net_vhost *vh = NULL;
 	struct net_tap *t;
 	uint8_t mac[6];
 	char why[256] = "";
@@ -146,6 +175,21 @@ static int add_net(struct vm *vm, struct vm_pci *p, const struct vm_net_config *
 		return ret;
 	}
 	p->taps[p->nr_taps++] = t;
+	if (n->vhost) {
+		if (!net_tap_has_vnet_hdr(t)) {
+			*user_error = true;
+			snprintf(err, err_len,
+				 "net '%s': vhost=on needs a TAP with the vnet header", n->id);
+			return -EOPNOTSUPP;
+		}
+		ret = net_vhost_open(&vh, why, sizeof(why));
+		if (ret) {
+			*user_error = true;
+			snprintf(err, err_len, "net '%s': vhost=on: %s", n->id, why);
+			return ret;
+		}
+		p->vhosts[p->nr_vhosts++] = vh;
+	}
 	if (n->has_mac) {
 		memcpy(mac, n->mac, 6);
 	} else {
@@ -154,7 +198,7 @@ static int add_net(struct vm *vm, struct vm_pci *p, const struct vm_net_config *
 			memset(mac, 0x42, sizeof(mac));
 		mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
 	}
-	ret = virtio_net_create_on(&vdev, &vm->gmem, t, mac, vm->el);
+	ret = virtio_net_create_on(&vdev, &vm->gmem, t, vh, mac, vm->el);
 	if (ret) {
 		snprintf(err, err_len, "net '%s': %s", n->id, strerror(-ret));
 		return ret;
@@ -183,6 +227,9 @@ int vm_pci_create(struct vm *vm, const struct bus_region_ops *cf9_ops, void *cf9
 		.intx_set = plat_intx_set,
 		.fd_watch = plat_fd_watch,
 		.fd_unwatch = plat_fd_unwatch,
+		.msi_route = plat_msi_route,
+		.msi_route_del = plat_msi_route_del,
+		.irqfd = plat_irqfd,
 	};
 	ret = pci_bus_init(&p->bus, &vm->pio, &vm->mmio, &p->plat, cf9_ops, cf9);
 	if (ret) {
@@ -241,6 +288,8 @@ void vm_pci_destroy(struct vm *vm)
 	if (!p)
 		return;
 	vm_pci_quiesce(vm);
+	for (unsigned i = 0; i < p->nr_vhosts; i++)
+		net_vhost_close(p->vhosts[i]);
 	for (unsigned i = 0; i < p->nr_taps; i++)
 		net_tap_close(p->taps[i]);
 	if (p->bus_up)

@@ -85,6 +85,16 @@ net)
 	wget -q -O /tmp/blob http://169.254.100.1:8080/blob && fact blob_md5 "$(md5sum /tmp/blob | cut -d' ' -f1)"
 	poweroff -f
 	;;
+netbench)
+	# bench/net: guest->host then host->guest, MIB MiB each over one TCP connection (tcpbench)
+	load_virtio
+	net_up
+	mib=32
+	for word in $(cat /proc/cmdline); do case "$word" in vmon.mib=*) mib="${word#vmon.mib=}" ;; esac; done
+	fact g2h "$(/bin/tcpbench send 169.254.100.1 5001 "$mib" 60 2>&1)"
+	fact h2g "$(/bin/tcpbench recv 169.254.100.2 5002 90 2>&1)"
+	poweroff -f
+	;;
 rng)
 	load_virtio
 	fact rng_current "$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)"

@@ -2,7 +2,8 @@
 # /init of the sandbox's L1 (Debian's cloud kernel under QEMU TCG with an emulated SVM CPU): loads
 # kvm_amd so that /dev/kvm is genuine hardware virtualization, then runs the scenarios named on its
 # kernel command line (sandbox.scenarios=a,b,c) with the monitor sandbox.monitor=vmon|qemu, or a
-# benchmark (sandbox.mode=bench|exitbench|blkbench), and powers off. Everything is reported on the serial console as lines
+# benchmark (sandbox.mode=bench|exitbench|blkbench|netbench), or the KVM tier (sandbox.mode=kvmtier), and
+# powers off. Everything is reported on the serial console as lines
 # the host-side scripts parse (tests/sandbox/run, bench/boot/run):
 #   SANDBOX-L1-UP <uptime s>          SANDBOX-BEGIN <name>            L2|<name>| <guest stdout line>
 #   L2E|<name>| <monitor stderr line> SANDBOX-RUN <name> <sbxrun line> SANDBOX-RESULT <name> ok|fail|skip <why>
@@ -27,27 +28,18 @@ if [ "$mode" = shell ]; then
 	setsid cttyhack sh
 	poweroff -f
 fi
-if [ "$mode" = exitbench ]; then
-	. /sandbox/exitbench.sh
+case "$mode" in
+bench | exitbench | blkbench | netbench) # the benchmarks' L1 parts, installed as /sandbox/<mode>.sh
+	. "/sandbox/$mode.sh"
 	echo "SANDBOX-END"
 	poweroff -f
-fi
-if [ "$mode" = blkbench ]; then
-	. /sandbox/blkbench.sh
-	echo "SANDBOX-END"
-	poweroff -f
-fi
-if [ "$mode" = kvmtier ]; then
-	# the KVM tier's tests, added by tests/sandbox/kvm-tier as a second archive
+	;;
+kvmtier) # the KVM tier's tests, added by tests/sandbox/kvm-tier as a second archive
 	if [ -f /kvmtier/run.sh ]; then . /kvmtier/run.sh; else echo "SANDBOX-NOTE no /kvmtier/run.sh"; fi
 	echo "SANDBOX-END"
 	poweroff -f
-fi
-if [ "$mode" = bench ]; then
-	. /sandbox/bench.sh
-	echo "SANDBOX-END"
-	poweroff -f
-fi
+	;;
+esac
 
 monitor=$(l1_param sandbox.monitor vmon)
 scenarios=$(l1_param sandbox.scenarios boot | tr ',' ' ')
@@ -78,7 +70,7 @@ for name in $scenarios; do
 	EXTRA_VMON_ARGS=
 	set --
 	case "$name" in
-	disk|disk_ro|net|rng|api)
+	disk|disk_ro|net|net_vhost|rng|api)
 		if [ "$monitor" != vmon ]; then
 			result "$name" skip "virtio scenarios run with vmon only (QEMU microvm has no PCI)"
 			continue
@@ -88,6 +80,7 @@ for name in $scenarios; do
 			continue
 		fi
 		test=$name
+		[ "$name" = net_vhost ] && test=net
 		;;
 	boot|cmdline|initrd|clock|poweroff) ;;
 	cpus) cpus=4 ;;
@@ -176,7 +169,7 @@ for name in $scenarios; do
 			result "$name" fail "answer came back but 'poweroff -f' typed on stdin did not end the monitor with 0 (status $status timeout $timed_out)"
 		else result "$name" ok "typed line answered, poweroff typed ended the monitor"; fi
 		;;
-	disk|disk_ro|net|rng|api)
+	disk|disk_ro|net|net_vhost|rng|api)
 		virtio_check "$name"
 		;;
 	modules)

@@ -6,6 +6,8 @@
 #            image is unchanged (md5)
 #   net      a TAP in L1 (169.254.100.1/24) and the guest's virtio_net (169.254.100.2): ping, and a 1 MiB
 #            file fetched over TCP (busybox httpd/wget) has the same md5 on both sides
+#   net_vhost the same as net with vhost=on: the queues run in L1's vhost_net (loaded here); vmon must
+#            not have fallen back to moving the packets itself
 #   rng      /dev/hwrng in the guest is virtio's and yields bytes
 #   api      the same guest booted through the API socket (curl) with a disk and a NIC
 NET_HOST=169.254.100.1
@@ -23,6 +25,14 @@ make_tap() {
 	# not /dev/urandom: it may block while L1's entropy pool is not ready under TCG
 	yes "vmon sandbox $token $(date +%s%N)" | head -c 1048576 >/tmp/www/blob
 	httpd -p "$NET_HOST:8080" -h /tmp/www || { virtio_note "httpd failed"; return 1; }
+}
+
+load_vhost() {
+	[ -e /dev/vhost-net ] && return 0
+	for m in tun vhost_iotlb vhost tap vhost_net; do
+		insmod "/sandbox/modules/$m.ko" 2>/dev/null
+	done
+	[ -e /dev/vhost-net ] || { virtio_note "no /dev/vhost-net after insmod vhost_net"; return 1; }
 }
 
 make_image() { # PATH
@@ -47,6 +57,10 @@ virtio_prepare() {
 	net)
 		make_tap || return 1
 		EXTRA_VMON_ARGS="--net tap=tap0,mac=02:00:00:00:00:02"
+		;;
+	net_vhost)
+		make_tap && load_vhost || return 1
+		EXTRA_VMON_ARGS="--net tap=tap0,mac=02:00:00:00:00:02,vhost=on"
 		;;
 	rng)
 		EXTRA_VMON_ARGS="--rng"
@@ -126,13 +140,18 @@ virtio_check() {
 			result "$n" ok "read works, writes refused, image unchanged"
 		fi
 		;;
-	net)
+	net|net_vhost)
 		want=$(md5sum /tmp/www/blob | cut -d' ' -f1)
-		if [ "$(fact "$n" ping)" != ok ]; then result "$n" fail "guest could not ping $NET_HOST"
+		if [ "$n" = net_vhost ] && grep -q 'vhost-net' "/tmp/$n.out.err"; then
+			sed 's/^/SANDBOX-NOTE vmon: /' "/tmp/$n.out.err"
+			result "$n" fail "vmon did not run the queues in vhost-net (see its stderr)"
+		elif [ "$(fact "$n" ping)" != ok ]; then result "$n" fail "guest could not ping $NET_HOST"
 		elif [ "$(fact "$n" blob_md5)" != "$want" ]; then
 			result "$n" fail "fetched file md5 $(fact "$n" blob_md5), host has $want"
 		else
-			result "$n" ok "ping ok, 1 MiB over TCP with matching md5"
+			via=""
+			[ "$n" = net_vhost ] && via=", queues in vhost-net"
+			result "$n" ok "ping ok, 1 MiB over TCP with matching md5$via"
 		fi
 		;;
 	rng)

@@ -183,7 +183,7 @@ TEST(virtio_net_on_a_real_tap)
 	REQUIRE(el);
 	fg_init(&g, NULL, 16);
 	buf = fg_ptr(&g, FAKE_BUF);
-	REQUIRE(virtio_net_create_on(&vdev, &g.gm, t, mac, el) == 0);
+	REQUIRE(virtio_net_create_on(&vdev, &g.gm, t, NULL, mac, el) == 0);
 	CHECK(vdev->host_features & (1ull << VIRTIO_NET_F_GUEST_TSO4));
 	start(vdev); /* sets the TAP offloads and watches its fd */
 	s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(TEST_ETHERTYPE));

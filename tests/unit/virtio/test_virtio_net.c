@@ -31,6 +31,15 @@ struct env {
 	uint16_t q1_avail;
 	bool refill; /* writev re-posts the chain, like a guest that never stops */
 	unsigned requeues;
+	/* the fake in-kernel data path and the transport's queue eventfds */
+	int dp_start_rc;
+	unsigned dp_starts, dp_stops;
+	uint64_t dp_features;
+	struct virtio_net_dp_ring dp_vr[2];
+	uint16_t dp_stop_idx[2];
+	bool fd_taken[2];
+	unsigned fd_returns;
+	int irqfd[2]; /* what queue_irqfd bound, -1: nothing */
 };
 
 static void q1_avail(struct env *e, uint16_t head);
@@ -76,11 +85,58 @@ static void on_irq(void *o, struct virtio_dev *vdev, int q)
 		((struct env *)o)->irqs[q]++;
 }
 
+static int dp_start(void *o, uint64_t features, const struct virtio_net_dp_ring vr[2])
+{
+	struct env *e = o;
+
+	if (e->dp_start_rc)
+		return e->dp_start_rc;
+	e->dp_starts++;
+	e->dp_features = features;
+	memcpy(e->dp_vr, vr, sizeof(e->dp_vr));
+	return 0;
+}
+
+static int dp_stop(void *o, uint16_t idx[2])
+{
+	struct env *e = o;
+
+	e->dp_stops++;
+	if (idx)
+		memcpy(idx, e->dp_stop_idx, sizeof(e->dp_stop_idx));
+	return 0;
+}
+
+/* the transport: queue q's eventfd is 100 + q */
+static int queue_fd(void *o, struct virtio_dev *vdev, unsigned q, bool take)
+{
+	struct env *e = o;
+
+	(void)vdev;
+	if (q >= 2)
+		return -ENOTSUP;
+	if (!take && e->fd_taken[q])
+		e->fd_returns++;
+	e->fd_taken[q] = take;
+	return take ? 100 + (int)q : 0;
+}
+
+static int queue_irqfd(void *o, struct virtio_dev *vdev, unsigned q, int fd)
+{
+	(void)vdev;
+	if (q >= 2)
+		return -EINVAL;
+	((struct env *)o)->irqfd[q] = fd;
+	return 0;
+}
+
 static void start(struct env *e, uint64_t features)
 {
 	struct virtq *vq;
 
 	e->vdev->transport.interrupt = on_irq;
+	e->vdev->transport.queue_fd = queue_fd;
+	e->vdev->transport.queue_irqfd = queue_irqfd;
 	e->vdev->transport.opaque = e;
 	virtio_dev_set_status(e->vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	e->vdev->driver_features = features;
@@ -106,6 +162,32 @@ static struct env *net_env(bool vnet_hdr)
 	static const uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
 
 	e->pkt_len = -1;
+	fg_init(&e->g, NULL, 16);
+	if (virtio_net_create(&e->vdev, &e->g.gm, &be, mac))
+		abort();
+	return e;
+}
+
+/* A device whose backend has an in-kernel data path handling VERSION_1 and EVENT_IDX only. */
+static struct env *dp_env(void)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct virtio_net_backend be = {
+		.opaque = e,
+		.vnet_hdr = true,
+		.set_offload = be_offload,
+		.readv = be_readv,
+		.writev = be_writev,
+		.rx_watch = be_watch,
+		.dp_features = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX),
+		.dp_start = dp_start,
+		.dp_stop = dp_stop,
+		.dp_call_fd = { 200, 201 },
+	};
+	static const uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x57 };
+
+	e->pkt_len = -1;
+	e->irqfd[0] = e->irqfd[1] = -1;
 	fg_init(&e->g, NULL, 16);
 	if (virtio_net_create(&e->vdev, &e->g.gm, &be, mac))
 		abort();
@@ -232,7 +314,8 @@ TEST(net_rx_and_flow_control)
 	struct env *e = net_env(false);
 	uint8_t *buf = fg_ptr(&e->g, FAKE_BUF);
 
-	start(e, e->vdev->host_features);
+	/* one chain per frame (no MRG_RXBUF); the merged path has its own test below */
+	start(e, e->vdev->host_features & ~(1ull << VIRTIO_NET_F_MRG_RXBUF));
 	CHECK_EQ(e->watching, 1);
 	/* a packet with no buffers posted: stop watching, keep the packet */
 	memcpy(e->pkt, "hello-guest", 11);
@@ -256,21 +339,26 @@ TEST(net_rx_and_flow_control)
 	env_free(e);
 }
 
+/* with and without VIRTIO_NET_F_MRG_RXBUF: an unusable buffer is returned empty, the next one used
+ */
 TEST(net_rx_buffer_too_small)
 {
-	struct env *e = net_env(true);
+	for (int merged = 0; merged < 2; merged++) {
+		struct env *e = net_env(true);
+		uint64_t f = e->vdev->host_features;
 
-	start(e, e->vdev->host_features);
-	e->pkt_len = 30;
-	fg_desc(&e->g, FAKE_DESC, 0, FAKE_BUF, 8, VRING_DESC_F_WRITE, 0);
-	fg_avail(&e->g, 0);
-	fg_desc(&e->g, FAKE_DESC, 1, FAKE_BUF + 0x100, 2048, VRING_DESC_F_WRITE, 0);
-	fg_avail(&e->g, 1);
-	virtio_dev_kick(e->vdev, 0);
-	CHECK_EQ(fg_used_idx(&e->g), 2);
-	CHECK_EQ(fg_used(&e->g, 0).len, 0);
-	CHECK_EQ(fg_used(&e->g, 1).len, 30);
-	env_free(e);
+		start(e, merged ? f : f & ~(1ull << VIRTIO_NET_F_MRG_RXBUF));
+		e->pkt_len = 30;
+		fg_desc(&e->g, FAKE_DESC, 0, FAKE_BUF, 8, VRING_DESC_F_WRITE, 0);
+		fg_avail(&e->g, 0);
+		fg_desc(&e->g, FAKE_DESC, 1, FAKE_BUF + 0x100, 2048, VRING_DESC_F_WRITE, 0);
+		fg_avail(&e->g, 1);
+		virtio_dev_kick(e->vdev, 0);
+		CHECK_EQ(fg_used_idx(&e->g), 2);
+		CHECK_EQ(fg_used(&e->g, 0).len, 0);
+		CHECK_EQ(fg_used(&e->g, 1).len, 30);
+		env_free(e);
+	}
 }
 
 TEST(console_input_pulled_into_buffers)
@@ -354,6 +442,150 @@ TEST(rng_fills_buffers)
 	env_free(e);
 }
 
+TEST(net_rx_mergeable_spreads_a_frame_over_chains)
+{
+	struct env *e = net_env(true);
+	uint8_t *buf = fg_ptr(&e->g, FAKE_BUF);
+	uint8_t frame[52];
+
+	CHECK(e->vdev->host_features & (1ull << VIRTIO_NET_F_MRG_RXBUF));
+	start(e, e->vdev->host_features);
+	/* a 12-byte header and 40 bytes of frame, into 20-byte buffers: 20 + 20 + 12 */
+	memset(frame, 0, 12);
+	frame[0] = VIRTIO_NET_HDR_F_DATA_VALID;
+	for (unsigned i = 12; i < sizeof(frame); i++)
+		frame[i] = (uint8_t)i;
+	memcpy(e->pkt, frame, sizeof(frame));
+	e->pkt_len = sizeof(frame);
+	memset(buf, 0xee, 192);
+	for (unsigned i = 0; i < 3; i++)
+		fg_desc(&e->g, FAKE_DESC, i, FAKE_BUF + 64 * i, 20, VRING_DESC_F_WRITE, 0);
+	/* two buffers are not enough: nothing is used, the frame waits, the fd is not watched */
+	fg_avail(&e->g, 0);
+	fg_avail(&e->g, 1);
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(fg_used_idx(&e->g), 0);
+	CHECK_EQ(e->pkt_len, -1); /* read from the backend already */
+	CHECK_EQ(e->watching, 0);
+	/* a third one: all three published at once, num_buffers = 3 */
+	fg_avail(&e->g, 2);
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(fg_used_idx(&e->g), 3);
+	CHECK_EQ(fg_used(&e->g, 0).id, 0);
+	CHECK_EQ(fg_used(&e->g, 0).len, 20);
+	CHECK_EQ(fg_used(&e->g, 1).len, 20);
+	CHECK_EQ(fg_used(&e->g, 2).id, 2);
+	CHECK_EQ(fg_used(&e->g, 2).len, 12);
+	CHECK_EQ(buf[0], VIRTIO_NET_HDR_F_DATA_VALID);
+	CHECK_EQ(buf[10], 3);
+	CHECK_EQ(buf[11], 0);
+	CHECK(memcmp(buf + 12, frame + 12, 8) == 0);
+	CHECK(memcmp(buf + 64, frame + 20, 20) == 0);
+	CHECK(memcmp(buf + 128, frame + 40, 12) == 0);
+	CHECK_EQ(buf[128 + 12], 0xee); /* nothing past the frame */
+	CHECK_EQ(e->irqs[0], 1);
+	CHECK_EQ(e->watching, 0); /* every buffer used: wait for the next kick */
+	env_free(e);
+}
+
+TEST(net_dp_takes_queues_at_driver_ok_and_gives_them_back_on_reset)
+{
+	struct env *e = dp_env();
+
+	start(e, e->vdev->host_features);
+	CHECK_EQ(e->dp_starts, 1);
+	CHECK(virtio_net_dp_active(e->vdev));
+	/* only what the data path handles; the device bits stay with the TAP offloads */
+	CHECK_EQ(e->dp_features, (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX));
+	CHECK_EQ(e->offload_flags, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
+	CHECK_EQ(e->dp_vr[0].num, 16);
+	CHECK_EQ(e->dp_vr[0].desc_gpa, FAKE_DESC);
+	CHECK_EQ(e->dp_vr[1].avail_gpa, Q1_AVAIL);
+	CHECK_EQ(e->dp_vr[1].used_gpa, Q1_USED);
+	CHECK_EQ(e->dp_vr[0].kick_fd, 100);
+	CHECK_EQ(e->dp_vr[1].kick_fd, 101);
+	CHECK(e->fd_taken[0] && e->fd_taken[1]);
+	CHECK(!e->watching); /* the kernel reads the TAP */
+	/* a kick that reaches the model anyway moves nothing: the kernel owns the ring */
+	fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF, 20, 0, 0);
+	q1_avail(e, 0);
+	virtio_dev_kick(e->vdev, 1);
+	CHECK_EQ(e->tx_calls, 0);
+	CHECK_EQ(q1_used_idx(e), 0);
+	/* the kernel's "used" eventfds are the queues' interrupts */
+	CHECK_EQ(e->irqfd[0], 200);
+	CHECK_EQ(e->irqfd[1], 201);
+	/* reset: stopped, notification eventfds back to the transport, interrupt eventfds unbound
+	 */
+	virtio_dev_set_status(e->vdev, 0);
+	CHECK_EQ(e->dp_stops, 1);
+	CHECK_EQ(e->fd_returns, 2);
+	CHECK_EQ(e->irqfd[0], -1);
+	CHECK_EQ(e->irqfd[1], -1);
+	CHECK(!virtio_net_dp_active(e->vdev));
+	env_free(e);
+}
+
+TEST(net_dp_refused_falls_back_to_userspace)
+{
+	struct env *e = dp_env();
+
+	e->dp_start_rc = -EINVAL;
+	start(e, e->vdev->host_features);
+	CHECK(!virtio_net_dp_active(e->vdev));
+	CHECK_EQ(e->fd_returns, 2);
+	CHECK_EQ(e->irqfd[1], -1);
+	CHECK(e->watching);
+	fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF, 20, 0, 0);
+	q1_avail(e, 0);
+	virtio_dev_kick(e->vdev, 1);
+	CHECK_EQ(e->tx_calls, 1);
+	CHECK_EQ(q1_used_idx(e), 1);
+	env_free(e);
+}
+
+TEST(net_dp_save_reads_kernel_indexes_and_load_resumes_there)
+{
+	struct env *e = dp_env(), *f = dp_env();
+	struct state_writer w;
+	struct state_reader r;
+
+	start(e, e->vdev->host_features);
+	/* the kernel took 5 rx and 9 tx chains and completed them */
+	e->dp_stop_idx[0] = 5;
+	e->dp_stop_idx[1] = 9;
+	((uint16_t *)fg_ptr(&e->g, FAKE_USED))[1] = 5;
+	((uint16_t *)fg_ptr(&e->g, Q1_USED))[1] = 9;
+	state_writer_init(&w);
+	virtio_dev_save(e->vdev, &w);
+	CHECK_EQ(state_writer_error(&w), 0);
+	CHECK_EQ(e->vdev->vqs[0].last_avail_idx, 5);
+	CHECK_EQ(e->vdev->vqs[1].last_avail_idx, 9);
+	CHECK_EQ(e->vdev->vqs[1].used_idx, 9);
+	/* stopped to read them, then started again where it was */
+	CHECK_EQ(e->dp_stops, 1);
+	CHECK_EQ(e->dp_starts, 2);
+	CHECK_EQ(e->dp_vr[1].last_avail_idx, 9);
+	CHECK(virtio_net_dp_active(e->vdev));
+	/* a fresh device loads it and hands the kernel the same positions */
+	f->vdev->transport.queue_fd = queue_fd;
+	f->vdev->transport.queue_irqfd = queue_irqfd;
+	f->vdev->transport.interrupt = on_irq;
+	f->vdev->transport.opaque = f;
+	state_reader_init(&r, w.buf, w.len);
+	CHECK_EQ(virtio_dev_load(f->vdev, &r), 0);
+	CHECK_EQ(f->offload_flags, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6); /* the TAP set up again */
+	CHECK_EQ(f->dp_starts, 1);
+	CHECK_EQ(f->dp_vr[0].last_avail_idx, 5);
+	CHECK_EQ(f->dp_vr[1].last_avail_idx, 9);
+	CHECK_EQ(f->dp_vr[1].used_gpa, Q1_USED);
+	CHECK_EQ(f->irqfd[1], 201);
+	CHECK(virtio_net_dp_active(f->vdev));
+	state_writer_free(&w);
+	env_free(e);
+	env_free(f);
+}
+
 // clang-format off
 HARNESS_MAIN(
 	HARNESS_T(net_config_and_features)
@@ -362,6 +594,10 @@ HARNESS_MAIN(
 	HARNESS_T(net_tx_yields_to_the_event_loop)
 	HARNESS_T(net_rx_and_flow_control)
 	HARNESS_T(net_rx_buffer_too_small)
+	HARNESS_T(net_rx_mergeable_spreads_a_frame_over_chains)
+	HARNESS_T(net_dp_takes_queues_at_driver_ok_and_gives_them_back_on_reset)
+	HARNESS_T(net_dp_refused_falls_back_to_userspace)
+	HARNESS_T(net_dp_save_reads_kernel_indexes_and_load_resumes_there)
 	HARNESS_T(console_input_pulled_into_buffers)
 	HARNESS_T(rng_fills_buffers)
 )

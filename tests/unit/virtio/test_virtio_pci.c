@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 
 #include <linux/pci_regs.h>
 #include <linux/virtio_config.h>
@@ -323,6 +324,116 @@ TEST(virtio_pci_notify_via_ioeventfd_and_msix)
 	env_free(e);
 }
 
+/* A fake KVM: one MSI route and irqfd bindings, recorded. */
+static struct {
+	int gsi; /* -1: no route */
+	uint64_t addr;
+	uint32_t data;
+	int irqfd_fd, irqfd_gsi; /* -1: not bound */
+	unsigned routes_made;
+} kvm;
+
+static int fk_msi_route(void *o, int gsi, uint64_t addr, uint32_t data)
+{
+	(void)o;
+	if (gsi < 0) {
+		gsi = 24 + (int)kvm.routes_made++;
+	}
+	kvm.gsi = gsi;
+	kvm.addr = addr;
+	kvm.data = data;
+	return gsi;
+}
+
+static void fk_msi_route_del(void *o, int gsi)
+{
+	(void)o;
+	if (gsi == kvm.gsi)
+		kvm.gsi = -1;
+}
+
+static int fk_irqfd(void *o, int fd, int gsi, bool assign)
+{
+	(void)o;
+	kvm.irqfd_fd = assign ? fd : -1;
+	kvm.irqfd_gsi = assign ? gsi : -1;
+	return 0;
+}
+
+static bool watched(struct env *e, int fd)
+{
+	for (unsigned i = 0; i < e->fp.nr_watch; i++)
+		if (e->fp.watch[i].on && e->fp.watch[i].fd == fd)
+			return true;
+	return false;
+}
+
+TEST(virtio_pci_queue_irqfd_follows_msix)
+{
+	struct env *e = env_new(false, true);
+	struct virtio_dev *vdev = e->vp->vdev;
+	unsigned cap = e->vp->pdev.msix_cap, gsi = pci_slot_intx_gsi(SLOT);
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	uint64_t one = 1;
+
+	kvm.gsi = kvm.irqfd_fd = kvm.irqfd_gsi = -1;
+	kvm.routes_made = 0;
+	e->fp.plat.msi_route = fk_msi_route;
+	e->fp.plat.msi_route_del = fk_msi_route_del;
+	e->fp.plat.irqfd = fk_irqfd;
+	REQUIRE(efd >= 0);
+	REQUIRE(driver_init(e, read_features(e), 0));
+	wr(e, VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+	wr(e, VIRTIO_PCI_COMMON_Q_MSIX, 1, 2);
+	wr(e, VIRTIO_PCI_MSIX_TABLE_OFF + 16 + 0, 0xfee00000u, 4);
+	wr(e, VIRTIO_PCI_MSIX_TABLE_OFF + 16 + 8, 0x31, 4);
+	wr(e, VIRTIO_PCI_MSIX_TABLE_OFF + 16 + 12, 0, 4);
+	REQUIRE(vdev->transport.queue_irqfd);
+	virtio_dev_lock(vdev);
+	CHECK_EQ(vdev->transport.queue_irqfd(vdev->transport.opaque, vdev, 0, efd), 0);
+	virtio_dev_unlock(vdev);
+	/* MSI-X off: the event loop reads it and raises INTx with the ISR bit */
+	CHECK(watched(e, efd));
+	CHECK_EQ(kvm.irqfd_fd, -1);
+	CHECK_EQ(write(efd, &one, sizeof(one)), 8);
+	CHECK_EQ(fp_run(&e->fp), 1);
+	CHECK_EQ(e->fp.intx[gsi], 1);
+	CHECK_EQ(rd(e, VIRTIO_PCI_ISR_OFF, 1), 1);
+	/* MSI-X on with the vector live: a KVM irqfd on a route with the vector's message */
+	cfg_wr(e, cap + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2);
+	CHECK_EQ(kvm.irqfd_fd, efd);
+	CHECK_EQ(kvm.irqfd_gsi, kvm.gsi);
+	CHECK_EQ(kvm.addr, 0xfee00000u);
+	CHECK_EQ(kvm.data, 0x31);
+	CHECK(!watched(e, efd));
+	/* the driver retargets the vector: the same route follows */
+	wr(e, VIRTIO_PCI_MSIX_TABLE_OFF + 16 + 8, 0x32, 4);
+	CHECK_EQ(kvm.data, 0x32);
+	CHECK_EQ(kvm.routes_made, 1);
+	/* masked: no irqfd (KVM would ignore the mask); a signal becomes a pending bit */
+	wr(e, VIRTIO_PCI_MSIX_TABLE_OFF + 16 + 12, PCI_MSIX_ENTRY_CTRL_MASKBIT, 4);
+	CHECK_EQ(kvm.irqfd_fd, -1);
+	CHECK(watched(e, efd));
+	CHECK_EQ(write(efd, &one, sizeof(one)), 8);
+	CHECK_EQ(fp_run(&e->fp), 1);
+	CHECK_EQ(e->fp.nr_msi, 0);
+	CHECK_EQ(rd(e, VIRTIO_PCI_MSIX_PBA_OFF, 4) & 2, 2);
+	/* unmasked: delivered now, and the irqfd is back */
+	wr(e, VIRTIO_PCI_MSIX_TABLE_OFF + 16 + 12, 0, 4);
+	CHECK_EQ(e->fp.nr_msi, 1);
+	CHECK_EQ(e->fp.msi[0].data, 0x32);
+	CHECK_EQ(kvm.irqfd_fd, efd);
+	/* unbound: irqfd and route gone */
+	virtio_dev_lock(vdev);
+	CHECK_EQ(vdev->transport.queue_irqfd(vdev->transport.opaque, vdev, 0, -1), 0);
+	virtio_dev_unlock(vdev);
+	CHECK_EQ(kvm.irqfd_fd, -1);
+	CHECK_EQ(kvm.gsi, -1);
+	CHECK(!watched(e, efd));
+	close(efd);
+	env_free(e);
+}
+
 TEST(virtio_pci_intx_and_isr)
 {
 	struct env *e = env_new(false, false);
@@ -563,6 +674,7 @@ HARNESS_MAIN(
 	HARNESS_T(virtio_pci_reset_clears_queues)
 	HARNESS_T(virtio_pci_queue_registers)
 	HARNESS_T(virtio_pci_notify_via_ioeventfd_and_msix)
+	HARNESS_T(virtio_pci_queue_irqfd_follows_msix)
 	HARNESS_T(virtio_pci_intx_and_isr)
 	HARNESS_T(virtio_pci_needs_reset_on_bad_ring)
 	HARNESS_T(virtio_pci_rings_outside_ram_need_reset)

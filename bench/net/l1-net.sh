@@ -1,0 +1,85 @@
+# The network benchmark's part inside the sandbox's L1 (sourced by /init when sandbox.mode=netbench;
+# installed as /sandbox/netbench.sh by tests/sandbox/build-initramfs). A TAP tap0 (169.254.100.1/24) in
+# L1; the guest (169.254.100.2, vmon.test=netbench) pings it, sends MIB MiB to L1 (guest->host), then
+# receives MIB MiB from L1 (host->guest), each over one TCP connection timed by its receiver
+# (tests/sandbox/tcpbench.c). Configurations alternate in every round, round 0 being an unreported
+# warm-up: vmon (userspace virtio-net), QEMU (vhost=off), vmon vhost=on, QEMU vhost=on. Prints per boot:
+#   NETBENCH <monitor> <user|vhost> <round> g2h=<MB/s> h2g=<MB/s> h2g_send=<MB/s> <sbxrun result line>
+# (-1: not measured). g2h is timed by L1's receiver, h2g by the guest's (h2g_send: L1's sender, to EOF).
+runs=$(l1_param sandbox.runs 3)
+mib=$(l1_param sandbox.mib 32)
+configs=$(l1_param sandbox.configs vmon:user,qemu:user,vmon:vhost,qemu:vhost | tr ',' ' ')
+machine=$(l1_param sandbox.qemu_machine microvm)
+vmon_args=$(l1_param sandbox.vmon_args "" | tr ',' ' ')
+cmdline="console=ttyS0 reboot=k panic=-1 quiet vmon.test=netbench vmon.mib=$mib"
+mac=02:00:00:00:00:02
+
+insmod /sandbox/modules/tun.ko 2>/dev/null
+for m in vhost_iotlb vhost tap vhost_net; do insmod "/sandbox/modules/$m.ko" 2>/dev/null; done
+[ -e /dev/vhost-net ] || echo "BENCH-NOTE no /dev/vhost-net in L1: the vhost rows will fail"
+/sbin/ip-full tuntap add dev tap0 mode tap && /sbin/ip-full addr add 169.254.100.1/24 dev tap0 &&
+	/sbin/ip-full link set tap0 up || echo "BENCH-NOTE could not set up tap0"
+
+case "$machine" in
+q35) qemu_machine="-M q35" ;;
+*) qemu_machine="-M microvm,rtc=on,pcie=on" ;;
+esac
+QEMU_NET_TEXT="qemu-system-x86_64 -enable-kvm -cpu host $qemu_machine -smp 1 -m ${GUEST_MEM_MIB}M -nodefaults -no-user-config -nographic -serial stdio -no-reboot -kernel K -initrd I -append C -netdev tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=on|off -device virtio-net-pci,netdev=n0,mac=$mac,romfile="
+echo "NETBENCH-CONFIG runs=$runs mib=$mib mem_mib=$GUEST_MEM_MIB cpus=1 configs=$configs"
+echo "NETBENCH-CONFIG cmdline=$cmdline"
+echo "NETBENCH-CONFIG qemu=$QEMU_NET_TEXT"
+echo "NETBENCH-CONFIG vmon=vmon run --kernel K --initrd I --cmdline C --cpus 1 --mem ${GUEST_MEM_MIB}M --net tap=tap0,mac=$mac[,vhost=on] $vmon_args"
+
+# run_net MONITOR MODE SBXRUN-OPTIONS...: one guest boot with the NIC on tap0; prints sbxrun's line.
+run_net() {
+	mon=$1; mode=$2; shift 2
+	case "$mon" in
+	vmon)
+		v=""
+		[ "$mode" = vhost ] && v=",vhost=on"
+		/bin/sbxrun "$@" -- /bin/vmon run --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
+			--cmdline "$cmdline" --cpus 1 --mem "${GUEST_MEM_MIB}M" --net "tap=tap0,mac=$mac$v" $vmon_args
+		;;
+	qemu)
+		v=off
+		[ "$mode" = vhost ] && v=on
+		/bin/sbxrun "$@" -- /usr/bin/qemu-system-x86_64 -enable-kvm -cpu host $qemu_machine -smp 1 \
+			-m "${GUEST_MEM_MIB}M" -nodefaults -no-user-config -nographic -serial stdio -no-reboot \
+			-kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" -append "$cmdline" \
+			-netdev "tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=$v" \
+			-device "virtio-net-pci,netdev=n0,mac=$mac,romfile="
+		;;
+	esac
+}
+
+mbps() { sed -n 's/^.*TCPBENCH [a-z]* .*MBps=\([0-9.]*\).*$/\1/p' "$1" | head -n1; }
+
+round=0
+while [ "$round" -le "$runs" ]; do
+	for c in $configs; do
+		mon=${c%%:*}; mode=${c#*:}
+		if ! monitor_available "$mon"; then
+			echo "BENCH-MISSING $mon"
+			continue
+		fi
+		rm -f /tmp/g2h.txt /tmp/h2gs.txt
+		# L1's side: receive the guest's upload, then send to the guest once it listens
+		( /bin/tcpbench recv 169.254.100.1 5001 150 >/tmp/g2h.txt 2>&1
+		  /bin/tcpbench send 169.254.100.2 5002 "$mib" 60 >/tmp/h2gs.txt 2>&1 ) &
+		helper=$!
+		out=/tmp/net-$mon-$mode-$round.out
+		line=$(run_net "$mon" "$mode" -o "$out" -t 240 -m VMON-GUEST-READY)
+		kill "$helper" 2>/dev/null
+		for p in $(pidof tcpbench); do kill "$p" 2>/dev/null; done
+		wait "$helper" 2>/dev/null
+		g2h=$(mbps /tmp/g2h.txt); h2g=$(sed -n 's/^VMON-FACT h2g=//p' "$out" | head -n1)
+		h2g=$(echo "$h2g" | sed -n 's/^.*MBps=\([0-9.]*\).*$/\1/p'); h2gs=$(mbps /tmp/h2gs.txt)
+		echo "NETBENCH $mon $mode $round g2h=${g2h:--1} h2g=${h2g:--1} h2g_send=${h2gs:--1} $line"
+		if [ -z "$g2h" ] || [ -z "$h2g" ]; then
+			tail -n 25 "$out" | sed "s/^/L2|net-$mon-$mode-$round| /"
+			tail -n 15 "$out.err" | sed "s/^/L2E|net-$mon-$mode-$round| /"
+			sed "s/^/L1|net-$mon-$mode-$round| /" /tmp/g2h.txt /tmp/h2gs.txt 2>/dev/null
+		fi
+	done
+	round=$((round + 1))
+done
