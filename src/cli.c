@@ -21,9 +21,9 @@ const char *cli_usage(void)
 	       "  --kernel PATH         bzImage (Linux) or multiboot kernel\n"
 	       "  --initrd PATH         initial ramdisk (Linux) or multiboot module\n"
 	       "  --cmdline STR         kernel command line\n"
-	       "  --kaslr               boot a bzImage through its own decompressor, which\n"
-	       "                        randomizes the kernel's place (default: vmon unpacks\n"
-	       "                        it and enters it through PVH, which is faster)\n"
+	       "  --unpack-kernel       unpack a bzImage in vmon and enter its vmlinux through\n"
+	       "                        PVH (LZ4/zstd/gzip; no KASLR) instead of running the\n"
+	       "                        kernel's own decompressor\n"
 	       "  --cpus N              vCPUs (1-64, default 1)\n"
 	       "  --mem SIZE            guest RAM, e.g. 512M, 2G (default 256M)\n"
 	       "  --disk PATH[,ro][,id=ID]  virtio-blk disk (repeatable)\n"
@@ -157,7 +157,7 @@ enum {
 	OPT_KERNEL = 256,
 	OPT_INITRD,
 	OPT_CMDLINE,
-	OPT_KASLR,
+	OPT_UNPACK_KERNEL,
 	OPT_CPUS,
 	OPT_MEM,
 	OPT_STATS,
@@ -177,7 +177,7 @@ static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
 	{ "initrd", required_argument, NULL, OPT_INITRD },
 	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
-	{ "kaslr", no_argument, NULL, OPT_KASLR },
+	{ "unpack-kernel", no_argument, NULL, OPT_UNPACK_KERNEL },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "mem", required_argument, NULL, OPT_MEM },
 	{ "stats", no_argument, NULL, OPT_STATS },
@@ -268,8 +268,8 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 		case OPT_STATS:
 			cli->cfg.stats = true;
 			break;
-		case OPT_KASLR:
-			cli->cfg.kaslr = true;
+		case OPT_UNPACK_KERNEL:
+			cli->cfg.unpack_kernel = true;
 			run_only = true;
 			break;
 		case OPT_DISK:

@@ -71,7 +71,7 @@ int vm_boot_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t e
 	char note[256] = "";
 	struct boot_request req = { .nr_vcpus = vm->nr_vcpus_planned,
 				    .cmdline = vm->cfg.cmdline,
-				    .unpack = !vm->cfg.kaslr,
+				    .unpack = vm->cfg.unpack_kernel,
 				    .note = note,
 				    .note_len = sizeof(note) };
 	struct acpi_tables acpi;

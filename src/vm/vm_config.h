@@ -39,7 +39,7 @@ struct vm_config {
 	unsigned cpus; /* 1..VM_MAX_CPUS */
 	uint64_t mem_bytes; /* guest RAM */
 	bool stats; /* print exit statistics when the VM ends */
-	bool kaslr; /* bzImage through its own decompressor (no unpacking by vmon) */
+	bool unpack_kernel; /* unpack a bzImage in vmon, enter through PVH (kernel_unpack.h) */
 	bool reboot_restarts; /* guest reboot restarts the VM instead of ending vmon */
 	enum vm_console console;
 	bool rng;

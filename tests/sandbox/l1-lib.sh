@@ -18,7 +18,7 @@ l1_param() {
 # monitor_available MONITOR: the monitor's binary is in this L1.
 monitor_available() {
 	case "$1" in
-	vmon|vmonkaslr) [ -x /bin/vmon ] ;;
+	vmon|vmonunpack) [ -x /bin/vmon ] ;;
 	qemu) [ -x /usr/bin/qemu-system-x86_64 ] ;;
 	*) return 1 ;;
 	esac
@@ -26,7 +26,7 @@ monitor_available() {
 
 # run_monitor MONITOR CPUS CMDLINE SBXRUN-OPTIONS...: boots the guest under sbxrun; prints sbxrun's line.
 #   vmon: its CLI, serial console on stdin/stdout, plus the words of sandbox.vmon_args=a,b (L1 command line);
-#   vmonkaslr: the same with --kaslr (the bzImage's own decompressor instead of vmon unpacking it).
+#   vmonunpack: the same with --unpack-kernel (vmon unpacks the bzImage and enters it through PVH).
 #   qemu: QEMU's fastest fair setup for a direct kernel boot: microvm with its RTC (without it the guest
 #         probes a missing RTC for seconds), no default devices, no user config, serial on stdio.
 run_monitor() {
@@ -37,8 +37,8 @@ run_monitor() {
 		/bin/sbxrun "$@" -- /bin/vmon run --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
 			--cmdline "$cmdline" --cpus "$cpus" --mem "${GUEST_MEM_MIB}M" $vmon_args $EXTRA_VMON_ARGS
 		;;
-	vmonkaslr) # vmon with the kernel's own decompressor (--kaslr), to show what unpacking in vmon buys
-		/bin/sbxrun "$@" -- /bin/vmon run --kaslr --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
+	vmonunpack) # vmon unpacking the bzImage itself (--unpack-kernel), to compare the two boot paths
+		/bin/sbxrun "$@" -- /bin/vmon run --unpack-kernel --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
 			--cmdline "$cmdline" --cpus "$cpus" --mem "${GUEST_MEM_MIB}M" $vmon_args $EXTRA_VMON_ARGS
 		;;
 	qemu)

@@ -3,12 +3,14 @@
  *
  * A bzImage carries the kernel (an ELF vmlinux, plus its relocations) as a
  * compressed payload that the kernel's own decompressor unpacks inside the
- * guest before Linux starts. vmon can do that work natively instead and
- * enter the ELF through PVH (boot.c): the guest skips its decompressor, its
- * copies and its relocation pass. The price is the decompressor's KASLR: a
- * kernel entered through PVH runs at its link address (as with Firecracker's
- * and Cloud Hypervisor's vmlinux boots); `vmon run --kaslr` keeps the
- * guest-side path.
+ * guest before Linux starts. With `vmon run --unpack-kernel`, vmon does that
+ * work itself and enters the ELF through PVH (boot.c), as Firecracker and
+ * Cloud Hypervisor boot a vmlinux: the guest skips its decompressor, its
+ * copies and its relocation pass, and loses the decompressor's KASLR (the
+ * kernel runs at its link address). Opt-in: in the sandbox it measured no
+ * faster than the guest's own decompressor (the unpacking costs the same on
+ * either side), and its scratch space raises the monitor's peak RSS by the
+ * unpacked size for the moment of the load (docs/performance.md).
  *
  * Formats: LZ4 (the kernel's "legacy" frame; Debian), zstd and gzip, through
  * liblz4, libzstd and zlib. Others (xz, lzma, lzo, bzip2) are left to the

@@ -346,7 +346,7 @@ TEST(boot_takes_the_usual_bzimage_path_when_unpacking_cannot_serve)
 	CHECK(strstr(note, "xz") != NULL);
 	free(k);
 	free(pl);
-	/* --kaslr: a good packed vmlinux, but not unpacked */
+	/* without --unpack-kernel: a good packed vmlinux, but not unpacked */
 	k = packed_pvh(FMT_LZ4, &len);
 	req.kernel = k;
 	req.kernel_len = len;
