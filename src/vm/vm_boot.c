@@ -120,9 +120,11 @@ int vm_boot_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t e
 			 vm->cfg.kernel_path ? vm->cfg.kernel_path : "demo guest", why);
 		goto out;
 	}
-	log_info("loaded %s %s%s%s", boot_format_name(format),
-		 vm->cfg.kernel_path ? vm->cfg.kernel_path : "(demo guest)", note[0] ? ": " : "",
-		 note);
+	log_info("loaded %s %s", boot_format_name(format),
+		 vm->cfg.kernel_path ? vm->cfg.kernel_path : "(demo guest)");
+	if (note[0]) /* --unpack-kernel asked for what could not be done */
+		log_warn("--unpack-kernel: %s; booting through the kernel's own decompressor",
+			 note);
 out:
 	unmap_file(&kernel);
 	unmap_file(&initrd);
