@@ -33,12 +33,10 @@ run_monitor() {
 	mon="$1"; cpus="$2"; cmdline="$3"; shift 3
 	vmon_args=$(l1_param sandbox.vmon_args "" | tr ',' ' ')
 	case "$mon" in
-	vmon)
-		/bin/sbxrun "$@" -- /bin/vmon run --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
-			--cmdline "$cmdline" --cpus "$cpus" --mem "${GUEST_MEM_MIB}M" $vmon_args $EXTRA_VMON_ARGS
-		;;
-	vmonunpack) # vmon unpacking the bzImage itself (--unpack-kernel), to compare the two boot paths
-		/bin/sbxrun "$@" -- /bin/vmon run --unpack-kernel --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
+	vmon | vmonunpack)
+		unpack=
+		[ "$mon" = vmonunpack ] && unpack=--unpack-kernel # vmon unpacking the bzImage itself
+		/bin/sbxrun "$@" -- /bin/vmon run $unpack --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
 			--cmdline "$cmdline" --cpus "$cpus" --mem "${GUEST_MEM_MIB}M" $vmon_args $EXTRA_VMON_ARGS
 		;;
 	qemu)

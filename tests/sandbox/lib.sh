@@ -36,3 +36,16 @@ sbx_l1_qemu() {
 		-nographic -nic none -no-reboot -kernel "/boot/vmlinuz-$ver" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 quiet $append" </dev/null >"$log" 2>&1
 }
+
+# copy_with_libs BIN DIR [DEST]: copies BIN to DEST (default: its own path) under DIR, with the shared
+# libraries ldd lists at their own paths.
+copy_with_libs() {
+	local bin=$1 d=$2 dest=${3:-$1} lib
+	mkdir -p "$d$(dirname "$dest")"
+	cp -L "$bin" "$d$dest"
+	for lib in $(ldd "$bin" 2>/dev/null | grep -oE '/[^ ]+' ); do
+		[ -e "$d$lib" ] && continue
+		mkdir -p "$d$(dirname "$lib")"
+		cp -L "$lib" "$d$lib"
+	done
+}
