@@ -324,12 +324,6 @@ static struct virtq_elem *net_elem(struct virtio_dev *vdev)
 	return &to_net(vdev)->elem;
 }
 
-/* Packets also arrive from the backend (virtio_net_rx_ready), when the device may not run. */
-static struct virtq_elem *net_rx_elem(struct virtio_dev *vdev)
-{
-	return virtio_dev_running(vdev) ? net_elem(vdev) : NULL;
-}
-
 /* §5.1.6.4: one packet per chain (no MRG_RXBUF), header first. */
 static enum virtio_chain net_rx_chain(struct virtio_dev *vdev, struct virtq_elem *e,
 				      uint32_t *used_len)
@@ -402,12 +396,13 @@ static enum virtio_chain net_tx_chain(struct virtio_dev *vdev, struct virtq_elem
 	return VIRTIO_CHAIN_USED;
 }
 
-static const struct virtio_drain_ops net_rx_ops = { .elem = net_rx_elem, .chain = net_rx_chain };
+static const struct virtio_drain_ops net_rx_ops = { .elem = net_elem, .chain = net_rx_chain };
 static const struct virtio_drain_ops net_tx_ops = { .elem = net_elem, .chain = net_tx_chain };
 
 /* Fill receive buffers with packets from the backend. Lock held. */
 static void net_rx(struct virtio_net *net)
 {
+	/* Packets also arrive (virtio_net_rx_ready) when the device may not run. */
 	if (!virtio_dev_running(&net->vdev))
 		return;
 	if (virtio_dev_has(&net->vdev, VIRTIO_NET_F_MRG_RXBUF)) {

@@ -63,7 +63,7 @@ static int load_unpacked(struct gmem *gm, const struct layout *lo, const struct 
 {
 	struct kernel_payload p;
 	struct boot_image img;
-	uint64_t top, scratch, len;
+	uint64_t initrd_room = align_up(req->initrd_len, UNPACK_ALIGN), top, scratch, len;
 	uint8_t *hva;
 	int ret;
 
@@ -74,8 +74,8 @@ static int load_unpacked(struct gmem *gm, const struct layout *lo, const struct 
 		return arch_err(err, err_len, -ENOTSUP,
 				"%s payloads are left to the kernel's decompressor", p.format);
 	len = align_up(p.unpacked_len, UNPACK_ALIGN);
-	top = lo->low_ram_end - align_up(req->initrd_len, UNPACK_ALIGN);
-	if (align_up(req->initrd_len, UNPACK_ALIGN) > lo->low_ram_end || len > top ||
+	top = lo->low_ram_end - initrd_room;
+	if (initrd_room > lo->low_ram_end || len > top ||
 	    ((top - len) & ~(UNPACK_ALIGN - 1)) < LAYOUT_HIGH_MEM_GPA)
 		return arch_err(err, err_len, -ENOTSUP,
 				"no room for the %zu-byte unpacked kernel in guest RAM",

@@ -72,8 +72,7 @@ int bzimage_parse(const uint8_t *kernel, size_t kernel_len, const struct layout 
 			"kernel: no 64-bit entry point (XLF_KERNEL_64 clear in xloadflags 0x%x)",
 			hdr.xloadflags);
 
-	/* boot.rst: "If this field is 0, the real value is 4." */
-	setup_bytes = ((uint64_t)(hdr.setup_sects ? hdr.setup_sects : 4) + 1) * 512;
+	setup_bytes = bzimage_setup_bytes(hdr.setup_sects);
 	if (kernel_len <= setup_bytes)
 		return arch_err(err, err_len, -EINVAL,
 				"kernel: %zu bytes is shorter than its %llu-byte setup code",

@@ -33,6 +33,16 @@ struct bzimage_info {
 	uint64_t initrd_top_gpa; /* exclusive upper bound for the initrd */
 };
 
+/*
+ * bzimage_setup_bytes - the size of the real-mode setup code in front of the
+ * protected-mode kernel, (setup_sects + 1) * 512, where a setup_sects of 0
+ * means 4 (boot.rst). @setup_sects is the header byte at 0x1F1.
+ */
+static inline uint64_t bzimage_setup_bytes(uint8_t setup_sects)
+{
+	return ((uint64_t)(setup_sects ? setup_sects : 4) + 1) * 512;
+}
+
 /* bzimage_detect - true when @kernel has the boot flag and "HdrS" magic. */
 bool bzimage_detect(const uint8_t *kernel, size_t kernel_len);
 

@@ -8,6 +8,7 @@
 #include <zstd.h>
 
 #include "arch/x86/arch_err.h"
+#include "arch/x86/boot_bzimage.h"
 #include "arch/x86/kernel_unpack.h"
 
 /* Setup header fields (Documentation/arch/x86/boot.rst). */
@@ -45,7 +46,7 @@ static const struct {
 int kernel_payload_find(const uint8_t *k, size_t len, struct kernel_payload *p, char *err,
 			size_t err_len)
 {
-	uint64_t setup_bytes, off, plen;
+	uint64_t off, plen;
 
 	memset(p, 0, sizeof(*p));
 	if (len < HDR_END)
@@ -54,8 +55,7 @@ int kernel_payload_find(const uint8_t *k, size_t len, struct kernel_payload *p, 
 	if ((k[HDR_VERSION] | k[HDR_VERSION + 1] << 8) < 0x0208)
 		return arch_err(err, err_len, -ENOEXEC,
 				"unpack: boot protocol before 2.08 describes no payload");
-	setup_bytes = ((uint64_t)(k[HDR_SETUP_SECTS] ? k[HDR_SETUP_SECTS] : 4) + 1) * 512;
-	off = setup_bytes + le32(k + HDR_PAYLOAD_OFFSET);
+	off = bzimage_setup_bytes(k[HDR_SETUP_SECTS]) + le32(k + HDR_PAYLOAD_OFFSET);
 	plen = le32(k + HDR_PAYLOAD_LENGTH);
 	if (plen < 8 || off > len || plen > len - off)
 		return arch_err(

@@ -65,6 +65,20 @@ static void request(struct fake_guest *g, struct virtio_dev *vdev, uint32_t type
 }
 #endif
 
+#if VIRTIO_HAVE_HOST_BACKENDS
+/* A 64 KiB raw image at mkstemp(@path): 16 copies of the 4 KiB @block. 0, or -1. */
+static int make_image(char *path, const uint8_t block[4096])
+{
+	int fd = mkstemp(path), ok = fd >= 0;
+
+	for (int i = 0; ok && i < 16; i++)
+		ok = write(fd, block, 4096) == 4096;
+	if (fd >= 0)
+		close(fd);
+	return ok ? 0 : -1;
+}
+#endif
+
 TEST(virtio_blk_on_raw_image)
 {
 #if VIRTIO_HAVE_HOST_BACKENDS
@@ -73,14 +87,11 @@ TEST(virtio_blk_on_raw_image)
 	struct virtio_dev *vdev;
 	struct fake_guest g;
 	uint8_t data[4096];
-	int fd = mkstemp(path);
+	int fd;
 
-	REQUIRE(fd >= 0);
 	for (unsigned i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i * 13);
-	for (int i = 0; i < 16; i++)
-		REQUIRE(write(fd, data, sizeof(data)) == (ssize_t)sizeof(data));
-	close(fd);
+	REQUIRE(make_image(path, data) == 0);
 	REQUIRE(blk_backend_open(&b, path, false, NULL, err, sizeof(err)) == 0);
 	fg_init(&g, NULL, 16);
 	REQUIRE(virtio_blk_create_on(&vdev, &g.gm, b, "raw") == 0);
@@ -125,13 +136,9 @@ TEST(virtio_blk_reset_waits_for_raw_image_reads)
 	struct virtio_dev *vdev;
 	struct fake_guest g;
 	uint8_t data[4096];
-	int fd = mkstemp(path);
 
-	REQUIRE(fd >= 0);
 	memset(data, 0xa5, sizeof(data));
-	for (int i = 0; i < 16; i++)
-		REQUIRE(write(fd, data, sizeof(data)) == (ssize_t)sizeof(data));
-	close(fd);
+	REQUIRE(make_image(path, data) == 0);
 	REQUIRE(blk_backend_open(&b, path, false, NULL, err, sizeof(err)) == 0);
 	fg_init(&g, NULL, 16);
 	REQUIRE(virtio_blk_create_on(&vdev, &g.gm, b, "raw") == 0);
