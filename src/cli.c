@@ -21,9 +21,10 @@ const char *cli_usage(void)
 	       "  --kernel PATH         bzImage (Linux) or multiboot kernel\n"
 	       "  --initrd PATH         initial ramdisk (Linux) or multiboot module\n"
 	       "  --cmdline STR         kernel command line\n"
-	       "  --unpack-kernel       unpack a bzImage in vmon and enter its vmlinux through\n"
-	       "                        PVH (LZ4/zstd/gzip; no KASLR) instead of running the\n"
-	       "                        kernel's own decompressor\n"
+	       "  --no-unpack-kernel    run a bzImage's own decompressor (with its KASLR)\n"
+	       "                        instead of unpacking it in vmon and entering its\n"
+	       "                        vmlinux through PVH (the default for LZ4/zstd/gzip\n"
+	       "                        kernels built with CONFIG_PVH; --unpack-kernel)\n"
 	       "  --cpus N              vCPUs (1-64, default 1)\n"
 	       "  --mem SIZE            guest RAM, e.g. 512M, 2G (default 256M)\n"
 	       "  --disk PATH[,ro][,id=ID]  virtio-blk disk (repeatable)\n"
@@ -158,6 +159,7 @@ enum {
 	OPT_INITRD,
 	OPT_CMDLINE,
 	OPT_UNPACK_KERNEL,
+	OPT_NO_UNPACK_KERNEL,
 	OPT_CPUS,
 	OPT_MEM,
 	OPT_STATS,
@@ -178,6 +180,7 @@ static const struct option long_opts[] = {
 	{ "initrd", required_argument, NULL, OPT_INITRD },
 	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
 	{ "unpack-kernel", no_argument, NULL, OPT_UNPACK_KERNEL },
+	{ "no-unpack-kernel", no_argument, NULL, OPT_NO_UNPACK_KERNEL },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "mem", required_argument, NULL, OPT_MEM },
 	{ "stats", no_argument, NULL, OPT_STATS },
@@ -269,7 +272,8 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 			cli->cfg.stats = true;
 			break;
 		case OPT_UNPACK_KERNEL:
-			cli->cfg.unpack_kernel = true;
+		case OPT_NO_UNPACK_KERNEL:
+			cli->cfg.unpack_kernel = c == OPT_UNPACK_KERNEL;
 			run_only = true;
 			break;
 		case OPT_DISK:

@@ -17,6 +17,12 @@ if [ "$kvmstats" = 1 ]; then
 	statcmd='for d in /sys/kernel/debug/kvm/$SBX_PID-*; do [ -d "$d" ] || continue; l=""; for f in "$d"/*; do [ -f "$f" ] && v=$(cat "$f" 2>/dev/null) && case "$v" in *[!0-9]*|"") ;; *) l="$l ${f##*/}=$v" ;; esac; done; echo "KVMSTAT $KVMSTAT_TAG$l"; done'
 fi
 cmdline="console=ttyS0 reboot=k panic=-1 quiet vmon.test=idle"
+# sandbox.guest_args=A,B (bench/boot/run --guest-args): words added to the guest's command line, e.g.
+# vmon.test=dmesg (the guest then prints its kernel log after the marker: lines VMON-DMESG, shown as L2|...)
+guest_args=$(l1_param sandbox.guest_args "" | tr ',' ' ')
+[ -n "$guest_args" ] && cmdline="$cmdline $guest_args"
+marker=VMON-GUEST-READY
+case " $guest_args " in *" vmon.test=dmesg "*) marker=VMON-DMESG-END ;; esac
 echo "BENCH-CONFIG runs=$runs cpus=$cpus mem_mib=$GUEST_MEM_MIB monitors=$monitors"
 echo "BENCH-CONFIG cmdline=$cmdline"
 echo "BENCH-CONFIG qemu=$QEMU_OPTIONS_TEXT"
@@ -29,12 +35,13 @@ while [ "$round" -le "$runs" ]; do
 			continue
 		fi
 		export KVMSTAT_TAG="$mon $round"
-		line=$(run_monitor "$mon" "$cpus" "$cmdline" -o "/tmp/bench-$mon-$round.out" -t 60 -m VMON-GUEST-READY \
+		line=$(run_monitor "$mon" "$cpus" "$cmdline" -o "/tmp/bench-$mon-$round.out" -t 60 -m "$marker" \
 			-g "$GUEST_MEM_MIB" -x "$statcmd" -k)
 		# the guest's own uptime (kvmclock) when its /init printed the marker
 		up=$(sed -n 's/.*VMON-GUEST-READY uptime=\([0-9.]*\).*/\1/p' "/tmp/bench-$mon-$round.out" | head -n1)
 		up_ms=$(awk -v u="${up:--0.001}" 'BEGIN { printf "%d", u * 1000 }')
 		echo "BENCH $mon $round $line guest_uptime_ms=$up_ms"
+		[ "$marker" = VMON-DMESG-END ] && sed -n -e "s/^VMON-DMESG /L2D|$mon-$round| /p" -e "s/^VMON-FACT /L2F|$mon-$round| /p" "/tmp/bench-$mon-$round.out"
 		case "$line" in
 		*marker_ms=-1*)
 			tail -n 15 "/tmp/bench-$mon-$round.out" | sed "s/^/L2|bench-$mon-$round| /"

@@ -75,6 +75,8 @@ while [ "$round" -le "$runs" ]; do
 		g2h=$(mbps /tmp/g2h.txt); h2g=$(sed -n 's/^VMON-FACT h2g=//p' "$out" | head -n1)
 		h2g=$(echo "$h2g" | sed -n 's/^.*MBps=\([0-9.]*\).*$/\1/p'); h2gs=$(mbps /tmp/h2gs.txt)
 		echo "NETBENCH $mon $mode $round g2h=${g2h:--1} h2g=${h2g:--1} h2g_send=${h2gs:--1} $line"
+		# the guest's own counters over each transfer (packets, bytes, virtio interrupts, CPU ticks)
+		sed -n "s/^VMON-FACT \(g2h\|h2g\)_counters=/NETSTAT $mon $mode $round \1 /p" "$out"
 		if [ -z "$g2h" ] || [ -z "$h2g" ]; then
 			tail -n 25 "$out" | sed "s/^/L2|net-$mon-$mode-$round| /"
 			tail -n 15 "$out.err" | sed "s/^/L2E|net-$mon-$mode-$round| /"

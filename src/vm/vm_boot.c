@@ -122,9 +122,8 @@ int vm_boot_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t e
 	}
 	log_info("loaded %s %s", boot_format_name(format),
 		 vm->cfg.kernel_path ? vm->cfg.kernel_path : "(demo guest)");
-	if (note[0]) /* --unpack-kernel asked for what could not be done */
-		log_warn("--unpack-kernel: %s; booting through the kernel's own decompressor",
-			 note);
+	if (note[0]) /* unpacking (the default) could not serve this kernel */
+		log_info("kernel not unpacked by vmon (%s): its own decompressor runs", note);
 out:
 	unmap_file(&kernel);
 	unmap_file(&initrd);

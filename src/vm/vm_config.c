@@ -19,6 +19,7 @@ void vm_config_init(struct vm_config *cfg)
 	cfg->console = VM_CONSOLE_SERIAL;
 	cfg->kernel_fd = -1;
 	cfg->initrd_fd = -1;
+	cfg->unpack_kernel = true; /* kernel_unpack.h: faster, as Firecracker's vmlinux boot */
 }
 
 static void close_boot_files(struct vm_config *cfg)

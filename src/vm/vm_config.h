@@ -39,7 +39,8 @@ struct vm_config {
 	unsigned cpus; /* 1..VM_MAX_CPUS */
 	uint64_t mem_bytes; /* guest RAM */
 	bool stats; /* print exit statistics when the VM ends */
-	bool unpack_kernel; /* unpack a bzImage in vmon, enter through PVH (kernel_unpack.h) */
+	bool unpack_kernel; /* unpack a bzImage in vmon, enter through PVH (kernel_unpack.h);
+			     * default on, --no-unpack-kernel runs the kernel's decompressor */
 	bool reboot_restarts; /* guest reboot restarts the VM instead of ending vmon */
 	enum vm_console console;
 	bool rng;

@@ -55,6 +55,18 @@ net_up() {
 	ip link set eth0 up && ip addr add 169.254.100.2/24 dev eth0 || return 1
 	ping -c 3 -W 3 169.254.100.1 >/dev/null 2>&1 && fact ping ok || fact ping failed
 }
+# net_counters: eth0's packets and bytes (tx, rx), the virtio interrupts taken, the CPU's busy and idle ticks
+net_counters() {
+	d=/sys/class/net/eth0/statistics
+	echo "$(cat $d/tx_packets) $(cat $d/tx_bytes) $(cat $d/rx_packets) $(cat $d/rx_bytes)" \
+		"$(awk '/virtio/ { for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i } END { print s + 0 }' /proc/interrupts)" \
+		"$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 }' /proc/stat)"
+}
+# counters_delta BEFORE AFTER: what moved, as key=value (the netbench facts g2h_counters and h2g_counters)
+counters_delta() {
+	echo "$1 $2" | awk '{ split("tx_pkts tx_bytes rx_pkts rx_bytes irqs busy_ticks idle_ticks", k, " ")
+		for (i = 1; i <= 7; i++) printf "%s=%d ", k[i], $(i + 7) - $i }'
+}
 token_of() {
 	for word in $(cat /proc/cmdline); do case "$word" in vmon.token=*) echo "${word#vmon.token=}" ;; esac; done
 }
@@ -91,8 +103,13 @@ netbench)
 	net_up
 	mib=32
 	for word in $(cat /proc/cmdline); do case "$word" in vmon.mib=*) mib="${word#vmon.mib=}" ;; esac; done
+	a=$(net_counters)
 	fact g2h "$(/bin/tcpbench send 169.254.100.1 5001 "$mib" 60 2>&1)"
+	b=$(net_counters)
 	fact h2g "$(/bin/tcpbench recv 169.254.100.2 5002 90 2>&1)"
+	c=$(net_counters)
+	fact g2h_counters "$(counters_delta "$a" "$b")"
+	fact h2g_counters "$(counters_delta "$b" "$c")"
 	poweroff -f
 	;;
 rng)
@@ -147,6 +164,12 @@ blkbench)
 	fact vda_max_sectors_kb "$(cat /sys/block/vda/queue/max_sectors_kb 2>/dev/null)"
 	/bin/blkbench /dev/vda "$secs" || echo "VMON-BLKBENCH-DONE status=failed"
 	grep -E 'virtio|PCI-MSI' /proc/interrupts | tr -s ' ' | sed 's/^/VMON-FACT irq=/'
+	poweroff -f
+	;;
+dmesg)
+	# bench/boot --guest-args vmon.test=dmesg: the kernel log (timestamps show where the guest's boot went)
+	dmesg | sed 's/^/VMON-DMESG /'
+	echo "VMON-DMESG-END"
 	poweroff -f
 	;;
 idle)

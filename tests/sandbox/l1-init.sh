@@ -82,7 +82,18 @@ for name in $scenarios; do
 		test=$name
 		[ "$name" = net_vhost ] && test=net
 		;;
-	boot|cmdline|initrd|clock|poweroff) ;;
+	boot)
+		# -v: vmon says how it loaded the kernel (unpacked by vmon, by default)
+		[ "$monitor" = vmon ] && EXTRA_VMON_ARGS=-v
+		;;
+	boot_decompressor)
+		if [ "$monitor" != vmon ]; then
+			result "$name" skip "a vmon option (--no-unpack-kernel)"
+			continue
+		fi
+		EXTRA_VMON_ARGS="-v --no-unpack-kernel"
+		;;
+	cmdline|initrd|clock|poweroff) ;;
 	cpus) cpus=4 ;;
 	reboot) test=reboot ;;
 	modules) test=modules ;;
@@ -125,7 +136,14 @@ for name in $scenarios; do
 	fi
 	case "$name" in
 	boot)
-		result "$name" ok "marker after ${marker_ms} ms"
+		if [ "$monitor" = vmon ] && ! grep -q "loaded bzImage (unpacked by vmon" "/tmp/$name.out.err"; then
+			result "$name" fail "marker after ${marker_ms} ms, but vmon did not unpack the kernel (see L2E lines)"
+		else result "$name" ok "marker after ${marker_ms} ms"; fi
+		;;
+	boot_decompressor)
+		if grep -q "loaded bzImage /" "/tmp/$name.out.err"; then
+			result "$name" ok "marker after ${marker_ms} ms through the kernel's own decompressor"
+		else result "$name" fail "vmon did not load the bzImage for its own decompressor (see L2E lines)"; fi
 		;;
 	cpus)
 		n=$(fact "$name" nproc); c=$(fact "$name" cpuinfo)

@@ -18,7 +18,7 @@ l1_param() {
 # monitor_available MONITOR: the monitor's binary is in this L1.
 monitor_available() {
 	case "$1" in
-	vmon|vmonunpack) [ -x /bin/vmon ] ;;
+	vmon|vmonkaslr) [ -x /bin/vmon ] ;;
 	qemu) [ -x /usr/bin/qemu-system-x86_64 ] ;;
 	*) return 1 ;;
 	esac
@@ -26,16 +26,16 @@ monitor_available() {
 
 # run_monitor MONITOR CPUS CMDLINE SBXRUN-OPTIONS...: boots the guest under sbxrun; prints sbxrun's line.
 #   vmon: its CLI, serial console on stdin/stdout, plus the words of sandbox.vmon_args=a,b (L1 command line);
-#   vmonunpack: the same with --unpack-kernel (vmon unpacks the bzImage and enters it through PVH).
+#   vmonkaslr: the same with --no-unpack-kernel (the bzImage's own decompressor runs, with its KASLR).
 #   qemu: QEMU's fastest fair setup for a direct kernel boot: microvm with its RTC (without it the guest
 #         probes a missing RTC for seconds), no default devices, no user config, serial on stdio.
 run_monitor() {
 	mon="$1"; cpus="$2"; cmdline="$3"; shift 3
 	vmon_args=$(l1_param sandbox.vmon_args "" | tr ',' ' ')
 	case "$mon" in
-	vmon | vmonunpack)
+	vmon | vmonkaslr)
 		unpack=
-		[ "$mon" = vmonunpack ] && unpack=--unpack-kernel # vmon unpacking the bzImage itself
+		[ "$mon" = vmonkaslr ] && unpack=--no-unpack-kernel # the kernel's own decompressor
 		/bin/sbxrun "$@" -- /bin/vmon run $unpack --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
 			--cmdline "$cmdline" --cpus "$cpus" --mem "${GUEST_MEM_MIB}M" $vmon_args $EXTRA_VMON_ARGS
 		;;

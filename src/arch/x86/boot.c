@@ -1,5 +1,7 @@
 /* boot.c — format detection and the one kernel-loading entry point. */
+#include <elf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -38,32 +40,127 @@ const char *boot_format_name(enum boot_format f)
 	}
 }
 
-#define UNPACK_ALIGN (2ull << 20)
+#define HUGE_BYTES (2ull << 20)
+#define UNPACK_HEAD_BYTES 0x2000ull /* unpacked first, for the ELF and program headers */
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) & ~(a - 1);
 }
 
-/* Gives guest RAM back (zero on the next touch); clears it where that fails. */
-static void discard(uint8_t *hva, size_t len)
+/*
+ * Zeroes guest RAM [@from, @to): whole 2 MiB pages are given back (zero on
+ * the next touch, and still huge then), the edges cleared.
+ */
+static void clear_guest(struct gmem *gm, uint64_t from, uint64_t to)
 {
-	if (madvise(hva, len, MADV_DONTNEED))
-		memset(hva, 0, len);
+	uint64_t a = align_up(from, HUGE_BYTES), b = to & ~(HUGE_BYTES - 1);
+	uint8_t *hva = gmem_ptr(gm, from, to - from);
+
+	if (!hva || to <= from)
+		return;
+	if (a >= b || madvise(hva + (a - from), b - a, MADV_DONTNEED)) {
+		memset(hva, 0, to - from);
+		return;
+	}
+	memset(hva, 0, a - from);
+	memset(hva + (b - from), 0, to - b);
 }
 
 /*
- * Unpacks the bzImage of @req into scratch guest RAM just below where
- * pvh_load() puts the initrd, then loads the vmlinux found there through PVH.
- * Returns 0, or -errno with the reason in @err: -ENOTSUP (unsupported
- * compression, no PVH entry, no room) or the unpacker's and loader's errors.
+ * Where the unpacked vmlinux goes as one piece: the lowest base from which
+ * every PT_LOAD can slide down (or stay) to its p_paddr, read from the ELF
+ * and program headers in @head. 0, or -ENOEXEC / -EINVAL.
+ */
+static int unpack_base(const uint8_t *head, size_t head_len, uint64_t *base)
+{
+	Elf64_Ehdr eh;
+	bool any = false;
+
+	if (head_len < sizeof(eh))
+		return -ENOEXEC;
+	memcpy(&eh, head, sizeof(eh));
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > head_len ||
+	    (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > head_len - eh.e_phoff)
+		return -ENOEXEC;
+	*base = 0;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+
+		memcpy(&ph, head + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type != PT_LOAD || !ph.p_filesz)
+			continue;
+		if (ph.p_paddr < ph.p_offset)
+			return -EINVAL;
+		if (!any || ph.p_paddr - ph.p_offset > *base)
+			*base = ph.p_paddr - ph.p_offset;
+		any = true;
+	}
+	return any ? 0 : -ENOEXEC;
+}
+
+/*
+ * The vmlinux lies unpacked at @base (@hva, @len bytes): slide each segment
+ * down to its address in file order, zero its bss, then zero what is left
+ * of the unpacked copy (headers, gaps, the relocation table). Refused
+ * (-ENOTSUP) when a segment would overwrite bytes not yet moved.
+ */
+static int place_segments(struct gmem *gm, const uint8_t *hva, uint64_t base, uint64_t len,
+			  const struct boot_image *img, char *err, size_t err_len)
+{
+	uint64_t cur = base;
+
+	for (unsigned i = 0; i < img->nr_segs; i++) {
+		const struct boot_segment *s = &img->seg[i], *n = s + 1;
+
+		if (s->gpa > base + s->file_off ||
+		    (i + 1 < img->nr_segs &&
+		     (n->file_off < s->file_off + s->file_len || n->gpa < s->gpa + s->mem_len ||
+		      s->gpa + s->mem_len > base + n->file_off)))
+			return arch_err(
+				err, err_len, -ENOTSUP,
+				"segment %u of the unpacked kernel cannot be moved in place", i);
+	}
+	for (unsigned i = 0; i < img->nr_segs; i++) {
+		const struct boot_segment *s = &img->seg[i];
+		uint8_t *dst = gmem_ptr(gm, s->gpa, s->mem_len);
+
+		if (!dst)
+			return arch_err(err, err_len, -EFAULT, "guest RAM does not cover 0x%llx",
+					(unsigned long long)s->gpa);
+		memmove(dst, hva + s->file_off, s->file_len);
+		memset(dst + s->file_len, 0, s->mem_len - s->file_len);
+	}
+	for (unsigned i = 0; i < img->nr_segs; i++) {
+		const struct boot_segment *s = &img->seg[i];
+
+		if (s->gpa > cur)
+			clear_guest(gm, cur, s->gpa < base + len ? s->gpa : base + len);
+		if (s->gpa + s->mem_len > cur)
+			cur = s->gpa + s->mem_len;
+	}
+	if (cur < base + len)
+		clear_guest(gm, cur, base + len);
+	return 0;
+}
+
+/*
+ * Unpacks the bzImage of @req straight into guest RAM, at the base from which
+ * every segment of the vmlinux slides down to its own address, moves them
+ * there and enters through PVH (no scratch copy: the unpacked bytes are
+ * mostly in place already, and guest RAM is touched only where the kernel
+ * lies). Returns 0, or -errno with the reason in @err: -ENOTSUP (unsupported
+ * compression, no PVH entry, no room, a layout that cannot be moved in
+ * place) or the unpacker's and loader's errors; guest RAM is left zero then.
  */
 static int load_unpacked(struct gmem *gm, const struct layout *lo, const struct boot_request *req,
 			 uint64_t rsdp, struct x86_cpu_state *st, char *err, size_t err_len)
 {
 	struct kernel_payload p;
 	struct boot_image img;
-	uint64_t initrd_room = align_up(req->initrd_len, UNPACK_ALIGN), top, scratch, len;
+	uint8_t head[UNPACK_HEAD_BYTES];
+	uint64_t base, top = lo->low_ram_end, hn;
 	uint8_t *hva;
 	int ret;
 
@@ -73,33 +170,37 @@ static int load_unpacked(struct gmem *gm, const struct layout *lo, const struct 
 	if (!p.supported)
 		return arch_err(err, err_len, -ENOTSUP,
 				"%s payloads are left to the kernel's decompressor", p.format);
-	len = align_up(p.unpacked_len, UNPACK_ALIGN);
-	top = lo->low_ram_end - initrd_room;
-	if (initrd_room > lo->low_ram_end || len > top ||
-	    ((top - len) & ~(UNPACK_ALIGN - 1)) < LAYOUT_HIGH_MEM_GPA)
+	hn = p.unpacked_len < sizeof(head) ? p.unpacked_len : sizeof(head);
+	ret = kernel_unpack_head(&p, head, hn, err, err_len);
+	if (ret)
+		return ret;
+	if (unpack_base(head, hn, &base))
 		return arch_err(err, err_len, -ENOTSUP,
-				"no room for the %zu-byte unpacked kernel in guest RAM",
-				p.unpacked_len);
-	scratch = (top - len) & ~(UNPACK_ALIGN - 1);
-	hva = gmem_ptr(gm, scratch, len);
+				"the unpacked kernel is not an ELF64 vmlinux");
+	if (req->initrd_len)
+		top = req->initrd_len > top ? 0 : (top - req->initrd_len) & ~0xfffull;
+	if (!boot_range_ok(lo, base, p.unpacked_len) || base + p.unpacked_len > top)
+		return arch_err(err, err_len, -ENOTSUP,
+				"no room for the %zu-byte unpacked kernel at 0x%llx",
+				p.unpacked_len, (unsigned long long)base);
+	hva = gmem_ptr(gm, base, p.unpacked_len);
 	if (!hva)
-		return arch_err(err, err_len, -EFAULT, "guest RAM does not cover 0x%llx..0x%llx",
-				(unsigned long long)scratch, (unsigned long long)(scratch + len));
+		return arch_err(err, err_len, -EFAULT, "guest RAM does not cover 0x%llx+0x%zx",
+				(unsigned long long)base, p.unpacked_len);
 	ret = kernel_unpack(&p, hva, err, err_len);
 	if (!ret && !pvh_detect(hva, p.unpacked_len))
 		ret = arch_err(err, err_len, -ENOTSUP,
 			       "the unpacked kernel has no PVH entry (CONFIG_PVH)");
-	if (!ret && !(ret = pvh_parse(hva, p.unpacked_len, lo, &img, err, err_len)) &&
-	    img.end_gpa > scratch)
-		ret = arch_err(
-			err, err_len, -ENOTSUP,
-			"the unpacked kernel (up to 0x%llx) would overlap its own scratch space",
-			(unsigned long long)img.end_gpa);
 	if (!ret)
-		ret = pvh_load(gm, lo, hva, p.unpacked_len, req->initrd, req->initrd_len,
-			       req->cmdline ? req->cmdline : BOOT_DEFAULT_CMDLINE, rsdp, st, err,
-			       err_len);
-	discard(hva, len);
+		ret = pvh_parse(hva, p.unpacked_len, lo, &img, err, err_len);
+	if (!ret)
+		ret = place_segments(gm, hva, base, p.unpacked_len, &img, err, err_len);
+	if (!ret)
+		ret = pvh_load_info(gm, lo, &img, NULL, req->initrd, req->initrd_len,
+				    req->cmdline ? req->cmdline : BOOT_DEFAULT_CMDLINE, rsdp, st,
+				    err, err_len);
+	if (ret)
+		clear_guest(gm, base, base + p.unpacked_len);
 	return ret;
 }
 

@@ -61,16 +61,28 @@ int pvh_load(struct gmem *gm, const struct layout *lo, const uint8_t *kernel, si
 	     const uint8_t *initrd, size_t initrd_len, const char *cmdline, uint64_t rsdp_gpa,
 	     struct x86_cpu_state *st, char *err, size_t err_len)
 {
-	struct boot_e820_entry map[E820_MAX_VMON_ENTRIES];
-	uint8_t si[SI_LEN], mod[MOD_LEN], mm[E820_MAX_VMON_ENTRIES * MEMMAP_ENTRY];
 	struct boot_image img;
-	uint64_t mod_gpa = 0;
-	size_t cmdline_len;
-	int ret, nr;
+	int ret;
 
 	ret = pvh_parse(kernel, kernel_len, lo, &img, err, err_len);
 	if (ret)
 		return ret;
+	return pvh_load_info(gm, lo, &img, kernel, initrd, initrd_len, cmdline, rsdp_gpa, st, err,
+			     err_len);
+}
+
+int pvh_load_info(struct gmem *gm, const struct layout *lo, const struct boot_image *image,
+		  const uint8_t *kernel, const uint8_t *initrd, size_t initrd_len,
+		  const char *cmdline, uint64_t rsdp_gpa, struct x86_cpu_state *st, char *err,
+		  size_t err_len)
+{
+	struct boot_e820_entry map[E820_MAX_VMON_ENTRIES];
+	uint8_t si[SI_LEN], mod[MOD_LEN], mm[E820_MAX_VMON_ENTRIES * MEMMAP_ENTRY];
+	const struct boot_image img = *image;
+	uint64_t mod_gpa = 0;
+	size_t cmdline_len;
+	int ret, nr;
+
 	cmdline_len = strlen(cmdline);
 	if (cmdline_len > LAYOUT_CMDLINE_MAX_BYTES - 1)
 		return arch_err(err, err_len, -E2BIG,
@@ -92,8 +104,7 @@ int pvh_load(struct gmem *gm, const struct layout *lo, const uint8_t *kernel, si
 	nr = e820_build(lo, map, E820_MAX_VMON_ENTRIES);
 	if (nr < 0)
 		return arch_err(err, err_len, nr, "pvh: e820 map too large");
-	ret = boot_image_load(gm, kernel, &img, "pvh", err, err_len);
-	if (ret)
+	if (kernel && (ret = boot_image_load(gm, kernel, &img, "pvh", err, err_len)))
 		return ret;
 
 	memset(si, 0, sizeof(si));

@@ -46,4 +46,15 @@ int pvh_load(struct gmem *gm, const struct layout *lo, const uint8_t *kernel, si
 	     const uint8_t *initrd, size_t initrd_len, const char *cmdline, uint64_t rsdp_gpa,
 	     struct x86_cpu_state *st, char *err, size_t err_len);
 
+/*
+ * pvh_load_info - pvh_load() for an image @img that pvh_parse() checked:
+ * copies its segments from @kernel (NULL: the caller already put them in
+ * guest RAM), then the start info, command line, initrd and GDT, and fills
+ * @st. Same returns as pvh_load().
+ */
+int pvh_load_info(struct gmem *gm, const struct layout *lo, const struct boot_image *img,
+		  const uint8_t *kernel, const uint8_t *initrd, size_t initrd_len,
+		  const char *cmdline, uint64_t rsdp_gpa, struct x86_cpu_state *st, char *err,
+		  size_t err_len);
+
 #endif

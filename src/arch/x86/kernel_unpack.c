@@ -166,6 +166,90 @@ static int unpack_gzip(const struct kernel_payload *p, uint8_t *out, char *err, 
 	return 0;
 }
 
+/* The first @n bytes of the first LZ4 block (every block starts a fresh dictionary). */
+static int head_lz4(const struct kernel_payload *p, uint8_t *out, size_t n)
+{
+	const uint8_t *in = p->data + 4, *end = p->data + p->len - 4;
+	uint32_t blk;
+
+	if (p->len < 12)
+		return -EINVAL;
+	blk = le32(in);
+	in += 4;
+	if (blk == 0 || blk > (size_t)(end - in))
+		return -EINVAL;
+	return LZ4_decompress_safe_partial((const char *)in, (char *)out, (int)blk, (int)n,
+					   (int)n) == (int)n
+		       ? 0
+		       : -EINVAL;
+}
+
+static int head_zstd(const struct kernel_payload *p, uint8_t *out, size_t n)
+{
+	ZSTD_DStream *ds = ZSTD_createDStream();
+	ZSTD_inBuffer in = { p->data, p->len - 4, 0 };
+	ZSTD_outBuffer ob = { out, n, 0 };
+	int ret = -EINVAL;
+
+	if (!ds)
+		return -ENOMEM;
+	while (ob.pos < n) {
+		size_t in_was = in.pos, out_was = ob.pos;
+		size_t rc = ZSTD_decompressStream(ds, &ob, &in);
+
+		if (ZSTD_isError(rc) || rc == 0 || (in.pos == in_was && ob.pos == out_was))
+			break; /* corrupt, the frame ended, or no progress */
+	}
+	if (ob.pos == n)
+		ret = 0;
+	ZSTD_freeDStream(ds);
+	return ret;
+}
+
+static int head_gzip(const struct kernel_payload *p, uint8_t *out, size_t n)
+{
+	z_stream zs;
+	int rc;
+
+	memset(&zs, 0, sizeof(zs));
+	if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+		return -ENOMEM;
+	zs.next_in = p->data;
+	zs.avail_in = (uInt)p->len;
+	zs.next_out = out;
+	zs.avail_out = (uInt)n;
+	rc = inflate(&zs, Z_SYNC_FLUSH);
+	inflateEnd(&zs);
+	return (rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR) && zs.total_out == n
+		       ? 0
+		       : -EINVAL;
+}
+
+int kernel_unpack_head(const struct kernel_payload *p, uint8_t *out, size_t n, char *err,
+		       size_t err_len)
+{
+	int ret;
+
+	if (!p->supported)
+		return arch_err(err, err_len, -ENOTSUP, "unpack: %s payloads are left to the guest",
+				p->format ? p->format : "unknown");
+	if (n > p->unpacked_len || n > LZ4_LEGACY_BLOCK)
+		return arch_err(err, err_len, -EINVAL, "unpack: %zu head bytes asked of %zu", n,
+				p->unpacked_len);
+	if (!strcmp(p->format, "LZ4"))
+		ret = head_lz4(p, out, n);
+	else if (!strcmp(p->format, "zstd"))
+		ret = head_zstd(p, out, n);
+	else
+		ret = head_gzip(p, out, n);
+	if (ret)
+		return arch_err(err, err_len, ret,
+				"unpack: the first %zu bytes of the %s payload "
+				"do not unpack",
+				n, p->format);
+	return 0;
+}
+
 int kernel_unpack(const struct kernel_payload *p, uint8_t *out, char *err, size_t err_len)
 {
 	if (!p->supported)

@@ -3,15 +3,13 @@
  *
  * A bzImage carries the kernel (an ELF vmlinux, plus its relocations) as a
  * compressed payload that the kernel's own decompressor unpacks inside the
- * guest before Linux starts. With `vmon run --unpack-kernel`, vmon does that
- * work itself and enters the ELF through PVH (boot.c), as Firecracker and
- * Cloud Hypervisor boot a vmlinux: the guest skips its decompressor, its
- * copies and its relocation pass, and loses the decompressor's KASLR (the
- * kernel runs at its link address). Opt-in: in the sandbox it measured no
- * faster than the guest's own decompressor (the unpacking costs the same on
- * either side), and its scratch space raises the monitor's peak RSS by the
- * unpacked size for the moment of the load (docs/performance.md).
- *
+ * guest before Linux starts. By default (`vmon run --no-unpack-kernel` turns
+ * it off) vmon does that work itself and enters the ELF through PVH (boot.c),
+ * as Firecracker and Cloud Hypervisor boot a vmlinux: the payload is unpacked
+ * straight into guest RAM where the segments slide into place, so the guest
+ * skips its decompressor, its copies and its relocation pass — about 0.3 s of
+ * a 3 s boot in the sandbox (docs/performance.md) — and loses the
+ * decompressor's KASLR (the kernel runs at its link address).
  * Formats: LZ4 (the kernel's "legacy" frame; Debian), zstd and gzip, through
  * liblz4, libzstd and zlib. Others (xz, lzma, lzo, bzip2) are left to the
  * guest's decompressor. Every Linux payload ends with its unpacked size as a
@@ -58,5 +56,14 @@ int kernel_payload_find(const uint8_t *k, size_t len, struct kernel_payload *p, 
  * @out may be partly written on failure.
  */
 int kernel_unpack(const struct kernel_payload *p, uint8_t *out, char *err, size_t err_len);
+
+/*
+ * kernel_unpack_head - unpack only the first @n bytes of @p (supported; @n at
+ * most the unpacked size and 8 MiB) into @out: enough to read the vmlinux's
+ * ELF and program headers before deciding where the whole goes. Returns 0;
+ * -ENOTSUP, -EINVAL (corrupt, or shorter than @n), -ENOMEM, reason in @err.
+ */
+int kernel_unpack_head(const struct kernel_payload *p, uint8_t *out, size_t n, char *err,
+		       size_t err_len);
 
 #endif

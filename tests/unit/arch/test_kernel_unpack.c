@@ -282,7 +282,6 @@ TEST(boot_unpacks_a_bzimage_and_enters_its_vmlinux_through_pvh)
 					    .unpack = true,
 					    .note = note,
 					    .note_len = sizeof(note) };
-		uint64_t top, scratch;
 		const uint8_t *s;
 
 		memset(initrd, 0x5A, sizeof(initrd));
@@ -295,13 +294,12 @@ TEST(boot_unpacks_a_bzimage_and_enters_its_vmlinux_through_pvh)
 		/* the initrd is where pvh_load puts it, and the scratch space is zero again */
 		CHECK(memcmp(gmem_ptr(&gm, (lo.low_ram_end - sizeof(initrd)) & ~0xfffull, 16),
 			     initrd, 16) == 0);
-		top = lo.low_ram_end - (2u << 20);
-		scratch = top - (2u << 20);
-		s = gmem_ptr(&gm, scratch, 2u << 20);
+		/* the ELF headers unpacked below the segment are gone again */
+		s = gmem_ptr(&gm, 0x200000 - 0x200, 0x200);
 		REQUIRE(s);
-		for (size_t i = 0; i < (2u << 20); i++)
+		for (size_t i = 0; i < 0x200; i++)
 			if (s[i]) {
-				CHECK(!"scratch byte left non-zero");
+				CHECK(!"unpacked header byte left in guest RAM");
 				break;
 			}
 		free(k);
@@ -334,7 +332,7 @@ TEST(boot_takes_the_usual_bzimage_path_when_unpacking_cannot_serve)
 	note[0] = 0;
 	REQUIRE(boot_load(&gm, &lo, &req, &st, &bf, NULL, err, sizeof(err)) == 0);
 	CHECK_EQ(bf, BOOT_FORMAT_BZIMAGE);
-	CHECK(strstr(note, "no PVH entry") != NULL);
+	CHECK(strstr(note, "not an ELF64 vmlinux") != NULL);
 	/* a compression vmon leaves to the guest */
 	memcpy(k + TEST_BZ_SETUP_BYTES + PAYLOAD_OFF,
 	       "\xFD"
@@ -359,11 +357,148 @@ TEST(boot_takes_the_usual_bzimage_path_when_unpacking_cannot_serve)
 	gmem_destroy(&gm);
 }
 
+/*
+ * A vmlinux laid out as Linux's: segments in file order, the later ones packed
+ * closer in memory than in the file (.data..percpu), a bss, the PVH note inside
+ * the first segment, relocations after the last one. Junk (0xEE) fills the
+ * file's gaps. @swap puts the second segment below the first in memory.
+ */
+#define LIN_LEN 0x8000
+static uint8_t *linux_like_elf(bool swap)
+{
+	static const struct {
+		uint64_t off, paddr, filesz, memsz;
+	} seg[3] = { { 0x1000, 0x400000, 0x1800, 0x1800 },
+		     { 0x3000, 0x402000, 0x1000, 0x1000 },
+		     { 0x5000, 0x403000, 0x2000, 0x3000 } };
+	uint8_t *k = malloc(LIN_LEN);
+	Elf64_Ehdr eh = { 0 };
+	Elf64_Phdr ph[4] = { { 0 } };
+	uint32_t note[3] = { 4, 4, 18 }, entry = 0x400010;
+
+	REQUIRE(k);
+	memset(k, 0xEE, LIN_LEN);
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_type = ET_EXEC;
+	eh.e_machine = EM_X86_64;
+	eh.e_version = EV_CURRENT;
+	eh.e_entry = 0xffffffff80400000ull;
+	eh.e_phoff = sizeof(eh);
+	eh.e_ehsize = sizeof(eh);
+	eh.e_phentsize = sizeof(ph[0]);
+	eh.e_phnum = 4;
+	for (unsigned i = 0; i < 3; i++) {
+		ph[i].p_type = PT_LOAD;
+		ph[i].p_offset = seg[i].off;
+		ph[i].p_paddr = seg[i].paddr;
+		ph[i].p_vaddr = 0xffffffff80000000ull + seg[i].paddr;
+		ph[i].p_filesz = seg[i].filesz;
+		ph[i].p_memsz = seg[i].memsz;
+		for (uint64_t j = 0; j < seg[i].filesz; j++)
+			k[seg[i].off + j] = (uint8_t)(i * 0x40 + j % 61 + 1);
+	}
+	if (swap) { /* the second segment below the first */
+		ph[1].p_paddr = 0x300000;
+		ph[1].p_vaddr = 0xffffffff80300000ull;
+	}
+	ph[3].p_type = PT_NOTE;
+	ph[3].p_offset = 0x1100;
+	ph[3].p_filesz = 20;
+	memcpy(k, &eh, sizeof(eh));
+	memcpy(k + sizeof(eh), ph, sizeof(ph));
+	memcpy(k + 0x1100, note, sizeof(note));
+	memcpy(k + 0x110C, "Xen", 4);
+	memcpy(k + 0x1110, &entry, 4);
+	return k;
+}
+
+static bool guest_zero(struct gmem *gm, uint64_t from, uint64_t to)
+{
+	const uint8_t *g = gmem_ptr(gm, from, to - from);
+
+	for (uint64_t i = 0; g && i < to - from; i++)
+		if (g[i])
+			return false;
+	return g != NULL;
+}
+
+TEST(boot_unpack_slides_linux_segments_into_place_and_clears_the_rest)
+{
+	for (enum fmt f = FMT_LZ4; f <= FMT_GZIP; f++) {
+		struct gmem gm;
+		struct layout lo;
+		struct x86_cpu_state st;
+		enum boot_format bf;
+		char note[128] = "";
+		size_t plen, len;
+		uint8_t *elf = linux_like_elf(false), *pl = pack(f, elf, LIN_LEN, &plen),
+			*k = bz_with_payload(pl, plen, &len);
+		struct boot_request req = { .kernel = k,
+					    .kernel_len = len,
+					    .nr_vcpus = 1,
+					    .unpack = true,
+					    .note = note,
+					    .note_len = sizeof(note) };
+
+		REQUIRE(test_guest(&gm, &lo, MEM) == 0);
+		REQUIRE(boot_load(&gm, &lo, &req, &st, &bf, NULL, err, sizeof(err)) == 0);
+		CHECK_EQ(bf, BOOT_FORMAT_BZIMAGE_UNPACKED);
+		CHECK_EQ(st.rip, 0x400010);
+		/* unpacked at 0x3ff000: the first two segments stay, the third slides 4 KiB */
+		CHECK(memcmp(gmem_ptr(&gm, 0x400000, 0x1800), elf + 0x1000, 0x1800) == 0);
+		CHECK(memcmp(gmem_ptr(&gm, 0x402000, 0x1000), elf + 0x3000, 0x1000) == 0);
+		CHECK(memcmp(gmem_ptr(&gm, 0x403000, 0x2000), elf + 0x5000, 0x2000) == 0);
+		CHECK(guest_zero(&gm, 0x405000, 0x406000)); /* bss */
+		/* headers, the gap after the first segment, the relocations: zero again */
+		CHECK(guest_zero(&gm, 0x3ff000, 0x400000));
+		CHECK(guest_zero(&gm, 0x401800, 0x402000));
+		CHECK(guest_zero(&gm, 0x406000, 0x3ff000 + LIN_LEN));
+		free(elf);
+		free(pl);
+		free(k);
+		gmem_destroy(&gm);
+	}
+}
+
+TEST(boot_unpack_refuses_segments_it_cannot_slide_in_place)
+{
+	struct gmem gm;
+	struct layout lo;
+	struct x86_cpu_state st;
+	enum boot_format bf;
+	char note[128] = "";
+	size_t plen, len;
+	uint8_t *elf = linux_like_elf(true), *pl = pack(FMT_LZ4, elf, LIN_LEN, &plen),
+		*k = bz_with_payload(pl, plen, &len);
+	struct boot_request req = { .kernel = k,
+				    .kernel_len = len,
+				    .nr_vcpus = 1,
+				    .unpack = true,
+				    .note = note,
+				    .note_len = sizeof(note) };
+
+	REQUIRE(test_guest(&gm, &lo, MEM) == 0);
+	REQUIRE(boot_load(&gm, &lo, &req, &st, &bf, NULL, err, sizeof(err)) == 0);
+	CHECK_EQ(bf, BOOT_FORMAT_BZIMAGE); /* the kernel's own decompressor instead */
+	CHECK(strstr(note, "cannot be moved in place") != NULL);
+	/* nothing of the attempt is left where it was unpacked (0x3ff000 + file) */
+	CHECK(guest_zero(&gm, 0x3ff000 + 0x1000, 0x3ff000 + LIN_LEN));
+	free(elf);
+	free(pl);
+	free(k);
+	gmem_destroy(&gm);
+}
+
 // clang-format off
 HARNESS_MAIN(
 	HARNESS_T(kernel_unpack_round_trips_lz4_zstd_and_gzip)
 	HARNESS_T(kernel_unpack_refuses_broken_images)
 	HARNESS_T(boot_unpacks_a_bzimage_and_enters_its_vmlinux_through_pvh)
 	HARNESS_T(boot_takes_the_usual_bzimage_path_when_unpacking_cannot_serve)
+	HARNESS_T(boot_unpack_slides_linux_segments_into_place_and_clears_the_rest)
+	HARNESS_T(boot_unpack_refuses_segments_it_cannot_slide_in_place)
 )
 // clang-format on
