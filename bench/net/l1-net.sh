@@ -13,6 +13,11 @@ machine=$(l1_param sandbox.qemu_machine microvm)
 vmon_args=$(l1_param sandbox.vmon_args "" | tr ',' ' ')
 cmdline="console=ttyS0 reboot=k panic=-1 quiet vmon.test=netbench vmon.mib=$mib"
 mac=02:00:00:00:00:02
+# sandbox.perf=1 (bench/net/run --perf): each monitor runs under a system-wide `perf record` (cpu-clock),
+# whose flat profile (by command and symbol, L1 side only: the guest's own code shows as KVM_RUN) follows
+# each run as PERF|<monitor>-<mode>-<round>| lines
+perf=""
+[ "$(l1_param sandbox.perf 0)" = 1 ] && [ -x /usr/bin/perf ] && perf=1
 
 insmod /sandbox/modules/tun.ko 2>/dev/null
 for m in vhost_iotlb vhost tap vhost_net; do insmod "/sandbox/modules/$m.ko" 2>/dev/null; done
@@ -33,17 +38,19 @@ echo "NETBENCH-CONFIG vmon=vmon run --kernel K --initrd I --cmdline C --cpus 1 -
 # run_net MONITOR MODE SBXRUN-OPTIONS...: one guest boot with the NIC on tap0; prints sbxrun's line.
 run_net() {
 	mon=$1; mode=$2; shift 2
+	wrap=""
+	[ -n "$perf" ] && wrap="/usr/bin/perf record -q -a -e cpu-clock -F 499 -o /tmp/perf.data --"
 	case "$mon" in
 	vmon)
 		v=""
 		[ "$mode" = vhost ] && v=",vhost=on"
-		/bin/sbxrun "$@" -- /bin/vmon run --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
+		/bin/sbxrun "$@" -- $wrap /bin/vmon run --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
 			--cmdline "$cmdline" --cpus 1 --mem "${GUEST_MEM_MIB}M" --net "tap=tap0,mac=$mac$v" $vmon_args
 		;;
 	qemu)
 		v=off
 		[ "$mode" = vhost ] && v=on
-		/bin/sbxrun "$@" -- /usr/bin/qemu-system-x86_64 -enable-kvm -cpu host $qemu_machine -smp 1 \
+		/bin/sbxrun "$@" -- $wrap /usr/bin/qemu-system-x86_64 -enable-kvm -cpu host $qemu_machine -smp 1 \
 			-m "${GUEST_MEM_MIB}M" -nodefaults -no-user-config -nographic -serial stdio -no-reboot \
 			-kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" -append "$cmdline" \
 			-netdev "tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=$v" \
@@ -75,6 +82,11 @@ while [ "$round" -le "$runs" ]; do
 		g2h=$(mbps /tmp/g2h.txt); h2g=$(sed -n 's/^VMON-FACT h2g=//p' "$out" | head -n1)
 		h2g=$(echo "$h2g" | sed -n 's/^.*MBps=\([0-9.]*\).*$/\1/p'); h2gs=$(mbps /tmp/h2gs.txt)
 		echo "NETBENCH $mon $mode $round g2h=${g2h:--1} h2g=${h2g:--1} h2g_send=${h2gs:--1} $line"
+		if [ -n "$perf" ]; then
+			/usr/bin/perf report -q -i /tmp/perf.data --stdio --no-children --sort comm,sym 2>/dev/null |
+				grep -v '^$' | head -n 45 | sed "s/^/PERF|$mon-$mode-$round| /"
+			rm -f /tmp/perf.data
+		fi
 		# the guest's own counters over each transfer (packets, bytes, virtio interrupts, CPU ticks)
 		sed -n "s/^VMON-FACT \(g2h\|h2g\)_counters=/NETSTAT $mon $mode $round \1 /p" "$out"
 		if [ -z "$g2h" ] || [ -z "$h2g" ]; then
