@@ -959,6 +959,51 @@ TEST(net_rx_frame_cut_to_a_small_chain)
 	}
 }
 
+/*
+ * MRG_RXBUF: a readable chain among the chains a frame waits in is returned once, with the
+ * frame, and every chain the frame took is published (none lost, none used twice).
+ */
+TEST(net_rx_mrg_unusable_chain_amid_frame_returned_once)
+{
+	struct env *e = net_env(true);
+
+	start(e, e->vdev->host_features);
+	guard_fill(e);
+	host_frame(e, 52, 9); /* needs three 20-byte chains */
+	fg_desc(&e->g, FAKE_DESC, 0, FAKE_BUF, 20, VRING_DESC_F_WRITE, 0);
+	fg_desc(&e->g, FAKE_DESC, 1, FAKE_BUF + 0x100, 20, 0, 0); /* readable */
+	fg_desc(&e->g, FAKE_DESC, 2, FAKE_BUF + 0x200, 20, VRING_DESC_F_WRITE, 0);
+	fg_desc(&e->g, FAKE_DESC, 3, FAKE_BUF + 0x300, 20, VRING_DESC_F_WRITE, 0);
+	fg_avail(&e->g, 0);
+	fg_avail(&e->g, 1);
+	virtio_dev_kick(e->vdev, 0);
+	/* one usable chain: the frame waits, nothing is published */
+	CHECK_EQ(fg_used_idx(&e->g), 0);
+	fg_avail(&e->g, 2);
+	fg_avail(&e->g, 3);
+	virtio_dev_kick(e->vdev, 0);
+	REQUIRE(fg_used_idx(&e->g) == 4);
+	CHECK_EQ(fg_used(&e->g, 0).id, 1);
+	CHECK_EQ(fg_used(&e->g, 0).len, 0);
+	CHECK_EQ(fg_used(&e->g, 1).id, 0);
+	CHECK_EQ(fg_used(&e->g, 1).len, 20);
+	CHECK_EQ(fg_used(&e->g, 2).id, 2);
+	CHECK_EQ(fg_used(&e->g, 2).len, 20);
+	CHECK_EQ(fg_used(&e->g, 3).id, 3);
+	CHECK_EQ(fg_used(&e->g, 3).len, 12);
+	CHECK_EQ(num_buffers_at(e, FAKE_BUF), 3);
+	CHECK(frame_at(e, FAKE_BUF, 0, 20, 9));
+	CHECK(frame_at(e, FAKE_BUF + 0x200, 20, 40, 9));
+	CHECK(frame_at(e, FAKE_BUF + 0x300, 40, 52, 9));
+	CHECK(guard_intact(e, FAKE_BUF + 0x100, 0x100));
+	CHECK(guard_intact(e, FAKE_BUF + 0x300 + 12, 0x100));
+	/* nothing more: the device holds no chain and no frame */
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(fg_used_idx(&e->g), 4);
+	CHECK_EQ(e->vdev->vqs[0].last_avail_idx, 4);
+	env_free(e);
+}
+
 /* MRG_RXBUF: a malformed chain after the first chain of a frame: NEEDS_RESET, nothing published */
 TEST(net_rx_mrg_bad_chain_amid_frame_publishes_nothing)
 {
@@ -1019,6 +1064,30 @@ TEST(net_rx_mrg_frame_larger_than_ring_dropped)
 	/* the dropped frame may have filled the chains (none was published), nothing beside them */
 	for (unsigned i = 0; i < 16; i++)
 		CHECK(guard_intact(e, FAKE_BUF + 0x100 * i + 20, 0x100 - 20));
+	env_free(e);
+}
+
+/* MRG_RXBUF with EVENT_IDX: short of buffers, the device asks to be notified past the ones posted
+ */
+TEST(net_rx_mrg_short_of_buffers_asks_for_notification_past_them)
+{
+	struct env *e = net_env(true);
+	uint16_t *avail_event = fg_ptr(&e->g, FAKE_USED + 4 + 8 * 16);
+
+	start(e, e->vdev->host_features);
+	CHECK(e->vdev->vqs[0].event_idx);
+	host_frame(e, 52, 1);
+	fg_desc(&e->g, FAKE_DESC, 0, FAKE_BUF, 20, VRING_DESC_F_WRITE, 0);
+	fg_desc(&e->g, FAKE_DESC, 1, FAKE_BUF + 0x100, 20, 0, 0); /* unusable */
+	fg_desc(&e->g, FAKE_DESC, 2, FAKE_BUF + 0x200, 20, VRING_DESC_F_WRITE, 0);
+	fg_avail(&e->g, 0);
+	fg_avail(&e->g, 1);
+	fg_avail(&e->g, 2);
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(fg_used_idx(&e->g), 0);
+	CHECK_EQ(e->vdev->vqs[0].last_avail_idx, 0); /* the three chains stay posted */
+	CHECK_EQ(*avail_event, 3);
+	CHECK_EQ(e->watching, 0);
 	env_free(e);
 }
 
@@ -1170,8 +1239,10 @@ HARNESS_MAIN(
 	HARNESS_T(net_rx_returns_chain_with_readable_descriptor_unused)
 	HARNESS_T(net_rx_header_split_across_descriptors)
 	HARNESS_T(net_rx_frame_cut_to_a_small_chain)
+	HARNESS_T(net_rx_mrg_unusable_chain_amid_frame_returned_once)
 	HARNESS_T(net_rx_mrg_bad_chain_amid_frame_publishes_nothing)
 	HARNESS_T(net_rx_mrg_frame_larger_than_ring_dropped)
+	HARNESS_T(net_rx_mrg_short_of_buffers_asks_for_notification_past_them)
 	HARNESS_T(net_rx_mrg_short_chain_only_continues_a_frame)
 	HARNESS_T(net_tx_drops_chain_with_writable_descriptor)
 	HARNESS_T(net_tx_drops_chain_shorter_than_header)
