@@ -15,8 +15,9 @@
  * The backend is in memory: readv hands out the frames, writev records what it sends.
  *
  * Beyond ASan and UBSan, the target checks what the device tells the guest
- * whenever no writable buffer overlaps a ring, a table, a transmit buffer or
- * another writable buffer (so what the device wrote cannot change the chains):
+ * whenever nothing the device may write (receive buffers, used rings) overlaps
+ * a ring, a table, a transmit buffer or another such range, and no receive
+ * descriptor is part of two chains (so what it writes cannot change the chains):
  * only receive buffers and the used rings change; the used idx is the device's;
  * a head is used no more often than it was posted; a used length fits its
  * chain. With heads from the permutation and at most one lap of the ring: without
@@ -87,7 +88,7 @@ struct frame {
 
 struct range {
 	uint64_t start, end; /* offsets in RAM */
-	bool written; /* a writable receive buffer (else a ring, a table or a transmit buffer) */
+	bool written; /* a used ring or a writable receive buffer (else read only) */
 };
 
 struct fz {
@@ -360,7 +361,7 @@ static int collect_ranges(const struct fz *f, struct range *r)
 
 		n = add_range(r, n, RAM_GPA + rings[q].desc, 16 * sz, false);
 		n = add_range(r, n, RAM_GPA + rings[q].avail, 6 + 2 * sz, false);
-		n = add_range(r, n, RAM_GPA + rings[q].used, 6 + 8 * sz, false);
+		n = add_range(r, n, RAM_GPA + rings[q].used, 6 + 8 * sz, true);
 		for (unsigned i = 0; i < sz; i++) {
 			struct vring_desc d;
 
@@ -419,8 +420,6 @@ static void plan_checks(struct fz *f)
 	for (int i = 0; i < n; i++)
 		if (r[i].written)
 			memset(may_change + r[i].start, 1, r[i].end - r[i].start);
-	for (unsigned q = 0; q < 2; q++)
-		memset(may_change + rings[q].used, 1, 6 + 8 * f->qsize[q]);
 }
 
 /* ---- the checks -------------------------------------------------------------------------- */
