@@ -1,5 +1,5 @@
-/* test_virtio_net.c — virtio-net rx/tx with and without a vnet header, flow control, offloads; rng
- * and console queues. */
+/* test_virtio_net.c — virtio-net rx/tx with and without a vnet header or MRG_RXBUF, flow control,
+ * offloads, hostile receive and transmit rings; rng and console queues. */
 #include <errno.h>
 #include <stdlib.h>
 
