@@ -37,9 +37,10 @@ struct virtio_net {
 	size_t rx_frame_len; /* 0: none waiting for buffers */
 	uint16_t rx_heads[VIRTIO_NET_QUEUE_SIZE];
 	uint32_t rx_lens[VIRTIO_NET_QUEUE_SIZE];
+	uint16_t rx_skipped[VIRTIO_NET_QUEUE_SIZE]; /* unusable chains met among the frame's */
 	struct iovec rx_first[VIRTQ_MAX_SEGS]; /* the first chain's writable segments */
 	unsigned rx_first_n;
-	unsigned rx_short; /* chains available when the waiting frame last did not fit */
+	unsigned rx_short; /* chains popped for the waiting frame when it last did not fit */
 };
 
 static struct virtio_net *to_net(struct virtio_dev *vdev)
@@ -190,23 +191,18 @@ static int rx_read_frame(struct virtio_net *net)
 }
 
 /*
- * Spread the waiting frame over as many receive chains as it needs
- * (§5.1.6.4.2), num_buffers in the first one's header, all published
- * together. Returns 1 (delivered, or dropped as too big for the whole ring),
- * 0 (not enough buffers yet: the chains went back and the frame waits), or -1
- * (queue broken). Sets *@pushed when it returned an unusable chain on the way.
- * Lock held.
+ * The waiting frame does not fit in what is posted: give back the @taken chains popped for it
+ * since its first usable one. 0, or 1 when it never will (frame dropped).
  */
-/* The frame does not fit in what is posted: give the @k chains back. 0, or 1 when it never will. */
-static int rx_short_of_buffers(struct virtio_net *net, unsigned k)
+static int rx_short_of_buffers(struct virtio_net *net, unsigned taken)
 {
 	struct virtio_dev *vdev = &net->vdev;
 	struct virtq *vq = &vdev->vqs[RXQ];
 
-	net->rx_short = k;
-	for (unsigned i = 0; i < k; i++)
+	net->rx_short = taken;
+	for (unsigned i = 0; i < taken; i++)
 		virtq_unpop(vq);
-	if (k < vq->size)
+	if (taken < vq->size)
 		return 0;
 	/* the whole ring cannot hold it: a driver that posts tiny buffers */
 	log_guest(&vdev->rl, "%s: %zu-byte frame dropped: receive ring too small", vdev->name,
@@ -216,30 +212,68 @@ static int rx_short_of_buffers(struct virtio_net *net, unsigned k)
 	return 1;
 }
 
+/* A chain that can take no part of a frame: readable, no writable byte, or (as the first
+ * chain) too short for the header. */
+static bool rx_chain_unusable(struct virtio_net *net, const struct virtq_elem *e, bool first)
+{
+	if (!e->out_num && e->in_len && (!first || e->in_len >= HDR_LEN))
+		return false;
+	log_guest(&net->vdev.rl, "%s: receive buffer unusable (%u readable, %llu writable)",
+		  net->vdev.name, e->out_num, (unsigned long long)e->in_len);
+	return true;
+}
+
+/* Publish the frame's @k chains (and first the @nskip unusable ones met among them, with 0
+ * bytes), num_buffers = @k in the first one's header. 0 or -1 (queue broken). */
+static int rx_publish_merged(struct virtio_net *net, unsigned k, unsigned nskip)
+{
+	struct virtq *vq = &net->vdev.vqs[RXQ];
+	uint16_t nbuf = (uint16_t)k;
+
+	virtq_buf_to_iov(net->rx_first, net->rx_first_n,
+			 offsetof(struct virtio_net_hdr_v1, num_buffers), &nbuf, sizeof(nbuf));
+	for (unsigned i = 0; i < nskip; i++)
+		if (virtq_push(vq, net->rx_skipped[i], 0))
+			return -1;
+	return virtq_push_many(vq, net->rx_heads, net->rx_lens, k) ? -1 : 0;
+}
+
+/*
+ * Spread the waiting frame over as many receive chains as it needs
+ * (§5.1.6.4.2), num_buffers in the first one's header, all published
+ * together. Returns 1 (delivered, or dropped as too big for the whole ring),
+ * 0 (not enough buffers yet: the chains went back and the frame waits), or -1
+ * (queue broken). Sets *@pushed when it returned an unusable chain on the way.
+ *
+ * An unusable chain is returned with 0 bytes, as without MRG_RXBUF. Before the
+ * frame's first usable chain that happens at once; after it, the chain is only
+ * noted and returned together with the frame: when the frame does not fit yet,
+ * every chain popped since its first usable one goes back on the avail ring
+ * (virtq_unpop), so one returned already would be popped, and used, again.
+ * Lock held.
+ */
 static int rx_deliver_merged(struct virtio_net *net, bool *pushed)
 {
 	struct virtio_dev *vdev = &net->vdev;
 	struct virtq *vq = &vdev->vqs[RXQ];
 	struct virtq_elem *e = &net->elem;
 	size_t off = 0;
-	unsigned k = 0;
-	uint16_t nbuf;
+	unsigned k = 0, nskip = 0;
 
 	while (off < net->rx_frame_len) {
-		int rc = k < vq->size ? virtq_pop(vq, e) : 0;
+		int rc = k + nskip < vq->size ? virtq_pop(vq, e) : 0;
 
 		if (rc < 0) {
 			virtio_dev_queue_error(vdev, RXQ);
 			return -1;
 		}
 		if (rc == 0)
-			return rx_short_of_buffers(net, k);
-		if (e->out_num || e->in_len == 0 || (k == 0 && e->in_len < HDR_LEN)) {
-			/* returned unused, as without MRG_RXBUF; the frame goes on in the next one
-			 */
-			log_guest(&vdev->rl,
-				  "%s: receive buffer unusable (%u readable, %llu writable)",
-				  vdev->name, e->out_num, (unsigned long long)e->in_len);
+			return rx_short_of_buffers(net, k + nskip);
+		if (rx_chain_unusable(net, e, k == 0)) {
+			if (k) {
+				net->rx_skipped[nskip++] = e->head;
+				continue;
+			}
 			if (virtq_push(vq, e->head, 0)) {
 				virtio_dev_queue_error(vdev, RXQ);
 				return -1;
@@ -259,10 +293,7 @@ static int rx_deliver_merged(struct virtio_net *net, bool *pushed)
 		off += net->rx_lens[k];
 		k++;
 	}
-	nbuf = (uint16_t)k;
-	virtq_buf_to_iov(net->rx_first, net->rx_first_n,
-			 offsetof(struct virtio_net_hdr_v1, num_buffers), &nbuf, sizeof(nbuf));
-	if (virtq_push_many(vq, net->rx_heads, net->rx_lens, k)) {
+	if (rx_publish_merged(net, k, nskip)) {
 		virtio_dev_queue_error(vdev, RXQ);
 		return -1;
 	}
