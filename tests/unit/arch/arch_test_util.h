@@ -214,31 +214,38 @@ static inline uint8_t *test_mb_elf(int is64, size_t *len)
  * holding "Xen" / XEN_ELFNOTE_PHYS32_ENTRY (18) with a @descsz-byte (4 or 8)
  * entry 0x200010. File length 0x300. Caller frees.
  */
+/* test_elf64_ehdr - an x86-64 ET_EXEC header with @phnum program headers right after it. */
+static inline void test_elf64_ehdr(Elf64_Ehdr *eh, uint64_t entry, uint16_t phnum)
+{
+	memset(eh, 0, sizeof(*eh));
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_version = EV_CURRENT;
+	eh->e_entry = entry;
+	eh->e_phoff = sizeof(*eh);
+	eh->e_ehsize = sizeof(*eh);
+	eh->e_phentsize = sizeof(Elf64_Phdr);
+	eh->e_phnum = phnum;
+}
+
 #define TEST_PVH_LEN 0x300
 #define TEST_PVH_ENTRY 0x200010u
 #define TEST_PVH_NOTE 0x180
 static inline uint8_t *test_pvh_elf(uint32_t descsz, size_t *len)
 {
 	uint8_t *k = calloc(1, TEST_PVH_LEN);
-	Elf64_Ehdr eh = { 0 };
+	Elf64_Ehdr eh;
 	Elf64_Phdr ph[2] = { { 0 } };
 	uint32_t note[3] = { 4, descsz, 18 };
 	uint64_t entry = TEST_PVH_ENTRY;
 
 	if (!k)
 		abort();
-	memcpy(eh.e_ident, ELFMAG, SELFMAG);
-	eh.e_ident[EI_CLASS] = ELFCLASS64;
-	eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	eh.e_ident[EI_VERSION] = EV_CURRENT;
-	eh.e_type = ET_EXEC;
-	eh.e_machine = EM_X86_64;
-	eh.e_version = EV_CURRENT;
-	eh.e_entry = 0xffffffff80200000ull;
-	eh.e_phoff = sizeof(eh);
-	eh.e_ehsize = sizeof(eh);
-	eh.e_phentsize = sizeof(ph[0]);
-	eh.e_phnum = 2;
+	test_elf64_ehdr(&eh, 0xffffffff80200000ull, 2);
 	ph[0].p_type = PT_LOAD;
 	ph[0].p_offset = 0x200;
 	ph[0].p_vaddr = 0xffffffff80200000ull;

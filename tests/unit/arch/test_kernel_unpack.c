@@ -372,24 +372,13 @@ static uint8_t *linux_like_elf(bool swap)
 		     { 0x3000, 0x402000, 0x1000, 0x1000 },
 		     { 0x5000, 0x403000, 0x2000, 0x3000 } };
 	uint8_t *k = malloc(LIN_LEN);
-	Elf64_Ehdr eh = { 0 };
+	Elf64_Ehdr eh;
 	Elf64_Phdr ph[4] = { { 0 } };
 	uint32_t note[3] = { 4, 4, 18 }, entry = 0x400010;
 
 	REQUIRE(k);
 	memset(k, 0xEE, LIN_LEN);
-	memcpy(eh.e_ident, ELFMAG, SELFMAG);
-	eh.e_ident[EI_CLASS] = ELFCLASS64;
-	eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	eh.e_ident[EI_VERSION] = EV_CURRENT;
-	eh.e_type = ET_EXEC;
-	eh.e_machine = EM_X86_64;
-	eh.e_version = EV_CURRENT;
-	eh.e_entry = 0xffffffff80400000ull;
-	eh.e_phoff = sizeof(eh);
-	eh.e_ehsize = sizeof(eh);
-	eh.e_phentsize = sizeof(ph[0]);
-	eh.e_phnum = 4;
+	test_elf64_ehdr(&eh, 0xffffffff80400000ull, 4);
 	for (unsigned i = 0; i < 3; i++) {
 		ph[i].p_type = PT_LOAD;
 		ph[i].p_offset = seg[i].off;
@@ -425,27 +414,42 @@ static bool guest_zero(struct gmem *gm, uint64_t from, uint64_t to)
 	return g != NULL;
 }
 
+/* boot_load() with unpacking of linux_like_elf(@swap) packed as @f into a fresh 64 MiB guest. */
+static enum boot_format boot_linux_like(enum fmt f, bool swap, struct gmem *gm,
+					struct x86_cpu_state *st, char *note, size_t note_len)
+{
+	struct layout lo;
+	enum boot_format bf;
+	size_t plen, len;
+	uint8_t *elf = linux_like_elf(swap), *pl = pack(f, elf, LIN_LEN, &plen),
+		*k = bz_with_payload(pl, plen, &len);
+	struct boot_request req = { .kernel = k,
+				    .kernel_len = len,
+				    .nr_vcpus = 1,
+				    .unpack = true,
+				    .note = note,
+				    .note_len = note_len };
+
+	note[0] = 0;
+	REQUIRE(test_guest(gm, &lo, MEM) == 0);
+	REQUIRE(boot_load(gm, &lo, &req, st, &bf, NULL, err, sizeof(err)) == 0);
+	free(elf);
+	free(pl);
+	free(k);
+	return bf;
+}
+
 TEST(boot_unpack_slides_linux_segments_into_place_and_clears_the_rest)
 {
+	uint8_t *elf = linux_like_elf(false);
+
 	for (enum fmt f = FMT_LZ4; f <= FMT_GZIP; f++) {
 		struct gmem gm;
-		struct layout lo;
 		struct x86_cpu_state st;
-		enum boot_format bf;
-		char note[128] = "";
-		size_t plen, len;
-		uint8_t *elf = linux_like_elf(false), *pl = pack(f, elf, LIN_LEN, &plen),
-			*k = bz_with_payload(pl, plen, &len);
-		struct boot_request req = { .kernel = k,
-					    .kernel_len = len,
-					    .nr_vcpus = 1,
-					    .unpack = true,
-					    .note = note,
-					    .note_len = sizeof(note) };
+		char note[128];
 
-		REQUIRE(test_guest(&gm, &lo, MEM) == 0);
-		REQUIRE(boot_load(&gm, &lo, &req, &st, &bf, NULL, err, sizeof(err)) == 0);
-		CHECK_EQ(bf, BOOT_FORMAT_BZIMAGE_UNPACKED);
+		CHECK_EQ(boot_linux_like(f, false, &gm, &st, note, sizeof(note)),
+			 BOOT_FORMAT_BZIMAGE_UNPACKED);
 		CHECK_EQ(st.rip, 0x400010);
 		/* unpacked at 0x3ff000: the first two segments stay, the third slides 4 KiB */
 		CHECK(memcmp(gmem_ptr(&gm, 0x400000, 0x1800), elf + 0x1000, 0x1800) == 0);
@@ -456,39 +460,22 @@ TEST(boot_unpack_slides_linux_segments_into_place_and_clears_the_rest)
 		CHECK(guest_zero(&gm, 0x3ff000, 0x400000));
 		CHECK(guest_zero(&gm, 0x401800, 0x402000));
 		CHECK(guest_zero(&gm, 0x406000, 0x3ff000 + LIN_LEN));
-		free(elf);
-		free(pl);
-		free(k);
 		gmem_destroy(&gm);
 	}
+	free(elf);
 }
 
 TEST(boot_unpack_refuses_segments_it_cannot_slide_in_place)
 {
 	struct gmem gm;
-	struct layout lo;
 	struct x86_cpu_state st;
-	enum boot_format bf;
-	char note[128] = "";
-	size_t plen, len;
-	uint8_t *elf = linux_like_elf(true), *pl = pack(FMT_LZ4, elf, LIN_LEN, &plen),
-		*k = bz_with_payload(pl, plen, &len);
-	struct boot_request req = { .kernel = k,
-				    .kernel_len = len,
-				    .nr_vcpus = 1,
-				    .unpack = true,
-				    .note = note,
-				    .note_len = sizeof(note) };
+	char note[128];
 
-	REQUIRE(test_guest(&gm, &lo, MEM) == 0);
-	REQUIRE(boot_load(&gm, &lo, &req, &st, &bf, NULL, err, sizeof(err)) == 0);
-	CHECK_EQ(bf, BOOT_FORMAT_BZIMAGE); /* the kernel's own decompressor instead */
+	/* the kernel's own decompressor instead */
+	CHECK_EQ(boot_linux_like(FMT_LZ4, true, &gm, &st, note, sizeof(note)), BOOT_FORMAT_BZIMAGE);
 	CHECK(strstr(note, "cannot be moved in place") != NULL);
 	/* nothing of the attempt is left where it was unpacked (0x3ff000 + file) */
 	CHECK(guest_zero(&gm, 0x3ff000 + 0x1000, 0x3ff000 + LIN_LEN));
-	free(elf);
-	free(pl);
-	free(k);
 	gmem_destroy(&gm);
 }
 
