@@ -87,6 +87,8 @@ while [ "$round" -le "$runs" ]; do
 				grep -v '^$' | head -n 45 | sed "s/^/PERF|$mon-$mode-$round| /"
 			rm -f /tmp/perf.data
 		fi
+		# with --vmon-arg (e.g. --stats): vmon's stderr, for the log
+		[ "$mon" = vmon ] && [ -n "$vmon_args" ] && sed "s/^/VMONERR|$mon-$mode-$round| /" "$out.err"
 		# the guest's own counters over each transfer (packets, bytes, virtio interrupts, CPU ticks)
 		sed -n "s/^VMON-FACT \(g2h\|h2g\)_counters=/NETSTAT $mon $mode $round \1 /p" "$out"
 		if [ -z "$g2h" ] || [ -z "$h2g" ]; then

@@ -55,17 +55,19 @@ net_up() {
 	ip link set eth0 up && ip addr add 169.254.100.2/24 dev eth0 || return 1
 	ping -c 3 -W 3 169.254.100.1 >/dev/null 2>&1 && fact ping ok || fact ping failed
 }
-# net_counters: eth0's packets and bytes (tx, rx), the virtio interrupts taken, the CPU's busy and idle ticks
+# net_counters: eth0's packets and bytes (tx, rx), the virtio interrupts taken, the CPU's busy and idle ticks,
+# TCP segments retransmitted
 net_counters() {
 	d=/sys/class/net/eth0/statistics
 	echo "$(cat $d/tx_packets) $(cat $d/tx_bytes) $(cat $d/rx_packets) $(cat $d/rx_bytes)" \
 		"$(awk '/virtio/ { for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i } END { print s + 0 }' /proc/interrupts)" \
-		"$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 }' /proc/stat)"
+		"$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 }' /proc/stat)" \
+		"$(awk '/^Tcp:/ { n++; if (n == 1) for (i = 1; i <= NF; i++) c[$i] = i; else print $c["RetransSegs"] }' /proc/net/snmp)"
 }
 # counters_delta BEFORE AFTER: what moved, as key=value (the netbench facts g2h_counters and h2g_counters)
 counters_delta() {
-	echo "$1 $2" | awk '{ split("tx_pkts tx_bytes rx_pkts rx_bytes irqs busy_ticks idle_ticks", k, " ")
-		for (i = 1; i <= 7; i++) printf "%s=%d ", k[i], $(i + 7) - $i }'
+	echo "$1 $2" | awk '{ split("tx_pkts tx_bytes rx_pkts rx_bytes irqs busy_ticks idle_ticks tcp_retrans", k, " ")
+		for (i = 1; i <= 8; i++) printf "%s=%d ", k[i], $(i + 8) - $i }'
 }
 token_of() {
 	for word in $(cat /proc/cmdline); do case "$word" in vmon.token=*) echo "${word#vmon.token=}" ;; esac; done
