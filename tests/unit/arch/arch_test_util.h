@@ -136,6 +136,37 @@ static inline uint8_t *test_mb_aout(size_t len)
 }
 
 /*
+ * TEST_ELF_EHDR / TEST_ELF_LOAD - fill an Elf32 or Elf64 executable header (@phnum program
+ * headers right after it) or a PT_LOAD program header.
+ */
+#define TEST_ELF_EHDR(eh, cls, mach, entry, phnum)                                                 \
+	do {                                                                                       \
+		memset(&(eh), 0, sizeof(eh));                                                      \
+		memcpy((eh).e_ident, ELFMAG, SELFMAG);                                             \
+		(eh).e_ident[EI_CLASS] = (cls);                                                    \
+		(eh).e_ident[EI_DATA] = ELFDATA2LSB;                                               \
+		(eh).e_ident[EI_VERSION] = EV_CURRENT;                                             \
+		(eh).e_type = ET_EXEC;                                                             \
+		(eh).e_machine = (mach);                                                           \
+		(eh).e_version = EV_CURRENT;                                                       \
+		(eh).e_entry = (entry);                                                            \
+		(eh).e_phoff = sizeof(eh);                                                         \
+		(eh).e_ehsize = sizeof(eh);                                                        \
+		(eh).e_phentsize = (cls) == ELFCLASS64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);  \
+		(eh).e_phnum = (phnum);                                                            \
+	} while (0)
+#define TEST_ELF_LOAD(ph, off, vaddr, paddr, filesz, memsz)                                        \
+	do {                                                                                       \
+		memset(&(ph), 0, sizeof(ph));                                                      \
+		(ph).p_type = PT_LOAD;                                                             \
+		(ph).p_offset = (off);                                                             \
+		(ph).p_vaddr = (vaddr);                                                            \
+		(ph).p_paddr = (paddr);                                                            \
+		(ph).p_filesz = (filesz);                                                          \
+		(ph).p_memsz = (memsz);                                                            \
+	} while (0)
+
+/*
  * A synthetic ELF32 (or ELF64 when @is64) multiboot kernel: one PT_LOAD of
  * 0x200 file bytes + 0x100 bss at paddr 2 MiB, vaddr 0xC0200000 (entry
  * vaddr + 0x20), and the multiboot header (flags 0) at file offset 0x100.
@@ -155,51 +186,19 @@ static inline uint8_t *test_mb_elf(int is64, size_t *len)
 	for (size_t i = 0x100; i < TEST_ELF_LEN; i++)
 		k[i] = (uint8_t)(i * 7);
 	if (is64) {
-		Elf64_Ehdr eh = { 0 };
-		Elf64_Phdr ph = { 0 };
+		Elf64_Ehdr eh;
+		Elf64_Phdr ph;
 
-		memcpy(eh.e_ident, ELFMAG, SELFMAG);
-		eh.e_ident[EI_CLASS] = ELFCLASS64;
-		eh.e_ident[EI_DATA] = ELFDATA2LSB;
-		eh.e_ident[EI_VERSION] = EV_CURRENT;
-		eh.e_type = ET_EXEC;
-		eh.e_machine = EM_X86_64;
-		eh.e_version = EV_CURRENT;
-		eh.e_entry = TEST_ELF_VADDR + 0x20;
-		eh.e_phoff = sizeof(eh);
-		eh.e_ehsize = sizeof(eh);
-		eh.e_phentsize = sizeof(ph);
-		eh.e_phnum = 1;
-		ph.p_type = PT_LOAD;
-		ph.p_offset = 0x100;
-		ph.p_vaddr = TEST_ELF_VADDR;
-		ph.p_paddr = TEST_ELF_PADDR;
-		ph.p_filesz = 0x200;
-		ph.p_memsz = 0x300;
+		TEST_ELF_EHDR(eh, ELFCLASS64, EM_X86_64, TEST_ELF_VADDR + 0x20, 1);
+		TEST_ELF_LOAD(ph, 0x100, TEST_ELF_VADDR, TEST_ELF_PADDR, 0x200, 0x300);
 		memcpy(k, &eh, sizeof(eh));
 		memcpy(k + sizeof(eh), &ph, sizeof(ph));
 	} else {
-		Elf32_Ehdr eh = { 0 };
-		Elf32_Phdr ph = { 0 };
+		Elf32_Ehdr eh;
+		Elf32_Phdr ph;
 
-		memcpy(eh.e_ident, ELFMAG, SELFMAG);
-		eh.e_ident[EI_CLASS] = ELFCLASS32;
-		eh.e_ident[EI_DATA] = ELFDATA2LSB;
-		eh.e_ident[EI_VERSION] = EV_CURRENT;
-		eh.e_type = ET_EXEC;
-		eh.e_machine = EM_386;
-		eh.e_version = EV_CURRENT;
-		eh.e_entry = TEST_ELF_VADDR + 0x20;
-		eh.e_phoff = sizeof(eh);
-		eh.e_ehsize = sizeof(eh);
-		eh.e_phentsize = sizeof(ph);
-		eh.e_phnum = 1;
-		ph.p_type = PT_LOAD;
-		ph.p_offset = 0x100;
-		ph.p_vaddr = TEST_ELF_VADDR;
-		ph.p_paddr = TEST_ELF_PADDR;
-		ph.p_filesz = 0x200;
-		ph.p_memsz = 0x300;
+		TEST_ELF_EHDR(eh, ELFCLASS32, EM_386, TEST_ELF_VADDR + 0x20, 1);
+		TEST_ELF_LOAD(ph, 0x100, TEST_ELF_VADDR, TEST_ELF_PADDR, 0x200, 0x300);
 		memcpy(k, &eh, sizeof(eh));
 		memcpy(k + sizeof(eh), &ph, sizeof(ph));
 	}
@@ -217,19 +216,7 @@ static inline uint8_t *test_mb_elf(int is64, size_t *len)
 /* test_elf64_ehdr - an x86-64 ET_EXEC header with @phnum program headers right after it. */
 static inline void test_elf64_ehdr(Elf64_Ehdr *eh, uint64_t entry, uint16_t phnum)
 {
-	memset(eh, 0, sizeof(*eh));
-	memcpy(eh->e_ident, ELFMAG, SELFMAG);
-	eh->e_ident[EI_CLASS] = ELFCLASS64;
-	eh->e_ident[EI_DATA] = ELFDATA2LSB;
-	eh->e_ident[EI_VERSION] = EV_CURRENT;
-	eh->e_type = ET_EXEC;
-	eh->e_machine = EM_X86_64;
-	eh->e_version = EV_CURRENT;
-	eh->e_entry = entry;
-	eh->e_phoff = sizeof(*eh);
-	eh->e_ehsize = sizeof(*eh);
-	eh->e_phentsize = sizeof(Elf64_Phdr);
-	eh->e_phnum = phnum;
+	TEST_ELF_EHDR(*eh, ELFCLASS64, EM_X86_64, entry, phnum);
 }
 
 #define TEST_PVH_LEN 0x300
