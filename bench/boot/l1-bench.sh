@@ -12,9 +12,8 @@ cpus=$(l1_param sandbox.cpus 1)
 kvmstats=$(l1_param sandbox.kvmstats 0)
 statcmd=true
 if [ "$kvmstats" = 1 ]; then
-	mkdir -p /sys/kernel/debug
-	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
-	statcmd='for d in /sys/kernel/debug/kvm/$SBX_PID-*; do [ -d "$d" ] || continue; l=""; for f in "$d"/*; do [ -f "$f" ] && v=$(cat "$f" 2>/dev/null) && case "$v" in *[!0-9]*|"") ;; *) l="$l ${f##*/}=$v" ;; esac; done; echo "KVMSTAT $KVMSTAT_TAG$l"; done'
+	kvm_stats_mount
+	statcmd=$KVM_STATS_CMD
 fi
 cmdline="console=ttyS0 reboot=k panic=-1 quiet vmon.test=idle"
 # sandbox.guest_args=A,B (bench/boot/run --guest-args): words added to the guest's command line, e.g.

@@ -18,6 +18,8 @@ mac=02:00:00:00:00:02
 # each run as PERF|<monitor>-<mode>-<round>| lines
 perf=""
 [ "$(l1_param sandbox.perf 0)" = 1 ] && [ -x /usr/bin/perf ] && perf=1
+# The guest VM's KVM statistics once both transfers are done (boot included), as KVMSTAT lines
+kvm_stats_mount
 
 insmod /sandbox/modules/tun.ko 2>/dev/null
 for m in vhost_iotlb vhost tap vhost_net; do insmod "/sandbox/modules/$m.ko" 2>/dev/null; done
@@ -75,7 +77,8 @@ while [ "$round" -le "$runs" ]; do
 		  /bin/tcpbench send 169.254.100.2 5002 "$mib" 60 >/tmp/h2gs.txt 2>&1 ) &
 		helper=$!
 		out=/tmp/net-$mon-$mode-$round.out
-		line=$(run_net "$mon" "$mode" -o "$out" -t 240 -m VMON-GUEST-READY)
+		export KVMSTAT_TAG="$mon $mode $round"
+		line=$(run_net "$mon" "$mode" -o "$out" -t 240 -m "VMON-FACT h2g_counters" -x "$KVM_STATS_CMD")
 		kill "$helper" 2>/dev/null
 		for p in $(pidof tcpbench); do kill "$p" 2>/dev/null; done
 		wait "$helper" 2>/dev/null

@@ -112,6 +112,7 @@ netbench)
 	c=$(net_counters)
 	fact g2h_counters "$(counters_delta "$a" "$b")"
 	fact h2g_counters "$(counters_delta "$b" "$c")"
+	sleep 3 # bench/net reads the VM's KVM statistics now
 	poweroff -f
 	;;
 rng)

@@ -24,6 +24,14 @@ monitor_available() {
 	esac
 }
 
+# KVM_STATS_CMD: for sbxrun -x; prints the KVM statistics (L1's debugfs) of the VM of process $SBX_PID as
+# one line "KVMSTAT $KVMSTAT_TAG name=value..." (debugfs must be mounted: kvm_stats_mount)
+KVM_STATS_CMD='for d in /sys/kernel/debug/kvm/$SBX_PID-*; do [ -d "$d" ] || continue; l=""; for f in "$d"/*; do [ -f "$f" ] && v=$(cat "$f" 2>/dev/null) && case "$v" in *[!0-9]*|"") ;; *) l="$l ${f##*/}=$v" ;; esac; done; echo "KVMSTAT $KVMSTAT_TAG$l"; done'
+kvm_stats_mount() {
+	mkdir -p /sys/kernel/debug
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+}
+
 # run_monitor MONITOR CPUS CMDLINE SBXRUN-OPTIONS...: boots the guest under sbxrun; prints sbxrun's line.
 #   vmon: its CLI, serial console on stdin/stdout, plus the words of sandbox.vmon_args=a,b (L1 command line);
 #   vmonkaslr: the same with --no-unpack-kernel (the bzImage's own decompressor runs, with its KASLR).
