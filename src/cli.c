@@ -18,7 +18,7 @@ const char *cli_usage(void)
 	       "       vmon --help | --version\n"
 	       "\n"
 	       "run options:\n"
-	       "  --kernel PATH         bzImage (Linux) or multiboot kernel\n"
+	       "  --kernel PATH         Linux bzImage or PVH vmlinux, or a multiboot kernel\n"
 	       "  --initrd PATH         initial ramdisk (Linux) or multiboot module\n"
 	       "  --cmdline STR         kernel command line\n"
 	       "  --no-unpack-kernel    run a bzImage's own decompressor (with its KASLR)\n"
