@@ -37,6 +37,13 @@ sbx_l1_qemu() {
 		-append "console=ttyS0 panic=-1 quiet $append" </dev/null >"$log" 2>&1
 }
 
+# l1_cpio_plus ROOT OUT: OUT = the L1 initramfs ($SANDBOX_OUT/l1.cpio) with the files under ROOT appended as
+# a second archive (the kernel unpacks both, the later files win).
+l1_cpio_plus() {
+	cp "$SANDBOX_OUT/l1.cpio" "$2" &&
+		(cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet) >>"$2"
+}
+
 # copy_with_libs BIN DIR [DEST]: copies BIN to DEST (default: its own path) under DIR, with the shared
 # libraries ldd lists at their own paths.
 copy_with_libs() {

@@ -160,7 +160,7 @@ static int load_unpacked(struct gmem *gm, const struct layout *lo, const struct 
 	struct kernel_payload p;
 	struct boot_image img;
 	uint8_t head[UNPACK_HEAD_BYTES];
-	uint64_t base, top = lo->low_ram_end, hn;
+	uint64_t base, top = pvh_initrd_gpa(lo, req->initrd_len), hn;
 	uint8_t *hva;
 	int ret;
 
@@ -177,8 +177,6 @@ static int load_unpacked(struct gmem *gm, const struct layout *lo, const struct 
 	if (unpack_base(head, hn, &base))
 		return arch_err(err, err_len, -ENOTSUP,
 				"the unpacked kernel is not an ELF64 vmlinux");
-	if (req->initrd_len)
-		top = req->initrd_len > top ? 0 : (top - req->initrd_len) & ~0xfffull;
 	if (!boot_range_ok(lo, base, p.unpacked_len) || base + p.unpacked_len > top)
 		return arch_err(err, err_len, -ENOTSUP,
 				"no room for the %zu-byte unpacked kernel at 0x%llx",

@@ -57,6 +57,13 @@ int pvh_parse(const uint8_t *kernel, size_t kernel_len, const struct layout *lo,
 			img->pvh_entry_gpa);
 }
 
+uint64_t pvh_initrd_gpa(const struct layout *lo, size_t initrd_len)
+{
+	if (initrd_len > lo->low_ram_end)
+		return 0;
+	return (lo->low_ram_end - initrd_len) & ~(PAGE_BYTES - 1);
+}
+
 int pvh_load(struct gmem *gm, const struct layout *lo, const uint8_t *kernel, size_t kernel_len,
 	     const uint8_t *initrd, size_t initrd_len, const char *cmdline, uint64_t rsdp_gpa,
 	     struct x86_cpu_state *st, char *err, size_t err_len)
@@ -71,14 +78,13 @@ int pvh_load(struct gmem *gm, const struct layout *lo, const uint8_t *kernel, si
 			     err_len);
 }
 
-int pvh_load_info(struct gmem *gm, const struct layout *lo, const struct boot_image *image,
+int pvh_load_info(struct gmem *gm, const struct layout *lo, const struct boot_image *img,
 		  const uint8_t *kernel, const uint8_t *initrd, size_t initrd_len,
 		  const char *cmdline, uint64_t rsdp_gpa, struct x86_cpu_state *st, char *err,
 		  size_t err_len)
 {
 	struct boot_e820_entry map[E820_MAX_VMON_ENTRIES];
 	uint8_t si[SI_LEN], mod[MOD_LEN], mm[E820_MAX_VMON_ENTRIES * MEMMAP_ENTRY];
-	const struct boot_image img = *image;
 	uint64_t mod_gpa = 0;
 	size_t cmdline_len;
 	int ret, nr;
@@ -90,21 +96,21 @@ int pvh_load_info(struct gmem *gm, const struct layout *lo, const struct boot_im
 				LAYOUT_CMDLINE_MAX_BYTES - 1);
 	if (initrd_len) {
 		uint64_t floor =
-			img.end_gpa > LAYOUT_HIGH_MEM_GPA ? img.end_gpa : LAYOUT_HIGH_MEM_GPA;
-		uint64_t top = lo->low_ram_end;
+			img->end_gpa > LAYOUT_HIGH_MEM_GPA ? img->end_gpa : LAYOUT_HIGH_MEM_GPA;
 
 		floor = (floor + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1);
-		if (initrd_len > top || ((top - initrd_len) & ~(PAGE_BYTES - 1)) < floor)
+		mod_gpa = pvh_initrd_gpa(lo, initrd_len);
+		if (mod_gpa < floor)
 			return arch_err(
 				err, err_len, -E2BIG,
 				"pvh: initrd of %zu bytes does not fit between 0x%llx and 0x%llx",
-				initrd_len, (unsigned long long)floor, (unsigned long long)top);
-		mod_gpa = (top - initrd_len) & ~(PAGE_BYTES - 1);
+				initrd_len, (unsigned long long)floor,
+				(unsigned long long)lo->low_ram_end);
 	}
 	nr = e820_build(lo, map, E820_MAX_VMON_ENTRIES);
 	if (nr < 0)
 		return arch_err(err, err_len, nr, "pvh: e820 map too large");
-	if (kernel && (ret = boot_image_load(gm, kernel, &img, "pvh", err, err_len)))
+	if (kernel && (ret = boot_image_load(gm, kernel, img, "pvh", err, err_len)))
 		return ret;
 
 	memset(si, 0, sizeof(si));
@@ -137,7 +143,7 @@ int pvh_load_info(struct gmem *gm, const struct layout *lo, const struct boot_im
 				"pvh: guest memory does not cover the layout's low RAM");
 
 	boot_cpu_protected_mode(st);
-	st->rip = img.pvh_entry_gpa;
+	st->rip = img->pvh_entry_gpa;
 	st->rbx = LAYOUT_PVH_INFO_GPA;
 	return 0;
 }

@@ -47,6 +47,13 @@ int pvh_load(struct gmem *gm, const struct layout *lo, const uint8_t *kernel, si
 	     struct x86_cpu_state *st, char *err, size_t err_len);
 
 /*
+ * pvh_initrd_gpa - where pvh_load() puts an initrd of @initrd_len bytes: page
+ * aligned, as high in low RAM as it fits (low_ram_end when @initrd_len is 0;
+ * 0 when it is larger than low RAM).
+ */
+uint64_t pvh_initrd_gpa(const struct layout *lo, size_t initrd_len);
+
+/*
  * pvh_load_info - pvh_load() for an image @img that pvh_parse() checked:
  * copies its segments from @kernel (NULL: the caller already put them in
  * guest RAM), then the start info, command line, initrd and GDT, and fills
