@@ -101,6 +101,11 @@ static void on_signal(void *opaque, uint32_t events)
 	pthread_mutex_lock(&r->lock);
 	vm = r->vm;
 	pthread_mutex_unlock(&r->lock);
+	if (si.ssi_signo == SIGUSR2) {
+		if (vm)
+			vm_dump_vcpus(vm, stderr);
+		return;
+	}
 	log_warn("%s: stopping%s", strsignal((int)si.ssi_signo), vm ? " the VM" : "");
 	if (vm) {
 		vm_end(vm, 128 + (int)si.ssi_signo, "signal");
@@ -116,11 +121,15 @@ static int runner_init(struct runner *r, char *err, size_t err_len)
 	memset(r, 0, sizeof(*r));
 	r->sigfd = -1;
 	pthread_mutex_init(&r->lock, NULL);
-	/* SIGINT/SIGTERM/SIGHUP end the VM cleanly through the event loop (a signalfd). */
+	/*
+	 * SIGINT/SIGTERM/SIGHUP end the VM cleanly through the event loop (a
+	 * signalfd); SIGUSR2 dumps the vCPUs' state and lets the VM run on.
+	 */
 	sigemptyset(&r->sigs);
 	sigaddset(&r->sigs, SIGINT);
 	sigaddset(&r->sigs, SIGTERM);
 	sigaddset(&r->sigs, SIGHUP);
+	sigaddset(&r->sigs, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &r->sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	r->el = evloop_create();

@@ -1,7 +1,9 @@
 /* busy.c — KVM-tier test guest: the VM must end promptly while other vCPUs are busy in ring 3 (the
  * monitor has to kick them out of KVM_RUN).  Default: every AP spins forever at CPL 3 and the boot
  * CPU powers off via ACPI (expect status 0).  With "busy=ap-exit" on the command line the boot CPU
- * spins at CPL 3 and the last AP writes the debug-exit pass value (expect status 33). */
+ * spins at CPL 3 and the last AP writes the debug-exit pass value (expect status 33). With
+ * "busy=hang" every CPU spins at CPL 3 until the monitor is stopped (a guest that hangs, for vmon's
+ * vCPU dump). */
 #include "../lib/rt.h"
 
 static volatile unsigned int aps_spinning;
@@ -33,6 +35,7 @@ static long ap_exit_last(struct rt_cpu *cpu)
 int guest_main(void)
 {
 	bool ap_exit = rt_cmdline_has("busy=ap-exit");
+	bool hang = rt_cmdline_has("busy=hang");
 
 	if (rt_acpi_init() || rt_acpi.n_cpus < 2) {
 		rt_printf("busy-test: needs ACPI and at least 2 CPUs: FAIL\n");
@@ -51,6 +54,13 @@ int guest_main(void)
 	uint64_t end = rt_now_us() + 1000000;
 	while (aps_spinning + 1 < online && rt_now_us() < end)
 		rt_delay_us(1000);
+	if (hang) {
+		rt_printf("busy-test: %u CPUs online, %u APs spinning in ring 3; cpu0 joins them "
+			  "for good\n",
+			  online, aps_spinning);
+		rt_user_run(&rt_cpus[0], spin, 0);
+		return RT_EXIT_FAIL;
+	}
 	rt_printf("busy-test: %u CPUs online, %u APs spinning in ring 3; powering off\n", online,
 		  aps_spinning);
 	rt_acpi_poweroff();

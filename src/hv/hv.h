@@ -106,6 +106,23 @@ int hv_vcpu_get_state(struct hv_vcpu *vcpu, struct x86_cpu_state *st);
  */
 int hv_vcpu_init_platform(struct hv_vcpu *vcpu);
 
+/*
+ * struct hv_vcpu_debug - what a hang diagnosis needs beyond the registers: the
+ * run state, the LAPIC's pending (IRR) and in-service (ISR) vectors, and the
+ * interrupt KVM is about to inject. A vector of -1 means none.
+ */
+struct hv_vcpu_debug {
+	const char *mp_state; /* "runnable", "halted", "uninitialized" (waits for SIPI), ... */
+	int irr_max, isr_max; /* highest vector requested / in service */
+	unsigned irr_count; /* vectors requested */
+	uint32_t tpr;
+	int inject_vector; /* interrupt queued for injection, -1 if none */
+	bool nmi_pending, interrupt_shadow;
+};
+
+/* hv_vcpu_get_debug - fill @d for a vCPU that is not in KVM_RUN. 0 or -errno. */
+int hv_vcpu_get_debug(struct hv_vcpu *vcpu, struct hv_vcpu_debug *d);
+
 /* hv_vcpu_translate - guest virtual to physical through the vCPU's page tables. */
 int hv_vcpu_translate(struct hv_vcpu *vcpu, uint64_t gva, uint64_t *gpa);
 

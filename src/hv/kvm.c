@@ -612,6 +612,55 @@ int hv_vcpu_translate(struct hv_vcpu *v, uint64_t gva, uint64_t *gpa)
 	return 0;
 }
 
+static const char *mp_state_name(uint32_t s)
+{
+	static const char *const names[] = {
+		[KVM_MP_STATE_RUNNABLE] = "runnable",
+		[KVM_MP_STATE_UNINITIALIZED] = "uninitialized",
+		[KVM_MP_STATE_INIT_RECEIVED] = "init-received",
+		[KVM_MP_STATE_HALTED] = "halted",
+		[KVM_MP_STATE_SIPI_RECEIVED] = "sipi-received",
+	};
+
+	return s < sizeof(names) / sizeof(names[0]) && names[s] ? names[s] : "other";
+}
+
+/* The highest vector set in the 256-bit LAPIC register array at @off (8 words, 16 bytes apart). */
+static int lapic_max_vector(const struct kvm_lapic_state *l, unsigned off, unsigned *count)
+{
+	int max = -1;
+
+	for (unsigned w = 0; w < 8; w++) {
+		uint32_t bits;
+
+		memcpy(&bits, &l->regs[off + 0x10 * w], 4);
+		if (count)
+			*count += (unsigned)__builtin_popcount(bits);
+		if (bits)
+			max = (int)(32 * w + 31 - (unsigned)__builtin_clz(bits));
+	}
+	return max;
+}
+
+int hv_vcpu_get_debug(struct hv_vcpu *v, struct hv_vcpu_debug *d)
+{
+	struct kvm_mp_state mp;
+	struct kvm_lapic_state lapic;
+	struct kvm_vcpu_events ev;
+
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) < 0 || ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0 ||
+	    ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	*d = (struct hv_vcpu_debug){ .mp_state = mp_state_name(mp.mp_state) };
+	d->irr_max = lapic_max_vector(&lapic, 0x200, &d->irr_count);
+	d->isr_max = lapic_max_vector(&lapic, 0x100, NULL);
+	memcpy(&d->tpr, &lapic.regs[0x80], 4);
+	d->inject_vector = ev.interrupt.injected ? ev.interrupt.nr : -1;
+	d->nmi_pending = ev.nmi.pending || ev.nmi.injected;
+	d->interrupt_shadow = ev.interrupt.shadow != 0;
+	return 0;
+}
+
 static const char *const exit_names[HV_EXIT__COUNT] = {
 	[HV_EXIT_IO] = "IO",
 	[HV_EXIT_MMIO] = "MMIO",

@@ -56,6 +56,7 @@ int vcpu_create(struct vm *vm, unsigned index, struct vcpu **out, char *err, siz
 	}
 	v->vm = vm;
 	v->index = index;
+	v->last_exit = -1;
 	ret = hv_vcpu_create(vm->hv, index, &v->hv);
 	if (ret) {
 		snprintf(err, err_len, "cannot create vCPU %u: %s", index, strerror(-ret));
@@ -180,7 +181,12 @@ static bool handle_hlt(struct vcpu *v, struct hv_exit *e)
 
 static bool handle_shutdown(struct vcpu *v, struct hv_exit *e)
 {
+	struct x86_cpu_state st;
+
 	report_fatal(v, e, "triple fault (KVM_EXIT_SHUTDOWN)");
+	/* On AMD, KVM puts the vCPU through INIT before it reports the SHUTDOWN intercept. */
+	if (!hv_vcpu_get_state(v->hv, &st) && st.rip == 0xfff0 && st.cs.selector == 0xf000)
+		log_error("  (reset values: KVM on AMD resets the vCPU at a triple fault)");
 	vm_end(v->vm, VMON_EXIT_GUEST_CRASH, "triple fault");
 	return false;
 }
@@ -268,9 +274,11 @@ static bool vcpu_check_lifecycle(struct vcpu *v)
 	pthread_mutex_lock(&vm->lock);
 	if (vm->pause_requested && !vm->ended) {
 		vm->parked++;
+		v->parked = true;
 		pthread_cond_broadcast(&vm->cond);
 		while (vm->pause_requested && !vm->ended)
 			pthread_cond_wait(&vm->cond, &vm->lock);
+		v->parked = false;
 		vm->parked--;
 	}
 	go = !vm->ended;
@@ -301,6 +309,7 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		__atomic_add_fetch(&v->exits[e.reason], 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&v->last_exit, (int)e.reason, __ATOMIC_RELAXED);
 		if (!exit_handlers[e.reason](v, &e))
 			break;
 	}

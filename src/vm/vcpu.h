@@ -23,6 +23,8 @@ struct vcpu {
 	uint64_t exits[HV_EXIT__COUNT];
 	uint64_t io_unhandled;
 	uint64_t mmio_unhandled;
+	int last_exit; /* enum hv_exit_reason of the latest exit (relaxed atomic), -1 before one */
+	bool parked; /* waiting out a pause (under vm->lock) */
 };
 
 /* vcpu_create - vCPU @index with CPUID, MSRs and platform state set. 0 or -errno, @err. */

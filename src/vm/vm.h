@@ -109,6 +109,13 @@ void vm_destroy(struct vm *vm);
 /* vm_stats_print - the exit-statistics table (per vCPU, per exit reason, per port/range). */
 void vm_stats_print(struct vm *vm, FILE *f);
 
+/*
+ * vm_dump_vcpus - every vCPU's registers, run state and LAPIC summary, read
+ * while the vCPUs are briefly paused; a vCPU that does not stop within a
+ * second is named as such. For hangs (SIGUSR2). Any thread but a vCPU's.
+ */
+void vm_dump_vcpus(struct vm *vm, FILE *f);
+
 /* vm_stats_json - the same as a JSON object text; malloc'd, NULL on ENOMEM. */
 char *vm_stats_json(struct vm *vm);
 

@@ -252,6 +252,33 @@ vmon_case "vmon power-off while the APs spin in ring 3 (vCPUs kicked out of KVM_
 	'[ $STATUS -eq 0 ]' 'has $OUT "busy-test: 4 CPUs online, 3 APs spinning in ring 3; powering off"'
 vmon_case "vmon debug-exit from an AP while the boot CPU spins in ring 3" busy --cpus 4 --cmdline busy=ap-exit -- \
 	'[ $STATUS -eq 33 ]' 'has $OUT "busy-test: cpu3 writes the debug-exit pass value"'
+# SIGUSR2 while the guest hangs (every vCPU spinning in ring 3): vmon writes each vCPU's state and the VM
+# runs on; SIGTERM then ends it with 128+15.
+vmon_dump_case() {
+	local name="vmon SIGUSR2 dumps every vCPU of a hung guest and the VM runs on" pid i alive=no
+	wanted vmon || return 0
+	if [ -n "$vmon_skip" ]; then skip "$name" "$vmon_skip"; return; fi
+	need_guest busy || { skip "$name" "guest busy not built"; return; }
+	: >"$OUT"
+	"$VMON" run --kernel "${GUEST[busy]}" --cpus 2 --cmdline busy=hang </dev/null >"$OUT" 2>"$ERR" &
+	pid=$!
+	for ((i = 0; i < TIMEOUT * 10; i++)); do has "$OUT" "cpu0 joins them" && break; sleep 0.1; done
+	kill -USR2 "$pid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do has "$ERR" "vcpu 1:" && break; sleep 0.1; done
+	sleep 0.3
+	kill -0 "$pid" 2>/dev/null && alive=yes
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid"
+	STATUS=$?
+	check "$name" 'has $OUT "busy-test: 2 CPUs online, 1 APs spinning in ring 3; cpu0 joins them"' \
+		'has $ERR "vCPU dump (2 of 2 stopped)"' \
+		'grep -qE "vcpu 0: runnable, RIP 0033:[0-9a-f]{16} .*IF=1" $ERR' \
+		'grep -qE "vcpu 1: runnable, RIP 0033:[0-9a-f]{16} .*IF=1" $ERR' \
+		'[ $alive = yes ]' '[ $STATUS -eq 143 ]'
+}
+vmon_dump_case
 vmon_case "vmon triple fault: non-zero exit, report names reason, vCPU and RIP" triple_fault -- \
 	'[ $STATUS -ne 0 ] && [ $STATUS -ne 124 ] && [ $STATUS -ne 137 ]' \
 	'has $OUT "triple-fault-test: loading an empty IDT"' '! has $OUT "still running"' \

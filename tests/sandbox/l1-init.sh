@@ -55,7 +55,12 @@ result() { echo "SANDBOX-RESULT $1 $2 $3"; }
 has() { grep -qF -- "$2" "/tmp/$1.out"; }
 fact() { sed -n "s/^VMON-FACT $2=//p" "/tmp/$1.out" | head -n1; }
 
+# L1's own kernel messages (its console is quiet) that came during each scenario: SANDBOX-L1-DMESG lines,
+# to tell a guest's failure from one of the emulated L1 under it.
+dmesg -c >/dev/null
+l1_dmesg_new() { dmesg -c | sed 's/^/SANDBOX-L1-DMESG /'; }
 for name in $scenarios; do
+	l1_dmesg_new
 	echo "SANDBOX-BEGIN $name"
 	if [ ! -c /dev/kvm ]; then
 		result "$name" skip "no /dev/kvm in L1 (kvm_amd did not load)"
@@ -198,5 +203,6 @@ for name in $scenarios; do
 		;;
 	esac
 done
+l1_dmesg_new
 echo "SANDBOX-END"
 poweroff -f

@@ -1,7 +1,7 @@
 # Shared by the L1 scenario runner (/init) and the L1 benchmark (/bench.sh): how to launch an L2 monitor.
 # Installed as /sandbox/lib.sh in the L1 initramfs. Sourced by busybox sh.
 
-GUEST_KERNEL=/guest/vmlinuz
+GUEST_KERNEL=/guest/vmlinuz # or sandbox.guest_kernel= (tests/sandbox/run --guest-kernel), set below
 GUEST_INITRD=/guest/initrd.gz
 GUEST_MEM_MIB=256
 
@@ -14,6 +14,7 @@ l1_param() {
 	done
 	echo "$2"
 }
+GUEST_KERNEL=$(l1_param sandbox.guest_kernel "$GUEST_KERNEL")
 
 # monitor_available MONITOR: the monitor's binary is in this L1.
 monitor_available() {
@@ -44,7 +45,7 @@ run_monitor() {
 	vmon | vmonkaslr)
 		unpack=
 		[ "$mon" = vmonkaslr ] && unpack=--no-unpack-kernel # the kernel's own decompressor
-		/bin/sbxrun "$@" -- /bin/vmon run $unpack --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
+		/bin/sbxrun -q "$@" -- /bin/vmon run $unpack --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
 			--cmdline "$cmdline" --cpus "$cpus" --mem "${GUEST_MEM_MIB}M" $vmon_args $EXTRA_VMON_ARGS
 		;;
 	qemu)

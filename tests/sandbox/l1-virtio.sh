@@ -99,10 +99,14 @@ t_start=\$(up)
 echo "API \$(api PUT /actions '{"action_type":"InstanceStart"}') InstanceStart"
 } >/tmp/api-steps.txt 2>&1
 echo "\$t0 \$t_ready \$t_start" >/tmp/api-times.txt
-wait \$pid
+# sbxrun -q's SIGUSR2 (a hang) goes on to vmon, which dumps its vCPUs; wait again after the trap.
+trap 'kill -USR2 \$pid' USR2
+st=0
+while kill -0 \$pid 2>/dev/null; do wait \$pid; st=\$?; done
+exit \$st
 SH
 	chmod +x /tmp/api-run.sh
-	/bin/sbxrun "$@" -- /tmp/api-run.sh
+	/bin/sbxrun -q "$@" -- /tmp/api-run.sh
 }
 
 virtio_check() {

@@ -4,10 +4,12 @@
 // child's /proc while watching its output, hence this small program.
 //
 // clang-format off
-//   sbxrun [-o FILE] [-t SECS] [-m MARKER] [-g MIB] [-k] [-x CMD] [-s WAIT=SEND]... -- CMD [ARGS...]
+//   sbxrun [-o FILE] [-t SECS] [-q] [-m MARKER] [-g MIB] [-k] [-x CMD] [-s WAIT=SEND]... -- CMD [ARGS...]
 //
 //   -o FILE       copy the child's stdout to FILE and its stderr to FILE.err (carriage returns dropped)
-//   -t SECS       SIGKILL the child after SECS seconds (reported as timeout=1)
+//   -t SECS       SIGKILL the child (its process group) after SECS seconds (reported as timeout=1)
+//   -q            at the timeout, send SIGUSR2 first and wait 2 s before the SIGKILL (vmon then
+//                 writes its vCPUs' state to stderr: what a hung guest was doing)
 //   -m MARKER     note the milliseconds from launch to the first stdout line containing MARKER
 //   -g MIB        at the marker, read /proc/PID/status VmHWM and /proc/PID/smaps; the guest RAM is every
 //                 mapping whose Size is at least MIB MiB; overhead = VmHWM - Rss of those mappings
@@ -151,7 +153,8 @@ static void sbx_stdout_line(struct sbx_state *st, const char *line)
 		if (st->at_marker_cmd)
 			sbx_run_at_marker(st);
 		if (st->kill_at_marker) {
-			kill(st->pid, SIGKILL);
+			kill(-st->pid,
+			     SIGKILL); /* its process group: a wrapper script's children too */
 			st->killed_at_marker = true;
 		}
 	}
@@ -206,8 +209,9 @@ static bool sbx_pump(struct sbx_state *st, struct sbx_stream *s, bool is_stdout)
 
 static void sbx_usage(void)
 {
-	fprintf(stderr, "usage: sbxrun [-o FILE] [-t SECS] [-m MARKER] [-g MIB] [-k] [-x CMD] [-s "
-			"WAIT=SEND]... -- CMD [ARGS...]\n");
+	fprintf(stderr,
+		"usage: sbxrun [-o FILE] [-t SECS] [-q] [-m MARKER] [-g MIB] [-k] [-x CMD] [-s "
+		"WAIT=SEND]... -- CMD [ARGS...]\n");
 	exit(2);
 }
 
@@ -216,17 +220,21 @@ int main(int argc, char **argv)
 	struct sbx_state st = { .marker_ms = -1, .stdin_fd = -1 };
 	struct sbx_stream out = { .fd = -1 }, err = { .fd = -1 };
 	const char *copy_path = NULL;
-	long timeout_s = 0;
+	long timeout_s = 0, kill_at_ms = -1;
+	bool dump_first = false;
 	int opt, in_pipe[2], out_pipe[2], err_pipe[2], wstatus = 0, status;
 	bool timed_out = false;
 
-	while ((opt = getopt(argc, argv, "+o:t:m:g:ks:x:")) != -1) {
+	while ((opt = getopt(argc, argv, "+o:t:qm:g:ks:x:")) != -1) {
 		switch (opt) {
 		case 'o':
 			copy_path = optarg;
 			break;
 		case 't':
 			timeout_s = strtol(optarg, NULL, 10);
+			break;
+		case 'q':
+			dump_first = true;
 			break;
 		case 'm':
 			st.marker = optarg;
@@ -279,6 +287,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (st.pid == 0) {
+		setpgid(0,
+			0); /* a group of its own, so that a kill reaches everything it started */
 		dup2(in_pipe[0], 0);
 		dup2(out_pipe[1], 1);
 		dup2(err_pipe[1], 2);
@@ -286,6 +296,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sbxrun: exec %s: %s\n", argv[optind], strerror(errno));
 		_exit(127);
 	}
+	setpgid(st.pid, st.pid); /* as the child does: whichever runs first */
 	close(in_pipe[0]);
 	close(out_pipe[1]);
 	close(err_pipe[1]);
@@ -303,10 +314,19 @@ int main(int argc, char **argv)
 		if (timeout_s > 0 && !timed_out) {
 			left_ms = timeout_s * 1000 - sbx_elapsed_ms(&st.start);
 			if (left_ms <= 0) {
-				kill(st.pid, SIGKILL);
 				timed_out = true;
+				if (dump_first) {
+					kill(st.pid, SIGUSR2);
+					kill_at_ms = sbx_elapsed_ms(&st.start) + 2000;
+				} else {
+					kill(-st.pid, SIGKILL);
+				}
 				left_ms = 1000;
 			}
+		}
+		if (kill_at_ms >= 0 && sbx_elapsed_ms(&st.start) >= kill_at_ms) {
+			kill(-st.pid, SIGKILL);
+			kill_at_ms = -1;
 		}
 		if (poll(pfd, 2, (int)(left_ms > 1000 ? 1000 : left_ms)) < 0 && errno != EINTR)
 			break;
