@@ -274,8 +274,8 @@ vmon_dump_case() {
 	STATUS=$?
 	check "$name" 'has $OUT "busy-test: 2 CPUs online, 1 APs spinning in ring 3; cpu0 joins them"' \
 		'has $ERR "vCPU dump (2 of 2 stopped)"' \
-		'grep -qE "vcpu 0: runnable, RIP 0033:[0-9a-f]{16} .*IF=1" $ERR' \
-		'grep -qE "vcpu 1: runnable, RIP 0033:[0-9a-f]{16} .*IF=1" $ERR' \
+		'grep -qE "vcpu 0: runnable, RIP 0033:[0-9a-f]{16} RSP .* latest exit" $ERR' \
+		'grep -qE "vcpu 1: runnable, RIP 0033:[0-9a-f]{16} RSP .* latest exit" $ERR' 'has $ERR "lapic: tpr"' \
 		'[ $alive = yes ]' '[ $STATUS -eq 143 ]'
 }
 vmon_dump_case

@@ -28,13 +28,14 @@ sbx_kernel_version() {
 
 # sbx_l1_qemu LOG INITRD APPEND TIMEOUT: boots L1 (TCG, emulated EPYC with SVM and nested paging),
 # console to LOG, killed after TIMEOUT seconds. Returns QEMU's status (124 when timed out).
-# SBX_L1_CPUS: L1's CPUs (default 2).
+# SBX_L1_CPUS: L1's CPUs (default 2; tests/sandbox/run and kvm-tier make it 1). SBX_L1_APPEND: more words for L1's command line (e.g.
+# sandbox.khugepaged=on).
 sbx_l1_qemu() {
 	local log=$1 initrd=$2 append=$3 limit=$4 ver
 	ver=$(sbx_kernel_version)
 	timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -M pc -cpu EPYC,+svm,+npt -smp "${SBX_L1_CPUS:-2}" -m 2048 \
 		-nographic -nic none -no-reboot -kernel "/boot/vmlinuz-$ver" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 quiet $append" </dev/null >"$log" 2>&1
+		-append "console=ttyS0 panic=-1 quiet $append${SBX_L1_APPEND:+ $SBX_L1_APPEND}" </dev/null >"$log" 2>&1
 }
 
 # l1_cpio_plus ROOT OUT: OUT = the L1 initramfs ($SANDBOX_OUT/l1.cpio) with the files under ROOT appended as
