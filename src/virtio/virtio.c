@@ -233,6 +233,10 @@ enum virtio_drain_end virtio_dev_drain(struct virtio_dev *vdev, unsigned q,
 		if (what == VIRTIO_CHAIN_USED) {
 			virtq_push(vq, e->head, used_len);
 			pushed = true;
+			if (ops->notify_each) {
+				virtio_dev_used(vdev, q);
+				pushed = false;
+			}
 		}
 	}
 	if (pushed)

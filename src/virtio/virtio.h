@@ -240,6 +240,8 @@ struct virtio_drain_ops {
 	struct virtq_elem *(*elem)(struct virtio_dev *vdev);
 	enum virtio_chain (*chain)(struct virtio_dev *vdev, struct virtq_elem *e,
 				   uint32_t *used_len);
+	/* interrupt as soon as a used chain crosses the driver's threshold, not once at the end */
+	bool notify_each;
 };
 
 /*
@@ -247,7 +249,9 @@ struct virtio_drain_ops {
  * budget (virtio_dev_yield), pop a chain into @ops->elem(), set NEEDS_RESET on a malformed
  * queue (virtio_dev_queue_error), hand the chain to @ops->chain and push it when it is used;
  * when the ring is empty, re-arm the notification (virtio_dev_queue_rearm) and go on if
- * buffers arrived meanwhile. At the end, one interrupt for what it pushed (virtio_dev_used).
+ * buffers arrived meanwhile. At the end, one interrupt for what it pushed (virtio_dev_used);
+ * with @ops->notify_each, the interrupt check follows every used chain instead (virtio-net,
+ * whose driver sets its EVENT_IDX threshold so that it hears of a used chain at once).
  * @q must be a queue of @vdev. Returns why it stopped. Lock held.
  */
 enum virtio_drain_end virtio_dev_drain(struct virtio_dev *vdev, unsigned q,

@@ -344,7 +344,10 @@ static void net_rx_merged(struct virtio_net *net)
 			rx_watch(net, false);
 			break;
 		}
-		pushed = true;
+		/* each frame as soon as the driver asked for it (EVENT_IDX), as QEMU does: the
+		 * guest starts on it while the next one is read */
+		virtio_dev_used(vdev, RXQ);
+		pushed = false;
 	}
 	if (pushed)
 		virtio_dev_used(vdev, RXQ);
@@ -427,8 +430,12 @@ static enum virtio_chain net_tx_chain(struct virtio_dev *vdev, struct virtq_elem
 	return VIRTIO_CHAIN_USED;
 }
 
-static const struct virtio_drain_ops net_rx_ops = { .elem = net_elem, .chain = net_rx_chain };
-static const struct virtio_drain_ops net_tx_ops = { .elem = net_elem, .chain = net_tx_chain };
+static const struct virtio_drain_ops net_rx_ops = { .elem = net_elem,
+						    .chain = net_rx_chain,
+						    .notify_each = true };
+static const struct virtio_drain_ops net_tx_ops = { .elem = net_elem,
+						    .chain = net_tx_chain,
+						    .notify_each = true };
 
 /* Fill receive buffers with packets from the backend. Lock held. */
 static void net_rx(struct virtio_net *net)

@@ -33,6 +33,7 @@ struct env {
 	uint8_t sent[4096];
 	size_t sent_len;
 	unsigned tx_calls, offload_flags, irqs[2], config_irqs;
+	unsigned irqs_at_tx[4]; /* transmit interrupts already sent when writev call i came */
 	int watching;
 	uint16_t q1_avail;
 	bool refill; /* writev re-posts the chain, like a guest that never stops */
@@ -71,6 +72,8 @@ static ssize_t be_writev(void *o, const struct iovec *iov, int n)
 {
 	struct env *e = o;
 
+	if (e->tx_calls < 4)
+		e->irqs_at_tx[e->tx_calls] = e->irqs[1];
 	e->tx_calls++;
 	if (e->refill)
 		q1_avail(e, 0);
@@ -388,6 +391,44 @@ TEST(net_tx_without_vnet_hdr_strips_header)
 	virtio_net_get_stats(e->vdev, &st);
 	CHECK_EQ(st.tx_packets, 1);
 	CHECK_EQ(st.tx_dropped, 2);
+	env_free(e);
+}
+
+/*
+ * With EVENT_IDX the transmit interrupt goes out as soon as a used chain crosses the driver's
+ * used_event, before the next chain is sent (as QEMU does): the guest frees its buffers, and
+ * TCP's small-queue budget, while the device still works through the ring.
+ */
+TEST(net_tx_interrupts_when_used_event_is_crossed_not_at_the_end)
+{
+	struct env *e = net_env(true);
+	uint16_t *used_event;
+
+	start(e, e->vdev->host_features);
+	CHECK(virtio_dev_has(e->vdev, VIRTIO_RING_F_EVENT_IDX));
+	used_event = (uint16_t *)fg_ptr(&e->g, Q1_AVAIL) + 2 + 16;
+	for (uint16_t d = 0; d < 6; d++)
+		fg_desc(&e->g, Q1_DESC, d, FAKE_BUF + 64 * d, 20, 0, 0);
+	/* used_event 0: the first used chain crosses it */
+	*used_event = 0;
+	for (uint16_t d = 0; d < 3; d++)
+		q1_avail(e, d);
+	virtio_dev_kick(e->vdev, 1);
+	CHECK_EQ(e->tx_calls, 3);
+	CHECK_EQ(e->irqs[1], 1);
+	CHECK_EQ(e->irqs_at_tx[0], 0);
+	CHECK_EQ(e->irqs_at_tx[1], 1); /* sent before chain 1 went out */
+	/* used_event 4: crossed by the second chain of the next three (used index 5) */
+	*used_event = 4;
+	e->tx_calls = 0;
+	for (uint16_t d = 3; d < 6; d++)
+		q1_avail(e, d);
+	virtio_dev_kick(e->vdev, 1);
+	CHECK_EQ(e->tx_calls, 3);
+	CHECK_EQ(q1_used_idx(e), 6);
+	CHECK_EQ(e->irqs[1], 2);
+	CHECK_EQ(e->irqs_at_tx[1], 1);
+	CHECK_EQ(e->irqs_at_tx[2], 2); /* sent before the third chain went out */
 	env_free(e);
 }
 
@@ -1222,6 +1263,7 @@ HARNESS_MAIN(
 	HARNESS_T(net_config_and_features)
 	HARNESS_T(net_tx_with_vnet_hdr_passes_header)
 	HARNESS_T(net_tx_without_vnet_hdr_strips_header)
+	HARNESS_T(net_tx_interrupts_when_used_event_is_crossed_not_at_the_end)
 	HARNESS_T(net_tx_yields_to_the_event_loop)
 	HARNESS_T(net_rx_and_flow_control)
 	HARNESS_T(net_rx_buffer_too_small)
