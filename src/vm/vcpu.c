@@ -132,6 +132,9 @@ static void report_fatal(struct vcpu *v, const struct hv_exit *e, const char *wh
 		  st.cr0, st.cr2, st.cr3, st.cr4, st.efer);
 	log_error("  gdt %" PRIx64 "/%x idt %" PRIx64 "/%x", st.gdt.base, st.gdt.limit, st.idt.base,
 		  st.idt.limit);
+	/* On AMD, KVM puts the vCPU through INIT before it reports the SHUTDOWN intercept. */
+	if (e && e->reason == HV_EXIT_SHUTDOWN && st.rip == 0xfff0 && st.cs.selector == 0xf000)
+		log_error("  (reset values: KVM on AMD resets the vCPU at a triple fault)");
 }
 
 /* ---- exit handlers: return true to keep running ---- */
@@ -181,12 +184,7 @@ static bool handle_hlt(struct vcpu *v, struct hv_exit *e)
 
 static bool handle_shutdown(struct vcpu *v, struct hv_exit *e)
 {
-	struct x86_cpu_state st;
-
 	report_fatal(v, e, "triple fault (KVM_EXIT_SHUTDOWN)");
-	/* On AMD, KVM puts the vCPU through INIT before it reports the SHUTDOWN intercept. */
-	if (!hv_vcpu_get_state(v->hv, &st) && st.rip == 0xfff0 && st.cs.selector == 0xf000)
-		log_error("  (reset values: KVM on AMD resets the vCPU at a triple fault)");
 	vm_end(v->vm, VMON_EXIT_GUEST_CRASH, "triple fault");
 	return false;
 }

@@ -21,8 +21,8 @@ for m in virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd; do
 done
 dmesg | grep -iE 'kvm|svm|nested' | sed 's/^/SANDBOX-DMESG /'
 # khugepaged off (sandbox.khugepaged=on keeps it): in this emulated L1 it was seen stuck for minutes (soft
-# lockup) collapsing a running guest's RAM, and a collapse under a running L2 guest is the likely cause of the
-# early SMP guest deaths seen under either monitor (docs/sandbox.md). Huge pages at fault time stay on.
+# lockup) collapsing a running guest's RAM (docs/sandbox.md). It was not the cause of the early SMP guest
+# deaths: one came with it off too. Huge pages at fault time stay on.
 if [ "$(l1_param sandbox.khugepaged off)" = off ]; then
 	echo 4294967295 >/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs 2>/dev/null ||
 		echo "SANDBOX-NOTE could not slow khugepaged down"

@@ -153,8 +153,8 @@ static void sbx_stdout_line(struct sbx_state *st, const char *line)
 		if (st->at_marker_cmd)
 			sbx_run_at_marker(st);
 		if (st->kill_at_marker) {
-			kill(-st->pid,
-			     SIGKILL); /* its process group: a wrapper script's children too */
+			/* its process group: a wrapper script's children too */
+			kill(-st->pid, SIGKILL);
 			st->killed_at_marker = true;
 		}
 	}
@@ -287,8 +287,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (st.pid == 0) {
-		setpgid(0,
-			0); /* a group of its own, so that a kill reaches everything it started */
+		/* a group of its own, so that a kill reaches everything it started */
+		setpgid(0, 0);
 		dup2(in_pipe[0], 0);
 		dup2(out_pipe[1], 1);
 		dup2(err_pipe[1], 2);
