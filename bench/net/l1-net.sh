@@ -31,7 +31,7 @@ case "$machine" in
 q35) qemu_machine="-M q35" ;;
 *) qemu_machine="-M microvm,rtc=on,pcie=on" ;;
 esac
-QEMU_NET_TEXT="qemu-system-x86_64 -enable-kvm -cpu host $qemu_machine -smp 1 -m ${GUEST_MEM_MIB}M -nodefaults -no-user-config -nographic -serial stdio -no-reboot -kernel K -initrd I -append C -netdev tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=on|off -device virtio-net-pci,netdev=n0,mac=$mac,romfile="
+QEMU_NET_TEXT="qemu-system-x86_64 -name debug-threads=on -enable-kvm -cpu host $qemu_machine -smp 1 -m ${GUEST_MEM_MIB}M -nodefaults -no-user-config -nographic -serial stdio -no-reboot -kernel K -initrd I -append C -netdev tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=on|off -device virtio-net-pci,netdev=n0,mac=$mac,romfile="
 echo "NETBENCH-CONFIG runs=$runs mib=$mib mem_mib=$GUEST_MEM_MIB cpus=1 configs=$configs"
 echo "NETBENCH-CONFIG cmdline=$cmdline"
 echo "NETBENCH-CONFIG qemu=$QEMU_NET_TEXT"
@@ -52,7 +52,8 @@ run_net() {
 	qemu)
 		v=off
 		[ "$mode" = vhost ] && v=on
-		/bin/sbxrun "$@" -- $wrap /usr/bin/qemu-system-x86_64 -enable-kvm -cpu host $qemu_machine -smp 1 \
+		# (-name debug-threads=on: QEMU's vCPU thread gets its own name, for CPUSTAT)
+		/bin/sbxrun "$@" -- $wrap /usr/bin/qemu-system-x86_64 -name debug-threads=on -enable-kvm -cpu host $qemu_machine -smp 1 \
 			-m "${GUEST_MEM_MIB}M" -nodefaults -no-user-config -nographic -serial stdio -no-reboot \
 			-kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" -append "$cmdline" \
 			-netdev "tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=$v" \
@@ -92,6 +93,10 @@ while [ "$round" -le "$runs" ]; do
 		fi
 		# with --vmon-arg (e.g. --stats): vmon's stderr, for the log
 		[ "$mon" = vmon ] && [ -n "$vmon_args" ] && sed "s/^/VMONERR|$mon-$mode-$round| /" "$out.err"
+		# where the CPUs went while the receiver took the data: L1's for guest->host, the guest's for
+		# host->guest (tcpbench's "cpu" line)
+		sed -n "s/^TCPBENCH cpu /CPUSTAT $mon $mode $round g2h_L1 /p" /tmp/g2h.txt
+		sed -n "s/^VMON-FACT h2g_cpu=/CPUSTAT $mon $mode $round h2g_guest /p" "$out"
 		# the guest's own counters over each transfer (packets, bytes, virtio interrupts, CPU ticks)
 		sed -n "s/^VMON-FACT \(g2h\|h2g\)_counters=/NETSTAT $mon $mode $round \1 /p" "$out"
 		if [ -z "$g2h" ] || [ -z "$h2g" ]; then

@@ -56,18 +56,24 @@ net_up() {
 	ping -c 3 -W 3 169.254.100.1 >/dev/null 2>&1 && fact ping ok || fact ping failed
 }
 # net_counters: eth0's packets and bytes (tx, rx), the virtio interrupts taken, the CPU's busy and idle ticks,
-# TCP segments retransmitted
+# TCP segments retransmitted, then the driver's transmit and receive kicks (ethtool -S) and the interrupts of
+# its receive and transmit queues
 net_counters() {
 	d=/sys/class/net/eth0/statistics
 	echo "$(cat $d/tx_packets) $(cat $d/tx_bytes) $(cat $d/rx_packets) $(cat $d/rx_bytes)" \
 		"$(awk '/virtio/ { for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i } END { print s + 0 }' /proc/interrupts)" \
 		"$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 }' /proc/stat)" \
-		"$(awk '/^Tcp:/ { n++; if (n == 1) for (i = 1; i <= NF; i++) c[$i] = i; else print $c["RetransSegs"] }' /proc/net/snmp)"
+		"$(awk '/^Tcp:/ { n++; if (n == 1) for (i = 1; i <= NF; i++) c[$i] = i; else print $c["RetransSegs"] }' /proc/net/snmp)" \
+		"$(/bin/tcpbench nicstats eth0 2>/dev/null | tr ' ' '\n' | awk -F= '
+			$1 ~ /^tx(_queue_)?[0-9]+_kicks$/ { t += $2 } $1 ~ /^rx(_queue_)?[0-9]+_kicks$/ { r += $2 }
+			END { print t + 0, r + 0 }')" \
+		"$(awk '/virtio.*-input/ { for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) r += $i }
+			/virtio.*-output/ { for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) t += $i } END { print r + 0, t + 0 }' /proc/interrupts)"
 }
 # counters_delta BEFORE AFTER: what moved, as key=value (the netbench facts g2h_counters and h2g_counters)
 counters_delta() {
-	echo "$1 $2" | awk '{ split("tx_pkts tx_bytes rx_pkts rx_bytes irqs busy_ticks idle_ticks tcp_retrans", k, " ")
-		for (i = 1; i <= 8; i++) printf "%s=%d ", k[i], $(i + 8) - $i }'
+	echo "$1 $2" | awk '{ split("tx_pkts tx_bytes rx_pkts rx_bytes irqs busy_ticks idle_ticks tcp_retrans tx_kicks rx_kicks rx_irqs tx_irqs", k, " ")
+		for (i = 1; i <= 12; i++) printf "%s=%d ", k[i], $(i + 12) - $i }'
 }
 token_of() {
 	for word in $(cat /proc/cmdline); do case "$word" in vmon.token=*) echo "${word#vmon.token=}" ;; esac; done
@@ -108,7 +114,9 @@ netbench)
 	a=$(net_counters)
 	fact g2h "$(/bin/tcpbench send 169.254.100.1 5001 "$mib" 60 2>&1)"
 	b=$(net_counters)
-	fact h2g "$(/bin/tcpbench recv 169.254.100.2 5002 90 2>&1)"
+	out=$(/bin/tcpbench recv 169.254.100.2 5002 90 2>&1)
+	fact h2g "$(echo "$out" | grep -v '^TCPBENCH cpu')"
+	fact h2g_cpu "$(echo "$out" | sed -n 's/^TCPBENCH cpu //p')"
 	c=$(net_counters)
 	fact g2h_counters "$(counters_delta "$a" "$b")"
 	fact h2g_counters "$(counters_delta "$b" "$c")"

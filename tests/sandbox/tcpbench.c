@@ -6,16 +6,28 @@
  *       listen on ADDR:PORT, accept one connection, read until EOF and print
  *       "TCPBENCH recv bytes=B ms=T MBps=X" (T from the first byte to EOF by
  *       CLOCK_MONOTONIC; X in 10^6 bytes per second). Gives up after SECS
- *       seconds without a connection (default 120).
+ *       seconds without a connection (default 120). Then "TCPBENCH cpu ..." over the same span:
+ *       the machine's CPU ticks by kind (/proc/stat, in ms) and the CPU time of every thread that
+ *       ran, summed by thread name (/proc/PID/task/TID/schedstat, in ms), and the KVM statistics
+ *       that moved (/sys/kernel/debug/kvm, when mounted): where the receiving machine's CPUs went
+ *       during the transfer.
  *   tcpbench send ADDR PORT MIB [SECS]
  *       connect to ADDR:PORT (retried every 100 ms for up to SECS seconds,
  *       default 120), write MIB MiB in 256 KiB writes, shut down the write
  *       side, wait for the peer's EOF and print "TCPBENCH send bytes=B ms=T
  *       MBps=X" (T from connect to the peer's EOF).
  *
+ *   tcpbench nicstats IFACE
+ *       print the driver's own counters of IFACE (ethtool -S, through SIOCETHTOOL) as
+ *       "name=value" words on one line: virtio_net's per-queue packets and kicks.
+ *
  * Exit status 0 on success, 1 on any failure (with a line on stderr).
  */
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -24,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +72,145 @@ static void report(const char *what, uint64_t bytes, double ms)
 	fflush(stdout);
 }
 
+/* CPU accounting over a transfer: the machine's ticks and every thread's run time */
+#define MAX_THREADS 1024
+struct cpu_snap {
+	unsigned long long ticks[8]; /* user nice system idle iowait irq softirq steal */
+	int nkvm; /* KVM's statistics summed over its VMs (L1's debugfs, when mounted) */
+	struct {
+		char name[40];
+		unsigned long long v;
+	} kvm[128];
+	int n;
+	struct {
+		int tid;
+		char comm[20];
+		unsigned long long ns;
+	} t[MAX_THREADS];
+};
+static struct cpu_snap snap0, snap1;
+
+static void cpu_snapshot(struct cpu_snap *c)
+{
+	FILE *f = fopen("/proc/stat", "r");
+	DIR *proc = opendir("/proc");
+	struct dirent *p;
+
+	memset(c->ticks, 0, sizeof(c->ticks));
+	c->n = 0;
+	if (f) {
+		if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &c->ticks[0], &c->ticks[1],
+			   &c->ticks[2], &c->ticks[3], &c->ticks[4], &c->ticks[5], &c->ticks[6],
+			   &c->ticks[7]) != 8)
+			memset(c->ticks, 0, sizeof(c->ticks));
+		fclose(f);
+	}
+	while (proc && (p = readdir(proc))) {
+		char path[300];
+		DIR *tasks;
+		struct dirent *t;
+
+		if (p->d_name[0] < '0' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/task", p->d_name);
+		tasks = opendir(path);
+		while (tasks && (t = readdir(tasks)) && c->n < MAX_THREADS) {
+			char file[600];
+			FILE *g;
+
+			if (t->d_name[0] < '0' || t->d_name[0] > '9')
+				continue;
+			snprintf(file, sizeof(file), "%s/%s/schedstat", path, t->d_name);
+			g = fopen(file, "r");
+			if (!g)
+				continue;
+			if (fscanf(g, "%llu", &c->t[c->n].ns) != 1)
+				c->t[c->n].ns = 0;
+			fclose(g);
+			snprintf(file, sizeof(file), "%s/%s/comm", path, t->d_name);
+			g = fopen(file, "r");
+			if (!g || !fgets(c->t[c->n].comm, sizeof(c->t[c->n].comm), g))
+				snprintf(c->t[c->n].comm, sizeof(c->t[c->n].comm), "?");
+			if (g)
+				fclose(g);
+			c->t[c->n].comm[strcspn(c->t[c->n].comm, "\n")] = 0;
+			for (char *q = c->t[c->n].comm; *q; q++)
+				if (*q == ' ')
+					*q = '_';
+			c->t[c->n].tid = atoi(t->d_name);
+			c->n++;
+		}
+		if (tasks)
+			closedir(tasks);
+	}
+	if (proc)
+		closedir(proc);
+	c->nkvm = 0;
+	proc = opendir("/sys/kernel/debug/kvm");
+	while (proc && (p = readdir(proc)) && c->nkvm < 128) {
+		char file[300];
+		FILE *g;
+
+		if (p->d_type != DT_REG || strlen(p->d_name) >= sizeof(c->kvm[0].name))
+			continue;
+		snprintf(file, sizeof(file), "/sys/kernel/debug/kvm/%s", p->d_name);
+		g = fopen(file, "r");
+		if (!g)
+			continue;
+		if (fscanf(g, "%llu", &c->kvm[c->nkvm].v) == 1)
+			snprintf(c->kvm[c->nkvm++].name, sizeof(c->kvm[0].name), "%s", p->d_name);
+		fclose(g);
+	}
+	if (proc)
+		closedir(proc);
+}
+
+/* "TCPBENCH cpu": what moved from @a to @b; ticks as ms (USER_HZ 100), threads by name */
+static void cpu_report(const struct cpu_snap *a, const struct cpu_snap *b)
+{
+	static const char *const kind[8] = { "user", "nice", "sys", "idle", "iowait", "irq", "softirq", "steal" };
+	static struct {
+		char comm[20];
+		unsigned long long ns;
+	} sum[MAX_THREADS];
+	int nsum = 0;
+
+	printf("TCPBENCH cpu");
+	for (int k = 0; k < 8; k++)
+		printf(" %s=%llu", kind[k], (b->ticks[k] - a->ticks[k]) * 10);
+	for (int i = 0; i < b->n; i++) {
+		unsigned long long before = 0, d;
+		int j;
+
+		for (j = 0; j < a->n; j++)
+			if (a->t[j].tid == b->t[i].tid) {
+				before = a->t[j].ns;
+				break;
+			}
+		d = b->t[i].ns - before;
+		for (j = 0; j < nsum && strcmp(sum[j].comm, b->t[i].comm); j++)
+			;
+		if (j == nsum) {
+			memcpy(sum[j].comm, b->t[i].comm, sizeof(sum[j].comm));
+			sum[j].ns = 0;
+			nsum++;
+		}
+		sum[j].ns += d;
+	}
+	printf(" kvm");
+	for (int i = 0; i < b->nkvm; i++)
+		for (int j = 0; j < a->nkvm; j++)
+			if (!strcmp(a->kvm[j].name, b->kvm[i].name) && b->kvm[i].v != a->kvm[j].v &&
+			    !strstr(b->kvm[i].name, "_ns") && !strstr(b->kvm[i].name, "hist"))
+				printf(" %s=%llu", b->kvm[i].name, b->kvm[i].v - a->kvm[j].v);
+	printf(" threads");
+	for (int j = 0; j < nsum; j++)
+		if (sum[j].ns >= 1000000)
+			printf(" %s=%llu", sum[j].comm, sum[j].ns / 1000000);
+	printf("\n");
+	fflush(stdout);
+}
+
 static int do_recv(const struct sockaddr_in *sa, int secs)
 {
 	int one = 1, ls, s;
@@ -90,11 +242,15 @@ static int do_recv(const struct sockaddr_in *sa, int secs)
 			perror("tcpbench: read");
 			return 1;
 		}
-		if (!total)
+		if (!total) {
 			t0 = now_ms();
+			cpu_snapshot(&snap0);
+		}
 		total += (uint64_t)n;
 	}
 	report("recv", total, now_ms() - t0);
+	cpu_snapshot(&snap1);
+	cpu_report(&snap0, &snap1);
 	close(s);
 	close(ls);
 	return 0;
@@ -144,6 +300,52 @@ static int do_send(const struct sockaddr_in *sa, uint64_t mib, int secs)
 	return 0;
 }
 
+/* ethtool -S IFACE on one line; status 0, or 1 when the driver has no statistics. */
+static int do_nicstats(const char *ifname)
+{
+	struct {
+		struct ethtool_sset_info hdr;
+		uint32_t len;
+	} info = { .hdr = { .cmd = ETHTOOL_GSSET_INFO, .sset_mask = 1ull << ETH_SS_STATS } };
+	struct ethtool_gstrings *names = NULL;
+	struct ethtool_stats *vals = NULL;
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM, 0), rc = 1;
+	uint32_t n;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&info;
+	if (s < 0 || ioctl(s, SIOCETHTOOL, &ifr) < 0 || !info.hdr.sset_mask)
+		goto out;
+	n = info.len;
+	names = calloc(1, sizeof(*names) + (size_t)n * ETH_GSTRING_LEN);
+	vals = calloc(1, sizeof(*vals) + (size_t)n * sizeof(uint64_t));
+	if (!names || !vals)
+		goto out;
+	*names = (struct ethtool_gstrings){ .cmd = ETHTOOL_GSTRINGS, .string_set = ETH_SS_STATS, .len = n };
+	*vals = (struct ethtool_stats){ .cmd = ETHTOOL_GSTATS, .n_stats = n };
+	ifr.ifr_data = (void *)names;
+	if (ioctl(s, SIOCETHTOOL, &ifr) < 0)
+		goto out;
+	ifr.ifr_data = (void *)vals;
+	if (ioctl(s, SIOCETHTOOL, &ifr) < 0)
+		goto out;
+	for (uint32_t i = 0; i < n; i++)
+		printf("%s%.*s=%llu", i ? " " : "", ETH_GSTRING_LEN,
+		       (const char *)names->data + (size_t)i * ETH_GSTRING_LEN,
+		       (unsigned long long)vals->data[i]);
+	printf("\n");
+	rc = 0;
+out:
+	if (rc)
+		fprintf(stderr, "tcpbench: no driver statistics for %s: %s\n", ifname, strerror(errno));
+	free(names);
+	free(vals);
+	if (s >= 0)
+		close(s);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sa;
@@ -158,6 +360,8 @@ int main(int argc, char **argv)
 			return 1;
 		return do_send(&sa, strtoull(argv[4], NULL, 10), argc > 5 ? atoi(argv[5]) : 120);
 	}
-	fprintf(stderr, "usage: tcpbench recv ADDR PORT [SECS] | send ADDR PORT MIB [SECS]\n");
+	if (argc == 3 && !strcmp(argv[1], "nicstats"))
+		return do_nicstats(argv[2]);
+	fprintf(stderr, "usage: tcpbench recv ADDR PORT [SECS] | send ADDR PORT MIB [SECS] | nicstats IFACE\n");
 	return 1;
 }
