@@ -4,14 +4,16 @@
 # receives MIB MiB from L1 (host->guest), each over one TCP connection timed by its receiver
 # (tests/sandbox/tcpbench.c). Configurations alternate in every round, round 0 being an unreported
 # warm-up: vmon (userspace virtio-net), QEMU (vhost=off), vmon vhost=on, QEMU vhost=on. Prints per boot:
-#   NETBENCH <monitor> <user|vhost> <round> g2h=<MB/s> h2g=<MB/s> h2g_send=<MB/s> <sbxrun result line>
-# (-1: not measured). g2h is timed by L1's receiver, h2g by the guest's (h2g_send: L1's sender, to EOF).
+#   NETBENCH <monitor> <user|vhost> <round> g2h=<MB/s> h2g=<MB/s> h2g_send=<MB/s> rep=<k> <sbxrun result line>
+# (-1: not measured), one line for each of the REPS transfers each way in that boot (sandbox.reps). g2h is
+# timed by L1's receiver, h2g by the guest's (h2g_send: L1's sender, to EOF).
 runs=$(l1_param sandbox.runs 3)
 mib=$(l1_param sandbox.mib 32)
+reps=$(l1_param sandbox.reps 1)
 configs=$(l1_param sandbox.configs vmon:user,qemu:user,vmon:vhost,qemu:vhost | tr ',' ' ')
 machine=$(l1_param sandbox.qemu_machine microvm)
 vmon_args=$(l1_param sandbox.vmon_args "" | tr ',' ' ')
-cmdline="console=ttyS0 reboot=k panic=-1 quiet vmon.test=netbench vmon.mib=$mib"
+cmdline="console=ttyS0 reboot=k panic=-1 quiet vmon.test=netbench vmon.mib=$mib vmon.reps=$reps"
 mac=02:00:00:00:00:02
 # sandbox.perf=1 (bench/net/run --perf): each monitor runs under a system-wide `perf record` (cpu-clock),
 # whose flat profile (by command and symbol, L1 side only: the guest's own code shows as KVM_RUN) follows
@@ -32,7 +34,7 @@ q35) qemu_machine="-M q35" ;;
 *) qemu_machine="-M microvm,rtc=on,pcie=on" ;;
 esac
 QEMU_NET_TEXT="qemu-system-x86_64 -name debug-threads=on -enable-kvm -cpu host $qemu_machine -smp 1 -m ${GUEST_MEM_MIB}M -nodefaults -no-user-config -nographic -serial stdio -no-reboot -kernel K -initrd I -append C -netdev tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=on|off -device virtio-net-pci,netdev=n0,mac=$mac,romfile="
-echo "NETBENCH-CONFIG runs=$runs mib=$mib mem_mib=$GUEST_MEM_MIB cpus=1 configs=$configs"
+echo "NETBENCH-CONFIG runs=$runs reps=$reps mib=$mib mem_mib=$GUEST_MEM_MIB cpus=1 configs=$configs"
 echo "NETBENCH-CONFIG cmdline=$cmdline"
 echo "NETBENCH-CONFIG qemu=$QEMU_NET_TEXT"
 echo "NETBENCH-CONFIG vmon=vmon run --kernel K --initrd I --cmdline C --cpus 1 --mem ${GUEST_MEM_MIB}M --net tap=tap0,mac=$mac[,vhost=on] $vmon_args"
@@ -62,7 +64,9 @@ run_net() {
 	esac
 }
 
-mbps() { sed -n 's/^.*TCPBENCH [a-z]* .*MBps=\([0-9.]*\).*$/\1/p' "$1" | head -n1; }
+mbps() { sed -n 's/^.*TCPBENCH [a-z]* .*MBps=\([0-9.]*\).*$/\1/p' "$1"; }
+# nth K LINES: the K-th line, or -1
+nth() { v=$(echo "$2" | sed -n "${1}p"); echo "${v:--1}"; }
 
 round=0
 while [ "$round" -le "$runs" ]; do
@@ -74,8 +78,8 @@ while [ "$round" -le "$runs" ]; do
 		fi
 		rm -f /tmp/g2h.txt /tmp/h2gs.txt
 		# L1's side: receive the guest's upload, then send to the guest once it listens
-		( /bin/tcpbench recv 169.254.100.1 5001 150 >/tmp/g2h.txt 2>&1
-		  /bin/tcpbench send 169.254.100.2 5002 "$mib" 60 >/tmp/h2gs.txt 2>&1 ) &
+		( k=0; while [ $k -lt "$reps" ]; do /bin/tcpbench recv 169.254.100.1 5001 150 >>/tmp/g2h.txt 2>&1; k=$((k + 1)); done
+		  k=0; while [ $k -lt "$reps" ]; do /bin/tcpbench send 169.254.100.2 5002 "$mib" 60 >>/tmp/h2gs.txt 2>&1; k=$((k + 1)); done ) &
 		helper=$!
 		out=/tmp/net-$mon-$mode-$round.out
 		export KVMSTAT_TAG="$mon $mode $round"
@@ -83,9 +87,16 @@ while [ "$round" -le "$runs" ]; do
 		kill "$helper" 2>/dev/null
 		for p in $(pidof tcpbench); do kill "$p" 2>/dev/null; done
 		wait "$helper" 2>/dev/null
-		g2h=$(mbps /tmp/g2h.txt); h2g=$(sed -n 's/^VMON-FACT h2g=//p' "$out" | head -n1)
-		h2g=$(echo "$h2g" | sed -n 's/^.*MBps=\([0-9.]*\).*$/\1/p'); h2gs=$(mbps /tmp/h2gs.txt)
-		echo "NETBENCH $mon $mode $round g2h=${g2h:--1} h2g=${h2g:--1} h2g_send=${h2gs:--1} $line"
+		g2h_all=$(mbps /tmp/g2h.txt)
+		h2g_all=$(sed -n 's/^VMON-FACT h2g=.*MBps=\([0-9.]*\).*$/\1/p' "$out")
+		h2gs_all=$(mbps /tmp/h2gs.txt)
+		g2h=$(echo "$g2h_all" | head -n1); h2g=$(echo "$h2g_all" | head -n1)
+		k=1
+		while [ $k -le "$reps" ]; do
+			echo "NETBENCH $mon $mode $round g2h=$(nth $k "$g2h_all") h2g=$(nth $k "$h2g_all")" \
+				"h2g_send=$(nth $k "$h2gs_all") rep=$k $line"
+			k=$((k + 1))
+		done
 		if [ -n "$perf" ]; then
 			/usr/bin/perf report -q -i /tmp/perf.data --stdio --no-children --sort comm,sym 2>/dev/null |
 				grep -v '^$' | head -n 45 | sed "s/^/PERF|$mon-$mode-$round| /"
@@ -95,8 +106,8 @@ while [ "$round" -le "$runs" ]; do
 		[ "$mon" = vmon ] && [ -n "$vmon_args" ] && sed "s/^/VMONERR|$mon-$mode-$round| /" "$out.err"
 		# where the CPUs went while the receiver took the data: L1's for guest->host, the guest's for
 		# host->guest (tcpbench's "cpu" line)
-		sed -n "s/^TCPBENCH cpu /CPUSTAT $mon $mode $round g2h_L1 /p" /tmp/g2h.txt
-		sed -n "s/^VMON-FACT h2g_cpu=/CPUSTAT $mon $mode $round h2g_guest /p" "$out"
+		sed -n "s/^TCPBENCH cpu /CPUSTAT $mon $mode $round g2h_L1 /p" /tmp/g2h.txt | head -n1
+		sed -n "s/^VMON-FACT h2g_cpu=/CPUSTAT $mon $mode $round h2g_guest /p" "$out" | head -n1
 		# the guest's own counters over each transfer (packets, bytes, virtio interrupts, CPU ticks)
 		sed -n "s/^VMON-FACT \(g2h\|h2g\)_counters=/NETSTAT $mon $mode $round \1 /p" "$out"
 		if [ -z "$g2h" ] || [ -z "$h2g" ]; then

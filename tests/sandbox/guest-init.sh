@@ -106,17 +106,29 @@ net)
 	poweroff -f
 	;;
 netbench)
-	# bench/net: guest->host then host->guest, MIB MiB each over one TCP connection (tcpbench)
+	# bench/net: REPS transfers guest->host, then REPS host->guest, MIB MiB each, each over its own TCP
+	# connection (tcpbench); the counters span all transfers of a direction
 	load_virtio
 	net_up
 	mib=32
-	for word in $(cat /proc/cmdline); do case "$word" in vmon.mib=*) mib="${word#vmon.mib=}" ;; esac; done
+	reps=1
+	for word in $(cat /proc/cmdline); do
+		case "$word" in vmon.mib=*) mib="${word#vmon.mib=}" ;; vmon.reps=*) reps="${word#vmon.reps=}" ;; esac
+	done
 	a=$(net_counters)
-	fact g2h "$(/bin/tcpbench send 169.254.100.1 5001 "$mib" 60 2>&1)"
+	i=0
+	while [ $i -lt "$reps" ]; do
+		fact g2h "$(/bin/tcpbench send 169.254.100.1 5001 "$mib" 60 2>&1)"
+		i=$((i + 1))
+	done
 	b=$(net_counters)
-	out=$(/bin/tcpbench recv 169.254.100.2 5002 90 2>&1)
-	fact h2g "$(echo "$out" | grep -v '^TCPBENCH cpu')"
-	fact h2g_cpu "$(echo "$out" | sed -n 's/^TCPBENCH cpu //p')"
+	i=0
+	while [ $i -lt "$reps" ]; do
+		out=$(/bin/tcpbench recv 169.254.100.2 5002 90 2>&1)
+		fact h2g "$(echo "$out" | grep -v '^TCPBENCH cpu')"
+		fact h2g_cpu "$(echo "$out" | sed -n 's/^TCPBENCH cpu //p')"
+		i=$((i + 1))
+	done
 	c=$(net_counters)
 	fact g2h_counters "$(counters_delta "$a" "$b")"
 	fact h2g_counters "$(counters_delta "$b" "$c")"
