@@ -37,6 +37,7 @@ struct env {
 	int watching;
 	uint16_t q1_avail;
 	bool refill; /* writev re-posts the chain, like a guest that never stops */
+	bool answer; /* writev leaves a 60-byte frame for the guest, as a host TCP stack's ACK */
 	unsigned requeues;
 	/* the fake in-kernel data path and the transport's queue eventfds */
 	int dp_start_rc;
@@ -77,6 +78,11 @@ static ssize_t be_writev(void *o, const struct iovec *iov, int n)
 	e->tx_calls++;
 	if (e->refill)
 		q1_avail(e, 0);
+	if (e->answer && e->pkt_len < 0) {
+		memset(e->pkt, 0, 12);
+		memset(e->pkt + 12, 0xac, 48);
+		e->pkt_len = 60;
+	}
 	e->sent_len = virtq_iov_to_buf(iov, (unsigned)n, 0, e->sent, sizeof(e->sent));
 	return (ssize_t)e->sent_len;
 }
@@ -429,6 +435,38 @@ TEST(net_tx_interrupts_when_used_event_is_crossed_not_at_the_end)
 	CHECK_EQ(e->irqs[1], 2);
 	CHECK_EQ(e->irqs_at_tx[1], 1);
 	CHECK_EQ(e->irqs_at_tx[2], 2); /* sent before the third chain went out */
+	env_free(e);
+}
+
+/*
+ * The host may answer a frame while it is being written (a TCP ACK from the host's own stack):
+ * the transmit kick hands that answer to the guest at once, not after another pass of the event
+ * loop. Frames sent in one walk get one pass over the receive side after it.
+ */
+TEST(net_tx_kick_delivers_the_hosts_answer_at_once)
+{
+	struct env *e = net_env(true);
+	const uint8_t *rx = fg_ptr(&e->g, FAKE_BUF + 0x1000);
+
+	start(e, e->vdev->host_features);
+	CHECK_EQ(e->watching, 1);
+	for (uint16_t d = 0; d < 2; d++) {
+		fg_desc(&e->g, FAKE_DESC, d, FAKE_BUF + 0x1000 + 0x800 * d, 0x800, VRING_DESC_F_WRITE, 0);
+		fg_avail(&e->g, d);
+	}
+	fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF, 40, 0, 0);
+	q1_avail(e, 0);
+	e->answer = true;
+	virtio_dev_kick(e->vdev, 1);
+	CHECK_EQ(e->tx_calls, 1);
+	CHECK_EQ(q1_used_idx(e), 1);
+	/* no virtio_net_rx_ready: the answer is in the guest's first receive buffer already */
+	CHECK_EQ(fg_used_idx(&e->g), 1);
+	CHECK_EQ(fg_used(&e->g, 0).len, 60);
+	CHECK_EQ(rx[12], 0xac);
+	CHECK_EQ(rx[59], 0xac);
+	CHECK_EQ(e->pkt_len, -1);
+	CHECK(e->irqs[0] >= 1);
 	env_free(e);
 }
 
@@ -1264,6 +1302,7 @@ HARNESS_MAIN(
 	HARNESS_T(net_tx_with_vnet_hdr_passes_header)
 	HARNESS_T(net_tx_without_vnet_hdr_strips_header)
 	HARNESS_T(net_tx_interrupts_when_used_event_is_crossed_not_at_the_end)
+	HARNESS_T(net_tx_kick_delivers_the_hosts_answer_at_once)
 	HARNESS_T(net_tx_yields_to_the_event_loop)
 	HARNESS_T(net_rx_and_flow_control)
 	HARNESS_T(net_rx_buffer_too_small)
