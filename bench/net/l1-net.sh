@@ -48,7 +48,8 @@ run_net() {
 	vmon)
 		v=""
 		[ "$mode" = vhost ] && v=",vhost=on"
-		/bin/sbxrun "$@" -- $wrap /bin/vmon run --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
+		# -q: a hang leaves vmon's vCPU dump (SIGUSR2) in its stderr before the kill
+		/bin/sbxrun -q "$@" -- $wrap /bin/vmon run --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
 			--cmdline "$cmdline" --cpus 1 --mem "${GUEST_MEM_MIB}M" --net "tap=tap0,mac=$mac$v" $vmon_args
 		;;
 	qemu)
