@@ -459,8 +459,8 @@ static void net_queue_notify(struct virtio_dev *vdev, unsigned q)
 		return; /* the kernel reads the queues */
 	if (q == TXQ) {
 		virtio_dev_drain(vdev, TXQ, &net_tx_ops);
-		/* what the host answered to those frames (a TCP ACK is sent while the frame is written)
-		 * goes to the guest now, without another pass of the event loop */
+		/* what the host answered to those frames (a TCP ACK is sent while the frame is
+		 * written) goes to the guest now, without another pass of the event loop */
 		if (net->rx_watching)
 			net_rx(net);
 	} else if (q == RXQ) {

@@ -99,9 +99,9 @@ static void cpu_snapshot(struct cpu_snap *c)
 	memset(c->ticks, 0, sizeof(c->ticks));
 	c->n = 0;
 	if (f) {
-		if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &c->ticks[0], &c->ticks[1],
-			   &c->ticks[2], &c->ticks[3], &c->ticks[4], &c->ticks[5], &c->ticks[6],
-			   &c->ticks[7]) != 8)
+		if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &c->ticks[0],
+			   &c->ticks[1], &c->ticks[2], &c->ticks[3], &c->ticks[4], &c->ticks[5],
+			   &c->ticks[6], &c->ticks[7]) != 8)
 			memset(c->ticks, 0, sizeof(c->ticks));
 		fclose(f);
 	}
@@ -168,7 +168,8 @@ static void cpu_snapshot(struct cpu_snap *c)
 /* "TCPBENCH cpu": what moved from @a to @b; ticks as ms (USER_HZ 100), threads by name */
 static void cpu_report(const struct cpu_snap *a, const struct cpu_snap *b)
 {
-	static const char *const kind[8] = { "user", "nice", "sys", "idle", "iowait", "irq", "softirq", "steal" };
+	static const char *const kind[8] = { "user",   "nice", "sys",	  "idle",
+					     "iowait", "irq",  "softirq", "steal" };
 	static struct {
 		char comm[20];
 		unsigned long long ns;
@@ -322,7 +323,9 @@ static int do_nicstats(const char *ifname)
 	vals = calloc(1, sizeof(*vals) + (size_t)n * sizeof(uint64_t));
 	if (!names || !vals)
 		goto out;
-	*names = (struct ethtool_gstrings){ .cmd = ETHTOOL_GSTRINGS, .string_set = ETH_SS_STATS, .len = n };
+	*names = (struct ethtool_gstrings){ .cmd = ETHTOOL_GSTRINGS,
+					    .string_set = ETH_SS_STATS,
+					    .len = n };
 	*vals = (struct ethtool_stats){ .cmd = ETHTOOL_GSTATS, .n_stats = n };
 	ifr.ifr_data = (void *)names;
 	if (ioctl(s, SIOCETHTOOL, &ifr) < 0)
@@ -338,7 +341,8 @@ static int do_nicstats(const char *ifname)
 	rc = 0;
 out:
 	if (rc)
-		fprintf(stderr, "tcpbench: no driver statistics for %s: %s\n", ifname, strerror(errno));
+		fprintf(stderr, "tcpbench: no driver statistics for %s: %s\n", ifname,
+			strerror(errno));
 	free(names);
 	free(vals);
 	if (s >= 0)
@@ -362,6 +366,7 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && !strcmp(argv[1], "nicstats"))
 		return do_nicstats(argv[2]);
-	fprintf(stderr, "usage: tcpbench recv ADDR PORT [SECS] | send ADDR PORT MIB [SECS] | nicstats IFACE\n");
+	fprintf(stderr, "usage: tcpbench recv ADDR PORT [SECS] | send ADDR PORT MIB [SECS] | "
+			"nicstats IFACE\n");
 	return 1;
 }

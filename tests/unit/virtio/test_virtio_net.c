@@ -451,7 +451,8 @@ TEST(net_tx_kick_delivers_the_hosts_answer_at_once)
 	start(e, e->vdev->host_features);
 	CHECK_EQ(e->watching, 1);
 	for (uint16_t d = 0; d < 2; d++) {
-		fg_desc(&e->g, FAKE_DESC, d, FAKE_BUF + 0x1000 + 0x800 * d, 0x800, VRING_DESC_F_WRITE, 0);
+		fg_desc(&e->g, FAKE_DESC, d, FAKE_BUF + 0x1000 + 0x800 * d, 0x800,
+			VRING_DESC_F_WRITE, 0);
 		fg_avail(&e->g, d);
 	}
 	fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF, 40, 0, 0);
