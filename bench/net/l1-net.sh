@@ -91,7 +91,6 @@ while [ "$round" -le "$runs" ]; do
 		g2h_all=$(mbps /tmp/g2h.txt)
 		h2g_all=$(sed -n 's/^VMON-FACT h2g=.*MBps=\([0-9.]*\).*$/\1/p' "$out")
 		h2gs_all=$(mbps /tmp/h2gs.txt)
-		g2h=$(echo "$g2h_all" | head -n1); h2g=$(echo "$h2g_all" | head -n1)
 		k=1
 		while [ $k -le "$reps" ]; do
 			echo "NETBENCH $mon $mode $round g2h=$(nth $k "$g2h_all") h2g=$(nth $k "$h2g_all")" \
@@ -111,7 +110,8 @@ while [ "$round" -le "$runs" ]; do
 		sed -n "s/^VMON-FACT h2g_cpu=/CPUSTAT $mon $mode $round h2g_guest /p" "$out" | head -n1
 		# the guest's own counters over each transfer (packets, bytes, virtio interrupts, CPU ticks)
 		sed -n "s/^VMON-FACT \(g2h\|h2g\)_counters=/NETSTAT $mon $mode $round \1 /p" "$out"
-		if [ -z "$g2h" ] || [ -z "$h2g" ]; then
+		# any transfer missing: the last lines of both sides, for the log
+		if [ "$(echo "$g2h_all" | grep -c .)" -lt "$reps" ] || [ "$(echo "$h2g_all" | grep -c .)" -lt "$reps" ]; then
 			tail -n 25 "$out" | sed "s/^/L2|net-$mon-$mode-$round| /"
 			tail -n 15 "$out.err" | sed "s/^/L2E|net-$mon-$mode-$round| /"
 			sed "s/^/L1|net-$mon-$mode-$round| /" /tmp/g2h.txt /tmp/h2gs.txt 2>/dev/null

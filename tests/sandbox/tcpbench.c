@@ -6,7 +6,7 @@
  *       listen on ADDR:PORT, accept one connection, read until EOF and print
  *       "TCPBENCH recv bytes=B ms=T MBps=X" (T from the first byte to EOF by
  *       CLOCK_MONOTONIC; X in 10^6 bytes per second). Gives up after SECS
- *       seconds without a connection (default 120). Then "TCPBENCH cpu ..." over the same span:
+ *       seconds without a connection (default 120). Then "TCPBENCH cpu ..." from the accept to EOF:
  *       the machine's CPU ticks by kind (/proc/stat, in ms) and the CPU time of every thread that
  *       ran, summed by thread name (/proc/PID/task/TID/schedstat, in ms), and the KVM statistics
  *       that moved (/sys/kernel/debug/kvm, when mounted): where the receiving machine's CPUs went
@@ -32,6 +32,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,21 +91,39 @@ struct cpu_snap {
 };
 static struct cpu_snap snap0, snap1;
 
-static void cpu_snapshot(struct cpu_snap *c)
+/* The first line of @path into @buf (newline cut), or false. */
+static bool read_line(const char *path, char *buf, size_t len)
 {
-	FILE *f = fopen("/proc/stat", "r");
+	FILE *f = fopen(path, "r");
+	bool ok = f && fgets(buf, (int)len, f);
+
+	if (f)
+		fclose(f);
+	if (ok)
+		buf[strcspn(buf, "\n")] = 0;
+	return ok;
+}
+
+/* /proc/stat's first line: the machine's ticks by kind (0 when unreadable) */
+static void snap_ticks(struct cpu_snap *c)
+{
+	char line[256];
+
+	memset(c->ticks, 0, sizeof(c->ticks));
+	if (!read_line("/proc/stat", line, sizeof(line)) ||
+	    sscanf(line, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &c->ticks[0], &c->ticks[1],
+		   &c->ticks[2], &c->ticks[3], &c->ticks[4], &c->ticks[5], &c->ticks[6],
+		   &c->ticks[7]) != 8)
+		memset(c->ticks, 0, sizeof(c->ticks));
+}
+
+/* every thread's run time (schedstat, ns) and name (spaces as '_') */
+static void snap_threads(struct cpu_snap *c)
+{
 	DIR *proc = opendir("/proc");
 	struct dirent *p;
 
-	memset(c->ticks, 0, sizeof(c->ticks));
 	c->n = 0;
-	if (f) {
-		if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &c->ticks[0],
-			   &c->ticks[1], &c->ticks[2], &c->ticks[3], &c->ticks[4], &c->ticks[5],
-			   &c->ticks[6], &c->ticks[7]) != 8)
-			memset(c->ticks, 0, sizeof(c->ticks));
-		fclose(f);
-	}
 	while (proc && (p = readdir(proc))) {
 		char path[300];
 		DIR *tasks;
@@ -115,25 +134,17 @@ static void cpu_snapshot(struct cpu_snap *c)
 		snprintf(path, sizeof(path), "/proc/%s/task", p->d_name);
 		tasks = opendir(path);
 		while (tasks && (t = readdir(tasks)) && c->n < MAX_THREADS) {
-			char file[600];
-			FILE *g;
+			char file[600], line[64];
 
 			if (t->d_name[0] < '0' || t->d_name[0] > '9')
 				continue;
 			snprintf(file, sizeof(file), "%s/%s/schedstat", path, t->d_name);
-			g = fopen(file, "r");
-			if (!g)
+			if (!read_line(file, line, sizeof(line)))
 				continue;
-			if (fscanf(g, "%llu", &c->t[c->n].ns) != 1)
-				c->t[c->n].ns = 0;
-			fclose(g);
+			c->t[c->n].ns = strtoull(line, NULL, 10);
 			snprintf(file, sizeof(file), "%s/%s/comm", path, t->d_name);
-			g = fopen(file, "r");
-			if (!g || !fgets(c->t[c->n].comm, sizeof(c->t[c->n].comm), g))
+			if (!read_line(file, c->t[c->n].comm, sizeof(c->t[c->n].comm)))
 				snprintf(c->t[c->n].comm, sizeof(c->t[c->n].comm), "?");
-			if (g)
-				fclose(g);
-			c->t[c->n].comm[strcspn(c->t[c->n].comm, "\n")] = 0;
 			for (char *q = c->t[c->n].comm; *q; q++)
 				if (*q == ' ')
 					*q = '_';
@@ -145,24 +156,35 @@ static void cpu_snapshot(struct cpu_snap *c)
 	}
 	if (proc)
 		closedir(proc);
+}
+
+/* KVM's statistics summed over its VMs (L1's debugfs; none when it is not mounted) */
+static void snap_kvm(struct cpu_snap *c)
+{
+	DIR *d = opendir("/sys/kernel/debug/kvm");
+	struct dirent *p;
+
 	c->nkvm = 0;
-	proc = opendir("/sys/kernel/debug/kvm");
-	while (proc && (p = readdir(proc)) && c->nkvm < 128) {
-		char file[300];
-		FILE *g;
+	while (d && (p = readdir(d)) && c->nkvm < 128) {
+		char file[300], line[64];
 
 		if (p->d_type != DT_REG || strlen(p->d_name) >= sizeof(c->kvm[0].name))
 			continue;
 		snprintf(file, sizeof(file), "/sys/kernel/debug/kvm/%s", p->d_name);
-		g = fopen(file, "r");
-		if (!g)
+		if (!read_line(file, line, sizeof(line)) || line[0] < '0' || line[0] > '9')
 			continue;
-		if (fscanf(g, "%llu", &c->kvm[c->nkvm].v) == 1)
-			snprintf(c->kvm[c->nkvm++].name, sizeof(c->kvm[0].name), "%s", p->d_name);
-		fclose(g);
+		c->kvm[c->nkvm].v = strtoull(line, NULL, 10);
+		snprintf(c->kvm[c->nkvm++].name, sizeof(c->kvm[0].name), "%s", p->d_name);
 	}
-	if (proc)
-		closedir(proc);
+	if (d)
+		closedir(d);
+}
+
+static void cpu_snapshot(struct cpu_snap *c)
+{
+	snap_ticks(c);
+	snap_threads(c);
+	snap_kvm(c);
 }
 
 /* "TCPBENCH cpu": what moved from @a to @b; ticks as ms (USER_HZ 100), threads by name */
@@ -236,6 +258,8 @@ static int do_recv(const struct sockaddr_in *sa, int secs)
 		perror("tcpbench: accept");
 		return 1;
 	}
+	/* before the first byte starts the clock: scanning /proc takes milliseconds here */
+	cpu_snapshot(&snap0);
 	while ((n = read(s, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
@@ -243,10 +267,8 @@ static int do_recv(const struct sockaddr_in *sa, int secs)
 			perror("tcpbench: read");
 			return 1;
 		}
-		if (!total) {
+		if (!total)
 			t0 = now_ms();
-			cpu_snapshot(&snap0);
-		}
 		total += (uint64_t)n;
 	}
 	report("recv", total, now_ms() - t0);
