@@ -209,10 +209,10 @@ static int runner_wait(struct runner *r, bool *restart)
 	}
 	status = vm_join(vm);
 	vm_console_stop(vm);
-	log_info("VM ended: %s (status %d)", vm->end_reason ? vm->end_reason : "?", status);
+	log_info("VM ended: %s (status %d)", vm_end_reason(vm) ? vm_end_reason(vm) : "?", status);
 	if (r->stats)
 		vm_stats_print(vm, stderr);
-	*restart = vm->restart_requested;
+	*restart = vm_restart_requested(vm);
 	vm_destroy(vm);
 	return status;
 }

@@ -33,6 +33,16 @@ int evloop_del(struct evloop *el, int fd);
  */
 int evloop_run(struct evloop *el);
 
+/*
+ * evloop_call - run @fn(@opaque) on the loop thread, between two handlers,
+ * and wait until it has returned: while it runs no handler does (the VM's
+ * device I/O stands still, as a snapshot needs). Called on the loop thread,
+ * or while the loop is not running, it runs @fn at once (a loop that stops
+ * with a job queued runs it on the way out). Any thread; calls from several
+ * threads run one after another.
+ */
+void evloop_call(struct evloop *el, void (*fn)(void *opaque), void *opaque);
+
 /* evloop_stop - make evloop_run() return soon; safe from any thread and from signal context. */
 void evloop_stop(struct evloop *el);
 

@@ -26,7 +26,7 @@
 #include "vm/vcpu_x86.h"
 #include "util/compiler.h"
 #include "util/log.h"
-#include "vm/vm.h"
+#include "vm/exit_status.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 #define VCPU_STACK_BYTES (256u << 10)
@@ -45,7 +45,8 @@ int vcpu_signal_init(void)
 	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
 }
 
-int vcpu_create(struct vm *vm, unsigned index, struct vcpu **out, char *err, size_t err_len)
+int vcpu_create(struct hv *hv, const struct vcpu_env *env, unsigned index, unsigned nr_cpus,
+		struct vcpu **out, char *err, size_t err_len)
 {
 	struct vcpu *v = calloc(1, sizeof(*v));
 	int ret;
@@ -54,16 +55,16 @@ int vcpu_create(struct vm *vm, unsigned index, struct vcpu **out, char *err, siz
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
-	v->vm = vm;
+	v->env = *env;
 	v->index = index;
 	v->last_exit = -1;
-	ret = hv_vcpu_create(vm->hv, index, &v->hv);
+	ret = hv_vcpu_create(hv, index, &v->hv);
 	if (ret) {
 		snprintf(err, err_len, "cannot create vCPU %u: %s", index, strerror(-ret));
 		free(v);
 		return ret;
 	}
-	ret = x86_vcpu_setup(vm->hv, v->hv, index, vm->cfg.cpus, err, err_len);
+	ret = x86_vcpu_setup(hv, v->hv, index, nr_cpus, err, err_len);
 	if (ret) {
 		vcpu_destroy(v);
 		return ret;
@@ -113,7 +114,7 @@ static void report_fatal(struct vcpu *v, const struct hv_exit *e, const char *wh
 			gpa = ~0ull;
 		/* Read as many bytes as guest RAM holds at RIP, up to 15. */
 		for (code_len = 15; code_len > 0; code_len--) {
-			if (gpa != ~0ull && gmem_read(&v->vm->gmem, gpa, code, code_len) == 0)
+			if (gpa != ~0ull && gmem_read(v->env.gmem, gpa, code, code_len) == 0)
 				break;
 		}
 	}
@@ -146,8 +147,8 @@ static bool handle_io(struct vcpu *v, struct hv_exit *e)
 	/* A string instruction (rep ins/outs) hands over count elements at once. */
 	for (uint32_t i = 0; i < e->io.count; i++) {
 		uint8_t *data = e->io.data + (size_t)i * e->io.size;
-		bool ok = e->io.is_write ? bus_write(&v->vm->pio, e->io.port, data, e->io.size)
-					 : bus_read(&v->vm->pio, e->io.port, data, e->io.size);
+		bool ok = e->io.is_write ? bus_write(v->env.pio, e->io.port, data, e->io.size)
+					 : bus_read(v->env.pio, e->io.port, data, e->io.size);
 
 		if (!ok)
 			__atomic_add_fetch(&v->io_unhandled, 1, __ATOMIC_RELAXED);
@@ -157,8 +158,8 @@ static bool handle_io(struct vcpu *v, struct hv_exit *e)
 
 static bool handle_mmio(struct vcpu *v, struct hv_exit *e)
 {
-	bool ok = e->mmio.is_write ? bus_write(&v->vm->mmio, e->mmio.gpa, e->mmio.data, e->mmio.len)
-				   : bus_read(&v->vm->mmio, e->mmio.gpa, e->mmio.data, e->mmio.len);
+	bool ok = e->mmio.is_write ? bus_write(v->env.mmio, e->mmio.gpa, e->mmio.data, e->mmio.len)
+				   : bus_read(v->env.mmio, e->mmio.gpa, e->mmio.data, e->mmio.len);
 
 	if (!ok)
 		__atomic_add_fetch(&v->mmio_unhandled, 1, __ATOMIC_RELAXED);
@@ -185,7 +186,7 @@ static bool handle_hlt(struct vcpu *v, struct hv_exit *e)
 static bool handle_shutdown(struct vcpu *v, struct hv_exit *e)
 {
 	report_fatal(v, e, "triple fault (KVM_EXIT_SHUTDOWN)");
-	vm_end(v->vm, VMON_EXIT_GUEST_CRASH, "triple fault");
+	runctl_end(v->env.rc, VMON_EXIT_GUEST_CRASH, "triple fault", false);
 	return false;
 }
 
@@ -205,7 +206,7 @@ static bool handle_internal(struct vcpu *v, struct hv_exit *e)
 		n += snprintf(what + n, sizeof(what) - n, "%s%" PRIx64, i ? " " : ", data ",
 			      e->internal.data[i]);
 	report_fatal(v, e, what);
-	vm_end(v->vm, VMON_EXIT_GUEST_CRASH, "KVM internal error");
+	runctl_end(v->env.rc, VMON_EXIT_GUEST_CRASH, "KVM internal error", false);
 	return false;
 }
 
@@ -216,7 +217,7 @@ static bool handle_fail_entry(struct vcpu *v, struct hv_exit *e)
 	snprintf(what, sizeof(what), "VM entry failed (hardware reason 0x%" PRIx64 ")",
 		 e->fail_entry.hw_reason);
 	report_fatal(v, e, what);
-	vm_end(v->vm, VMON_EXIT_GUEST_CRASH, "entry failure");
+	runctl_end(v->env.rc, VMON_EXIT_GUEST_CRASH, "entry failure", false);
 	return false;
 }
 
@@ -224,14 +225,14 @@ static bool handle_system_event(struct vcpu *v, struct hv_exit *e)
 {
 	switch (e->system_event.type) {
 	case HV_SYSTEM_EVENT_SHUTDOWN:
-		vm_end(v->vm, VMON_EXIT_OK, "guest shutdown");
+		runctl_end(v->env.rc, VMON_EXIT_OK, "guest shutdown", false);
 		return false;
 	case HV_SYSTEM_EVENT_RESET:
-		vm_end(v->vm, VMON_EXIT_OK, "guest reset");
+		runctl_end(v->env.rc, VMON_EXIT_OK, "guest reset", false);
 		return false;
 	default:
 		report_fatal(v, e, "guest crash (KVM_EXIT_SYSTEM_EVENT)");
-		vm_end(v->vm, VMON_EXIT_GUEST_CRASH, "guest crash");
+		runctl_end(v->env.rc, VMON_EXIT_GUEST_CRASH, "guest crash", false);
 		return false;
 	}
 }
@@ -242,7 +243,7 @@ static bool handle_other(struct vcpu *v, struct hv_exit *e)
 
 	snprintf(what, sizeof(what), "unexpected KVM exit %u", e->raw_reason);
 	report_fatal(v, e, what);
-	vm_end(v->vm, VMON_EXIT_GUEST_CRASH, "unexpected exit");
+	runctl_end(v->env.rc, VMON_EXIT_GUEST_CRASH, "unexpected exit", false);
 	return false;
 }
 
@@ -260,30 +261,6 @@ static const exit_handler exit_handlers[HV_EXIT__COUNT] = {
 	[HV_EXIT_OTHER] = handle_other,
 };
 
-/* Park while a pause is requested; false when the VM has ended. Holds no lock on return. */
-static bool vcpu_check_lifecycle(struct vcpu *v)
-{
-	struct vm *vm = v->vm;
-	bool go;
-
-	/* The hot path: nothing asked of the vCPUs, no lock taken. */
-	if (!__atomic_load_n(&vm->attention, __ATOMIC_ACQUIRE))
-		return true;
-	pthread_mutex_lock(&vm->lock);
-	if (vm->pause_requested && !vm->ended) {
-		vm->parked++;
-		v->parked = true;
-		pthread_cond_broadcast(&vm->cond);
-		while (vm->pause_requested && !vm->ended)
-			pthread_cond_wait(&vm->cond, &vm->lock);
-		v->parked = false;
-		vm->parked--;
-	}
-	go = !vm->ended;
-	pthread_mutex_unlock(&vm->lock);
-	return go;
-}
-
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -298,12 +275,12 @@ static void *vcpu_thread(void *arg)
 		/* Clear before checking the flags: a kick after this point is seen (see top). */
 		if (e.reason == HV_EXIT_INTR)
 			hv_vcpu_set_immediate_exit(v->hv, false);
-		if (!vcpu_check_lifecycle(v))
+		if (!runctl_check(v->env.rc, &v->parked))
 			break;
 		ret = hv_vcpu_run(v->hv, &e);
 		if (ret) {
 			log_error("vcpu %u: KVM_RUN failed: %s", v->index, strerror(-ret));
-			vm_end(v->vm, VMON_EXIT_HOST, "KVM_RUN failed");
+			runctl_end(v->env.rc, VMON_EXIT_HOST, "KVM_RUN failed", false);
 			break;
 		}
 		__atomic_add_fetch(&v->exits[e.reason], 1, __ATOMIC_RELAXED);
@@ -311,10 +288,7 @@ static void *vcpu_thread(void *arg)
 		if (!exit_handlers[e.reason](v, &e))
 			break;
 	}
-	pthread_mutex_lock(&v->vm->lock);
-	v->vm->running_threads--;
-	pthread_cond_broadcast(&v->vm->cond);
-	pthread_mutex_unlock(&v->vm->lock);
+	runctl_thread_exit(v->env.rc);
 	return NULL;
 }
 
@@ -334,10 +308,13 @@ int vcpu_start(struct vcpu *v)
 	 */
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, VCPU_STACK_BYTES);
+	runctl_thread_enter(v->env.rc);
 	ret = -pthread_create(&v->thread, &attr, vcpu_thread, v);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!ret)
+	if (ret)
+		runctl_thread_exit(v->env.rc);
+	else
 		v->started = true;
 	return ret;
 }

@@ -9,12 +9,25 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bus/bus.h"
 #include "hv/hv.h"
+#include "mem/gmem.h"
+#include "vm/runctl.h"
 
-struct vm;
+/*
+ * struct vcpu_env - what a vCPU thread may use: the run control it answers
+ * to, the buses its port and MMIO exits go to, and guest RAM (for the report
+ * of a guest that died). Owned by the VM; outlives the vCPU.
+ */
+struct vcpu_env {
+	struct runctl *rc;
+	struct bus *pio;
+	struct bus *mmio;
+	const struct gmem *gmem;
+};
 
 struct vcpu {
-	struct vm *vm;
+	struct vcpu_env env;
 	unsigned index;
 	struct hv_vcpu *hv;
 	pthread_t thread;
@@ -24,14 +37,18 @@ struct vcpu {
 	uint64_t io_unhandled;
 	uint64_t mmio_unhandled;
 	int last_exit; /* enum hv_exit_reason of the latest exit (relaxed atomic), -1 before one */
-	bool parked; /* waiting out a pause (under vm->lock) */
+	bool parked; /* waiting out a pause hold (runctl_is_parked) */
 };
 
-/* vcpu_create - vCPU @index with CPUID, MSRs and platform state set. 0 or -errno, @err. */
-int vcpu_create(struct vm *vm, unsigned index, struct vcpu **out, char *err, size_t err_len);
+/*
+ * vcpu_create - vCPU @index of @nr_cpus on @hv, with CPUID, MSRs and platform
+ * state set, answering to @env. 0 or -errno with one line in @err.
+ */
+int vcpu_create(struct hv *hv, const struct vcpu_env *env, unsigned index, unsigned nr_cpus,
+		struct vcpu **out, char *err, size_t err_len);
 void vcpu_destroy(struct vcpu *v);
 
-/* vcpu_start - start the thread running the KVM_RUN loop. 0 or -errno. */
+/* vcpu_start - start the thread running the KVM_RUN loop (counted in env.rc). 0 or -errno. */
 int vcpu_start(struct vcpu *v);
 
 /* vcpu_kick - make the vCPU leave KVM_RUN soon (after a state change it must see). */

@@ -68,6 +68,23 @@ int vm_add_device(struct vm *vm, const struct device_ops *ops, void *dev)
 	return 0;
 }
 
+/* runctl's callbacks: kick every vCPU out of KVM_RUN; stop the event loop at the end. */
+static void vm_kick_all(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+}
+
+static void vm_stop_loop(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	if (vm->el)
+		evloop_stop(vm->el);
+}
+
 /* Allocate guest RAM as the x86 layout says (lazily: untouched pages cost nothing). */
 static int vm_alloc_memory(struct vm *vm, char *err, size_t err_len)
 {
@@ -115,11 +132,12 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *el, b
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
-	pthread_mutex_init(&vm->lock, NULL);
-	pthread_cond_init(&vm->cond, NULL);
+	runctl_init(&vm->rc, vm_kick_all, vm_stop_loop, vm);
+	vm->vcpu_env = (struct vcpu_env){
+		.rc = &vm->rc, .pio = &vm->pio, .mmio = &vm->mmio, .gmem = &vm->gmem
+	};
 	gmem_init(&vm->gmem);
 	vm->el = el;
-	vm->state = VM_CREATED;
 	ret = config_copy(&vm->cfg, cfg);
 	if (ret) {
 		snprintf(err, err_len, "out of memory");
@@ -153,7 +171,8 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *el, b
 	if (ret)
 		goto fail;
 	for (unsigned i = 0; i < vm->cfg.cpus; i++) {
-		ret = vcpu_create(vm, i, &vm->vcpus[i], err, err_len);
+		ret = vcpu_create(vm->hv, &vm->vcpu_env, i, vm->cfg.cpus, &vm->vcpus[i], err,
+				  err_len);
 		if (ret)
 			goto fail;
 		vm->nr_vcpus++;
@@ -174,21 +193,20 @@ int vm_start(struct vm *vm)
 		log_error("cannot set the boot vCPU's registers: %s", strerror(-ret));
 		return ret;
 	}
+	return vm_start_vcpus(vm);
+}
+
+int vm_start_vcpus(struct vm *vm)
+{
+	int ret;
+
 	ret = vcpu_signal_init();
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&vm->lock);
-	vm->state = VM_RUNNING;
-	pthread_mutex_unlock(&vm->lock);
+	runctl_set_running(&vm->rc);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		pthread_mutex_lock(&vm->lock);
-		vm->running_threads++;
-		pthread_mutex_unlock(&vm->lock);
 		ret = vcpu_start(vm->vcpus[i]);
 		if (ret) {
-			pthread_mutex_lock(&vm->lock);
-			vm->running_threads--;
-			pthread_mutex_unlock(&vm->lock);
 			vm_end(vm, VMON_EXIT_HOST, "cannot start a vCPU thread");
 			return ret;
 		}
@@ -198,22 +216,17 @@ int vm_start(struct vm *vm)
 
 void vm_end(struct vm *vm, int status, const char *reason)
 {
-	pthread_mutex_lock(&vm->lock);
-	if (vm->ended) {
-		pthread_mutex_unlock(&vm->lock);
-		return;
-	}
-	vm->ended = true;
-	__atomic_store_n(&vm->attention, 1, __ATOMIC_RELEASE);
-	vm->exit_status = status;
-	vm->end_reason = reason;
-	vm->state = VM_ENDED;
-	pthread_cond_broadcast(&vm->cond);
-	pthread_mutex_unlock(&vm->lock);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		vcpu_kick(vm->vcpus[i]);
-	if (vm->el)
-		evloop_stop(vm->el);
+	runctl_end(&vm->rc, status, reason, false);
+}
+
+const char *vm_end_reason(struct vm *vm)
+{
+	return vm->rc.end_reason;
+}
+
+bool vm_restart_requested(struct vm *vm)
+{
+	return vm->rc.restart;
 }
 
 int vm_join(struct vm *vm)
@@ -224,52 +237,17 @@ int vm_join(struct vm *vm)
 			vm->vcpus[i]->started = false;
 		}
 	}
-	return vm->exit_status;
+	return vm->rc.exit_status;
 }
 
 int vm_pause(struct vm *vm)
 {
-	bool ended;
-
-	pthread_mutex_lock(&vm->lock);
-	if (vm->state == VM_PAUSED) {
-		pthread_mutex_unlock(&vm->lock);
-		return 0;
-	}
-	if (vm->state != VM_RUNNING) {
-		pthread_mutex_unlock(&vm->lock);
-		return -EINVAL;
-	}
-	vm->pause_requested = true;
-	__atomic_store_n(&vm->attention, 1, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&vm->lock);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		vcpu_kick(vm->vcpus[i]);
-	pthread_mutex_lock(&vm->lock);
-	while (vm->parked < vm->running_threads && !vm->ended)
-		pthread_cond_wait(&vm->cond, &vm->lock);
-	ended = vm->ended;
-	if (!ended)
-		vm->state = VM_PAUSED;
-	pthread_mutex_unlock(&vm->lock);
-	return ended ? -EINVAL : 0;
+	return runctl_pause(&vm->rc);
 }
 
 int vm_resume(struct vm *vm)
 {
-	int ret = 0;
-
-	pthread_mutex_lock(&vm->lock);
-	if (vm->state == VM_PAUSED) {
-		vm->pause_requested = false;
-		__atomic_store_n(&vm->attention, 0, __ATOMIC_RELEASE);
-		vm->state = VM_RUNNING;
-		pthread_cond_broadcast(&vm->cond);
-	} else if (vm->state != VM_RUNNING) {
-		ret = -EINVAL;
-	}
-	pthread_mutex_unlock(&vm->lock);
-	return ret;
+	return runctl_resume(&vm->rc);
 }
 
 void vm_destroy(struct vm *vm)
@@ -294,7 +272,6 @@ void vm_destroy(struct vm *vm)
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	vm_config_free(&vm->cfg);
-	pthread_mutex_destroy(&vm->lock);
-	pthread_cond_destroy(&vm->cond);
+	runctl_destroy(&vm->rc);
 	free(vm);
 }

@@ -17,17 +17,10 @@
 #include "hv/hv.h"
 #include "mem/gmem.h"
 #include "vm/evloop.h"
+#include "vm/exit_status.h"
+#include "vm/runctl.h"
+#include "vm/vcpu.h"
 #include "vm/vm_config.h"
-
-/* Exit statuses of the vmon process (debug-exit statuses (v << 1) | 1 are odd). */
-enum {
-	VMON_EXIT_OK = 0, /* guest powered off or rebooted */
-	VMON_EXIT_USAGE = 2, /* bad argument or file; no VM was made */
-	VMON_EXIT_HOST = 4, /* the host could not run the VM (KVM, memory, ...) */
-	VMON_EXIT_GUEST_CRASH = 6, /* triple fault, emulation failure, failed entry */
-};
-
-enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_ENDED };
 
 struct vcpu;
 struct vm_pci;
@@ -46,20 +39,8 @@ struct vm {
 	unsigned nr_vcpus;
 	unsigned nr_vcpus_planned; /* cfg.cpus, known before the vCPUs exist (ACPI) */
 	struct x86_cpu_state boot_state; /* for vCPU 0 */
-
-	/* Set (release) whenever a pause or the end is requested: vCPUs then take the lock. */
-	int attention;
-
-	pthread_mutex_t lock; /* guards everything below */
-	pthread_cond_t cond;
-	enum vm_state state;
-	bool pause_requested;
-	unsigned parked; /* vCPUs parked for a pause */
-	bool ended;
-	bool restart_requested; /* guest reset with --reboot restart */
-	int exit_status;
-	const char *end_reason;
-	unsigned running_threads;
+	struct runctl rc; /* pause, resume and end of the vCPU threads */
+	struct vcpu_env vcpu_env; /* what every vCPU thread is given */
 	void *platform; /* vm_platform.c's devices */
 	struct vm_pci *pci; /* vm_pci.c's bus and backends, NULL without PCI */
 };
@@ -79,11 +60,19 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *el, b
 /* vm_start - give vCPU 0 vm->boot_state and start one thread per vCPU. 0 or -errno. */
 int vm_start(struct vm *vm);
 
+/* vm_start_vcpus - start one thread per vCPU with the registers they have (a restore). 0 or -errno.
+ */
+int vm_start_vcpus(struct vm *vm);
+
 /*
  * vm_end - end the VM with @status (first caller wins): stop every vCPU at
  * its next exit and stop the event loop. Any thread; not from a signal handler.
  */
 void vm_end(struct vm *vm, int status, const char *reason);
+
+/* vm_end_reason / vm_restart_requested - how it ended; after vm_join. */
+const char *vm_end_reason(struct vm *vm);
+bool vm_restart_requested(struct vm *vm);
 
 /* vm_join - wait for every vCPU thread to finish; returns the exit status. */
 int vm_join(struct vm *vm);

@@ -11,21 +11,20 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "vm/vcpu.h"
 #include "vm/vm.h"
 
 #define DUMP_PARK_TIMEOUT_MS 1000
 
-static void dump_one(struct vcpu *v, FILE *f)
+static void dump_one(struct vm *vm, struct vcpu *v, FILE *f)
 {
 	struct x86_cpu_state st;
 	struct hv_vcpu_debug d;
 	int last = __atomic_load_n(&v->last_exit, __ATOMIC_RELAXED);
 	const char *last_name = last < 0 ? "none" : hv_exit_reason_name((enum hv_exit_reason)last);
 
-	if (!v->parked) {
+	if (!runctl_is_parked(&vm->rc, &v->parked)) {
 		fprintf(f, "  vcpu %u: still busy after %d ms (in vmon or KVM), latest exit %s\n",
 			v->index, DUMP_PARK_TIMEOUT_MS, last_name);
 		return;
@@ -52,38 +51,21 @@ static void dump_one(struct vcpu *v, FILE *f)
 
 void vm_dump_vcpus(struct vm *vm, FILE *f)
 {
-	struct timespec until;
-	bool paused_here = false;
+	enum runctl_state st = runctl_state(&vm->rc);
+	int ret;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += DUMP_PARK_TIMEOUT_MS / 1000;
-	pthread_mutex_lock(&vm->lock);
-	if (vm->state != VM_RUNNING && vm->state != VM_PAUSED) {
-		pthread_mutex_unlock(&vm->lock);
+	if (st != RUNCTL_RUNNING && st != RUNCTL_PAUSED) {
 		fprintf(f, "vmon: vCPU dump: the VM is not running\n");
 		return;
 	}
-	if (!vm->pause_requested) {
-		/* Another pause in progress (the API's) is left to finish on its own. */
-		vm->pause_requested = true;
-		__atomic_store_n(&vm->attention, 1, __ATOMIC_RELEASE);
-		paused_here = true;
-		for (unsigned i = 0; i < vm->nr_vcpus; i++)
-			vcpu_kick(vm->vcpus[i]);
+	ret = runctl_hold(&vm->rc, DUMP_PARK_TIMEOUT_MS);
+	if (ret == -EINVAL) {
+		fprintf(f, "vmon: vCPU dump: the VM is not running\n");
+		return;
 	}
-	while (vm->parked < vm->running_threads && !vm->ended) {
-		if (pthread_cond_timedwait(&vm->cond, &vm->lock, &until) == ETIMEDOUT)
-			break;
-	}
-	fprintf(f, "vmon: vCPU dump (%u of %u stopped)\n", vm->parked, vm->nr_vcpus);
+	fprintf(f, "vmon: vCPU dump (%u of %u stopped)\n", runctl_parked(&vm->rc), vm->nr_vcpus);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		dump_one(vm->vcpus[i], f);
-	if (paused_here) {
-		vm->pause_requested = false;
-		if (!vm->ended)
-			__atomic_store_n(&vm->attention, 0, __ATOMIC_RELEASE);
-		pthread_cond_broadcast(&vm->cond);
-	}
-	pthread_mutex_unlock(&vm->lock);
+		dump_one(vm, vm->vcpus[i], f);
+	runctl_release(&vm->rc);
 	fflush(f);
 }

@@ -60,11 +60,7 @@ static void power_event(void *opaque, enum power_event ev, int status)
 		vm_end(vm, VMON_EXIT_OK, "guest powered off");
 		break;
 	case POWER_RESET:
-		pthread_mutex_lock(&vm->lock);
-		if (!vm->ended && vm->cfg.reboot_restarts)
-			vm->restart_requested = true;
-		pthread_mutex_unlock(&vm->lock);
-		vm_end(vm, VMON_EXIT_OK, "guest reset");
+		runctl_end(&vm->rc, VMON_EXIT_OK, "guest reset", vm->cfg.reboot_restarts);
 		break;
 	case POWER_EXIT:
 		vm_end(vm, status, "guest wrote the debug-exit port");
@@ -237,7 +233,7 @@ int vm_ctrl_alt_del(struct vm *vm)
 {
 	struct vm_platform *p = vm->platform;
 
-	if (!p || !p->kbd || vm->ended)
+	if (!p || !p->kbd || runctl_state(&vm->rc) == RUNCTL_ENDED)
 		return -EINVAL;
 	return i8042_press_ctrl_alt_del(p->kbd);
 }

@@ -232,7 +232,7 @@ TEST(vm_pause_stops_progress_and_resume_continues)
 	sleep_ms(50);
 	CHECK_EQ(vm_pause(vm), 0);
 	CHECK_EQ(vm_pause(vm), 0); /* idempotent */
-	CHECK_EQ(vm->state, VM_PAUSED);
+	CHECK_EQ(runctl_state(&vm->rc), RUNCTL_PAUSED);
 	a = count_now(&p);
 	sleep_ms(100);
 	b = count_now(&p);
