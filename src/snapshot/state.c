@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/crc32c.h"
+
 void state_writer_init(struct state_writer *w)
 {
 	memset(w, 0, sizeof(*w));
@@ -97,7 +99,6 @@ void state_begin(struct state_writer *w, const char *tag, uint32_t instance, uin
 
 void state_end(struct state_writer *w)
 {
-	size_t hdr = STATE_TAG_LEN + 4 + 4 + 8;
 	uint64_t len;
 
 	if (w->section_start == SIZE_MAX) {
@@ -105,9 +106,10 @@ void state_end(struct state_writer *w)
 		return;
 	}
 	if (!w->error) {
-		len = w->len - w->section_start - hdr;
+		len = w->len - w->section_start - STATE_SECTION_HDR_LEN;
 		for (int i = 0; i < 8; i++)
 			w->buf[w->section_start + STATE_TAG_LEN + 8 + i] = len >> (8 * i);
+		state_put_u32(w, crc32c(0, w->buf + w->section_start, w->len - w->section_start));
 	}
 	w->section_start = SIZE_MAX;
 }
@@ -194,23 +196,46 @@ int state_done(const struct state_reader *r)
 
 int state_next_section(struct state_reader *r, struct state_section *s)
 {
+	size_t start = r->pos;
 	uint64_t len;
+	uint32_t crc;
 
 	if (r->error)
 		return r->error;
 	if (r->pos == r->len)
 		return 0;
 	memset(s, 0, sizeof(*s));
-	state_get_bytes(r, s->tag, STATE_TAG_LEN);
-	s->instance = state_get_u32(r);
-	s->version = state_get_u32(r);
-	len = state_get_u64(r);
-	if (r->error || len > r->len - r->pos) {
+	if (r->len - r->pos < STATE_TAG_LEN) {
 		r->error = -EINVAL;
 		return -EINVAL;
 	}
+	state_get_bytes(r, s->tag, STATE_TAG_LEN);
 	s->tag[STATE_TAG_LEN] = '\0';
-	state_reader_init(&s->payload, r->buf + r->pos, (size_t)len);
+	s->instance = state_get_u32(r);
+	s->version = state_get_u32(r);
+	len = state_get_u64(r);
+	if (r->error || len > r->len - r->pos || r->len - r->pos - len < STATE_SECTION_CRC_LEN) {
+		r->error = -EINVAL;
+		return -EINVAL;
+	}
 	r->pos += (size_t)len;
+	crc = state_get_u32(r);
+	if (crc != crc32c(0, r->buf + start, STATE_SECTION_HDR_LEN + (size_t)len)) {
+		r->error = -EBADMSG;
+		return -EBADMSG;
+	}
+	state_reader_init(&s->payload, r->buf + start + STATE_SECTION_HDR_LEN, (size_t)len);
 	return 1;
+}
+
+const char *state_section_error(int rc)
+{
+	switch (rc) {
+	case -EBADMSG:
+		return "checksum mismatch";
+	case -EINVAL:
+		return "truncated";
+	default:
+		return strerror(rc < 0 ? -rc : rc);
+	}
 }
