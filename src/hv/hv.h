@@ -15,6 +15,8 @@
 
 struct hv;
 struct hv_vcpu;
+struct hv_vcpu_state; /* hv/hv_state.h */
+struct hv_vm_state;
 
 /* What the host offers, for `vmon info` and for the checks at VM creation. */
 struct hv_host_info {
@@ -53,6 +55,41 @@ bool hv_has_tsc_deadline(struct hv *hv);
 
 /* hv_set_memory - map [gpa, gpa+len) of guest RAM to @hva in slot @slot. 0 or -errno. */
 int hv_set_memory(struct hv *hv, uint32_t slot, uint64_t gpa, uint64_t len, void *hva);
+
+/*
+ * hv_set_memory_log - (re-)register slot @slot as hv_set_memory() does, with
+ * dirty-page logging on (@log_dirty, KVM_MEM_LOG_DIRTY_PAGES) or off. Turning
+ * it on starts a clean log. 0 or -errno.
+ */
+int hv_set_memory_log(struct hv *hv, uint32_t slot, uint64_t gpa, uint64_t len, void *hva,
+		      bool log_dirty);
+
+/*
+ * hv_get_dirty_log - the pages of slot @slot written since logging began or
+ * since the last call, which resets the log (KVM_GET_DIRTY_LOG): bit i of
+ * @bitmap[i / 64] for the 4 KiB page at the slot's start + i * 4096.
+ * @bitmap holds (len / 4096 + 63) / 64 words. The slot must log
+ * (hv_set_memory_log); -ENOENT otherwise. 0 or -errno.
+ */
+int hv_get_dirty_log(struct hv *hv, uint32_t slot, uint64_t *bitmap);
+
+/*
+ * hv_vm_get_full - the VM-wide state in KVM: the KVM clock, PIC master and
+ * slave, IOAPIC, PIT (channels and flags), and a CLOCK_REALTIME stamp. All
+ * vCPUs must be stopped (not in KVM_RUN). 0 or -errno.
+ */
+int hv_vm_get_full(struct hv *hv, struct hv_vm_state *st);
+
+/*
+ * hv_vm_set_full - install @st into a VM made by hv_create(). With
+ * @clock_realtime the KVM clock is moved on by the wall-clock time elapsed
+ * since the get (through KVM_CLOCK_REALTIME where the kernel gave it, else
+ * from @st's CLOCK_REALTIME stamp); without, it continues where it stopped.
+ * Call it after hv_vcpu_set_full() on every vCPU, just before they run, so
+ * the clock moves as late as possible. 0 or -errno with one line in @err.
+ */
+int hv_vm_set_full(struct hv *hv, const struct hv_vm_state *st, bool clock_realtime, char *err,
+		   size_t err_len);
 
 /* hv_irq_line - drive in-kernel irqchip input @gsi to @level. Thread-safe. 0 or -errno. */
 int hv_irq_line(struct hv *hv, uint32_t gsi, int level);
@@ -122,6 +159,24 @@ struct hv_vcpu_debug {
 
 /* hv_vcpu_get_debug - fill @d for a vCPU that is not in KVM_RUN. 0 or -errno. */
 int hv_vcpu_get_debug(struct hv_vcpu *vcpu, struct hv_vcpu_debug *d);
+
+/*
+ * hv_vcpu_get_full - everything the guest can observe of @v into @st (which
+ * it allocates into; hv_vcpu_state_free): registers, XSAVE (or FPU), XCRs,
+ * every readable MSR of KVM_GET_MSR_INDEX_LIST, LAPIC, MP state, events,
+ * debug registers, TSC frequency and CPUID. The vCPU must not be in KVM_RUN
+ * (paused or not started). 0 or -errno (@st freed).
+ */
+int hv_vcpu_get_full(struct hv_vcpu *v, struct hv_vcpu_state *st);
+
+/*
+ * hv_vcpu_set_full - install @st into a vCPU fresh from hv_vcpu_create() that
+ * has not run, in place of x86_vcpu_setup(): CPUID first, then TSC frequency,
+ * sregs, regs, XSAVE, XCRs, LAPIC, MSRs (TSC first, kvmclock and TSC deadline
+ * after it), events, MP state, debug registers. 0 or -errno with one line in
+ * @err naming what KVM refused.
+ */
+int hv_vcpu_set_full(struct hv_vcpu *v, const struct hv_vcpu_state *st, char *err, size_t err_len);
 
 /* hv_vcpu_translate - guest virtual to physical through the vCPU's page tables. */
 int hv_vcpu_translate(struct hv_vcpu *vcpu, uint64_t gva, uint64_t *gpa);

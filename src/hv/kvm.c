@@ -1,9 +1,11 @@
 /*
- * kvm.c — the KVM backend of hv.h: /dev/kvm, the VM, vCPUs, memory slots,
- * the in-kernel irqchip and PIT, register state, and KVM_RUN exit decoding.
+ * kvm.c — the KVM backend of hv.h: /dev/kvm, the VM, vCPUs, memory slots and
+ * dirty logging, the in-kernel irqchip and PIT, register state, and KVM_RUN
+ * exit decoding (the complete state for snapshots is in kvm_state.c).
  * Documentation/virt/kvm/api.rst is the reference for every ioctl here.
  */
 #include "hv/hv.h"
+#include "hv/kvm_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,27 +28,6 @@
 
 #define HV_IRQCHIP_GSIS 24 /* GSIs 0-23: the IOAPIC pins (0-15 also the PICs) */
 #define HV_MAX_MSI_ROUTES 1024
-
-struct hv_msi_route {
-	bool used;
-	uint64_t addr;
-	uint32_t data;
-};
-
-struct hv {
-	int kvm_fd;
-	int vm_fd;
-	int run_size;
-	pthread_mutex_t routes_lock;
-	struct hv_msi_route *msi; /* index i is GSI HV_IRQCHIP_GSIS + i */
-};
-
-struct hv_vcpu {
-	struct hv *hv;
-	int fd;
-	unsigned index;
-	struct kvm_run *run;
-};
 
 /* Capabilities vmon relies on (required) or uses when present. */
 static const struct {
@@ -186,6 +167,7 @@ int hv_create(struct hv **out, char *err, size_t err_len)
 	}
 	hv->vm_fd = -1;
 	pthread_mutex_init(&hv->routes_lock, NULL);
+	pthread_mutex_init(&hv->state_lock, NULL);
 	hv->kvm_fd = open_kvm(err, err_len);
 	if (hv->kvm_fd < 0) {
 		ret = hv->kvm_fd;
@@ -261,7 +243,9 @@ void hv_destroy(struct hv *hv)
 	if (hv->kvm_fd >= 0)
 		close(hv->kvm_fd);
 	pthread_mutex_destroy(&hv->routes_lock);
+	pthread_mutex_destroy(&hv->state_lock);
 	free(hv->msi);
+	free(hv->msr_index);
 	free(hv);
 }
 
@@ -270,16 +254,30 @@ bool hv_has_tsc_deadline(struct hv *hv)
 	return ioctl(hv->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 }
 
-int hv_set_memory(struct hv *hv, uint32_t slot, uint64_t gpa, uint64_t len, void *hva)
+int hv_set_memory_log(struct hv *hv, uint32_t slot, uint64_t gpa, uint64_t len, void *hva,
+		      bool log_dirty)
 {
 	struct kvm_userspace_memory_region r = {
 		.slot = slot,
+		.flags = log_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 		.guest_phys_addr = gpa,
 		.memory_size = len,
 		.userspace_addr = (uint64_t)(uintptr_t)hva,
 	};
 
 	return ioctl(hv->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+}
+
+int hv_set_memory(struct hv *hv, uint32_t slot, uint64_t gpa, uint64_t len, void *hva)
+{
+	return hv_set_memory_log(hv, slot, gpa, len, hva, false);
+}
+
+int hv_get_dirty_log(struct hv *hv, uint32_t slot, uint64_t *bitmap)
+{
+	struct kvm_dirty_log log = { .slot = slot, .dirty_bitmap = bitmap };
+
+	return ioctl(hv->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0 ? -errno : 0;
 }
 
 int hv_irq_line(struct hv *hv, uint32_t gsi, int level)

@@ -1,0 +1,40 @@
+/*
+ * kvm_internal.h — private to src/hv: the KVM backend's VM and vCPU structs,
+ * shared by kvm.c (VM, vCPUs, exits, interrupts) and kvm_state.c (complete
+ * vCPU and VM state). Only these two files may include it (and <linux/kvm.h>).
+ */
+#ifndef VMON_HV_KVM_INTERNAL_H
+#define VMON_HV_KVM_INTERNAL_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct hv_msi_route {
+	bool used;
+	uint64_t addr;
+	uint32_t data;
+};
+
+struct hv {
+	int kvm_fd;
+	int vm_fd;
+	int run_size;
+	pthread_mutex_t routes_lock;
+	struct hv_msi_route *msi; /* index i is GSI HV_IRQCHIP_GSIS + i */
+	/* KVM_GET_MSR_INDEX_LIST, fetched once by kvm_state.c under state_lock. */
+	pthread_mutex_t state_lock;
+	bool msr_index_done;
+	uint32_t nr_msr_index;
+	uint32_t *msr_index;
+};
+
+struct hv_vcpu {
+	struct hv *hv;
+	int fd;
+	unsigned index;
+	struct kvm_run *run;
+};
+
+#endif
