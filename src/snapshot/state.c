@@ -21,7 +21,7 @@ void state_writer_free(struct state_writer *w)
 
 static void put(struct state_writer *w, const void *p, size_t len)
 {
-	if (w->error)
+	if (w->error || len == 0)
 		return;
 	if (len > w->cap - w->len) {
 		size_t cap = w->cap ? w->cap : 256;
