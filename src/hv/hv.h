@@ -165,7 +165,9 @@ int hv_vcpu_get_debug(struct hv_vcpu *vcpu, struct hv_vcpu_debug *d);
  * it allocates into; hv_vcpu_state_free): registers, XSAVE (or FPU), XCRs,
  * every readable MSR of KVM_GET_MSR_INDEX_LIST, LAPIC, MP state, events,
  * debug registers, TSC frequency and CPUID. The vCPU must not be in KVM_RUN
- * (paused or not started). 0 or -errno (@st freed).
+ * (paused or not started). After an IO or MMIO exit KVM finishes the
+ * instruction only in the next KVM_RUN: re-enter once with immediate_exit set
+ * first (a vCPU thread paused by a kick has done so). 0 or -errno (@st freed).
  */
 int hv_vcpu_get_full(struct hv_vcpu *v, struct hv_vcpu_state *st);
 
