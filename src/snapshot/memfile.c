@@ -348,8 +348,18 @@ int memfile_map(const char *path, struct gmem *gm, const struct snapfile_header 
 	struct stat st;
 	int fd, ret;
 
-	for (uint32_t i = 0; i < h->nr_ram && i < SNAPFILE_MAX_RAM; i++)
-		total += h->ram[i].len_bytes;
+	if (h->nr_ram < 1 || h->nr_ram > SNAPFILE_MAX_RAM) {
+		seterr(err, err_len,
+		       "memory file %s: the snapshot has %u RAM regions (must be 1..%u)", path,
+		       h->nr_ram, SNAPFILE_MAX_RAM);
+		return -EINVAL;
+	}
+	for (uint32_t i = 0; i < h->nr_ram; i++)
+		if (__builtin_add_overflow(total, h->ram[i].len_bytes, &total)) {
+			seterr(err, err_len, "memory file %s: the snapshot's RAM size overflows",
+			       path);
+			return -EINVAL;
+		}
 	fd = open_locked(path, O_RDONLY, F_RDLCK, "memory file", err, err_len);
 	if (fd < 0)
 		return fd;
