@@ -85,8 +85,8 @@ struct snapfile {
 	struct snapfile_header hdr;
 	uint8_t *buf; /* the whole file, owned by snapfile_read(); NULL after snapfile_parse() */
 	size_t len; /* its length (0 after snapfile_parse()) */
-	struct state_reader
-		sections; /* at the first section; every section's CRC already verified */
+	/* at the first section; every section's CRC already verified */
+	struct state_reader sections;
 };
 
 /*
