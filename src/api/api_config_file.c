@@ -15,8 +15,14 @@
 #include "api/api_resources.h"
 #include "util/compiler.h"
 
-/* read_file - the whole of @path, at most API_BODY_MAX_BYTES, NUL-terminated. */
-static int read_file(const char *path, char **text, size_t *len)
+/*
+ * read_file - the whole of @path, at most API_BODY_MAX_BYTES, NUL-terminated.
+ * Returns 0, or -errno with "PATH: reason" in @err (-EINVAL: not a regular file).
+ * The open is non-blocking: a FIFO is refused at once rather than waited on
+ * (main() has SIGTERM blocked for its signalfd by then). Reads of a regular
+ * file ignore O_NONBLOCK, so it stays set.
+ */
+static int read_file(const char *path, char **text, size_t *len, char *err, size_t err_len)
 {
 	struct stat st;
 	ssize_t n;
@@ -24,20 +30,32 @@ static int read_file(const char *path, char **text, size_t *len)
 	char *buf;
 	int fd, e;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, err_len, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st)) {
+		e = errno;
 		close(fd);
+		snprintf(err, err_len, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(err, err_len, "%s: not a regular file", path);
 		return -EINVAL;
 	}
 	if (st.st_size > (off_t)API_BODY_MAX_BYTES) {
 		close(fd);
+		snprintf(err, err_len, "%s: the file is larger than 64 KiB", path);
 		return -EFBIG;
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
 		close(fd);
+		snprintf(err, err_len, "%s: %s", path, strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	while (got < (size_t)st.st_size) {
@@ -46,6 +64,7 @@ static int read_file(const char *path, char **text, size_t *len)
 			e = n < 0 ? errno : EIO;
 			free(buf);
 			close(fd);
+			snprintf(err, err_len, "%s: %s", path, strerror(e));
 			return -e;
 		}
 		got += (size_t)n;
@@ -165,12 +184,9 @@ int api_config_file_apply(struct api *api, const char *path, char *err, size_t e
 		snprintf(err, err_len, "%s: the microVM has already started.", path);
 		return -EBUSY;
 	}
-	r = read_file(path, &text, &len);
-	if (r) {
-		snprintf(err, err_len, "%s: %s", path,
-			 r == -EFBIG ? "the file is larger than 64 KiB" : strerror(-r));
+	r = read_file(path, &text, &len, err, err_len);
+	if (r)
 		return r;
-	}
 	root = api_json_parse(text, len, why, sizeof(why));
 	free(text);
 	if (!root) {

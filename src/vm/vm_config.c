@@ -111,24 +111,42 @@ int parse_mac(const char *s, uint8_t mac[6])
 /*
  * A regular, readable file (or block device for disks) at @path: 0 with it open in *@fd_out
  * when @fd_out is not NULL (closed otherwise), or -errno with one line in @err.
+ *
+ * The open is non-blocking so that a FIFO (or a character device such as a tty) named by
+ * mistake is refused at once instead of blocking in open(2) until a writer appears, while
+ * SIGTERM may already be blocked for the event loop's signalfd (the API's InstanceStart).
+ * O_NONBLOCK is cleared again once the file is known to be regular.
  */
 static int check_file(const char *what, const char *path, bool need_write, bool allow_blk,
 		      int *fd_out, char *err, unsigned err_len)
 {
 	struct stat st;
-	int fd;
+	int fd, fl, e;
 
-	fd = open(path, (need_write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	fd = open(path, (need_write ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		int e = errno;
-
+		e = errno;
 		snprintf(err, err_len, "%s '%s': %s", what, path, strerror(e));
 		return -e;
 	}
-	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || (allow_blk && S_ISBLK(st.st_mode)))) {
+	if (fstat(fd, &st) < 0) {
+		e = errno;
 		close(fd);
-		snprintf(err, err_len, "%s '%s': not a regular file", what, path);
+		snprintf(err, err_len, "%s '%s': %s", what, path, strerror(e));
+		return -e;
+	}
+	if (!(S_ISREG(st.st_mode) || (allow_blk && S_ISBLK(st.st_mode)))) {
+		close(fd);
+		snprintf(err, err_len, "%s '%s' is not a regular file%s", what, path,
+			 allow_blk ? " or block device" : "");
 		return -EINVAL;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		e = errno;
+		close(fd);
+		snprintf(err, err_len, "%s '%s': %s", what, path, strerror(e));
+		return -e;
 	}
 	if (fd_out)
 		*fd_out = fd;

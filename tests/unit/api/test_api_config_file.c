@@ -1,6 +1,7 @@
 /* test_api_config_file.c — Firecracker's --config-file through api_config_file_apply/load. */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/api_config_file.h"
@@ -136,6 +137,26 @@ TEST(config_file_bad)
 	vm_config_free(&cfg);
 }
 
+/* A FIFO as the config file is refused at once, not waited on; alarm() turns a hang into a failure.
+ */
+TEST(config_file_refuses_a_fifo_at_once)
+{
+	struct vm_config cfg;
+	char fifo[192], want[256], err[512] = "";
+
+	setup();
+	snprintf(fifo, sizeof(fifo), "%s/fifo.json", dir);
+	REQUIRE(mkfifo(fifo, 0600) == 0);
+	alarm(10);
+	vm_config_init(&cfg);
+	CHECK_EQ(api_config_file_load(fifo, &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s: not a regular file", fifo);
+	CHECK(!strcmp(err, want));
+	alarm(0);
+	vm_config_free(&cfg);
+	unlink(fifo);
+}
+
 TEST(config_file_roundtrips_vm_config)
 {
 	struct api a, b;
@@ -175,6 +196,7 @@ TEST(config_file_roundtrips_vm_config)
 HARNESS_MAIN(
 	HARNESS_T(config_file_good)
 	HARNESS_T(config_file_bad)
+	HARNESS_T(config_file_refuses_a_fifo_at_once)
 	HARNESS_T(config_file_roundtrips_vm_config)
 )
 // clang-format on

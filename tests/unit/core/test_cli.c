@@ -1,8 +1,10 @@
 /* test_cli.c — command-line and configuration parsing: good input, and every bad argument refused.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -180,6 +182,59 @@ TEST(vm_config_validate_refuses_missing_and_unreadable_files)
 	unlink(path);
 }
 
+/*
+ * A FIFO (or any non-regular file) as kernel, initrd or disk is refused at once: the open
+ * is non-blocking, so it cannot wait for a writer. alarm() turns a hang into a failure.
+ */
+TEST(vm_config_validate_refuses_a_fifo_at_once)
+{
+	struct vm_config cfg;
+	char err[256] = "";
+	char dir[] = "/tmp/vmon-test-fifo-XXXXXX";
+	char fifo[64], reg[64], want[128];
+	int fd;
+
+	REQUIRE(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(reg, sizeof(reg), "%s/kernel", dir);
+	REQUIRE(mkfifo(fifo, 0600) == 0);
+	fd = open(reg, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	REQUIRE(fd >= 0);
+	close(fd);
+	alarm(10);
+	vm_config_init(&cfg);
+	cfg.kernel_path = strdup(fifo);
+	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "kernel '%s' is not a regular file", fifo);
+	CHECK(!strcmp(err, want));
+	CHECK_EQ(cfg.kernel_fd, -1);
+	free(cfg.kernel_path);
+	cfg.kernel_path = strdup(reg);
+	cfg.initrd_path = strdup(fifo);
+	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "initrd '%s' is not a regular file", fifo);
+	CHECK(!strcmp(err, want));
+	CHECK_EQ(cfg.kernel_fd, -1); /* closed on an error */
+	free(cfg.initrd_path);
+	cfg.initrd_path = NULL;
+	cfg.disks[0].id = strdup("a");
+	cfg.disks[0].path = strdup(fifo);
+	cfg.nr_disks = 1;
+	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "is not a regular file or block device") != NULL);
+	cfg.nr_disks = 0;
+	/* a regular file is kept open, and blocking again */
+	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)), 0);
+	REQUIRE(cfg.kernel_fd >= 0);
+	CHECK_EQ(fcntl(cfg.kernel_fd, F_GETFL) & O_NONBLOCK, 0);
+	alarm(0);
+	cfg.nr_disks = 1;
+	vm_config_free(&cfg);
+	unlink(fifo);
+	unlink(reg);
+	rmdir(dir);
+}
+
 TEST(vm_config_parse_mac_checks_form)
 {
 	uint8_t mac[6];
@@ -201,6 +256,7 @@ HARNESS_MAIN(
 	HARNESS_T(cli_firecracker_style_modes)
 	HARNESS_T(vm_config_parse_size_accepts_units_and_refuses_junk)
 	HARNESS_T(vm_config_validate_refuses_missing_and_unreadable_files)
+	HARNESS_T(vm_config_validate_refuses_a_fifo_at_once)
 	HARNESS_T(vm_config_parse_mac_checks_form)
 )
 // clang-format on
