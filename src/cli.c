@@ -15,6 +15,9 @@ const char *cli_usage(void)
 	       "       vmon --api-sock PATH     serve the Firecracker-compatible API on PATH\n"
 	       "       vmon --config-file FILE [--no-api]   start a VM from a Firecracker config "
 	       "file\n"
+	       "       vmon run --restore STATE --mem-file MEM   resume a snapshot's VM\n"
+	       "       vmon snapshot-merge BASE DIFF   lay a Diff snapshot's memory file onto "
+	       "its base\n"
 	       "       vmon --help | --version\n"
 	       "\n"
 	       "run options:\n"
@@ -35,6 +38,9 @@ const char *cli_usage(void)
 	       "  --console serial|virtio   guest console device (default serial)\n"
 	       "  --reboot restart|exit guest reboot restarts the VM or ends vmon (default exit)\n"
 	       "  --stats               print exit statistics when the VM ends\n"
+	       "  --restore STATE       the VM of a snapshot (its configuration comes from it;\n"
+	       "  --mem-file MEM        no VM options with it) and its memory file; it runs\n"
+	       "                        at once (--resume, the default for 'run')\n"
 	       "  -v, --verbose         more diagnostics (repeat for debug)\n"
 	       "\n"
 	       "The serial console is on standard input/output; when it is a terminal, Ctrl-A x "
@@ -173,6 +179,9 @@ enum {
 	OPT_NO_API,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_RESTORE,
+	OPT_MEM_FILE,
+	OPT_RESUME,
 };
 
 static const struct option long_opts[] = {
@@ -195,6 +204,9 @@ static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "mem-file", required_argument, NULL, OPT_MEM_FILE },
+	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -203,7 +215,12 @@ void cli_free(struct cli *cli)
 	vm_config_free(&cli->cfg);
 	free(cli->api_sock);
 	free(cli->config_file);
-	cli->api_sock = cli->config_file = NULL;
+	free(cli->restore);
+	free(cli->mem_file);
+	free(cli->merge_base);
+	free(cli->merge_diff);
+	cli->api_sock = cli->config_file = cli->restore = cli->mem_file = NULL;
+	cli->merge_base = cli->merge_diff = NULL;
 }
 
 int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
@@ -218,6 +235,20 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 	if (argc < 2) {
 		snprintf(err, err_len, "no command given (try 'vmon run' or 'vmon --help')");
 		return -EINVAL;
+	}
+	if (!strcmp(argv[1], "snapshot-merge")) {
+		cli->command = CLI_SNAPSHOT_MERGE;
+		if (argc != 4) {
+			snprintf(err, err_len, "usage: vmon snapshot-merge BASE DIFF");
+			return -EINVAL;
+		}
+		cli->merge_base = strdup(argv[2]);
+		cli->merge_diff = strdup(argv[3]);
+		if (!cli->merge_base || !cli->merge_diff) {
+			snprintf(err, err_len, "out of memory");
+			return -ENOMEM;
+		}
+		return 0;
 	}
 	if (!strcmp(argv[1], "run") || !strcmp(argv[1], "info")) {
 		cli->command = !strcmp(argv[1], "run") ? CLI_RUN : CLI_INFO;
@@ -333,6 +364,14 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 		case 'v':
 			cli->verbose++;
 			break;
+		case OPT_RESTORE:
+			ret = set_str(&cli->restore, optarg);
+			break;
+		case OPT_MEM_FILE:
+			ret = set_str(&cli->mem_file, optarg);
+			break;
+		case OPT_RESUME:
+			break; /* the default for 'run' */
 		case ':':
 			snprintf(err, err_len, "option '%s' needs a value", argv[optind - 1]);
 			return -EINVAL;
@@ -353,6 +392,25 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 	}
 	if (cli->command == CLI_INFO && (run_only || api_only)) {
 		snprintf(err, err_len, "'vmon info' takes no options");
+		return -EINVAL;
+	}
+	if ((cli->restore || cli->mem_file) && cli->command != CLI_RUN) {
+		snprintf(err, err_len, "--restore and --mem-file go with 'run'");
+		return -EINVAL;
+	}
+	if (cli->restore && !cli->mem_file) {
+		snprintf(err, err_len,
+			 "--restore needs --mem-file MEM (the snapshot's memory file)");
+		return -EINVAL;
+	}
+	if (cli->mem_file && !cli->restore) {
+		snprintf(err, err_len, "--mem-file goes with --restore STATE");
+		return -EINVAL;
+	}
+	if (cli->restore && run_only) {
+		snprintf(err, err_len,
+			 "--restore takes the VM's configuration from the snapshot: give no VM "
+			 "options with it");
 		return -EINVAL;
 	}
 	if (cli->command == CLI_RUN && api_only) {

@@ -11,7 +11,7 @@
 
 #include "vm/vm_config.h"
 
-enum cli_command { CLI_RUN, CLI_INFO, CLI_HELP, CLI_VERSION, CLI_API };
+enum cli_command { CLI_RUN, CLI_INFO, CLI_HELP, CLI_VERSION, CLI_API, CLI_SNAPSHOT_MERGE };
 
 struct cli {
 	enum cli_command command;
@@ -19,6 +19,9 @@ struct cli {
 	char *api_sock; /* --api-sock */
 	char *config_file; /* --config-file */
 	bool no_api; /* --no-api */
+	char *restore; /* run --restore STATE: the VM of a snapshot */
+	char *mem_file; /* --mem-file MEM: its memory file */
+	char *merge_base, *merge_diff; /* snapshot-merge BASE DIFF */
 	int verbose; /* -v, repeatable */
 };
 

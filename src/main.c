@@ -27,6 +27,8 @@
 #include "vm/vm.h"
 #include "vm/vm_boot.h"
 #include "vm/vm_console.h"
+#include "vm/vm_snapshot.h"
+#include "snapshot/memfile.h"
 
 static int cmd_info(void)
 {
@@ -186,6 +188,37 @@ static int runner_start_vm(struct runner *r, const struct vm_config *cfg, bool *
 }
 
 /*
+ * runner_restore_vm - build the VM of a snapshot (@o), attach the console and
+ * start its vCPUs (parked unless @o->resume). Same returns as runner_start_vm;
+ * *@cfg (may be NULL) receives the restored configuration.
+ */
+static int runner_restore_vm(struct runner *r, const struct vm_restore_opts *o,
+			     struct vm_config *cfg, bool stats, bool *user_error, char *err,
+			     size_t err_len)
+{
+	struct vm *vm;
+	int ret;
+
+	ret = vm_restore(&vm, o, r->el, cfg, user_error, err, err_len);
+	if (ret)
+		return ret;
+	ret = vm_console_start(vm, err, err_len);
+	if (ret) {
+		vm_end(vm, VMON_EXIT_HOST, "console failed");
+		vm_join(vm);
+		vm_destroy(vm);
+		if (cfg)
+			vm_config_free(cfg);
+		return ret;
+	}
+	pthread_mutex_lock(&r->lock);
+	r->vm = vm;
+	r->stats = stats;
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+/*
  * runner_wait - run the event loop until the VM ends (or, with no VM yet, a
  * signal arrives); then join, report and free the VM. Returns the exit
  * status; *@restart is set when the guest reset itself under --reboot restart.
@@ -215,6 +248,46 @@ static int runner_wait(struct runner *r, bool *restart)
 	*restart = vm_restart_requested(vm);
 	vm_destroy(vm);
 	return status;
+}
+
+/* `vmon run --restore STATE --mem-file MEM`: the VM of a snapshot, resumed. */
+static int run_restore(const struct cli *cli)
+{
+	struct vm_restore_opts o = { .state_path = cli->restore,
+				     .mem_path = cli->mem_file,
+				     .resume = true };
+	struct runner r;
+	char err[512] = "";
+	bool restart, user_error;
+	int status;
+
+	if (runner_init(&r, err, sizeof(err))) {
+		fprintf(stderr, "vmon: %s\n", err);
+		runner_destroy(&r);
+		return VMON_EXIT_HOST;
+	}
+	if (runner_restore_vm(&r, &o, NULL, cli->cfg.stats, &user_error, err, sizeof(err))) {
+		fprintf(stderr, "vmon: %s\n", err);
+		runner_destroy(&r);
+		return user_error ? VMON_EXIT_USAGE : VMON_EXIT_HOST;
+	}
+	status = runner_wait(&r, &restart);
+	if (restart)
+		log_warn("guest reset: a restored VM is not booted again; ending");
+	runner_destroy(&r);
+	return status;
+}
+
+/* `vmon snapshot-merge BASE DIFF`. */
+static int run_merge(const struct cli *cli)
+{
+	char err[512] = "";
+
+	if (memfile_merge(cli->merge_base, cli->merge_diff, err, sizeof(err))) {
+		fprintf(stderr, "vmon: %s\n", err);
+		return VMON_EXIT_USAGE;
+	}
+	return 0;
 }
 
 /* `vmon run`: the VM of @cfg, booted again after each guest reset when asked to. */
@@ -304,12 +377,35 @@ static char *api_stats_json(void *opaque)
 	return vm ? vm_stats_json(vm) : NULL;
 }
 
+static int runner_snapshot_create(void *opaque, enum vm_snapshot_type type, const char *state_path,
+				  const char *mem_path, char *err, size_t err_len)
+{
+	struct vm *vm = runner_vm(opaque);
+
+	if (!vm) {
+		snprintf(err, err_len, "no microVM");
+		return -EINVAL;
+	}
+	return vm_snapshot_create(vm, type, state_path, mem_path, err, err_len);
+}
+
+static int runner_snapshot_load(void *opaque, const struct vm_restore_opts *o,
+				struct vm_config *cfg, char *err, size_t err_len)
+{
+	struct runner *r = opaque;
+	bool user_error;
+
+	return runner_restore_vm(r, o, cfg, false, &user_error, err, err_len);
+}
+
 static const struct api_vm_ops runner_api_ops = {
 	.start = api_start,
 	.pause = api_pause,
 	.resume = api_resume,
 	.ctrl_alt_del = api_ctrl_alt_del,
 	.stats_json = api_stats_json,
+	.snapshot_create = runner_snapshot_create,
+	.snapshot_load = runner_snapshot_load,
 };
 
 /*
@@ -393,7 +489,10 @@ int main(int argc, char **argv)
 		status = cmd_info();
 		break;
 	case CLI_RUN:
-		status = run_vm(&cli.cfg);
+		status = cli.restore ? run_restore(&cli) : run_vm(&cli.cfg);
+		break;
+	case CLI_SNAPSHOT_MERGE:
+		status = run_merge(&cli);
 		break;
 	case CLI_API:
 	default:

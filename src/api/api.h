@@ -19,6 +19,7 @@
 
 #include "api/api_metrics.h"
 #include "vm/vm_config.h"
+#include "vm/vm_snapshot.h"
 
 /*
  * struct api_vm_ops - how the API drives the VM; implemented by the VM layer.
@@ -31,6 +32,10 @@
  * @ctrl_alt_del:  ask the guest to reboot/shut down (i8042 reset key). 0 or -errno.
  * @stats_json:    a malloc'd JSON object text with the live per-vCPU per-exit
  *                 counters and device counters, or NULL when unavailable.
+ * @snapshot_create: write the paused VM's state and memory files. 0 or -errno, @err.
+ * @snapshot_load: build and start (paused unless @o->resume) the VM of a
+ *                 snapshot; *@cfg receives its configuration (the caller owns
+ *                 it). 0, or -errno with @err; the process is unchanged then.
  * Any member may be NULL: the request is then refused as unsupported.
  */
 struct api_vm_ops {
@@ -39,6 +44,10 @@ struct api_vm_ops {
 	int (*resume)(void *opaque);
 	int (*ctrl_alt_del)(void *opaque);
 	char *(*stats_json)(void *opaque);
+	int (*snapshot_create)(void *opaque, enum vm_snapshot_type type, const char *state_path,
+			       const char *mem_path, char *err, size_t err_len);
+	int (*snapshot_load)(void *opaque, const struct vm_restore_opts *o, struct vm_config *cfg,
+			     char *err, size_t err_len);
 };
 
 enum api_instance_state { API_NOT_STARTED, API_RUNNING, API_PAUSED };
@@ -57,7 +66,8 @@ struct api_logger {
 struct api {
 	struct vm_config cfg;
 	bool boot_source_set;
-	bool smt, track_dirty_pages; /* recorded and reported; no effect on the VM */
+	bool smt; /* recorded and reported; no effect on the VM */
+	bool track_dirty_pages; /* dirty-page tracking for Diff snapshots */
 	bool cpu_template_none; /* "cpu_template": "None" was given */
 	enum api_instance_state state;
 	char id[64];

@@ -15,6 +15,7 @@
 
 #include "api/api_json.h"
 #include "api/api_resources.h"
+#include "api/api_snapshot.h"
 #include "config.h"
 #include "util/compiler.h"
 
@@ -119,6 +120,7 @@ int api_instance_start(struct api *api, char *err, size_t err_len)
 		snprintf(err, err_len, "Invalid microVM configuration: %s.", why);
 		return r;
 	}
+	api->cfg.track_dirty = api->track_dirty_pages;
 	r = api->ops->start(api->opaque, &api->cfg, why, sizeof(why));
 	if (r) {
 		snprintf(err, err_len, "Failed to start the microVM: %s.",
@@ -275,6 +277,8 @@ enum route_kind {
 	R_LOGGER,
 	R_METRICS,
 	R_VM_PATCH,
+	R_SNAPSHOT_CREATE,
+	R_SNAPSHOT_LOAD,
 	R_UNSUPPORTED,
 };
 
@@ -284,7 +288,6 @@ static const struct {
 	const char *what;
 } unsupported[] = {
 	{ "balloon", "The balloon device (/balloon)" },
-	{ "snapshot", "Snapshots (/snapshot)" },
 	{ "mmds", "The microVM metadata service (/mmds)" },
 	{ "vsock", "The vsock device (/vsock)" },
 	{ "cpu-config", "Custom CPU templates (/cpu-config)" },
@@ -352,6 +355,10 @@ static void route(const char *method, char **tok, int ntok, struct route *rt)
 				rt->pre_boot_only = puts_[i].pre_boot;
 			}
 		}
+		if (!strcmp(t0, "snapshot") && ntok == 2 && !strcmp(t1, "create"))
+			rt->kind = R_SNAPSHOT_CREATE;
+		if (!strcmp(t0, "snapshot") && ntok == 2 && !strcmp(t1, "load"))
+			rt->kind = R_SNAPSHOT_LOAD;
 		if (!strcmp(t0, "drives") || !strcmp(t0, "network-interfaces")) {
 			rt->kind = t0[0] == 'd' ? R_DRIVE_PUT : R_NET_PUT;
 			rt->pre_boot_only = true;
@@ -532,6 +539,12 @@ static void serve(struct api *api, const char *method, const char *path, const c
 		break;
 	case R_VM_PATCH:
 		r = patch_vm(api, obj, err, sizeof(err));
+		break;
+	case R_SNAPSHOT_CREATE:
+		r = api_snapshot_create(api, obj, err, sizeof(err));
+		break;
+	case R_SNAPSHOT_LOAD:
+		r = api_snapshot_load(api, obj, err, sizeof(err));
 		break;
 	case R_NONE:
 	case R_UNSUPPORTED:

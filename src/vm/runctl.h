@@ -82,6 +82,12 @@ void runctl_end(struct runctl *rc, int status, const char *reason, bool restart)
  */
 bool runctl_check(struct runctl *rc, bool *parked);
 
+/* runctl_attention - a hold or the end is pending (lock-free; a vCPU's hint to stop soon). */
+static inline bool runctl_attention(struct runctl *rc)
+{
+	return __atomic_load_n(&rc->attention, __ATOMIC_ACQUIRE);
+}
+
 /* runctl_is_parked - whether the vCPU behind @parked is parked now (any thread). */
 bool runctl_is_parked(struct runctl *rc, const bool *parked);
 

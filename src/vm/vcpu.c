@@ -46,7 +46,7 @@ int vcpu_signal_init(void)
 }
 
 int vcpu_create(struct hv *hv, const struct vcpu_env *env, unsigned index, unsigned nr_cpus,
-		struct vcpu **out, char *err, size_t err_len)
+		bool configure, struct vcpu **out, char *err, size_t err_len)
 {
 	struct vcpu *v = calloc(1, sizeof(*v));
 	int ret;
@@ -64,7 +64,7 @@ int vcpu_create(struct hv *hv, const struct vcpu_env *env, unsigned index, unsig
 		free(v);
 		return ret;
 	}
-	ret = x86_vcpu_setup(hv, v->hv, index, nr_cpus, err, err_len);
+	ret = configure ? x86_vcpu_setup(hv, v->hv, index, nr_cpus, err, err_len) : 0;
 	if (ret) {
 		vcpu_destroy(v);
 		return ret;
@@ -271,12 +271,25 @@ static void *vcpu_thread(void *arg)
 	pthread_setname_np(pthread_self(), name);
 	for (;;) {
 		int ret;
+		/*
+		 * KVM finishes a port or MMIO exit (a read's value into the
+		 * register, RIP past the instruction) only at the next KVM_RUN.
+		 * Before parking, enter once with immediate_exit: KVM completes
+		 * the exit and returns at once, so a parked vCPU's state is
+		 * whole and a snapshot taken now does not replay the instruction.
+		 */
+		bool finish = e.reason != HV_EXIT_INTR && runctl_attention(v->env.rc);
 
-		/* Clear before checking the flags: a kick after this point is seen (see top). */
-		if (e.reason == HV_EXIT_INTR)
-			hv_vcpu_set_immediate_exit(v->hv, false);
-		if (!runctl_check(v->env.rc, &v->parked))
-			break;
+		if (!finish) {
+			/* Clear before checking the flags: a kick after this point is seen (see
+			 * top). */
+			if (e.reason == HV_EXIT_INTR)
+				hv_vcpu_set_immediate_exit(v->hv, false);
+			if (!runctl_check(v->env.rc, &v->parked))
+				break;
+		} else {
+			hv_vcpu_set_immediate_exit(v->hv, true);
+		}
 		ret = hv_vcpu_run(v->hv, &e);
 		if (ret) {
 			log_error("vcpu %u: KVM_RUN failed: %s", v->index, strerror(-ret));

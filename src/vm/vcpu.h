@@ -41,11 +41,13 @@ struct vcpu {
 };
 
 /*
- * vcpu_create - vCPU @index of @nr_cpus on @hv, with CPUID, MSRs and platform
- * state set, answering to @env. 0 or -errno with one line in @err.
+ * vcpu_create - vCPU @index of @nr_cpus on @hv, answering to @env; with
+ * @configure its CPUID, MSRs and platform state are set for a boot (a
+ * restore sets them all from the snapshot instead: hv_vcpu_set_full). 0 or
+ * -errno with one line in @err.
  */
 int vcpu_create(struct hv *hv, const struct vcpu_env *env, unsigned index, unsigned nr_cpus,
-		struct vcpu **out, char *err, size_t err_len);
+		bool configure, struct vcpu **out, char *err, size_t err_len);
 void vcpu_destroy(struct vcpu *v);
 
 /* vcpu_start - start the thread running the KVM_RUN loop (counted in env.rc). 0 or -errno. */

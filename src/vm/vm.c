@@ -8,8 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "snapshot/memfile.h"
+#include "snapshot/snapfile.h"
 #include "util/compiler.h"
 #include "util/log.h"
+#include "vm/vm_snapshot.h"
 #include "vm/vcpu.h"
 #include "vm/vm_boot.h"
 #include "vm/vm_pci.h"
@@ -122,8 +125,42 @@ static int vm_map_memory(struct vm *vm, char *err, size_t err_len)
 	return 0;
 }
 
+/*
+ * Guest RAM of a restored VM: the layout its size gives must be the one the
+ * snapshot recorded; then each region is mapped from the memory file.
+ */
+static int vm_map_snapshot_memory(struct vm *vm, const struct vm_mem_source *src, char *err,
+				  size_t err_len)
+{
+	struct layout_region regions[LAYOUT_MAX_RAM_REGIONS];
+	unsigned n;
+	int ret;
+
+	ret = layout_init(&vm->layout, vm->cfg.mem_bytes, err, err_len);
+	if (ret)
+		return ret;
+	n = layout_ram_regions(&vm->layout, regions);
+	if (n != src->hdr->nr_ram)
+		goto mismatch;
+	for (unsigned i = 0; i < n; i++)
+		if (regions[i].gpa != src->hdr->ram[i].gpa ||
+		    regions[i].len_bytes != src->hdr->ram[i].len_bytes)
+			goto mismatch;
+	return memfile_map(src->mem_path, &vm->gmem, src->hdr, err, err_len);
+mismatch:
+	snprintf(err, err_len, "snapshot: its RAM layout does not match a VM of %llu MiB",
+		 (unsigned long long)(vm->cfg.mem_bytes >> 20));
+	return -EINVAL;
+}
+
 int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *el, bool *user_error,
 	      char *err, size_t err_len)
+{
+	return vm_create_from(out, cfg, NULL, el, user_error, err, err_len);
+}
+
+int vm_create_from(struct vm **out, const struct vm_config *cfg, const struct vm_mem_source *src,
+		   struct evloop *el, bool *user_error, char *err, size_t err_len)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	int ret;
@@ -148,18 +185,27 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *el, b
 		goto fail;
 	}
 	*user_error = false;
-	ret = vm_alloc_memory(vm, err, err_len);
-	if (ret)
-		goto fail;
-	/*
-	 * The guest is loaded before any KVM object exists: a kernel that is
-	 * not bootable or does not fit is refused before a VM is made.
-	 */
 	vm->nr_vcpus_planned = vm->cfg.cpus;
-	ret = vm_boot_load(vm, cfg, err, err_len);
-	if (ret) {
-		*user_error = true;
-		goto fail;
+	if (src) {
+		/* the guest, its firmware tables and its page tables are all in the memory file */
+		ret = vm_map_snapshot_memory(vm, src, err, err_len);
+		if (ret) {
+			*user_error = true;
+			goto fail;
+		}
+	} else {
+		ret = vm_alloc_memory(vm, err, err_len);
+		if (ret)
+			goto fail;
+		/*
+		 * The guest is loaded before any KVM object exists: a kernel that
+		 * is not bootable or does not fit is refused before a VM is made.
+		 */
+		ret = vm_boot_load(vm, cfg, err, err_len);
+		if (ret) {
+			*user_error = true;
+			goto fail;
+		}
 	}
 	ret = hv_create(&vm->hv, err, err_len);
 	if (ret)
@@ -170,8 +216,15 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *el, b
 	ret = vm_platform_create(vm, user_error, err, err_len);
 	if (ret)
 		goto fail;
+	if (vm->cfg.track_dirty && !src) {
+		ret = vm_dirty_track(vm, true);
+		if (ret) {
+			snprintf(err, err_len, "dirty-page tracking: %s", strerror(-ret));
+			goto fail;
+		}
+	}
 	for (unsigned i = 0; i < vm->cfg.cpus; i++) {
-		ret = vcpu_create(vm->hv, &vm->vcpu_env, i, vm->cfg.cpus, &vm->vcpus[i], err,
+		ret = vcpu_create(vm->hv, &vm->vcpu_env, i, vm->cfg.cpus, !src, &vm->vcpus[i], err,
 				  err_len);
 		if (ret)
 			goto fail;

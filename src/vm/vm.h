@@ -43,6 +43,7 @@ struct vm {
 	struct vcpu_env vcpu_env; /* what every vCPU thread is given */
 	void *platform; /* vm_platform.c's devices */
 	struct vm_pci *pci; /* vm_pci.c's bus and backends, NULL without PCI */
+	bool dirty_tracking; /* KVM's dirty log and gmem's write bitmap are on (vm_snapshot.c) */
 };
 
 /*
@@ -56,6 +57,24 @@ struct vm {
  */
 int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *el, bool *user_error,
 	      char *err, size_t err_len);
+
+/*
+ * struct vm_mem_source - guest RAM from a snapshot's memory file @mem_path,
+ * laid out as @hdr (validated by snapfile_parse) says.
+ */
+struct snapfile_header;
+struct vm_mem_source {
+	const struct snapfile_header *hdr;
+	const char *mem_path;
+};
+
+/*
+ * vm_create_from - vm_create(), but with @src (not NULL) guest RAM is mapped
+ * from a snapshot's memory file and nothing is loaded into it: the VM is then
+ * made to be given a snapshot's vCPU and device state (vm_snapshot.c).
+ */
+int vm_create_from(struct vm **out, const struct vm_config *cfg, const struct vm_mem_source *src,
+		   struct evloop *el, bool *user_error, char *err, size_t err_len);
 
 /* vm_start - give vCPU 0 vm->boot_state and start one thread per vCPU. 0 or -errno. */
 int vm_start(struct vm *vm);

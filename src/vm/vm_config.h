@@ -42,6 +42,7 @@ struct vm_config {
 	bool unpack_kernel; /* unpack a bzImage in vmon, enter through PVH (kernel_unpack.h);
 			     * default on, --no-unpack-kernel runs the kernel's decompressor */
 	bool reboot_restarts; /* guest reboot restarts the VM instead of ending vmon */
+	bool track_dirty; /* dirty-page tracking from the start, for Diff snapshots */
 	enum vm_console console;
 	bool rng;
 	struct vm_disk_config disks[VM_MAX_DISKS];

@@ -270,6 +270,14 @@ int vm_pci_create(struct vm *vm, const struct bus_region_ops *cf9_ops, void *cf9
 	return 0;
 }
 
+void vm_pci_drain(struct vm *vm)
+{
+	struct vm_pci *p = vm->pci;
+
+	for (unsigned i = 0; p && i < p->nr_blks; i++)
+		blk_backend_drain(p->blks[i]);
+}
+
 void vm_pci_quiesce(struct vm *vm)
 {
 	struct vm_pci *p = vm->pci;

@@ -31,6 +31,13 @@ int vm_pci_create(struct vm *vm, const struct bus_region_ops *cf9_ops, void *cf9
 		  struct chardev *console, bool *user_error, char *err, size_t err_len);
 
 /*
+ * vm_pci_drain - wait until every block request in flight has completed and
+ * its completion has reached the guest (a snapshot). On the event-loop thread
+ * (or with no loop running), vCPUs parked.
+ */
+void vm_pci_drain(struct vm *vm);
+
+/*
  * vm_pci_quiesce - close the block backends (completing what is in flight)
  * before the devices are destroyed. vCPUs must have stopped.
  */

@@ -258,8 +258,6 @@ TEST(api_unsupported_endpoints_say_so)
 		"The balloon device (/balloon) is not supported by vmon yet.");
 	REFUSED(&a, "PUT", "/balloon", "{\"amount_mib\": 1}",
 		"The balloon device (/balloon) is not supported by vmon yet.");
-	REFUSED(&a, "PUT", "/snapshot/create", "{}",
-		"Snapshots (/snapshot) is not supported by vmon yet.");
 	REFUSED(&a, "PUT", "/mmds", "{}",
 		"The microVM metadata service (/mmds) is not supported by vmon yet.");
 	REFUSED(&a, "GET", "/mmds", NULL,

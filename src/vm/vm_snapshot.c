@@ -1,0 +1,603 @@
+/*
+ * vm_snapshot.c — snapshot create and restore of a whole VM (see vm_snapshot.h).
+ *
+ * The state file's sections, in order:
+ *   "vm_config"  the machine configuration (vCPUs, RAM, devices and what backs them)
+ *   "vcpu" #i    every vCPU (hv_state.h: registers, XSAVE, MSRs, LAPIC, events, ...)
+ *   "kvm_vm"     the KVM clock and the in-kernel PIC, IOAPIC and PIT
+ *   then one section per device of the VM's device list, in its creation order
+ *   (tag = the device's name): a VM built from the same configuration has the
+ *   same list, so the k-th device section belongs to the k-th device.
+ *
+ * Create: the VM is paused by the user (Firecracker requires it); the state is
+ * taken on the event-loop thread (evloop_call) after the block backends are
+ * drained, so no device writes guest RAM or changes state meanwhile. RAM goes
+ * first to the memory file, then the state file is written (atomically, by a
+ * rename): a state file never names memory that is not there.
+ *
+ * Restore: the whole state file is parsed and validated, and every vCPU and
+ * VM section decoded, before a KVM object exists; then the VM is built from
+ * the saved configuration with RAM mapped from the memory file, each device
+ * loads its section, the in-kernel state and the vCPUs are set, and the vCPUs
+ * start (parked unless resumed). Any failure destroys the half-built VM:
+ * nothing of it ever runs.
+ */
+#include "vm/vm_snapshot.h"
+
+#include <cpuid.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "hv/hv_state.h"
+#include "snapshot/memfile.h"
+#include "snapshot/snapfile.h"
+#include "util/log.h"
+#include "vm/vm.h"
+#include "vm/vm_pci.h"
+
+#define VM_CONFIG_SECTION "vm_config"
+#define VM_CONFIG_VERSION 1
+#define VM_CONFIG_MAX_STR 4096
+
+/* ---- the machine configuration section ---- */
+
+static void put_str(struct state_writer *w, const char *s)
+{
+	size_t len = s ? strlen(s) : 0;
+
+	state_put_u8(w, s != NULL);
+	state_put_u32(w, (uint32_t)len);
+	state_put_bytes(w, s ? s : "", len);
+}
+
+/* A string of at most VM_CONFIG_MAX_STR bytes with no NUL inside; NULL when absent. */
+static int get_str(struct state_reader *r, char **out)
+{
+	uint8_t present = state_get_u8(r);
+	uint32_t len = state_get_u32(r);
+	char *s;
+
+	*out = NULL;
+	if (state_error(r) || present > 1 || len > VM_CONFIG_MAX_STR || (!present && len))
+		return -EINVAL;
+	if (!present)
+		return 0;
+	s = malloc(len + 1);
+	if (!s)
+		return -ENOMEM;
+	state_get_bytes(r, s, len);
+	s[len] = '\0';
+	if (state_error(r) || strlen(s) != len) {
+		free(s);
+		return -EINVAL;
+	}
+	*out = s;
+	return 0;
+}
+
+static void config_save(const struct vm_config *c, struct state_writer *w)
+{
+	state_begin(w, VM_CONFIG_SECTION, 0, VM_CONFIG_VERSION);
+	state_put_u32(w, c->cpus);
+	state_put_u64(w, c->mem_bytes);
+	state_put_u8(w, (uint8_t)c->console);
+	state_put_u8(w, c->rng);
+	state_put_u8(w, c->reboot_restarts);
+	put_str(w, c->kernel_path);
+	put_str(w, c->cmdline);
+	state_put_u32(w, c->nr_disks);
+	for (unsigned i = 0; i < c->nr_disks; i++) {
+		put_str(w, c->disks[i].id);
+		put_str(w, c->disks[i].path);
+		state_put_u8(w, c->disks[i].read_only);
+		state_put_u8(w, c->disks[i].is_root);
+	}
+	state_put_u32(w, c->nr_nets);
+	for (unsigned i = 0; i < c->nr_nets; i++) {
+		put_str(w, c->nets[i].id);
+		put_str(w, c->nets[i].tap);
+		state_put_bytes(w, c->nets[i].mac, 6);
+		state_put_u8(w, c->nets[i].has_mac);
+		state_put_u8(w, c->nets[i].vhost);
+	}
+	state_end(w);
+}
+
+static bool is_bool(uint8_t v)
+{
+	return v <= 1;
+}
+
+/* Decode and check a "vm_config" payload into @c (initialised by the caller). 0 or -EINVAL. */
+static int config_load(struct state_reader *r, uint32_t version, struct vm_config *c)
+{
+	uint8_t console, rng, reboot;
+	int ret = 0;
+
+	if (version != VM_CONFIG_VERSION)
+		return -EINVAL;
+	c->cpus = state_get_u32(r);
+	c->mem_bytes = state_get_u64(r);
+	console = state_get_u8(r);
+	rng = state_get_u8(r);
+	reboot = state_get_u8(r);
+	if (state_error(r) || c->cpus < 1 || c->cpus > VM_MAX_CPUS || !c->mem_bytes ||
+	    console > VM_CONSOLE_VIRTIO || !is_bool(rng) || !is_bool(reboot))
+		return -EINVAL;
+	c->console = (enum vm_console)console;
+	c->rng = rng;
+	c->reboot_restarts = reboot;
+	if ((ret = get_str(r, &c->kernel_path)) || (ret = get_str(r, &c->cmdline)))
+		return ret;
+	c->nr_disks = state_get_u32(r);
+	if (state_error(r) || c->nr_disks > VM_MAX_DISKS) {
+		c->nr_disks = 0;
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < c->nr_disks; i++) {
+		struct vm_disk_config *d = &c->disks[i];
+		uint8_t ro, root;
+
+		if ((ret = get_str(r, &d->id)) || (ret = get_str(r, &d->path)))
+			return ret;
+		ro = state_get_u8(r);
+		root = state_get_u8(r);
+		if (state_error(r) || !d->id || !d->path || !is_bool(ro) || !is_bool(root))
+			return -EINVAL;
+		d->read_only = ro;
+		d->is_root = root;
+	}
+	c->nr_nets = state_get_u32(r);
+	if (state_error(r) || c->nr_nets > VM_MAX_NETS) {
+		c->nr_nets = 0;
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < c->nr_nets; i++) {
+		struct vm_net_config *n = &c->nets[i];
+		uint8_t has_mac, vhost;
+
+		if ((ret = get_str(r, &n->id)) || (ret = get_str(r, &n->tap)))
+			return ret;
+		state_get_bytes(r, n->mac, 6);
+		has_mac = state_get_u8(r);
+		vhost = state_get_u8(r);
+		if (state_error(r) || !n->id || !n->tap || !is_bool(has_mac) || !is_bool(vhost))
+			return -EINVAL;
+		n->has_mac = has_mac;
+		n->vhost = vhost;
+	}
+	return state_done(r);
+}
+
+/* ---- create ---- */
+
+/* The host CPU a snapshot records: vendor string and CPUID.1:EAX. */
+static void host_cpu(char vendor[16], uint32_t *signature)
+{
+	unsigned a = 0, b = 0, c = 0, d = 0;
+
+	memset(vendor, 0, 16);
+	__get_cpuid(0, &a, &b, &c, &d);
+	memcpy(vendor, &b, 4);
+	memcpy(vendor + 4, &d, 4);
+	memcpy(vendor + 8, &c, 4);
+	__get_cpuid(1, &a, &b, &c, &d);
+	*signature = a;
+}
+
+struct save_job {
+	struct vm *vm;
+	struct state_writer *w;
+	struct snapfile_header *hdr;
+	int ret;
+	char *err;
+	size_t err_len;
+};
+
+/* On the event-loop thread: drain device I/O, then take every section. */
+static void save_on_loop(void *opaque)
+{
+	struct save_job *j = opaque;
+	struct vm *vm = j->vm;
+	struct hv_vm_state vs;
+	int ret;
+
+	vm_pci_drain(vm);
+	config_save(&vm->cfg, j->w);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct hv_vcpu_state cs;
+
+		memset(&cs, 0, sizeof(cs));
+		ret = hv_vcpu_get_full(vm->vcpus[i]->hv, &cs);
+		if (ret) {
+			snprintf(j->err, j->err_len, "cannot read vCPU %u's state: %s", i,
+				 strerror(-ret));
+			hv_vcpu_state_free(&cs);
+			j->ret = ret;
+			return;
+		}
+		if (i == 0) {
+			j->hdr->tsc_khz = cs.tsc_khz;
+			j->hdr->nr_cpuid =
+				cs.nr_cpuid < SNAPFILE_MAX_CPUID ? cs.nr_cpuid : SNAPFILE_MAX_CPUID;
+			memcpy(j->hdr->cpuid, cs.cpuid, j->hdr->nr_cpuid * sizeof(cs.cpuid[0]));
+		}
+		hv_vcpu_state_save(&cs, i, j->w);
+		hv_vcpu_state_free(&cs);
+	}
+	memset(&vs, 0, sizeof(vs));
+	ret = hv_vm_get_full(vm->hv, &vs);
+	if (ret) {
+		snprintf(j->err, j->err_len, "cannot read the VM's in-kernel state: %s",
+			 strerror(-ret));
+		j->ret = ret;
+		return;
+	}
+	hv_vm_state_save(&vs, j->w);
+	for (struct device *d = vm->devices; d; d = d->next)
+		if (d->ops->save)
+			d->ops->save(d->dev, j->w);
+	j->ret = state_writer_error(j->w);
+	if (j->ret)
+		snprintf(j->err, j->err_len, "cannot encode the state: %s", strerror(-j->ret));
+}
+
+/* Pages dirtied since the last snapshot: KVM's log OR'd with vmon's own device writes. */
+static int collect_dirty(struct vm *vm, uint64_t **bitmaps, char *err, size_t err_len)
+{
+	for (unsigned i = 0; i < vm->gmem.nr_regions; i++) {
+		uint64_t pages = vm->gmem.regions[i].len_bytes >> 12;
+		size_t words = (pages + 63) / 64;
+		const uint64_t *dev = gmem_dirty_bitmap(&vm->gmem, i);
+		int ret;
+
+		bitmaps[i] = calloc(words ? words : 1, sizeof(uint64_t));
+		if (!bitmaps[i]) {
+			snprintf(err, err_len, "out of memory");
+			return -ENOMEM;
+		}
+		ret = hv_get_dirty_log(vm->hv, i, bitmaps[i]);
+		if (ret) {
+			snprintf(err, err_len, "KVM_GET_DIRTY_LOG: %s", strerror(-ret));
+			return ret;
+		}
+		for (size_t k = 0; dev && k < words; k++)
+			bitmaps[i][k] |=
+				__atomic_exchange_n((uint64_t *)&dev[k], 0, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+/* After a Full snapshot with tracking on: the next Diff counts from here. */
+static void reset_dirty(struct vm *vm)
+{
+	uint64_t *scratch[GMEM_MAX_REGIONS] = { 0 };
+	char err[64];
+
+	collect_dirty(vm, scratch, err, sizeof(err));
+	for (unsigned i = 0; i < GMEM_MAX_REGIONS; i++)
+		free(scratch[i]);
+}
+
+int vm_snapshot_create(struct vm *vm, enum vm_snapshot_type type, const char *state_path,
+		       const char *mem_path, char *err, size_t err_len)
+{
+	struct snapfile_header *hdr = calloc(1, sizeof(*hdr));
+	uint64_t *dirty[GMEM_MAX_REGIONS] = { 0 };
+	struct state_writer w;
+	struct save_job job;
+	uint64_t mem_written = 0;
+	int ret;
+
+	if (!hdr) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	state_writer_init(&w);
+	if (runctl_state(&vm->rc) != RUNCTL_PAUSED) {
+		snprintf(err, err_len, "the microVM must be paused to create a snapshot");
+		ret = -EPERM;
+		goto out;
+	}
+	for (unsigned i = 0; i < vm->cfg.nr_nets; i++) {
+		if (vm->cfg.nets[i].vhost) {
+			/* the kernel's vhost thread writes guest RAM even while the VM is paused */
+			snprintf(err, err_len,
+				 "net '%s': snapshots of vhost=on NICs are not supported",
+				 vm->cfg.nets[i].id);
+			ret = -EOPNOTSUPP;
+			goto out;
+		}
+	}
+	if (type == VM_SNAPSHOT_DIFF && !vm->dirty_tracking) {
+		snprintf(err, err_len,
+			 "a Diff snapshot needs dirty-page tracking (track_dirty_pages)");
+		ret = -EINVAL;
+		goto out;
+	}
+	hdr->format_version = SNAPFILE_FORMAT_VERSION;
+	snprintf(hdr->vmon_version, sizeof(hdr->vmon_version), "%s", VMON_VERSION);
+	host_cpu(hdr->cpu_vendor, &hdr->cpu_signature);
+	hdr->nr_vcpus = vm->nr_vcpus;
+	hdr->mem_bytes = gmem_ram_bytes(&vm->gmem);
+	hdr->nr_ram = vm->gmem.nr_regions;
+	for (unsigned i = 0; i < vm->gmem.nr_regions; i++) {
+		hdr->ram[i].gpa = vm->gmem.regions[i].gpa;
+		hdr->ram[i].len_bytes = vm->gmem.regions[i].len_bytes;
+	}
+	job = (struct save_job){ .vm = vm, .w = &w, .hdr = hdr, .err = err, .err_len = err_len };
+	if (vm->el)
+		evloop_call(vm->el, save_on_loop, &job);
+	else
+		save_on_loop(&job);
+	ret = job.ret;
+	if (ret)
+		goto out;
+	if (type == VM_SNAPSHOT_DIFF) {
+		ret = collect_dirty(vm, dirty, err, err_len);
+		if (!ret)
+			ret = memfile_write_diff(mem_path, &vm->gmem,
+						 (const uint64_t *const *)dirty, &mem_written, err,
+						 err_len);
+	} else {
+		if (vm->dirty_tracking)
+			reset_dirty(vm);
+		ret = memfile_write_full(mem_path, &vm->gmem, &mem_written, err, err_len);
+	}
+	if (ret)
+		goto out;
+	ret = snapfile_write(state_path, hdr, &w, err, err_len);
+	if (!ret)
+		log_info("snapshot: %s (%zu bytes of state), %s (%llu MiB of RAM written)",
+			 state_path, w.len, mem_path, (unsigned long long)(mem_written >> 20));
+out:
+	for (unsigned i = 0; i < GMEM_MAX_REGIONS; i++)
+		free(dirty[i]);
+	state_writer_free(&w);
+	free(hdr);
+	return ret;
+}
+
+int vm_dirty_track(struct vm *vm, bool on)
+{
+	int ret = gmem_track_writes(&vm->gmem, on);
+
+	for (unsigned i = 0; !ret && i < vm->gmem.nr_regions; i++) {
+		const struct gmem_region *r = &vm->gmem.regions[i];
+
+		ret = hv_set_memory_log(vm->hv, i, r->gpa, r->len_bytes, r->hva, on);
+	}
+	if (!ret)
+		vm->dirty_tracking = on;
+	return ret;
+}
+
+/* ---- restore ---- */
+
+/* Everything decoded from the state file before any KVM object exists. */
+struct restore_state {
+	struct snapfile file;
+	struct vm_config cfg;
+	struct hv_vcpu_state *vcpus;
+	unsigned nr_vcpus;
+	struct hv_vm_state vm;
+	struct state_reader devices; /* positioned at the first device section */
+};
+
+static void restore_state_free(struct restore_state *rs)
+{
+	for (unsigned i = 0; i < rs->nr_vcpus; i++)
+		hv_vcpu_state_free(&rs->vcpus[i]);
+	free(rs->vcpus);
+	vm_config_free(&rs->cfg);
+	snapfile_free(&rs->file);
+}
+
+/* Next section, which must be @tag (#@instance when >= 0). */
+static int expect_section(struct state_reader *r, const char *tag, long instance,
+			  struct state_section *s, char *err, size_t err_len)
+{
+	int ret = state_next_section(r, s);
+
+	if (ret <= 0) {
+		snprintf(err, err_len, "snapshot: section '%s' is missing", tag);
+		return -EINVAL;
+	}
+	if (strcmp(s->tag, tag) || (instance >= 0 && s->instance != (uint32_t)instance)) {
+		snprintf(err, err_len, "snapshot: found section '%s' #%u where '%s' belongs",
+			 s->tag, s->instance, tag);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int restore_parse(struct restore_state *rs, const struct vm_restore_opts *o, char *err,
+			 size_t err_len)
+{
+	struct state_section s;
+	char vendor[16];
+	uint32_t signature;
+	int ret;
+
+	ret = snapfile_read(o->state_path, &rs->file, err, err_len);
+	if (ret)
+		return ret;
+	host_cpu(vendor, &signature);
+	if (strcmp(vendor, rs->file.hdr.cpu_vendor) || signature != rs->file.hdr.cpu_signature) {
+		snprintf(err, err_len,
+			 "snapshot: made on a %s CPU of signature 0x%x; this host is a %s CPU of "
+			 "signature 0x%x",
+			 rs->file.hdr.cpu_vendor, rs->file.hdr.cpu_signature, vendor, signature);
+		return -EINVAL;
+	}
+	ret = expect_section(&rs->file.sections, VM_CONFIG_SECTION, 0, &s, err, err_len);
+	if (ret)
+		return ret;
+	ret = config_load(&s.payload, s.version, &rs->cfg);
+	if (ret) {
+		snprintf(err, err_len, "snapshot: section 'vm_config' is malformed");
+		return ret;
+	}
+	if (rs->cfg.cpus != rs->file.hdr.nr_vcpus || rs->cfg.mem_bytes != rs->file.hdr.mem_bytes) {
+		snprintf(err, err_len, "snapshot: the header and 'vm_config' disagree");
+		return -EINVAL;
+	}
+	for (unsigned k = 0; k < o->nr_net_overrides; k++) {
+		unsigned i;
+		char *tap;
+
+		for (i = 0; i < rs->cfg.nr_nets; i++)
+			if (!strcmp(rs->cfg.nets[i].id, o->net_overrides[k].id))
+				break;
+		if (i == rs->cfg.nr_nets) {
+			snprintf(err, err_len,
+				 "network_overrides: the snapshot has no interface '%s'",
+				 o->net_overrides[k].id);
+			return -EINVAL;
+		}
+		tap = strdup(o->net_overrides[k].tap);
+		if (!tap)
+			return -ENOMEM;
+		free(rs->cfg.nets[i].tap);
+		rs->cfg.nets[i].tap = tap;
+	}
+	rs->vcpus = calloc(rs->cfg.cpus, sizeof(*rs->vcpus));
+	if (!rs->vcpus)
+		return -ENOMEM;
+	for (unsigned i = 0; i < rs->cfg.cpus; i++) {
+		ret = expect_section(&rs->file.sections, "vcpu", i, &s, err, err_len);
+		if (ret)
+			return ret;
+		ret = hv_vcpu_state_load(&s.payload, s.version, &rs->vcpus[i]);
+		if (ret) {
+			snprintf(err, err_len, "snapshot: section 'vcpu' #%u is malformed", i);
+			return ret;
+		}
+		rs->nr_vcpus++;
+	}
+	ret = expect_section(&rs->file.sections, "kvm_vm", 0, &s, err, err_len);
+	if (ret)
+		return ret;
+	ret = hv_vm_state_load(&s.payload, s.version, &rs->vm);
+	if (ret) {
+		snprintf(err, err_len, "snapshot: section 'kvm_vm' is malformed");
+		return ret;
+	}
+	rs->devices = rs->file.sections;
+	return 0;
+}
+
+/* Give each device of @vm its section, in device-list order. */
+static int restore_devices(struct vm *vm, struct state_reader *r, char *err, size_t err_len)
+{
+	struct state_section s;
+	int ret;
+
+	for (struct device *d = vm->devices; d; d = d->next) {
+		if (!d->ops->load)
+			continue;
+		ret = state_next_section(r, &s);
+		if (ret <= 0 || strcmp(s.tag, d->ops->name)) {
+			snprintf(err, err_len, "snapshot: no state for device '%s' #%u",
+				 d->ops->name, d->instance);
+			return -EINVAL;
+		}
+		if (s.version > d->ops->version) {
+			snprintf(err, err_len,
+				 "snapshot: device '%s' state version %u is newer than this vmon's "
+				 "%u",
+				 s.tag, s.version, d->ops->version);
+			return -EINVAL;
+		}
+		ret = d->ops->load(d->dev, &s.payload);
+		if (ret) {
+			snprintf(err, err_len, "snapshot: device '%s' #%u refused its state: %s",
+				 s.tag, s.instance, strerror(-ret));
+			return ret;
+		}
+	}
+	ret = state_next_section(r, &s);
+	if (ret != 0) {
+		snprintf(err, err_len, "snapshot: section '%s' #%u belongs to no device of this VM",
+			 ret > 0 ? s.tag : "?", ret > 0 ? s.instance : 0);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int vm_restore(struct vm **out, const struct vm_restore_opts *o, struct evloop *el,
+	       struct vm_config *cfg_out, bool *user_error, char *err, size_t err_len)
+{
+	struct restore_state *rs = calloc(1, sizeof(*rs));
+	struct vm_mem_source src;
+	struct vm *vm = NULL;
+	int ret;
+
+	*user_error = true;
+	if (!rs) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	vm_config_init(&rs->cfg);
+	ret = restore_parse(rs, o, err, err_len);
+	if (ret)
+		goto out;
+	src = (struct vm_mem_source){ .hdr = &rs->file.hdr, .mem_path = o->mem_path };
+	ret = vm_create_from(&vm, &rs->cfg, &src, el, user_error, err, err_len);
+	if (ret)
+		goto out;
+	*user_error = true;
+	ret = restore_devices(vm, &rs->devices, err, err_len);
+	if (ret)
+		goto out;
+	*user_error = false;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		char why[192] = "";
+
+		ret = hv_vcpu_set_full(vm->vcpus[i]->hv, &rs->vcpus[i], why, sizeof(why));
+		if (ret) {
+			snprintf(err, err_len, "cannot restore vCPU %u: %s", i, why);
+			goto out;
+		}
+	}
+	{
+		char why[192] = "";
+
+		ret = hv_vm_set_full(vm->hv, &rs->vm, o->clock_realtime, why, sizeof(why));
+		if (ret) {
+			snprintf(err, err_len, "cannot restore the VM's in-kernel state: %s", why);
+			goto out;
+		}
+	}
+	if (o->track_dirty) {
+		ret = vm_dirty_track(vm, true);
+		if (ret) {
+			snprintf(err, err_len, "dirty-page tracking: %s", strerror(-ret));
+			goto out;
+		}
+	}
+	runctl_set_running(&vm->rc);
+	if (!o->resume)
+		runctl_pause(&vm->rc); /* no thread yet: returns at once, they park on start */
+	ret = vm_start_vcpus(vm);
+	if (ret) {
+		snprintf(err, err_len, "cannot start the vCPUs: %s", strerror(-ret));
+		*user_error = false;
+		vm_join(vm);
+		goto out;
+	}
+	if (cfg_out) {
+		*cfg_out = rs->cfg;
+		vm_config_init(&rs->cfg);
+	}
+	*out = vm;
+	vm = NULL;
+out:
+	if (vm)
+		vm_destroy(vm);
+	restore_state_free(rs);
+	free(rs);
+	return ret;
+}
