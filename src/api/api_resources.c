@@ -230,13 +230,15 @@ int api_res_drive_put(struct api *api, const char *path_id, struct json_object *
 	}
 	if (v[4].present)
 		return not_supported("Booting from a partition (`partuuid`)", err, err_len);
-	if (v[5].present) {
-		r = api_json_enum("cache_type", v[5].s, cache_type_names, err, err_len);
-		if (r < 0)
-			return r;
-		if (r != 0)
-			return not_supported("The `Writeback` cache type", err, err_len);
-	}
+	/*
+	 * Both cache types are accepted and mean the same here: vmon's virtio-blk always offers
+	 * VIRTIO_BLK_F_FLUSH and the block backend answers a FLUSH with fdatasync(2), which is
+	 * Firecracker's "Writeback". Honouring flushes when "Unsafe" was asked for is safe (the
+	 * guest only gains durability); GET /vm/config reports "Writeback", what vmon does.
+	 */
+	if (v[5].present &&
+	    (r = api_json_enum("cache_type", v[5].s, cache_type_names, err, err_len)) < 0)
+		return r;
 	if (v[6].present &&
 	    (r = api_json_enum("io_engine", v[6].s, io_engine_names, err, err_len)) < 0)
 		return r;
@@ -550,7 +552,8 @@ struct json_object *api_res_vm_config_json(const struct api *api)
 				       json_object_new_boolean(cfg->disks[i].is_root));
 		json_object_object_add(d, "is_read_only",
 				       json_object_new_boolean(cfg->disks[i].read_only));
-		json_object_object_add(d, "cache_type", json_object_new_string("Unsafe"));
+		/* flushes are always offered and honoured (api_res_drive_put) */
+		json_object_object_add(d, "cache_type", json_object_new_string("Writeback"));
 		json_object_object_add(d, "io_engine", json_object_new_string("Sync"));
 		json_object_object_add(d, "rate_limiter", NULL);
 		json_object_array_add(drives, d);

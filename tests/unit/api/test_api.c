@@ -352,8 +352,9 @@ TEST(api_drives)
 		JF "unknown variant `Uring` for `io_engine`, expected one of `Sync`, `Async`.");
 	REFUSED(&a, "PUT", "/drives/x",
 		"{\"drive_id\":\"x\",\"path_on_host\":\"/"
-		"o\",\"is_root_device\":false,\"cache_type\":\"Writeback\"}",
-		"The `Writeback` cache type is not supported by vmon yet.");
+		"o\",\"is_root_device\":false,\"cache_type\":\"WriteThrough\"}",
+		JF "unknown variant `WriteThrough` for `cache_type`, expected one of `Unsafe`, "
+		   "`Writeback`.");
 	/* replacing a drive keeps one entry; the root may move to another id only after unrooting
 	 */
 	EXPECT(&a, "PUT", "/drives/rootfs",
@@ -378,6 +379,40 @@ TEST(api_drives)
 	REFUSED(&a, "PUT", "/drives/more",
 		"{\"drive_id\":\"more\",\"path_on_host\":\"/x\",\"is_root_device\":false}",
 		"vmon supports at most 8 drives.");
+	api_destroy(&a);
+}
+
+/*
+ * vmon's virtio-blk offers and honours FLUSH (fdatasync), Firecracker's "Writeback": both
+ * cache types are accepted, and the drive is reported as what it is, never as "Unsafe".
+ */
+TEST(api_drives_report_writeback_cache)
+{
+	struct api a;
+	char out[4096];
+
+	fresh(&a);
+	EXPECT(&a, "PUT", "/drives/wb",
+	       "{\"drive_id\":\"wb\",\"path_on_host\":\"/w.img\",\"is_root_device\":false,"
+	       "\"cache_type\":\"Writeback\"}",
+	       204, NULL);
+	EXPECT(&a, "PUT", "/drives/un",
+	       "{\"drive_id\":\"un\",\"path_on_host\":\"/u.img\",\"is_root_device\":false,"
+	       "\"cache_type\":\"Unsafe\"}",
+	       204, NULL);
+	EXPECT(&a, "PUT", "/drives/df",
+	       "{\"drive_id\":\"df\",\"path_on_host\":\"/d.img\",\"is_root_device\":false}", 204,
+	       NULL);
+	REQUIRE(a.cfg.nr_disks == 3);
+	CHECK_EQ(call(&a, "GET", "/vm/config", NULL, out, sizeof(out)), 200);
+	CHECK(strstr(out, "\"cache_type\":\"Unsafe\"") == NULL);
+	{
+		int n = 0;
+
+		for (const char *p = out; (p = strstr(p, "\"cache_type\":\"Writeback\"")); p++)
+			n++;
+		CHECK_EQ(n, 3);
+	}
 	api_destroy(&a);
 }
 
@@ -637,6 +672,7 @@ HARNESS_MAIN(
 	HARNESS_T(api_unsupported_endpoints_say_so)
 	HARNESS_T(api_boot_source)
 	HARNESS_T(api_drives)
+	HARNESS_T(api_drives_report_writeback_cache)
 	HARNESS_T(api_network_interfaces)
 	HARNESS_T(api_entropy_logger_metrics)
 	HARNESS_T(api_start_and_post_boot_refusals)
