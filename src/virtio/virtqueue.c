@@ -197,6 +197,13 @@ static int add_seg(struct virtq *vq, struct virtq_elem *elem, const struct desc 
 		gpa += piece;
 		left -= piece;
 	}
+	/*
+	 * The device may write all of a writable buffer through the pointers
+	 * just made, which gmem does not see: count it dirty now, for Diff
+	 * snapshots and migration (a no-op unless tracking is on).
+	 */
+	if (writable)
+		gmem_mark_dirty(vq->gm, d->addr, d->len);
 	return 0;
 }
 

@@ -189,12 +189,44 @@ static void host_cpu(char vendor[16], uint32_t *signature)
 
 struct save_job {
 	struct vm *vm;
+	enum vm_snapshot_type type;
+	const char *mem_path;
 	struct state_writer *w;
 	struct snapfile_header *hdr;
+	uint64_t mem_written;
 	int ret;
 	char *err;
 	size_t err_len;
 };
+
+static int collect_dirty(struct vm *vm, uint64_t **bitmaps, char *err, size_t err_len);
+static void reset_dirty(struct vm *vm);
+
+/*
+ * Guest RAM to the memory file, still on the loop thread: a frame or a block
+ * completion landing in RAM after the devices' state was taken would not
+ * match it.
+ */
+static int save_memory(struct save_job *j)
+{
+	uint64_t *dirty[GMEM_MAX_REGIONS] = { 0 };
+	struct vm *vm = j->vm;
+	int ret;
+
+	if (j->type == VM_SNAPSHOT_DIFF) {
+		ret = collect_dirty(vm, dirty, j->err, j->err_len);
+		if (!ret)
+			ret = memfile_write_diff(j->mem_path, &vm->gmem,
+						 (const uint64_t *const *)dirty, &j->mem_written,
+						 j->err, j->err_len);
+		for (unsigned i = 0; i < GMEM_MAX_REGIONS; i++)
+			free(dirty[i]);
+		return ret;
+	}
+	if (vm->dirty_tracking)
+		reset_dirty(vm); /* the next Diff counts from this snapshot */
+	return memfile_write_full(j->mem_path, &vm->gmem, &j->mem_written, j->err, j->err_len);
+}
 
 /* On the event-loop thread: drain device I/O, then take every section. */
 static void save_on_loop(void *opaque)
@@ -240,8 +272,11 @@ static void save_on_loop(void *opaque)
 		if (d->ops->save)
 			d->ops->save(d->dev, j->w);
 	j->ret = state_writer_error(j->w);
-	if (j->ret)
+	if (j->ret) {
 		snprintf(j->err, j->err_len, "cannot encode the state: %s", strerror(-j->ret));
+		return;
+	}
+	j->ret = save_memory(j);
 }
 
 /* Pages dirtied since the last snapshot: KVM's log OR'd with vmon's own device writes. */
@@ -270,7 +305,7 @@ static int collect_dirty(struct vm *vm, uint64_t **bitmaps, char *err, size_t er
 	return 0;
 }
 
-/* After a Full snapshot with tracking on: the next Diff counts from here. */
+/* Before a Full snapshot with tracking on: the next Diff counts from here. */
 static void reset_dirty(struct vm *vm)
 {
 	uint64_t *scratch[GMEM_MAX_REGIONS] = { 0 };
@@ -285,10 +320,8 @@ int vm_snapshot_create(struct vm *vm, enum vm_snapshot_type type, const char *st
 		       const char *mem_path, char *err, size_t err_len)
 {
 	struct snapfile_header *hdr = calloc(1, sizeof(*hdr));
-	uint64_t *dirty[GMEM_MAX_REGIONS] = { 0 };
 	struct state_writer w;
 	struct save_job job;
-	uint64_t mem_written = 0;
 	int ret;
 
 	if (!hdr) {
@@ -327,7 +360,13 @@ int vm_snapshot_create(struct vm *vm, enum vm_snapshot_type type, const char *st
 		hdr->ram[i].gpa = vm->gmem.regions[i].gpa;
 		hdr->ram[i].len_bytes = vm->gmem.regions[i].len_bytes;
 	}
-	job = (struct save_job){ .vm = vm, .w = &w, .hdr = hdr, .err = err, .err_len = err_len };
+	job = (struct save_job){ .vm = vm,
+				 .type = type,
+				 .mem_path = mem_path,
+				 .w = &w,
+				 .hdr = hdr,
+				 .err = err,
+				 .err_len = err_len };
 	if (vm->el)
 		evloop_call(vm->el, save_on_loop, &job);
 	else
@@ -335,26 +374,11 @@ int vm_snapshot_create(struct vm *vm, enum vm_snapshot_type type, const char *st
 	ret = job.ret;
 	if (ret)
 		goto out;
-	if (type == VM_SNAPSHOT_DIFF) {
-		ret = collect_dirty(vm, dirty, err, err_len);
-		if (!ret)
-			ret = memfile_write_diff(mem_path, &vm->gmem,
-						 (const uint64_t *const *)dirty, &mem_written, err,
-						 err_len);
-	} else {
-		if (vm->dirty_tracking)
-			reset_dirty(vm);
-		ret = memfile_write_full(mem_path, &vm->gmem, &mem_written, err, err_len);
-	}
-	if (ret)
-		goto out;
 	ret = snapfile_write(state_path, hdr, &w, err, err_len);
 	if (!ret)
 		log_info("snapshot: %s (%zu bytes of state), %s (%llu MiB of RAM written)",
-			 state_path, w.len, mem_path, (unsigned long long)(mem_written >> 20));
+			 state_path, w.len, mem_path, (unsigned long long)(job.mem_written >> 20));
 out:
-	for (unsigned i = 0; i < GMEM_MAX_REGIONS; i++)
-		free(dirty[i]);
 	state_writer_free(&w);
 	free(hdr);
 	return ret;
