@@ -1,5 +1,5 @@
 /* test_virtio_net.c — virtio-net rx/tx with and without a vnet header or MRG_RXBUF, flow control,
- * offloads, hostile receive and transmit rings; rng and console queues. */
+ * offloads, hostile receive and transmit rings, the in-kernel data path hand-over. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -8,16 +8,8 @@
 #include <linux/virtio_net.h>
 
 #include "harness.h"
-#include "backends/chardev_buffer.h"
-#include "virtio/virtio_console.h"
 #include "virtio/virtio_net.h"
-#include "virtio/virtio_rng.h"
 #include "vq_fake.h"
-
-/* Second queue's rings, beside the first ones of vq_fake.h. */
-#define Q1_DESC (FAKE_RAM_GPA + 0x6000)
-#define Q1_AVAIL (FAKE_RAM_GPA + 0x7000)
-#define Q1_USED (FAKE_RAM_GPA + 0x8000)
 
 struct env {
 	struct fake_guest g;
@@ -35,7 +27,6 @@ struct env {
 	unsigned tx_calls, offload_flags, irqs[2], config_irqs;
 	unsigned irqs_at_tx[4]; /* transmit interrupts already sent when writev call i came */
 	int watching;
-	uint16_t q1_avail;
 	bool refill; /* writev re-posts the chain, like a guest that never stops */
 	bool answer; /* writev leaves a 60-byte frame for the guest, as a host TCP stack's ACK */
 	unsigned requeues;
@@ -49,8 +40,6 @@ struct env {
 	unsigned fd_returns;
 	int irqfd[2]; /* what queue_irqfd bound, -1: nothing */
 };
-
-static void q1_avail(struct env *e, uint16_t head);
 
 static ssize_t be_readv(void *o, const struct iovec *iov, int n)
 {
@@ -77,7 +66,7 @@ static ssize_t be_writev(void *o, const struct iovec *iov, int n)
 		e->irqs_at_tx[e->tx_calls] = e->irqs[1];
 	e->tx_calls++;
 	if (e->refill)
-		q1_avail(e, 0);
+		fg_q1_avail(&e->g, 0);
 	if (e->answer && e->pkt_len < 0) {
 		memset(e->pkt, 0, 12);
 		memset(e->pkt + 12, 0xac, 48);
@@ -152,29 +141,16 @@ static int queue_irqfd(void *o, struct virtio_dev *vdev, unsigned q, int fd)
 	return 0;
 }
 
+/* the driver brings the device up with @features: rx on the FAKE_* rings, tx on FAKE_Q1_* */
 static void start(struct env *e, uint64_t features)
 {
-	struct virtq *vq;
+	struct virtio_transport t = e->vdev->transport; /* a test's requeue hook stays */
 
-	e->vdev->transport.interrupt = on_irq;
-	e->vdev->transport.queue_fd = queue_fd;
-	e->vdev->transport.queue_irqfd = queue_irqfd;
-	e->vdev->transport.opaque = e;
-	virtio_dev_set_status(e->vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	e->vdev->driver_features = features;
-	virtio_dev_set_status(e->vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-					       VIRTIO_CONFIG_S_FEATURES_OK);
-	for (unsigned q = 0; q < e->vdev->nr_queues && q < 2; q++) {
-		vq = &e->vdev->vqs[q];
-		vq->size = 16;
-		vq->desc_gpa = q ? Q1_DESC : FAKE_DESC;
-		vq->avail_gpa = q ? Q1_AVAIL : FAKE_AVAIL;
-		vq->used_gpa = q ? Q1_USED : FAKE_USED;
-		vq->enabled = true;
-	}
-	virtio_dev_set_status(e->vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-					       VIRTIO_CONFIG_S_FEATURES_OK |
-					       VIRTIO_CONFIG_S_DRIVER_OK);
+	t.interrupt = on_irq;
+	t.queue_fd = queue_fd;
+	t.queue_irqfd = queue_irqfd;
+	t.opaque = e;
+	fg_start_dev(e->vdev, &t, features);
 }
 
 static struct env *net_env(bool vnet_hdr)
@@ -230,24 +206,6 @@ static bool on_requeue(void *o, struct virtio_dev *vdev, unsigned q)
 	(void)q;
 	((struct env *)o)->requeues++;
 	return true;
-}
-
-static void q1_avail(struct env *e, uint16_t head)
-{
-	uint16_t *ring = fg_ptr(&e->g, Q1_AVAIL);
-
-	ring[2 + e->q1_avail % 16] = head;
-	ring[1] = ++e->q1_avail;
-}
-
-static uint16_t q1_used_idx(struct env *e)
-{
-	return ((uint16_t *)fg_ptr(&e->g, Q1_USED))[1];
-}
-
-static struct vring_used_elem q1_used(struct env *e, unsigned i)
-{
-	return ((struct vring_used_elem *)((uint8_t *)fg_ptr(&e->g, Q1_USED) + 4))[i % 16];
 }
 
 /* ---- hostile rings: helpers -------------------------------------------------------------- */
@@ -316,9 +274,9 @@ static void restart(struct env *e, uint64_t features)
 {
 	virtio_dev_set_status(e->vdev, 0);
 	memset(fg_ptr(&e->g, FAKE_AVAIL), 0, 0x2000);
-	memset(fg_ptr(&e->g, Q1_AVAIL), 0, 0x2000);
+	memset(fg_ptr(&e->g, FAKE_Q1_AVAIL), 0, 0x2000);
 	e->g.avail_idx = 0;
-	e->q1_avail = 0;
+	e->g.q1_avail_idx = 0;
 	start(e, features);
 }
 
@@ -328,7 +286,7 @@ static void check_broken(struct env *e, unsigned q)
 	CHECK(NEEDS_RESET(e));
 	CHECK(!virtio_dev_running(e->vdev));
 	CHECK_EQ(e->config_irqs, 1);
-	CHECK_EQ(q ? q1_used_idx(e) : fg_used_idx(&e->g), 0);
+	CHECK_EQ(q ? fg_q1_used_idx(&e->g) : fg_used_idx(&e->g), 0);
 	CHECK_EQ(e->irqs[q], 0);
 }
 
@@ -361,14 +319,14 @@ TEST(net_tx_with_vnet_hdr_passes_header)
 	memset(buf, 0, 12);
 	buf[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	memcpy(buf + 12, "frame-data", 10);
-	fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF, 12, VRING_DESC_F_NEXT, 1);
-	fg_desc(&e->g, Q1_DESC, 1, FAKE_BUF + 12, 10, 0, 0);
-	q1_avail(e, 0);
+	fg_desc(&e->g, FAKE_Q1_DESC, 0, FAKE_BUF, 12, VRING_DESC_F_NEXT, 1);
+	fg_desc(&e->g, FAKE_Q1_DESC, 1, FAKE_BUF + 12, 10, 0, 0);
+	fg_q1_avail(&e->g, 0);
 	virtio_dev_kick(e->vdev, 1);
 	CHECK_EQ(e->tx_calls, 1);
 	CHECK_EQ(e->sent_len, 22);
 	CHECK_EQ(e->sent[0], VIRTIO_NET_HDR_F_NEEDS_CSUM);
-	CHECK_EQ(q1_used_idx(e), 1);
+	CHECK_EQ(fg_q1_used_idx(&e->g), 1);
 	CHECK_EQ(e->irqs[1], 1);
 	env_free(e);
 }
@@ -381,19 +339,19 @@ TEST(net_tx_without_vnet_hdr_strips_header)
 
 	start(e, e->vdev->host_features);
 	memcpy(buf + 12, "frame", 5);
-	fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF, 17, 0, 0);
-	q1_avail(e, 0);
+	fg_desc(&e->g, FAKE_Q1_DESC, 0, FAKE_BUF, 17, 0, 0);
+	fg_q1_avail(&e->g, 0);
 	/* too short for the header: dropped, returned, counted */
-	fg_desc(&e->g, Q1_DESC, 1, FAKE_BUF, 4, 0, 0);
-	q1_avail(e, 1);
+	fg_desc(&e->g, FAKE_Q1_DESC, 1, FAKE_BUF, 4, 0, 0);
+	fg_q1_avail(&e->g, 1);
 	/* a writable buffer on the transmit queue */
-	fg_desc(&e->g, Q1_DESC, 2, FAKE_BUF, 40, VRING_DESC_F_WRITE, 0);
-	q1_avail(e, 2);
+	fg_desc(&e->g, FAKE_Q1_DESC, 2, FAKE_BUF, 40, VRING_DESC_F_WRITE, 0);
+	fg_q1_avail(&e->g, 2);
 	virtio_dev_kick(e->vdev, 1);
 	CHECK_EQ(e->tx_calls, 1);
 	CHECK_EQ(e->sent_len, 5);
 	CHECK(memcmp(e->sent, "frame", 5) == 0);
-	CHECK_EQ(q1_used_idx(e), 3);
+	CHECK_EQ(fg_q1_used_idx(&e->g), 3);
 	virtio_net_get_stats(e->vdev, &st);
 	CHECK_EQ(st.tx_packets, 1);
 	CHECK_EQ(st.tx_dropped, 2);
@@ -412,13 +370,13 @@ TEST(net_tx_interrupts_when_used_event_is_crossed_not_at_the_end)
 
 	start(e, e->vdev->host_features);
 	CHECK(virtio_dev_has(e->vdev, VIRTIO_RING_F_EVENT_IDX));
-	used_event = (uint16_t *)fg_ptr(&e->g, Q1_AVAIL) + 2 + 16;
+	used_event = (uint16_t *)fg_ptr(&e->g, FAKE_Q1_AVAIL) + 2 + 16;
 	for (uint16_t d = 0; d < 6; d++)
-		fg_desc(&e->g, Q1_DESC, d, FAKE_BUF + 64 * d, 20, 0, 0);
+		fg_desc(&e->g, FAKE_Q1_DESC, d, FAKE_BUF + 64 * d, 20, 0, 0);
 	/* used_event 0: the first used chain crosses it */
 	*used_event = 0;
 	for (uint16_t d = 0; d < 3; d++)
-		q1_avail(e, d);
+		fg_q1_avail(&e->g, d);
 	virtio_dev_kick(e->vdev, 1);
 	CHECK_EQ(e->tx_calls, 3);
 	CHECK_EQ(e->irqs[1], 1);
@@ -428,10 +386,10 @@ TEST(net_tx_interrupts_when_used_event_is_crossed_not_at_the_end)
 	*used_event = 4;
 	e->tx_calls = 0;
 	for (uint16_t d = 3; d < 6; d++)
-		q1_avail(e, d);
+		fg_q1_avail(&e->g, d);
 	virtio_dev_kick(e->vdev, 1);
 	CHECK_EQ(e->tx_calls, 3);
-	CHECK_EQ(q1_used_idx(e), 6);
+	CHECK_EQ(fg_q1_used_idx(&e->g), 6);
 	CHECK_EQ(e->irqs[1], 2);
 	CHECK_EQ(e->irqs_at_tx[1], 1);
 	CHECK_EQ(e->irqs_at_tx[2], 2); /* sent before the third chain went out */
@@ -455,12 +413,12 @@ TEST(net_tx_kick_delivers_the_hosts_answer_at_once)
 			VRING_DESC_F_WRITE, 0);
 		fg_avail(&e->g, d);
 	}
-	fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF, 40, 0, 0);
-	q1_avail(e, 0);
+	fg_desc(&e->g, FAKE_Q1_DESC, 0, FAKE_BUF, 40, 0, 0);
+	fg_q1_avail(&e->g, 0);
 	e->answer = true;
 	virtio_dev_kick(e->vdev, 1);
 	CHECK_EQ(e->tx_calls, 1);
-	CHECK_EQ(q1_used_idx(e), 1);
+	CHECK_EQ(fg_q1_used_idx(&e->g), 1);
 	/* no virtio_net_rx_ready: the answer is in the guest's first receive buffer already */
 	CHECK_EQ(fg_used_idx(&e->g), 1);
 	CHECK_EQ(fg_used(&e->g, 0).len, 60);
@@ -477,8 +435,8 @@ TEST(net_tx_yields_to_the_event_loop)
 
 	start(e, e->vdev->host_features);
 	e->vdev->transport.requeue = on_requeue;
-	fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF, 20, 0, 0);
-	q1_avail(e, 0);
+	fg_desc(&e->g, FAKE_Q1_DESC, 0, FAKE_BUF, 20, 0, 0);
+	fg_q1_avail(&e->g, 0);
 	e->refill = true;
 	virtio_dev_kick(e->vdev, 1);
 	CHECK_EQ(e->tx_calls, VIRTIO_QUEUE_BUDGET);
@@ -542,87 +500,6 @@ TEST(net_rx_buffer_too_small)
 	}
 }
 
-TEST(console_input_pulled_into_buffers)
-{
-	struct env *e = calloc(1, sizeof(*e));
-	struct chardev_buffer *cb = chardev_buffer_create(8192, 256);
-	uint8_t *buf;
-	size_t out_len;
-	const uint8_t *out;
-
-	fg_init(&e->g, NULL, 16);
-	buf = fg_ptr(&e->g, FAKE_BUF);
-	REQUIRE(virtio_console_create(&e->vdev, &e->g.gm, chardev_buffer_chardev(cb)) == 0);
-	start(e, e->vdev->host_features);
-	/* input with no buffer posted stays in the backend */
-	CHECK_EQ(chardev_buffer_push(cb, (const uint8_t *)"ls\n", 3), 3);
-	CHECK_EQ(fg_used_idx(&e->g), 0);
-	CHECK_EQ(chardev_buffer_pending(cb), 3);
-	fg_desc(&e->g, FAKE_DESC, 0, FAKE_BUF, 2, VRING_DESC_F_WRITE, 0);
-	fg_avail(&e->g, 0);
-	virtio_dev_kick(e->vdev, 0);
-	CHECK_EQ(fg_used_idx(&e->g), 1);
-	CHECK_EQ(fg_used(&e->g, 0).len, 2);
-	CHECK(memcmp(buf, "ls", 2) == 0);
-	/* a buffer posted first, input later: the backend's notify delivers it */
-	fg_desc(&e->g, FAKE_DESC, 1, FAKE_BUF + 0x100, 16, VRING_DESC_F_WRITE, 0);
-	fg_avail(&e->g, 1);
-	virtio_dev_kick(e->vdev, 0);
-	CHECK_EQ(fg_used_idx(&e->g), 2);
-	CHECK_EQ(buf[0x100], '\n');
-	fg_avail(&e->g, 1);
-	virtio_dev_kick(e->vdev, 0);
-	CHECK_EQ(fg_used_idx(&e->g), 2); /* nothing pending: buffer kept */
-	chardev_buffer_push(cb, (const uint8_t *)"xy", 2);
-	CHECK_EQ(fg_used_idx(&e->g), 3);
-	CHECK_EQ(fg_used(&e->g, 2).len, 2);
-	/* output and emergency write */
-	memcpy(fg_ptr(&e->g, FAKE_BUF + 0x200), "out", 3);
-	fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF + 0x200, 3, 0, 0);
-	q1_avail(e, 0);
-	virtio_dev_kick(e->vdev, 1);
-	{
-		uint32_t ch = '!';
-
-		e->vdev->ops->config_write(e->vdev, 8, &ch, 4);
-	}
-	out = chardev_buffer_output(cb, &out_len);
-	CHECK_EQ(out_len, 4);
-	CHECK(memcmp(out, "out!", 4) == 0);
-	e->vdev->ops->destroy(e->vdev);
-	chardev_destroy(chardev_buffer_chardev(cb));
-	fg_fini(&e->g);
-	free(e);
-}
-
-TEST(rng_fills_buffers)
-{
-	struct env *e = calloc(1, sizeof(*e));
-	uint8_t *buf;
-	unsigned nonzero = 0;
-
-	fg_init(&e->g, NULL, 16);
-	buf = fg_ptr(&e->g, FAKE_BUF);
-	REQUIRE(virtio_rng_create(&e->vdev, &e->g.gm) == 0);
-	start(e, e->vdev->host_features);
-	fg_desc(&e->g, FAKE_DESC, 0, FAKE_BUF, 64, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
-	fg_desc(&e->g, FAKE_DESC, 1, FAKE_BUF + 64, 64, VRING_DESC_F_WRITE, 0);
-	fg_avail(&e->g, 0);
-	virtio_dev_kick(e->vdev, 0);
-	CHECK_EQ(fg_used_idx(&e->g), 1);
-	CHECK_EQ(fg_used(&e->g, 0).len, 128);
-	for (unsigned i = 0; i < 128; i++)
-		nonzero += buf[i] != 0;
-	CHECK(nonzero > 64);
-	CHECK_EQ(e->irqs[0], 1);
-	/* kicks before DRIVER_OK do nothing */
-	virtio_dev_set_status(e->vdev, 0);
-	fg_avail(&e->g, 0);
-	virtio_dev_kick(e->vdev, 0);
-	CHECK_EQ(fg_used_idx(&e->g), 1);
-	env_free(e);
-}
-
 TEST(net_rx_mergeable_spreads_a_frame_over_chains)
 {
 	struct env *e = net_env(true);
@@ -681,18 +558,18 @@ TEST(net_dp_takes_queues_at_driver_ok_and_gives_them_back_on_reset)
 	CHECK_EQ(e->offload_flags, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
 	CHECK_EQ(e->dp_vr[0].num, 16);
 	CHECK_EQ(e->dp_vr[0].desc_gpa, FAKE_DESC);
-	CHECK_EQ(e->dp_vr[1].avail_gpa, Q1_AVAIL);
-	CHECK_EQ(e->dp_vr[1].used_gpa, Q1_USED);
+	CHECK_EQ(e->dp_vr[1].avail_gpa, FAKE_Q1_AVAIL);
+	CHECK_EQ(e->dp_vr[1].used_gpa, FAKE_Q1_USED);
 	CHECK_EQ(e->dp_vr[0].kick_fd, 100);
 	CHECK_EQ(e->dp_vr[1].kick_fd, 101);
 	CHECK(e->fd_taken[0] && e->fd_taken[1]);
 	CHECK(!e->watching); /* the kernel reads the TAP */
 	/* a kick that reaches the model anyway moves nothing: the kernel owns the ring */
-	fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF, 20, 0, 0);
-	q1_avail(e, 0);
+	fg_desc(&e->g, FAKE_Q1_DESC, 0, FAKE_BUF, 20, 0, 0);
+	fg_q1_avail(&e->g, 0);
 	virtio_dev_kick(e->vdev, 1);
 	CHECK_EQ(e->tx_calls, 0);
-	CHECK_EQ(q1_used_idx(e), 0);
+	CHECK_EQ(fg_q1_used_idx(&e->g), 0);
 	/* the kernel's "used" eventfds are the queues' interrupts */
 	CHECK_EQ(e->irqfd[0], 200);
 	CHECK_EQ(e->irqfd[1], 201);
@@ -717,11 +594,11 @@ TEST(net_dp_refused_falls_back_to_userspace)
 	CHECK_EQ(e->fd_returns, 2);
 	CHECK_EQ(e->irqfd[1], -1);
 	CHECK(e->watching);
-	fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF, 20, 0, 0);
-	q1_avail(e, 0);
+	fg_desc(&e->g, FAKE_Q1_DESC, 0, FAKE_BUF, 20, 0, 0);
+	fg_q1_avail(&e->g, 0);
 	virtio_dev_kick(e->vdev, 1);
 	CHECK_EQ(e->tx_calls, 1);
-	CHECK_EQ(q1_used_idx(e), 1);
+	CHECK_EQ(fg_q1_used_idx(&e->g), 1);
 	env_free(e);
 }
 
@@ -736,7 +613,7 @@ TEST(net_dp_save_reads_kernel_indexes_and_load_resumes_there)
 	e->dp_stop_idx[0] = 5;
 	e->dp_stop_idx[1] = 9;
 	((uint16_t *)fg_ptr(&e->g, FAKE_USED))[1] = 5;
-	((uint16_t *)fg_ptr(&e->g, Q1_USED))[1] = 9;
+	((uint16_t *)fg_ptr(&e->g, FAKE_Q1_USED))[1] = 9;
 	state_writer_init(&w);
 	virtio_dev_save(e->vdev, &w);
 	CHECK_EQ(state_writer_error(&w), 0);
@@ -759,7 +636,7 @@ TEST(net_dp_save_reads_kernel_indexes_and_load_resumes_there)
 	CHECK_EQ(f->dp_starts, 1);
 	CHECK_EQ(f->dp_vr[0].last_avail_idx, 5);
 	CHECK_EQ(f->dp_vr[1].last_avail_idx, 9);
-	CHECK_EQ(f->dp_vr[1].used_gpa, Q1_USED);
+	CHECK_EQ(f->dp_vr[1].used_gpa, FAKE_Q1_USED);
 	CHECK_EQ(f->irqfd[1], 201);
 	CHECK(virtio_net_dp_active(f->vdev));
 	state_writer_free(&w);
@@ -771,7 +648,7 @@ TEST(net_dp_save_reads_kernel_indexes_and_load_resumes_there)
 
 static uint64_t q_desc(unsigned q)
 {
-	return q ? Q1_DESC : FAKE_DESC;
+	return q ? FAKE_Q1_DESC : FAKE_DESC;
 }
 
 /* the direction a well-formed chain of queue @q has: writable for receive, readable for transmit */
@@ -783,7 +660,7 @@ static uint16_t q_dir(unsigned q)
 static void q_post(struct env *e, unsigned q, uint16_t head)
 {
 	if (q)
-		q1_avail(e, head);
+		fg_q1_avail(&e->g, head);
 	else
 		fg_avail(&e->g, head);
 }
@@ -819,8 +696,8 @@ static void bad_avail_idx_jump(struct env *e, unsigned q)
 {
 	fg_desc(&e->g, q_desc(q), 0, FAKE_BUF, 64, q_dir(q), 0);
 	if (q) {
-		e->q1_avail = 17;
-		((uint16_t *)fg_ptr(&e->g, Q1_AVAIL))[1] = 17;
+		e->g.q1_avail_idx = 17;
+		((uint16_t *)fg_ptr(&e->g, FAKE_Q1_AVAIL))[1] = 17;
 	} else {
 		fg_set_avail_idx(&e->g, 17);
 	}
@@ -912,13 +789,13 @@ static void check_tx_malformed(void (*make)(struct env *e, unsigned q))
 		restart(e, f);
 		memset(fg_ptr(&e->g, FAKE_BUF + 0x1000), 0, 12);
 		memcpy(fg_ptr(&e->g, FAKE_BUF + 0x1000 + 12), "frame-data", 10);
-		fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF + 0x1000, 22, 0, 0);
-		q1_avail(e, 0);
+		fg_desc(&e->g, FAKE_Q1_DESC, 0, FAKE_BUF + 0x1000, 22, 0, 0);
+		fg_q1_avail(&e->g, 0);
 		virtio_dev_kick(e->vdev, 1);
 		CHECK_EQ(e->tx_calls, 1);
 		CHECK_EQ(e->sent_len, vnet ? 22 : 10);
 		CHECK(memcmp(e->sent + (vnet ? 12 : 0), "frame-data", 10) == 0);
-		CHECK_EQ(q1_used_idx(e), 1);
+		CHECK_EQ(fg_q1_used_idx(&e->g), 1);
 		env_free(e);
 	}
 }
@@ -1206,18 +1083,18 @@ TEST(net_tx_drops_chain_with_writable_descriptor)
 	start(e, e->vdev->host_features);
 	guard_fill(e);
 	memset(fg_ptr(&e->g, FAKE_BUF), 0, 22);
-	fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF, 22, VRING_DESC_F_NEXT, 1);
-	fg_desc(&e->g, Q1_DESC, 1, FAKE_BUF + 0x100, 64, VRING_DESC_F_WRITE, 0);
-	fg_desc(&e->g, Q1_DESC, 2, FAKE_BUF, 22, 0, 0);
-	q1_avail(e, 0);
-	q1_avail(e, 2);
+	fg_desc(&e->g, FAKE_Q1_DESC, 0, FAKE_BUF, 22, VRING_DESC_F_NEXT, 1);
+	fg_desc(&e->g, FAKE_Q1_DESC, 1, FAKE_BUF + 0x100, 64, VRING_DESC_F_WRITE, 0);
+	fg_desc(&e->g, FAKE_Q1_DESC, 2, FAKE_BUF, 22, 0, 0);
+	fg_q1_avail(&e->g, 0);
+	fg_q1_avail(&e->g, 2);
 	virtio_dev_kick(e->vdev, 1);
 	CHECK(!NEEDS_RESET(e));
 	CHECK_EQ(e->tx_calls, 1); /* only the second chain */
 	CHECK_EQ(e->sent_len, 22);
-	CHECK_EQ(q1_used_idx(e), 2);
-	CHECK_EQ(q1_used(e, 0).id, 0);
-	CHECK_EQ(q1_used(e, 0).len, 0);
+	CHECK_EQ(fg_q1_used_idx(&e->g), 2);
+	CHECK_EQ(fg_q1_used(&e->g, 0).id, 0);
+	CHECK_EQ(fg_q1_used(&e->g, 0).len, 0);
 	CHECK(guard_intact(e, FAKE_BUF + 0x100, 64));
 	virtio_net_get_stats(e->vdev, &st);
 	CHECK_EQ(st.tx_dropped, 1);
@@ -1233,16 +1110,16 @@ TEST(net_tx_drops_chain_shorter_than_header)
 	struct virtio_net_stats st;
 
 	start(e, e->vdev->host_features);
-	fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF, 6, VRING_DESC_F_NEXT, 1);
-	fg_desc(&e->g, Q1_DESC, 1, FAKE_BUF + 0x100, 5, 0, 0);
-	fg_desc(&e->g, Q1_DESC, 2, FAKE_BUF, 6, VRING_DESC_F_NEXT, 3);
-	fg_desc(&e->g, Q1_DESC, 3, FAKE_BUF + 0x100, 6, 0, 0);
-	q1_avail(e, 0);
-	q1_avail(e, 2);
+	fg_desc(&e->g, FAKE_Q1_DESC, 0, FAKE_BUF, 6, VRING_DESC_F_NEXT, 1);
+	fg_desc(&e->g, FAKE_Q1_DESC, 1, FAKE_BUF + 0x100, 5, 0, 0);
+	fg_desc(&e->g, FAKE_Q1_DESC, 2, FAKE_BUF, 6, VRING_DESC_F_NEXT, 3);
+	fg_desc(&e->g, FAKE_Q1_DESC, 3, FAKE_BUF + 0x100, 6, 0, 0);
+	fg_q1_avail(&e->g, 0);
+	fg_q1_avail(&e->g, 2);
 	virtio_dev_kick(e->vdev, 1);
 	CHECK_EQ(e->tx_calls, 1);
 	CHECK_EQ(e->sent_len, 12);
-	CHECK_EQ(q1_used_idx(e), 2);
+	CHECK_EQ(fg_q1_used_idx(&e->g), 2);
 	virtio_net_get_stats(e->vdev, &st);
 	CHECK_EQ(st.tx_dropped, 1);
 	env_free(e);
@@ -1257,16 +1134,16 @@ TEST(net_tx_drops_oversized_chain)
 		struct virtio_net_stats st;
 
 		start(e, e->vdev->host_features);
-		fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF, 12, VRING_DESC_F_NEXT, 1);
-		fg_desc(&e->g, Q1_DESC, 1, FAKE_BUF + 0x100, max - 12 + 1, 0, 0);
-		fg_desc(&e->g, Q1_DESC, 2, FAKE_BUF, 12, VRING_DESC_F_NEXT, 3);
-		fg_desc(&e->g, Q1_DESC, 3, FAKE_BUF + 0x100, max - 12, 0, 0);
-		q1_avail(e, 0);
-		q1_avail(e, 2);
+		fg_desc(&e->g, FAKE_Q1_DESC, 0, FAKE_BUF, 12, VRING_DESC_F_NEXT, 1);
+		fg_desc(&e->g, FAKE_Q1_DESC, 1, FAKE_BUF + 0x100, max - 12 + 1, 0, 0);
+		fg_desc(&e->g, FAKE_Q1_DESC, 2, FAKE_BUF, 12, VRING_DESC_F_NEXT, 3);
+		fg_desc(&e->g, FAKE_Q1_DESC, 3, FAKE_BUF + 0x100, max - 12, 0, 0);
+		fg_q1_avail(&e->g, 0);
+		fg_q1_avail(&e->g, 2);
 		virtio_dev_kick(e->vdev, 1);
 		CHECK(!NEEDS_RESET(e));
 		CHECK_EQ(e->tx_calls, 1);
-		CHECK_EQ(q1_used_idx(e), 2);
+		CHECK_EQ(fg_q1_used_idx(&e->g), 2);
 		virtio_net_get_stats(e->vdev, &st);
 		CHECK_EQ(st.tx_dropped, 1);
 		CHECK_EQ(st.tx_packets, 1);
@@ -1285,10 +1162,10 @@ TEST(net_tx_header_split_across_descriptors)
 		memset(fg_ptr(&e->g, FAKE_BUF + 0x100), 0, 8);
 		memcpy(fg_ptr(&e->g, FAKE_BUF + 0x100 + 8), "abc", 3);
 		memcpy(fg_ptr(&e->g, FAKE_BUF + 0x200), "frame-data", 10);
-		fg_desc(&e->g, Q1_DESC, 0, FAKE_BUF, 4, VRING_DESC_F_NEXT, 1);
-		fg_desc(&e->g, Q1_DESC, 1, FAKE_BUF + 0x100, 11, VRING_DESC_F_NEXT, 2);
-		fg_desc(&e->g, Q1_DESC, 2, FAKE_BUF + 0x200, 10, 0, 0);
-		q1_avail(e, 0);
+		fg_desc(&e->g, FAKE_Q1_DESC, 0, FAKE_BUF, 4, VRING_DESC_F_NEXT, 1);
+		fg_desc(&e->g, FAKE_Q1_DESC, 1, FAKE_BUF + 0x100, 11, VRING_DESC_F_NEXT, 2);
+		fg_desc(&e->g, FAKE_Q1_DESC, 2, FAKE_BUF + 0x200, 10, 0, 0);
+		fg_q1_avail(&e->g, 0);
 		virtio_dev_kick(e->vdev, 1);
 		CHECK_EQ(e->tx_calls, 1);
 		CHECK_EQ(e->sent_len, vnet ? 25 : 13);
@@ -1333,7 +1210,5 @@ HARNESS_MAIN(
 	HARNESS_T(net_dp_takes_queues_at_driver_ok_and_gives_them_back_on_reset)
 	HARNESS_T(net_dp_refused_falls_back_to_userspace)
 	HARNESS_T(net_dp_save_reads_kernel_indexes_and_load_resumes_there)
-	HARNESS_T(console_input_pulled_into_buffers)
-	HARNESS_T(rng_fills_buffers)
 )
 // clang-format on

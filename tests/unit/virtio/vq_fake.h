@@ -1,5 +1,5 @@
 /* vq_fake.h — a fake guest for virtqueue tests: RAM at a fixed gpa over a host buffer, ring
- * builders. */
+ * builders, and a driver that brings a device's first two queues up on them. */
 #ifndef VMON_TESTS_VQ_FAKE_H
 #define VMON_TESTS_VQ_FAKE_H
 
@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
 #include "mem/gmem.h"
 #include "util/compiler.h"
+#include "virtio/virtio.h"
 #include "virtio/virtqueue.h"
 
 #define FAKE_RAM_GPA 0x100000ull
@@ -20,12 +22,17 @@
 #define FAKE_USED (FAKE_RAM_GPA + 0x3000)
 #define FAKE_INDIRECT (FAKE_RAM_GPA + 0x5000)
 #define FAKE_BUF (FAKE_RAM_GPA + 0x10000)
+/* A device's second queue (queue 1), beside the first one's rings (fg_start_dev) */
+#define FAKE_Q1_DESC (FAKE_RAM_GPA + 0x6000)
+#define FAKE_Q1_AVAIL (FAKE_RAM_GPA + 0x7000)
+#define FAKE_Q1_USED (FAKE_RAM_GPA + 0x8000)
 
 struct fake_guest {
 	struct gmem gm;
 	uint8_t *ram;
 	uint16_t avail_idx;
 	uint16_t qsize;
+	uint16_t q1_avail_idx; /* queue 1's avail idx (fg_q1_avail; its queue size is 16) */
 };
 
 static inline void *fg_ptr(struct fake_guest *g, uint64_t gpa)
@@ -41,6 +48,7 @@ static inline void fg_init(struct fake_guest *g, struct virtq *vq, uint16_t qsiz
 	gmem_add_hva(&g->gm, FAKE_RAM_GPA, FAKE_RAM_LEN, g->ram);
 	g->avail_idx = 0;
 	g->qsize = qsize;
+	g->q1_avail_idx = 0;
 	if (vq) {
 		vq->name = "test";
 		virtq_init(vq, &g->gm, 256);
@@ -93,6 +101,69 @@ static inline uint16_t fg_used_idx(struct fake_guest *g)
 static inline struct vring_used_elem fg_used(struct fake_guest *g, unsigned i)
 {
 	return ((struct vring_used_elem *)((uint8_t *)fg_ptr(g, FAKE_USED) + 4))[i % g->qsize];
+}
+
+/* Queue 1 (16 entries, FAKE_Q1_* rings): make chain @head available, read back the used ring. */
+static inline void fg_q1_avail(struct fake_guest *g, uint16_t head)
+{
+	uint16_t *ring = fg_ptr(g, FAKE_Q1_AVAIL);
+
+	ring[2 + g->q1_avail_idx % 16] = head;
+	ring[1] = ++g->q1_avail_idx;
+}
+
+static inline uint16_t fg_q1_used_idx(struct fake_guest *g)
+{
+	return ((uint16_t *)fg_ptr(g, FAKE_Q1_USED))[1];
+}
+
+static inline struct vring_used_elem fg_q1_used(struct fake_guest *g, unsigned i)
+{
+	return ((struct vring_used_elem *)((uint8_t *)fg_ptr(g, FAKE_Q1_USED) + 4))[i % 16];
+}
+
+/* Interrupts a device raised, counted by fg_count_irq (a struct virtio_transport's interrupt). */
+struct fg_irqs {
+	unsigned queue[2]; /* used buffers on queue 0, 1 */
+	unsigned config; /* configuration changed */
+};
+
+static inline void fg_count_irq(void *opaque, struct virtio_dev *vdev, int q)
+{
+	struct fg_irqs *n = opaque;
+
+	(void)vdev;
+	if (q >= 0 && q < 2)
+		n->queue[q]++;
+	else if (q == -1)
+		n->config++;
+}
+
+/*
+ * fg_start_dev - act as the driver (virtio 1.2 §3.1.1): give @vdev the transport @t, negotiate
+ * @features and set its first two queues up, 16 entries each, on the FAKE_* and FAKE_Q1_* rings,
+ * then DRIVER_OK.
+ */
+static inline void fg_start_dev(struct virtio_dev *vdev, const struct virtio_transport *t,
+				uint64_t features)
+{
+	const unsigned acked = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+
+	vdev->transport = *t;
+	virtio_dev_set_status(vdev, acked);
+	vdev->driver_features = features;
+	virtio_dev_set_status(vdev, acked | VIRTIO_CONFIG_S_FEATURES_OK);
+	for (unsigned q = 0; q < vdev->nr_queues && q < 2; q++) {
+		struct virtq *vq = &vdev->vqs[q];
+
+		vq->size = 16;
+		vq->desc_gpa = q ? FAKE_Q1_DESC : FAKE_DESC;
+		vq->avail_gpa = q ? FAKE_Q1_AVAIL : FAKE_AVAIL;
+		vq->used_gpa = q ? FAKE_Q1_USED : FAKE_USED;
+		vq->enabled = true;
+	}
+	virtio_dev_set_status(vdev,
+			      acked | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
 #endif
