@@ -437,25 +437,34 @@ static int expect_section(struct state_reader *r, const char *tag, long instance
 	return 0;
 }
 
-static int restore_parse(struct restore_state *rs, const struct vm_restore_opts *o, char *err,
-			 size_t err_len)
+/* The host CPU must be the snapshot's: its CPUID and TSC were given to the guest. */
+static int check_cpu(const struct snapfile_header *h, char *err, size_t err_len)
 {
-	struct state_section s;
 	char vendor[16];
 	uint32_t signature;
-	int ret;
 
-	ret = snapfile_read(o->state_path, &rs->file, err, err_len);
-	if (ret)
-		return ret;
 	host_cpu(vendor, &signature);
-	if (strcmp(vendor, rs->file.hdr.cpu_vendor) || signature != rs->file.hdr.cpu_signature) {
+	if (strcmp(vendor, h->cpu_vendor) || signature != h->cpu_signature) {
 		snprintf(err, err_len,
-			 "snapshot: made on a %s CPU of signature 0x%x; this host is a %s CPU of "
-			 "signature 0x%x",
-			 rs->file.hdr.cpu_vendor, rs->file.hdr.cpu_signature, vendor, signature);
+			 "snapshot: taken on a CPU of vendor %s, signature 0x%x; this host's is "
+			 "%s, 0x%x",
+			 h->cpu_vendor, h->cpu_signature, vendor, signature);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/*
+ * Decode the configuration, vCPU and VM sections of a parsed state file
+ * (rs->file), applying @o's network overrides (@o may be NULL). Leaves
+ * rs->devices at the first device section.
+ */
+static int restore_decode(struct restore_state *rs, const struct vm_restore_opts *o, char *err,
+			  size_t err_len)
+{
+	struct state_section s;
+	int ret;
+
 	ret = expect_section(&rs->file.sections, VM_CONFIG_SECTION, 0, &s, err, err_len);
 	if (ret)
 		return ret;
@@ -468,7 +477,7 @@ static int restore_parse(struct restore_state *rs, const struct vm_restore_opts 
 		snprintf(err, err_len, "snapshot: the header and 'vm_config' disagree");
 		return -EINVAL;
 	}
-	for (unsigned k = 0; k < o->nr_net_overrides; k++) {
+	for (unsigned k = 0; o && k < o->nr_net_overrides; k++) {
 		unsigned i;
 		char *tap;
 
@@ -551,6 +560,53 @@ static int restore_devices(struct vm *vm, struct state_reader *r, char *err, siz
 	return 0;
 }
 
+int vm_snapshot_check(const void *buf, size_t len, char *err, size_t err_len)
+{
+	struct restore_state *rs = calloc(1, sizeof(*rs));
+	struct state_section s;
+	int ret;
+
+	if (!rs)
+		return -ENOMEM;
+	vm_config_init(&rs->cfg);
+	ret = snapfile_parse(buf, len, &rs->file, err, err_len);
+	if (!ret)
+		ret = restore_decode(rs, NULL, err, err_len);
+	while (!ret && (ret = state_next_section(&rs->devices, &s)) > 0)
+		ret = 0; /* the device sections: framing and CRC only, without the devices */
+	if (ret < 0 && !err[0])
+		snprintf(err, err_len, "snapshot: a device section is malformed");
+	restore_state_free(rs);
+	free(rs);
+	return ret < 0 ? ret : 0;
+}
+
+int vm_snapshot_decode_section(const char *tag, uint32_t version, const void *payload, size_t len)
+{
+	struct state_reader r;
+	int ret = -EINVAL;
+
+	state_reader_init(&r, payload, len);
+	if (!strcmp(tag, VM_CONFIG_SECTION)) {
+		struct vm_config c;
+
+		vm_config_init(&c);
+		ret = config_load(&r, version, &c);
+		vm_config_free(&c);
+	} else if (!strcmp(tag, HV_VCPU_STATE_TAG)) {
+		struct hv_vcpu_state st;
+
+		memset(&st, 0, sizeof(st));
+		ret = hv_vcpu_state_load(&r, version, &st);
+		hv_vcpu_state_free(&st);
+	} else if (!strcmp(tag, HV_VM_STATE_TAG)) {
+		struct hv_vm_state st;
+
+		ret = hv_vm_state_load(&r, version, &st);
+	}
+	return ret;
+}
+
 int vm_restore(struct vm **out, const struct vm_restore_opts *o, struct evloop *el,
 	       struct vm_config *cfg_out, bool *user_error, char *err, size_t err_len)
 {
@@ -565,7 +621,11 @@ int vm_restore(struct vm **out, const struct vm_restore_opts *o, struct evloop *
 		return -ENOMEM;
 	}
 	vm_config_init(&rs->cfg);
-	ret = restore_parse(rs, o, err, err_len);
+	ret = snapfile_read(o->state_path, &rs->file, err, err_len);
+	if (!ret)
+		ret = check_cpu(&rs->file.hdr, err, err_len);
+	if (!ret)
+		ret = restore_decode(rs, o, err, err_len);
 	if (ret)
 		goto out;
 	src = (struct vm_mem_source){ .hdr = &rs->file.hdr, .mem_path = o->mem_path };

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vm/vm_config.h"
 
@@ -59,6 +60,21 @@ struct vm_restore_opts {
  */
 int vm_restore(struct vm **out, const struct vm_restore_opts *o, struct evloop *el,
 	       struct vm_config *cfg_out, bool *user_error, char *err, size_t err_len);
+
+/*
+ * vm_snapshot_check - everything a restore checks of state file @buf/@len
+ * before any VM exists (the file's framing and checksums, the configuration,
+ * every vCPU and the VM section; device sections by their framing), without
+ * the host CPU check. For fuzzing and tests. 0 or -errno with one line in @err.
+ */
+int vm_snapshot_check(const void *buf, size_t len, char *err, size_t err_len);
+
+/*
+ * vm_snapshot_decode_section - decode one "vm_config", "vcpu" or "kvm_vm"
+ * payload of @version as a restore would, and throw it away: 0, or -EINVAL
+ * for anything malformed (or another tag). For fuzzing and tests.
+ */
+int vm_snapshot_decode_section(const char *tag, uint32_t version, const void *payload, size_t len);
 
 /* vm_dirty_track - start (or stop) dirty-page tracking for Diff snapshots. 0 or -errno. */
 int vm_dirty_track(struct vm *vm, bool on);

@@ -1,0 +1,234 @@
+/*
+ * test_vm_snapshot.c — what a restore checks before any VM exists, on a real
+ * state file (data/ticker-2cpu.state: the ticker guest on 2 vCPUs, paused and
+ * saved by vmon): it is accepted whole; a truncation at every section
+ * boundary, a flipped byte in every section, malformed configuration, vCPU
+ * and VM payloads, and a snapshot of another CPU are each refused with their
+ * line. No /dev/kvm needed: all of it happens before KVM is opened.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "snapshot/snapfile.h"
+#include "vm/vm_snapshot.h"
+
+static uint8_t *file;
+static size_t file_len;
+
+static void load_fixture(void)
+{
+	static uint8_t buf[1 << 20];
+	int fd = open(VMON_TEST_DATA "/ticker-2cpu.state", O_RDONLY);
+	ssize_t n;
+
+	REQUIRE(fd >= 0);
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	REQUIRE(n > 0);
+	file = buf;
+	file_len = (size_t)n;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	return le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* Section boundaries of the fixture: offsets[i] is where section i starts; the last is the trailer.
+ */
+static unsigned sections(size_t *offsets, char (*tags)[17], unsigned max)
+{
+	size_t pos = le32(file + 12); /* header_length */
+	unsigned n = 0;
+
+	while (pos + 4 < file_len && n < max) {
+		offsets[n] = pos;
+		memcpy(tags[n], file + pos, 16);
+		tags[n][16] = '\0';
+		pos += STATE_SECTION_HDR_LEN + le64(file + pos + 24) + STATE_SECTION_CRC_LEN;
+		n++;
+	}
+	offsets[n] = pos;
+	return n;
+}
+
+static int check_copy(const uint8_t *buf, size_t len, char *err, size_t err_len)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	int ret;
+
+	memcpy(copy, buf, len);
+	err[0] = '\0';
+	ret = vm_snapshot_check(copy, len, err, err_len);
+	free(copy);
+	return ret;
+}
+
+TEST(vm_snapshot_check_accepts_a_real_state_file)
+{
+	size_t off[64];
+	char tags[64][17], err[256] = "";
+	unsigned n;
+
+	load_fixture();
+	n = sections(off, tags, 63);
+	CHECK_EQ(check_copy(file, file_len, err, sizeof(err)), 0);
+	CHECK(n >= 5);
+	CHECK(!strcmp(tags[0], "vm_config"));
+	CHECK(!strcmp(tags[1], "vcpu") && !strcmp(tags[2], "vcpu"));
+	CHECK(!strcmp(tags[3], "kvm_vm"));
+	CHECK_EQ(off[n], file_len - 4);
+	if (err[0])
+		printf("#   %s\n", err);
+}
+
+TEST(vm_snapshot_check_refuses_a_truncation_at_every_section_boundary)
+{
+	size_t off[64];
+	char tags[64][17], err[256];
+	unsigned n;
+
+	load_fixture();
+	n = sections(off, tags, 63);
+	for (unsigned i = 0; i <= n; i++) {
+		for (size_t cut = off[i] - 1; cut <= off[i] + 1; cut++) {
+			int ret = check_copy(file, cut, err, sizeof(err));
+
+			CHECK(ret < 0);
+			CHECK(err[0] != '\0');
+			if (ret >= 0 || !err[0])
+				printf("#   cut at %zu (section %u '%s') accepted\n", cut, i,
+				       i < n ? tags[i] : "trailer");
+		}
+	}
+}
+
+TEST(vm_snapshot_check_refuses_a_flipped_byte_in_every_section)
+{
+	static uint8_t copy[1 << 20];
+	size_t off[64];
+	char tags[64][17], err[256];
+	unsigned n;
+
+	load_fixture();
+	n = sections(off, tags, 63);
+	for (unsigned i = 0; i < n; i++) {
+		size_t at = off[i] + (off[i + 1] - off[i]) / 2;
+
+		memcpy(copy, file, file_len);
+		copy[at] ^= 0x40;
+		CHECK(check_copy(copy, file_len, err, sizeof(err)) < 0);
+		CHECK(strstr(err, "checksum") != NULL);
+		if (!strstr(err, "checksum"))
+			printf("#   byte %zu of section '%s': \"%s\"\n", at, tags[i], err);
+	}
+}
+
+/* The payload of the fixture's section @idx. */
+static const uint8_t *payload(unsigned idx, size_t *len)
+{
+	size_t off[64];
+	char tags[64][17];
+
+	sections(off, tags, 63);
+	*len = le64(file + off[idx] + 24);
+	return file + off[idx] + STATE_SECTION_HDR_LEN;
+}
+
+TEST(vm_snapshot_decoders_refuse_malformed_payloads)
+{
+	static uint8_t buf[1 << 16];
+	static const char *const tags[] = { "vm_config", "vcpu", "vcpu", "kvm_vm" };
+	size_t len;
+	const uint8_t *p;
+
+	load_fixture();
+	for (unsigned s = 0; s < 4; s++) {
+		p = payload(s, &len);
+		REQUIRE(len < sizeof(buf));
+		CHECK_EQ(vm_snapshot_decode_section(tags[s], 1, p, len), 0);
+		CHECK(vm_snapshot_decode_section(tags[s], 2, p, len) < 0); /* a newer version */
+		for (size_t cut = 0; cut < len; cut += (len > 64 ? len / 64 : 1))
+			CHECK(vm_snapshot_decode_section(tags[s], 1, p, cut) < 0);
+		memcpy(buf, p, len);
+		buf[len] = 0;
+		CHECK(vm_snapshot_decode_section(tags[s], 1, buf, len + 1) <
+		      0); /* a byte too many */
+	}
+	/* vm_config: vCPUs 0 and 65, a console kind that does not exist, a string without its end
+	 */
+	p = payload(0, &len);
+	memcpy(buf, p, len);
+	memset(buf, 0, 4);
+	CHECK(vm_snapshot_decode_section("vm_config", 1, buf, len) < 0);
+	buf[0] = 65;
+	CHECK(vm_snapshot_decode_section("vm_config", 1, buf, len) < 0);
+	memcpy(buf, p, len);
+	buf[12] = 7; /* console, after cpus u32 and mem_bytes u64 */
+	CHECK(vm_snapshot_decode_section("vm_config", 1, buf, len) < 0);
+	memcpy(buf, p, len);
+	buf[16] = 0xff; /* kernel_path's length, u32 after its presence byte: huge */
+	buf[17] = 0xff;
+	CHECK(vm_snapshot_decode_section("vm_config", 1, buf, len) < 0);
+	CHECK(vm_snapshot_decode_section("rtc_cmos", 1, buf, len) < 0); /* not a restore decoder */
+}
+
+TEST(vm_restore_refuses_a_snapshot_of_another_cpu)
+{
+	struct state_writer sections_w, out;
+	struct snapfile f;
+	struct vm_restore_opts o = { 0 };
+	struct vm_config cfg;
+	struct vm *vm = NULL;
+	char err[512] = "", path[] = "/tmp/vmon-test-cpu-XXXXXX";
+	bool user_error = false;
+	uint8_t *copy;
+	int fd;
+
+	load_fixture();
+	copy = malloc(file_len);
+	memcpy(copy, file, file_len);
+	REQUIRE(snapfile_parse(copy, file_len, &f, err, sizeof(err)) == 0);
+	/* the same sections under a header naming another vendor */
+	snprintf(f.hdr.cpu_vendor, sizeof(f.hdr.cpu_vendor), "%s",
+		 strcmp(f.hdr.cpu_vendor, "AuthenticAMD") ? "AuthenticAMD" : "GenuineIntel");
+	state_writer_init(&sections_w);
+	state_put_bytes(&sections_w, f.sections.buf + f.sections.pos,
+			f.sections.len - f.sections.pos);
+	state_writer_init(&out);
+	REQUIRE(snapfile_encode(&f.hdr, &sections_w, &out, err, sizeof(err)) == 0);
+	fd = mkstemp(path);
+	REQUIRE(fd >= 0);
+	REQUIRE(write(fd, out.buf, out.len) == (ssize_t)out.len);
+	close(fd);
+	o.state_path = path;
+	o.mem_path = "/nonexistent";
+	CHECK(vm_restore(&vm, &o, NULL, &cfg, &user_error, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "taken on a CPU of vendor") != NULL);
+	CHECK(user_error);
+	CHECK(vm == NULL);
+	printf("#   %s\n", err);
+	unlink(path);
+	state_writer_free(&sections_w);
+	state_writer_free(&out);
+	snapfile_free(&f);
+	free(copy);
+}
+
+// clang-format off
+HARNESS_MAIN(
+	HARNESS_T(vm_snapshot_check_accepts_a_real_state_file)
+	HARNESS_T(vm_snapshot_check_refuses_a_truncation_at_every_section_boundary)
+	HARNESS_T(vm_snapshot_check_refuses_a_flipped_byte_in_every_section)
+	HARNESS_T(vm_snapshot_decoders_refuse_malformed_payloads)
+	HARNESS_T(vm_restore_refuses_a_snapshot_of_another_cpu)
+)
+// clang-format on
