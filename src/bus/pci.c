@@ -659,42 +659,54 @@ void pci_device_save(struct pci_device *pdev, struct state_writer *w)
 	pthread_mutex_unlock(&pdev->lock);
 }
 
-int pci_device_load(struct pci_device *pdev, struct state_reader *r)
+int pci_device_parse(struct pci_device *pdev, struct state_reader *r, struct pci_device_state *st)
 {
-	uint8_t cfg[PCI_CFG_SIZE];
-	struct pci_msix_entry msix[PCI_MSIX_MAX_VECTORS];
-	uint64_t pba;
-	uint8_t intx;
-	uint32_t nr;
-
 	if (state_get_u32(r) != PCI_SAVE_MAGIC)
 		return -EINVAL;
-	state_get_bytes(r, cfg, sizeof(cfg));
-	nr = state_get_u32(r);
-	if (state_error(r) || nr != pdev->msix_nr)
+	state_get_bytes(r, st->cfg, sizeof(st->cfg));
+	st->nr_msix = state_get_u32(r);
+	if (state_error(r) || st->nr_msix != pdev->msix_nr)
 		return -EINVAL;
-	for (unsigned i = 0; i < nr; i++) {
-		msix[i].addr_lo = state_get_u32(r);
-		msix[i].addr_hi = state_get_u32(r);
-		msix[i].data = state_get_u32(r);
-		msix[i].ctrl = state_get_u32(r) & PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	for (unsigned i = 0; i < st->nr_msix; i++) {
+		st->msix[i].addr_lo = state_get_u32(r);
+		st->msix[i].addr_hi = state_get_u32(r);
+		st->msix[i].data = state_get_u32(r);
+		st->msix[i].ctrl = state_get_u32(r) & PCI_MSIX_ENTRY_CTRL_MASKBIT;
 	}
-	pba = state_get_u64(r);
-	intx = state_get_u8(r);
-	if (state_error(r))
-		return -EINVAL;
+	st->pba = state_get_u64(r);
+	st->intx = state_get_u8(r);
+	return state_error(r) ? -EINVAL : 0;
+}
+
+void pci_device_apply(struct pci_device *pdev, const struct pci_device_state *st)
+{
+	unsigned nr = st->nr_msix;
+
 	/* Only the writable bits (and interrupt status) come from the image; ids stay ours. */
 	pthread_mutex_lock(&pdev->lock);
 	for (unsigned i = 0; i < PCI_CFG_SIZE; i++)
 		pdev->cfg[i] =
-			(uint8_t)((pdev->cfg[i] & ~pdev->wmask[i]) | (cfg[i] & pdev->wmask[i]));
-	memcpy(pdev->msix, msix, sizeof(msix[0]) * nr);
-	pdev->msix_pba = nr < 64 ? pba & ((1ull << nr) - 1) : pba;
-	pdev->intx_level = intx;
+			(uint8_t)((pdev->cfg[i] & ~pdev->wmask[i]) | (st->cfg[i] & pdev->wmask[i]));
+	memcpy(pdev->msix, st->msix, sizeof(st->msix[0]) * nr);
+	pdev->msix_pba = nr < 64 ? st->pba & ((1ull << nr) - 1) : st->pba;
+	pdev->intx_level = st->intx;
 	pci_update_mappings(pdev);
 	intx_apply(pdev);
 	if (pdev->msix_changed)
 		pdev->msix_changed(pdev);
 	pthread_mutex_unlock(&pdev->lock);
-	return 0;
+}
+
+int pci_device_load(struct pci_device *pdev, struct state_reader *r)
+{
+	struct pci_device_state *st = malloc(sizeof(*st));
+	int rc;
+
+	if (!st)
+		return -ENOMEM;
+	rc = pci_device_parse(pdev, r, st);
+	if (!rc)
+		pci_device_apply(pdev, st);
+	free(st);
+	return rc;
 }

@@ -282,4 +282,21 @@ void pci_intx_set(struct pci_device *pdev, int level);
 void pci_device_save(struct pci_device *pdev, struct state_writer *w);
 int pci_device_load(struct pci_device *pdev, struct state_reader *r);
 
+/* struct pci_device_state - a parsed, not yet applied pci_device section part. */
+struct pci_device_state {
+	uint8_t cfg[PCI_CFG_SIZE];
+	struct pci_msix_entry msix[PCI_MSIX_MAX_VECTORS];
+	uint32_t nr_msix;
+	uint64_t pba;
+	uint8_t intx;
+};
+
+/*
+ * pci_device_parse / pci_device_apply - pci_device_load in two steps, so that a
+ * device whose section holds more than its PCI part validates all of it
+ * before committing any: parse changes nothing (0 or -EINVAL); apply cannot fail.
+ */
+int pci_device_parse(struct pci_device *pdev, struct state_reader *r, struct pci_device_state *st);
+void pci_device_apply(struct pci_device *pdev, const struct pci_device_state *st);
+
 #endif

@@ -766,6 +766,7 @@ static void vp_save(void *dev, struct state_writer *w)
 static int vp_load(void *dev, struct state_reader *r)
 {
 	struct virtio_pci *vp = dev;
+	struct pci_device_state *pst;
 	uint32_t dfs, gfs;
 	uint16_t qs;
 	uint8_t isr;
@@ -779,19 +780,28 @@ static int vp_load(void *dev, struct state_reader *r)
 	isr = state_get_u8(r);
 	if (state_error(r))
 		return -EINVAL;
+	pst = malloc(sizeof(*pst));
+	if (!pst)
+		return -ENOMEM;
 	virtio_dev_lock(vp->vdev);
-	rc = pci_device_load(&vp->pdev, r);
+	/*
+	 * The PCI part is parsed first but applied only once the virtio part
+	 * (which validates all of itself before changing the device) is in.
+	 */
+	rc = pci_device_parse(&vp->pdev, r, pst);
 	if (!rc)
 		rc = virtio_dev_load(vp->vdev, r);
 	if (!rc)
 		rc = state_done(r);
 	if (!rc) {
+		pci_device_apply(&vp->pdev, pst);
 		vp->device_feature_select = dfs;
 		vp->driver_feature_select = gfs;
 		vp->queue_select = qs;
 		vp->isr = isr & 3;
 	}
 	virtio_dev_unlock(vp->vdev);
+	free(pst);
 	return rc;
 }
 

@@ -557,6 +557,32 @@ TEST(virtio_pci_save_load)
 	env_free(f);
 }
 
+TEST(virtio_pci_load_commits_nothing_when_the_virtio_part_is_bad)
+{
+	struct env *e = env_new(false, true), *g = env_new(false, true);
+	uint8_t before[PCI_CFG_SIZE];
+	struct state_writer w;
+	struct state_reader r;
+	struct state_section s;
+
+	REQUIRE(driver_init(e, read_features(e), 0));
+	cfg_wr(e, PCI_INTERRUPT_LINE, 0x55, 1); /* a writable byte that differs from g's */
+	state_writer_init(&w);
+	virtio_pci_device_ops.save(e->vp, &w);
+	REQUIRE(state_writer_error(&w) == 0);
+	memcpy(before, g->vp->pdev.cfg, sizeof(before));
+	state_reader_init(&r, w.buf, w.len);
+	REQUIRE(state_next_section(&r, &s) == 1);
+	s.payload.len -= 3; /* the PCI part is whole, the virtio part is cut short */
+	CHECK_EQ(virtio_pci_device_ops.load(g->vp, &s.payload), -EINVAL);
+	CHECK(memcmp(before, g->vp->pdev.cfg, sizeof(before)) == 0);
+	CHECK(cfg_rd(g, PCI_INTERRUPT_LINE, 1) != 0x55);
+	CHECK(!virtio_dev_running(g->vp->vdev));
+	state_writer_free(&w);
+	env_free(e);
+	env_free(g);
+}
+
 TEST(virtio_pci_vm_reset)
 {
 	struct env *e = env_new(false, true);
@@ -680,6 +706,7 @@ HARNESS_MAIN(
 	HARNESS_T(virtio_pci_rings_outside_ram_need_reset)
 	HARNESS_T(virtio_pci_console_output_and_config)
 	HARNESS_T(virtio_pci_save_load)
+	HARNESS_T(virtio_pci_load_commits_nothing_when_the_virtio_part_is_bad)
 	HARNESS_T(virtio_pci_vm_reset)
 	HARNESS_T(virtio_pci_bus_destroyed_first)
 	HARNESS_T(virtio_pci_random_register_accesses)
