@@ -23,7 +23,7 @@
 #endif
 #include "hv/hv.h"
 #include "util/log.h"
-#include "vm/evloop.h"
+#include "base/evloop.h"
 #include "vm/vm.h"
 #include "vm/vm_boot.h"
 #include "vm/vm_console.h"

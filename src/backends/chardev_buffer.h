@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backends/chardev.h"
+#include "base/chardev.h"
 
 struct chardev_buffer;
 

@@ -1,7 +1,7 @@
 /*
  * chardev_stdio.h — the console backend on the monitor's own stdin/stdout.
  *
- * Input: stdin is watched on the VM's event loop (vm/evloop.h). A terminal is
+ * Input: stdin is watched on the VM's event loop (base/evloop.h). A terminal is
  * put in raw mode (no echo, no line editing, no signals from ^C: every key goes
  * to the guest; output post-processing is kept) and restored on every exit
  * path: chardev_stdio_stop/destroy, atexit, and SIGINT/SIGTERM/SIGHUP/SIGQUIT
@@ -27,8 +27,8 @@
 
 #include <stdbool.h>
 
-#include "backends/chardev.h"
-#include "vm/evloop.h"
+#include "base/chardev.h"
+#include "base/evloop.h"
 
 #define CHARDEV_STDIO_BUF 256
 #define CHARDEV_STDIO_ESCAPE 0x01 /* Ctrl-A */

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
-#include "devices/device.h"
+#include "base/device.h"
 #include "util/log.h"
 
 #define PCI_CONFIG_ADDRESS_PORT 0xcf8 /* 4 ports 0xcf8-0xcfb; 0xcf9 is the reset control byte */
@@ -66,7 +66,7 @@ static inline unsigned pci_slot_intx_gsi(unsigned slot)
  * @intx_set:      drive GSI @gsi (level-triggered, active high as KVM sees it) to @level.
  * @fd_watch:      call @fn(@arg, epoll events) on the event-loop thread
  *                 whenever @fd is readable (level-triggered; the signature is
- *                 vm/evloop.h's evloop_handler, so evloop_add(el, fd, EPOLLIN,
+ *                 base/evloop.h's evloop_handler, so evloop_add(el, fd, EPOLLIN,
  *                 fn, arg) implements it). Returns 0 or -errno.
  * @fd_unwatch:    stop watching @fd.
  * @msi_route:     route a GSI as the MSI @addr/@data: a new one when @gsi < 0,

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
-#include "devices/device.h"
+#include "base/device.h"
 
 #define ACPI_PM_SLEEP_BASE 0x600 /* range of both sleep registers */
 #define ACPI_PM_SLEEP_LEN 2

@@ -12,7 +12,7 @@
 #define VMON_DEVICES_DEBUG_EXIT_H
 
 #include "bus/bus.h"
-#include "devices/device.h"
+#include "base/device.h"
 
 #define DEBUG_EXIT_PORT 0xf4
 #define DEBUG_EXIT_LEN 4

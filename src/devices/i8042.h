@@ -23,7 +23,7 @@
 #define VMON_DEVICES_I8042_H
 
 #include "bus/bus.h"
-#include "devices/device.h"
+#include "base/device.h"
 
 #define I8042_DATA_PORT 0x60
 #define I8042_CMD_PORT 0x64

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
-#include "devices/device.h"
+#include "base/device.h"
 
 #define PORT80_PORT 0x80
 #define PORT80_LEN 1

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
-#include "devices/device.h"
+#include "base/device.h"
 
 #define RTC_CMOS_PORT 0x70
 #define RTC_CMOS_LEN 2

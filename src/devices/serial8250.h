@@ -26,9 +26,9 @@
 
 #include <stdint.h>
 
-#include "backends/chardev.h"
+#include "base/chardev.h"
 #include "bus/bus.h"
-#include "devices/device.h"
+#include "base/device.h"
 
 #define SERIAL8250_COM1_BASE 0x3f8
 #define SERIAL8250_COM1_IRQ 4

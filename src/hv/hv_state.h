@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "arch/x86/cpu_state.h"
-#include "snapshot/state.h"
+#include "base/state.h"
 
 #define HV_VCPU_STATE_VERSION 1
 #define HV_VM_STATE_VERSION 1

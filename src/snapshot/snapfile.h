@@ -2,7 +2,7 @@
  * snapfile.h — the snapshot STATE file: a fixed little-endian header saying
  * what machine was saved (vmon and format versions, host CPU, vCPUs, the RAM
  * layout, the CPUID the guest saw), then every device's sections
- * (snapshot/state.h), then a CRC-32C over the whole file. Guest RAM lives in
+ * (base/state.h), then a CRC-32C over the whole file. Guest RAM lives in
  * a separate memory file (snapshot/memfile.h) laid out as the header's ram[]
  * says.
  *
@@ -53,7 +53,7 @@
 #include <stdint.h>
 
 #include "arch/x86/cpu_state.h"
-#include "snapshot/state.h"
+#include "base/state.h"
 
 #define SNAPFILE_MAGIC "VMONSNAP" /* 8 bytes, no NUL on disk */
 #define SNAPFILE_HEADER_VERSION 1 /* the layout of the header above */

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "mem/gmem.h"
-#include "snapshot/state.h"
+#include "base/state.h"
 #include "util/log.h"
 #include "virtio/virtqueue.h"
 

@@ -17,7 +17,7 @@
 #include "util/log.h"
 #include "virtio/virtio_blk.h"
 #include "virtio/virtio_net.h"
-#include "vm/evloop.h"
+#include "base/evloop.h"
 
 /* ---- block ---------------------------------------------------------------------------- */
 

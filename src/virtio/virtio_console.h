@@ -1,7 +1,7 @@
 /*
  * virtio_console.h — virtio console (virtio 1.2 §5.3) with one port (hvc0
  * in Linux), no MULTIPORT: receiveq0 carries host input to the guest,
- * transmitq0 guest output to a character backend (backends/chardev.h).
+ * transmitq0 guest output to a character backend (base/chardev.h).
  * VIRTIO_CONSOLE_F_EMERG_WRITE lets early code write single characters
  * through the config space.
  *
@@ -12,7 +12,7 @@
 #ifndef VMON_VIRTIO_VIRTIO_CONSOLE_H
 #define VMON_VIRTIO_VIRTIO_CONSOLE_H
 
-#include "backends/chardev.h"
+#include "base/chardev.h"
 #include "mem/gmem.h"
 #include "virtio/virtio.h"
 

@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #include "bus/pci.h"
-#include "devices/device.h"
+#include "base/device.h"
 #include "virtio/virtio.h"
 
 #define VIRTIO_PCI_BAR_SIZE 0x8000u

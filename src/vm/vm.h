@@ -13,10 +13,10 @@
 
 #include "arch/x86/layout.h"
 #include "bus/bus.h"
-#include "devices/device.h"
+#include "base/device.h"
 #include "hv/hv.h"
 #include "mem/gmem.h"
-#include "vm/evloop.h"
+#include "base/evloop.h"
 #include "vm/exit_status.h"
 #include "vm/runctl.h"
 #include "vm/vcpu.h"

@@ -20,7 +20,7 @@
 #include "config.h"
 #include "util/compiler.h"
 #include "util/log.h"
-#include "vm/evloop.h"
+#include "base/evloop.h"
 
 /* Segments a zero-writing WRITE_ZEROES request uses per system call. */
 #define BLK_ZERO_SEGS 16

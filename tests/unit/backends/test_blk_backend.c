@@ -26,7 +26,7 @@
 #include "backends/blk/blk_engine.h"
 #include "harness.h"
 #include "util/compiler.h"
-#include "vm/evloop.h"
+#include "base/evloop.h"
 
 #define IMG_BYTES (4u << 20)
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "snapshot/state.h"
+#include "base/state.h"
 #include "util/crc32c.h"
 
 TEST(crc32c_matches_known_vectors)

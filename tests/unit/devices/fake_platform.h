@@ -3,7 +3,7 @@
 #ifndef VMON_TESTS_UNIT_DEVICES_FAKE_PLATFORM_H
 #define VMON_TESTS_UNIT_DEVICES_FAKE_PLATFORM_H
 
-#include "devices/device.h"
+#include "base/device.h"
 
 struct fake_irq {
 	struct irq_line line;

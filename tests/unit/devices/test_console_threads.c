@@ -1,6 +1,6 @@
 /*
  * test_console_threads.c — the console path with real threads: the VM's event
- * loop (vm/evloop.c) on its own thread feeding chardev_stdio from a pipe, a
+ * loop (base/evloop.c) on its own thread feeding chardev_stdio from a pipe, a
  * writer thread pushing input, and the test thread acting as a vCPU reading
  * the 8250's RBR. Every byte must arrive once, in order, with no overrun,
  * while stdin's watch is dropped and re-armed across threads.
@@ -14,7 +14,7 @@
 #include "backends/chardev_stdio.h"
 #include "devices/serial8250.h"
 #include "harness.h"
-#include "vm/evloop.h"
+#include "base/evloop.h"
 
 #define TOTAL 20000
 

@@ -21,7 +21,7 @@
 #include "unit/backends/tap_netns.h"
 #include "virtio/virtio_blk.h"
 #include "virtio/virtio_net.h"
-#include "vm/evloop.h"
+#include "base/evloop.h"
 
 /* Second queue's rings (the transmit queue), beside vq_fake.h's. */
 #define Q1_DESC (FAKE_RAM_GPA + 0x6000)

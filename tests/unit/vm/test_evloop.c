@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "vm/evloop.h"
+#include "base/evloop.h"
 
 struct loop_fixture {
 	struct evloop *el;

@@ -3,7 +3,7 @@
  * looked up by fd at dispatch time, so a handler removed while its event is
  * pending is simply not called.
  */
-#include "vm/evloop.h"
+#include "base/evloop.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /* state.c — little-endian section writer and bounds-checked reader for device state. */
-#include "snapshot/state.h"
+#include "base/state.h"
 
 #include <errno.h>
 #include <stdlib.h>

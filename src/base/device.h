@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "snapshot/state.h"
+#include "base/state.h"
 
 /*
  * struct irq_line - one interrupt line a device drives. @set_level raises
