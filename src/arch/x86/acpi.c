@@ -290,9 +290,67 @@ static void dsdt_isa_device(struct aml_buf *out, const char seg[4], const char *
 }
 
 /*
+ * Device (VGEN) and Device (GED_) (inside \_SB) for the VM generation ID
+ * (acpi.h has the contract):
+ *   VGEN: _HID "VMGENCTR", _CID "VM_GEN_COUNTER" (Linux's vmgenid driver
+ *         matches either), _DDN "VM_Gen_Counter",
+ *         Method (ADDR) { Return (Package (2) { low, high }) }: two Integers,
+ *         the ID's address, as Linux reads them (element 0 | element 1 << 32).
+ *   GED_: _HID "ACPI0013", _UID 0, _CRS { Interrupt (ResourceConsumer, Edge,
+ *         ActiveHigh, Exclusive) { gsi } },
+ *         Method (_EVT, 1) { If (LEqual (Arg0, gsi)) { Notify (\_SB_.VGEN, 0x80) } }
+ * Hardware-reduced ACPI has no GPE block to raise an SCI for a _Exx method;
+ * the GED is the event source ACPI 6.5 5.6.9 gives such platforms, and the
+ * one Linux (evged.c) supports for them. Notify value 0x80 is the one the
+ * VM Generation ID spec names; Linux's driver rereads the ID on any Notify.
+ */
+static void dsdt_vmgenid(const struct acpi_tables *t, struct aml_buf *out)
+{
+	uint8_t el_mem[16], pkg_mem[24], addr_mem[32], vgen_mem[128];
+	uint8_t crs_mem[16], a_mem[2], g_mem[8], pred_mem[16], body_mem[24], evt_mem[64],
+		ged_mem[128];
+	struct aml_buf el, pkg, addr, vgen, crs, a, g, pred, body, evt, ged;
+
+	aml_init(&el, el_mem, sizeof(el_mem));
+	aml_integer(&el, (uint32_t)t->vmgenid_gpa);
+	aml_integer(&el, (uint32_t)(t->vmgenid_gpa >> 32));
+	aml_init(&pkg, pkg_mem, sizeof(pkg_mem));
+	aml_package(&pkg, 2, &el);
+	aml_init(&addr, addr_mem, sizeof(addr_mem));
+	aml_return(&addr, &pkg);
+	aml_init(&vgen, vgen_mem, sizeof(vgen_mem));
+	aml_name_string(&vgen, "_HID", "VMGENCTR");
+	aml_name_string(&vgen, "_CID", "VM_GEN_COUNTER");
+	aml_name_string(&vgen, "_DDN", "VM_Gen_Counter");
+	aml_method(&vgen, "ADDR", 0, &addr);
+	aml_device(out, "VGEN", &vgen);
+
+	aml_init(&crs, crs_mem, sizeof(crs_mem));
+	res_irq(&crs, t->vmgenid_gsi);
+	res_end(&crs);
+	aml_init(&a, a_mem, sizeof(a_mem));
+	aml_arg(&a, 0);
+	aml_init(&g, g_mem, sizeof(g_mem));
+	aml_integer(&g, t->vmgenid_gsi);
+	aml_init(&pred, pred_mem, sizeof(pred_mem));
+	aml_lequal(&pred, &a, &g);
+	aml_init(&body, body_mem, sizeof(body_mem));
+	aml_notify(&body, "\\_SB_.VGEN", 0x80);
+	aml_init(&evt, evt_mem, sizeof(evt_mem));
+	aml_if(&evt, &pred, &body);
+	aml_init(&ged, ged_mem, sizeof(ged_mem));
+	aml_name_string(&ged, "_HID", "ACPI0013");
+	aml_name_integer(&ged, "_UID", 0);
+	aml_name_buffer(&ged, "_CRS", &crs);
+	aml_method(&ged, "_EVT", 1, &evt);
+	aml_device(out, "GED_", &ged);
+}
+
+/*
  * The DSDT's definition block: \_S5_, then Scope (\_SB) with vmon's ISA
  * devices (COM1 0x3F8 GSI 4, i8042 keyboard 0x60/0x64 GSI 1, CMOS RTC 0x70
- * GSI 8), and the PCI root when an MCFG is present. No PS/2 mouse: a microVM
+ * GSI 8), the VM generation ID and its GED when described, and the PCI root
+ * when an MCFG is present. No PS/2 mouse: a microVM
  * has no pointer, and without one in the DSDT Linux leaves the i8042's aux
  * port alone instead of probing it at every boot (the model still answers
  * aux commands for a guest that probes without ACPI).
@@ -307,6 +365,8 @@ static void dsdt_body(const struct acpi_tables *t, struct aml_buf *out)
 	dsdt_isa_device(&sb, "COM1", "PNP0501", 1, 0x3F8, 8, 0, 0, 4);
 	dsdt_isa_device(&sb, "PS2K", "PNP0303", 0, 0x60, 1, 0x64, 1, 1);
 	dsdt_isa_device(&sb, "RTC_", "PNP0B00", 0, 0x70, 2, 0, 0, 8);
+	if (t->has_vmgenid)
+		dsdt_vmgenid(t, &sb);
 	if (t->has_mcfg)
 		dsdt_pci(t, &sb);
 	aml_scope(out, "\\_SB_", &sb);
@@ -337,6 +397,22 @@ int acpi_tables_add_mcfg(struct acpi_tables *t, uint64_t ecam_gpa, uint8_t bus_s
 	t->pci_segment = 0;
 	t->bus_start = bus_start;
 	t->bus_end = bus_end;
+	return 0;
+}
+
+int acpi_tables_add_vmgenid(struct acpi_tables *t, uint64_t id_gpa, uint32_t gsi, char *err,
+			    size_t err_len)
+{
+	if (id_gpa & 7)
+		return arch_err(err, err_len, -EINVAL,
+				"acpi: VM generation ID address 0x%llx is not 8-byte aligned",
+				(unsigned long long)id_gpa);
+	if (gsi >= ACPI_IOAPIC_PINS)
+		return arch_err(err, err_len, -EINVAL, "acpi: GSI %u is not an IOAPIC pin (0..%u)",
+				gsi, ACPI_IOAPIC_PINS - 1);
+	t->has_vmgenid = true;
+	t->vmgenid_gpa = id_gpa;
+	t->vmgenid_gsi = gsi;
 	return 0;
 }
 

@@ -2,7 +2,7 @@
  * acpi.h — the ACPI tables vmon gives an x86 guest (ACPI 6.5 spec, chapter 5):
  * RSDP (rev 2) -> XSDT -> FADT (rev 6, hardware-reduced) -> DSDT, MADT, and an
  * optional MCFG for PCI ECAM. All tables live in LAYOUT_ACPI_GPA ..
- * LAYOUT_ACPI_END_GPA (0xE0000..0xFFFFF, reserved in e820), the RSDP first so
+ * LAYOUT_ACPI_END_GPA (0xE0000..0xFEFFF, reserved in e820), the RSDP first so
  * that a guest scanning that range for "RSD PTR " finds it; every table is
  * 8-byte aligned and checksummed.
  *
@@ -19,6 +19,17 @@
  *    hardware-reduced Linux finds their interrupts: COM1 (PNP0501, 0x3F8,
  *    GSI 4), i8042 keyboard (PNP0303, 0x60/0x64, GSI 1) and mouse (PNP0F13,
  *    GSI 12), CMOS RTC (PNP0B00, 0x70-0x71, GSI 8); all edge, active-high.
+ *  - With a VM generation ID (acpi_tables_add_vmgenid), the DSDT has
+ *    \_SB.VGEN (_HID "VMGENCTR", _CID "VM_GEN_COUNTER", _DDN
+ *    "VM_Gen_Counter"), whose ADDR method returns Package { low 32 bits, high
+ *    32 bits } of the ID's guest-physical address (Microsoft's "Virtual
+ *    Machine Generation ID" spec; Linux drivers/virt/vmgenid.c), and
+ *    \_SB.GED_, a Generic Event Device (_HID "ACPI0013", ACPI 6.5 5.6.9)
+ *    with one interrupt, GSI vmgenid_gsi, edge, active-high, exclusive.
+ *    Linux's GED driver (drivers/acpi/evged.c) runs _EVT(GSI) on each
+ *    interrupt; _EVT(Arg0) does Notify(\_SB.VGEN, 0x80) when Arg0 is that
+ *    GSI. There is no status register: the GSI is the event, so the VMM
+ *    signals a new ID by writing it and pulsing that GSI.
  *  - With an MCFG, the DSDT also has the PCI root bridge PCI0 (PNP0A08) whose
  *    _PRT routes slot s, pin p (0 = INTA) to GSI 16 + ((s + p) & 7),
  *    level-triggered, active-low; its memory window is the 32-bit BAR window.
@@ -52,6 +63,9 @@ struct acpi_tables {
 	uint64_t ecam_gpa;
 	uint16_t pci_segment;
 	uint8_t bus_start, bus_end;
+	bool has_vmgenid;
+	uint64_t vmgenid_gpa; /* the 16-byte generation ID */
+	uint32_t vmgenid_gsi; /* the GED's interrupt */
 };
 
 /*
@@ -68,6 +82,15 @@ int acpi_tables_init(struct acpi_tables *t, unsigned nr_cpus, char *err, size_t 
  */
 int acpi_tables_add_mcfg(struct acpi_tables *t, uint64_t ecam_gpa, uint8_t bus_start,
 			 uint8_t bus_end, char *err, size_t err_len);
+
+/*
+ * acpi_tables_add_vmgenid - describe a VM generation ID at @id_gpa (8-byte
+ * aligned) and the Generic Event Device that announces a new one on IOAPIC
+ * pin @gsi (< ACPI_IOAPIC_PINS). The tables only describe: the caller keeps
+ * the 16 bytes at @id_gpa reserved (e820) and filled. Returns 0 or -EINVAL.
+ */
+int acpi_tables_add_vmgenid(struct acpi_tables *t, uint64_t id_gpa, uint32_t gsi, char *err,
+			    size_t err_len);
 
 /*
  * acpi_tables_write - zero LAYOUT_ACPI_GPA..LAYOUT_ACPI_END_GPA in @gm and

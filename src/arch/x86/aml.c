@@ -13,8 +13,18 @@
 #define AML_SCOPE_OP 0x10
 #define AML_BUFFER_OP 0x11
 #define AML_PACKAGE_OP 0x12
+#define AML_STRING_PFX 0x0D
+#define AML_METHOD_OP 0x14
+#define AML_DUAL_NAME_PFX 0x2E
+#define AML_MULTI_NAME_PFX 0x2F
+#define AML_ROOT_CHAR 0x5C
 #define AML_EXT_PFX 0x5B
 #define AML_DEVICE_OP 0x82 /* after ExtOpPrefix */
+#define AML_ARG0_OP 0x68
+#define AML_NOTIFY_OP 0x86
+#define AML_LEQUAL_OP 0x93
+#define AML_IF_OP 0xA0
+#define AML_RETURN_OP 0xA4
 
 void aml_init(struct aml_buf *b, uint8_t *mem, size_t cap)
 {
@@ -181,4 +191,98 @@ void aml_scope(struct aml_buf *b, const char *path, const struct aml_buf *inner)
 	aml_bytes(b, path, n);
 	aml_bytes(b, inner->p, inner->len);
 	b->error |= inner->error;
+}
+
+void aml_name_string(struct aml_buf *b, const char seg[4], const char *s)
+{
+	/* String := StringPrefix AsciiCharList NullChar (20.2.3) */
+	aml_name_op(b, seg);
+	aml_u8(b, AML_STRING_PFX);
+	aml_bytes(b, s, strlen(s) + 1);
+}
+
+void aml_namestring(struct aml_buf *b, const char *path)
+{
+	/* NameString := RootChar NamePath | NamePath; NamePath := NameSeg | DualNamePath | ... */
+	size_t n, segs;
+
+	if (*path == '\\') {
+		aml_u8(b, AML_ROOT_CHAR);
+		path++;
+	}
+	n = strlen(path);
+	segs = (n + 1) / 5;
+	if (n == 0 || (n + 1) % 5 || segs > 255) {
+		b->error = true;
+		return;
+	}
+	for (size_t i = 4; i < n; i += 5)
+		if (path[i] != '.') {
+			b->error = true;
+			return;
+		}
+	if (segs == 2) {
+		aml_u8(b, AML_DUAL_NAME_PFX);
+	} else if (segs > 2) {
+		aml_u8(b, AML_MULTI_NAME_PFX);
+		aml_u8(b, (uint8_t)segs);
+	}
+	for (size_t i = 0; i < segs; i++)
+		aml_bytes(b, path + 5 * i, 4);
+}
+
+void aml_method(struct aml_buf *b, const char seg[4], unsigned nargs, const struct aml_buf *body)
+{
+	/* DefMethod := MethodOp PkgLength NameString MethodFlags TermList; flags: ArgCount bits 0-2
+	 */
+	aml_u8(b, AML_METHOD_OP);
+	aml_pkglength(b, 4 + 1 + body->len);
+	aml_bytes(b, seg, 4);
+	aml_u8(b, (uint8_t)(nargs & 7));
+	aml_bytes(b, body->p, body->len);
+	b->error |= body->error || nargs > 7;
+}
+
+void aml_if(struct aml_buf *b, const struct aml_buf *predicate, const struct aml_buf *body)
+{
+	/* DefIfElse := IfOp PkgLength Predicate TermList DefElse (empty) */
+	aml_u8(b, AML_IF_OP);
+	aml_pkglength(b, predicate->len + body->len);
+	aml_bytes(b, predicate->p, predicate->len);
+	aml_bytes(b, body->p, body->len);
+	b->error |= predicate->error || body->error;
+}
+
+void aml_lequal(struct aml_buf *b, const struct aml_buf *lhs, const struct aml_buf *rhs)
+{
+	/* DefLEqual := LequalOp Operand Operand */
+	aml_u8(b, AML_LEQUAL_OP);
+	aml_bytes(b, lhs->p, lhs->len);
+	aml_bytes(b, rhs->p, rhs->len);
+	b->error |= lhs->error || rhs->error;
+}
+
+void aml_arg(struct aml_buf *b, unsigned n)
+{
+	if (n > 6) {
+		b->error = true;
+		return;
+	}
+	aml_u8(b, (uint8_t)(AML_ARG0_OP + n));
+}
+
+void aml_return(struct aml_buf *b, const struct aml_buf *value)
+{
+	/* DefReturn := ReturnOp ArgObject */
+	aml_u8(b, AML_RETURN_OP);
+	aml_bytes(b, value->p, value->len);
+	b->error |= value->error;
+}
+
+void aml_notify(struct aml_buf *b, const char *path, uint8_t value)
+{
+	/* DefNotify := NotifyOp NotifyObject (SuperName) NotifyValue (TermArg) */
+	aml_u8(b, AML_NOTIFY_OP);
+	aml_namestring(b, path);
+	aml_integer(b, value);
 }

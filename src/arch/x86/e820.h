@@ -4,7 +4,8 @@
  *
  * Entries, sorted by address and non-overlapping:
  *   [0, 0x9FC00)                       RAM
- *   [0x9FC00, 0x100000)                reserved (EBDA, VGA hole, BIOS, ACPI tables)
+ *   [0x9FC00, 0x100000)                reserved (EBDA, VGA hole, BIOS, ACPI tables,
+ *                                      the VM generation ID page)
  *   [0x100000, low_ram_end)            RAM
  *   [0xE0000000, 0xF0000000)           reserved (PCI ECAM: Linux checks MCFG
  *                                      windows against e820 before using them)

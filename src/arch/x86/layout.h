@@ -15,8 +15,11 @@
  *                          (PML4, PDPT, 4 page directories of 2 MiB pages)
  *     0x10000 .. 0x1FFFF   boot stack (RSP = 0x1FFF0)
  *     0x20000 .. 0x2FFFF   kernel command line (NUL-terminated)
- *     0x9FC00 .. 0xFFFFF   reserved in e820 (EBDA, VGA hole, BIOS area);
- *                          ACPI tables live in 0xE0000 .. 0xFFFFF
+ *     0x9FC00 .. 0xFFFFF   reserved in e820 (EBDA, VGA hole, BIOS area):
+ *       0xE0000 .. 0xFEFFF   ACPI tables
+ *       0xFF000 .. 0xFFFFF   VM generation ID page: the 16-byte ID at its
+ *                            start (the DSDT's VGEN device gives the guest
+ *                            this address; devices/vmgenid.h)
  *     0x100000 ..          kernels, initrd (placed high in low RAM)
  *   0xC000_0000 .. 0xFFFF_FFFF         1 GiB MMIO hole, no RAM:
  *     0xC0000000 .. 0xDFFFFFFF   PCI BAR window (32-bit BARs)
@@ -69,7 +72,15 @@
 #define LAYOUT_VMON_LOW_END_GPA 0x30000ull /* end of vmon's own low area */
 #define LAYOUT_EBDA_GPA 0x9FC00ull /* first byte not usable as RAM */
 #define LAYOUT_ACPI_GPA 0xE0000ull
-#define LAYOUT_ACPI_END_GPA 0x100000ull /* exclusive */
+#define LAYOUT_ACPI_END_GPA 0xFF000ull /* exclusive */
+/*
+ * The VM generation ID (16 bytes) at the start of the last page of the BIOS
+ * area: reserved in e820 (so no guest uses it as RAM), backed by guest RAM
+ * (so it is saved with a snapshot and vmon writes it through gmem), and in
+ * no range that Linux probes for option ROMs (0xC0000..0xEFFFF, 2 KiB steps).
+ */
+#define LAYOUT_VMGENID_GPA 0xFF000ull
+#define LAYOUT_VMGENID_LEN 0x1000ull /* the page; the ID is its first 16 bytes */
 #define LAYOUT_HIGH_MEM_GPA 0x100000ull /* 1 MiB: kernels load here */
 
 #define LAYOUT_MIN_MEM_BYTES (4ull << 20)

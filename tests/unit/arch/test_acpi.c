@@ -392,6 +392,136 @@ TEST(acpi_dsdt_describes_isa_devices)
 	gmem_destroy(&gm);
 }
 
+static void write_vmgenid_tables(struct gmem *gm, bool mcfg, struct parsed *p)
+{
+	struct acpi_tables t;
+	uint64_t rsdp;
+
+	REQUIRE(acpi_tables_init(&t, 1, err, sizeof(err)) == 0);
+	REQUIRE(acpi_tables_add_vmgenid(&t, LAYOUT_VMGENID_GPA, 5, err, sizeof(err)) == 0);
+	if (mcfg)
+		REQUIRE(acpi_tables_add_mcfg(&t, LAYOUT_PCI_ECAM_GPA, 0, 255, err, sizeof(err)) ==
+			0);
+	REQUIRE(acpi_tables_write(&t, gm, &rsdp, err, sizeof(err)) == 0);
+	parse_tables(gm, p);
+}
+
+TEST(acpi_dsdt_describes_vmgenid_and_its_ged)
+{
+	/* Device (VGEN) { Name (_HID, "VMGENCTR") ... }: ExtOp DeviceOp PkgLength "VGEN" then _HID
+	 */
+	static const uint8_t vgen_hid[] = { 'V', 'G', 'E', 'N', 0x08, '_', 'H', 'I', 'D', 0x0D,
+					    'V', 'M', 'G', 'E', 'N',  'C', 'T', 'R', 0x00 };
+	static const uint8_t vgen_cid[] = { 0x08, '_', 'C', 'I', 'D', 0x0D, 'V', 'M', '_', 'G', 'E',
+					    'N',  '_', 'C', 'O', 'U', 'N',  'T', 'E', 'R', 0x00 };
+	static const uint8_t vgen_ddn[] = { 0x08, '_', 'D', 'D', 'N', 0x0D };
+	/* Method (ADDR, 0) { Return (Package (2) { 0x000FF000, 0 }) } */
+	static const uint8_t addr[] = { 0x14, 0x10, 'A',  'D',	'D',  'R',  0x00, 0xA4, 0x12,
+					0x08, 0x02, 0x0C, 0x00, 0xF0, 0x0F, 0x00, 0x00 };
+	static const uint8_t ged_hid[] = { 'G', 'E', 'D', '_', 0x08, '_', 'H', 'I', 'D', 0x0D,
+					   'A', 'C', 'P', 'I', '0',  '0', '1', '3', 0x00 };
+	/* Name (_CRS, Buffer { Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) {5}, End
+	 * }) */
+	static const uint8_t ged_crs[] = { 0x08, '_',  'C',  'R',  'S',	 0x11, 0x0E,
+					   0x0A, 0x0B, 0x89, 0x06, 0x00, 0x03, 0x01,
+					   0x05, 0x00, 0x00, 0x00, 0x79, 0x00 };
+	/* Method (_EVT, 1) { If (LEqual (Arg0, 5)) { Notify (\_SB_.VGEN, 0x80) } } */
+	static const uint8_t evt[] = { 0x14, 0x19, '_',	 'E',  'V',  'T',  0x01, 0xA0, 0x12,
+				       0x93, 0x68, 0x0A, 0x05, 0x86, 0x5C, 0x2E, '_',  'S',
+				       'B',  '_',  'V',	 'G',  'E',  'N',  0x0A, 0x80 };
+	struct gmem gm;
+	struct layout lo;
+	struct parsed p;
+	uint32_t len;
+	const uint8_t *a;
+	uint32_t lo32, hi32;
+
+	REQUIRE(test_guest(&gm, &lo, 16ull << 20) == 0);
+	for (int mcfg = 0; mcfg <= 1; mcfg++) {
+		write_vmgenid_tables(&gm, mcfg, &p);
+		len = r32(p.dsdt + 4) - 36;
+		CHECK(find(p.dsdt + 36, len, vgen_hid, sizeof(vgen_hid)));
+		CHECK(find(p.dsdt + 36, len, vgen_cid, sizeof(vgen_cid)));
+		CHECK(find(p.dsdt + 36, len, vgen_ddn, sizeof(vgen_ddn)));
+		CHECK(find(p.dsdt + 36, len, ged_hid, sizeof(ged_hid)));
+		CHECK(find(p.dsdt + 36, len, ged_crs, sizeof(ged_crs)));
+		CHECK(find(p.dsdt + 36, len, evt, sizeof(evt)));
+		a = find(p.dsdt + 36, len, addr, sizeof(addr));
+		REQUIRE(a);
+		/* the package's two integers, as Linux combines them: el[0] | el[1] << 32 */
+		lo32 = r32(a + 12);
+		hi32 = a[16];
+		CHECK_EQ((uint64_t)hi32 << 32 | lo32, LAYOUT_VMGENID_GPA);
+	}
+	/* the ID page lies outside the tables: writing them leaves it alone */
+	REQUIRE(gmem_write(&gm, LAYOUT_VMGENID_GPA, "0123456789abcdef", 16) == 0);
+	write_vmgenid_tables(&gm, true, &p);
+	CHECK(memcmp(gmem_ptr(&gm, LAYOUT_VMGENID_GPA, 16), "0123456789abcdef", 16) == 0);
+	/* without it: neither device */
+	write_tables(&gm, 1, true, &p);
+	len = r32(p.dsdt + 4) - 36;
+	CHECK(!find(p.dsdt + 36, len, "VGEN", 4));
+	CHECK(!find(p.dsdt + 36, len, "GED_", 4));
+	gmem_destroy(&gm);
+}
+
+TEST(acpi_vmgenid_refuses_bad_arguments)
+{
+	struct acpi_tables t;
+
+	REQUIRE(acpi_tables_init(&t, 1, err, sizeof(err)) == 0);
+	CHECK_EQ(acpi_tables_add_vmgenid(&t, LAYOUT_VMGENID_GPA + 4, 5, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(
+		acpi_tables_add_vmgenid(&t, LAYOUT_VMGENID_GPA, ACPI_IOAPIC_PINS, err, sizeof(err)),
+		-EINVAL);
+	CHECK(!t.has_vmgenid);
+	CHECK_EQ(acpi_tables_add_vmgenid(&t, 0x123456789000ull, 23, err, sizeof(err)), 0);
+	CHECK(t.has_vmgenid);
+}
+
+TEST(aml_encodes_methods_strings_and_names)
+{
+	uint8_t mem[64], in_mem[16];
+	struct aml_buf b, in;
+	static const uint8_t str[] = { 0x08, '_', 'D', 'D', 'N', 0x0D, 'a', 'b', 0x00 };
+	static const uint8_t path3[] = { 0x5C, 0x2F, 0x03, '_', 'S', 'B', '_', 'P',
+					 'C',  'I',  '0',  'X', 'Y', 'Z', '_' };
+
+	aml_init(&b, mem, sizeof(mem));
+	aml_name_string(&b, "_DDN", "ab");
+	REQUIRE(!b.error);
+	CHECK_EQ(b.len, sizeof(str));
+	CHECK(memcmp(mem, str, sizeof(str)) == 0);
+	aml_init(&b, mem, sizeof(mem));
+	aml_namestring(&b, "VGEN");
+	CHECK(b.len == 4 && !memcmp(mem, "VGEN", 4));
+	aml_init(&b, mem, sizeof(mem));
+	aml_namestring(&b, "\\_SB_.PCI0.XYZ_");
+	CHECK_EQ(b.len, sizeof(path3));
+	CHECK(memcmp(mem, path3, sizeof(path3)) == 0);
+	aml_init(&b, mem, sizeof(mem));
+	aml_namestring(&b, "\\_SB.VGEN"); /* a 3-character segment */
+	CHECK(b.error);
+	aml_init(&b, mem, sizeof(mem));
+	aml_arg(&b, 7);
+	CHECK(b.error);
+	/* Method (M___, 2) { Return (One) }: flags carry the argument count */
+	aml_init(&in, in_mem, sizeof(in_mem));
+	aml_integer(&in, 1);
+	aml_init(&b, mem, sizeof(mem));
+	{
+		uint8_t r_mem[8];
+		struct aml_buf r;
+
+		aml_init(&r, r_mem, sizeof(r_mem));
+		aml_return(&r, &in);
+		aml_method(&b, "M___", 2, &r);
+	}
+	REQUIRE(!b.error);
+	CHECK_EQ(b.len, 9);
+	CHECK(mem[0] == 0x14 && mem[1] == 8 && mem[6] == 2 && mem[7] == 0xA4 && mem[8] == 0x01);
+}
+
 // clang-format off
 HARNESS_MAIN(
 	HARNESS_T(acpi_fadt_is_hardware_reduced_with_sleep_and_reset)
@@ -402,5 +532,8 @@ HARNESS_MAIN(
 	HARNESS_T(acpi_dsdt_describes_pci_root_with_mcfg)
 	HARNESS_T(aml_encodes_pkglength_integers_and_eisaid)
 	HARNESS_T(acpi_dsdt_describes_isa_devices)
+	HARNESS_T(acpi_dsdt_describes_vmgenid_and_its_ged)
+	HARNESS_T(acpi_vmgenid_refuses_bad_arguments)
+	HARNESS_T(aml_encodes_methods_strings_and_names)
 )
 // clang-format on

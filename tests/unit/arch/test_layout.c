@@ -50,6 +50,7 @@ TEST(layout_fixed_areas_are_disjoint)
 		{ LAYOUT_STACK_GPA, LAYOUT_STACK_TOP_GPA + 0x10 },
 		{ LAYOUT_CMDLINE_GPA, LAYOUT_CMDLINE_GPA + LAYOUT_CMDLINE_MAX_BYTES },
 		{ LAYOUT_ACPI_GPA, LAYOUT_ACPI_END_GPA },
+		{ LAYOUT_VMGENID_GPA, LAYOUT_VMGENID_GPA + LAYOUT_VMGENID_LEN },
 	};
 
 	for (unsigned i = 1; i < ARRAY_SIZE(areas); i++)
@@ -91,6 +92,16 @@ static void check_e820(uint64_t mem)
 	CHECK_EQ(map[0].size, 0x9FC00);
 	CHECK_EQ(map[1].type, E820_RESERVED);
 	CHECK_EQ(map[1].addr + map[1].size, 0x100000);
+	/* the VM generation ID page lies inside one reserved entry: never RAM to the guest */
+	{
+		int reserved = 0;
+
+		for (int i = 0; i < n; i++)
+			if (map[i].addr <= LAYOUT_VMGENID_GPA &&
+			    LAYOUT_VMGENID_GPA + LAYOUT_VMGENID_LEN <= map[i].addr + map[i].size)
+				reserved = map[i].type == E820_RESERVED;
+		CHECK(reserved);
+	}
 }
 
 TEST(e820_map_is_sorted_disjoint_and_complete)
