@@ -311,6 +311,7 @@ void vm_destroy(struct vm *vm)
 		return;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(vm->vcpus[i]);
+	vm_platform_quiesce(vm); /* no RTC timer fires into a freed device */
 	vm_pci_quiesce(vm); /* block I/O completes before its devices go */
 	for (d = vm->devices; d; d = next) {
 		next = d->next;

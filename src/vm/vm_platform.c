@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "backends/chardev_stdio.h"
@@ -38,6 +40,8 @@ struct vm_platform {
 	struct chardev_stdio *com1_err; /* with --console virtio: COM1 output to stderr */
 	struct serial8250 *com1;
 	struct i8042 *kbd;
+	struct rtc_cmos *rtc;
+	int rtc_timerfd; /* the RTC's one-shot timer (CLOCK_REALTIME, absolute), -1 if none */
 	bool console_started;
 };
 
@@ -66,6 +70,54 @@ static void power_event(void *opaque, enum power_event ev, int status)
 		vm_end(vm, status, "guest wrote the debug-exit port");
 		break;
 	}
+}
+
+/*
+ * The RTC's timer (rtc_cmos.h struct rtc_timer): a timerfd on the RTC's own
+ * time base, watched by the event loop, so that periodic, alarm and update
+ * interrupts reach a guest that does not poll register C.
+ */
+static void rtc_timer_arm(void *opaque, int64_t deadline_ns)
+{
+	struct vm_platform *p = opaque;
+	struct itimerspec its = { 0 };
+
+	if (deadline_ns >= 0) {
+		its.it_value.tv_sec = deadline_ns / 1000000000;
+		its.it_value.tv_nsec = deadline_ns % 1000000000;
+		if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+			its.it_value.tv_nsec = 1; /* 0 would disarm */
+	}
+	if (timerfd_settime(p->rtc_timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		log_error("rtc timer: %s", strerror(errno));
+}
+
+static void rtc_timer_expired(void *opaque, uint32_t events)
+{
+	struct vm_platform *p = opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(p->rtc_timerfd, &n, sizeof(n)) == sizeof(n))
+		rtc_cmos_timer_fired(p->rtc);
+}
+
+/* Lend the RTC its timer when the VM has an event loop (unit tests may have none). */
+static int rtc_timer_start(struct vm *vm, struct vm_platform *p)
+{
+	struct rtc_timer t = { .arm = rtc_timer_arm, .opaque = p };
+	int ret;
+
+	if (!vm->el)
+		return 0;
+	p->rtc_timerfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (p->rtc_timerfd < 0)
+		return -errno;
+	ret = evloop_add(vm->el, p->rtc_timerfd, EPOLLIN, rtc_timer_expired, p);
+	if (ret)
+		return ret;
+	rtc_cmos_set_timer(p->rtc, &t);
+	return 0;
 }
 
 static void console_quit(void *opaque)
@@ -112,6 +164,7 @@ int vm_platform_create(struct vm *vm, bool *user_error, char *err, size_t err_le
 	}
 	vm->platform = p;
 	p->vm = vm;
+	p->rtc_timerfd = -1;
 	for (unsigned i = 0; i < NR_PLATFORM_IRQS; i++)
 		p->irqs[i] = (struct irq_line){ .set_level = irq_set_level,
 						.opaque = vm,
@@ -149,8 +202,11 @@ int vm_platform_create(struct vm *vm, bool *user_error, char *err, size_t err_le
 		ret = bus_register(&vm->pio, I8042_CMD_PORT, 1, &i8042_cmd_ops, kbd, "i8042");
 	if (ret)
 		goto fail;
-	ret = add_pio_device(vm, &rtc_cmos_device_ops, rtc_cmos_create(&p->irqs[IRQ_RTC], NULL),
-			     &rtc_cmos_ops, RTC_CMOS_PORT, RTC_CMOS_LEN, "rtc_cmos");
+	p->rtc = rtc_cmos_create(&p->irqs[IRQ_RTC], NULL);
+	ret = add_pio_device(vm, &rtc_cmos_device_ops, p->rtc, &rtc_cmos_ops, RTC_CMOS_PORT,
+			     RTC_CMOS_LEN, "rtc_cmos");
+	if (!ret)
+		ret = rtc_timer_start(vm, p);
 	if (ret)
 		goto fail;
 	ret = add_pio_device(vm, &port80_device_ops, port80_create(), &port80_ops, PORT80_PORT,
@@ -184,6 +240,18 @@ fail:
 	return ret;
 }
 
+void vm_platform_quiesce(struct vm *vm)
+{
+	struct vm_platform *p = vm->platform;
+
+	if (!p || p->rtc_timerfd < 0)
+		return;
+	if (vm->el)
+		evloop_del(vm->el, p->rtc_timerfd);
+	close(p->rtc_timerfd);
+	p->rtc_timerfd = -1;
+}
+
 void vm_platform_destroy(struct vm *vm)
 {
 	struct vm_platform *p = vm->platform;
@@ -191,6 +259,7 @@ void vm_platform_destroy(struct vm *vm)
 	if (!p)
 		return;
 	/* the devices themselves are destroyed through vm->devices */
+	vm_platform_quiesce(vm);
 	if (p->console)
 		chardev_destroy(chardev_stdio_chardev(p->console)); /* stops it too */
 	if (p->com1_err)

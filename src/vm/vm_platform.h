@@ -18,6 +18,12 @@ struct vm;
  */
 int vm_platform_create(struct vm *vm, bool *user_error, char *err, size_t err_len);
 
+/*
+ * vm_platform_quiesce - stop the platform's host timers (the RTC's), so that
+ * nothing calls into a device any more; before the devices are destroyed.
+ */
+void vm_platform_quiesce(struct vm *vm);
+
 /* vm_platform_destroy - free what vm_platform_create() made (devices on vm->devices excepted). */
 void vm_platform_destroy(struct vm *vm);
 

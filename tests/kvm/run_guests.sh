@@ -238,6 +238,8 @@ vmon_case "vmon ring3: IRETQ to CPL 3 and back" ring3 -- \
 	'[ $STATUS -eq 33 ]' 'has $OUT "ring3-test: PASS"'
 vmon_case "vmon ring3: SYSRETQ to CPL 3 and back" ring3 --cmdline ring3=sysret -- \
 	'[ $STATUS -eq 33 ]' 'has $OUT "ring3-test: entering CPL 3 with SYSRETQ"' 'has $OUT "ring3-test: PASS"'
+vmon_case "vmon rtc_irq: the CMOS RTC's periodic and alarm interrupts reach a guest that does not poll it" \
+	rtc_irq -- '[ $STATUS -eq 33 ]' 'has $OUT "rtc_irq: pass"'
 vmon_case "vmon smp --cpus 4: every MADT CPU checks in" smp --cpus 4 -- \
 	'[ $STATUS -eq 33 ]' 'has $OUT "smp-test: MADT lists 4 CPUs"' 'has $OUT "smp-test: 4/4 CPUs online"'
 vmon_case "vmon smp --cpus 64 (vmon's maximum): every MADT CPU checks in" smp --cpus 64 -- \
