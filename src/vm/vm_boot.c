@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "arch/x86/boot.h"
+#include "devices/vmgenid.h"
 #include "util/log.h"
 #include "vm/vm.h"
 #include "vm/vm_pci.h"
@@ -68,30 +69,37 @@ static void unmap_file(struct mapped_file *f)
 int vm_boot_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t err_len)
 {
 	struct mapped_file kernel = { 0 }, initrd = { 0 };
+	struct acpi_tables acpi;
 	char note[256] = "";
 	struct boot_request req = { .nr_vcpus = vm->nr_vcpus_planned,
 				    .cmdline = vm->cfg.cmdline,
 				    .unpack = vm->cfg.unpack_kernel,
+				    .acpi = &acpi,
 				    .note = note,
 				    .note_len = sizeof(note) };
-	struct acpi_tables acpi;
 	enum boot_format format;
 	char why[384] = "";
 	int ret;
 
+	/*
+	 * Every VM has a VM generation ID at LAYOUT_VMGENID_GPA (reserved in e820) and the GED that
+	 * announces a new one on VMGENID_GSI (vm_platform.c wires that pin; a restore raises it).
+	 */
+	if (acpi_tables_init(&acpi, vm->nr_vcpus_planned, why, sizeof(why)) ||
+	    acpi_tables_add_vmgenid(&acpi, LAYOUT_VMGENID_GPA, VMGENID_GSI, why, sizeof(why))) {
+		snprintf(err, err_len, "ACPI tables: %s", why);
+		return -EINVAL;
+	}
 	/*
 	 * With PCI devices the guest finds the ECAM (and the PCI root bridge) in ACPI. Only bus 0
 	 * exists, and the MCFG says so: Linux takes the MCFG's last bus as the last one worth
 	 * probing, and with 255 it read 32 vendor IDs on each of 255 empty buses looking for peer
 	 * host bridges (pcibios_fixup_peer_bridges), ~17,000 port exits per boot.
 	 */
-	if (vm_config_has_pci(&vm->cfg)) {
-		if (acpi_tables_init(&acpi, vm->nr_vcpus_planned, why, sizeof(why)) ||
-		    acpi_tables_add_mcfg(&acpi, LAYOUT_PCI_ECAM_GPA, 0, 0, why, sizeof(why))) {
-			snprintf(err, err_len, "ACPI tables: %s", why);
-			return -EINVAL;
-		}
-		req.acpi = &acpi;
+	if (vm_config_has_pci(&vm->cfg) &&
+	    acpi_tables_add_mcfg(&acpi, LAYOUT_PCI_ECAM_GPA, 0, 0, why, sizeof(why))) {
+		snprintf(err, err_len, "ACPI tables: %s", why);
+		return -EINVAL;
 	}
 
 	if (vm->cfg.kernel_path) {
@@ -123,6 +131,11 @@ int vm_boot_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t e
 	if (ret) {
 		snprintf(err, err_len, "%s: %s",
 			 vm->cfg.kernel_path ? vm->cfg.kernel_path : "demo guest", why);
+		goto out;
+	}
+	ret = vmgenid_fill(&vm->gmem, LAYOUT_VMGENID_GPA);
+	if (ret) {
+		snprintf(err, err_len, "VM generation ID: %s", strerror(-ret));
 		goto out;
 	}
 	log_info("loaded %s %s", boot_format_name(format),

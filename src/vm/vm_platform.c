@@ -7,6 +7,9 @@
  *   0x080         POST code               0x0f4-0x0f7  debug-exit
  *   0x3f8-0x3ff   8250 UART COM1 (IRQ 4)  0x600-0x601  ACPI sleep control/status
  *   0xcf9         reset control (ACPI RESET_REG)
+ *
+ * and the VM generation ID (no registers: a page of guest RAM and IRQ 5,
+ * the DSDT's Generic Event Device interrupt; devices/vmgenid.h says why pin 5).
  */
 #include "vm/vm_platform.h"
 
@@ -25,12 +28,13 @@
 #include "devices/port80.h"
 #include "devices/rtc_cmos.h"
 #include "devices/serial8250.h"
+#include "devices/vmgenid.h"
 #include "util/log.h"
 #include "vm/vm.h"
 #include "vm/vm_console.h"
 #include "vm/vm_pci.h"
 
-enum { IRQ_KBD, IRQ_COM1, IRQ_RTC, IRQ_AUX, NR_PLATFORM_IRQS };
+enum { IRQ_KBD, IRQ_COM1, IRQ_RTC, IRQ_AUX, IRQ_VMGENID, NR_PLATFORM_IRQS };
 
 struct vm_platform {
 	struct vm *vm;
@@ -42,6 +46,7 @@ struct vm_platform {
 	struct i8042 *kbd;
 	struct rtc_cmos *rtc;
 	int rtc_timerfd; /* the RTC's one-shot timer (CLOCK_REALTIME, absolute), -1 if none */
+	struct vmgenid *vmgenid;
 	bool console_started;
 };
 
@@ -148,10 +153,9 @@ static int add_pio_device(struct vm *vm, const struct device_ops *dops, void *de
 int vm_platform_create(struct vm *vm, bool *user_error, char *err, size_t err_len)
 {
 	static const uint32_t gsis[NR_PLATFORM_IRQS] = {
-		[IRQ_KBD] = I8042_KBD_IRQ,
-		[IRQ_COM1] = SERIAL8250_COM1_IRQ,
-		[IRQ_RTC] = RTC_CMOS_IRQ,
-		[IRQ_AUX] = I8042_AUX_IRQ,
+		[IRQ_KBD] = I8042_KBD_IRQ,   [IRQ_COM1] = SERIAL8250_COM1_IRQ,
+		[IRQ_RTC] = RTC_CMOS_IRQ,    [IRQ_AUX] = I8042_AUX_IRQ,
+		[IRQ_VMGENID] = VMGENID_GSI,
 	};
 	struct vm_platform *p = calloc(1, sizeof(*p));
 	struct i8042 *kbd;
@@ -222,6 +226,13 @@ int vm_platform_create(struct vm *vm, bool *user_error, char *err, size_t err_le
 			     ACPI_PM_SLEEP_LEN, "acpi_sleep");
 	if (ret)
 		goto fail;
+	/* the ID itself is written at boot (vm_boot.c) or comes with a snapshot's RAM */
+	p->vmgenid = vmgenid_create(&vm->gmem, LAYOUT_VMGENID_GPA, &p->irqs[IRQ_VMGENID]);
+	ret = add_pio_device(vm, &vmgenid_device_ops, p->vmgenid, NULL, 0, 0, "vmgenid");
+	if (ret) {
+		p->vmgenid = NULL;
+		goto fail;
+	}
 	if (vm_config_has_pci(&vm->cfg)) {
 		/* the PCI bridge owns 0xCF8-0xCFF and passes the reset byte 0xCF9 on */
 		struct chardev *vcon = vm->cfg.console == VM_CONSOLE_VIRTIO
@@ -296,6 +307,15 @@ void vm_console_stop(struct vm *vm)
 			chardev_stdio_stop(p->com1_err);
 		p->console_started = false;
 	}
+}
+
+int vm_vmgenid_regenerate(struct vm *vm)
+{
+	struct vm_platform *p = vm->platform;
+
+	if (!p || !p->vmgenid)
+		return -ENODEV;
+	return vmgenid_new_generation(p->vmgenid);
 }
 
 int vm_ctrl_alt_del(struct vm *vm)

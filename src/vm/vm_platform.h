@@ -19,6 +19,15 @@ struct vm;
 int vm_platform_create(struct vm *vm, bool *user_error, char *err, size_t err_len);
 
 /*
+ * vm_vmgenid_regenerate - give the VM a new generation ID and raise the
+ * ACPI event that tells the guest (devices/vmgenid.h). For a restore: after
+ * the in-kernel irqchip state is set (it would drop the edge) and before the
+ * vCPUs start. 0, -ENODEV before vm_platform_create(), or -errno from
+ * getrandom / -EFAULT.
+ */
+int vm_vmgenid_regenerate(struct vm *vm);
+
+/*
  * vm_platform_quiesce - stop the platform's host timers (the RTC's), so that
  * nothing calls into a device any more; before the devices are destroyed.
  */

@@ -18,8 +18,10 @@
  * Restore: the whole state file is parsed and validated, and every vCPU and
  * VM section decoded, before a KVM object exists; then the VM is built from
  * the saved configuration with RAM mapped from the memory file, each device
- * loads its section, the in-kernel state and the vCPUs are set, and the vCPUs
- * start (parked unless resumed). Any failure destroys the half-built VM:
+ * loads its section, the in-kernel state and the vCPUs are set, the guest
+ * gets a new VM generation ID and its ACPI event (a snapshot may be restored
+ * many times: each copy must reseed its CRNG), and the vCPUs start (parked
+ * unless resumed). Any failure destroys the half-built VM:
  * nothing of it ever runs.
  */
 #include "vm/vm_snapshot.h"
@@ -36,6 +38,7 @@
 #include "util/log.h"
 #include "vm/vm.h"
 #include "vm/vm_pci.h"
+#include "vm/vm_platform.h"
 
 #define VM_CONFIG_SECTION "vm_config"
 #define VM_CONFIG_VERSION 1
@@ -661,6 +664,12 @@ int vm_restore(struct vm **out, const struct vm_restore_opts *o, struct evloop *
 			snprintf(err, err_len, "dirty-page tracking: %s", strerror(-ret));
 			goto out;
 		}
+	}
+	/* a new copy of the guest: a new generation ID, announced once its vCPUs run */
+	ret = vm_vmgenid_regenerate(vm);
+	if (ret) {
+		snprintf(err, err_len, "VM generation ID: %s", strerror(-ret));
+		goto out;
 	}
 	runctl_set_running(&vm->rc);
 	if (!o->resume)
