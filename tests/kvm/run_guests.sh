@@ -7,7 +7,7 @@
 #              KVM_TIER_MONITORS=vmon,qemu: which monitors' cases to run (default both; the others are left out,
 #              e.g. vmon's inside the sandbox's L1 when this host has no /dev/kvm, QEMU's on the host).
 # Arguments:   NAME=PATH for each guest ELF (serial pio mmio ring3 smp busy poweroff reset triple_fault emulation_failure
-#              virtio_blk virtio_rng virtio_console virtio_hostile demo).
+#              virtio_blk virtio_rng virtio_console virtio_hostile vmgenid demo).
 # Debug-exit contract of the guests (guest/lib/rt_layout.h): pass writes 0x10 -> status 33, fail 0x11 -> 35,
 # power-off failed 0x12 -> 37, unexpected exception 0x13 -> 39,
 # needed device absent 0x14 -> 41.  vmon: 0 = powered off, 6 = guest crashed.
@@ -310,6 +310,22 @@ vmon_case "vmon virtio-blk vs a hostile driver: malformed chains answered with a
 	'has $ERR "needs reset"'
 vmon_case "vmon --mem 64M: the memory map shows it" demo --mem 64M -- \
 	'[ $STATUS -eq 0 ]' 'grep -qE "memory +6[0-9] MiB usable" $OUT'
+# Two boots of the vmgenid guest: each finds the ID through the DSDT's ADDR method at vmon's fixed address
+# (LAYOUT_VMGENID_GPA, 0xff000) and prints it; the two IDs must differ (fresh random bytes per VM).
+vmgenid_case() {
+	local name="vmon vmgenid: ADDR gives 0xff000, a fresh 16-byte ID on every boot" id1 id2
+	wanted vmon || return 0
+	if [ -n "$vmon_skip" ]; then skip "$name" "$vmon_skip"; return; fi
+	need_guest vmgenid || { skip "$name" "guest vmgenid not built"; return; }
+	run_vmon vmgenid
+	id1=$(tr -d '\r' <"$OUT" | sed -n 's/^vmgenid: id \([0-9a-f]\{32\}\)$/\1/p')
+	local s1=$STATUS
+	run_vmon vmgenid
+	id2=$(tr -d '\r' <"$OUT" | sed -n 's/^vmgenid: id \([0-9a-f]\{32\}\)$/\1/p')
+	check "$name" '[ $s1 -eq 33 ] && [ $STATUS -eq 33 ]' 'has $OUT "vmgenid: ADDR 0xff000"' \
+		'[ ${#id1} -eq 32 ] && [ ${#id2} -eq 32 ]' '[ "$id1" != "$id2" ]'
+}
+vmgenid_case
 
 # ---- the same guests under QEMU TCG (a second monitor: checks the guests, not vmon)
 qemu_case "qemu serial" serial 1 "" \
