@@ -148,6 +148,51 @@ api)
 	net_up
 	poweroff -f
 	;;
+snapshot)
+	# The snapshot scenario (tests/sandbox/l1-snapshot.sh): a 256 KiB file of known content on the disk (vda),
+	# the NIC up (the guest answers L1's pings), then "count N" on the console every ~0.2 s for as long as
+	# it runs, through snapshots and restores. Every 5 counts a line
+	#   VMON-SNAP count= date= md5= net= rx= tx= rxirq=
+	# md5: the file read back from the disk itself (the page cache dropped first); net: ok when a small file
+	# came from L1's httpd over TCP, else down; rx/tx: eth0's packet counters, rxirq: its receive queue's
+	# interrupts. Then it reads the disk's MiB after the 32 MiB file system (O_DIRECT): "poweroff" there
+	# (written by L1) writes after.txt, syncs, unmounts and powers off. The count also goes to /dev/kmsg at KERN_ERR, which the
+	# kernel prints itself even under "quiet" and when the tty's output path is stuck.
+	# (No wget -T: busybox 1.35's wget segfaults with it; busybox timeout instead.)
+	load_virtio
+	tok=$(token_of)
+	mkdir -p /mnt && mount -t ext4 /dev/vda /mnt || diag "mount /dev/vda failed"
+	yes "vmon snapshot $tok" | head -c 262144 >/mnt/snap.bin
+	sync
+	fact snap_md5 "$(md5sum /mnt/snap.bin | cut -d' ' -f1)"
+	ip link set eth0 up && ip addr add 169.254.100.2/24 dev eth0
+	# also tells L1 the guest's MAC address before the first snapshot
+	ping -c 1 -W 3 169.254.100.1 >/dev/null 2>&1 && fact snap_ping ok || fact snap_ping failed
+	echo "VMON-SNAP-COUNTING"
+	i=0
+	while :; do
+		i=$((i + 1))
+		echo "count $i"
+		if [ $((i % 5)) = 0 ]; then
+			echo "<3>vmon-diag: snapshot count $i" >/dev/kmsg 2>/dev/null
+			echo 3 >/proc/sys/vm/drop_caches
+			l="count=$i date=$(date +%s) md5=$(md5sum /mnt/snap.bin | cut -d' ' -f1)"
+			rm -f /tmp/ok
+			timeout 2 wget -q -O /tmp/ok http://169.254.100.1:8080/snapok >/dev/null 2>&1
+			net=down
+			[ "$(cat /tmp/ok 2>/dev/null)" = ok ] && net=ok
+			echo "VMON-SNAP $l net=$net rx=$(cat /sys/class/net/eth0/statistics/rx_packets) tx=$(cat /sys/class/net/eth0/statistics/tx_packets)" \
+				"rxirq=$(awk '/virtio.*-input/ { for (f = 2; f <= NF; f++) if ($f ~ /^[0-9]+$/) s += $f } END { print s + 0 }' /proc/interrupts)"
+			if [ "$(dd if=/dev/vda bs=512 skip=65536 count=1 iflag=direct 2>/dev/null | tr -d '\000')" = poweroff ]; then
+				echo "after-$tok-$i" >/mnt/after.txt
+				sync
+				umount /mnt && echo "VMON-SNAP-BYE count=$i"
+				poweroff -f
+			fi
+		fi
+		sleep 0.2
+	done
+	;;
 modules)
 	# The kernel's virtio drivers, in dependency order (for the virtio devices of vmon).
 	for m in failover net_failover virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \

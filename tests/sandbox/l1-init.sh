@@ -57,6 +57,7 @@ initrd_token=$(cat /sandbox/guest-initrd-token)
 
 result() { echo "SANDBOX-RESULT $1 $2 $3${retried:+ [$retried]}"; }
 . /sandbox/virtio.sh
+. /sandbox/snapshot.sh
 
 # has NAME STRING: the scenario's guest output contains STRING.
 has() { grep -qF -- "$2" "/tmp/$1.out"; }
@@ -87,6 +88,18 @@ for name in $scenarios; do
 	fi
 	if ! monitor_available "$monitor"; then
 		result "$name" skip "monitor $monitor not in the L1 initramfs (build-initramfs --vmon PATH)"
+		continue
+	fi
+	if [ "$name" = snapshot ]; then
+		# three vmons in turn, each check its own SANDBOX-CHECK line (/sandbox/snapshot.sh)
+		retried=
+		if [ "$monitor" != vmon ]; then
+			result "$name" skip "snapshots are vmon's API (PUT /snapshot/create, /snapshot/load); not run with QEMU microvm"
+			continue
+		fi
+		cmdline="console=ttyS0 reboot=k panic=-1 quiet vmon.test=snapshot vmon.token=$token"
+		[ -n "$guest_args" ] && cmdline="$cmdline $guest_args"
+		snapshot_scenario "$cmdline"
 		continue
 	fi
 	cpus=1
