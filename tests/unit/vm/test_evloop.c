@@ -41,7 +41,7 @@ static void busy_handler(void *opaque, uint32_t events)
 	if (read(lf.efd, &v, sizeof(v)) < 0) {
 		/* spurious */
 	}
-	lf.handled++;
+	__atomic_add_fetch(&lf.handled, 1, __ATOMIC_RELEASE);
 	usleep(200);
 	__atomic_store_n(&lf.in_handler, 0, __ATOMIC_SEQ_CST);
 	v = 1;
@@ -70,7 +70,9 @@ static void start_loop(void)
 		/* the loop simply idles */
 	}
 	pthread_create(&lf.loop_thread, NULL, loop_main, NULL);
-	usleep(5000);
+	/* the loop is running once its handler ran (however slow the host is) */
+	while (!__atomic_load_n(&lf.handled, __ATOMIC_ACQUIRE))
+		usleep(1000);
 }
 
 static void stop_loop(void)
@@ -89,7 +91,7 @@ TEST(evloop_call_runs_on_the_loop_thread_between_handlers)
 	CHECK_EQ(lf.jobs, 50);
 	CHECK_EQ(lf.overlaps, 0);
 	CHECK(pthread_equal(lf.job_thread, lf.loop_thread));
-	CHECK(lf.handled > 0);
+	CHECK(__atomic_load_n(&lf.handled, __ATOMIC_ACQUIRE) > 0);
 	stop_loop();
 }
 
