@@ -147,9 +147,11 @@ check snapshot_load_after_a_refused_load_succeeds '[[ "$r" == "204 " ]] && goes_
 kill -9 "$pid_d" 2>/dev/null
 
 # --- the CLI ---
-timeout -k 5 60 "$VMON" run --restore "$tmp/full.state" --mem-file "$tmp/full.mem" </dev/null >"$tmp/e.out" 2>"$tmp/e.err" &
+# (vmon itself in the background, not under timeout(1): the trap must reach vmon, not a wrapper)
+"$VMON" run --restore "$tmp/full.state" --mem-file "$tmp/full.mem" </dev/null >"$tmp/e.out" 2>"$tmp/e.err" &
 pids+=($!)
 pid_e=$!
 check snapshot_cli_run_restore_resumes 'goes_on_from e $t1' "first tick $(first_tick e)"
 kill -9 "$pid_e" 2>/dev/null
+wait "$pid_e" 2>/dev/null
 exit $((fails > 0))
