@@ -19,10 +19,10 @@ cleanup() {
 trap cleanup EXIT
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() {
-	n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"
+bad() { # the diagnostics first: tests/run shows the lines before a "not ok" with it
 	[ -n "${2:-}" ] && echo "#   $2"
-	for f in "$tmp"/*.err; do sed "s|^|#   $(basename "$f"): |" "$f" | tail -4; done
+	for f in "$tmp"/*.err "$tmp"/*.out; do sed "s|^|#   $(basename "$f"): |" "$f" | tail -4; done
+	n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"
 }
 check() { if eval "$2"; then ok "$1"; else bad "$1" "${3:-}"; fi; }
 skip_all() {
@@ -61,13 +61,18 @@ wait_for() { # CONDITION SECONDS
 	while [ $SECONDS -lt $end ]; do eval "$1" && return 0; sleep 0.1; done
 	return 1
 }
-# A restored ticker goes on from @after: its first tick is @after or @after + 1 (the line in progress at
-# the pause), it never printed its start-up line again, and it keeps ticking.
+# A restored ticker goes on from @after, the last whole tick line seen before the pause: its first whole
+# tick line is @after + 1, or @after + 2 when the pause cut the next line in two (the restored guest
+# finishes that line first), it never printed its start-up line again, and it keeps ticking. A slow host
+# gets 60 s for three ticks, and a timeout says so.
 goes_on_from() { # NAME AFTER
 	local f
-	wait_for "[ \$(ticks $1) -ge $(($2 + 3)) ]" 20 || return 1
+	if ! wait_for "[ \$(ticks $1) -ge $(($2 + 3)) ]" 60; then
+		echo "#   $1: fewer than 3 ticks after the restore in 60 s (a slow host, or a guest that stopped)"
+		return 1
+	fi
 	f=$(first_tick "$1")
-	[ -n "$f" ] && [ "$f" -ge "$2" ] && [ "$f" -le $(($2 + 1)) ] && ! grep -q 'ticker: up' "$tmp/$1.out"
+	[ -n "$f" ] && [ "$f" -ge "$2" ] && [ "$f" -le $(($2 + 2)) ] && ! grep -q 'ticker: up' "$tmp/$1.out"
 }
 
 # --- the source: boot, tick, pause, Full snapshot, resume, tick, pause, Diff snapshot ---
@@ -75,7 +80,7 @@ start src
 api src PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64, "track_dirty_pages": true}' >/dev/null
 api src PUT /boot-source "{\"kernel_image_path\": \"$GUEST\", \"boot_args\": \"ticks=100000\"}" >/dev/null
 api src PUT /actions '{"action_type": "InstanceStart"}' >/dev/null
-wait_for '[ $(ticks src) -ge 5 ]' 30
+wait_for '[ $(ticks src) -ge 5 ]' 90
 r=$(api src PUT /snapshot/create "{\"snapshot_path\": \"$tmp/full.state\", \"mem_file_path\": \"$tmp/full.mem\"}")
 check snapshot_create_refused_while_running '[[ "$r" == 400*paused* ]]' "got: $r"
 api src PATCH /vm '{"state": "Paused"}' >/dev/null
@@ -88,7 +93,7 @@ check snapshot_full_create_writes_a_sparse_memory_file \
 	'[[ "$r" == "204 " ]] && [ -s "$tmp/full.state" ] && [ "$mem_mib" -eq 64 ] && [ "$used_kib" -lt 32768 ]' \
 	"got: $r; memory file ${mem_mib} MiB, ${used_kib} KiB on disk"
 api src PATCH /vm '{"state": "Resumed"}' >/dev/null
-wait_for "[ \$(ticks src) -ge $((t1 + 20)) ]" 30
+wait_for "[ \$(ticks src) -ge $((t1 + 20)) ]" 90
 api src PATCH /vm '{"state": "Paused"}' >/dev/null
 sleep 0.2
 t2=$(ticks src)
