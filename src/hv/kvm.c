@@ -428,7 +428,7 @@ int hv_vcpu_set_msrs(struct hv_vcpu *v, const struct x86_msr *msrs, unsigned nr)
 	return (unsigned)ret == nr ? 0 : -EINVAL;
 }
 
-static void seg_to_kvm(const struct x86_segment *s, struct kvm_segment *k)
+void kvm_seg_to_kvm(const struct x86_segment *s, struct kvm_segment *k)
 {
 	*k = (struct kvm_segment){
 		.base = s->base,
@@ -446,7 +446,7 @@ static void seg_to_kvm(const struct x86_segment *s, struct kvm_segment *k)
 	};
 }
 
-static void seg_from_kvm(const struct kvm_segment *k, struct x86_segment *s)
+void kvm_seg_from_kvm(const struct kvm_segment *k, struct x86_segment *s)
 {
 	*s = (struct x86_segment){
 		.base = k->base,
@@ -490,14 +490,14 @@ int hv_vcpu_set_state(struct hv_vcpu *v, const struct x86_cpu_state *st)
 	/* Start from KVM's sregs so the APIC base and interrupt bitmap stay as KVM set them. */
 	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
-	seg_to_kvm(&st->cs, &sregs.cs);
-	seg_to_kvm(&st->ds, &sregs.ds);
-	seg_to_kvm(&st->es, &sregs.es);
-	seg_to_kvm(&st->fs, &sregs.fs);
-	seg_to_kvm(&st->gs, &sregs.gs);
-	seg_to_kvm(&st->ss, &sregs.ss);
-	seg_to_kvm(&st->tr, &sregs.tr);
-	seg_to_kvm(&st->ldt, &sregs.ldt);
+	kvm_seg_to_kvm(&st->cs, &sregs.cs);
+	kvm_seg_to_kvm(&st->ds, &sregs.ds);
+	kvm_seg_to_kvm(&st->es, &sregs.es);
+	kvm_seg_to_kvm(&st->fs, &sregs.fs);
+	kvm_seg_to_kvm(&st->gs, &sregs.gs);
+	kvm_seg_to_kvm(&st->ss, &sregs.ss);
+	kvm_seg_to_kvm(&st->tr, &sregs.tr);
+	kvm_seg_to_kvm(&st->ldt, &sregs.ldt);
 	/* A task register must be usable for VM entry even when the guest has none yet. */
 	if (!st->tr.present) {
 		sregs.tr =
@@ -555,14 +555,14 @@ int hv_vcpu_get_state(struct hv_vcpu *v, struct x86_cpu_state *st)
 		.cr4 = sregs.cr4,
 		.efer = sregs.efer,
 	};
-	seg_from_kvm(&sregs.cs, &st->cs);
-	seg_from_kvm(&sregs.ds, &st->ds);
-	seg_from_kvm(&sregs.es, &st->es);
-	seg_from_kvm(&sregs.fs, &st->fs);
-	seg_from_kvm(&sregs.gs, &st->gs);
-	seg_from_kvm(&sregs.ss, &st->ss);
-	seg_from_kvm(&sregs.tr, &st->tr);
-	seg_from_kvm(&sregs.ldt, &st->ldt);
+	kvm_seg_from_kvm(&sregs.cs, &st->cs);
+	kvm_seg_from_kvm(&sregs.ds, &st->ds);
+	kvm_seg_from_kvm(&sregs.es, &st->es);
+	kvm_seg_from_kvm(&sregs.fs, &st->fs);
+	kvm_seg_from_kvm(&sregs.gs, &st->gs);
+	kvm_seg_from_kvm(&sregs.ss, &st->ss);
+	kvm_seg_from_kvm(&sregs.tr, &st->tr);
+	kvm_seg_from_kvm(&sregs.ldt, &st->ldt);
 	return 0;
 }
 

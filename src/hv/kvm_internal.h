@@ -37,4 +37,11 @@ struct hv_vcpu {
 	struct kvm_run *run;
 };
 
+/*
+ * kvm_seg_to_kvm / kvm_seg_from_kvm - struct x86_segment <-> struct kvm_segment
+ * (to_kvm sets unusable = !present, as a boot wants; a restore sets it itself).
+ */
+void kvm_seg_to_kvm(const struct x86_segment *s, struct kvm_segment *k);
+void kvm_seg_from_kvm(const struct kvm_segment *k, struct x86_segment *s);
+
 #endif

@@ -151,38 +151,14 @@ static int get_msrs(struct hv_vcpu *v, struct hv_vcpu_state *st)
 
 static void seg_in(const struct kvm_segment *k, struct x86_segment *s, uint8_t *unusable)
 {
-	*s = (struct x86_segment){
-		.base = k->base,
-		.limit = k->limit,
-		.selector = k->selector,
-		.type = k->type,
-		.present = k->present,
-		.dpl = k->dpl,
-		.db = k->db,
-		.s = k->s,
-		.l = k->l,
-		.g = k->g,
-		.avl = k->avl,
-	};
+	kvm_seg_from_kvm(k, s);
 	*unusable = k->unusable;
 }
 
 static void seg_out(const struct x86_segment *s, uint8_t unusable, struct kvm_segment *k)
 {
-	*k = (struct kvm_segment){
-		.base = s->base,
-		.limit = s->limit,
-		.selector = s->selector,
-		.type = s->type,
-		.present = s->present,
-		.dpl = s->dpl,
-		.db = s->db,
-		.s = s->s,
-		.l = s->l,
-		.g = s->g,
-		.avl = s->avl,
-		.unusable = unusable,
-	};
+	kvm_seg_to_kvm(s, k);
+	k->unusable = unusable; /* as saved, not derived from present as at boot */
 }
 
 static void regs_in(const struct kvm_regs *r, const struct kvm_sregs *s, struct hv_vcpu_state *st)

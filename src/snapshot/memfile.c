@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "snapshot/snapfile.h"
+#include "util/log.h"
 
 #define PAGE GMEM_PAGE_SIZE
 #define PAGEMAP_BATCH_PAGES 1024 /* pagemap entries per pread: 8 KiB covering 4 MiB of RAM */
@@ -20,18 +21,6 @@
 #define COPY_CHUNK_BYTES (1ull << 20) /* memfile_merge's bounce buffer */
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
-
-__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t err_len, const char *fmt,
-							 ...)
-{
-	va_list ap;
-
-	if (!err || !err_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
 
 static int ofd_lock(int fd, short type)
 {
@@ -55,17 +44,17 @@ static int open_locked(const char *path, int flags, short lock, const char *what
 	fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
 	if (fd < 0) {
 		ret = -errno;
-		seterr(err, err_len, "cannot open %s %s: %s", what, path, strerror(-ret));
+		errbuf_set(err, err_len, "cannot open %s %s: %s", what, path, strerror(-ret));
 		return ret;
 	}
 	if (fstat(fd, &st) < 0) {
 		ret = -errno;
-		seterr(err, err_len, "cannot stat %s %s: %s", what, path, strerror(-ret));
+		errbuf_set(err, err_len, "cannot stat %s %s: %s", what, path, strerror(-ret));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		ret = -EINVAL;
-		seterr(err, err_len, "%s %s is not a regular file", what, path);
+		errbuf_set(err, err_len, "%s %s is not a regular file", what, path);
 		goto fail;
 	}
 	/* Back to blocking I/O for the regular file. */
@@ -74,16 +63,17 @@ static int open_locked(const char *path, int flags, short lock, const char *what
 	if (ret == -EAGAIN || ret == -EACCES) {
 		ret = -EBUSY;
 		if (lock == F_WRLCK)
-			seterr(err, err_len,
-			       "%s %s is in use by a running VM restored from it (or being "
-			       "written)",
-			       what, path);
+			errbuf_set(err, err_len,
+				   "%s %s is in use by a running VM restored from it (or being "
+				   "written)",
+				   what, path);
 		else
-			seterr(err, err_len, "%s %s is being written by another vmon", what, path);
+			errbuf_set(err, err_len, "%s %s is being written by another vmon", what,
+				   path);
 		goto fail;
 	}
 	if (ret) {
-		seterr(err, err_len, "cannot lock %s %s: %s", what, path, strerror(-ret));
+		errbuf_set(err, err_len, "cannot lock %s %s: %s", what, path, strerror(-ret));
 		goto fail;
 	}
 	return fd;
@@ -180,7 +170,7 @@ static int open_for_write(const char *path, const struct gmem *gm, char *err, si
 		return fd;
 	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)gmem_ram_bytes(gm)) < 0) {
 		ret = -errno;
-		seterr(err, err_len, "cannot size memory file %s: %s", path, strerror(-ret));
+		errbuf_set(err, err_len, "cannot size memory file %s: %s", path, strerror(-ret));
 		close(fd);
 		return ret;
 	}
@@ -191,11 +181,11 @@ static int finish_write(int fd, const char *path, int ret, char *err, size_t err
 {
 	if (!ret && fsync(fd) < 0) {
 		ret = -errno;
-		seterr(err, err_len, "cannot write memory file %s: %s", path, strerror(-ret));
+		errbuf_set(err, err_len, "cannot write memory file %s: %s", path, strerror(-ret));
 	}
 	if (close(fd) < 0 && !ret) {
 		ret = -errno;
-		seterr(err, err_len, "cannot write memory file %s: %s", path, strerror(-ret));
+		errbuf_set(err, err_len, "cannot write memory file %s: %s", path, strerror(-ret));
 	}
 	return ret;
 }
@@ -267,7 +257,7 @@ int memfile_write_full(const char *path, const struct gmem *gm, uint64_t *bytes_
 		map = calloc((size_t)((pages + 63) / 64), sizeof(uint64_t));
 		if (!map) {
 			ret = -ENOMEM;
-			seterr(err, err_len, "memory file %s: out of memory", path);
+			errbuf_set(err, err_len, "memory file %s: out of memory", path);
 			break;
 		}
 		pages_resident(pm_fd, r, map);
@@ -288,8 +278,8 @@ int memfile_write_full(const char *path, const struct gmem *gm, uint64_t *bytes_
 		map = NULL;
 		file_off += r->len_bytes;
 		if (ret && ret != -ENOMEM)
-			seterr(err, err_len, "cannot write memory file %s: %s", path,
-			       strerror(-ret));
+			errbuf_set(err, err_len, "cannot write memory file %s: %s", path,
+				   strerror(-ret));
 	}
 	if (pm_fd >= 0)
 		close(pm_fd);
@@ -330,8 +320,8 @@ int memfile_write_diff(const char *path, const struct gmem *gm, const uint64_t *
 		if (!ret)
 			ret = run_flush(&w);
 		if (ret)
-			seterr(err, err_len, "cannot write memory file %s: %s", path,
-			       strerror(-ret));
+			errbuf_set(err, err_len, "cannot write memory file %s: %s", path,
+				   strerror(-ret));
 		file_off += r->len_bytes;
 	}
 	ret = finish_write(w.fd, path, ret, err, err_len);
@@ -349,15 +339,15 @@ int memfile_map(const char *path, struct gmem *gm, const struct snapfile_header 
 	int fd, ret;
 
 	if (h->nr_ram < 1 || h->nr_ram > SNAPFILE_MAX_RAM) {
-		seterr(err, err_len,
-		       "memory file %s: the snapshot has %u RAM regions (must be 1..%u)", path,
-		       h->nr_ram, SNAPFILE_MAX_RAM);
+		errbuf_set(err, err_len,
+			   "memory file %s: the snapshot has %u RAM regions (must be 1..%u)", path,
+			   h->nr_ram, SNAPFILE_MAX_RAM);
 		return -EINVAL;
 	}
 	for (uint32_t i = 0; i < h->nr_ram; i++)
 		if (__builtin_add_overflow(total, h->ram[i].len_bytes, &total)) {
-			seterr(err, err_len, "memory file %s: the snapshot's RAM size overflows",
-			       path);
+			errbuf_set(err, err_len,
+				   "memory file %s: the snapshot's RAM size overflows", path);
 			return -EINVAL;
 		}
 	fd = open_locked(path, O_RDONLY, F_RDLCK, "memory file", err, err_len);
@@ -365,30 +355,30 @@ int memfile_map(const char *path, struct gmem *gm, const struct snapfile_header 
 		return fd;
 	if (fstat(fd, &st) < 0) {
 		ret = -errno;
-		seterr(err, err_len, "cannot stat memory file %s: %s", path, strerror(-ret));
+		errbuf_set(err, err_len, "cannot stat memory file %s: %s", path, strerror(-ret));
 		goto fail;
 	}
 	if ((uint64_t)st.st_size != total) {
 		ret = -EINVAL;
-		seterr(err, err_len,
-		       "memory file %s is %llu bytes, but the snapshot's RAM is %llu bytes", path,
-		       (unsigned long long)st.st_size, (unsigned long long)total);
+		errbuf_set(err, err_len,
+			   "memory file %s is %llu bytes, but the snapshot's RAM is %llu bytes",
+			   path, (unsigned long long)st.st_size, (unsigned long long)total);
 		goto fail;
 	}
 	for (uint32_t i = 0; i < h->nr_ram; i++) {
 		ret = gmem_add_file(gm, h->ram[i].gpa, h->ram[i].len_bytes, fd, off);
 		if (ret) {
-			seterr(err, err_len,
-			       "cannot map RAM region %u (0x%llx, %llu bytes) of %s: %s", i,
-			       (unsigned long long)h->ram[i].gpa,
-			       (unsigned long long)h->ram[i].len_bytes, path, strerror(-ret));
+			errbuf_set(err, err_len,
+				   "cannot map RAM region %u (0x%llx, %llu bytes) of %s: %s", i,
+				   (unsigned long long)h->ram[i].gpa,
+				   (unsigned long long)h->ram[i].len_bytes, path, strerror(-ret));
 			goto unmap;
 		}
 		off += h->ram[i].len_bytes;
 	}
 	ret = gmem_own_fd(gm, fd);
 	if (ret) {
-		seterr(err, err_len, "memory file %s: too many files mapped", path);
+		errbuf_set(err, err_len, "memory file %s: too many files mapped", path);
 		goto unmap;
 	}
 	return 0;
@@ -416,19 +406,19 @@ int memfile_merge(const char *base, const char *diff, char *err, size_t err_len)
 	}
 	if (fstat(bfd, &bst) < 0 || fstat(dfd, &dst) < 0) {
 		ret = -errno;
-		seterr(err, err_len, "cannot stat %s or %s: %s", base, diff, strerror(-ret));
+		errbuf_set(err, err_len, "cannot stat %s or %s: %s", base, diff, strerror(-ret));
 		goto out;
 	}
 	if (bst.st_size != dst.st_size) {
 		ret = -EINVAL;
-		seterr(err, err_len, "diff %s is %lld bytes, but memory file %s is %lld bytes",
-		       diff, (long long)dst.st_size, base, (long long)bst.st_size);
+		errbuf_set(err, err_len, "diff %s is %lld bytes, but memory file %s is %lld bytes",
+			   diff, (long long)dst.st_size, base, (long long)bst.st_size);
 		goto out;
 	}
 	buf = malloc(COPY_CHUNK_BYTES);
 	if (!buf) {
 		ret = -ENOMEM;
-		seterr(err, err_len, "merging %s: out of memory", diff);
+		errbuf_set(err, err_len, "merging %s: out of memory", diff);
 		goto out;
 	}
 	while (pos < dst.st_size) {
@@ -438,15 +428,15 @@ int memfile_merge(const char *base, const char *diff, char *err, size_t err_len)
 			if (errno == ENXIO)
 				break; /* no data after pos */
 			ret = -errno;
-			seterr(err, err_len, "cannot find the data in %s: %s", diff,
-			       strerror(-ret));
+			errbuf_set(err, err_len, "cannot find the data in %s: %s", diff,
+				   strerror(-ret));
 			goto out;
 		}
 		hole = lseek(dfd, data, SEEK_HOLE);
 		if (hole < 0) {
 			ret = -errno;
-			seterr(err, err_len, "cannot find the data in %s: %s", diff,
-			       strerror(-ret));
+			errbuf_set(err, err_len, "cannot find the data in %s: %s", diff,
+				   strerror(-ret));
 			goto out;
 		}
 		for (pos = data; pos < hole;) {
@@ -459,12 +449,14 @@ int memfile_merge(const char *base, const char *diff, char *err, size_t err_len)
 				continue;
 			if (n <= 0) {
 				ret = n < 0 ? -errno : -EIO;
-				seterr(err, err_len, "cannot read %s: %s", diff, strerror(-ret));
+				errbuf_set(err, err_len, "cannot read %s: %s", diff,
+					   strerror(-ret));
 				goto out;
 			}
 			ret = pwrite_all(bfd, buf, (size_t)n, (uint64_t)pos);
 			if (ret) {
-				seterr(err, err_len, "cannot write %s: %s", base, strerror(-ret));
+				errbuf_set(err, err_len, "cannot write %s: %s", base,
+					   strerror(-ret));
 				goto out;
 			}
 			pos += n;
@@ -472,7 +464,7 @@ int memfile_merge(const char *base, const char *diff, char *err, size_t err_len)
 	}
 	if (fsync(bfd) < 0) {
 		ret = -errno;
-		seterr(err, err_len, "cannot write %s: %s", base, strerror(-ret));
+		errbuf_set(err, err_len, "cannot write %s: %s", base, strerror(-ret));
 	}
 out:
 	free(buf);

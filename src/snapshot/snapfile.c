@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/crc32c.h"
+#include "util/log.h"
 
 #define MAGIC_LEN 8
 #define PAGE_MASK 0xfffull
@@ -20,18 +21,6 @@
 #define CPUID_ENTRY_LEN 28
 /* magic, header_version, header_length, then the fixed fields up to nr_ram */
 #define HDR_FIXED_LEN (MAGIC_LEN + 4 + 4 + 4 + 32 + 16 + 4 + 4 + 4 + 8 + 4)
-
-__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t err_len, const char *fmt,
-							 ...)
-{
-	va_list ap;
-
-	if (!err || !err_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
 
 /* A tag as it may be printed: a corrupted file can hold any bytes there. */
 static void printable_tag(char out[STATE_TAG_LEN + 1], const char *tag)
@@ -54,34 +43,35 @@ int snapfile_header_check(const struct snapfile_header *h, char *err, size_t err
 
 	if (h->format_version < 1 || h->format_version > SNAPFILE_FORMAT_VERSION) {
 		if (h->format_version > SNAPFILE_FORMAT_VERSION)
-			seterr(err, err_len,
-			       "snapshot made by a newer vmon (format %u, this vmon reads up to "
-			       "%u)",
-			       h->format_version, SNAPFILE_FORMAT_VERSION);
+			errbuf_set(
+				err, err_len,
+				"snapshot made by a newer vmon (format %u, this vmon reads up to "
+				"%u)",
+				h->format_version, SNAPFILE_FORMAT_VERSION);
 		else
-			seterr(err, err_len, "snapshot has bad format version 0");
+			errbuf_set(err, err_len, "snapshot has bad format version 0");
 		return -EINVAL;
 	}
 	if (!has_nul(h->vmon_version, sizeof(h->vmon_version)) ||
 	    !has_nul(h->cpu_vendor, sizeof(h->cpu_vendor))) {
-		seterr(err, err_len, "snapshot header: %s is not NUL-terminated",
-		       has_nul(h->vmon_version, sizeof(h->vmon_version)) ? "cpu_vendor"
-									 : "vmon_version");
+		errbuf_set(err, err_len, "snapshot header: %s is not NUL-terminated",
+			   has_nul(h->vmon_version, sizeof(h->vmon_version)) ? "cpu_vendor"
+									     : "vmon_version");
 		return -EINVAL;
 	}
 	if (h->nr_vcpus < 1 || h->nr_vcpus > SNAPFILE_MAX_VCPUS) {
-		seterr(err, err_len, "snapshot header: %u vCPUs (must be 1..%u)", h->nr_vcpus,
-		       SNAPFILE_MAX_VCPUS);
+		errbuf_set(err, err_len, "snapshot header: %u vCPUs (must be 1..%u)", h->nr_vcpus,
+			   SNAPFILE_MAX_VCPUS);
 		return -EINVAL;
 	}
 	if (h->nr_ram < 1 || h->nr_ram > SNAPFILE_MAX_RAM) {
-		seterr(err, err_len, "snapshot header: %u RAM regions (must be 1..%u)", h->nr_ram,
-		       SNAPFILE_MAX_RAM);
+		errbuf_set(err, err_len, "snapshot header: %u RAM regions (must be 1..%u)",
+			   h->nr_ram, SNAPFILE_MAX_RAM);
 		return -EINVAL;
 	}
 	if (h->nr_cpuid > SNAPFILE_MAX_CPUID) {
-		seterr(err, err_len, "snapshot header: %u CPUID entries (at most %u)", h->nr_cpuid,
-		       SNAPFILE_MAX_CPUID);
+		errbuf_set(err, err_len, "snapshot header: %u CPUID entries (at most %u)",
+			   h->nr_cpuid, SNAPFILE_MAX_CPUID);
 		return -EINVAL;
 	}
 	for (uint32_t i = 0; i < h->nr_ram; i++) {
@@ -89,31 +79,31 @@ int snapfile_header_check(const struct snapfile_header *h, char *err, size_t err
 		uint64_t end;
 
 		if (((r->gpa | r->len_bytes) & PAGE_MASK) || r->len_bytes == 0) {
-			seterr(err, err_len,
-			       "snapshot header: RAM region %u (0x%llx, 0x%llx bytes) is not "
-			       "page-aligned",
-			       i, (unsigned long long)r->gpa, (unsigned long long)r->len_bytes);
+			errbuf_set(err, err_len,
+				   "snapshot header: RAM region %u (0x%llx, 0x%llx bytes) is not "
+				   "page-aligned",
+				   i, (unsigned long long)r->gpa, (unsigned long long)r->len_bytes);
 			return -EINVAL;
 		}
 		if (__builtin_add_overflow(r->gpa, r->len_bytes, &end) ||
 		    __builtin_add_overflow(sum, r->len_bytes, &sum)) {
-			seterr(err, err_len, "snapshot header: RAM region %u wraps around", i);
+			errbuf_set(err, err_len, "snapshot header: RAM region %u wraps around", i);
 			return -EINVAL;
 		}
 		for (uint32_t j = 0; j < i; j++) {
 			const struct snapfile_ram *o = &h->ram[j];
 
 			if (r->gpa < o->gpa + o->len_bytes && o->gpa < end) {
-				seterr(err, err_len,
-				       "snapshot header: RAM regions %u and %u overlap", j, i);
+				errbuf_set(err, err_len,
+					   "snapshot header: RAM regions %u and %u overlap", j, i);
 				return -EINVAL;
 			}
 		}
 	}
 	if (sum != h->mem_bytes) {
-		seterr(err, err_len,
-		       "snapshot header: RAM regions sum to %llu bytes, mem_bytes says %llu",
-		       (unsigned long long)sum, (unsigned long long)h->mem_bytes);
+		errbuf_set(err, err_len,
+			   "snapshot header: RAM regions sum to %llu bytes, mem_bytes says %llu",
+			   (unsigned long long)sum, (unsigned long long)h->mem_bytes);
 		return -EINVAL;
 	}
 	return 0;
@@ -142,18 +132,18 @@ static int walk_sections(struct state_reader r, char *err, size_t err_len)
 		char tag[STATE_TAG_LEN + 1];
 
 		printable_tag(tag, s.tag);
-		seterr(err, err_len, "section '%s' #%u: checksum mismatch", tag, s.instance);
+		errbuf_set(err, err_len, "section '%s' #%u: checksum mismatch", tag, s.instance);
 	} else if (s.tag[0]) {
 		char tag[STATE_TAG_LEN + 1];
 
 		printable_tag(tag, s.tag);
-		seterr(err, err_len, "snapshot truncated in section '%s' #%u", tag, s.instance);
+		errbuf_set(err, err_len, "snapshot truncated in section '%s' #%u", tag, s.instance);
 	} else if (any) {
-		seterr(err, err_len,
-		       "snapshot truncated in the section header after section '%s' #%u", last,
-		       last_instance);
+		errbuf_set(err, err_len,
+			   "snapshot truncated in the section header after section '%s' #%u", last,
+			   last_instance);
 	} else {
-		seterr(err, err_len, "snapshot truncated in the first section header");
+		errbuf_set(err, err_len, "snapshot truncated in the first section header");
 	}
 	return -EINVAL;
 }
@@ -169,16 +159,16 @@ int snapfile_encode(const struct snapfile_header *h, const struct state_writer *
 	if (hc.format_version == 0)
 		hc.format_version = SNAPFILE_FORMAT_VERSION;
 	if (hc.format_version != SNAPFILE_FORMAT_VERSION) {
-		seterr(err, err_len, "snapshot writer: format version %u, this vmon writes %u",
-		       hc.format_version, SNAPFILE_FORMAT_VERSION);
+		errbuf_set(err, err_len, "snapshot writer: format version %u, this vmon writes %u",
+			   hc.format_version, SNAPFILE_FORMAT_VERSION);
 		return -EINVAL;
 	}
 	ret = snapfile_header_check(&hc, err, err_len);
 	if (ret)
 		return ret;
 	if (sections->error || sections->section_start != SIZE_MAX) {
-		seterr(err, err_len, "snapshot writer: device state %s",
-		       sections->error ? strerror(-sections->error) : "has an open section");
+		errbuf_set(err, err_len, "snapshot writer: device state %s",
+			   sections->error ? strerror(-sections->error) : "has an open section");
 		return sections->error ? sections->error : -EINVAL;
 	}
 	state_reader_init(&r, sections->buf, sections->len);
@@ -186,7 +176,7 @@ int snapfile_encode(const struct snapfile_header *h, const struct state_writer *
 	if (ret)
 		return ret;
 	if (out->error || out->section_start != SIZE_MAX) {
-		seterr(err, err_len, "snapshot writer: bad output buffer");
+		errbuf_set(err, err_len, "snapshot writer: bad output buffer");
 		return -EINVAL;
 	}
 
@@ -229,7 +219,7 @@ int snapfile_encode(const struct snapfile_header *h, const struct state_writer *
 		goto nomem;
 	return 0;
 nomem:
-	seterr(err, err_len, "snapshot writer: %s", strerror(-out->error));
+	errbuf_set(err, err_len, "snapshot writer: %s", strerror(-out->error));
 	return out->error;
 }
 
@@ -263,14 +253,14 @@ int snapfile_write(const char *path, const struct snapfile_header *h,
 	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
 		tmp = NULL;
 		ret = -ENOMEM;
-		seterr(err, err_len, "%s: out of memory", path);
+		errbuf_set(err, err_len, "%s: out of memory", path);
 		goto out;
 	}
 	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
 	if (fd < 0) {
 		ret = -errno;
-		seterr(err, err_len, "cannot create a temporary file beside %s: %s", path,
-		       strerror(-ret));
+		errbuf_set(err, err_len, "cannot create a temporary file beside %s: %s", path,
+			   strerror(-ret));
 		free(tmp);
 		tmp = NULL;
 		goto out;
@@ -279,19 +269,19 @@ int snapfile_write(const char *path, const struct snapfile_header *h,
 	if (!ret && fsync(fd) < 0)
 		ret = -errno;
 	if (ret) {
-		seterr(err, err_len, "cannot write %s: %s", tmp, strerror(-ret));
+		errbuf_set(err, err_len, "cannot write %s: %s", tmp, strerror(-ret));
 		goto out;
 	}
 	if (close(fd) < 0) {
 		fd = -1;
 		ret = -errno;
-		seterr(err, err_len, "cannot write %s: %s", tmp, strerror(-ret));
+		errbuf_set(err, err_len, "cannot write %s: %s", tmp, strerror(-ret));
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path) < 0) {
 		ret = -errno;
-		seterr(err, err_len, "cannot rename %s to %s: %s", tmp, path, strerror(-ret));
+		errbuf_set(err, err_len, "cannot rename %s to %s: %s", tmp, path, strerror(-ret));
 		goto out;
 	}
 	free(tmp);
@@ -328,11 +318,11 @@ int snapfile_parse(const void *buf, size_t len, struct snapfile *f, char *err, s
 	memset(f, 0, sizeof(*f));
 	h = &f->hdr;
 	if (len < MAGIC_LEN && (len == 0 || memcmp(buf, SNAPFILE_MAGIC, len) == 0)) {
-		seterr(err, err_len, "snapshot truncated in the header (%zu bytes)", len);
+		errbuf_set(err, err_len, "snapshot truncated in the header (%zu bytes)", len);
 		return -EINVAL;
 	}
 	if (len < MAGIC_LEN || memcmp(buf, SNAPFILE_MAGIC, MAGIC_LEN) != 0) {
-		seterr(err, err_len, "not a vmon snapshot (bad magic)");
+		errbuf_set(err, err_len, "not a vmon snapshot (bad magic)");
 		return -EINVAL;
 	}
 	state_reader_init(&r, buf, len);
@@ -340,26 +330,26 @@ int snapfile_parse(const void *buf, size_t len, struct snapfile *f, char *err, s
 	header_version = state_get_u32(&r);
 	hdr_len = state_get_u32(&r);
 	if (state_error(&r)) {
-		seterr(err, err_len, "snapshot truncated in the header");
+		errbuf_set(err, err_len, "snapshot truncated in the header");
 		return -EINVAL;
 	}
 	if (header_version == 0) {
-		seterr(err, err_len, "snapshot has bad header version 0");
+		errbuf_set(err, err_len, "snapshot has bad header version 0");
 		return -EINVAL;
 	}
 	if (hdr_len < HDR_FIXED_LEN + 4 + 4) {
-		seterr(err, err_len, "snapshot header length %u is too short (at least %u)",
-		       hdr_len, HDR_FIXED_LEN + 4 + 4);
+		errbuf_set(err, err_len, "snapshot header length %u is too short (at least %u)",
+			   hdr_len, HDR_FIXED_LEN + 4 + 4);
 		return -EINVAL;
 	}
 	if (hdr_len > len) {
-		seterr(err, err_len, "snapshot truncated in the header (%zu of %u bytes)", len,
-		       hdr_len);
+		errbuf_set(err, err_len, "snapshot truncated in the header (%zu of %u bytes)", len,
+			   hdr_len);
 		return -EINVAL;
 	}
 	crc = state_get_u32(&(struct state_reader){ .buf = buf, .len = len, .pos = hdr_len - 4 });
 	if (crc != crc32c(0, buf, hdr_len - 4)) {
-		seterr(err, err_len, "snapshot header: checksum mismatch");
+		errbuf_set(err, err_len, "snapshot header: checksum mismatch");
 		return -EINVAL;
 	}
 
@@ -375,14 +365,14 @@ int snapfile_parse(const void *buf, size_t len, struct snapfile *f, char *err, s
 	h->nr_ram = state_get_u32(&r);
 	if (h->format_version > SNAPFILE_FORMAT_VERSION) {
 		/* Say this before anything else a newer vmon may have changed. */
-		seterr(err, err_len,
-		       "snapshot made by a newer vmon (format %u, this vmon reads up to %u)",
-		       h->format_version, SNAPFILE_FORMAT_VERSION);
+		errbuf_set(err, err_len,
+			   "snapshot made by a newer vmon (format %u, this vmon reads up to %u)",
+			   h->format_version, SNAPFILE_FORMAT_VERSION);
 		return -EINVAL;
 	}
 	if (h->nr_ram < 1 || h->nr_ram > SNAPFILE_MAX_RAM) {
-		seterr(err, err_len, "snapshot header: %u RAM regions (must be 1..%u)", h->nr_ram,
-		       SNAPFILE_MAX_RAM);
+		errbuf_set(err, err_len, "snapshot header: %u RAM regions (must be 1..%u)",
+			   h->nr_ram, SNAPFILE_MAX_RAM);
 		return -EINVAL;
 	}
 	for (uint32_t i = 0; i < h->nr_ram; i++) {
@@ -391,8 +381,8 @@ int snapfile_parse(const void *buf, size_t len, struct snapfile *f, char *err, s
 	}
 	h->nr_cpuid = state_get_u32(&r);
 	if (!state_error(&r) && h->nr_cpuid > SNAPFILE_MAX_CPUID) {
-		seterr(err, err_len, "snapshot header: %u CPUID entries (at most %u)", h->nr_cpuid,
-		       SNAPFILE_MAX_CPUID);
+		errbuf_set(err, err_len, "snapshot header: %u CPUID entries (at most %u)",
+			   h->nr_cpuid, SNAPFILE_MAX_CPUID);
 		return -EINVAL;
 	}
 	for (uint32_t i = 0; i < h->nr_cpuid && !state_error(&r); i++) {
@@ -408,10 +398,10 @@ int snapfile_parse(const void *buf, size_t len, struct snapfile *f, char *err, s
 	}
 	min_len = HDR_FIXED_LEN + RAM_ENTRY_LEN * h->nr_ram + 4 + CPUID_ENTRY_LEN * h->nr_cpuid + 4;
 	if (state_error(&r) || (header_version == SNAPFILE_HEADER_VERSION && hdr_len != min_len)) {
-		seterr(err, err_len,
-		       "snapshot header length %u does not fit its %u RAM regions and %u CPUID "
-		       "entries",
-		       hdr_len, h->nr_ram, h->nr_cpuid);
+		errbuf_set(err, err_len,
+			   "snapshot header length %u does not fit its %u RAM regions and %u CPUID "
+			   "entries",
+			   hdr_len, h->nr_ram, h->nr_cpuid);
 		return -EINVAL;
 	}
 	/* header_version > 1: the fields a later vmon appended are skipped. */
@@ -420,7 +410,7 @@ int snapfile_parse(const void *buf, size_t len, struct snapfile *f, char *err, s
 		return ret;
 
 	if (len - hdr_len < 4) {
-		seterr(err, err_len, "snapshot truncated after the header");
+		errbuf_set(err, err_len, "snapshot truncated after the header");
 		return -EINVAL;
 	}
 	state_reader_init(&f->sections, (const uint8_t *)buf + hdr_len, len - hdr_len - 4);
@@ -429,8 +419,8 @@ int snapfile_parse(const void *buf, size_t len, struct snapfile *f, char *err, s
 		return ret;
 	crc = state_get_u32(&(struct state_reader){ .buf = buf, .len = len, .pos = len - 4 });
 	if (crc != crc32c(0, buf, len - 4)) {
-		seterr(err, err_len,
-		       "snapshot file checksum mismatch (a corrupt or truncated trailer)");
+		errbuf_set(err, err_len,
+			   "snapshot file checksum mismatch (a corrupt or truncated trailer)");
 		return -EINVAL;
 	}
 	return 0;
@@ -449,30 +439,30 @@ int snapfile_read(const char *path, struct snapfile *f, char *err, size_t err_le
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		ret = -errno;
-		seterr(err, err_len, "cannot open snapshot %s: %s", path, strerror(-ret));
+		errbuf_set(err, err_len, "cannot open snapshot %s: %s", path, strerror(-ret));
 		return ret;
 	}
 	if (fstat(fd, &st) < 0) {
 		ret = -errno;
-		seterr(err, err_len, "cannot stat snapshot %s: %s", path, strerror(-ret));
+		errbuf_set(err, err_len, "cannot stat snapshot %s: %s", path, strerror(-ret));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		ret = -EINVAL;
-		seterr(err, err_len, "snapshot %s is not a regular file", path);
+		errbuf_set(err, err_len, "snapshot %s is not a regular file", path);
 		goto out;
 	}
 	if ((uint64_t)st.st_size > SNAPFILE_MAX_FILE_BYTES) {
 		ret = -EFBIG;
-		seterr(err, err_len,
-		       "snapshot %s is %lld bytes, more than the %llu a state file may have", path,
-		       (long long)st.st_size, SNAPFILE_MAX_FILE_BYTES);
+		errbuf_set(err, err_len,
+			   "snapshot %s is %lld bytes, more than the %llu a state file may have",
+			   path, (long long)st.st_size, SNAPFILE_MAX_FILE_BYTES);
 		goto out;
 	}
 	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (!buf) {
 		ret = -ENOMEM;
-		seterr(err, err_len, "snapshot %s: out of memory", path);
+		errbuf_set(err, err_len, "snapshot %s: out of memory", path);
 		goto out;
 	}
 	while (got < (size_t)st.st_size) {
@@ -482,7 +472,8 @@ int snapfile_read(const char *path, struct snapfile *f, char *err, size_t err_le
 			continue;
 		if (n < 0) {
 			ret = -errno;
-			seterr(err, err_len, "cannot read snapshot %s: %s", path, strerror(-ret));
+			errbuf_set(err, err_len, "cannot read snapshot %s: %s", path,
+				   strerror(-ret));
 			goto out;
 		}
 		if (n == 0)
@@ -491,7 +482,7 @@ int snapfile_read(const char *path, struct snapfile *f, char *err, size_t err_le
 	}
 	ret = snapfile_parse(buf, got, f, msg, sizeof(msg));
 	if (ret) {
-		seterr(err, err_len, "%s: %s", path, msg);
+		errbuf_set(err, err_len, "%s: %s", path, msg);
 		goto out;
 	}
 	f->buf = buf;

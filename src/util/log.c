@@ -52,3 +52,14 @@ bool ratelimit_ok(struct ratelimit *rl)
 	rl->suppressed++;
 	return false;
 }
+
+void errbuf_set(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !err_len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+}

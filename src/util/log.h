@@ -3,6 +3,7 @@
 #define VMON_UTIL_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
@@ -38,5 +39,13 @@ bool ratelimit_ok(struct ratelimit *rl);
 		if (ratelimit_ok(rl))                                                              \
 			log_msg(LOG_WARN, "guest: " __VA_ARGS__);                                  \
 	} while (0)
+
+/*
+ * errbuf_set - write one error line into a caller's @err buffer of @err_len
+ * bytes (nothing when @err is NULL or @err_len 0), the way functions that
+ * return -errno report why.
+ */
+void errbuf_set(char *err, size_t err_len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif
