@@ -21,8 +21,9 @@
  * loads its section, the in-kernel state and the vCPUs are set, the guest
  * gets a new VM generation ID and its ACPI event (a snapshot may be restored
  * many times: each copy must reseed its CRNG), and the vCPUs start (parked
- * unless resumed). Any failure destroys the half-built VM:
- * nothing of it ever runs.
+ * unless resumed). The device loads and the in-kernel state are one job on
+ * the event-loop thread, so no device handler runs in between (restore_job).
+ * Any failure destroys the half-built VM: nothing of it ever runs.
  */
 #include "vm/vm_snapshot.h"
 
@@ -610,11 +611,78 @@ int vm_snapshot_decode_section(const char *tag, uint32_t version, const void *pa
 	return ret;
 }
 
+/*
+ * The part of a restore that must not interleave with device I/O, run on the
+ * event-loop thread (evloop_call) as a snapshot is taken: the devices load
+ * their sections, then the vCPUs (LAPICs) and the VM's irqchip are set. A
+ * restore through the API runs on an API thread while the loop serves the
+ * devices it already watches (a NIC's TAP from its load on): an interrupt a
+ * device sent in between went into a LAPIC or IOAPIC the saved state then
+ * overwrote, and with EVENT_IDX the device does not interrupt again for that
+ * queue until the driver, which never learned of it, moves used_event: the
+ * guest's NIC received nothing more after such a restore.
+ */
+struct restore_job {
+	struct vm *vm;
+	struct restore_state *rs;
+	const struct vm_restore_opts *o;
+	char *err;
+	size_t err_len;
+	bool user_error;
+	int ret;
+};
+
+static void restore_on_loop(void *opaque)
+{
+	struct restore_job *j = opaque;
+
+	j->user_error = true;
+	j->ret = restore_devices(j->vm, &j->rs->devices, j->err, j->err_len);
+	if (j->ret)
+		return;
+	j->user_error = false;
+	for (unsigned i = 0; i < j->vm->nr_vcpus; i++) {
+		char why[192] = "";
+
+		j->ret = hv_vcpu_set_full(j->vm->vcpus[i]->hv, &j->rs->vcpus[i], why, sizeof(why));
+		if (j->ret) {
+			snprintf(j->err, j->err_len, "cannot restore vCPU %u: %s", i, why);
+			return;
+		}
+	}
+	{
+		char why[192] = "";
+
+		j->ret = hv_vm_set_full(j->vm->hv, &j->rs->vm, j->o->clock_realtime, why,
+					sizeof(why));
+		if (j->ret) {
+			snprintf(j->err, j->err_len, "cannot restore the VM's in-kernel state: %s",
+				 why);
+			return;
+		}
+	}
+	if (j->o->track_dirty) {
+		j->ret = vm_dirty_track(j->vm, true);
+		if (j->ret) {
+			snprintf(j->err, j->err_len, "dirty-page tracking: %s", strerror(-j->ret));
+			return;
+		}
+	}
+	/* a new copy of the guest: a new generation ID, announced once its vCPUs run */
+	j->ret = vm_vmgenid_regenerate(j->vm);
+	if (j->ret) {
+		snprintf(j->err, j->err_len, "VM generation ID: %s", strerror(-j->ret));
+		return;
+	}
+	j->ret = 0;
+}
+
 int vm_restore(struct vm **out, const struct vm_restore_opts *o, struct evloop *el,
 	       struct vm_config *cfg_out, bool *user_error, char *err, size_t err_len)
 {
 	struct restore_state *rs = calloc(1, sizeof(*rs));
 	struct vm_mem_source src;
+	struct restore_job job;
 	struct vm *vm = NULL;
 	int ret;
 
@@ -635,42 +703,15 @@ int vm_restore(struct vm **out, const struct vm_restore_opts *o, struct evloop *
 	ret = vm_create_from(&vm, &rs->cfg, &src, el, user_error, err, err_len);
 	if (ret)
 		goto out;
-	*user_error = true;
-	ret = restore_devices(vm, &rs->devices, err, err_len);
+	job = (struct restore_job){ .vm = vm, .rs = rs, .o = o, .err = err, .err_len = err_len };
+	if (el)
+		evloop_call(el, restore_on_loop, &job);
+	else
+		restore_on_loop(&job);
+	ret = job.ret;
+	*user_error = job.user_error;
 	if (ret)
 		goto out;
-	*user_error = false;
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		char why[192] = "";
-
-		ret = hv_vcpu_set_full(vm->vcpus[i]->hv, &rs->vcpus[i], why, sizeof(why));
-		if (ret) {
-			snprintf(err, err_len, "cannot restore vCPU %u: %s", i, why);
-			goto out;
-		}
-	}
-	{
-		char why[192] = "";
-
-		ret = hv_vm_set_full(vm->hv, &rs->vm, o->clock_realtime, why, sizeof(why));
-		if (ret) {
-			snprintf(err, err_len, "cannot restore the VM's in-kernel state: %s", why);
-			goto out;
-		}
-	}
-	if (o->track_dirty) {
-		ret = vm_dirty_track(vm, true);
-		if (ret) {
-			snprintf(err, err_len, "dirty-page tracking: %s", strerror(-ret));
-			goto out;
-		}
-	}
-	/* a new copy of the guest: a new generation ID, announced once its vCPUs run */
-	ret = vm_vmgenid_regenerate(vm);
-	if (ret) {
-		snprintf(err, err_len, "VM generation ID: %s", strerror(-ret));
-		goto out;
-	}
 	runctl_set_running(&vm->rc);
 	if (!o->resume)
 		runctl_pause(&vm->rc); /* no thread yet: returns at once, they park on start */
