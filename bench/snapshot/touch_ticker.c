@@ -1,10 +1,10 @@
 /* touch_ticker.c — the guest of bench/snapshot: guest/tests/ticker.c with memory that holds data.
- * The stock ticker touches a few pages, so its snapshot's memory file is nearly all holes; this one first
- * writes one non-zero word into every 4 KiB page of "touch=N" MiB (default 0) allocated above its image,
- * prints "touched P pages", then prints "tick N" every "period_us=U" microseconds (default 20000, the
- * ticker's 20 ms) for "ticks=T" ticks (default 100000) and powers off. A shorter period bounds how long a
- * restored guest waits before its next line, so that line's time measures the restore, not the guest's
- * sleep. */
+ * The stock ticker touches a few pages, so its snapshot's memory file is nearly all holes; this one
+ * first writes one non-zero word into every 4 KiB page of "touch=N" MiB (default 0) allocated above
+ * its image, prints "touched P pages", then prints "tick N" every "period_us=U" microseconds
+ * (default 20000, the ticker's 20 ms) for "ticks=T" ticks (default 100000) and powers off. A
+ * shorter period bounds how long a restored guest waits before its next line, so that line's time
+ * measures the restore, not the guest's sleep. */
 #include "rt.h"
 
 /* the value of "key=N" on the command line (decimal), or @dflt */
@@ -41,7 +41,8 @@ int guest_main(void)
 		uint64_t want = touch_mib << 20;
 		volatile uint64_t *p = rt_alloc(want, 4096);
 		if (!p) {
-			rt_printf("touch_ticker: cannot allocate %llu MiB\n", (unsigned long long)touch_mib);
+			rt_printf("touch_ticker: cannot allocate %llu MiB\n",
+				  (unsigned long long)touch_mib);
 			rt_exit(2);
 		}
 		uint64_t t0 = rt_now_us();
