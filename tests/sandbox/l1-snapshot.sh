@@ -121,7 +121,8 @@ snap_first_after() {
 # snap_line N MIN: the first "VMON-SNAP count=C date= md5=" line of vmon #N with C >= MIN; sets
 # snap_l1_date (L1's clock when it was seen), snap_g_count, snap_g_date, snap_g_md5
 snap_line() {
-	l=$(tr -d '\r' <"$SNAP_DIR/vmon$1.out" | grep '^VMON-SNAP count=[0-9]* date=[0-9]* md5=' |
+	# whole lines only: the console arrives byte by byte, so the file's last line may still be half written
+	l=$(tr -d '\r' <"$SNAP_DIR/vmon$1.out" | grep -E '^VMON-SNAP count=[0-9]+ date=[0-9]+ md5=[0-9a-f]* net=[a-z]+ rx=[0-9]+ tx=[0-9]+ rxirq=[0-9]+$' |
 		awk -v m="$2" '{ split($2, a, "="); if (a[2] + 0 >= m) { print; exit } }')
 	[ -n "$l" ] || return 1
 	snap_l1_date=$(date +%s)
