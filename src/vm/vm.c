@@ -88,18 +88,25 @@ static void vm_stop_loop(void *opaque)
 		evloop_stop(vm->el);
 }
 
+/* The address map for vm->cfg.mem_bytes and its RAM regions: how many, or -errno with @err. */
+static int vm_layout(struct vm *vm, struct layout_region regions[LAYOUT_MAX_RAM_REGIONS], char *err,
+		     size_t err_len)
+{
+	int ret = layout_init(&vm->layout, vm->cfg.mem_bytes, err, err_len);
+
+	return ret ? ret : (int)layout_ram_regions(&vm->layout, regions);
+}
+
 /* Allocate guest RAM as the x86 layout says (lazily: untouched pages cost nothing). */
 static int vm_alloc_memory(struct vm *vm, char *err, size_t err_len)
 {
 	struct layout_region regions[LAYOUT_MAX_RAM_REGIONS];
-	unsigned n;
+	int n = vm_layout(vm, regions, err, err_len);
 	int ret;
 
-	ret = layout_init(&vm->layout, vm->cfg.mem_bytes, err, err_len);
-	if (ret)
-		return ret;
-	n = layout_ram_regions(&vm->layout, regions);
-	for (unsigned i = 0; i < n; i++) {
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
 		ret = gmem_add_ram(&vm->gmem, regions[i].gpa, regions[i].len_bytes);
 		if (ret) {
 			snprintf(err, err_len, "cannot allocate %llu MiB of guest RAM: %s",
@@ -133,16 +140,13 @@ static int vm_map_snapshot_memory(struct vm *vm, const struct vm_mem_source *src
 				  size_t err_len)
 {
 	struct layout_region regions[LAYOUT_MAX_RAM_REGIONS];
-	unsigned n;
-	int ret;
+	int n = vm_layout(vm, regions, err, err_len);
 
-	ret = layout_init(&vm->layout, vm->cfg.mem_bytes, err, err_len);
-	if (ret)
-		return ret;
-	n = layout_ram_regions(&vm->layout, regions);
-	if (n != src->hdr->nr_ram)
+	if (n < 0)
+		return n;
+	if ((uint32_t)n != src->hdr->nr_ram)
 		goto mismatch;
-	for (unsigned i = 0; i < n; i++)
+	for (int i = 0; i < n; i++)
 		if (regions[i].gpa != src->hdr->ram[i].gpa ||
 		    regions[i].len_bytes != src->hdr->ram[i].len_bytes)
 			goto mismatch;
