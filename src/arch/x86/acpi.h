@@ -2,7 +2,7 @@
  * acpi.h — the ACPI tables vmon gives an x86 guest (ACPI 6.5 spec, chapter 5):
  * RSDP (rev 2) -> XSDT -> FADT (rev 6, hardware-reduced) -> DSDT, MADT, and an
  * optional MCFG for PCI ECAM. All tables live in LAYOUT_ACPI_GPA ..
- * LAYOUT_ACPI_END_GPA (0xE0000..0xFEFFF, reserved in e820), the RSDP first so
+ * LAYOUT_ACPI_END_GPA (0xE0000..0xEFFFF, reserved in e820), the RSDP first so
  * that a guest scanning that range for "RSD PTR " finds it; every table is
  * 8-byte aligned and checksummed.
  *

@@ -1,4 +1,5 @@
 /* boot.c — format detection and the one kernel-loading entry point. */
+#include <cpuid.h>
 #include <elf.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -12,6 +13,7 @@
 #include "arch/x86/boot_multiboot.h"
 #include "arch/x86/boot_pvh.h"
 #include "arch/x86/kernel_unpack.h"
+#include "arch/x86/mptable.h"
 
 enum boot_format boot_detect(const uint8_t *kernel, size_t kernel_len)
 {
@@ -209,6 +211,7 @@ int boot_load(struct gmem *gm, const struct layout *lo, const struct boot_reques
 	struct acpi_tables def;
 	const struct acpi_tables *acpi = req->acpi;
 	enum boot_format f;
+	uint32_t sig, ebx, ecx, edx;
 	uint64_t rsdp;
 	int ret;
 
@@ -231,6 +234,11 @@ int boot_load(struct gmem *gm, const struct layout *lo, const struct boot_reques
 				req->nr_vcpus);
 	}
 	ret = acpi_tables_write(acpi, gm, &rsdp, err, err_len);
+	if (ret)
+		return ret;
+	/* For a guest booted with acpi=off: the same CPUs and IOAPIC in an MP table. */
+	__cpuid(1, sig, ebx, ecx, edx);
+	ret = mptable_write(gm, LAYOUT_MPTABLE_GPA, req->nr_vcpus, sig, edx, err, err_len);
 	if (ret)
 		return ret;
 

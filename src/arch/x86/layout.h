@@ -16,7 +16,9 @@
  *     0x10000 .. 0x1FFFF   boot stack (RSP = 0x1FFF0)
  *     0x20000 .. 0x2FFFF   kernel command line (NUL-terminated)
  *     0x9FC00 .. 0xFFFFF   reserved in e820 (EBDA, VGA hole, BIOS area):
- *       0xE0000 .. 0xFEFFF   ACPI tables
+ *       0xE0000 .. 0xEFFFF   ACPI tables
+ *       0xF0000 .. 0xFEFFF   MP table (floating pointer + configuration
+ *                            table: arch/x86/mptable.h)
  *       0xFF000 .. 0xFFFFF   VM generation ID page: the 16-byte ID at its
  *                            start (the DSDT's VGEN device gives the guest
  *                            this address; devices/vmgenid.h)
@@ -72,7 +74,9 @@
 #define LAYOUT_VMON_LOW_END_GPA 0x30000ull /* end of vmon's own low area */
 #define LAYOUT_EBDA_GPA 0x9FC00ull /* first byte not usable as RAM */
 #define LAYOUT_ACPI_GPA 0xE0000ull
-#define LAYOUT_ACPI_END_GPA 0xFF000ull /* exclusive */
+#define LAYOUT_ACPI_END_GPA 0xF0000ull /* exclusive */
+#define LAYOUT_MPTABLE_GPA 0xF0000ull /* Linux scans 0xF0000..0xFFFFF for "_MP_" */
+#define LAYOUT_MPTABLE_END_GPA 0xFF000ull /* exclusive */
 /*
  * The VM generation ID (16 bytes) at the start of the last page of the BIOS
  * area: reserved in e820 (so no guest uses it as RAM), backed by guest RAM

@@ -16,6 +16,16 @@
 #include "arch/x86/layout.h"
 #include "mem/gmem.h"
 
+/* The byte sum of @n bytes at @p (a checksummed firmware table sums to 0). */
+static inline uint8_t test_byte_sum(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+
+	while (n--)
+		s += *p++;
+	return s;
+}
+
 /* Map the layout's RAM for @mem_bytes into @gm (anonymous, zeroed). 0 or -errno. */
 static inline int test_guest(struct gmem *gm, struct layout *lo, uint64_t mem_bytes)
 {

@@ -11,15 +11,6 @@
 
 static char err[256];
 
-static uint8_t sum(const uint8_t *p, size_t n)
-{
-	uint8_t s = 0;
-
-	while (n--)
-		s += *p++;
-	return s;
-}
-
 static uint32_t r32(const uint8_t *p)
 {
 	uint32_t v;
@@ -51,7 +42,7 @@ static const uint8_t *table_at(struct gmem *gm, uint64_t gpa, const char *sig)
 	REQUIRE(len >= 36);
 	REQUIRE(gpa >= LAYOUT_ACPI_GPA && gpa + len <= LAYOUT_ACPI_END_GPA);
 	t = gmem_ptr(gm, gpa, len);
-	CHECK_EQ(sum(t, len), 0);
+	CHECK_EQ(test_byte_sum(t, len), 0);
 	if (sig)
 		CHECK(memcmp(t, sig, 4) == 0);
 	return t;
@@ -73,10 +64,10 @@ static void parse_tables(struct gmem *gm, struct parsed *p)
 			break;
 		}
 	REQUIRE(r);
-	CHECK_EQ(sum(r, 20), 0);
+	CHECK_EQ(test_byte_sum(r, 20), 0);
 	CHECK_EQ(r[15], 2);
 	CHECK_EQ(r32(r + 20), 36);
-	CHECK_EQ(sum(r, 36), 0);
+	CHECK_EQ(test_byte_sum(r, 36), 0);
 	x = table_at(gm, r64(r + 24), "XSDT");
 	xlen = r32(x + 4);
 	REQUIRE((xlen - 36) % 8 == 0);
