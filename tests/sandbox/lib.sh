@@ -26,16 +26,52 @@ sbx_kernel_version() {
 	[ -n "$k" ] && basename "$k" | sed 's/^vmlinuz-//'
 }
 
+# sbx_generic_kernel: the newest installed Debian generic kernel (/boot/vmlinuz-<ver>-amd64, package
+# linux-image-amd64: unlike the cloud kernel it reads MP tables, CONFIG_X86_MPPARSE); empty if none.
+sbx_generic_kernel() {
+	ls /boot/vmlinuz-*-amd64 2>/dev/null | grep -v -- '-cloud-amd64$' | sort -V | tail -n1
+}
+
 # sbx_l1_qemu LOG INITRD APPEND TIMEOUT: boots L1 (TCG, emulated EPYC with SVM and nested paging),
-# console to LOG, killed after TIMEOUT seconds. Returns QEMU's status (124 when timed out).
+# console to LOG, killed after TIMEOUT seconds. L1's second serial port goes to LOG.hb (l1-init.sh writes
+# its heartbeat there) and its human monitor listens on the socket LOG.mon (sbx_l1_hmp). Returns QEMU's status (124 when timed out).
 # SBX_L1_CPUS: L1's CPUs (default 2; tests/sandbox/run and kvm-tier make it 1). SBX_L1_APPEND: more words for L1's command line (e.g.
 # sandbox.khugepaged=on).
 sbx_l1_qemu() {
 	local log=$1 initrd=$2 append=$3 limit=$4 ver
 	ver=$(sbx_kernel_version)
 	timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -M pc -cpu EPYC,+svm,+npt -smp "${SBX_L1_CPUS:-2}" -m 2048 \
-		-nographic -nic none -no-reboot -kernel "/boot/vmlinuz-$ver" -initrd "$initrd" \
+		-nographic -nic none -no-reboot -monitor "unix:$log.mon,server=on,wait=off" \
+		-serial stdio -serial "file:$log.hb" \
+		-kernel "/boot/vmlinuz-$ver" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 quiet $append${SBX_L1_APPEND:+ $SBX_L1_APPEND}" </dev/null >"$log" 2>&1
+}
+
+# sbx_l1_hmp LOG CMD...: sends each CMD to the human monitor of the L1 QEMU whose console is LOG and prints
+# its answers (used to see where a wedged L1's CPU is: "info registers").
+sbx_l1_hmp() {
+	local sock=$1.mon
+	shift
+	[ -S "$sock" ] || return 1
+	python3 - "$sock" "$@" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(3)
+s.connect(sys.argv[1])
+out = b""
+for cmd in sys.argv[2:]:
+    s.sendall(cmd.encode() + b"\n")
+    time.sleep(1)
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+except OSError:
+    pass
+print(out.decode(errors="replace").replace("\r", ""))
+PY
 }
 
 # l1_cpio_plus ROOT OUT: OUT = the L1 initramfs ($SANDBOX_OUT/l1.cpio) with the files under ROOT appended as
