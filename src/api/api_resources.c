@@ -27,6 +27,39 @@ static int not_supported(const char *what, char *err, size_t err_len)
 	return -EOPNOTSUPP;
 }
 
+/*
+ * no_limit - a rate limiter object (Firecracker's RateLimiterConfig: optional token buckets
+ * `bandwidth` and `ops`, each {size, one_time_burst, refill_time}) that limits nothing: absent,
+ * null, {}, or buckets that are null or have size or refill_time 0 (Firecracker builds no bucket
+ * for those). Kata and others send such objects for every device. Returns 0 for those; a
+ * limiter that would limit is refused as not supported (@what names it); a malformed one is a
+ * deserialisation fault.
+ */
+static int no_limit(const struct api_value *v, const char *what, char *err, size_t err_len)
+{
+	static const struct api_field lf[] = { { "bandwidth", API_F_ANY, false },
+					       { "ops", API_F_ANY, false } };
+	static const struct api_field bf[] = { { "size", API_F_U64, true },
+					       { "one_time_burst", API_F_U64, false },
+					       { "refill_time", API_F_U64, true } };
+	struct api_value l[ARRAY_SIZE(lf)], b[ARRAY_SIZE(bf)];
+	int r;
+
+	if (!v->present)
+		return 0;
+	if ((r = api_json_fields(v->j, lf, ARRAY_SIZE(lf), l, err, err_len)))
+		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(l); i++) {
+		if (!l[i].present)
+			continue;
+		if ((r = api_json_fields(l[i].j, bf, ARRAY_SIZE(bf), b, err, err_len)))
+			return r;
+		if (b[0].u && b[2].u)
+			return not_supported(what, err, err_len);
+	}
+	return 0;
+}
+
 /* dup_opt - strdup @s into *@out (NULL stays NULL). 0 or -ENOMEM. */
 static int dup_opt(const char *s, char **out)
 {
@@ -242,8 +275,8 @@ int api_res_drive_put(struct api *api, const char *path_id, struct json_object *
 	if (v[6].present &&
 	    (r = api_json_enum("io_engine", v[6].s, io_engine_names, err, err_len)) < 0)
 		return r;
-	if (v[7].present)
-		return not_supported("A block device rate limiter", err, err_len);
+	if ((r = no_limit(&v[7], "A block device rate limiter", err, err_len)))
+		return r;
 
 	d.read_only = v[3].present && v[3].b;
 	d.is_root = v[2].b;
@@ -305,8 +338,8 @@ int api_res_drive_patch(struct api *api, const char *path_id, struct json_object
 		return r;
 	if ((r = check_body_id(path_id, v[0].s, err, err_len)))
 		return r;
-	if (v[2].present)
-		return not_supported("A block device rate limiter", err, err_len);
+	if ((r = no_limit(&v[2], "A block device rate limiter", err, err_len)))
+		return r;
 	idx = find_disk(api, v[0].s);
 	if (idx < 0) {
 		snprintf(err, err_len, "Invalid block device ID: %s.", v[0].s);
@@ -345,8 +378,9 @@ int api_res_net_put(struct api *api, const char *path_id, struct json_object *ob
 		return r;
 	if ((r = check_body_id(path_id, v[0].s, err, err_len)))
 		return r;
-	if (v[3].present || v[4].present)
-		return not_supported("A network interface rate limiter", err, err_len);
+	if ((r = no_limit(&v[3], "A network interface rate limiter", err, err_len)) ||
+	    (r = no_limit(&v[4], "A network interface rate limiter", err, err_len)))
+		return r;
 	if (!v[1].s[0] || strlen(v[1].s) >= IFNAMSIZ || strchr(v[1].s, '/')) {
 		snprintf(err, err_len, "Invalid host device name: `%.64s`.", v[1].s);
 		return -EINVAL;
@@ -406,8 +440,8 @@ int api_res_entropy(struct api *api, struct json_object *obj, char *err, size_t 
 
 	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
 		return r;
-	if (v[0].present)
-		return not_supported("An entropy device rate limiter", err, err_len);
+	if ((r = no_limit(&v[0], "An entropy device rate limiter", err, err_len)))
+		return r;
 	api->cfg.rng = true;
 	return 0;
 }

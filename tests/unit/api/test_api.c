@@ -338,7 +338,15 @@ TEST(api_drives)
 	REFUSED(&a, "PUT", "/drives/x",
 		"{\"drive_id\":\"x\",\"path_on_host\":\"/"
 		"o\",\"is_root_device\":false,\"rate_limiter\":{\"bandwidth\":{}}}",
+		JF "missing field `size`.");
+	REFUSED(&a, "PUT", "/drives/x",
+		"{\"drive_id\":\"x\",\"path_on_host\":\"/o\",\"is_root_device\":false,"
+		"\"rate_limiter\":{\"ops\":{\"size\":100,\"refill_time\":1000}}}",
 		"A block device rate limiter is not supported by vmon yet.");
+	REFUSED(&a, "PUT", "/drives/x",
+		"{\"drive_id\":\"x\",\"path_on_host\":\"/o\",\"is_root_device\":false,"
+		"\"rate_limiter\":{\"burst\":1}}",
+		JF "unknown field `burst`, expected one of `bandwidth`, `ops`.");
 	REFUSED(&a, "PUT", "/drives/x",
 		"{\"drive_id\":\"x\",\"path_on_host\":\"/"
 		"o\",\"is_root_device\":false,\"partuuid\":\"abc\"}",
@@ -442,7 +450,8 @@ TEST(api_network_interfaces)
 		"{\"iface_id\":\"eth1\",\"host_dev_name\":\"a-very-long-tap-name\"}",
 		"Invalid host device name: `a-very-long-tap-name`.");
 	REFUSED(&a, "PUT", "/network-interfaces/eth1",
-		"{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap1\",\"rx_rate_limiter\":{}}",
+		"{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap1\",\"rx_rate_limiter\":{},"
+		"\"tx_rate_limiter\":{\"bandwidth\":{\"size\":1,\"refill_time\":1}}}",
 		"A network interface rate limiter is not supported by vmon yet.");
 	REFUSED(&a, "PUT", "/network-interfaces/eth1",
 		"{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap1\",\"allow_mmds_requests\":true}",
@@ -464,8 +473,12 @@ TEST(api_entropy_logger_metrics)
 
 	fresh(&a);
 	REFUSED(&a, "PUT", "/entropy", "{\"rate_limiter\":{\"ops\":{}}}",
+		JF "missing field `size`.");
+	REFUSED(&a, "PUT", "/entropy",
+		"{\"rate_limiter\":{\"ops\":{\"size\":5,\"one_time_burst\":0,\"refill_time\":9}}}",
 		"An entropy device rate limiter is not supported by vmon yet.");
 	EXPECT(&a, "PUT", "/entropy", "{}", 204, NULL);
+	CHECK(a.cfg.rng);
 	CHECK(a.cfg.rng);
 	REFUSED(&a, "PUT", "/logger", "{\"level\":\"Loud\"}",
 		JF
@@ -661,6 +674,36 @@ TEST(api_no_vm_ops_refuses_actions)
 	api_destroy(&a);
 }
 
+/* Kata and firecracker-containerd send limiter objects that limit nothing on every device. */
+TEST(api_empty_rate_limiters_mean_no_limit)
+{
+	struct api a;
+
+	fresh(&a);
+	EXPECT(&a, "PUT", "/drives/rootfs",
+	       "{\"drive_id\":\"rootfs\",\"path_on_host\":\"/r.img\",\"is_root_device\":true,"
+	       "\"rate_limiter\":{}}",
+	       204, NULL);
+	EXPECT(&a, "PUT", "/drives/data",
+	       "{\"drive_id\":\"data\",\"path_on_host\":\"/d.img\",\"is_root_device\":false,"
+	       "\"rate_limiter\":{\"bandwidth\":{\"size\":0,\"refill_time\":100},"
+	       "\"ops\":{\"size\":100,\"one_time_burst\":5,\"refill_time\":0}}}",
+	       204, NULL);
+	CHECK_EQ(a.cfg.nr_disks, 2);
+	EXPECT(&a, "PATCH", "/drives/data",
+	       "{\"drive_id\":\"data\",\"rate_limiter\":{\"bandwidth\":null,\"ops\":null}}", 204,
+	       NULL);
+	EXPECT(&a, "PUT", "/network-interfaces/eth0",
+	       "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\",\"rx_rate_limiter\":{},"
+	       "\"tx_rate_limiter\":{\"bandwidth\":null}}",
+	       204, NULL);
+	CHECK_EQ(a.cfg.nr_nets, 1);
+	EXPECT(&a, "PUT", "/entropy",
+	       "{\"rate_limiter\":{\"bandwidth\":{\"size\":0,\"refill_time\":1}}}", 204, NULL);
+	CHECK(a.cfg.rng);
+	api_destroy(&a);
+}
+
 // clang-format off
 HARNESS_MAIN(
 	HARNESS_T(api_instance_info_and_version)
@@ -675,6 +718,7 @@ HARNESS_MAIN(
 	HARNESS_T(api_drives_report_writeback_cache)
 	HARNESS_T(api_network_interfaces)
 	HARNESS_T(api_entropy_logger_metrics)
+	HARNESS_T(api_empty_rate_limiters_mean_no_limit)
 	HARNESS_T(api_start_and_post_boot_refusals)
 	HARNESS_T(api_pause_resume_idempotent)
 	HARNESS_T(api_vm_stats)
