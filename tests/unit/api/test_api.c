@@ -386,7 +386,7 @@ TEST(api_drives)
 	}
 	REFUSED(&a, "PUT", "/drives/more",
 		"{\"drive_id\":\"more\",\"path_on_host\":\"/x\",\"is_root_device\":false}",
-		"vmon supports at most 8 drives.");
+		"vmon supports at most 16 drives.");
 	api_destroy(&a);
 }
 
