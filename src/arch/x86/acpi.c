@@ -19,6 +19,7 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/aml.h"
 #include "arch/x86/arch_err.h"
+#include "arch/x86/fw_bytes.h"
 #include "arch/x86/layout.h"
 
 #define ACPI_OEM_ID "VMON  "
@@ -50,32 +51,6 @@ struct acpi_area {
 	size_t off, cap;
 };
 
-static void put8(uint8_t *p, size_t off, uint8_t v)
-{
-	p[off] = v;
-}
-static void put16(uint8_t *p, size_t off, uint16_t v)
-{
-	memcpy(p + off, &v, 2);
-}
-static void put32(uint8_t *p, size_t off, uint32_t v)
-{
-	memcpy(p + off, &v, 4);
-}
-static void put64(uint8_t *p, size_t off, uint64_t v)
-{
-	memcpy(p + off, &v, 8);
-}
-
-static uint8_t acpi_sum(const uint8_t *p, size_t len)
-{
-	uint8_t s = 0;
-
-	while (len--)
-		s += *p++;
-	return s;
-}
-
 /* Carve @len bytes, 8-byte aligned (16 for the RSDP is implied: it comes first). */
 static uint8_t *acpi_alloc(struct acpi_area *a, size_t len, uint64_t *gpa)
 {
@@ -99,12 +74,6 @@ static void acpi_header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev
 	put32(t, 24, 1); /* OEM revision */
 	memcpy(t + 28, ACPI_CREATOR_ID, 4);
 	put32(t, 32, 1); /* creator revision */
-}
-
-static void acpi_checksum(uint8_t *t, size_t len, size_t sum_off)
-{
-	t[sum_off] = 0;
-	t[sum_off] = (uint8_t)(0 - acpi_sum(t, len));
 }
 
 /* Generic Address Structure (5.2.3.2): SystemIO port, 8 bits, byte access. */
@@ -449,7 +418,7 @@ static int acpi_write_madt(const struct acpi_tables *t, struct acpi_area *a, uin
 	put16(m, off + 3, 0); /* flags: conforms to the bus */
 	put8(m, off + 5, 1); /* LINT1 */
 	off += 6;
-	acpi_checksum(m, len, 9);
+	fw_checksum(m, len, 9);
 	return 0;
 }
 
@@ -466,7 +435,7 @@ static int acpi_write_mcfg(const struct acpi_tables *t, struct acpi_area *a, uin
 	put16(m, HDR_LEN + 16, t->pci_segment);
 	put8(m, HDR_LEN + 18, t->bus_start);
 	put8(m, HDR_LEN + 19, t->bus_end);
-	acpi_checksum(m, len, 9);
+	fw_checksum(m, len, 9);
 	return 0;
 }
 
@@ -488,7 +457,7 @@ static int acpi_write_fadt(struct acpi_area *a, uint64_t dsdt_gpa, uint64_t *gpa
 	gas_io8(f, 244, ACPI_SLEEP_CTL_PORT); /* SLEEP_CONTROL_REG */
 	gas_io8(f, 256, ACPI_SLEEP_STS_PORT); /* SLEEP_STATUS_REG */
 	memcpy(f + 268, "VMON\0\0\0\0", 8); /* Hypervisor Vendor Identity */
-	acpi_checksum(f, FADT_LEN, 9);
+	fw_checksum(f, FADT_LEN, 9);
 	return 0;
 }
 
@@ -533,14 +502,14 @@ int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rs
 
 	acpi_header(d, "DSDT", (uint32_t)(HDR_LEN + aml.len), 2);
 	memcpy(d + HDR_LEN, aml.p, aml.len);
-	acpi_checksum(d, HDR_LEN + aml.len, 9);
+	fw_checksum(d, HDR_LEN + aml.len, 9);
 
 	acpi_header(x, "XSDT", xlen, 1);
 	put64(x, HDR_LEN, fadt);
 	put64(x, HDR_LEN + 8, madt);
 	if (t->has_mcfg)
 		put64(x, HDR_LEN + 16, mcfg);
-	acpi_checksum(x, xlen, 9);
+	fw_checksum(x, xlen, 9);
 
 	/* RSDP (5.2.5.3): checksum over the first 20 bytes, extended over all 36. */
 	memcpy(r, "RSD PTR ", 8);
@@ -549,8 +518,8 @@ int acpi_tables_write(const struct acpi_tables *t, struct gmem *gm, uint64_t *rs
 	put32(r, 16, 0); /* no RSDT */
 	put32(r, 20, RSDP_LEN);
 	put64(r, 24, xsdt);
-	acpi_checksum(r, 20, 8);
-	acpi_checksum(r, RSDP_LEN, 32);
+	fw_checksum(r, 20, 8);
+	fw_checksum(r, RSDP_LEN, 32);
 	*rsdp_gpa = rsdp;
 	return 0;
 }

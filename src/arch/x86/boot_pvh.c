@@ -6,6 +6,7 @@
 #include "arch/x86/boot_cpu.h"
 #include "arch/x86/boot_pvh.h"
 #include "arch/x86/e820.h"
+#include "arch/x86/fw_bytes.h"
 
 #define PAGE_BYTES 4096ull
 
@@ -15,15 +16,6 @@
 #define SI_MEMMAP (LAYOUT_PVH_INFO_GPA + 0x80) /* hvm_memmap_table_entry, 24 bytes each */
 #define MOD_LEN 32
 #define MEMMAP_ENTRY 24
-
-static void w32(uint8_t *p, size_t off, uint32_t v)
-{
-	memcpy(p + off, &v, 4);
-}
-static void w64(uint8_t *p, size_t off, uint64_t v)
-{
-	memcpy(p + off, &v, 8);
-}
 
 bool pvh_detect(const uint8_t *kernel, size_t kernel_len)
 {
@@ -114,25 +106,25 @@ int pvh_load_info(struct gmem *gm, const struct layout *lo, const struct boot_im
 		return ret;
 
 	memset(si, 0, sizeof(si));
-	w32(si, 0, PVH_START_MAGIC);
-	w32(si, 4, 1); /* version 1: memmap fields valid */
-	w32(si, 8, 0); /* flags */
-	w32(si, 12, initrd_len ? 1 : 0); /* nr_modules */
-	w64(si, 16, initrd_len ? SI_MODLIST : 0); /* modlist_paddr */
-	w64(si, 24, LAYOUT_CMDLINE_GPA); /* cmdline_paddr */
-	w64(si, 32, rsdp_gpa); /* rsdp_paddr */
-	w64(si, 40, SI_MEMMAP); /* memmap_paddr */
-	w32(si, 48, (uint32_t)nr); /* memmap_entries */
+	put32(si, 0, PVH_START_MAGIC);
+	put32(si, 4, 1); /* version 1: memmap fields valid */
+	put32(si, 8, 0); /* flags */
+	put32(si, 12, initrd_len ? 1 : 0); /* nr_modules */
+	put64(si, 16, initrd_len ? SI_MODLIST : 0); /* modlist_paddr */
+	put64(si, 24, LAYOUT_CMDLINE_GPA); /* cmdline_paddr */
+	put64(si, 32, rsdp_gpa); /* rsdp_paddr */
+	put64(si, 40, SI_MEMMAP); /* memmap_paddr */
+	put32(si, 48, (uint32_t)nr); /* memmap_entries */
 	memset(mod, 0, sizeof(mod));
-	w64(mod, 0, mod_gpa); /* paddr */
-	w64(mod, 8, initrd_len); /* size */
+	put64(mod, 0, mod_gpa); /* paddr */
+	put64(mod, 8, initrd_len); /* size */
 	for (int i = 0; i < nr; i++) {
 		uint8_t *e = mm + (size_t)i * MEMMAP_ENTRY;
 
-		w64(e, 0, map[i].addr);
-		w64(e, 8, map[i].size);
-		w32(e, 16, map[i].type); /* e820 types, as the ABI says */
-		w32(e, 20, 0);
+		put64(e, 0, map[i].addr);
+		put64(e, 8, map[i].size);
+		put32(e, 16, map[i].type); /* e820 types, as the ABI says */
+		put32(e, 20, 0);
 	}
 	if (gmem_write(gm, LAYOUT_PVH_INFO_GPA, si, sizeof(si)) ||
 	    gmem_write(gm, SI_MEMMAP, mm, (size_t)nr * MEMMAP_ENTRY) ||

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "arch/x86/arch_err.h"
+#include "arch/x86/fw_bytes.h"
 #include "arch/x86/layout.h"
 
 #define MP_SPEC_REV 4 /* 1.4 */
@@ -15,31 +16,10 @@
 #define IOAPIC_ENABLED 0x01
 #define ALL_LAPICS 0xff
 
-static void w16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void w32(uint8_t *p, uint32_t v)
-{
-	w16(p, (uint16_t)v);
-	w16(p + 2, (uint16_t)(v >> 16));
-}
-
-static uint8_t checksum(const uint8_t *p, size_t n)
-{
-	uint8_t s = 0;
-
-	while (n--)
-		s += *p++;
-	return (uint8_t)-s;
-}
-
 size_t mptable_size(unsigned nr_cpus)
 {
 	return MPTABLE_FLOAT_LEN + MPTABLE_HEADER_LEN + nr_cpus * MPTABLE_CPU_ENTRY_LEN +
-	       (1 + 1 + MPTABLE_ISA_IRQS + 2) * MPTABLE_ENTRY_LEN;
+	       MPTABLE_FIXED_ENTRIES * MPTABLE_ENTRY_LEN;
 }
 
 /* An 8-byte interrupt entry (I/O: dst is the IOAPIC id and pin; local: the LAPIC id and LINT#). */
@@ -48,7 +28,7 @@ static uint8_t *int_entry(uint8_t *e, uint8_t type, uint8_t int_type, uint8_t sr
 {
 	e[0] = type;
 	e[1] = int_type;
-	w16(e + 2, 0); /* polarity and trigger conform to the bus (ISA: edge, active-high) */
+	put16(e, 2, 0); /* polarity and trigger conform to the bus (ISA: edge, active-high) */
 	e[4] = 0; /* source bus: ISA */
 	e[5] = src_irq;
 	e[6] = dst_id;
@@ -59,13 +39,14 @@ static uint8_t *int_entry(uint8_t *e, uint8_t type, uint8_t int_type, uint8_t sr
 int mptable_write(struct gmem *gm, uint64_t gpa, unsigned nr_cpus, uint32_t cpu_signature,
 		  uint32_t cpu_features, char *err, size_t err_len)
 {
-	size_t len = mptable_size(nr_cpus > MPTABLE_MAX_CPUS ? 0 : nr_cpus);
 	uint8_t *fp, *hdr, *e;
-	unsigned i, count = 0;
+	unsigned i;
+	size_t len;
 
 	if (nr_cpus < 1 || nr_cpus > MPTABLE_MAX_CPUS)
 		return arch_err(err, err_len, -EINVAL, "mptable: %u vCPUs is outside 1..%u",
 				nr_cpus, MPTABLE_MAX_CPUS);
+	len = mptable_size(nr_cpus);
 	if (gpa & 15)
 		return arch_err(err, err_len, -EINVAL,
 				"mptable: address 0x%llx is not 16-byte aligned",
@@ -81,50 +62,47 @@ int mptable_write(struct gmem *gm, uint64_t gpa, unsigned nr_cpus, uint32_t cpu_
 	hdr = fp + MPTABLE_FLOAT_LEN;
 	e = hdr + MPTABLE_HEADER_LEN;
 
-	for (i = 0; i < nr_cpus; i++, count++) {
+	for (i = 0; i < nr_cpus; i++) {
 		e[0] = MPTABLE_CPU;
 		e[1] = (uint8_t)i; /* APIC ID */
 		e[2] = LAPIC_VERSION;
 		e[3] = CPU_ENABLED | (i == 0 ? CPU_BSP : 0);
-		w32(e + 4, cpu_signature);
-		w32(e + 8, cpu_features);
+		put32(e, 4, cpu_signature);
+		put32(e, 8, cpu_features);
 		e += MPTABLE_CPU_ENTRY_LEN;
 	}
 	e[0] = MPTABLE_BUS;
 	e[1] = 0; /* bus id */
 	memcpy(e + 2, "ISA   ", 6);
 	e += MPTABLE_ENTRY_LEN;
-	count++;
 	e[0] = MPTABLE_IOAPIC;
 	e[1] = (uint8_t)nr_cpus;
 	e[2] = IOAPIC_VERSION;
 	e[3] = IOAPIC_ENABLED;
-	w32(e + 4, (uint32_t)LAYOUT_IOAPIC_GPA);
+	put32(e, 4, (uint32_t)LAYOUT_IOAPIC_GPA);
 	e += MPTABLE_ENTRY_LEN;
-	count++;
-	for (i = 0; i < MPTABLE_ISA_IRQS; i++, count++)
+	for (i = 0; i < MPTABLE_ISA_IRQS; i++)
 		e = int_entry(e, MPTABLE_IOINT, MPTABLE_INT, (uint8_t)i, (uint8_t)nr_cpus,
 			      (uint8_t)i);
 	e = int_entry(e, MPTABLE_LINT, MPTABLE_EXTINT, 0, ALL_LAPICS, 0);
 	e = int_entry(e, MPTABLE_LINT, MPTABLE_NMI, 0, ALL_LAPICS, 1);
-	count += 2;
 
 	/* The configuration table header (spec 4.2). */
 	memcpy(hdr, "PCMP", 4);
-	w16(hdr + 4, (uint16_t)(e - hdr)); /* base table length */
+	put16(hdr, 4, (uint16_t)(e - hdr)); /* base table length */
 	hdr[6] = MP_SPEC_REV;
 	memcpy(hdr + 8, "VMON    ", 8); /* OEM ID */
 	memcpy(hdr + 16, "VMONVM      ", 12); /* product ID */
-	w16(hdr + 34, (uint16_t)count);
-	w32(hdr + 36, (uint32_t)LAYOUT_LAPIC_GPA);
-	hdr[7] = checksum(hdr, (size_t)(e - hdr));
+	put16(hdr, 34, (uint16_t)(nr_cpus + MPTABLE_FIXED_ENTRIES)); /* entry count */
+	put32(hdr, 36, (uint32_t)LAYOUT_LAPIC_GPA);
+	fw_checksum(hdr, (size_t)(e - hdr), 7);
 
 	/* The floating pointer (spec 4.1): length in 16-byte units, feature bytes 0. */
 	memcpy(fp, "_MP_", 4);
-	w32(fp + 4, (uint32_t)(gpa + MPTABLE_FLOAT_LEN));
+	put32(fp, 4, (uint32_t)(gpa + MPTABLE_FLOAT_LEN));
 	fp[8] = 1;
 	fp[9] = MP_SPEC_REV;
-	fp[10] = checksum(fp, MPTABLE_FLOAT_LEN);
+	fw_checksum(fp, MPTABLE_FLOAT_LEN, 10);
 	gmem_mark_dirty(gm, gpa, len);
 	return 0;
 }

@@ -34,6 +34,8 @@
 #define MPTABLE_HEADER_LEN 44u
 #define MPTABLE_CPU_ENTRY_LEN 20u
 #define MPTABLE_ENTRY_LEN 8u /* bus, IOAPIC, I/O and local interrupt entries */
+/* the entries besides the processors: the ISA bus, the IOAPIC, 16 ISA IRQs, LINT0 and LINT1 */
+#define MPTABLE_FIXED_ENTRIES (1u + 1u + MPTABLE_ISA_IRQS + 2u)
 
 /* Entry types (spec table 4-3) */
 enum { MPTABLE_CPU = 0, MPTABLE_BUS = 1, MPTABLE_IOAPIC = 2, MPTABLE_IOINT = 3, MPTABLE_LINT = 4 };
