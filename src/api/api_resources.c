@@ -104,14 +104,24 @@ static int check_body_id(const char *path_id, const char *body_id, char *err, si
 	return api_res_check_id(body_id, err, err_len);
 }
 
-static int check_readable(const struct api *api, const char *what, const char *path, int mode,
-			  char *err, size_t err_len)
+/*
+ * A file named in a request, checked where it is named (as Firecracker opens it
+ * there): present, openable as asked, a regular file (a disk: or a block device
+ * no other process holds). A directory, FIFO or device node is refused now,
+ * not at InstanceStart.
+ */
+static int check_host_file(const struct api *api, const char *what, const char *path, bool disk,
+			   bool need_write, char *err, size_t err_len)
 {
-	if (!api->host_files || access(path, mode) == 0)
+	char why[256];
+	int r;
+
+	if (!api->host_files)
 		return 0;
-	int e = errno;
-	snprintf(err, err_len, "The %s file cannot be opened: %s (%s).", what, strerror(e), path);
-	return -e;
+	r = vm_config_check_file(what, path, disk, need_write, why, sizeof(why));
+	if (r)
+		snprintf(err, err_len, "The %s file cannot be used: %s.", what, why);
+	return r;
 }
 
 /* --- boot-source --- */
@@ -129,9 +139,10 @@ int api_res_boot_source(struct api *api, struct json_object *obj, char *err, siz
 
 	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
 		return r;
-	if ((r = check_readable(api, "kernel", v[0].s, R_OK, err, err_len)))
+	if ((r = check_host_file(api, "kernel", v[0].s, false, false, err, err_len)))
 		return r;
-	if (v[1].present && (r = check_readable(api, "initrd", v[1].s, R_OK, err, err_len)))
+	if (v[1].present &&
+	    (r = check_host_file(api, "initrd", v[1].s, false, false, err, err_len)))
 		return r;
 	if (dup_opt(v[0].s, &kernel) || dup_opt(v[1].s, &initrd) || dup_opt(v[2].s, &args)) {
 		free(kernel);
@@ -280,8 +291,7 @@ int api_res_drive_put(struct api *api, const char *path_id, struct json_object *
 
 	d.read_only = v[3].present && v[3].b;
 	d.is_root = v[2].b;
-	if ((r = check_readable(api, "block device", v[1].s, d.read_only ? R_OK : R_OK | W_OK, err,
-				err_len)))
+	if ((r = check_host_file(api, "block device", v[1].s, true, !d.read_only, err, err_len)))
 		return r;
 	idx = find_disk(api, v[0].s);
 	if (d.is_root) {
@@ -348,8 +358,7 @@ int api_res_drive_patch(struct api *api, const char *path_id, struct json_object
 	if (!v[1].present)
 		return 0; /* nothing to change */
 	d = &api->cfg.disks[idx];
-	if ((r = check_readable(api, "block device", v[1].s, d->read_only ? R_OK : R_OK | W_OK, err,
-				err_len)))
+	if ((r = check_host_file(api, "block device", v[1].s, true, !d->read_only, err, err_len)))
 		return r;
 	path = strdup(v[1].s);
 	if (!path)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "snapshot/snapfile.h"
+#include "util/filelock.h"
 #include "util/log.h"
 
 #define PAGE GMEM_PAGE_SIZE
@@ -21,13 +22,6 @@
 #define COPY_CHUNK_BYTES (1ull << 20) /* memfile_merge's bounce buffer */
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
-
-static int ofd_lock(int fd, short type)
-{
-	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
-
-	return fcntl(fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
-}
 
 /*
  * Open @path for one of the operations here, refuse anything but a regular
@@ -59,8 +53,8 @@ static int open_locked(const char *path, int flags, short lock, const char *what
 	}
 	/* Back to blocking I/O for the regular file. */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	ret = ofd_lock(fd, lock);
-	if (ret == -EAGAIN || ret == -EACCES) {
+	ret = file_lock(fd, lock == F_WRLCK);
+	if (ret == -EAGAIN) {
 		ret = -EBUSY;
 		if (lock == F_WRLCK)
 			errbuf_set(err, err_len,

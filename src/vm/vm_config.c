@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/filelock.h"
+
 void vm_config_init(struct vm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -118,7 +120,7 @@ int parse_mac(const char *s, uint8_t mac[6])
  * O_NONBLOCK is cleared again once the file is known to be regular.
  */
 static int check_file(const char *what, const char *path, bool need_write, bool allow_blk,
-		      int *fd_out, char *err, unsigned err_len)
+		      int *fd_out, char *err, size_t err_len)
 {
 	struct stat st;
 	int fd, fl, e;
@@ -141,6 +143,18 @@ static int check_file(const char *what, const char *path, bool need_write, bool 
 			 allow_blk ? " or block device" : "");
 		return -EINVAL;
 	}
+	/* A disk that another process holds: say so now, not at the start of the VM. */
+	if (allow_blk && file_lock_conflict(fd, need_write) == 1) {
+		pid_t pid = file_lock_holder(fd);
+		char who[48] = "another process";
+
+		close(fd);
+		if (pid > 0)
+			snprintf(who, sizeof(who), "process %d", (int)pid);
+		snprintf(err, err_len, "%s '%s' is %s by %s", what, path,
+			 need_write ? "in use" : "open read-write", who);
+		return -EBUSY;
+	}
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
 		e = errno;
@@ -153,6 +167,12 @@ static int check_file(const char *what, const char *path, bool need_write, bool 
 	else
 		close(fd);
 	return 0;
+}
+
+int vm_config_check_file(const char *what, const char *path, bool disk, bool need_write, char *err,
+			 size_t err_len)
+{
+	return check_file(what, path, need_write, disk, NULL, err, err_len);
 }
 
 /* The checks of vm_config_validate(); what it opened stays open on an error. */

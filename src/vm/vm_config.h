@@ -8,6 +8,7 @@
 #define VMON_VM_VM_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define VM_MAX_CPUS 64
@@ -73,6 +74,17 @@ void vm_config_free(struct vm_config *cfg);
  * open then.
  */
 int vm_config_validate(struct vm_config *cfg, char *err, unsigned err_len);
+
+/*
+ * vm_config_check_file - the check vm_config_validate() makes of one file,
+ * made where the file is named (PUT /boot-source, PUT /drives): @path opens
+ * (read-write when @need_write) without blocking, and is a regular file or,
+ * for a @disk, a block device that no other process holds a conflicting lock
+ * on (a writer for a read-only disk, anyone for a read-write one). Nothing
+ * stays open. Returns 0, or -errno with one line in @err.
+ */
+int vm_config_check_file(const char *what, const char *path, bool disk, bool need_write, char *err,
+			 size_t err_len);
 
 /*
  * parse_size - "512M", "2G", "4096K", "1048576" (bytes) into *bytes. Suffixes

@@ -19,6 +19,7 @@
 #include "backends/blk/blk_engine.h"
 #include "config.h"
 #include "util/compiler.h"
+#include "util/filelock.h"
 #include "util/log.h"
 #include "base/evloop.h"
 
@@ -66,6 +67,41 @@ static void describe_open_error(int e, const char *path, bool read_only, char *e
 	}
 }
 
+/*
+ * One writer or any number of readers per image, across processes: a write
+ * lock for a read-write drive, a read lock for a read-only one (QEMU's default).
+ * Two guests writing one file system wreck it; a reader beside a writer reads
+ * a file system changing under it.
+ */
+static int lock_image(int fd, const char *path, bool read_only, char *err, size_t err_len)
+{
+	char who[48] = "another process";
+	pid_t pid;
+	int ret;
+
+	ret = file_lock(fd, !read_only);
+	if (ret == 0)
+		return 0;
+	if (ret != -EAGAIN) {
+		snprintf(err, err_len, "cannot lock block image '%s': %s", path, strerror(-ret));
+		return ret;
+	}
+	pid = file_lock_holder(fd);
+	if (pid > 0)
+		snprintf(who, sizeof(who), "process %d", (int)pid);
+	if (read_only)
+		snprintf(err, err_len,
+			 "block image '%s' is open read-write by %s: a read-only drive cannot "
+			 "share it with a writer",
+			 path, who);
+	else
+		snprintf(err, err_len,
+			 "block image '%s' is in use by %s: a read-write drive needs the image "
+			 "to itself (attach it read-only in both, or copy it)",
+			 path, who);
+	return -EBUSY;
+}
+
 /* Fill in fd, size and kind; 0 or -errno with @err set. */
 static int open_image(struct blk_backend *b, const char *path, bool read_only, char *err,
 		      size_t err_len)
@@ -99,6 +135,9 @@ static int open_image(struct blk_backend *b, const char *path, bool read_only, c
 			 path, S_ISDIR(st.st_mode) ? "a directory" : "a special file");
 		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	}
+	ret = lock_image(b->fd, path, read_only, err, err_len);
+	if (ret)
+		return ret;
 	b->read_only = read_only;
 	return 0;
 }

@@ -293,8 +293,8 @@ TEST(api_boot_source)
 	/* with host files on, the kernel must be readable */
 	a.host_files = true;
 	REFUSED(&a, "PUT", "/boot-source", "{\"kernel_image_path\": \"/nonexistent/vmlinux\"}",
-		"The kernel file cannot be opened: No such file or directory "
-		"(/nonexistent/vmlinux).");
+		"The kernel file cannot be used: kernel '/nonexistent/vmlinux': No such file or "
+		"directory.");
 	fd = mkstemp(path);
 	REQUIRE(fd >= 0);
 	close(fd);
@@ -394,6 +394,43 @@ TEST(api_drives)
  * vmon's virtio-blk offers and honours FLUSH (fdatasync), Firecracker's "Writeback": both
  * cache types are accepted, and the drive is reported as what it is, never as "Unsafe".
  */
+/* PUT /drives checks the file at once (as Firecracker opens it there), not at InstanceStart. */
+TEST(api_drive_put_refuses_what_is_no_disk_image)
+{
+	char dir[] = "/tmp/vmon-test-drv-XXXXXX";
+	char fifo[64], body[256], want[256];
+	const char *bad[] = { dir, fifo, "/dev/zero" };
+	struct api a;
+
+	REQUIRE(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	REQUIRE(mkfifo(fifo, 0600) == 0);
+	fresh(&a);
+	a.host_files = true;
+	alarm(10);
+	for (unsigned i = 0; i < 3; i++) {
+		snprintf(body, sizeof(body),
+			 "{\"drive_id\":\"d\",\"path_on_host\":\"%s\",\"is_root_device\":false,"
+			 "\"is_read_only\":true}",
+			 bad[i]);
+		snprintf(want, sizeof(want),
+			 "The block device file cannot be used: block device '%s' is not a "
+			 "regular file or block device.",
+			 bad[i]);
+		REFUSED(&a, "PUT", "/drives/d", body, want);
+	}
+	REFUSED(&a, "PUT", "/drives/d",
+		"{\"drive_id\":\"d\",\"path_on_host\":\"/"
+		"nonexistent.img\",\"is_root_device\":false}",
+		"The block device file cannot be used: block device '/nonexistent.img': No such "
+		"file or directory.");
+	alarm(0);
+	CHECK_EQ(a.cfg.nr_disks, 0);
+	api_destroy(&a);
+	unlink(fifo);
+	rmdir(dir);
+}
+
 TEST(api_drives_report_writeback_cache)
 {
 	struct api a;
@@ -715,6 +752,7 @@ HARNESS_MAIN(
 	HARNESS_T(api_unsupported_endpoints_say_so)
 	HARNESS_T(api_boot_source)
 	HARNESS_T(api_drives)
+	HARNESS_T(api_drive_put_refuses_what_is_no_disk_image)
 	HARNESS_T(api_drives_report_writeback_cache)
 	HARNESS_T(api_network_interfaces)
 	HARNESS_T(api_entropy_logger_metrics)

@@ -573,6 +573,33 @@ TEST(blk_backend_open_errors)
 	free(path);
 }
 
+/* One writer or many readers per image: the OFD locks conflict between open files, in one process
+ * too. */
+TEST(blk_backend_one_writer_or_many_readers)
+{
+	char *path = make_image("/tmp", 4096);
+	struct blk_backend *w, *r1, *r2, *x;
+	char err[256];
+
+	REQUIRE(path);
+	REQUIRE(blk_backend_open(&w, path, false, NULL, err, sizeof(err)) == 0);
+	CHECK_EQ(blk_backend_open(&x, path, false, NULL, err, sizeof(err)), -EBUSY);
+	CHECK(strstr(err, "is in use by another process: a read-write drive needs the image"));
+	CHECK_EQ(blk_backend_open(&x, path, true, NULL, err, sizeof(err)), -EBUSY);
+	CHECK(strstr(err, "is open read-write by another process"));
+	blk_backend_close(w);
+	REQUIRE(blk_backend_open(&r1, path, true, NULL, err, sizeof(err)) == 0);
+	CHECK_EQ(blk_backend_open(&r2, path, true, NULL, err, sizeof(err)), 0);
+	CHECK_EQ(blk_backend_open(&x, path, false, NULL, err, sizeof(err)), -EBUSY);
+	blk_backend_close(r1);
+	blk_backend_close(r2);
+	/* the last close ends the locks */
+	CHECK_EQ(blk_backend_open(&w, path, false, NULL, err, sizeof(err)), 0);
+	blk_backend_close(w);
+	unlink(path);
+	free(path);
+}
+
 /*
  * Permission errors, checked as an unprivileged user: root ignores file modes,
  * so when running as root a child drops to uid/gid 65534 first.
@@ -1046,5 +1073,6 @@ HARNESS_MAIN(
 	HARNESS_T(blk_backend_plug_batches_threads)
 	HARNESS_T(blk_backend_short_transfer_advances_segments)
 	HARNESS_T(blk_backend_zero_iov_covers_the_rest)
+	HARNESS_T(blk_backend_one_writer_or_many_readers)
 )
 /* clang-format on */

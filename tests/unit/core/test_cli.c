@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util/filelock.h"
 #include "harness.h"
 
 static int parse(struct cli *cli, char *err, int argc, char **argv)
@@ -183,6 +184,65 @@ TEST(vm_config_validate_refuses_missing_and_unreadable_files)
 }
 
 /*
+ * What is no disk image is refused where it is named (--disk, PUT /drives): a directory, a FIFO,
+ * a character device, a dangling symlink, an unreadable file; and an image another open file
+ * holds a conflicting lock on.
+ */
+TEST(vm_config_check_file_refuses_what_is_no_disk_image)
+{
+	char dir[] = "/tmp/vmon-test-disk-XXXXXX";
+	char fifo[64], link[64], img[64], want[160], err[256] = "";
+	int fd;
+
+	REQUIRE(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(link, sizeof(link), "%s/dangling", dir);
+	snprintf(img, sizeof(img), "%s/disk.img", dir);
+	REQUIRE(mkfifo(fifo, 0600) == 0);
+	REQUIRE(symlink("/nonexistent/target.img", link) == 0);
+	fd = open(img, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	REQUIRE(fd >= 0);
+	REQUIRE(ftruncate(fd, 1 << 20) == 0);
+	close(fd);
+	alarm(10);
+	CHECK_EQ(vm_config_check_file("disk", dir, true, false, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "disk '%s' is not a regular file or block device", dir);
+	CHECK(!strcmp(err, want));
+	CHECK_EQ(vm_config_check_file("disk", dir, true, true, err, sizeof(err)), -EISDIR);
+	CHECK_EQ(vm_config_check_file("disk", fifo, true, true, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(vm_config_check_file("disk", "/dev/zero", true, true, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(vm_config_check_file("disk", link, true, false, err, sizeof(err)), -ENOENT);
+	CHECK_EQ(vm_config_check_file("disk", img, true, true, err, sizeof(err)), 0);
+	if (geteuid() != 0) { /* root reads any file */
+		REQUIRE(chmod(img, 0) == 0);
+		CHECK_EQ(vm_config_check_file("disk", img, true, false, err, sizeof(err)), -EACCES);
+		REQUIRE(chmod(img, 0600) == 0);
+	}
+	/* a writer elsewhere: neither a reader nor a writer may join; a reader: readers may */
+	fd = open(img, O_RDWR | O_CLOEXEC);
+	REQUIRE(fd >= 0);
+	REQUIRE(file_lock(fd, true) == 0);
+	CHECK_EQ(vm_config_check_file("disk", img, true, true, err, sizeof(err)), -EBUSY);
+	snprintf(want, sizeof(want), "disk '%s' is in use by another process", img);
+	CHECK(!strcmp(err, want));
+	CHECK_EQ(vm_config_check_file("disk", img, true, false, err, sizeof(err)), -EBUSY);
+	snprintf(want, sizeof(want), "disk '%s' is open read-write by another process", img);
+	CHECK(!strcmp(err, want));
+	close(fd);
+	fd = open(img, O_RDONLY | O_CLOEXEC);
+	REQUIRE(fd >= 0);
+	REQUIRE(file_lock(fd, false) == 0);
+	CHECK_EQ(vm_config_check_file("disk", img, true, false, err, sizeof(err)), 0);
+	CHECK_EQ(vm_config_check_file("disk", img, true, true, err, sizeof(err)), -EBUSY);
+	close(fd);
+	alarm(0);
+	unlink(img);
+	unlink(link);
+	unlink(fifo);
+	rmdir(dir);
+}
+
+/*
  * A FIFO (or any non-regular file) as kernel, initrd or disk is refused at once: the open
  * is non-blocking, so it cannot wait for a writer. alarm() turns a hang into a failure.
  */
@@ -257,6 +317,7 @@ HARNESS_MAIN(
 	HARNESS_T(vm_config_parse_size_accepts_units_and_refuses_junk)
 	HARNESS_T(vm_config_validate_refuses_missing_and_unreadable_files)
 	HARNESS_T(vm_config_validate_refuses_a_fifo_at_once)
+	HARNESS_T(vm_config_check_file_refuses_what_is_no_disk_image)
 	HARNESS_T(vm_config_parse_mac_checks_form)
 )
 // clang-format on
