@@ -42,13 +42,18 @@ const char *cli_usage(void)
 	       "  --mem-file MEM        no VM options with it) and its memory file; it runs\n"
 	       "                        at once (--resume, the default for 'run')\n"
 	       "  -v, --verbose         more diagnostics (repeat for debug)\n"
+	       "  --seccomp             run each thread under its syscall filter (experimental:\n"
+	       "                        not yet proven with stock Linux guests; --no-seccomp:\n"
+	       "                        off, the default)\n"
+	       "  --api-sock-mode MODE  the API socket's permissions, octal (default 0600)\n"
 	       "\n"
 	       "The serial console is on standard input/output; when it is a terminal, Ctrl-A x "
 	       "quits.\n"
 	       "Exit status: 0 guest powered off or rebooted; 2 bad argument or file; 4 host "
 	       "failure;\n"
 	       "6 guest crashed (triple fault, emulation failure); (v << 1) | 1 guest wrote v to "
-	       "port 0xf4.\n";
+	       "port 0xf4;\n"
+	       "148 a vmon thread made a system call outside its seccomp filter.\n";
 }
 
 static int set_str(char **dst, const char *v)
@@ -182,6 +187,9 @@ enum {
 	OPT_RESTORE,
 	OPT_MEM_FILE,
 	OPT_RESUME,
+	OPT_SECCOMP,
+	OPT_NO_SECCOMP,
+	OPT_API_SOCK_MODE,
 };
 
 static const struct option long_opts[] = {
@@ -207,6 +215,9 @@ static const struct option long_opts[] = {
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "mem-file", required_argument, NULL, OPT_MEM_FILE },
 	{ "resume", no_argument, NULL, OPT_RESUME },
+	{ "seccomp", no_argument, NULL, OPT_SECCOMP },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "api-sock-mode", required_argument, NULL, OPT_API_SOCK_MODE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -372,6 +383,27 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 			break;
 		case OPT_RESUME:
 			break; /* the default for 'run' */
+		case OPT_SECCOMP:
+			cli->seccomp = true;
+			break;
+		case OPT_NO_SECCOMP:
+			cli->seccomp = false;
+			break;
+		case OPT_API_SOCK_MODE: {
+			char *rest;
+			unsigned long m = strtoul(optarg, &rest, 8);
+
+			if (!*optarg || *rest || m == 0 || m > 0777) {
+				snprintf(
+					err, err_len,
+					"--api-sock-mode: '%s' is not an octal mode from 1 to 0777",
+					optarg);
+				return -EINVAL;
+			}
+			cli->api_sock_mode = (unsigned)m;
+			api_only = true;
+			break;
+		}
 		case ':':
 			snprintf(err, err_len, "option '%s' needs a value", argv[optind - 1]);
 			return -EINVAL;
@@ -428,6 +460,10 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 		}
 		if (cli->no_api && !cli->config_file) {
 			snprintf(err, err_len, "--no-api needs --config-file");
+			return -EINVAL;
+		}
+		if (cli->api_sock_mode && !cli->api_sock) {
+			snprintf(err, err_len, "--api-sock-mode goes with --api-sock PATH");
 			return -EINVAL;
 		}
 		if (cli->no_api && cli->api_sock) {

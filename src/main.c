@@ -21,6 +21,7 @@
 #include "api/api_config_file.h"
 #include "api/api_server.h"
 #endif
+#include "confine/seccomp.h"
 #include "hv/hv.h"
 #include "util/log.h"
 #include "base/evloop.h"
@@ -57,6 +58,10 @@ static int cmd_info(void)
 		printf("nested virtualization:  %s\n", info.nested ? "yes" : "no");
 	}
 	printf("max vCPUs per VM:       %d\n", info.max_vcpus);
+	printf("seccomp:                %s\n",
+	       confine_setup(true, err, sizeof(err)) == 0
+		       ? "available (per-thread filters with --seccomp; off by default for now)"
+		       : err);
 	printf("capabilities:\n");
 	for (unsigned i = 0; i < info.nr_caps; i++)
 		printf("  %-36s %s%s\n", info.caps[i].name, info.caps[i].present ? "yes" : "NO",
@@ -476,6 +481,19 @@ int main(int argc, char **argv)
 		return VMON_EXIT_USAGE;
 	}
 	log_set_level(cli.verbose >= 2 ? LOG_DEBUG : cli.verbose == 1 ? LOG_INFO : LOG_WARN);
+	if ((cli.command == CLI_RUN || cli.command == CLI_API) &&
+	    confine_setup(cli.seccomp, err, sizeof(err))) {
+		fprintf(stderr, "vmon: %s (run without --seccomp)\n", err);
+		cli_free(&cli);
+		return VMON_EXIT_HOST;
+	}
+	if (confine_enabled())
+		log_info("seccomp: on (filters of %u, %u and %u BPF instructions for the control, "
+			 "vCPU and I/O threads)",
+			 confine_filter_length(CONFINE_CONTROL),
+			 confine_filter_length(CONFINE_VCPU), confine_filter_length(CONFINE_IO));
+	else if (cli.command == CLI_RUN || cli.command == CLI_API)
+		log_info("seccomp: off (--seccomp turns the per-thread filters on)");
 	switch (cli.command) {
 	case CLI_HELP:
 		fputs(cli_usage(), stdout);

@@ -16,10 +16,12 @@
 
 #include "api/api.h"
 #include "api/api_json.h"
+#include "confine/seccomp.h"
 #include "util/log.h"
 
-int api_socket_create(const char *path, char *err, size_t err_len)
+int api_socket_create(const char *path, unsigned mode, char *err, size_t err_len)
 {
+	mode_t old_mask;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
 	int fd, e;
@@ -50,7 +52,13 @@ int api_socket_create(const char *path, char *err, size_t err_len)
 		snprintf(err, err_len, "socket: %s", strerror(e));
 		return -e;
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 32)) {
+	/* The mode is set by the umask at bind: a later chmod would leave a window. */
+	old_mask = umask(~mode & 0777);
+	e = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_mask);
+	if (e == 0 && chmod(path, mode) < 0) /* the umask only takes bits away */
+		e = -1;
+	if (e || listen(fd, 32)) {
 		e = errno;
 		close(fd);
 		snprintf(err, err_len, "cannot listen on %s: %s", path, strerror(e));
@@ -156,7 +164,14 @@ static void *metrics_main(void *arg)
 {
 	struct api_server *srv = arg;
 	struct timespec deadline;
+	int ret;
 
+	pthread_setname_np(pthread_self(), "metrics");
+	ret = confine_thread(CONFINE_CONTROL, "metrics");
+	if (ret) {
+		log_error("metrics: cannot install the seccomp filter: %s", strerror(-ret));
+		return NULL; /* no periodic flushes; FlushMetrics still works */
+	}
 	pthread_mutex_lock(&srv->lock);
 	while (!srv->stopping) {
 		clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -180,6 +195,7 @@ int api_server_start(struct api_server *srv, struct api *api, const char *sock_p
 		     size_t err_len)
 {
 	unsigned period = srv->metrics_period_ms ? srv->metrics_period_ms : API_METRICS_PERIOD_MS;
+	unsigned mode = srv->sock_mode ? srv->sock_mode : 0600;
 	pthread_condattr_t ca;
 	int fd, r;
 
@@ -198,7 +214,7 @@ int api_server_start(struct api_server *srv, struct api *api, const char *sock_p
 	pthread_cond_init(&srv->wake, &ca);
 	pthread_condattr_destroy(&ca);
 
-	fd = api_socket_create(sock_path, err, err_len);
+	fd = api_socket_create(sock_path, mode, err, err_len);
 	if (fd < 0) {
 		r = fd;
 		goto fail;

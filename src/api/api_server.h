@@ -22,6 +22,7 @@ struct api_server {
 	int listen_fd;
 	char *path;
 	unsigned metrics_period_ms; /* set before api_server_start; 0: default */
+	unsigned sock_mode; /* set before api_server_start: the socket's mode; 0: 0600 */
 	pthread_t metrics_thread;
 	pthread_cond_t wake;
 	bool stopping, thread_started;
@@ -45,9 +46,11 @@ void api_server_lock(struct api_server *srv);
 void api_server_unlock(struct api_server *srv);
 
 /*
- * api_socket_create - the listening socket alone (used by api_server_start):
- * returns a non-blocking, close-on-exec listening fd or -errno with @err.
+ * api_socket_create - the listening socket alone (used by api_server_start),
+ * made with permissions @mode (the process's umask is set around bind(2), so
+ * the socket is never reachable more widely): returns a non-blocking,
+ * close-on-exec listening fd or -errno with @err.
  */
-int api_socket_create(const char *path, char *err, size_t err_len);
+int api_socket_create(const char *path, unsigned mode, char *err, size_t err_len);
 
 #endif

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "vm/vcpu_x86.h"
+#include "confine/seccomp.h"
 #include "util/compiler.h"
 #include "util/log.h"
 #include "vm/exit_status.h"
@@ -266,9 +267,19 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *v = arg;
 	struct hv_exit e = { .reason = HV_EXIT_INTR };
 	char name[16];
+	int cret;
 
 	snprintf(name, sizeof(name), "vcpu%u", v->index);
 	pthread_setname_np(pthread_self(), name);
+	/* Confined before its first KVM_RUN: the guest never runs on an unfiltered thread. */
+	cret = confine_thread(CONFINE_VCPU, name);
+	if (cret) {
+		log_error("vcpu %u: cannot install its seccomp filter: %s", v->index,
+			  strerror(-cret));
+		runctl_end(v->env.rc, VMON_EXIT_HOST, "seccomp failed", false);
+		runctl_thread_exit(v->env.rc);
+		return NULL;
+	}
 	for (;;) {
 		int ret;
 		/*
@@ -311,9 +322,10 @@ int vcpu_start(struct vcpu *v)
 	sigset_t all, old;
 	int ret;
 
-	/* The thread starts with every signal blocked but the kick. */
+	/* The thread starts with every signal blocked but the kick (and SIGSYS, for its filter). */
 	sigfillset(&all);
 	sigdelset(&all, VCPU_KICK_SIGNAL);
+	sigdelset(&all, SIGSYS);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	/*
 	 * A small stack: the run loop needs little, and an 8 MiB default stack

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "confine/seccomp.h"
 #include "snapshot/memfile.h"
 #include "snapshot/snapfile.h"
 #include "util/compiler.h"
@@ -253,11 +254,42 @@ int vm_start(struct vm *vm)
 	return vm_start_vcpus(vm);
 }
 
+/* The event-loop thread's part of confine_control(), run there through evloop_call. */
+static void confine_loop_thread(void *opaque)
+{
+	int *ret = opaque;
+
+	*ret = confine_thread(CONFINE_CONTROL, "main");
+}
+
+/*
+ * Confine the control threads before the guest's first instruction: the event
+ * loop's (which runs the device models kicked through ioeventfds) and the
+ * calling one (the main thread, or the API's when it started the VM).
+ */
+static int confine_control(struct vm *vm)
+{
+	int ret = 0;
+
+	if (!confine_enabled())
+		return 0;
+	evloop_call(vm->el, confine_loop_thread, &ret);
+	if (!ret)
+		ret = confine_thread(CONFINE_CONTROL, "api");
+	if (ret)
+		log_error("cannot install the seccomp filter of the control threads: %s",
+			  strerror(-ret));
+	return ret;
+}
+
 int vm_start_vcpus(struct vm *vm)
 {
 	int ret;
 
 	ret = vcpu_signal_init();
+	if (ret)
+		return ret;
+	ret = confine_control(vm);
 	if (ret)
 		return ret;
 	runctl_set_running(&vm->rc);

@@ -147,7 +147,7 @@ TEST(api_server_socket_path_rules)
 	CHECK(access(path, F_OK) == 0);
 	unlink(path);
 	/* a stale socket (nobody listening) is replaced */
-	fd = api_socket_create(sock, err, sizeof(err));
+	fd = api_socket_create(sock, 0600, err, sizeof(err));
 	REQUIRE(fd >= 0);
 	close(fd);
 	CHECK_EQ(api_server_start(&srv, &a, sock, err, sizeof(err)), 0);
