@@ -224,13 +224,13 @@ void confine_policy(enum confine_kind kind, struct confine_policy *p)
 		 * Filters stack: the vCPU and I/O threads a control thread starts run
 		 * under its filter as well as their own, so it allows theirs too.
 		 */
-		/* fall through */
+		__attribute__((fallthrough));
 	case CONFINE_VCPU:
 		n = add_calls(r, n, vcpu_calls, ARRAY_SIZE(vcpu_calls));
 		n = add_ioctls(r, n, vcpu_ioctls, ARRAY_SIZE(vcpu_ioctls));
 		if (kind == CONFINE_VCPU)
 			break;
-		/* fall through */
+		__attribute__((fallthrough));
 	case CONFINE_IO:
 	default:
 		n = add_calls(r, n, io_calls, ARRAY_SIZE(io_calls));
