@@ -95,8 +95,17 @@ int net_tap_open(struct net_tap **out, const char *ifname, char *err, size_t err
 		ret = -errno;
 		if (ret == -ENOENT)
 			ret = -ENODEV;
-		snprintf(err, err_len, "cannot open /dev/net/tun for TAP '%s': %s", ifname,
-			 strerror(errno));
+		if (ret == -EACCES || ret == -EPERM) {
+			/* Some hosts keep /dev/net/tun at mode 0600: that is a permission too. */
+			snprintf(err, err_len,
+				 "not permitted to open /dev/net/tun for TAP '%s' (%s; needs root "
+				 "or a /dev/net/tun this user may open)",
+				 ifname, strerror(-ret));
+			ret = -EPERM;
+		} else {
+			snprintf(err, err_len, "cannot open /dev/net/tun for TAP '%s': %s", ifname,
+				 strerror(-ret));
+		}
 		goto fail;
 	}
 	ret = set_iff(t->fd, ifname, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, t->ifname);
