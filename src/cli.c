@@ -42,9 +42,8 @@ const char *cli_usage(void)
 	       "  --mem-file MEM        no VM options with it) and its memory file; it runs\n"
 	       "                        at once (--resume, the default for 'run')\n"
 	       "  -v, --verbose         more diagnostics (repeat for debug)\n"
-	       "  --seccomp             run each thread under its syscall filter (experimental:\n"
-	       "                        not yet proven with stock Linux guests; --no-seccomp:\n"
-	       "                        off, the default)\n"
+	       "  --no-seccomp          run without the per-thread syscall filters (for\n"
+	       "                        debugging; --seccomp, the default, keeps them on)\n"
 	       "  --api-sock-mode MODE  the API socket's permissions, octal (default 0600)\n"
 	       "\n"
 	       "The serial console is on standard input/output; when it is a terminal, Ctrl-A x "
@@ -241,6 +240,7 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 	char *end;
 
 	memset(cli, 0, sizeof(*cli));
+	cli->seccomp = true;
 	vm_config_init(&cli->cfg);
 	cli->command = CLI_HELP;
 	if (argc < 2) {

@@ -18,7 +18,7 @@ struct cli {
 	struct vm_config cfg;
 	char *api_sock; /* --api-sock */
 	unsigned api_sock_mode; /* --api-sock-mode: its permissions; 0: owner only (0600) */
-	bool seccomp; /* --seccomp: per-thread syscall filters (off by default for now) */
+	bool seccomp; /* per-thread syscall filters: on unless --no-seccomp */
 	char *config_file; /* --config-file */
 	bool no_api; /* --no-api */
 	char *restore; /* run --restore STATE: the VM of a snapshot */

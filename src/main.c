@@ -60,7 +60,7 @@ static int cmd_info(void)
 	printf("max vCPUs per VM:       %d\n", info.max_vcpus);
 	printf("seccomp:                %s\n",
 	       confine_setup(true, err, sizeof(err)) == 0
-		       ? "available (per-thread filters with --seccomp; off by default for now)"
+		       ? "available (per-thread filters, on unless --no-seccomp)"
 		       : err);
 	printf("capabilities:\n");
 	for (unsigned i = 0; i < info.nr_caps; i++)
@@ -483,7 +483,7 @@ int main(int argc, char **argv)
 	log_set_level(cli.verbose >= 2 ? LOG_DEBUG : cli.verbose == 1 ? LOG_INFO : LOG_WARN);
 	if ((cli.command == CLI_RUN || cli.command == CLI_API) &&
 	    confine_setup(cli.seccomp, err, sizeof(err))) {
-		fprintf(stderr, "vmon: %s (run without --seccomp)\n", err);
+		fprintf(stderr, "vmon: %s (--no-seccomp runs without the filters)\n", err);
 		cli_free(&cli);
 		return VMON_EXIT_HOST;
 	}
@@ -493,7 +493,7 @@ int main(int argc, char **argv)
 			 confine_filter_length(CONFINE_CONTROL),
 			 confine_filter_length(CONFINE_VCPU), confine_filter_length(CONFINE_IO));
 	else if (cli.command == CLI_RUN || cli.command == CLI_API)
-		log_info("seccomp: off (--seccomp turns the per-thread filters on)");
+		log_info("seccomp: off (--no-seccomp)");
 	switch (cli.command) {
 	case CLI_HELP:
 		fputs(cli_usage(), stdout);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_confine_kvm.sh — KVM tier: vmon confines itself. With --seccomp, the demo guest runs confined; a thread of each kind that
+# test_confine_kvm.sh — KVM tier: vmon confines itself. By default the demo guest runs confined; a thread of each kind that
 # makes a call outside its filter (the VMON_TEST_SECCOMP_VIOLATION hook) ends vmon with status 148 and one
 # line naming the thread and the call; --no-seccomp turns the filters off. Disk images are locked: one writer
 # or many readers, across vmon processes, refused with one line naming the holder. The API socket is 0600.
@@ -25,9 +25,9 @@ wait_for() { local end=$((SECONDS + $2)); until eval "$1"; do [ $SECONDS -ge $en
 truncate -s 1M "$tmp/disk.img"
 
 # --- seccomp ---
-timeout -k 5 60 "$VMON" run --seccomp -v </dev/null >"$tmp/o" 2>"$tmp/e"
+timeout -k 5 60 "$VMON" run -v </dev/null >"$tmp/o" 2>"$tmp/e"
 st=$?
-check seccomp_on_with_the_flag_and_the_demo_guest_runs_under_it \
+check seccomp_on_by_default_and_the_demo_guest_runs_under_it \
 	'[ $st -eq 0 ] && grep -q "seccomp: on (filters of" $tmp/e' "$tmp/e"
 
 # one thread of each kind breaks its filter: status 148, and the line says which thread and which call
