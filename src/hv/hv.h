@@ -173,7 +173,8 @@ int hv_vcpu_get_full(struct hv_vcpu *v, struct hv_vcpu_state *st);
 
 /*
  * hv_vcpu_set_full - install @st into a vCPU fresh from hv_vcpu_create() that
- * has not run, in place of x86_vcpu_setup(): CPUID first, then TSC frequency,
+ * has not run, in place of x86_vcpu_setup() (a vCPU that ran keeps its CPUID,
+ * which KVM fixes at the first KVM_RUN; the rest is set): CPUID first, then TSC frequency,
  * sregs, regs, XSAVE, XCRs, LAPIC, MSRs (TSC first, kvmclock and TSC deadline
  * after it), events, MP state, debug registers. 0 or -errno with one line in
  * @err naming what KVM refused.

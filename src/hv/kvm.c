@@ -712,6 +712,7 @@ int hv_vcpu_run(struct hv_vcpu *v, struct hv_exit *e)
 	struct kvm_run *run = v->run;
 
 	memset(e, 0, sizeof(*e));
+	v->ran = true;
 	if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 		if (errno == EINTR || errno == EAGAIN) {
 			e->reason = HV_EXIT_INTR;

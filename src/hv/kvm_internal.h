@@ -35,6 +35,7 @@ struct hv_vcpu {
 	int fd;
 	unsigned index;
 	struct kvm_run *run;
+	bool ran; /* KVM_RUN was called: KVM has fixed the vCPU's CPUID */
 };
 
 /*

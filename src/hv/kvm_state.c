@@ -603,7 +603,11 @@ int hv_vcpu_set_full(struct hv_vcpu *v, const struct hv_vcpu_state *st, char *er
 	struct kvm_vcpu_events ev;
 	int ret;
 
-	if (st->nr_cpuid) {
+	/*
+	 * A vCPU that ran keeps its CPUID: since Linux 5.16 KVM refuses to change it after
+	 * KVM_RUN, and some kernels refuse even the same entries (their runtime bits differ).
+	 */
+	if (st->nr_cpuid && !v->ran) {
 		ret = hv_vcpu_set_cpuid(v, st->cpuid, st->nr_cpuid);
 		if (ret) {
 			snprintf(err, err_len, "KVM_SET_CPUID2: %s", strerror(-ret));
