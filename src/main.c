@@ -403,6 +403,36 @@ static int runner_snapshot_load(void *opaque, const struct vm_restore_opts *o,
 	return runner_restore_vm(r, o, cfg, false, &user_error, err, err_len);
 }
 
+/* A PATCH's new rate limiters: the fault line names what went wrong (Firecracker's wording). */
+static int limit_error(int rc, const char *what, const char *id, char *err, size_t err_len)
+{
+	if (rc == -EOPNOTSUPP)
+		snprintf(err, err_len,
+			 "The %s %s is on vhost-net: vmon's rate limiters do not apply.", what, id);
+	else if (rc)
+		snprintf(err, err_len, "Cannot update the rate limiter of the %s %s: %s.", what, id,
+			 strerror(-rc));
+	return rc;
+}
+
+static int runner_set_disk_limit(void *opaque, const char *id, const struct rate_limit_config *c,
+				 char *err, size_t err_len)
+{
+	struct vm *vm = runner_vm(opaque);
+
+	return limit_error(vm ? vm_set_disk_limit(vm, id, c) : -EINVAL, "block device", id, err,
+			   err_len);
+}
+
+static int runner_set_net_limit(void *opaque, const char *id, const struct rate_limit_config *rx,
+				const struct rate_limit_config *tx, char *err, size_t err_len)
+{
+	struct vm *vm = runner_vm(opaque);
+
+	return limit_error(vm ? vm_set_net_limit(vm, id, rx, tx) : -EINVAL, "network interface", id,
+			   err, err_len);
+}
+
 static const struct api_vm_ops runner_api_ops = {
 	.start = api_start,
 	.pause = api_pause,
@@ -411,6 +441,8 @@ static const struct api_vm_ops runner_api_ops = {
 	.stats_json = api_stats_json,
 	.snapshot_create = runner_snapshot_create,
 	.snapshot_load = runner_snapshot_load,
+	.set_disk_limit = runner_set_disk_limit,
+	.set_net_limit = runner_set_net_limit,
 };
 
 /*

@@ -36,6 +36,8 @@
  * @snapshot_load: build and start (paused unless @o->resume) the VM of a
  *                 snapshot; *@cfg receives its configuration (the caller owns
  *                 it). 0, or -errno with @err; the process is unchanged then.
+ * @set_disk_limit / @set_net_limit: new rate limiters for the running VM's
+ *                 disk or NIC @id (a PATCH). 0, or -errno with @err.
  * Any member may be NULL: the request is then refused as unsupported.
  */
 struct api_vm_ops {
@@ -48,6 +50,10 @@ struct api_vm_ops {
 			       const char *mem_path, char *err, size_t err_len);
 	int (*snapshot_load)(void *opaque, const struct vm_restore_opts *o, struct vm_config *cfg,
 			     char *err, size_t err_len);
+	int (*set_disk_limit)(void *opaque, const char *id, const struct rate_limit_config *c,
+			      char *err, size_t err_len);
+	int (*set_net_limit)(void *opaque, const char *id, const struct rate_limit_config *rx,
+			     const struct rate_limit_config *tx, char *err, size_t err_len);
 };
 
 enum api_instance_state { API_NOT_STARTED, API_RUNNING, API_PAUSED };

@@ -272,6 +272,7 @@ enum route_kind {
 	R_MACHINE_PATCH,
 	R_DRIVE_PUT,
 	R_DRIVE_PATCH,
+	R_NET_PATCH,
 	R_NET_PUT,
 	R_ENTROPY,
 	R_LOGGER,
@@ -376,8 +377,8 @@ static void route(const char *method, char **tok, int ntok, struct route *rt)
 			rt->kind = R_DRIVE_PATCH;
 			rt->id = t1 ? t1 : "";
 		} else if (!strcmp(t0, "network-interfaces")) {
-			rt->kind = R_UNSUPPORTED;
-			rt->what = "Changing a network interface (PATCH /network-interfaces)";
+			rt->kind = R_NET_PATCH;
+			rt->id = t1 ? t1 : "";
 		}
 	}
 }
@@ -517,13 +518,10 @@ static void serve(struct api *api, const char *method, const char *path, const c
 		r = api_res_drive_put(api, rt.id, obj, err, sizeof(err));
 		break;
 	case R_DRIVE_PATCH:
-		if (api->state != API_NOT_STARTED) {
-			snprintf(err, sizeof(err), API_NOT_SUPPORTED_FMT,
-				 "Changing a drive after the microVM started");
-			r = -EOPNOTSUPP;
-			break;
-		}
 		r = api_res_drive_patch(api, rt.id, obj, err, sizeof(err));
+		break;
+	case R_NET_PATCH:
+		r = api_res_net_patch(api, rt.id, obj, err, sizeof(err));
 		break;
 	case R_NET_PUT:
 		r = api_res_net_put(api, rt.id, obj, err, sizeof(err));

@@ -28,23 +28,30 @@ static int not_supported(const char *what, char *err, size_t err_len)
 }
 
 /*
- * no_limit - a rate limiter object (Firecracker's RateLimiterConfig: optional token buckets
- * `bandwidth` and `ops`, each {size, one_time_burst, refill_time}) that limits nothing: absent,
- * null, {}, or buckets that are null or have size or refill_time 0 (Firecracker builds no bucket
- * for those). Kata and others send such objects for every device. Returns 0 for those; a
- * limiter that would limit is refused as not supported (@what names it); a malformed one is a
- * deserialisation fault.
+ * struct limit_update - a rate limiter object as given (Firecracker's RateLimiterConfig:
+ * optional token buckets `bandwidth` and `ops`, each {size, one_time_burst, refill_time}):
+ * @has[0]/@has[1] say whether the bandwidth/ops bucket was named (a PATCH changes only
+ * those), @c holds them. A bucket of size or refill_time 0 limits nothing (Firecracker builds
+ * none); Kata and others send such objects for every device.
  */
-static int no_limit(const struct api_value *v, const char *what, char *err, size_t err_len)
+struct limit_update {
+	bool has[2];
+	struct rate_limit_config c;
+};
+
+/* parse_limit - @v into @u: absent or null names no bucket; a malformed one is a fault. */
+static int parse_limit(const struct api_value *v, struct limit_update *u, char *err, size_t err_len)
 {
 	static const struct api_field lf[] = { { "bandwidth", API_F_ANY, false },
 					       { "ops", API_F_ANY, false } };
 	static const struct api_field bf[] = { { "size", API_F_U64, true },
 					       { "one_time_burst", API_F_U64, false },
 					       { "refill_time", API_F_U64, true } };
+	struct token_bucket_config *tb[2] = { &u->c.bandwidth, &u->c.ops };
 	struct api_value l[ARRAY_SIZE(lf)], b[ARRAY_SIZE(bf)];
 	int r;
 
+	memset(u, 0, sizeof(*u));
 	if (!v->present)
 		return 0;
 	if ((r = api_json_fields(v->j, lf, ARRAY_SIZE(lf), l, err, err_len)))
@@ -54,10 +61,42 @@ static int no_limit(const struct api_value *v, const char *what, char *err, size
 			continue;
 		if ((r = api_json_fields(l[i].j, bf, ARRAY_SIZE(bf), b, err, err_len)))
 			return r;
-		if (b[0].u && b[2].u)
-			return not_supported(what, err, err_len);
+		u->has[i] = true;
+		*tb[i] = (struct token_bucket_config){ .size = b[0].u,
+						       .one_time_burst = b[1].present ? b[1].u : 0,
+						       .refill_time_ms = b[2].u };
+		if (!token_bucket_config_valid(tb[i])) {
+			snprintf(err, err_len,
+				 API_JSON_FAULT
+				 "`refill_time` %llu ms is too large (at most %llu).",
+				 (unsigned long long)b[2].u,
+				 (unsigned long long)(UINT64_MAX / 1000000ull));
+			return -EINVAL;
+		}
+		if (!token_bucket_config_active(tb[i]))
+			*tb[i] = (struct token_bucket_config){ 0 };
 	}
 	return 0;
+}
+
+/* limit_apply - a PATCH: the buckets @u names replace those of @c, the others stay. */
+static void limit_apply(struct rate_limit_config *c, const struct limit_update *u)
+{
+	if (u->has[0])
+		c->bandwidth = u->c.bandwidth;
+	if (u->has[1])
+		c->ops = u->c.ops;
+}
+
+/* no_limit - a rate limiter that must limit nothing (the entropy device has none yet). */
+static int no_limit(const struct api_value *v, const char *what, char *err, size_t err_len)
+{
+	struct limit_update u;
+	int r = parse_limit(v, &u, err, err_len);
+
+	if (r)
+		return r;
+	return rate_limit_config_active(&u.c) ? not_supported(what, err, err_len) : 0;
 }
 
 /* dup_opt - strdup @s into *@out (NULL stays NULL). 0 or -ENOMEM. */
@@ -260,6 +299,7 @@ int api_res_drive_put(struct api *api, const char *path_id, struct json_object *
 	struct api_value v[ARRAY_SIZE(f)];
 	struct vm_disk_config d = { 0 };
 	struct vm_config *cfg = &api->cfg;
+	struct limit_update lim;
 	int idx, r;
 
 	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
@@ -286,8 +326,9 @@ int api_res_drive_put(struct api *api, const char *path_id, struct json_object *
 	if (v[6].present &&
 	    (r = api_json_enum("io_engine", v[6].s, io_engine_names, err, err_len)) < 0)
 		return r;
-	if ((r = no_limit(&v[7], "A block device rate limiter", err, err_len)))
+	if ((r = parse_limit(&v[7], &lim, err, err_len)))
 		return r;
+	d.limit = lim.c;
 
 	d.read_only = v[3].present && v[3].b;
 	d.is_root = v[2].b;
@@ -341,34 +382,99 @@ int api_res_drive_patch(struct api *api, const char *path_id, struct json_object
 	};
 	struct api_value v[ARRAY_SIZE(f)];
 	struct vm_disk_config *d;
-	char *path;
+	struct limit_update lim;
+	struct rate_limit_config nl;
+	bool started = api->state != API_NOT_STARTED;
+	char *path = NULL;
 	int idx, r;
 
 	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
 		return r;
 	if ((r = check_body_id(path_id, v[0].s, err, err_len)))
 		return r;
-	if ((r = no_limit(&v[2], "A block device rate limiter", err, err_len)))
+	if ((r = parse_limit(&v[2], &lim, err, err_len)))
 		return r;
 	idx = find_disk(api, v[0].s);
 	if (idx < 0) {
 		snprintf(err, err_len, "Invalid block device ID: %s.", v[0].s);
 		return -ENOENT;
 	}
-	if (!v[1].present)
-		return 0; /* nothing to change */
 	d = &api->cfg.disks[idx];
-	if ((r = check_host_file(api, "block device", v[1].s, true, !d->read_only, err, err_len)))
-		return r;
-	path = strdup(v[1].s);
-	if (!path)
-		return no_memory(err, err_len);
-	free(d->path);
-	d->path = path;
+	nl = d->limit;
+	limit_apply(&nl, &lim);
+	if (started) {
+		/* Firecracker swaps the backing file of a running drive; vmon does not yet */
+		if (v[1].present)
+			return not_supported("Changing a drive's file after the microVM started",
+					     err, err_len);
+		if (!v[2].present)
+			return 0;
+		if (!api->ops || !api->ops->set_disk_limit)
+			return not_supported("Changing a drive's rate limiter", err, err_len);
+		if ((r = api->ops->set_disk_limit(api->opaque, d->id, &nl, err, err_len)))
+			return r;
+		d->limit = nl;
+		return 0;
+	}
+	if (v[1].present) {
+		r = check_host_file(api, "block device", v[1].s, true, !d->read_only, err, err_len);
+		if (r)
+			return r;
+		path = strdup(v[1].s);
+		if (!path)
+			return no_memory(err, err_len);
+		free(d->path);
+		d->path = path;
+	}
+	d->limit = nl;
 	return 0;
 }
 
 /* --- network interfaces --- */
+
+int api_res_net_patch(struct api *api, const char *path_id, struct json_object *obj, char *err,
+		      size_t err_len)
+{
+	static const struct api_field f[] = {
+		{ "iface_id", API_F_STRING, true },
+		{ "rx_rate_limiter", API_F_ANY, false },
+		{ "tx_rate_limiter", API_F_ANY, false },
+	};
+	struct api_value v[ARRAY_SIZE(f)];
+	struct vm_net_config *n = NULL;
+	struct limit_update rx, tx;
+	struct rate_limit_config nrx, ntx;
+	int r;
+
+	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
+		return r;
+	if ((r = check_body_id(path_id, v[0].s, err, err_len)))
+		return r;
+	if ((r = parse_limit(&v[1], &rx, err, err_len)) ||
+	    (r = parse_limit(&v[2], &tx, err, err_len)))
+		return r;
+	for (unsigned i = 0; i < api->cfg.nr_nets; i++)
+		if (!strcmp(api->cfg.nets[i].id, v[0].s))
+			n = &api->cfg.nets[i];
+	if (!n) {
+		snprintf(err, err_len, "Invalid network interface ID: %s.", v[0].s);
+		return -ENOENT;
+	}
+	nrx = n->rx_limit;
+	ntx = n->tx_limit;
+	limit_apply(&nrx, &rx);
+	limit_apply(&ntx, &tx);
+	if (api->state != API_NOT_STARTED) {
+		if (!api->ops || !api->ops->set_net_limit)
+			return not_supported("Changing a network interface's rate limiters", err,
+					     err_len);
+		if ((r = api->ops->set_net_limit(api->opaque, n->id, &nrx, &ntx, err, err_len)))
+			return r;
+	}
+	n->rx_limit = nrx;
+	n->tx_limit = ntx;
+	return 0;
+}
 
 int api_res_net_put(struct api *api, const char *path_id, struct json_object *obj, char *err,
 		    size_t err_len)
@@ -381,15 +487,18 @@ int api_res_net_put(struct api *api, const char *path_id, struct json_object *ob
 	struct api_value v[ARRAY_SIZE(f)];
 	struct vm_config *cfg = &api->cfg;
 	struct vm_net_config n = { 0 };
+	struct limit_update rx, tx;
 	int idx = -1, r;
 
 	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
 		return r;
 	if ((r = check_body_id(path_id, v[0].s, err, err_len)))
 		return r;
-	if ((r = no_limit(&v[3], "A network interface rate limiter", err, err_len)) ||
-	    (r = no_limit(&v[4], "A network interface rate limiter", err, err_len)))
+	if ((r = parse_limit(&v[3], &rx, err, err_len)) ||
+	    (r = parse_limit(&v[4], &tx, err, err_len)))
 		return r;
+	n.rx_limit = rx.c;
+	n.tx_limit = tx.c;
 	if (!v[1].s[0] || strlen(v[1].s) >= IFNAMSIZ || strchr(v[1].s, '/')) {
 		snprintf(err, err_len, "Invalid host device name: `%.64s`.", v[1].s);
 		return -EINVAL;
@@ -567,6 +676,32 @@ struct json_object *api_res_machine_config_json(const struct api *api)
 	return o;
 }
 
+static struct json_object *bucket_json(const struct token_bucket_config *b)
+{
+	struct json_object *o;
+
+	if (!token_bucket_config_active(b))
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "size", json_object_new_uint64(b->size));
+	json_object_object_add(o, "one_time_burst", json_object_new_uint64(b->one_time_burst));
+	json_object_object_add(o, "refill_time", json_object_new_uint64(b->refill_time_ms));
+	return o;
+}
+
+/* A rate limiter as Firecracker reports it: null when it limits nothing. */
+static struct json_object *limit_json(const struct rate_limit_config *c)
+{
+	struct json_object *o;
+
+	if (!rate_limit_config_active(c))
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "bandwidth", bucket_json(&c->bandwidth));
+	json_object_object_add(o, "ops", bucket_json(&c->ops));
+	return o;
+}
+
 struct json_object *api_res_vm_config_json(const struct api *api)
 {
 	const struct vm_config *cfg = &api->cfg;
@@ -598,7 +733,7 @@ struct json_object *api_res_vm_config_json(const struct api *api)
 		/* flushes are always offered and honoured (api_res_drive_put) */
 		json_object_object_add(d, "cache_type", json_object_new_string("Writeback"));
 		json_object_object_add(d, "io_engine", json_object_new_string("Sync"));
-		json_object_object_add(d, "rate_limiter", NULL);
+		json_object_object_add(d, "rate_limiter", limit_json(&cfg->disks[i].limit));
 		json_object_array_add(drives, d);
 	}
 	json_object_object_add(o, "drives", drives);
@@ -615,6 +750,8 @@ struct json_object *api_res_vm_config_json(const struct api *api)
 				 n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
 			json_object_object_add(j, "guest_mac", json_object_new_string(mac));
 		}
+		json_object_object_add(j, "rx_rate_limiter", limit_json(&n->rx_limit));
+		json_object_object_add(j, "tx_rate_limiter", limit_json(&n->tx_limit));
 		json_object_array_add(nets, j);
 	}
 	json_object_object_add(o, "network-interfaces", nets);

@@ -44,6 +44,9 @@ int api_res_drive_patch(struct api *api, const char *path_id, struct json_object
 			size_t err_len);
 
 /* PUT /network-interfaces/{id}: add or replace an interface (@path_id as for drives). */
+/* PATCH /network-interfaces/{id}: its rx/tx rate limiters, before or after boot. */
+int api_res_net_patch(struct api *api, const char *path_id, struct json_object *obj, char *err,
+		      size_t err_len);
 int api_res_net_put(struct api *api, const char *path_id, struct json_object *obj, char *err,
 		    size_t err_len);
 

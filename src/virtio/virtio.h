@@ -85,6 +85,13 @@ struct virtio_transport {
 	 * be NULL. */
 	bool (*requeue)(void *opaque, struct virtio_dev *vdev, unsigned q);
 	/*
+	 * requeue_after: run queue @q again (virtio_dev_kick) once @ns nanoseconds
+	 * have passed, on the event loop; an earlier request for the queue wins.
+	 * For a model whose rate limiter holds a request back. False if it cannot.
+	 * Any thread, any lock. May be NULL.
+	 */
+	bool (*requeue_after)(void *opaque, struct virtio_dev *vdev, unsigned q, uint64_t ns);
+	/*
 	 * queue_fd: @take true hands queue @q's notification eventfd to the model
 	 * (the transport stops reading it; driver notifications keep signalling it)
 	 * and returns it; @take false gives it back (the transport watches it again

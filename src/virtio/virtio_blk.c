@@ -10,6 +10,7 @@
 #include <linux/virtio_ids.h>
 
 #include "util/compiler.h"
+#include "util/token_bucket.h"
 
 #define SECTOR 512ull
 #define HDR_LEN sizeof(struct virtio_blk_outhdr) /* 16 */
@@ -32,6 +33,8 @@ struct virtio_blk {
 	 * on the disk are merged into it (see submit()). NULL outside a walk. */
 	struct blk_req *batch;
 	struct blk_req *spare; /* allocated, not yet holding a chain */
+	struct rate_limiter limit; /* Firecracker's drive rate_limiter: bytes and requests */
+	uint64_t limited; /* requests held back by it (a counter, for tests and metrics) */
 };
 
 #define BLK_REQ_CACHE 16
@@ -323,7 +326,30 @@ static struct virtq_elem *blk_elem(struct virtio_dev *vdev)
 	return blk->spare ? &blk->spare->elem : NULL;
 }
 
-/* The spare request got a chain: it is in flight now, the next one needs another. */
+/*
+ * What the rate limiter charges a request: its data bytes for a read or a
+ * write (as the guest laid them out; a malformed request is charged what it
+ * claims and fails later), nothing for the others; one op for each.
+ */
+static uint64_t blk_request_bytes(const struct virtq_elem *e)
+{
+	struct virtio_blk_outhdr hdr;
+
+	if (virtq_iov_to_buf(e->iov, e->out_num, 0, &hdr, HDR_LEN) != HDR_LEN)
+		return 0;
+	if (hdr.type == VIRTIO_BLK_T_IN && e->in_len > 0)
+		return e->in_len - 1;
+	if (hdr.type == VIRTIO_BLK_T_OUT)
+		return e->out_len - HDR_LEN;
+	return 0;
+}
+
+/*
+ * The spare request got a chain: it is in flight now, the next one needs
+ * another. A request the rate limiter holds back goes back on the ring
+ * (the spare keeps its record) and the transport runs the queue again when
+ * the buckets allow it.
+ */
 static enum virtio_chain blk_chain(struct virtio_dev *vdev, struct virtq_elem *e,
 				   uint32_t *used_len)
 {
@@ -331,6 +357,20 @@ static enum virtio_chain blk_chain(struct virtio_dev *vdev, struct virtq_elem *e
 	struct blk_req *req = container_of(e, struct blk_req, elem);
 
 	(void)used_len;
+	if (rate_limiter_active(&blk->limit)) {
+		uint64_t wait =
+			rate_limiter_consume(&blk->limit, blk_request_bytes(e), monotonic_ns());
+
+		if (wait) {
+			virtq_unpop(&vdev->vqs[0]);
+			blk->limited++;
+			if (!vdev->transport.requeue_after ||
+			    !vdev->transport.requeue_after(vdev->transport.opaque, vdev, 0, wait))
+				log_guest(&vdev->rl, "%s: cannot schedule the rate-limited queue",
+					  vdev->name);
+			return VIRTIO_CHAIN_STOP;
+		}
+	}
 	blk->spare = NULL;
 	req->blk = blk;
 	req->generation = blk->generation;
@@ -413,6 +453,17 @@ static int blk_load(struct virtio_dev *vdev, struct state_reader *r)
 	return 0;
 }
 
+/*
+ * After a load: run the queue once, so that requests the guest made available before the
+ * snapshot (one a rate limiter held back, or whose kick was still on its way) do not wait for
+ * a kick that already came.
+ */
+static void blk_loaded(struct virtio_dev *vdev)
+{
+	if (virtio_dev_running(vdev) && vdev->transport.requeue)
+		vdev->transport.requeue(vdev->transport.opaque, vdev, 0);
+}
+
 static const struct virtio_dev_ops blk_ops = {
 	.name = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,
@@ -423,6 +474,7 @@ static const struct virtio_dev_ops blk_ops = {
 	.inflight = blk_inflight_op,
 	.save = blk_save,
 	.load = blk_load,
+	.loaded = blk_loaded,
 	.destroy = blk_destroy,
 };
 
@@ -467,6 +519,29 @@ int virtio_blk_create(struct virtio_dev **out, const struct gmem *gm,
 	blk->cfg.write_zeroes_may_unmap = 1;
 	*out = &blk->vdev;
 	return 0;
+}
+
+int virtio_blk_set_rate_limit(struct virtio_dev *vdev, const struct rate_limit_config *c)
+{
+	struct virtio_blk *blk = to_blk(vdev);
+
+	virtio_dev_lock(vdev);
+	rate_limiter_init(&blk->limit, c, monotonic_ns());
+	virtio_dev_unlock(vdev);
+	/* Requests the old limits held back may go now: run the queue once. */
+	if (vdev->transport.requeue)
+		vdev->transport.requeue(vdev->transport.opaque, vdev, 0);
+	return 0;
+}
+
+uint64_t virtio_blk_limited(struct virtio_dev *vdev)
+{
+	uint64_t n;
+
+	virtio_dev_lock(vdev);
+	n = to_blk(vdev)->limited;
+	virtio_dev_unlock(vdev);
+	return n;
 }
 
 unsigned virtio_blk_inflight(struct virtio_dev *vdev)

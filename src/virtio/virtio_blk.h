@@ -22,6 +22,7 @@
 #include <sys/uio.h>
 
 #include "mem/gmem.h"
+#include "util/token_bucket.h"
 #include "virtio/virtio.h"
 
 enum virtio_blk_op {
@@ -87,6 +88,17 @@ struct virtio_blk_backend {
  */
 int virtio_blk_create(struct virtio_dev **out, const struct gmem *gm,
 		      const struct virtio_blk_backend *be, bool read_only, const char *serial);
+
+/*
+ * virtio_blk_set_rate_limit - limit the device to @c (Firecracker's drive
+ * rate_limiter: a bandwidth bucket in bytes, an ops bucket in requests; an
+ * inactive @c lifts the limit). Buckets start full. Any time, any thread
+ * (a live PATCH /drives): requests held back run again at once. Returns 0.
+ */
+int virtio_blk_set_rate_limit(struct virtio_dev *vdev, const struct rate_limit_config *c);
+
+/* virtio_blk_limited - how many times the rate limiter held a request back. */
+uint64_t virtio_blk_limited(struct virtio_dev *vdev);
 
 /* virtio_blk_inflight - requests submitted to the backend and not yet completed (tests, shutdown).
  */

@@ -11,6 +11,7 @@
 #include <linux/virtio_net.h>
 
 #include "util/compiler.h"
+#include "util/token_bucket.h"
 
 #define RXQ 0
 #define TXQ 1
@@ -41,6 +42,8 @@ struct virtio_net {
 	struct iovec rx_first[VIRTQ_MAX_SEGS]; /* the first chain's writable segments */
 	unsigned rx_first_n;
 	unsigned rx_short; /* chains popped for the waiting frame when it last did not fit */
+	/* Firecracker's rx_rate_limiter / tx_rate_limiter */
+	struct rate_limiter rx_limit, tx_limit;
 };
 
 static struct virtio_net *to_net(struct virtio_dev *vdev)
@@ -162,6 +165,46 @@ static void dp_warn(struct virtio_net *net, const char *what, int rc)
 	net->dp_warned = true;
 	log_warn("%s: vhost-net %s (%s); vmon moves the packets itself", net->vdev.name, what,
 		 strerror(-rc));
+}
+
+/* ---- rate limiters ---------------------------------------------------------------------- */
+
+/* Ask the transport to run queue @q again in @wait ns (the limiter's wait). */
+static void limit_requeue(struct virtio_net *net, unsigned q, uint64_t wait)
+{
+	struct virtio_dev *vdev = &net->vdev;
+
+	if (!vdev->transport.requeue_after ||
+	    !vdev->transport.requeue_after(vdev->transport.opaque, vdev, q, wait))
+		log_guest(&vdev->rl, "%s: cannot schedule the rate-limited queue", vdev->name);
+}
+
+/*
+ * May the next frame be received now? A frame's size is known only once it is read, so
+ * receive asks for one op and no debt on the bandwidth bucket, and rx_charge() then takes the
+ * frame's bytes (a debt the refill pays before the next frame). When it may not, the TAP is
+ * no longer watched and the timer runs the receive queue again. Lock held.
+ */
+static bool rx_limited(struct virtio_net *net)
+{
+	uint64_t now, wb, wo;
+
+	if (!rate_limiter_active(&net->rx_limit))
+		return false;
+	now = monotonic_ns();
+	wb = token_bucket_wait(&net->rx_limit.bandwidth, 0, now);
+	wo = token_bucket_wait(&net->rx_limit.ops, 1, now);
+	if (!wb && !wo)
+		return false;
+	rx_watch(net, false);
+	limit_requeue(net, RXQ, wb > wo ? wb : wo);
+	return true;
+}
+
+static void rx_charge(struct virtio_net *net, uint64_t frame_bytes)
+{
+	token_bucket_take(&net->rx_limit.bandwidth, frame_bytes);
+	token_bucket_take(&net->rx_limit.ops, 1);
 }
 
 /* Read one frame from the backend into rx_frame (header first). 1, 0 (none now) or -errno. */
@@ -321,11 +364,14 @@ static void net_rx_merged(struct virtio_net *net)
 				rx_watch(net, false); /* no buffers: wait for the guest's rx kick */
 				break;
 			}
+			if (rx_limited(net))
+				break;
 			rc = rx_read_frame(net);
 			if (rc < 0)
 				net->stats.rx_dropped++;
 			if (rc <= 0)
 				break;
+			rx_charge(net, net->rx_frame_len - HDR_LEN);
 		}
 		rc = rx_deliver_merged(net, &pushed);
 		if (rc < 0)
@@ -373,6 +419,10 @@ static enum virtio_chain net_rx_chain(struct virtio_dev *vdev, struct virtq_elem
 			  vdev->name, e->out_num, (unsigned long long)e->in_len);
 		return VIRTIO_CHAIN_USED; /* with 0 bytes */
 	}
+	if (rx_limited(net)) {
+		virtq_unpop(&vdev->vqs[RXQ]);
+		return VIRTIO_CHAIN_STOP;
+	}
 	if (net->be.vnet_hdr) {
 		n = net->be.readv(net->be.opaque, in, (int)e->in_num);
 	} else {
@@ -393,6 +443,7 @@ static enum virtio_chain net_rx_chain(struct virtio_dev *vdev, struct virtq_elem
 			net->stats.rx_dropped++;
 		return VIRTIO_CHAIN_STOP;
 	}
+	rx_charge(net, (uint64_t)n - HDR_LEN);
 	/* num_buffers is 1 without MRG_RXBUF; the TAP does not write it. */
 	virtq_buf_to_iov(in, e->in_num, offsetof(struct virtio_net_hdr_v1, num_buffers), &one,
 			 sizeof(one));
@@ -414,6 +465,16 @@ static enum virtio_chain net_tx_chain(struct virtio_dev *vdev, struct virtq_elem
 			  (unsigned long long)e->out_len);
 		net->stats.tx_dropped++;
 		return VIRTIO_CHAIN_USED;
+	}
+	if (rate_limiter_active(&net->tx_limit)) {
+		uint64_t wait =
+			rate_limiter_consume(&net->tx_limit, e->out_len - HDR_LEN, monotonic_ns());
+
+		if (wait) {
+			virtq_unpop(&vdev->vqs[TXQ]);
+			limit_requeue(net, TXQ, wait);
+			return VIRTIO_CHAIN_STOP;
+		}
 	}
 	if (net->be.vnet_hdr) {
 		n = net->be.writev(net->be.opaque, e->iov, (int)e->out_num);
@@ -475,6 +536,30 @@ void virtio_net_rx_ready(struct virtio_dev *vdev)
 	if (!to_net(vdev)->dp_on)
 		net_rx(to_net(vdev));
 	virtio_dev_unlock(vdev);
+}
+
+int virtio_net_set_rate_limit(struct virtio_dev *vdev, const struct rate_limit_config *rx,
+			      const struct rate_limit_config *tx)
+{
+	struct virtio_net *net = to_net(vdev);
+	uint64_t now = monotonic_ns();
+
+	virtio_dev_lock(vdev);
+	/* vhost-net moves the packets in the kernel, past any limiter of vmon's */
+	if ((net->dp_on || net->be.dp_start) &&
+	    (rate_limit_config_active(rx) || rate_limit_config_active(tx))) {
+		virtio_dev_unlock(vdev);
+		return -EOPNOTSUPP;
+	}
+	rate_limiter_init(&net->rx_limit, rx, now);
+	rate_limiter_init(&net->tx_limit, tx, now);
+	virtio_dev_unlock(vdev);
+	/* What the old limits held back may go now. */
+	if (vdev->transport.requeue) {
+		vdev->transport.requeue(vdev->transport.opaque, vdev, RXQ);
+		vdev->transport.requeue(vdev->transport.opaque, vdev, TXQ);
+	}
+	return 0;
 }
 
 bool virtio_net_dp_active(struct virtio_dev *vdev)
@@ -570,6 +655,9 @@ static void net_loaded(struct virtio_dev *vdev)
 	if (virtio_dev_running(vdev)) {
 		net_set_offloads(net);
 		net_go(net);
+		/* frames the guest queued before the snapshot (a rate limiter's, say) go now */
+		if (!net->dp_on && vdev->transport.requeue)
+			vdev->transport.requeue(vdev->transport.opaque, vdev, TXQ);
 	}
 }
 

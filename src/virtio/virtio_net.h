@@ -34,6 +34,7 @@
 #include <sys/uio.h>
 
 #include "mem/gmem.h"
+#include "util/token_bucket.h"
 #include "virtio/virtio.h"
 
 #define VIRTIO_NET_QUEUE_SIZE 256
@@ -93,6 +94,17 @@ int virtio_net_create(struct virtio_dev **out, const struct gmem *gm,
  * has buffers for into the receive queue. Event-loop thread; takes the lock.
  */
 void virtio_net_rx_ready(struct virtio_dev *vdev);
+
+/*
+ * virtio_net_set_rate_limit - Firecracker's rx_rate_limiter and
+ * tx_rate_limiter: bytes and frames each way (inactive configs lift them).
+ * Buckets start full; any time, any thread. Receive charges a frame's bytes
+ * once it is read (it waits while the bandwidth bucket is in debt), transmit
+ * before it is sent. -EOPNOTSUPP with vhost-net (the kernel moves the
+ * packets), else 0.
+ */
+int virtio_net_set_rate_limit(struct virtio_dev *vdev, const struct rate_limit_config *rx,
+			      const struct rate_limit_config *tx);
 
 /* virtio_net_dp_active - true while the in-kernel data path runs the queues. */
 bool virtio_net_dp_active(struct virtio_dev *vdev);

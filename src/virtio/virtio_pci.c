@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <linux/pci_regs.h>
@@ -14,6 +15,7 @@
 #include <linux/virtio_pci.h>
 
 #include "util/compiler.h"
+#include "util/token_bucket.h"
 
 #define VIRTIO_PCI_VENDOR 0x1af4
 #define VIRTIO_PCI_DEVICE_BASE 0x1040
@@ -61,6 +63,65 @@ static bool vp_requeue(void *opaque, struct virtio_dev *vdev, unsigned q)
 	(void)vdev;
 	return q < VIRTIO_MAX_QUEUES && vp->watched[q] && !vp->taken[q] &&
 	       write(vp->kick_fd[q], &one, sizeof(one)) == sizeof(one);
+}
+
+/* Arm the timer for the earliest due queue, or disarm it. timer_lock held. */
+static int vp_timer_arm(struct virtio_pci *vp)
+{
+	struct itimerspec its = { 0 };
+	uint64_t next = 0;
+
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		if (vp->due_ns[q] && (!next || vp->due_ns[q] < next))
+			next = vp->due_ns[q];
+	its.it_value.tv_sec = (time_t)(next / 1000000000ull);
+	its.it_value.tv_nsec = (long)(next % 1000000000ull);
+	return timerfd_settime(vp->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) ? -errno : 0;
+}
+
+/* Run queue @q again in @ns nanoseconds (a rate limiter's wait): see struct virtio_transport. */
+static bool vp_requeue_after(void *opaque, struct virtio_dev *vdev, unsigned q, uint64_t ns)
+{
+	struct virtio_pci *vp = opaque;
+	uint64_t now = monotonic_ns(), due;
+	int rc;
+
+	(void)vdev;
+	if (q >= VIRTIO_MAX_QUEUES || vp->timer_fd < 0)
+		return false;
+	due = ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
+	pthread_mutex_lock(&vp->timer_lock);
+	if (!vp->due_ns[q] || due < vp->due_ns[q])
+		vp->due_ns[q] = due;
+	rc = vp_timer_arm(vp);
+	pthread_mutex_unlock(&vp->timer_lock);
+	return rc == 0;
+}
+
+/* The timer fired: run every queue that is due, re-arm for the rest. Event loop. */
+static void vp_timer_handler(void *arg, uint32_t events)
+{
+	struct virtio_pci *vp = arg;
+	bool run[VIRTIO_MAX_QUEUES] = { false };
+	uint64_t expirations, now;
+
+	(void)events;
+	if (read(vp->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return;
+	now = monotonic_ns();
+	pthread_mutex_lock(&vp->timer_lock);
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		if (vp->due_ns[q] && vp->due_ns[q] <= now) {
+			vp->due_ns[q] = 0;
+			run[q] = true;
+		}
+	}
+	if (vp_timer_arm(vp))
+		log_guest(&vp->rl, "%s: cannot re-arm the queue timer", vp->vdev->name);
+	pthread_mutex_unlock(&vp->timer_lock);
+	for (unsigned q = 0; q < vp->vdev->nr_queues; q++)
+		if (run[q])
+			virtio_dev_kick(vp->vdev, q);
 }
 
 static void vp_kick_handler(void *arg, uint32_t events);
@@ -609,6 +670,12 @@ static void add_pcicfg_cap(struct virtio_pci *vp)
 
 static void vp_release_fds(struct virtio_pci *vp)
 {
+	if (vp->timer_fd >= 0) {
+		if (vp->plat && vp->plat->fd_unwatch)
+			vp->plat->fd_unwatch(vp->plat->opaque, vp->timer_fd);
+		close(vp->timer_fd);
+		vp->timer_fd = -1;
+	}
 	pthread_mutex_lock(&vp->pdev.lock);
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		vp_call_release(vp, q);
@@ -638,6 +705,8 @@ int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot
 	vp = &full->vp;
 	vp->vdev = vdev;
 	vp->plat = pb->plat;
+	vp->timer_fd = -1;
+	pthread_mutex_init(&vp->timer_lock, NULL);
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 		vp->kick_fd[q] = vp->call_fd[q] = vp->call_gsi[q] = -1;
 		full->call[q].vp = vp;
@@ -679,9 +748,22 @@ int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot
 				goto fail;
 			vp->watched[q] = true;
 		}
+		/* Only a watched timer runs queues: without one, requeue_after says it cannot. */
+		vp->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (vp->timer_fd < 0) {
+			rc = -errno;
+			goto fail;
+		}
+		rc = vp->plat->fd_watch(vp->plat->opaque, vp->timer_fd, vp_timer_handler, vp);
+		if (rc) {
+			close(vp->timer_fd);
+			vp->timer_fd = -1;
+			goto fail;
+		}
 	}
 	vdev->transport.interrupt = vp_interrupt;
 	vdev->transport.requeue = vp_requeue;
+	vdev->transport.requeue_after = vp_requeue_after;
 	if (vp->plat && vp->plat->fd_unwatch)
 		vdev->transport.queue_fd = vp_queue_fd;
 	if (vp->plat && vp->plat->fd_watch && vp->plat->fd_unwatch)
@@ -695,10 +777,12 @@ int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot
 fail:
 	vdev->transport.interrupt = NULL;
 	vdev->transport.requeue = NULL;
+	vdev->transport.requeue_after = NULL;
 	vdev->transport.queue_fd = NULL;
 	vdev->transport.queue_irqfd = NULL;
 	vdev->transport.opaque = NULL;
 	vp_release_fds(vp);
+	pthread_mutex_destroy(&vp->timer_lock);
 	pci_device_fini(&vp->pdev);
 	free(full);
 	return rc;
@@ -711,6 +795,7 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	if (vp->pdev.bus)
 		pci_bus_detach(vp->pdev.bus, &vp->pdev);
 	vp_release_fds(vp);
+	pthread_mutex_destroy(&vp->timer_lock);
 	pci_device_fini(&vp->pdev);
 	if (vdev->ops->destroy)
 		vdev->ops->destroy(vdev);

@@ -63,6 +63,10 @@ struct virtio_pci {
 	bool call_kvm[VIRTIO_MAX_QUEUES]; /* bound as a KVM irqfd */
 	bool call_watched[VIRTIO_MAX_QUEUES]; /* read on the event loop instead */
 	bool ioeventfd_on;
+	/* requeue_after: one timerfd (CLOCK_MONOTONIC, absolute) for the earliest due queue */
+	int timer_fd; /* -1: none */
+	pthread_mutex_t timer_lock; /* guards due_ns */
+	uint64_t due_ns[VIRTIO_MAX_QUEUES]; /* 0: not due */
 	uint64_t ioeventfd_bar_gpa;
 	struct ratelimit rl;
 };

@@ -254,6 +254,69 @@ int vm_start(struct vm *vm)
 	return vm_start_vcpus(vm);
 }
 
+/* ---- live rate limiters ---- */
+
+struct limit_job {
+	struct vm *vm;
+	const char *id;
+	bool net;
+	const struct rate_limit_config *a, *b; /* disk: a; NIC: rx a, tx b */
+	int ret;
+};
+
+static void set_limit_on_loop(void *opaque)
+{
+	struct limit_job *j = opaque;
+	struct vm_config *c = &j->vm->cfg;
+
+	j->ret = -ENOENT;
+	if (!j->net) {
+		for (unsigned i = 0; i < c->nr_disks; i++) {
+			if (strcmp(c->disks[i].id, j->id))
+				continue;
+			j->ret = vm_pci_set_disk_limit(j->vm, i, j->a);
+			if (!j->ret)
+				c->disks[i].limit = *j->a;
+			return;
+		}
+		return;
+	}
+	for (unsigned i = 0; i < c->nr_nets; i++) {
+		if (strcmp(c->nets[i].id, j->id))
+			continue;
+		j->ret = vm_pci_set_net_limit(j->vm, i, j->a, j->b);
+		if (!j->ret) {
+			c->nets[i].rx_limit = *j->a;
+			c->nets[i].tx_limit = *j->b;
+		}
+		return;
+	}
+}
+
+static int set_limit(struct limit_job *j)
+{
+	if (j->vm->el)
+		evloop_call(j->vm->el, set_limit_on_loop, j);
+	else
+		set_limit_on_loop(j);
+	return j->ret;
+}
+
+int vm_set_disk_limit(struct vm *vm, const char *id, const struct rate_limit_config *c)
+{
+	struct limit_job j = { .vm = vm, .id = id, .a = c };
+
+	return set_limit(&j);
+}
+
+int vm_set_net_limit(struct vm *vm, const char *id, const struct rate_limit_config *rx,
+		     const struct rate_limit_config *tx)
+{
+	struct limit_job j = { .vm = vm, .id = id, .net = true, .a = rx, .b = tx };
+
+	return set_limit(&j);
+}
+
 /* The event-loop thread's part of confine_control(), run there through evloop_call. */
 static void confine_loop_thread(void *opaque)
 {

@@ -111,6 +111,16 @@ int vm_resume(struct vm *vm);
  */
 int vm_ctrl_alt_del(struct vm *vm);
 
+/*
+ * vm_set_disk_limit / vm_set_net_limit - new rate limiters for the disk or NIC
+ * whose configuration id is @id, in the running VM and in its configuration
+ * (what a snapshot records). Run on the event loop, between two device
+ * handlers. 0, -ENOENT (no such id), or -EOPNOTSUPP (a NIC on vhost-net).
+ */
+int vm_set_disk_limit(struct vm *vm, const char *id, const struct rate_limit_config *c);
+int vm_set_net_limit(struct vm *vm, const char *id, const struct rate_limit_config *rx,
+		     const struct rate_limit_config *tx);
+
 /* vm_destroy - free everything; vCPU threads must have been joined. */
 void vm_destroy(struct vm *vm);
 

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/token_bucket.h"
+
 #define VM_MAX_CPUS 64
 #define VM_MAX_DISKS 16 /* Kata sends 9; with 4 NICs, rng and console: 22 of the 31 PCI slots */
 #define VM_MAX_NETS 4
@@ -23,6 +25,7 @@ struct vm_disk_config {
 	char *path; /* host image file */
 	bool read_only;
 	bool is_root; /* Firecracker's is_root_device: informs the cmdline */
+	struct rate_limit_config limit; /* Firecracker's rate_limiter; all 0: none */
 };
 
 struct vm_net_config {
@@ -31,6 +34,8 @@ struct vm_net_config {
 	uint8_t mac[6];
 	bool has_mac;
 	bool vhost; /* hand the queues to /dev/vhost-net (an error at start when it cannot) */
+	struct rate_limit_config rx_limit; /* rx_rate_limiter / tx_rate_limiter; all 0: none */
+	struct rate_limit_config tx_limit;
 };
 
 struct vm_config {

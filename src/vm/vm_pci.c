@@ -14,7 +14,9 @@
 #include "bus/pci.h"
 #include "util/log.h"
 #include "virtio/virtio_backends.h"
+#include "virtio/virtio_blk.h"
 #include "virtio/virtio_console.h"
+#include "virtio/virtio_net.h"
 #include "virtio/virtio_pci.h"
 #include "virtio/virtio_rng.h"
 #include "vm/vm.h"
@@ -30,6 +32,11 @@ struct vm_pci {
 	unsigned nr_vhosts;
 	unsigned next_slot;
 	bool bus_up;
+	/* the models, in configuration order, for live changes (rate limiters) */
+	struct virtio_dev *disks[VM_MAX_DISKS];
+	unsigned nr_disks;
+	struct virtio_dev *nets[VM_MAX_NETS];
+	unsigned nr_nets;
 };
 
 bool vm_config_has_pci(const struct vm_config *cfg)
@@ -155,6 +162,9 @@ static int add_disk(struct vm *vm, struct vm_pci *p, const struct vm_disk_config
 		snprintf(err, err_len, "disk '%s': %s", d->id, strerror(-ret));
 		return ret;
 	}
+	if (rate_limit_config_active(&d->limit))
+		virtio_blk_set_rate_limit(vdev, &d->limit);
+	p->disks[p->nr_disks++] = vdev;
 	return attach(vm, p, vdev, d->id, err, err_len);
 }
 
@@ -203,6 +213,14 @@ static int add_net(struct vm *vm, struct vm_pci *p, const struct vm_net_config *
 		snprintf(err, err_len, "net '%s': %s", n->id, strerror(-ret));
 		return ret;
 	}
+	if ((rate_limit_config_active(&n->rx_limit) || rate_limit_config_active(&n->tx_limit)) &&
+	    virtio_net_set_rate_limit(vdev, &n->rx_limit, &n->tx_limit)) {
+		*user_error = true;
+		snprintf(err, err_len, "net '%s': rate limiters do not apply with vhost=on", n->id);
+		vdev->ops->destroy(vdev);
+		return -EOPNOTSUPP;
+	}
+	p->nets[p->nr_nets++] = vdev;
 	return attach(vm, p, vdev, n->id, err, err_len);
 }
 
@@ -304,4 +322,23 @@ void vm_pci_destroy(struct vm *vm)
 		pci_bus_destroy(&p->bus);
 	free(p);
 	vm->pci = NULL;
+}
+
+int vm_pci_set_disk_limit(struct vm *vm, unsigned idx, const struct rate_limit_config *c)
+{
+	struct vm_pci *p = vm->pci;
+
+	if (!p || idx >= p->nr_disks)
+		return -ENOENT;
+	return virtio_blk_set_rate_limit(p->disks[idx], c);
+}
+
+int vm_pci_set_net_limit(struct vm *vm, unsigned idx, const struct rate_limit_config *rx,
+			 const struct rate_limit_config *tx)
+{
+	struct vm_pci *p = vm->pci;
+
+	if (!p || idx >= p->nr_nets)
+		return -ENOENT;
+	return virtio_net_set_rate_limit(p->nets[idx], rx, tx);
 }

@@ -43,6 +43,15 @@ void vm_pci_drain(struct vm *vm);
  */
 void vm_pci_quiesce(struct vm *vm);
 
+/*
+ * vm_pci_set_disk_limit / vm_pci_set_net_limit - new rate limiters for the
+ * @idx-th disk or NIC of the configuration (vm_set_disk_limit and
+ * vm_set_net_limit call them). 0, -ENOENT, or -EOPNOTSUPP (a NIC on vhost-net).
+ */
+int vm_pci_set_disk_limit(struct vm *vm, unsigned idx, const struct rate_limit_config *c);
+int vm_pci_set_net_limit(struct vm *vm, unsigned idx, const struct rate_limit_config *rx,
+			 const struct rate_limit_config *tx);
+
 /* vm_pci_destroy - after the devices: close the TAPs, remove the bridge. */
 void vm_pci_destroy(struct vm *vm);
 

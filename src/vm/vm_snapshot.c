@@ -42,7 +42,7 @@
 #include "vm/vm_platform.h"
 
 #define VM_CONFIG_SECTION "vm_config"
-#define VM_CONFIG_VERSION 1
+#define VM_CONFIG_VERSION 2 /* 2: rate limiters; 1 (without them) still loads */
 #define VM_CONFIG_MAX_STR 4096
 
 /* ---- the machine configuration section ---- */
@@ -81,6 +81,37 @@ static int get_str(struct state_reader *r, char **out)
 	return 0;
 }
 
+static void put_bucket(struct state_writer *w, const struct token_bucket_config *b)
+{
+	state_put_u64(w, b->size);
+	state_put_u64(w, b->one_time_burst);
+	state_put_u64(w, b->refill_time_ms);
+}
+
+static void put_limit(struct state_writer *w, const struct rate_limit_config *l)
+{
+	put_bucket(w, &l->bandwidth);
+	put_bucket(w, &l->ops);
+}
+
+static void get_bucket(struct state_reader *r, struct token_bucket_config *b)
+{
+	b->size = state_get_u64(r);
+	b->one_time_burst = state_get_u64(r);
+	b->refill_time_ms = state_get_u64(r);
+}
+
+/* A rate limiter from a version-2 config (none before); the API's bounds. 0 or -EINVAL. */
+static int get_limit(struct state_reader *r, uint32_t version, struct rate_limit_config *l)
+{
+	memset(l, 0, sizeof(*l));
+	if (version < 2)
+		return 0;
+	get_bucket(r, &l->bandwidth);
+	get_bucket(r, &l->ops);
+	return state_error(r) || !rate_limit_config_valid(l) ? -EINVAL : 0;
+}
+
 static void config_save(const struct vm_config *c, struct state_writer *w)
 {
 	state_begin(w, VM_CONFIG_SECTION, 0, VM_CONFIG_VERSION);
@@ -97,6 +128,7 @@ static void config_save(const struct vm_config *c, struct state_writer *w)
 		put_str(w, c->disks[i].path);
 		state_put_u8(w, c->disks[i].read_only);
 		state_put_u8(w, c->disks[i].is_root);
+		put_limit(w, &c->disks[i].limit);
 	}
 	state_put_u32(w, c->nr_nets);
 	for (unsigned i = 0; i < c->nr_nets; i++) {
@@ -105,6 +137,8 @@ static void config_save(const struct vm_config *c, struct state_writer *w)
 		state_put_bytes(w, c->nets[i].mac, 6);
 		state_put_u8(w, c->nets[i].has_mac);
 		state_put_u8(w, c->nets[i].vhost);
+		put_limit(w, &c->nets[i].rx_limit);
+		put_limit(w, &c->nets[i].tx_limit);
 	}
 	state_end(w);
 }
@@ -120,7 +154,7 @@ static int config_load(struct state_reader *r, uint32_t version, struct vm_confi
 	uint8_t console, rng, reboot;
 	int ret = 0;
 
-	if (version != VM_CONFIG_VERSION)
+	if (version < 1 || version > VM_CONFIG_VERSION)
 		return -EINVAL;
 	c->cpus = state_get_u32(r);
 	c->mem_bytes = state_get_u64(r);
@@ -152,6 +186,8 @@ static int config_load(struct state_reader *r, uint32_t version, struct vm_confi
 			return -EINVAL;
 		d->read_only = ro;
 		d->is_root = root;
+		if ((ret = get_limit(r, version, &d->limit)))
+			return ret;
 	}
 	c->nr_nets = state_get_u32(r);
 	if (state_error(r) || c->nr_nets > VM_MAX_NETS) {
@@ -171,6 +207,9 @@ static int config_load(struct state_reader *r, uint32_t version, struct vm_confi
 			return -EINVAL;
 		n->has_mac = has_mac;
 		n->vhost = vhost;
+		if ((ret = get_limit(r, version, &n->rx_limit)) ||
+		    (ret = get_limit(r, version, &n->tx_limit)))
+			return ret;
 	}
 	return state_done(r);
 }

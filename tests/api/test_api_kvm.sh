@@ -36,7 +36,7 @@ echo "TAP version 13"
 command -v curl >/dev/null || skip_all "curl is not installed"
 [ -x "$VMON" ] || skip_all "no vmon binary at $VMON"
 [ -r "$GUEST" ] || skip_all "no ticker guest at $GUEST"
-echo "1..14"
+echo "1..16"
 
 sock=$tmp/api.sock
 api() { # METHOD PATH [BODY] -> prints "STATUS BODY"
@@ -62,10 +62,16 @@ r=$(api PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 64}')
 check api_kvm_machine_config_accepted '[[ "$r" == "204 " ]]' "got: $r"
 r=$(api PUT /boot-source "{\"kernel_image_path\": \"$GUEST\", \"boot_args\": \"ticks=10000\"}")
 check api_kvm_boot_source_accepted '[[ "$r" == "204 " ]]' "got: $r"
+truncate -s 1M "$tmp/disk.img"
+r=$(api PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$tmp/disk.img\", \"is_root_device\": false, \"rate_limiter\": {\"ops\": {\"size\": 100, \"refill_time\": 1000}}}")
+check api_kvm_drive_with_a_rate_limiter_accepted '[[ "$r" == "204 " ]]' "got: $r"
 r=$(api PUT /actions '{"action_type": "InstanceStart"}')
 check api_kvm_instance_start '[[ "$r" == "204 " ]] && wait_for "[ \$(ticks) -ge 3 ]" 20' "got: $r"
 r=$(api GET /vm/stats)
 check api_kvm_live_stats '[[ "$r" == 200*'"'"'"vcpus"'"'"'* && "$r" == *'"'"'"IO":'"'"'[1-9]* ]]' "got: ${r:0:200}"
+r=$(api PATCH /drives/data '{"drive_id": "data", "rate_limiter": {"bandwidth": {"size": 1048576, "refill_time": 100}}}')
+c=$(api GET /vm/config)
+check api_kvm_drive_rate_limiter_patched_live '[[ "$r" == "204 " && "$c" == *'"'"'"rate_limiter":{"bandwidth":{"size":1048576,"one_time_burst":0,"refill_time":100},"ops":{"size":100,'"'"'* ]]' "got: $r; config: ${c:0:400}"
 r=$(api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}')
 check api_kvm_preboot_resource_refused_after_start '[[ "$r" == 400*fault_message* ]]' "got: $r"
 r=$(api PATCH /vm '{"state": "Paused"}')

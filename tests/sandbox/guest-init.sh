@@ -141,6 +141,25 @@ rng)
 	fact hwrng_bytes "$(head -c 64 /dev/hwrng 2>/dev/null | wc -c)"
 	poweroff -f
 	;;
+limit)
+	# two drives (vda rate-limited, vdb not): 6 MiB from each with O_DIRECT, timed on the guest's clock;
+	# then a file over the NIC, whose receive is rate-limited
+	load_virtio
+	for d in vda vdb; do
+		i=0
+		while [ ! -b /dev/$d ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		n=$(dd if=/dev/$d bs=65536 count=96 iflag=direct 2>/dev/null | wc -c)
+		t1=$(cut -d' ' -f1 /proc/uptime)
+		[ "$n" = 6291456 ] && fact "read_ms_$d" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", (b - a) * 1000 }')"
+	done
+	# the NIC's receive limiter: the 1 MiB file from L1's httpd, timed
+	net_up
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	wget -q -O /tmp/blob http://169.254.100.1:8080/blob && fact blob_md5 "$(md5sum /tmp/blob | cut -d' ' -f1)" &&
+		fact fetch_ms "$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%d", (b - a) * 1000 }')"
+	poweroff -f
+	;;
 api)
 	load_virtio
 	mkdir -p /mnt && mount -t ext4 /dev/vda /mnt && echo api >/mnt/api.txt && sync && umount /mnt &&

@@ -10,6 +10,12 @@
 #            not have fallen back to moving the packets itself
 #   rng      /dev/hwrng in the guest is virtio's and yields bytes
 #   api      the same guest booted through the API socket (curl) with a disk and a NIC
+#   limit    through the API, two drives of one image kind: "lim" with Firecracker's rate_limiter
+#            (bandwidth 1 MiB per 1000 ms) and "free" without; the guest reads 6 MiB from each with
+#            O_DIRECT: the limited read takes at least the 5 s the bucket allows (1 MiB in it at start,
+#            5 MiB refilled) and more than twice the free one; a NIC with rx_rate_limiter (256 KiB per
+#            1000 ms) and a tx_rate_limiter that the ACKs stay under: the 1 MiB file over TCP has the
+#            same md5 and takes at least the 3 s the receive bucket allows
 NET_HOST=169.254.100.1
 NET_GUEST=169.254.100.2
 
@@ -69,6 +75,22 @@ virtio_prepare() {
 		make_image /tmp/api.img || return 1
 		make_tap || return 1
 		[ -x /usr/bin/curl ] || { virtio_note "no curl in L1"; return 1; }
+		API_DEVICES=$(cat <<'DEV'
+echo "API $(api PUT /drives/rootfs '{"drive_id":"rootfs","path_on_host":"/tmp/api.img","is_root_device":false,"is_read_only":false}') drives"
+echo "API $(api PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"02:00:00:00:00:03"}') network-interfaces"
+DEV
+)
+		;;
+	limit)
+		make_image /tmp/lim.img && make_image /tmp/free.img || return 1
+		make_tap || return 1
+		[ -x /usr/bin/curl ] || { virtio_note "no curl in L1"; return 1; }
+		API_DEVICES=$(cat <<'DEV'
+echo "API $(api PUT /drives/lim '{"drive_id":"lim","path_on_host":"/tmp/lim.img","is_root_device":false,"is_read_only":true,"rate_limiter":{"bandwidth":{"size":1048576,"refill_time":1000}}}') drives/lim"
+echo "API $(api PUT /drives/free '{"drive_id":"free","path_on_host":"/tmp/free.img","is_root_device":false,"is_read_only":true}') drives/free"
+echo "API $(api PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"02:00:00:00:00:03","rx_rate_limiter":{"bandwidth":{"size":262144,"refill_time":1000}},"tx_rate_limiter":{"bandwidth":{"size":1048576,"refill_time":1000},"ops":{"size":2000,"refill_time":1000}}}') network-interfaces"
+DEV
+)
 		;;
 	esac
 	return 0
@@ -93,8 +115,7 @@ api() { curl -s -o /dev/null -w "%{http_code}" --unix-socket \$sock -X "\$1" "ht
 {
 echo "API \$(api PUT /boot-source '{"kernel_image_path":"$GUEST_KERNEL","initrd_path":"$GUEST_INITRD","boot_args":"$cmdline"}') boot-source"
 echo "API \$(api PUT /machine-config '{"vcpu_count":2,"mem_size_mib":$GUEST_MEM_MIB}') machine-config"
-echo "API \$(api PUT /drives/rootfs '{"drive_id":"rootfs","path_on_host":"/tmp/api.img","is_root_device":false,"is_read_only":false}') drives"
-echo "API \$(api PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"02:00:00:00:00:03"}') network-interfaces"
+$API_DEVICES
 t_start=\$(up)
 echo "API \$(api PUT /actions '{"action_type":"InstanceStart"}') InstanceStart"
 } >/tmp/api-steps.txt 2>&1
@@ -178,6 +199,26 @@ virtio_check() {
 			ready_ms=$(awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }')
 			start_ms=$(awk -v a="$1" -v c="$3" -v m="$marker_ms" 'BEGIN { printf "%d", m - (c - a) * 1000 }')
 			result "$n" ok "booted through the API with a disk and a NIC; socket answered GET / ${ready_ms} ms after launch, marker ${start_ms} ms after InstanceStart (L1 clock, 10 ms steps)"
+		fi
+		;;
+	limit)
+		sed 's/^/SANDBOX-NOTE /' /tmp/api-steps.txt
+		lim=$(fact "$n" read_ms_vda); free=$(fact "$n" read_ms_vdb); net=$(fact "$n" fetch_ms)
+		want=$(md5sum /tmp/www/blob | cut -d' ' -f1)
+		if grep -v '^API 204 ' /tmp/api-steps.txt | grep -q .; then
+			result "$n" fail "an API request was refused"
+		elif [ -z "$lim" ] || [ -z "$free" ]; then
+			result "$n" fail "the guest did not read both drives (vda: '$lim' ms, vdb: '$free' ms)"
+		elif [ "$lim" -lt 4900 ]; then
+			result "$n" fail "6 MiB from the limited drive in $lim ms: faster than its 1 MiB/s bucket allows (>= 5000 ms)"
+		elif [ "$lim" -le $((free * 2)) ]; then
+			result "$n" fail "limited drive $lim ms, free drive $free ms: the free one is too slow here to tell"
+		elif [ "$(fact "$n" blob_md5)" != "$want" ] || [ -z "$net" ]; then
+			result "$n" fail "the 1 MiB file over the rate-limited NIC: md5 '$(fact "$n" blob_md5)', host has $want"
+		elif [ "$net" -lt 2900 ]; then
+			result "$n" fail "1 MiB received in $net ms: faster than the 256 KiB/s receive bucket allows (>= 3000 ms)"
+		else
+			result "$n" ok "6 MiB read in $lim ms through the 1 MiB/s rate limiter (1 MiB in the bucket at start: at least 5000 ms), in $free ms from the drive without one; 1 MiB over TCP in $net ms through the 256 KiB/s receive limiter (at least 3000 ms), md5 equal"
 		fi
 		;;
 	esac

@@ -35,7 +35,26 @@ static char *f_stats(void *o)
 	return strdup("{\"vcpus\":[{\"io\":1}]}");
 }
 
-static const struct api_vm_ops ops = { f_start, f_pause, f_resume, f_cad, f_stats };
+/* the live limiter changes: an ops bucket of size 3 is refused, to reach the refusal path */
+static int f_disk_limit(void *o, const char *id, const struct rate_limit_config *c, char *err,
+			size_t err_len)
+{
+	return c->ops.size == 3 ? (snprintf(err, err_len, "three is odd"), -EINVAL) : 0;
+}
+static int f_net_limit(void *o, const char *id, const struct rate_limit_config *rx,
+		       const struct rate_limit_config *tx, char *err, size_t err_len)
+{
+	return f_disk_limit(o, id, tx, err, err_len) ? -EINVAL
+						     : f_disk_limit(o, id, rx, err, err_len);
+}
+
+static const struct api_vm_ops ops = { .start = f_start,
+				       .pause = f_pause,
+				       .resume = f_resume,
+				       .ctrl_alt_del = f_cad,
+				       .stats_json = f_stats,
+				       .set_disk_limit = f_disk_limit,
+				       .set_net_limit = f_net_limit };
 
 static char *snapshot(struct api *api)
 {

@@ -15,6 +15,9 @@ struct fake_vm {
 	int start_ret, pause_ret;
 	unsigned started_cpus;
 	const char *stats; /* returned (copied) by stats_json, or NULL */
+	int limits, limit_ret; /* set_disk_limit / set_net_limit calls, and what they return */
+	char limit_id[32];
+	struct rate_limit_config limit, tx_limit; /* the last ones asked for (disk, or rx and tx) */
 };
 
 static struct fake_vm fake;
@@ -53,12 +56,32 @@ static char *fake_stats(void *opaque)
 	return fake.stats ? strdup(fake.stats) : NULL;
 }
 
+static int fake_disk_limit(void *opaque, const char *id, const struct rate_limit_config *c,
+			   char *err, size_t err_len)
+{
+	fake.limits++;
+	snprintf(fake.limit_id, sizeof(fake.limit_id), "%s", id);
+	fake.limit = *c;
+	if (fake.limit_ret)
+		snprintf(err, err_len, "the device said no");
+	return fake.limit_ret;
+}
+
+static int fake_net_limit(void *opaque, const char *id, const struct rate_limit_config *rx,
+			  const struct rate_limit_config *tx, char *err, size_t err_len)
+{
+	fake.tx_limit = *tx;
+	return fake_disk_limit(opaque, id, rx, err, err_len);
+}
+
 static const struct api_vm_ops fake_ops = {
 	.start = fake_start,
 	.pause = fake_pause,
 	.resume = fake_resume,
 	.ctrl_alt_del = fake_cad,
 	.stats_json = fake_stats,
+	.set_disk_limit = fake_disk_limit,
+	.set_net_limit = fake_net_limit,
 };
 
 /* A fresh API on the fake VM; host files off unless a test turns them on. */

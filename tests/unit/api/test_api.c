@@ -266,9 +266,6 @@ TEST(api_unsupported_endpoints_say_so)
 		"The vsock device (/vsock) is not supported by vmon yet.");
 	REFUSED(&a, "PUT", "/cpu-config", "{}",
 		"Custom CPU templates (/cpu-config) is not supported by vmon yet.");
-	REFUSED(&a, "PATCH", "/network-interfaces/eth0", "{\"iface_id\":\"eth0\"}",
-		"Changing a network interface (PATCH /network-interfaces) is not supported by vmon "
-		"yet.");
 	api_destroy(&a);
 }
 
@@ -341,8 +338,8 @@ TEST(api_drives)
 		JF "missing field `size`.");
 	REFUSED(&a, "PUT", "/drives/x",
 		"{\"drive_id\":\"x\",\"path_on_host\":\"/o\",\"is_root_device\":false,"
-		"\"rate_limiter\":{\"ops\":{\"size\":100,\"refill_time\":1000}}}",
-		"A block device rate limiter is not supported by vmon yet.");
+		"\"rate_limiter\":{\"ops\":{\"size\":100,\"refill_time\":18446744073710}}}",
+		JF "`refill_time` 18446744073710 ms is too large (at most 18446744073709).");
 	REFUSED(&a, "PUT", "/drives/x",
 		"{\"drive_id\":\"x\",\"path_on_host\":\"/o\",\"is_root_device\":false,"
 		"\"rate_limiter\":{\"burst\":1}}",
@@ -488,8 +485,8 @@ TEST(api_network_interfaces)
 		"Invalid host device name: `a-very-long-tap-name`.");
 	REFUSED(&a, "PUT", "/network-interfaces/eth1",
 		"{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap1\",\"rx_rate_limiter\":{},"
-		"\"tx_rate_limiter\":{\"bandwidth\":{\"size\":1,\"refill_time\":1}}}",
-		"A network interface rate limiter is not supported by vmon yet.");
+		"\"tx_rate_limiter\":{\"bandwidth\":{\"size\":1}}}",
+		JF "missing field `refill_time`.");
 	REFUSED(&a, "PUT", "/network-interfaces/eth1",
 		"{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap1\",\"allow_mmds_requests\":true}",
 		JF
@@ -573,8 +570,7 @@ TEST(api_start_and_post_boot_refusals)
 	REFUSED(&a, "PUT", "/entropy", "{}", POST_BOOT);
 	REFUSED(&a, "PUT", "/logger", "{}", POST_BOOT);
 	REFUSED(&a, "PUT", "/metrics", "{\"metrics_path\":\"/m\"}", POST_BOOT);
-	REFUSED(&a, "PATCH", "/drives/r", "{\"drive_id\":\"r\"}",
-		"Changing a drive after the microVM started is not supported by vmon yet.");
+	REFUSED(&a, "PATCH", "/drives/r", "{\"drive_id\":\"r\"}", "Invalid block device ID: r.");
 	/* a malformed body is still a deserialisation fault after boot */
 	REFUSED(&a, "PUT", "/boot-source", "{", JF "EOF while parsing a value.");
 	EXPECT(&a, "PUT", "/actions", "{\"action_type\":\"SendCtrlAltDel\"}", 204, NULL);
@@ -741,6 +737,82 @@ TEST(api_empty_rate_limiters_mean_no_limit)
 	api_destroy(&a);
 }
 
+#define LIMIT_100_OPS                                                                              \
+	"{\"bandwidth\":null,\"ops\":{\"size\":100,\"one_time_burst\":0,\"refill_time\":1000}}"
+
+/* Rate limiters: kept, reported by GET /vm/config, changed bucket by bucket, live after boot. */
+TEST(api_rate_limiters_are_kept_reported_and_patched_live)
+{
+	struct api a;
+
+	fresh(&a);
+	EXPECT(&a, "PUT", "/drives/data",
+	       "{\"drive_id\":\"data\",\"path_on_host\":\"/d.img\",\"is_root_device\":false,"
+	       "\"rate_limiter\":{\"ops\":{\"size\":100,\"refill_time\":1000}}}",
+	       204, NULL);
+	CHECK_EQ(a.cfg.disks[0].limit.ops.size, 100);
+	CHECK_EQ(a.cfg.disks[0].limit.ops.refill_time_ms, 1000);
+	CHECK(!token_bucket_config_active(&a.cfg.disks[0].limit.bandwidth));
+	EXPECT(&a, "PUT", "/network-interfaces/eth0",
+	       "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\","
+	       "\"tx_rate_limiter\":{\"bandwidth\":{\"size\":1048576,\"one_time_burst\":4096,"
+	       "\"refill_time\":100}}}",
+	       204, NULL);
+	CHECK_EQ(a.cfg.nets[0].tx_limit.bandwidth.size, 1048576);
+	CHECK_EQ(a.cfg.nets[0].tx_limit.bandwidth.one_time_burst, 4096);
+	CHECK(!rate_limit_config_active(&a.cfg.nets[0].rx_limit));
+	EXPECT(&a, "GET", "/vm/config", NULL, 200,
+	       "{\"machine-config\":" MC_DEFAULT ",\"drives\":[{\"drive_id\":\"data\","
+	       "\"path_on_host\":\"/d.img\",\"is_root_device\":false,\"is_read_only\":false,"
+	       "\"cache_type\":\"Writeback\",\"io_engine\":\"Sync\",\"rate_limiter\":" LIMIT_100_OPS
+	       "}],\"network-interfaces\":[{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\","
+	       "\"rx_rate_limiter\":null,\"tx_rate_limiter\":{\"bandwidth\":{\"size\":1048576,"
+	       "\"one_time_burst\":4096,\"refill_time\":100},\"ops\":null}}],\"entropy\":null,"
+	       "\"logger\":null,\"metrics\":null}");
+	/* a PATCH changes the buckets it names: bandwidth added, ops kept */
+	EXPECT(&a, "PATCH", "/drives/data",
+	       "{\"drive_id\":\"data\",\"rate_limiter\":{\"bandwidth\":{\"size\":5000,"
+	       "\"refill_time\":10}}}",
+	       204, NULL);
+	CHECK_EQ(a.cfg.disks[0].limit.bandwidth.size, 5000);
+	CHECK_EQ(a.cfg.disks[0].limit.ops.size, 100);
+	CHECK_EQ(fake.limits, 0); /* before boot only the configuration changes */
+	EXPECT(&a, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", 204, NULL);
+	/* after boot: the running device, then the configuration; a bucket of size 0 removes it */
+	EXPECT(&a, "PATCH", "/drives/data",
+	       "{\"drive_id\":\"data\",\"rate_limiter\":{\"ops\":{\"size\":0,"
+	       "\"refill_time\":1}}}",
+	       204, NULL);
+	CHECK_EQ(fake.limits, 1);
+	CHECK(!strcmp(fake.limit_id, "data"));
+	CHECK_EQ(fake.limit.bandwidth.size, 5000);
+	CHECK(!token_bucket_config_active(&fake.limit.ops));
+	CHECK(!token_bucket_config_active(&a.cfg.disks[0].limit.ops));
+	REFUSED(&a, "PATCH", "/drives/data", "{\"drive_id\":\"data\",\"path_on_host\":\"/e\"}",
+		"Changing a drive's file after the microVM started is not supported by vmon yet.");
+	EXPECT(&a, "PATCH", "/network-interfaces/eth0",
+	       "{\"iface_id\":\"eth0\",\"rx_rate_limiter\":{\"ops\":{\"size\":10,"
+	       "\"refill_time\":100}}}",
+	       204, NULL);
+	CHECK_EQ(fake.limits, 2);
+	CHECK_EQ(fake.limit.ops.size, 10);
+	CHECK_EQ(fake.tx_limit.bandwidth.size, 1048576); /* tx kept */
+	CHECK_EQ(a.cfg.nets[0].rx_limit.ops.size, 10);
+	/* the device refuses: the fault says why and the configuration is unchanged */
+	fake.limit_ret = -EOPNOTSUPP;
+	REFUSED(&a, "PATCH", "/network-interfaces/eth0",
+		"{\"iface_id\":\"eth0\",\"rx_rate_limiter\":{\"ops\":null,\"bandwidth\":{"
+		"\"size\":1,\"refill_time\":1}}}",
+		"the device said no");
+	CHECK(!token_bucket_config_active(&a.cfg.nets[0].rx_limit.bandwidth));
+	REFUSED(&a, "PATCH", "/network-interfaces/eth9", "{\"iface_id\":\"eth9\"}",
+		"Invalid network interface ID: eth9.");
+	REFUSED(&a, "PATCH", "/network-interfaces/eth0", "{\"iface_id\":\"eth0\",\"mac\":1}",
+		JF "unknown field `mac`, expected one of `iface_id`, `rx_rate_limiter`, "
+		   "`tx_rate_limiter`.");
+	api_destroy(&a);
+}
+
 // clang-format off
 HARNESS_MAIN(
 	HARNESS_T(api_instance_info_and_version)
@@ -757,6 +829,7 @@ HARNESS_MAIN(
 	HARNESS_T(api_network_interfaces)
 	HARNESS_T(api_entropy_logger_metrics)
 	HARNESS_T(api_empty_rate_limiters_mean_no_limit)
+	HARNESS_T(api_rate_limiters_are_kept_reported_and_patched_live)
 	HARNESS_T(api_start_and_post_boot_refusals)
 	HARNESS_T(api_pause_resume_idempotent)
 	HARNESS_T(api_vm_stats)

@@ -29,6 +29,8 @@ struct env {
 	unsigned irqs;
 	unsigned flushes, discards, zeroes;
 	uint16_t next_head;
+	unsigned requeues, timed; /* transport.requeue / requeue_after calls */
+	uint64_t last_wait_ns;
 };
 
 static int disk_do(struct env *e, struct virtio_blk_io *io)
@@ -117,6 +119,26 @@ static void on_irq(void *o, struct virtio_dev *vdev, int q)
 		((struct env *)o)->irqs++;
 }
 
+static bool on_requeue(void *o, struct virtio_dev *vdev, unsigned q)
+{
+	(void)vdev;
+	(void)q;
+	((struct env *)o)->requeues++;
+	return true;
+}
+
+static bool on_requeue_after(void *o, struct virtio_dev *vdev, unsigned q, uint64_t ns)
+{
+	struct env *e = o;
+
+	(void)vdev;
+	if (q == 0) {
+		e->timed++;
+		e->last_wait_ns = ns;
+	}
+	return true;
+}
+
 static struct env *env_new(bool ro)
 {
 	struct env *e = calloc(1, sizeof(*e));
@@ -133,6 +155,8 @@ static struct env *env_new(bool ro)
 	if (virtio_blk_create(&e->vdev, &e->g.gm, &be, ro, "vmon-disk-0123456789abcdef"))
 		abort();
 	e->vdev->transport.interrupt = on_irq;
+	e->vdev->transport.requeue = on_requeue;
+	e->vdev->transport.requeue_after = on_requeue_after;
 	e->vdev->transport.opaque = e;
 	virtio_dev_set_status(e->vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	e->vdev->driver_features = e->vdev->host_features;
@@ -598,6 +622,54 @@ TEST(blk_config_space)
 	env_free(e);
 }
 
+/* Firecracker's drive rate_limiter: an ops bucket of one request per 10 s. */
+TEST(blk_rate_limiter_holds_requests_back_until_the_bucket_refills)
+{
+	struct env *e = env_new(false);
+	struct rate_limit_config ops = { .ops = { .size = 1, .refill_time_ms = 10000 } };
+
+	virtio_blk_set_rate_limit(e->vdev, &ops);
+	request(e, VIRTIO_BLK_T_IN, 0, 512, true);
+	CHECK_EQ(fg_used_idx(&e->g), 1);
+	CHECK_EQ(e->timed, 0);
+	/* the second waits on the ring, the transport is asked to run the queue in ~10 s */
+	request(e, VIRTIO_BLK_T_IN, 0, 512, true);
+	CHECK_EQ(fg_used_idx(&e->g), 1);
+	CHECK_EQ(status_of(e), 0xee);
+	CHECK_EQ(e->timed, 1);
+	CHECK(e->last_wait_ns > 9000000000ull && e->last_wait_ns <= 10000000000ull);
+	CHECK_EQ(virtio_blk_limited(e->vdev), 1);
+	/* a kick while it waits changes nothing (and takes nothing from the bucket) */
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(fg_used_idx(&e->g), 1);
+	CHECK_EQ(virtio_blk_limited(e->vdev), 2);
+	/* lifting the limit runs the queue again: the request completes */
+	virtio_blk_set_rate_limit(e->vdev, &(struct rate_limit_config){ 0 });
+	CHECK_EQ(e->requeues, 2); /* one per set_rate_limit */
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(fg_used_idx(&e->g), 2);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_OK);
+	env_free(e);
+}
+
+/* The bandwidth bucket counts the data bytes of reads and writes; a flush costs none. */
+TEST(blk_rate_limiter_charges_data_bytes)
+{
+	struct env *e = env_new(false);
+	struct rate_limit_config bw = { .bandwidth = { .size = 2048, .refill_time_ms = 10000 } };
+
+	virtio_blk_set_rate_limit(e->vdev, &bw);
+	request(e, VIRTIO_BLK_T_IN, 0, 1024, true);
+	request(e, VIRTIO_BLK_T_OUT, 4, 1024, false);
+	request(e, VIRTIO_BLK_T_FLUSH, 0, 0, false);
+	CHECK_EQ(fg_used_idx(&e->g), 3);
+	request(e, VIRTIO_BLK_T_IN, 0, 512, true);
+	CHECK_EQ(fg_used_idx(&e->g), 3);
+	/* 512 bytes at 2048 per 10 s: 2.5 s */
+	CHECK(e->last_wait_ns > 2400000000ull && e->last_wait_ns <= 2500000000ull);
+	env_free(e);
+}
+
 // clang-format off
 HARNESS_MAIN(
 	HARNESS_T(blk_read_write_round_trip)
@@ -616,5 +688,7 @@ HARNESS_MAIN(
 	HARNESS_T(blk_inflight_capped_at_queue_size)
 	HARNESS_T(blk_malformed_ring_sets_needs_reset)
 	HARNESS_T(blk_config_space)
+	HARNESS_T(blk_rate_limiter_holds_requests_back_until_the_bucket_refills)
+	HARNESS_T(blk_rate_limiter_charges_data_bytes)
 )
 // clang-format on

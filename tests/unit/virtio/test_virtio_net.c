@@ -30,6 +30,8 @@ struct env {
 	bool refill; /* writev re-posts the chain, like a guest that never stops */
 	bool answer; /* writev leaves a 60-byte frame for the guest, as a host TCP stack's ACK */
 	unsigned requeues;
+	unsigned timed[2]; /* requeue_after per queue */
+	uint64_t wait_ns[2];
 	/* the fake in-kernel data path and the transport's queue eventfds */
 	int dp_start_rc;
 	unsigned dp_starts, dp_stops;
@@ -208,6 +210,18 @@ static bool on_requeue(void *o, struct virtio_dev *vdev, unsigned q)
 	return true;
 }
 
+static bool on_requeue_after(void *o, struct virtio_dev *vdev, unsigned q, uint64_t ns)
+{
+	struct env *e = o;
+
+	(void)vdev;
+	if (q < 2) {
+		e->timed[q]++;
+		e->wait_ns[q] = ns;
+	}
+	return true;
+}
+
 /* ---- hostile rings: helpers -------------------------------------------------------------- */
 
 #define GUARD 0xa5
@@ -288,6 +302,84 @@ static void check_broken(struct env *e, unsigned q)
 	CHECK_EQ(e->config_irqs, 1);
 	CHECK_EQ(q ? fg_q1_used_idx(&e->g) : fg_used_idx(&e->g), 0);
 	CHECK_EQ(e->irqs[q], 0);
+}
+
+/* ---- rate limiters ------------------------------------------------------------------------ */
+
+static void tx_one(struct env *e, uint16_t len)
+{
+	fg_desc(&e->g, FAKE_Q1_DESC, 0, FAKE_BUF, 12 + len, 0, 0);
+	fg_q1_avail(&e->g, 0);
+	virtio_dev_kick(e->vdev, 1);
+}
+
+/* tx_rate_limiter: frame bytes (after the header) and frames; a held frame waits on the ring. */
+TEST(net_tx_rate_limiter_holds_frames_back_until_the_bucket_refills)
+{
+	struct env *e = net_env(true);
+	struct rate_limit_config none = { 0 };
+	struct rate_limit_config tx = { .bandwidth = { .size = 1000, .refill_time_ms = 10000 } };
+
+	e->vdev->transport.requeue = on_requeue;
+	e->vdev->transport.requeue_after = on_requeue_after;
+	start(e, e->vdev->host_features);
+	CHECK_EQ(virtio_net_set_rate_limit(e->vdev, &none, &tx), 0);
+	tx_one(e, 600);
+	CHECK_EQ(e->tx_calls, 1);
+	tx_one(e, 600); /* 400 left, 600 asked: 2 s */
+	CHECK_EQ(e->tx_calls, 1);
+	CHECK_EQ(fg_q1_used_idx(&e->g), 1);
+	CHECK_EQ(e->timed[1], 1);
+	CHECK(e->wait_ns[1] > 1900000000ull && e->wait_ns[1] <= 2000000000ull);
+	/* lifting it: the transport runs both queues, the frame goes */
+	CHECK_EQ(virtio_net_set_rate_limit(e->vdev, &none, &none), 0);
+	CHECK_EQ(e->requeues, 4); /* rx and tx, at each of the two calls */
+	virtio_dev_kick(e->vdev, 1);
+	CHECK_EQ(e->tx_calls, 2);
+	CHECK_EQ(fg_q1_used_idx(&e->g), 2);
+	env_free(e);
+}
+
+/*
+ * rx_rate_limiter: a frame is charged once read, so the next waits for the debt to be paid;
+ * meanwhile the TAP is not watched (no busy loop) and the timer runs the queue again.
+ */
+static void check_rx_limit(uint64_t features)
+{
+	struct env *e = net_env(true);
+	struct rate_limit_config none = { 0 };
+	struct rate_limit_config rx = { .bandwidth = { .size = 100, .refill_time_ms = 10000 } };
+
+	e->vdev->transport.requeue = on_requeue;
+	e->vdev->transport.requeue_after = on_requeue_after;
+	start(e, e->vdev->host_features & features);
+	CHECK_EQ(virtio_net_set_rate_limit(e->vdev, &rx, &none), 0);
+	for (uint16_t i = 0; i < 4; i++)
+		fg_desc(&e->g, FAKE_DESC, i, FAKE_BUF + i * 0x1000u, 0x1000, VRING_DESC_F_WRITE, 0);
+	for (uint16_t i = 0; i < 4; i++)
+		fg_avail(&e->g, i);
+	host_frame(e, 312, 1); /* 300 bytes after the header: 200 owed */
+	host_frame(e, 72, 2);
+	virtio_net_rx_ready(e->vdev);
+	CHECK_EQ(fg_used_idx(&e->g), 1);
+	CHECK_EQ(e->watching, 0);
+	CHECK_EQ(e->timed[0], 1);
+	/* 200 owed at 100 per 10 s: 20 s */
+	CHECK(e->wait_ns[0] > 19000000000ull && e->wait_ns[0] <= 20000000000ull);
+	CHECK(e->pkt_len > 0); /* the second frame stays in the TAP */
+	/* the timer's run of the queue (here: the limit lifted) takes it */
+	CHECK_EQ(virtio_net_set_rate_limit(e->vdev, &none, &none), 0);
+	virtio_dev_kick(e->vdev, 0);
+	CHECK_EQ(fg_used_idx(&e->g), 2);
+	CHECK_EQ(e->watching, 1);
+	CHECK(frame_at(e, FAKE_BUF + 0x1000, 0, 72, 2));
+	env_free(e);
+}
+
+TEST(net_rx_rate_limiter_waits_out_the_debt_of_the_last_frame)
+{
+	check_rx_limit(~0ull);
+	check_rx_limit(NO_MRG);
 }
 
 TEST(net_config_and_features)
@@ -1183,6 +1275,8 @@ HARNESS_MAIN(
 	HARNESS_T(net_tx_kick_delivers_the_hosts_answer_at_once)
 	HARNESS_T(net_tx_yields_to_the_event_loop)
 	HARNESS_T(net_rx_and_flow_control)
+	HARNESS_T(net_tx_rate_limiter_holds_frames_back_until_the_bucket_refills)
+	HARNESS_T(net_rx_rate_limiter_waits_out_the_debt_of_the_last_frame)
 	HARNESS_T(net_rx_buffer_too_small)
 	HARNESS_T(net_rx_mergeable_spreads_a_frame_over_chains)
 	HARNESS_T(net_rx_buffer_past_ram_needs_reset)

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <linux/pci_regs.h>
 #include <linux/virtio_config.h>
@@ -17,6 +18,7 @@
 #include "backends/chardev_buffer.h"
 #include "virtio/virtio_console.h"
 #include "virtio/virtio_pci.h"
+#include "util/token_bucket.h"
 #include "virtio/virtio_rng.h"
 #include "vq_fake.h"
 
@@ -434,6 +436,35 @@ TEST(virtio_pci_queue_irqfd_follows_msix)
 	env_free(e);
 }
 
+/* A rate limiter's "run this queue again in N ns": the transport's timer does it, once. */
+TEST(virtio_pci_requeue_after_runs_the_queue_once_the_time_is_up)
+{
+	struct env *e = env_new(false, true);
+	struct virtio_dev *vdev = e->vp->vdev;
+	struct virtio_transport *t = &vdev->transport;
+	uint64_t t0;
+
+	REQUIRE(driver_init(e, read_features(e), 0));
+	REQUIRE(t->requeue_after);
+	rng_request(e); /* posted, never notified */
+	t0 = monotonic_ns();
+	CHECK(t->requeue_after(t->opaque, vdev, 0, 60000000000ull));
+	CHECK(t->requeue_after(t->opaque, vdev, 0, 300000000ull)); /* the earlier wins */
+	fp_run(&e->fp);
+	/* (on a host so busy that 300 ms went by, the queue may have run already) */
+	if (monotonic_ns() - t0 < 250000000ull)
+		CHECK_EQ(fg_used_idx(&e->g), 0);
+	while (monotonic_ns() - t0 < 310000000ull)
+		usleep(10000);
+	fp_run(&e->fp);
+	CHECK_EQ(fg_used_idx(&e->g), 1);
+	/* nothing is due any more: the timer stays quiet */
+	usleep(2000);
+	CHECK_EQ(fp_run(&e->fp), 0);
+	CHECK(!t->requeue_after(t->opaque, vdev, VIRTIO_MAX_QUEUES, 1));
+	env_free(e);
+}
+
 TEST(virtio_pci_intx_and_isr)
 {
 	struct env *e = env_new(false, false);
@@ -701,6 +732,7 @@ HARNESS_MAIN(
 	HARNESS_T(virtio_pci_queue_registers)
 	HARNESS_T(virtio_pci_notify_via_ioeventfd_and_msix)
 	HARNESS_T(virtio_pci_queue_irqfd_follows_msix)
+	HARNESS_T(virtio_pci_requeue_after_runs_the_queue_once_the_time_is_up)
 	HARNESS_T(virtio_pci_intx_and_isr)
 	HARNESS_T(virtio_pci_needs_reset_on_bad_ring)
 	HARNESS_T(virtio_pci_rings_outside_ram_need_reset)

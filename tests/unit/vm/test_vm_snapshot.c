@@ -9,8 +9,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "base/state.h"
 #include "harness.h"
 #include "snapshot/snapfile.h"
 #include "vm/vm_snapshot.h"
@@ -155,7 +157,7 @@ TEST(vm_snapshot_decoders_refuse_malformed_payloads)
 		p = payload(s, &len);
 		REQUIRE(len < sizeof(buf));
 		CHECK_EQ(vm_snapshot_decode_section(tags[s], 1, p, len), 0);
-		CHECK(vm_snapshot_decode_section(tags[s], 2, p, len) < 0); /* a newer version */
+		CHECK(vm_snapshot_decode_section(tags[s], 99, p, len) < 0); /* a newer version */
 		for (size_t cut = 0; cut < len; cut += (len > 64 ? len / 64 : 1))
 			CHECK(vm_snapshot_decode_section(tags[s], 1, p, cut) < 0);
 		memcpy(buf, p, len);
@@ -179,6 +181,61 @@ TEST(vm_snapshot_decoders_refuse_malformed_payloads)
 	buf[17] = 0xff;
 	CHECK(vm_snapshot_decode_section("vm_config", 1, buf, len) < 0);
 	CHECK(vm_snapshot_decode_section("rtc_cmos", 1, buf, len) < 0); /* not a restore decoder */
+}
+
+static void w_str(struct state_writer *w, const char *s)
+{
+	state_put_u8(w, 1);
+	state_put_u32(w, (uint32_t)strlen(s));
+	state_put_bytes(w, s, strlen(s));
+}
+
+/* A version-2 "vm_config" payload: one disk and one NIC, each limiter's refill time @refill. */
+static void v2_config(struct state_writer *w, uint64_t refill)
+{
+	uint8_t mac[6] = { 2, 0, 0, 0, 0, 1 };
+
+	state_writer_init(w);
+	state_put_u32(w, 1);
+	state_put_u64(w, 64ull << 20);
+	state_put_u8(w, 0);
+	state_put_u8(w, 0);
+	state_put_u8(w, 0);
+	w_str(w, "/k");
+	w_str(w, "console=ttyS0");
+	state_put_u32(w, 1);
+	w_str(w, "rootfs");
+	w_str(w, "/r.img");
+	state_put_u8(w, 0);
+	state_put_u8(w, 1);
+	for (unsigned i = 0; i < 6; i++) /* bandwidth, then ops: size, burst, refill */
+		state_put_u64(w, i % 3 == 2 ? refill : 100);
+	state_put_u32(w, 1);
+	w_str(w, "eth0");
+	w_str(w, "tap0");
+	state_put_bytes(w, mac, 6);
+	state_put_u8(w, 1);
+	state_put_u8(w, 0);
+	for (unsigned i = 0; i < 12; i++)
+		state_put_u64(w, i % 3 == 2 ? refill : 0);
+}
+
+TEST(vm_snapshot_config_keeps_rate_limiters_and_checks_them)
+{
+	struct state_writer w;
+
+	v2_config(&w, 1000);
+	REQUIRE(!state_writer_error(&w));
+	CHECK_EQ(vm_snapshot_decode_section("vm_config", 2, w.buf, w.len), 0);
+	/* version 1 had no limiters: the same bytes are too many for it */
+	CHECK(vm_snapshot_decode_section("vm_config", 1, w.buf, w.len) < 0);
+	for (size_t cut = 0; cut < w.len; cut++)
+		CHECK(vm_snapshot_decode_section("vm_config", 2, w.buf, cut) < 0);
+	state_writer_free(&w);
+	/* a refill time that overflows nanoseconds is refused, as the API refuses it */
+	v2_config(&w, UINT64_MAX / 1000000ull + 1);
+	CHECK(vm_snapshot_decode_section("vm_config", 2, w.buf, w.len) < 0);
+	state_writer_free(&w);
 }
 
 TEST(vm_restore_refuses_a_snapshot_of_another_cpu)
@@ -229,6 +286,7 @@ HARNESS_MAIN(
 	HARNESS_T(vm_snapshot_check_refuses_a_truncation_at_every_section_boundary)
 	HARNESS_T(vm_snapshot_check_refuses_a_flipped_byte_in_every_section)
 	HARNESS_T(vm_snapshot_decoders_refuse_malformed_payloads)
+	HARNESS_T(vm_snapshot_config_keeps_rate_limiters_and_checks_them)
 	HARNESS_T(vm_restore_refuses_a_snapshot_of_another_cpu)
 )
 // clang-format on
