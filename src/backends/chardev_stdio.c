@@ -100,8 +100,13 @@ static void install_hooks(void)
 	sa.sa_sigaction = restore_on_signal;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	for (unsigned i = 0; i < ARRAY_SIZE(restore_signals); i++)
+	for (unsigned i = 0; i < ARRAY_SIZE(restore_signals); i++) {
+		/* an ignored signal (nohup's SIGHUP) does not end vmon: it stays ignored */
+		if (sigaction(restore_signals[i], NULL, &old_actions[i]) == 0 &&
+		    !(old_actions[i].sa_flags & SA_SIGINFO) && old_actions[i].sa_handler == SIG_IGN)
+			continue;
 		sigaction(restore_signals[i], &sa, &old_actions[i]);
+	}
 }
 
 /* enter_raw - raw input on a terminal @fd, output processing kept (as QEMU's stdio does). */

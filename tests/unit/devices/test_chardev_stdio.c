@@ -399,6 +399,19 @@ TEST(chardev_stdio_terminal_raw_and_restored)
 	close(master);
 }
 
+/*
+ * A run under nohup or from a background job inherits SIGHUP/SIGINT ignored, and vmon rightly
+ * leaves an ignored signal alone; these tests are about signals that end the process, so the
+ * binary starts with the default actions (before any test installs the terminal's hooks).
+ */
+__attribute__((constructor)) static void default_signal_actions(void)
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+}
+
 /* in a child: make the pty raw, then end by @how; the parent checks the terminal */
 static int child_ends_raw(int slave, int how)
 {
