@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vm/vm_migrate.h"
+
 const char *cli_usage(void)
 {
 	return "usage: vmon run [options]       boot a VM (with no --kernel: the bundled demo "
@@ -16,6 +18,7 @@ const char *cli_usage(void)
 	       "       vmon --config-file FILE [--no-api]   start a VM from a Firecracker config "
 	       "file\n"
 	       "       vmon run --restore STATE --mem-file MEM   resume a snapshot's VM\n"
+	       "       vmon run --incoming tcp:IP:PORT|unix:PATH   receive a live-migrated VM\n"
 	       "       vmon snapshot-merge BASE DIFF   lay a Diff snapshot's memory file onto "
 	       "its base\n"
 	       "       vmon --help | --version\n"
@@ -41,6 +44,9 @@ const char *cli_usage(void)
 	       "  --restore STATE       the VM of a snapshot (its configuration comes from it;\n"
 	       "  --mem-file MEM        no VM options with it) and its memory file; it runs\n"
 	       "                        at once (--resume, the default for 'run')\n"
+	       "  --incoming ADDR       wait on ADDR (tcp:IP:PORT, tcp:[IPv6]:PORT or\n"
+	       "                        unix:PATH) for one VM migrated by another vmon's\n"
+	       "                        PUT /migration/send, and run it (no VM options)\n"
 	       "  -v, --verbose         more diagnostics (repeat for debug)\n"
 	       "  --no-seccomp          run without the per-thread syscall filters (for\n"
 	       "                        debugging; --seccomp, the default, keeps them on)\n"
@@ -185,6 +191,7 @@ enum {
 	OPT_VERSION,
 	OPT_RESTORE,
 	OPT_MEM_FILE,
+	OPT_INCOMING,
 	OPT_RESUME,
 	OPT_SECCOMP,
 	OPT_NO_SECCOMP,
@@ -213,6 +220,7 @@ static const struct option long_opts[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "mem-file", required_argument, NULL, OPT_MEM_FILE },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "seccomp", no_argument, NULL, OPT_SECCOMP },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
@@ -227,9 +235,10 @@ void cli_free(struct cli *cli)
 	free(cli->config_file);
 	free(cli->restore);
 	free(cli->mem_file);
+	free(cli->incoming);
 	free(cli->merge_base);
 	free(cli->merge_diff);
-	cli->api_sock = cli->config_file = cli->restore = cli->mem_file = NULL;
+	cli->api_sock = cli->config_file = cli->restore = cli->mem_file = cli->incoming = NULL;
 	cli->merge_base = cli->merge_diff = NULL;
 }
 
@@ -381,6 +390,12 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 		case OPT_MEM_FILE:
 			ret = set_str(&cli->mem_file, optarg);
 			break;
+		case OPT_INCOMING:
+			ret = vm_migrate_addr_check(optarg, err, err_len);
+			if (ret)
+				return ret;
+			ret = set_str(&cli->incoming, optarg);
+			break;
 		case OPT_RESUME:
 			break; /* the default for 'run' */
 		case OPT_SECCOMP:
@@ -437,6 +452,12 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 	}
 	if (cli->mem_file && !cli->restore) {
 		snprintf(err, err_len, "--mem-file goes with --restore STATE");
+		return -EINVAL;
+	}
+	if (cli->incoming && (cli->command != CLI_RUN || run_only || cli->restore)) {
+		snprintf(err, err_len,
+			 "--incoming goes with 'run' alone: the VM's configuration comes from "
+			 "its source");
 		return -EINVAL;
 	}
 	if (cli->restore && run_only) {

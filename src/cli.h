@@ -23,6 +23,7 @@ struct cli {
 	bool no_api; /* --no-api */
 	char *restore; /* run --restore STATE: the VM of a snapshot */
 	char *mem_file; /* --mem-file MEM: its memory file */
+	char *incoming; /* run --incoming ADDR: a live migration's destination */
 	char *merge_base, *merge_diff; /* snapshot-merge BASE DIFF */
 	int verbose; /* -v, repeatable */
 };

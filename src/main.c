@@ -28,6 +28,7 @@
 #include "vm/vm.h"
 #include "vm/vm_boot.h"
 #include "vm/vm_console.h"
+#include "vm/vm_migrate.h"
 #include "vm/vm_snapshot.h"
 #include "snapshot/memfile.h"
 
@@ -92,6 +93,7 @@ struct runner {
 	int sigfd;
 	pthread_mutex_t lock; /* guards vm: set by the API thread, read by the main thread */
 	struct vm *vm;
+	struct vm_migration *mig; /* the latest outgoing migration (API thread; under @lock) */
 	bool stats;
 	int status; /* when no VM ran: how the process ends */
 };
@@ -230,6 +232,7 @@ static int runner_restore_vm(struct runner *r, const struct vm_restore_opts *o,
  */
 static int runner_wait(struct runner *r, bool *restart)
 {
+	struct vm_migration *mig;
 	struct vm *vm;
 	int ret, status;
 
@@ -246,6 +249,11 @@ static int runner_wait(struct runner *r, bool *restart)
 		vm_end(vm, VMON_EXIT_HOST, "event loop failed");
 	}
 	status = vm_join(vm);
+	pthread_mutex_lock(&r->lock);
+	mig = r->mig;
+	r->mig = NULL;
+	pthread_mutex_unlock(&r->lock);
+	vm_migration_free(mig); /* its thread may still hold the VM */
 	vm_console_stop(vm);
 	log_info("VM ended: %s (status %d)", vm_end_reason(vm) ? vm_end_reason(vm) : "?", status);
 	if (r->stats)
@@ -253,6 +261,28 @@ static int runner_wait(struct runner *r, bool *restart)
 	*restart = vm_restart_requested(vm);
 	vm_destroy(vm);
 	return status;
+}
+
+/*
+ * runner_vm_late - a VM published after runner_wait found none (a migration
+ * that completed as a signal stopped the loop): end, join and free it.
+ * true when there was one; *@status then says how it ended.
+ */
+static bool runner_vm_late(struct runner *r, int *status)
+{
+	struct vm *vm;
+
+	pthread_mutex_lock(&r->lock);
+	vm = r->vm;
+	r->vm = NULL;
+	pthread_mutex_unlock(&r->lock);
+	if (!vm)
+		return false;
+	vm_end(vm, *status ? *status : VMON_EXIT_HOST, "vmon stopping");
+	*status = vm_join(vm);
+	vm_console_stop(vm);
+	vm_destroy(vm);
+	return true;
 }
 
 /* `vmon run --restore STATE --mem-file MEM`: the VM of a snapshot, resumed. */
@@ -279,6 +309,86 @@ static int run_restore(const struct cli *cli)
 	status = runner_wait(&r, &restart);
 	if (restart)
 		log_warn("guest reset: a restored VM is not booted again; ending");
+	runner_destroy(&r);
+	return status;
+}
+
+/* A migration's destination: the receiving thread and what it reports. */
+struct incoming {
+	struct runner *r;
+	struct vm_incoming *in;
+	struct vm_restore_opts o;
+	int ret;
+	char err[512];
+};
+
+/* The VM is loaded, its disks locked: it becomes the process's VM, with the console. */
+static int incoming_ready(void *opaque, struct vm *vm, char *err, size_t err_len)
+{
+	struct incoming *ic = opaque;
+
+	pthread_mutex_lock(&ic->r->lock);
+	ic->r->vm = vm;
+	pthread_mutex_unlock(&ic->r->lock);
+	return vm_console_start(vm, err, err_len);
+}
+
+static void *incoming_thread(void *opaque)
+{
+	struct incoming *ic = opaque;
+	bool have_vm;
+
+	ic->ret = vm_incoming_receive(ic->in, ic->r->el, &ic->o, incoming_ready, ic, ic->err,
+				      sizeof(ic->err));
+	pthread_mutex_lock(&ic->r->lock);
+	have_vm = ic->r->vm != NULL;
+	if (ic->ret && !have_vm && ic->ret != -ECANCELED)
+		ic->r->status = VMON_EXIT_HOST;
+	pthread_mutex_unlock(&ic->r->lock);
+	if (ic->ret && !have_vm)
+		evloop_stop(ic->r->el); /* no VM came: the process ends */
+	return NULL;
+}
+
+/* `vmon run --incoming ADDR`: wait for one migration, then run its guest here. */
+static int run_incoming(const struct cli *cli)
+{
+	struct incoming ic = { .o = { .migrated = true } };
+	struct runner r;
+	pthread_t t;
+	bool restart;
+	int status, ret;
+
+	if (runner_init(&r, ic.err, sizeof(ic.err))) {
+		fprintf(stderr, "vmon: %s\n", ic.err);
+		runner_destroy(&r);
+		return VMON_EXIT_HOST;
+	}
+	ic.r = &r;
+	r.stats = cli->cfg.stats;
+	if (vm_incoming_listen(&ic.in, cli->incoming, ic.err, sizeof(ic.err))) {
+		fprintf(stderr, "vmon: %s\n", ic.err);
+		runner_destroy(&r);
+		return VMON_EXIT_USAGE;
+	}
+	log_info("migration: waiting for a source on %s", cli->incoming);
+	ret = pthread_create(&t, NULL, incoming_thread, &ic);
+	if (ret) {
+		fprintf(stderr, "vmon: cannot start the migration thread: %s\n", strerror(ret));
+		vm_incoming_free(ic.in);
+		runner_destroy(&r);
+		return VMON_EXIT_HOST;
+	}
+	status = runner_wait(&r, &restart);
+	vm_incoming_cancel(ic.in);
+	pthread_join(t, NULL);
+	if (runner_vm_late(&r, &status))
+		log_warn("migration: the guest arrived as vmon was stopping; it ended");
+	if (ic.ret && ic.ret != -ECANCELED)
+		fprintf(stderr, "vmon: %s\n", ic.err);
+	if (restart)
+		log_warn("guest reset: a migrated VM is not booted again; ending");
+	vm_incoming_free(ic.in);
 	runner_destroy(&r);
 	return status;
 }
@@ -354,10 +464,23 @@ static int api_start(void *opaque, const struct vm_config *cfg, char *err, size_
 	return runner_start_vm(opaque, cfg, &user_error, err, err_len);
 }
 
+/* Is a migration moving the VM (its pause and resume are the migration's)? */
+static bool runner_migrating(struct runner *r)
+{
+	bool busy;
+
+	pthread_mutex_lock(&r->lock);
+	busy = vm_migration_active(r->mig);
+	pthread_mutex_unlock(&r->lock);
+	return busy;
+}
+
 static int api_pause(void *opaque)
 {
 	struct vm *vm = runner_vm(opaque);
 
+	if (runner_migrating(opaque))
+		return -EBUSY;
 	return vm ? vm_pause(vm) : -EINVAL;
 }
 
@@ -365,7 +488,51 @@ static int api_resume(void *opaque)
 {
 	struct vm *vm = runner_vm(opaque);
 
+	if (runner_migrating(opaque))
+		return -EBUSY;
 	return vm ? vm_resume(vm) : -EINVAL;
+}
+
+static int runner_migrate_send(void *opaque, const struct vm_migrate_params *p, char *err,
+			       size_t err_len)
+{
+	struct runner *r = opaque;
+	struct vm_migration *old, *m;
+	struct vm *vm = runner_vm(r);
+	int ret;
+
+	if (!vm) {
+		snprintf(err, err_len, "no microVM");
+		return -EINVAL;
+	}
+	if (runner_migrating(r)) {
+		snprintf(err, err_len, "a migration is already under way (GET /migration)");
+		return -EBUSY;
+	}
+	pthread_mutex_lock(&r->lock);
+	old = r->mig;
+	r->mig = NULL;
+	pthread_mutex_unlock(&r->lock);
+	vm_migration_free(old); /* finished: its thread has returned */
+	ret = vm_migration_start(&m, vm, p, err, err_len);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&r->lock);
+	r->mig = m;
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+static char *runner_migration_json(void *opaque)
+{
+	struct runner *r = opaque;
+	char *text = NULL;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->mig)
+		text = vm_migration_json(r->mig);
+	pthread_mutex_unlock(&r->lock);
+	return text;
 }
 
 static int api_ctrl_alt_del(void *opaque)
@@ -390,6 +557,10 @@ static int runner_snapshot_create(void *opaque, enum vm_snapshot_type type, cons
 	if (!vm) {
 		snprintf(err, err_len, "no microVM");
 		return -EINVAL;
+	}
+	if (runner_migrating(opaque)) {
+		snprintf(err, err_len, "the microVM is being migrated");
+		return -EBUSY;
 	}
 	return vm_snapshot_create(vm, type, state_path, mem_path, err, err_len);
 }
@@ -443,6 +614,8 @@ static const struct api_vm_ops runner_api_ops = {
 	.snapshot_load = runner_snapshot_load,
 	.set_disk_limit = runner_set_disk_limit,
 	.set_net_limit = runner_set_net_limit,
+	.migrate_send = runner_migrate_send,
+	.migration_json = runner_migration_json,
 };
 
 /*
@@ -539,7 +712,9 @@ int main(int argc, char **argv)
 		status = cmd_info();
 		break;
 	case CLI_RUN:
-		status = cli.restore ? run_restore(&cli) : run_vm(&cli.cfg);
+		status = cli.incoming  ? run_incoming(&cli)
+			 : cli.restore ? run_restore(&cli)
+				       : run_vm(&cli.cfg);
 		break;
 	case CLI_SNAPSHOT_MERGE:
 		status = run_merge(&cli);

@@ -21,6 +21,8 @@
 #include "vm/vm_config.h"
 #include "vm/vm_snapshot.h"
 
+struct vm_migrate_params;
+
 /*
  * struct api_vm_ops - how the API drives the VM; implemented by the VM layer.
  * All are called with the API serialised (api_server's mutex held), from the
@@ -38,6 +40,10 @@
  *                 it). 0, or -errno with @err; the process is unchanged then.
  * @set_disk_limit / @set_net_limit: new rate limiters for the running VM's
  *                 disk or NIC @id (a PATCH). 0, or -errno with @err.
+ * @migrate_send:  start migrating the running VM (vm_migration_start); the
+ *                 VM ends when it runs at the destination. 0 or -errno, @err.
+ * @migration_json: the latest migration's progress as malloc'd JSON text, or
+ *                 NULL when none was started.
  * Any member may be NULL: the request is then refused as unsupported.
  */
 struct api_vm_ops {
@@ -54,6 +60,9 @@ struct api_vm_ops {
 			      char *err, size_t err_len);
 	int (*set_net_limit)(void *opaque, const char *id, const struct rate_limit_config *rx,
 			     const struct rate_limit_config *tx, char *err, size_t err_len);
+	int (*migrate_send)(void *opaque, const struct vm_migrate_params *p, char *err,
+			    size_t err_len);
+	char *(*migration_json)(void *opaque);
 };
 
 enum api_instance_state { API_NOT_STARTED, API_RUNNING, API_PAUSED };

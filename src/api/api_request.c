@@ -15,6 +15,7 @@
 
 #include "api/api_json.h"
 #include "api/api_resources.h"
+#include "api/api_migration.h"
 #include "api/api_snapshot.h"
 #include "config.h"
 #include "util/compiler.h"
@@ -266,6 +267,8 @@ enum route_kind {
 	R_MACHINE_GET,
 	R_VM_CONFIG,
 	R_VM_STATS,
+	R_MIGRATION_GET,
+	R_MIGRATION_SEND,
 	R_ACTIONS,
 	R_BOOT_SOURCE,
 	R_MACHINE_PUT,
@@ -335,6 +338,8 @@ static void route(const char *method, char **tok, int ntok, struct route *rt)
 			rt->kind = R_VM_CONFIG;
 		else if (!strcmp(t0, "vm") && t1 && !strcmp(t1, "stats"))
 			rt->kind = R_VM_STATS;
+		else if (!strcmp(t0, "migration") && ntok == 1)
+			rt->kind = R_MIGRATION_GET;
 		return;
 	}
 	if (put) {
@@ -360,6 +365,8 @@ static void route(const char *method, char **tok, int ntok, struct route *rt)
 			rt->kind = R_SNAPSHOT_CREATE;
 		if (!strcmp(t0, "snapshot") && ntok == 2 && !strcmp(t1, "load"))
 			rt->kind = R_SNAPSHOT_LOAD;
+		if (!strcmp(t0, "migration") && ntok == 2 && !strcmp(t1, "send"))
+			rt->kind = R_MIGRATION_SEND;
 		if (!strcmp(t0, "drives") || !strcmp(t0, "network-interfaces")) {
 			rt->kind = t0[0] == 'd' ? R_DRIVE_PUT : R_NET_PUT;
 			rt->pre_boot_only = true;
@@ -502,6 +509,14 @@ static void serve(struct api *api, const char *method, const char *path, const c
 		}
 		respond_json(resp, 200, out);
 		return;
+	case R_MIGRATION_GET:
+		out = api_migration_status(api, err, sizeof(err));
+		if (!out) {
+			respond_fault(resp, err);
+			return;
+		}
+		respond_json(resp, 200, out);
+		return;
 	case R_ACTIONS:
 		r = put_actions(api, obj, err, sizeof(err));
 		break;
@@ -543,6 +558,9 @@ static void serve(struct api *api, const char *method, const char *path, const c
 		break;
 	case R_SNAPSHOT_LOAD:
 		r = api_snapshot_load(api, obj, err, sizeof(err));
+		break;
+	case R_MIGRATION_SEND:
+		r = api_migration_send(api, obj, err, sizeof(err));
 		break;
 	case R_NONE:
 	case R_UNSUPPORTED:

@@ -6,8 +6,9 @@
  * the API and snapshot tests and the sandbox scenarios, split by thread), plus
  * the calls glibc makes on paths those runs did not take (malloc growing an
  * arena, abort). Anything else ends vmon with a report: no execve, no fork, no
- * network sockets, no ptrace or process_vm_*, no mount, no bpf, no keyctl,
- * no PROT_EXEC mappings after start.
+ * sockets but Unix and TCP/IP stream ones on the control threads (the API, a
+ * live migration's stream), no ptrace or process_vm_*, no mount, no bpf, no
+ * keyctl, no PROT_EXEC mappings after start.
  *
  * x86-64 only, as vmon is. Adding a call: put it in the list of the kind that
  * makes it, with a comment saying what needs it.
@@ -147,6 +148,8 @@ static const struct confine_rule memory_rules[] = {
 static const struct confine_rule control_rules[] = {
 	{ __NR_socket,
 	  { { CONFINE_EQ32, 0, AF_UNIX } } }, /* the API socket, a stale-socket probe */
+	{ __NR_socket, { { CONFINE_EQ32, 0, AF_INET } } }, /* a live migration's stream */
+	{ __NR_socket, { { CONFINE_EQ32, 0, AF_INET6 } } },
 	{ __NR_clone, { { CONFINE_MASK_SET, 0, CLONE_THREAD } } }, /* threads, never processes */
 	{ __NR_prctl, { { CONFINE_EQ32, 0, PR_SET_NAME } } },
 	{ __NR_prctl, { { CONFINE_EQ32, 0, PR_SET_NO_NEW_PRIVS } } }, /* before seccomp() */

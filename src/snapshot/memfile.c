@@ -231,6 +231,18 @@ static void pages_in_file(const struct gmem_region *r, uint64_t *map)
 	}
 }
 
+bool memfile_page_is_zero(const void *page)
+{
+	return page_is_zero(page);
+}
+
+void memfile_pages_with_data(int pm_fd, const struct gmem_region *r, uint64_t *map)
+{
+	pages_resident(pm_fd, r, map);
+	if (r->fd >= 0)
+		pages_in_file(r, map);
+}
+
 int memfile_write_full(const char *path, const struct gmem *gm, uint64_t *bytes_written, char *err,
 		       size_t err_len)
 {
@@ -254,9 +266,7 @@ int memfile_write_full(const char *path, const struct gmem *gm, uint64_t *bytes_
 			errbuf_set(err, err_len, "memory file %s: out of memory", path);
 			break;
 		}
-		pages_resident(pm_fd, r, map);
-		if (r->fd >= 0)
-			pages_in_file(r, map);
+		memfile_pages_with_data(pm_fd, r, map);
 		for (uint64_t p = 0; p < pages && !ret; p++) {
 			uint64_t len =
 				(p + 1) * PAGE <= r->len_bytes ? PAGE : r->len_bytes - p * PAGE;

@@ -20,6 +20,7 @@
 #ifndef VMON_SNAPSHOT_MEMFILE_H
 #define VMON_SNAPSHOT_MEMFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,18 @@ struct snapfile_header;
  */
 int memfile_write_full(const char *path, const struct gmem *gm, uint64_t *bytes_written, char *err,
 		       size_t err_len);
+
+/*
+ * memfile_pages_with_data - set in @map (one bit per page, zeroed by the
+ * caller) the pages of @r that may hold data: present or swapped out in this
+ * process by /proc/self/pagemap open at @pm_fd (every page when @pm_fd < 0
+ * or it cannot be read), and pages in the data extents of the file a
+ * restored region is mapped from. Never-touched pages are left out.
+ */
+void memfile_pages_with_data(int pm_fd, const struct gmem_region *r, uint64_t *map);
+
+/* memfile_page_is_zero - is the 4 KiB page at @page all zero bytes? */
+bool memfile_page_is_zero(const void *page);
 
 /*
  * memfile_write_diff - like memfile_write_full(), but write exactly the pages

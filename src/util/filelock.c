@@ -19,6 +19,13 @@ int file_lock(int fd, bool write)
 	return errno == EACCES ? -EAGAIN : -errno;
 }
 
+void file_unlock(int fd)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+
+	(void)fcntl(fd, F_OFD_SETLK, &fl);
+}
+
 int file_lock_conflict(int fd, bool write)
 {
 	struct flock fl = { .l_type = write ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET };

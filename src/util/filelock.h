@@ -17,6 +17,9 @@
  */
 int file_lock(int fd, bool write);
 
+/* file_unlock - drop the lock file_lock() took on @fd's file (nothing when none). */
+void file_unlock(int fd);
+
 /*
  * file_lock_conflict - would file_lock(@fd, @write) be refused? Returns 1 when
  * another open file holds a conflicting lock, 0 when not, -errno on failure.

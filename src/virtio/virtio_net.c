@@ -679,6 +679,15 @@ static void net_destroy(struct virtio_dev *vdev)
 	free(net);
 }
 
+void virtio_net_get_mac(struct virtio_dev *vdev, uint8_t mac[6])
+{
+	struct virtio_net *net = to_net(vdev);
+
+	virtio_dev_lock(vdev);
+	memcpy(mac, net->cfg.mac, 6);
+	virtio_dev_unlock(vdev);
+}
+
 static void net_save(struct virtio_dev *vdev, struct state_writer *w)
 {
 	state_put_bytes(w, to_net(vdev)->cfg.mac, 6);

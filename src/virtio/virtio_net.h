@@ -106,6 +106,9 @@ void virtio_net_rx_ready(struct virtio_dev *vdev);
 int virtio_net_set_rate_limit(struct virtio_dev *vdev, const struct rate_limit_config *rx,
 			      const struct rate_limit_config *tx);
 
+/* virtio_net_get_mac - the MAC address the device shows the guest. Any thread. */
+void virtio_net_get_mac(struct virtio_dev *vdev, uint8_t mac[6]);
+
 /* virtio_net_dp_active - true while the in-kernel data path runs the queues. */
 bool virtio_net_dp_active(struct virtio_dev *vdev);
 

@@ -151,6 +151,8 @@ static int vm_map_snapshot_memory(struct vm *vm, const struct vm_mem_source *src
 		if (regions[i].gpa != src->hdr->ram[i].gpa ||
 		    regions[i].len_bytes != src->hdr->ram[i].len_bytes)
 			goto mismatch;
+	if (!src->mem_path)
+		return vm_alloc_memory(vm, err, err_len);
 	return memfile_map(src->mem_path, &vm->gmem, src->hdr, err, err_len);
 mismatch:
 	snprintf(err, err_len, "snapshot: its RAM layout does not match a VM of %llu MiB",
@@ -191,6 +193,7 @@ int vm_create_from(struct vm **out, const struct vm_config *cfg, const struct vm
 	}
 	*user_error = false;
 	vm->nr_vcpus_planned = vm->cfg.cpus;
+	vm->defer_disk_locks = src && src->defer_disk_locks;
 	if (src) {
 		/* the guest, its firmware tables and its page tables are all in the memory file */
 		ret = vm_map_snapshot_memory(vm, src, err, err_len);

@@ -44,6 +44,7 @@ struct vm {
 	void *platform; /* vm_platform.c's devices */
 	struct vm_pci *pci; /* vm_pci.c's bus and backends, NULL without PCI */
 	bool dirty_tracking; /* KVM's dirty log and gmem's write bitmap are on (vm_snapshot.c) */
+	bool defer_disk_locks; /* a migration's destination: disks locked at the hand-over */
 };
 
 /*
@@ -59,13 +60,17 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *el, b
 	      char *err, size_t err_len);
 
 /*
- * struct vm_mem_source - guest RAM from a snapshot's memory file @mem_path,
- * laid out as @hdr (validated by snapfile_parse) says.
+ * struct vm_mem_source - guest RAM laid out as @hdr (validated by
+ * snapfile_parse) says: mapped from a snapshot's memory file @mem_path, or
+ * with @mem_path NULL anonymous and zeroed, for a migration to fill.
+ * @defer_disk_locks opens the disk images without their locks (a
+ * migration's destination takes them at the hand-over: vm_pci_lock_disks).
  */
 struct snapfile_header;
 struct vm_mem_source {
 	const struct snapfile_header *hdr;
 	const char *mem_path;
+	bool defer_disk_locks;
 };
 
 /*

@@ -150,7 +150,10 @@ static int add_disk(struct vm *vm, struct vm_pci *p, const struct vm_disk_config
 	char why[256] = "";
 	int ret;
 
-	ret = blk_backend_open(&b, d->path, d->read_only, vm->el, why, sizeof(why));
+	ret = vm->defer_disk_locks
+		      ? blk_backend_open_unlocked(&b, d->path, d->read_only, vm->el, why,
+						  sizeof(why))
+		      : blk_backend_open(&b, d->path, d->read_only, vm->el, why, sizeof(why));
 	if (ret) {
 		*user_error = true;
 		snprintf(err, err_len, "disk '%s': %s", d->id, why);
@@ -294,6 +297,81 @@ void vm_pci_drain(struct vm *vm)
 
 	for (unsigned i = 0; p && i < p->nr_blks; i++)
 		blk_backend_drain(p->blks[i]);
+}
+
+int vm_pci_flush(struct vm *vm, char *err, size_t err_len)
+{
+	struct vm_pci *p = vm->pci;
+
+	for (unsigned i = 0; p && i < p->nr_blks; i++) {
+		int ret = blk_backend_sync(p->blks[i]);
+
+		if (ret) {
+			snprintf(err, err_len, "disk '%s': cannot flush: %s", vm->cfg.disks[i].id,
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int vm_pci_lock_disks(struct vm *vm, char *err, size_t err_len)
+{
+	struct vm_pci *p = vm->pci;
+
+	for (unsigned i = 0; p && i < p->nr_blks; i++) {
+		char why[256];
+		int ret = blk_backend_lock(p->blks[i], vm->cfg.disks[i].path, why, sizeof(why));
+
+		if (ret) {
+			snprintf(err, err_len, "disk '%s': %s", vm->cfg.disks[i].id, why);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void vm_pci_unlock_disks(struct vm *vm)
+{
+	struct vm_pci *p = vm->pci;
+
+	for (unsigned i = 0; p && i < p->nr_blks; i++)
+		blk_backend_unlock(p->blks[i]);
+}
+
+/*
+ * A RARP frame from @mac, as QEMU's announce sends: switches and bridges on
+ * the new port learn the guest's address at once, whatever the guest runs.
+ */
+static void announce_one(struct net_tap *t, const uint8_t mac[6])
+{
+	uint8_t hdr[12] = { 0 }, f[60] = { 0 };
+	struct iovec iov[2] = { { hdr, 10 }, { f, sizeof(f) } };
+	bool vnet = net_tap_has_vnet_hdr(t);
+
+	memset(f, 0xff, 6); /* broadcast */
+	memcpy(f + 6, mac, 6);
+	f[12] = 0x80, f[13] = 0x35; /* RARP */
+	f[14] = 0, f[15] = 1; /* Ethernet */
+	f[16] = 0x08, f[17] = 0x00; /* IPv4 */
+	f[18] = 6, f[19] = 4;
+	f[20] = 0, f[21] = 3; /* reverse request */
+	memcpy(f + 22, mac, 6);
+	memcpy(f + 32, mac, 6);
+	if (net_tap_writev(t, vnet ? iov : iov + 1, vnet ? 2 : 1) < 0)
+		log_info("announce on %s: %s", net_tap_ifname(t), strerror(errno));
+}
+
+void vm_pci_announce(struct vm *vm)
+{
+	struct vm_pci *p = vm->pci;
+
+	for (unsigned i = 0; p && i < p->nr_nets && i < p->nr_taps; i++) {
+		uint8_t mac[6];
+
+		virtio_net_get_mac(p->nets[i], mac);
+		announce_one(p->taps[i], mac);
+	}
 }
 
 void vm_pci_quiesce(struct vm *vm)

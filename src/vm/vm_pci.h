@@ -43,6 +43,19 @@ void vm_pci_drain(struct vm *vm);
  */
 void vm_pci_quiesce(struct vm *vm);
 
+/* vm_pci_flush - fdatasync every disk image (after vm_pci_drain). 0 or -errno with @err. */
+int vm_pci_flush(struct vm *vm, char *err, size_t err_len);
+
+/*
+ * vm_pci_lock_disks / vm_pci_unlock_disks - take (0 or -EBUSY with @err) or
+ * drop every disk image's lock: a migration hands the images over.
+ */
+int vm_pci_lock_disks(struct vm *vm, char *err, size_t err_len);
+void vm_pci_unlock_disks(struct vm *vm);
+
+/* vm_pci_announce - a RARP frame from each NIC's MAC out of its TAP (after a migration). */
+void vm_pci_announce(struct vm *vm);
+
 /*
  * vm_pci_set_disk_limit / vm_pci_set_net_limit - new rate limiters for the
  * @idx-th disk or NIC of the configuration (vm_set_disk_limit and

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/cpuid.h"
 #include "config.h"
 #include "hv/hv_state.h"
 #include "snapshot/memfile.h"
@@ -242,7 +243,6 @@ struct save_job {
 	size_t err_len;
 };
 
-static int collect_dirty(struct vm *vm, uint64_t **bitmaps, char *err, size_t err_len);
 static void reset_dirty(struct vm *vm);
 
 /*
@@ -257,7 +257,7 @@ static int save_memory(struct save_job *j)
 	int ret;
 
 	if (j->type == VM_SNAPSHOT_DIFF) {
-		ret = collect_dirty(vm, dirty, j->err, j->err_len);
+		ret = vm_state_collect_dirty(vm, dirty, j->err, j->err_len);
 		if (!ret)
 			ret = memfile_write_diff(j->mem_path, &vm->gmem,
 						 (const uint64_t *const *)dirty, &j->mem_written,
@@ -271,59 +271,62 @@ static int save_memory(struct save_job *j)
 	return memfile_write_full(j->mem_path, &vm->gmem, &j->mem_written, j->err, j->err_len);
 }
 
-/* On the event-loop thread: drain device I/O, then take every section. */
-static void save_on_loop(void *opaque)
+int vm_state_take(struct vm *vm, struct state_writer *w, struct snapfile_header *hdr, char *err,
+		  size_t err_len)
 {
-	struct save_job *j = opaque;
-	struct vm *vm = j->vm;
 	struct hv_vm_state vs;
 	int ret;
 
 	vm_pci_drain(vm);
-	config_save(&vm->cfg, j->w);
+	config_save(&vm->cfg, w);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct hv_vcpu_state cs;
 
 		memset(&cs, 0, sizeof(cs));
 		ret = hv_vcpu_get_full(vm->vcpus[i]->hv, &cs);
 		if (ret) {
-			snprintf(j->err, j->err_len, "cannot read vCPU %u's state: %s", i,
+			snprintf(err, err_len, "cannot read vCPU %u's state: %s", i,
 				 strerror(-ret));
 			hv_vcpu_state_free(&cs);
-			j->ret = ret;
-			return;
+			return ret;
 		}
 		if (i == 0) {
-			j->hdr->tsc_khz = cs.tsc_khz;
-			j->hdr->nr_cpuid =
+			hdr->tsc_khz = cs.tsc_khz;
+			hdr->nr_cpuid =
 				cs.nr_cpuid < SNAPFILE_MAX_CPUID ? cs.nr_cpuid : SNAPFILE_MAX_CPUID;
-			memcpy(j->hdr->cpuid, cs.cpuid, j->hdr->nr_cpuid * sizeof(cs.cpuid[0]));
+			memcpy(hdr->cpuid, cs.cpuid, hdr->nr_cpuid * sizeof(cs.cpuid[0]));
 		}
-		hv_vcpu_state_save(&cs, i, j->w);
+		hv_vcpu_state_save(&cs, i, w);
 		hv_vcpu_state_free(&cs);
 	}
 	memset(&vs, 0, sizeof(vs));
 	ret = hv_vm_get_full(vm->hv, &vs);
 	if (ret) {
-		snprintf(j->err, j->err_len, "cannot read the VM's in-kernel state: %s",
-			 strerror(-ret));
-		j->ret = ret;
-		return;
+		snprintf(err, err_len, "cannot read the VM's in-kernel state: %s", strerror(-ret));
+		return ret;
 	}
-	hv_vm_state_save(&vs, j->w);
+	hv_vm_state_save(&vs, w);
 	for (struct device *d = vm->devices; d; d = d->next)
 		if (d->ops->save)
-			d->ops->save(d->dev, j->w);
-	j->ret = state_writer_error(j->w);
-	if (j->ret) {
-		snprintf(j->err, j->err_len, "cannot encode the state: %s", strerror(-j->ret));
-		return;
-	}
-	j->ret = save_memory(j);
+			d->ops->save(d->dev, w);
+	ret = state_writer_error(w);
+	if (ret)
+		snprintf(err, err_len, "cannot encode the state: %s", strerror(-ret));
+	return ret;
+}
+
+/* On the event-loop thread: drain device I/O, then take every section, then RAM. */
+static void save_on_loop(void *opaque)
+{
+	struct save_job *j = opaque;
+
+	j->ret = vm_state_take(j->vm, j->w, j->hdr, j->err, j->err_len);
+	if (!j->ret)
+		j->ret = save_memory(j);
 }
 
 /* Pages dirtied since the last snapshot: KVM's log OR'd with vmon's own device writes. */
-static int collect_dirty(struct vm *vm, uint64_t **bitmaps, char *err, size_t err_len)
+int vm_state_collect_dirty(struct vm *vm, uint64_t **bitmaps, char *err, size_t err_len)
 {
 	for (unsigned i = 0; i < vm->gmem.nr_regions; i++) {
 		uint64_t pages = vm->gmem.regions[i].len_bytes >> 12;
@@ -354,9 +357,29 @@ static void reset_dirty(struct vm *vm)
 	uint64_t *scratch[GMEM_MAX_REGIONS] = { 0 };
 	char err[64];
 
-	collect_dirty(vm, scratch, err, sizeof(err));
+	vm_state_collect_dirty(vm, scratch, err, sizeof(err));
 	for (unsigned i = 0; i < GMEM_MAX_REGIONS; i++)
 		free(scratch[i]);
+}
+
+void vm_state_header(struct vm *vm, struct snapfile_header *hdr)
+{
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->format_version = SNAPFILE_FORMAT_VERSION;
+	snprintf(hdr->vmon_version, sizeof(hdr->vmon_version), "%s", VMON_VERSION);
+	host_cpu(hdr->cpu_vendor, &hdr->cpu_signature);
+	hdr->nr_vcpus = vm->nr_vcpus;
+	hdr->mem_bytes = gmem_ram_bytes(&vm->gmem);
+	hdr->nr_ram = vm->gmem.nr_regions;
+	for (unsigned i = 0; i < vm->gmem.nr_regions; i++) {
+		hdr->ram[i].gpa = vm->gmem.regions[i].gpa;
+		hdr->ram[i].len_bytes = vm->gmem.regions[i].len_bytes;
+	}
+}
+
+void vm_state_config(const struct vm_config *c, struct state_writer *w)
+{
+	config_save(c, w);
 }
 
 int vm_snapshot_create(struct vm *vm, enum vm_snapshot_type type, const char *state_path,
@@ -393,16 +416,7 @@ int vm_snapshot_create(struct vm *vm, enum vm_snapshot_type type, const char *st
 		ret = -EINVAL;
 		goto out;
 	}
-	hdr->format_version = SNAPFILE_FORMAT_VERSION;
-	snprintf(hdr->vmon_version, sizeof(hdr->vmon_version), "%s", VMON_VERSION);
-	host_cpu(hdr->cpu_vendor, &hdr->cpu_signature);
-	hdr->nr_vcpus = vm->nr_vcpus;
-	hdr->mem_bytes = gmem_ram_bytes(&vm->gmem);
-	hdr->nr_ram = vm->gmem.nr_regions;
-	for (unsigned i = 0; i < vm->gmem.nr_regions; i++) {
-		hdr->ram[i].gpa = vm->gmem.regions[i].gpa;
-		hdr->ram[i].len_bytes = vm->gmem.regions[i].len_bytes;
-	}
+	vm_state_header(vm, hdr);
 	job = (struct save_job){ .vm = vm,
 				 .type = type,
 				 .mem_path = mem_path,
@@ -497,6 +511,38 @@ static int check_cpu(const struct snapfile_header *h, char *err, size_t err_len)
 	return 0;
 }
 
+static int apply_overrides(struct vm_config *c, const struct vm_restore_opts *o, char *err,
+			   size_t err_len);
+
+int vm_check_cpuid(struct vm *vm, const struct snapfile_header *h, char *err, size_t err_len)
+{
+	struct cpuid_policy_opts opts = { .tsc_deadline = hv_has_tsc_deadline(vm->hv) };
+	struct cpuid_entry *host = NULL, *mine = NULL;
+	unsigned nr_host;
+	int ret, nr;
+
+	if (!h->nr_cpuid)
+		return 0; /* nothing was recorded */
+	ret = hv_supported_cpuid(vm->hv, &host, &nr_host);
+	if (ret) {
+		snprintf(err, err_len, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
+		return ret;
+	}
+	mine = calloc(cpuid_policy_size(nr_host), sizeof(*mine));
+	nr = mine ? cpuid_policy_build(host, nr_host, 0, vm->nr_vcpus_planned, &opts, mine,
+				       cpuid_policy_size(nr_host))
+		  : -ENOMEM;
+	if (nr < 0) {
+		ret = nr;
+		snprintf(err, err_len, "CPUID policy: %s", strerror(-ret));
+	} else {
+		ret = cpuid_check_features(h->cpuid, h->nr_cpuid, mine, (unsigned)nr, err, err_len);
+	}
+	free(host);
+	free(mine);
+	return ret;
+}
+
 /*
  * Decode the configuration, vCPU and VM sections of a parsed state file
  * (rs->file), applying @o's network overrides (@o may be NULL). Leaves
@@ -520,25 +566,9 @@ static int restore_decode(struct restore_state *rs, const struct vm_restore_opts
 		snprintf(err, err_len, "snapshot: the header and 'vm_config' disagree");
 		return -EINVAL;
 	}
-	for (unsigned k = 0; o && k < o->nr_net_overrides; k++) {
-		unsigned i;
-		char *tap;
-
-		for (i = 0; i < rs->cfg.nr_nets; i++)
-			if (!strcmp(rs->cfg.nets[i].id, o->net_overrides[k].id))
-				break;
-		if (i == rs->cfg.nr_nets) {
-			snprintf(err, err_len,
-				 "network_overrides: the snapshot has no interface '%s'",
-				 o->net_overrides[k].id);
-			return -EINVAL;
-		}
-		tap = strdup(o->net_overrides[k].tap);
-		if (!tap)
-			return -ENOMEM;
-		free(rs->cfg.nets[i].tap);
-		rs->cfg.nets[i].tap = tap;
-	}
+	ret = apply_overrides(&rs->cfg, o, err, err_len);
+	if (ret)
+		return ret;
 	rs->vcpus = calloc(rs->cfg.cpus, sizeof(*rs->vcpus));
 	if (!rs->vcpus)
 		return -ENOMEM;
@@ -708,7 +738,7 @@ static void restore_on_loop(void *opaque)
 		}
 	}
 	/* a new copy of the guest: a new generation ID, announced once its vCPUs run */
-	j->ret = vm_vmgenid_regenerate(j->vm);
+	j->ret = j->o->migrated ? 0 : vm_vmgenid_regenerate(j->vm);
 	if (j->ret) {
 		snprintf(j->err, j->err_len, "VM generation ID: %s", strerror(-j->ret));
 		return;
@@ -742,6 +772,9 @@ int vm_restore(struct vm **out, const struct vm_restore_opts *o, struct evloop *
 	ret = vm_create_from(&vm, &rs->cfg, &src, el, user_error, err, err_len);
 	if (ret)
 		goto out;
+	ret = vm_check_cpuid(vm, &rs->file.hdr, err, err_len);
+	if (ret)
+		goto out; /* *user_error: the snapshot's, not this host's */
 	job = (struct restore_job){ .vm = vm, .rs = rs, .o = o, .err = err, .err_len = err_len };
 	if (el)
 		evloop_call(el, restore_on_loop, &job);
@@ -770,6 +803,138 @@ int vm_restore(struct vm **out, const struct vm_restore_opts *o, struct evloop *
 out:
 	if (vm)
 		vm_destroy(vm);
+	restore_state_free(rs);
+	free(rs);
+	return ret;
+}
+
+/* ---- a migration's destination (vm_migrate.c) ---- */
+
+/* Apply @o's network overrides to @c. 0 or -errno with @err. */
+static int apply_overrides(struct vm_config *c, const struct vm_restore_opts *o, char *err,
+			   size_t err_len)
+{
+	for (unsigned k = 0; o && k < o->nr_net_overrides; k++) {
+		unsigned i;
+		char *tap;
+
+		for (i = 0; i < c->nr_nets; i++)
+			if (!strcmp(c->nets[i].id, o->net_overrides[k].id))
+				break;
+		if (i == c->nr_nets) {
+			snprintf(err, err_len,
+				 "network_overrides: the snapshot has no interface '%s'",
+				 o->net_overrides[k].id);
+			return -EINVAL;
+		}
+		tap = strdup(o->net_overrides[k].tap);
+		if (!tap)
+			return -ENOMEM;
+		free(c->nets[i].tap);
+		c->nets[i].tap = tap;
+	}
+	return 0;
+}
+
+int vm_incoming_config(const void *buf, size_t len, const struct vm_restore_opts *o,
+		       struct snapfile_header *hdr, struct vm_config *cfg, char *err,
+		       size_t err_len)
+{
+	struct snapfile f;
+	struct state_section s;
+	int ret;
+
+	ret = snapfile_parse(buf, len, &f, err, err_len);
+	if (!ret)
+		ret = check_cpu(&f.hdr, err, err_len);
+	if (!ret)
+		ret = expect_section(&f.sections, VM_CONFIG_SECTION, 0, &s, err, err_len);
+	if (ret)
+		return ret;
+	ret = config_load(&s.payload, s.version, cfg);
+	if (ret) {
+		snprintf(err, err_len, "migration: the machine configuration is malformed");
+		return -EINVAL;
+	}
+	if (cfg->cpus != f.hdr.nr_vcpus || cfg->mem_bytes != f.hdr.mem_bytes) {
+		snprintf(err, err_len, "migration: the header and 'vm_config' disagree");
+		return -EINVAL;
+	}
+	if (state_next_section(&f.sections, &s) != 0) {
+		snprintf(err, err_len, "migration: HELLO carries more than the configuration");
+		return -EINVAL;
+	}
+	*hdr = f.hdr;
+	return apply_overrides(cfg, o, err, err_len);
+}
+
+/* Do two configurations encode to the same bytes? */
+static bool config_same(const struct vm_config *a, const struct vm_config *b)
+{
+	struct state_writer wa, wb;
+	bool same;
+
+	state_writer_init(&wa);
+	state_writer_init(&wb);
+	config_save(a, &wa);
+	config_save(b, &wb);
+	same = !state_writer_error(&wa) && !state_writer_error(&wb) && wa.len == wb.len &&
+	       !memcmp(wa.buf, wb.buf, wa.len);
+	state_writer_free(&wa);
+	state_writer_free(&wb);
+	return same;
+}
+
+int vm_incoming_load(struct vm *vm, const void *buf, size_t len, const struct vm_restore_opts *o,
+		     char *err, size_t err_len)
+{
+	struct restore_state *rs = calloc(1, sizeof(*rs));
+	struct restore_job job;
+	int ret;
+
+	if (!rs) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	vm_config_init(&rs->cfg);
+	ret = snapfile_parse(buf, len, &rs->file, err, err_len);
+	if (!ret)
+		ret = check_cpu(&rs->file.hdr, err, err_len);
+	if (!ret)
+		ret = restore_decode(rs, o, err, err_len);
+	if (ret)
+		goto out;
+	ret = -EINVAL;
+	if (rs->file.hdr.nr_ram != vm->gmem.nr_regions) {
+		snprintf(err, err_len, "migration: the state's RAM layout is not HELLO's");
+		goto out;
+	}
+	for (unsigned i = 0; i < vm->gmem.nr_regions; i++) {
+		if (rs->file.hdr.ram[i].gpa != vm->gmem.regions[i].gpa ||
+		    rs->file.hdr.ram[i].len_bytes != vm->gmem.regions[i].len_bytes) {
+			snprintf(err, err_len, "migration: the state's RAM layout is not HELLO's");
+			goto out;
+		}
+	}
+	if (!config_same(&rs->cfg, &vm->cfg)) {
+		snprintf(err, err_len,
+			 "migration: the machine configuration changed during the migration");
+		goto out;
+	}
+	job = (struct restore_job){ .vm = vm, .rs = rs, .o = o, .err = err, .err_len = err_len };
+	if (vm->el)
+		evloop_call(vm->el, restore_on_loop, &job);
+	else
+		restore_on_loop(&job);
+	ret = job.ret;
+	if (ret)
+		goto out;
+	runctl_set_running(&vm->rc);
+	runctl_pause(&vm->rc); /* no thread yet: they park on start */
+	ret = vm_start_vcpus(vm);
+	if (ret)
+		snprintf(err, err_len, "cannot start the vCPUs: %s", strerror(-ret));
+out:
 	restore_state_free(rs);
 	free(rs);
 	return ret;

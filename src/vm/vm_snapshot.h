@@ -48,6 +48,7 @@ struct vm_restore_opts {
 	bool clock_realtime; /* move the guest's clock to the host's wall clock */
 	const struct vm_net_override *net_overrides;
 	unsigned nr_net_overrides;
+	bool migrated; /* the same guest moved here, not a copy: its generation ID stays */
 };
 
 /*
@@ -75,6 +76,61 @@ int vm_snapshot_check(const void *buf, size_t len, char *err, size_t err_len);
  * for anything malformed (or another tag). For fuzzing and tests.
  */
 int vm_snapshot_decode_section(const char *tag, uint32_t version, const void *payload, size_t len);
+
+/* ---- the pieces live migration (vm_migrate.c) shares with snapshots ---- */
+
+struct snapfile_header;
+struct state_writer;
+
+/* vm_state_header - @hdr for @vm: versions, host CPU, vCPUs, RAM layout (CPUID and TSC: 0). */
+void vm_state_header(struct vm *vm, struct snapfile_header *hdr);
+
+/* vm_state_config - @c as the "vm_config" section of @w. */
+void vm_state_config(const struct vm_config *c, struct state_writer *w);
+
+/*
+ * vm_state_take - with the VM paused, on the event-loop thread: drain device
+ * I/O, then every section a snapshot holds (configuration, vCPUs, in-kernel
+ * state, devices) into @w; @hdr gets the CPUID and TSC frequency. 0 or -errno
+ * with one line in @err.
+ */
+int vm_state_take(struct vm *vm, struct state_writer *w, struct snapfile_header *hdr, char *err,
+		  size_t err_len);
+
+/*
+ * vm_state_collect_dirty - the pages written since the last call (KVM's log
+ * OR'd with vmon's device writes), one malloc'd bitmap per RAM region into
+ * @bitmaps[GMEM_MAX_REGIONS] (the caller frees them, also on failure). Needs
+ * tracking on. 0 or -errno with @err.
+ */
+int vm_state_collect_dirty(struct vm *vm, uint64_t **bitmaps, char *err, size_t err_len);
+
+/*
+ * vm_incoming_config - a migration's HELLO: check the state file @buf[0..@len)
+ * that carries only the machine configuration, and the host CPU against it;
+ * *@hdr and *@cfg (initialised by the caller) get what it says, with @o's
+ * network overrides applied. 0 or -errno with one line in @err.
+ */
+int vm_incoming_config(const void *buf, size_t len, const struct vm_restore_opts *o,
+		       struct snapfile_header *hdr, struct vm_config *cfg, char *err,
+		       size_t err_len);
+
+/*
+ * vm_incoming_load - a migration's STATE into @vm, built from the HELLO's
+ * configuration with anonymous RAM the PAGES filled: validate the whole file
+ * (same RAM layout, same configuration), load every device, vCPU and the
+ * in-kernel state on the event loop, and start the vCPUs parked. 0 or -errno
+ * with one line in @err; on failure end, join and destroy @vm.
+ */
+int vm_incoming_load(struct vm *vm, const void *buf, size_t len, const struct vm_restore_opts *o,
+		     char *err, size_t err_len);
+
+/*
+ * vm_check_cpuid - does this host's KVM offer every CPUID feature the guest
+ * of @h was given (h->cpuid against a fresh vCPU of @vm here:
+ * cpuid_check_features)? 0 (also when @h records none), or -errno with @err.
+ */
+int vm_check_cpuid(struct vm *vm, const struct snapfile_header *h, char *err, size_t err_len);
 
 /* vm_dirty_track - start (or stop) dirty-page tracking for Diff snapshots. 0 or -errno. */
 int vm_dirty_track(struct vm *vm, bool on);

@@ -3,6 +3,7 @@
  * Linux Documentation/virt/kvm/x86/cpuid.rst for the KVM leaves).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "arch/x86/cpuid.h"
@@ -209,4 +210,57 @@ int cpuid_policy_build(const struct cpuid_entry *host, unsigned nr_host, unsigne
 	out[n].flags = 0;
 	n++;
 	return (int)n;
+}
+
+int cpuid_check_features(const struct cpuid_entry *guest, unsigned nr_guest,
+			 const struct cpuid_entry *here, unsigned nr_here, char *err,
+			 size_t err_len)
+{
+	enum { EAX, EBX, ECX, EDX };
+	static const struct {
+		uint32_t function, index;
+		int reg;
+		uint32_t dynamic; /* set at run time by the guest's CR4, not offered */
+		const char *name;
+	} regs[] = {
+		{ 1, 0, ECX, 1u << 27 /* OSXSAVE */, "1.ECX" },
+		{ 1, 0, EDX, 0, "1.EDX" },
+		{ 7, 0, EBX, 0, "7.0.EBX" },
+		{ 7, 0, ECX, 1u << 4 /* OSPKE */, "7.0.ECX" },
+		{ 7, 0, EDX, 0, "7.0.EDX" },
+		{ 0xd, 1, EAX, 0, "0xD.1.EAX" },
+		{ 0x80000001u, 0, ECX, 0, "0x80000001.ECX" },
+		{ 0x80000001u, 0, EDX, 0, "0x80000001.EDX" },
+		{ CPUID_KVM_FEATURES_LEAF, 0, EAX, 0, "0x40000001.EAX" },
+	};
+
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+		const struct cpuid_entry *g =
+			cpuid_find(guest, nr_guest, regs[i].function, regs[i].index);
+		const struct cpuid_entry *h =
+			cpuid_find(here, nr_here, regs[i].function, regs[i].index);
+		uint32_t gv, hv, missing;
+
+		if (!g)
+			continue;
+		gv = regs[i].reg == EAX	  ? g->eax
+		     : regs[i].reg == EBX ? g->ebx
+		     : regs[i].reg == ECX ? g->ecx
+					  : g->edx;
+		hv = !h			  ? 0
+		     : regs[i].reg == EAX ? h->eax
+		     : regs[i].reg == EBX ? h->ebx
+		     : regs[i].reg == ECX ? h->ecx
+					  : h->edx;
+		missing = gv & ~regs[i].dynamic & ~hv;
+		if (missing) {
+			snprintf(err, err_len,
+				 "the guest was given CPUID %s bits 0x%08x that this host's KVM "
+				 "does "
+				 "not offer",
+				 regs[i].name, missing);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }

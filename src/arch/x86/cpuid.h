@@ -10,6 +10,7 @@
 #define VMON_ARCH_X86_CPUID_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "arch/x86/cpu_state.h"
 
@@ -64,5 +65,16 @@ unsigned cpuid_policy_size(unsigned nr_host);
  */
 const struct cpuid_entry *cpuid_find(const struct cpuid_entry *tab, unsigned nr, uint32_t function,
 				     uint32_t index);
+
+/*
+ * cpuid_check_features - does a host whose fresh vCPU gets @here[0..@nr_here)
+ * offer every feature a guest was given in @guest[0..@nr_guest)? The feature
+ * registers of leaves 1, 7.0, 0xD.1, 0x80000001 and 0x40000001 are compared
+ * bit by bit, leaving out the bits a guest's own CR4 sets (OSXSAVE, OSPKE).
+ * 0, or -EINVAL with one line in @err naming the leaf, register and bits.
+ */
+int cpuid_check_features(const struct cpuid_entry *guest, unsigned nr_guest,
+			 const struct cpuid_entry *here, unsigned nr_here, char *err,
+			 size_t err_len);
 
 #endif

@@ -103,7 +103,7 @@ static int lock_image(int fd, const char *path, bool read_only, char *err, size_
 }
 
 /* Fill in fd, size and kind; 0 or -errno with @err set. */
-static int open_image(struct blk_backend *b, const char *path, bool read_only, char *err,
+static int open_image(struct blk_backend *b, const char *path, bool read_only, bool lock, char *err,
 		      size_t err_len)
 {
 	struct stat st;
@@ -135,7 +135,7 @@ static int open_image(struct blk_backend *b, const char *path, bool read_only, c
 			 path, S_ISDIR(st.st_mode) ? "a directory" : "a special file");
 		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	}
-	ret = lock_image(b->fd, path, read_only, err, err_len);
+	ret = lock ? lock_image(b->fd, path, read_only, err, err_len) : 0;
 	if (ret)
 		return ret;
 	b->read_only = read_only;
@@ -189,9 +189,9 @@ static void on_event(void *opaque, uint32_t events)
 	blk_backend_poll(opaque);
 }
 
-int blk_backend_open_engine(struct blk_backend **out, const char *path, bool read_only,
-			    struct evloop *el, enum blk_engine_kind engine, char *err,
-			    size_t err_len)
+static int open_backend(struct blk_backend **out, const char *path, bool read_only,
+			struct evloop *el, enum blk_engine_kind engine, bool lock, char *err,
+			size_t err_len)
 {
 	struct blk_backend *b;
 	int ret;
@@ -211,7 +211,7 @@ int blk_backend_open_engine(struct blk_backend **out, const char *path, bool rea
 			 strerror(-ret));
 		goto fail;
 	}
-	ret = open_image(b, path, read_only, err, err_len);
+	ret = open_image(b, path, read_only, lock, err, err_len);
 	if (ret < 0)
 		goto fail;
 	ret = start_engine(b, engine, err, err_len);
@@ -238,6 +238,34 @@ fail:
 	pthread_mutex_destroy(&b->lock);
 	free(b);
 	return ret;
+}
+
+int blk_backend_open_engine(struct blk_backend **out, const char *path, bool read_only,
+			    struct evloop *el, enum blk_engine_kind engine, char *err,
+			    size_t err_len)
+{
+	return open_backend(out, path, read_only, el, engine, true, err, err_len);
+}
+
+int blk_backend_open_unlocked(struct blk_backend **out, const char *path, bool read_only,
+			      struct evloop *el, char *err, size_t err_len)
+{
+	return open_backend(out, path, read_only, el, BLK_ENGINE_AUTO, false, err, err_len);
+}
+
+int blk_backend_lock(struct blk_backend *b, const char *path, char *err, size_t err_len)
+{
+	return lock_image(b->fd, path, b->read_only, err, err_len);
+}
+
+int blk_backend_sync(struct blk_backend *b)
+{
+	return fdatasync(b->fd) < 0 ? -errno : 0;
+}
+
+void blk_backend_unlock(struct blk_backend *b)
+{
+	file_unlock(b->fd);
 }
 
 int blk_backend_open(struct blk_backend **out, const char *path, bool read_only, struct evloop *el,

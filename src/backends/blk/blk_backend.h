@@ -73,6 +73,26 @@ int blk_backend_open_engine(struct blk_backend **out, const char *path, bool rea
 			    struct evloop *el, enum blk_engine_kind engine, char *err,
 			    size_t err_len);
 
+/*
+ * blk_backend_open_unlocked - blk_backend_open() without the image's lock
+ * (one writer or many readers): for a migration's destination, which opens
+ * the image its source still holds, and takes the lock with
+ * blk_backend_lock() at the hand-over, before the guest runs here.
+ */
+int blk_backend_open_unlocked(struct blk_backend **out, const char *path, bool read_only,
+			      struct evloop *el, char *err, size_t err_len);
+
+/*
+ * blk_backend_lock / blk_backend_unlock - take the lock blk_backend_open()
+ * takes (0, or -EBUSY with one line naming @path and the holder in @err) /
+ * drop it (a migration's source, handing the image over). Any thread.
+ */
+int blk_backend_lock(struct blk_backend *b, const char *path, char *err, size_t err_len);
+void blk_backend_unlock(struct blk_backend *b);
+
+/* blk_backend_sync - fdatasync(2) the image: what completed is on stable storage. 0 or -errno. */
+int blk_backend_sync(struct blk_backend *b);
+
 /* blk_backend_size_bytes - the image size, fixed at open time. Any thread. */
 uint64_t blk_backend_size_bytes(struct blk_backend *b);
 

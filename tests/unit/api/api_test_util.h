@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "vm/vm_migrate.h"
 #include "harness.h"
 
 struct fake_vm {
@@ -18,6 +19,9 @@ struct fake_vm {
 	int limits, limit_ret; /* set_disk_limit / set_net_limit calls, and what they return */
 	char limit_id[32];
 	struct rate_limit_config limit, tx_limit; /* the last ones asked for (disk, or rx and tx) */
+	int migrations, migrate_ret; /* migrate_send calls, and what they return */
+	struct vm_migrate_params mig; /* the last migration asked for */
+	const char *mig_status; /* returned (copied) by migration_json, or NULL */
 };
 
 static struct fake_vm fake;
@@ -74,7 +78,23 @@ static int fake_net_limit(void *opaque, const char *id, const struct rate_limit_
 	return fake_disk_limit(opaque, id, rx, err, err_len);
 }
 
+static int fake_migrate(void *opaque, const struct vm_migrate_params *p, char *err, size_t err_len)
+{
+	fake.migrations++;
+	fake.mig = *p;
+	if (fake.migrate_ret)
+		snprintf(err, err_len, "the destination said no");
+	return fake.migrate_ret;
+}
+
+static char *fake_mig_status(void *opaque)
+{
+	return fake.mig_status ? strdup(fake.mig_status) : NULL;
+}
+
 static const struct api_vm_ops fake_ops = {
+	.migrate_send = fake_migrate,
+	.migration_json = fake_mig_status,
 	.start = fake_start,
 	.pause = fake_pause,
 	.resume = fake_resume,

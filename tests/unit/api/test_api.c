@@ -813,6 +813,40 @@ TEST(api_rate_limiters_are_kept_reported_and_patched_live)
 	api_destroy(&a);
 }
 
+TEST(api_migration_send_takes_a_running_vm_and_checks_its_fields)
+{
+	struct api a;
+
+	fresh(&a);
+	REFUSED(&a, "PUT", "/migration/send", "{\"destination\":\"tcp:10.0.0.2:4444\"}",
+		"Migration error: only a running microVM can be migrated.");
+	REFUSED(&a, "GET", "/migration", NULL, "No migration was started.");
+	EXPECT(&a, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", 204, NULL);
+	REFUSED(&a, "PUT", "/migration/send", "{}", JF "missing field `destination`.");
+	REFUSED(&a, "PUT", "/migration/send", "{\"destination\":\"10.0.0.2:4444\"}",
+		"Migration error: migration address '10.0.0.2:4444': expected tcp:IP:PORT, "
+		"tcp:[IPv6]:PORT or unix:PATH.");
+	REFUSED(&a, "PUT", "/migration/send", "{\"destination\":\"unix:/m\",\"max_downtime_ms\":0}",
+		JF "max_downtime_ms: expected 1..86400000.");
+	REFUSED(&a, "PUT", "/migration/send", "{\"destination\":\"unix:/m\",\"on_timeout\":\"x\"}",
+		JF "unknown variant `x` for `on_timeout`, expected one of `cancel`, `force`.");
+	CHECK_EQ(fake.migrations, 0);
+	EXPECT(&a, "PUT", "/migration/send",
+	       "{\"destination\":\"tcp:[::1]:7\",\"max_downtime_ms\":50,"
+	       "\"max_bandwidth_mib_s\":100,\"timeout_s\":9,\"on_timeout\":\"force\"}",
+	       204, NULL);
+	CHECK_EQ(fake.migrations, 1);
+	CHECK_EQ(strcmp(fake.mig.destination, "tcp:[::1]:7"), 0);
+	CHECK(fake.mig.max_downtime_ms == 50 && fake.mig.max_bandwidth_mib_s == 100 &&
+	      fake.mig.timeout_s == 9 && fake.mig.force_on_timeout);
+	fake.migrate_ret = -ECONNREFUSED;
+	REFUSED(&a, "PUT", "/migration/send", "{\"destination\":\"unix:/m\"}",
+		"Migration error: the destination said no.");
+	fake.mig_status = "{\"state\": \"precopy\", \"round\": 2}";
+	EXPECT(&a, "GET", "/migration", NULL, 200, "{\"state\":\"precopy\",\"round\":2}");
+	api_destroy(&a);
+}
+
 // clang-format off
 HARNESS_MAIN(
 	HARNESS_T(api_instance_info_and_version)
@@ -836,5 +870,6 @@ HARNESS_MAIN(
 	HARNESS_T(api_flush_metrics_to_file_and_fifo)
 	HARNESS_T(api_start_validates_config_with_host_files)
 	HARNESS_T(api_no_vm_ops_refuses_actions)
+	HARNESS_T(api_migration_send_takes_a_running_vm_and_checks_its_fields)
 )
 // clang-format on

@@ -247,6 +247,34 @@ TEST(msr_boot_list_values)
 	CHECK(seen_misc && seen_mtrr && seen_lstar && seen_tsc);
 }
 
+TEST(cpuid_check_features_refuses_a_feature_this_host_lacks)
+{
+	static const struct cpuid_entry here[] = {
+		{ 1, 0, 0, 0, 0, 0x00002201, 0x178bfbff },
+		{ 7, 0, CPUID_FLAG_SIGNIFICANT_INDEX, 0, 0x000001a9, 0x00000004, 0 },
+		{ 0x80000001u, 0, 0, 0, 0, 0x00000021, 0x2c100800 },
+	};
+	struct cpuid_entry guest[] = {
+		{ 1, 0, 0, 0x000906ea, 0x01000800, 0x08002201, 0x178bfbff }, /* + OSXSAVE */
+		{ 7, 0, CPUID_FLAG_SIGNIFICANT_INDEX, 0, 0x000001a9, 0x00000014, 0 }, /* + OSPKE */
+		{ 0x80000001u, 0, 0, 0, 0, 0x00000001, 0x2c100800 },
+	};
+	char err[256] = "";
+
+	/* the same features, and bits the guest's own CR4 set: compatible; fewer: compatible */
+	CHECK_EQ(cpuid_check_features(guest, 3, here, 3, err, sizeof(err)), 0);
+	/* leaf 7 EBX bit 1 (TSC_ADJUST) offered there, not here */
+	guest[1].ebx |= 1u << 1;
+	CHECK_EQ(cpuid_check_features(guest, 3, here, 3, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "7.0.EBX bits 0x00000002") != NULL);
+	guest[1].ebx &= ~(1u << 1);
+	/* a leaf this host does not have at all */
+	CHECK_EQ(cpuid_check_features(guest, 3, here, 2, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "0x80000001.ECX") != NULL);
+	/* a guest that recorded no CPUID has nothing to check */
+	CHECK_EQ(cpuid_check_features(guest, 0, here, 3, err, sizeof(err)), 0);
+}
+
 // clang-format off
 HARNESS_MAIN(
 	HARNESS_T(cpuid_apic_ids_distinct_and_topology_consistent)
@@ -257,5 +285,6 @@ HARNESS_MAIN(
 	HARNESS_T(cpuid_refuses_bad_arguments)
 	HARNESS_T(cpuid_policy_on_host_cpu)
 	HARNESS_T(msr_boot_list_values)
+	HARNESS_T(cpuid_check_features_refuses_a_feature_this_host_lacks)
 )
 // clang-format on

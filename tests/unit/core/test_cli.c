@@ -88,6 +88,9 @@ TEST(cli_refuses_bad_arguments_with_one_line)
 		{ "--no-api" },
 		{ "info", "--cpus", "2" },
 		{ "--api-sock", "/s", "--no-api" },
+		{ "run", "--incoming", "localhost:4444" },
+		{ "run", "--incoming", "unix:/m", "--cpus" },
+		{ "--incoming", "unix:/m" },
 	};
 
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -120,6 +123,13 @@ TEST(cli_firecracker_style_modes)
 	CHECK_EQ(PARSE(&cli, err, "--config-file", "c.json", "--no-api"), 0);
 	CHECK(cli.no_api);
 	CHECK(!strcmp(cli.config_file, "c.json"));
+	cli_free(&cli);
+	CHECK_EQ(PARSE(&cli, err, "run", "--incoming", "tcp:0.0.0.0:4444"), 0);
+	CHECK_EQ(cli.command, CLI_RUN);
+	CHECK(!strcmp(cli.incoming, "tcp:0.0.0.0:4444"));
+	cli_free(&cli);
+	CHECK_EQ(PARSE(&cli, err, "run", "--incoming", "unix:/m", "--kernel", "k"), -EINVAL);
+	CHECK(strstr(err, "--incoming") != NULL);
 	cli_free(&cli);
 	CHECK_EQ(PARSE(&cli, err, "--version"), 0);
 	CHECK_EQ(cli.command, CLI_VERSION);

@@ -175,15 +175,21 @@ TEST(seccomp_vcpu_thread_names_the_forbidden_ioctl)
 
 static void control_body_sockets(void)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	static const int allowed[] = { AF_UNIX, AF_INET };
 
-	if (fd < 0)
-		_exit(97);
-	close(fd);
-	socket(AF_INET, SOCK_STREAM, 0);
+	for (unsigned i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+		int fd = socket(allowed[i], SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			_exit(97);
+		close(fd);
+	}
+	socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0); /* may fail (no IPv6), never kills */
+	socket(AF_NETLINK, SOCK_RAW, 0);
 }
 
-TEST(seccomp_control_thread_may_use_unix_sockets_only)
+/* The API's Unix socket and a migration's TCP stream; never netlink, packet or raw sockets. */
+TEST(seccomp_control_thread_may_use_unix_and_ip_sockets_only)
 {
 	char out[512];
 	int status = in_child(CONFINE_CONTROL, control_body_sockets, out, sizeof(out));
@@ -259,7 +265,7 @@ HARNESS_MAIN(
 	HARNESS_T(seccomp_filters_build)
 	HARNESS_T(seccomp_vcpu_thread_dies_on_open_with_report)
 	HARNESS_T(seccomp_vcpu_thread_names_the_forbidden_ioctl)
-	HARNESS_T(seccomp_control_thread_may_use_unix_sockets_only)
+	HARNESS_T(seccomp_control_thread_may_use_unix_and_ip_sockets_only)
 	HARNESS_T(seccomp_control_thread_may_not_map_code)
 	HARNESS_T(seccomp_control_thread_starts_threads_not_processes)
 	HARNESS_T(seccomp_io_thread_makes_no_ioctl)
