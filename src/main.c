@@ -19,6 +19,7 @@
 #ifdef HAVE_API
 #include "api/api.h"
 #include "api/api_config_file.h"
+#include "api/api_migration.h"
 #include "api/api_server.h"
 #endif
 #include "confine/seccomp.h"
@@ -87,6 +88,8 @@ static int cmd_info(void)
  * the signals that end it, and the VM once there is one (at once for `vmon
  * run` and --config-file; at InstanceStart for the API).
  */
+struct incoming;
+
 struct runner {
 	struct evloop *el;
 	sigset_t sigs;
@@ -94,6 +97,11 @@ struct runner {
 	pthread_mutex_t lock; /* guards vm: set by the API thread, read by the main thread */
 	struct vm *vm;
 	struct vm_migration *mig; /* the latest outgoing migration (API thread; under @lock) */
+	struct incoming *incoming; /* an awaited incoming migration (set once, before it runs) */
+	/* told when an incoming migration's VM arrives (the API's state): any thread, no lock held
+	 */
+	void (*on_arrival)(void *opaque, struct vm_config *cfg);
+	void *arrival_opaque;
 	bool stats;
 	int status; /* when no VM ran: how the process ends */
 };
@@ -318,18 +326,25 @@ struct incoming {
 	struct runner *r;
 	struct vm_incoming *in;
 	struct vm_restore_opts o;
+	struct vm_net_override ov[VM_MAX_NETS];
+	char ov_id[VM_MAX_NETS][64], ov_tap[VM_MAX_NETS][16];
+	pthread_t thread;
 	int ret;
 	char err[512];
 };
 
 /* The VM is loaded, its disks locked: it becomes the process's VM, with the console. */
-static int incoming_ready(void *opaque, struct vm *vm, char *err, size_t err_len)
+static int incoming_ready(void *opaque, struct vm *vm, struct vm_config *cfg, char *err,
+			  size_t err_len)
 {
 	struct incoming *ic = opaque;
+	struct runner *r = ic->r;
 
-	pthread_mutex_lock(&ic->r->lock);
-	ic->r->vm = vm;
-	pthread_mutex_unlock(&ic->r->lock);
+	pthread_mutex_lock(&r->lock);
+	r->vm = vm;
+	pthread_mutex_unlock(&r->lock);
+	if (r->on_arrival)
+		r->on_arrival(r->arrival_opaque, cfg);
 	return vm_console_start(vm, err, err_len);
 }
 
@@ -350,45 +365,92 @@ static void *incoming_thread(void *opaque)
 	return NULL;
 }
 
+/*
+ * incoming_start - listen on @addr and wait there, on a thread, for one
+ * migration whose VM becomes @r's (@ov: network overrides, copied). 0, or
+ * -errno with one line in @err (nothing started).
+ */
+static int incoming_start(struct runner *r, const char *addr, const struct vm_net_override *ov,
+			  unsigned nr_ov, char *err, size_t err_len)
+{
+	struct incoming *ic = calloc(1, sizeof(*ic));
+	int ret;
+
+	if (!ic || nr_ov > VM_MAX_NETS) {
+		free(ic);
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	ic->r = r;
+	ic->o.migrated = true;
+	for (unsigned i = 0; i < nr_ov; i++) {
+		snprintf(ic->ov_id[i], sizeof(ic->ov_id[i]), "%s", ov[i].id);
+		snprintf(ic->ov_tap[i], sizeof(ic->ov_tap[i]), "%s", ov[i].tap);
+		ic->ov[i] = (struct vm_net_override){ .id = ic->ov_id[i], .tap = ic->ov_tap[i] };
+	}
+	ic->o.net_overrides = ic->ov;
+	ic->o.nr_net_overrides = nr_ov;
+	ret = vm_incoming_listen(&ic->in, addr, err, err_len);
+	if (ret) {
+		free(ic);
+		return ret;
+	}
+	log_info("migration: waiting for a source on %s", addr);
+	ret = pthread_create(&ic->thread, NULL, incoming_thread, ic);
+	if (ret) {
+		snprintf(err, err_len, "cannot start the migration thread: %s", strerror(ret));
+		vm_incoming_free(ic->in);
+		free(ic);
+		return -ret;
+	}
+	r->incoming = ic;
+	return 0;
+}
+
+/*
+ * incoming_finish - after runner_wait: stop waiting, join, say why it failed
+ * (once), end a VM that arrived too late. Updates *@status.
+ */
+static void incoming_finish(struct runner *r, int *status)
+{
+	struct incoming *ic = r->incoming;
+
+	if (!ic)
+		return;
+	vm_incoming_cancel(ic->in);
+	pthread_join(ic->thread, NULL);
+	if (runner_vm_late(r, status))
+		log_warn("migration: the guest arrived as vmon was stopping; it ended");
+	if (ic->ret && ic->ret != -ECANCELED)
+		fprintf(stderr, "vmon: %s\n", ic->err);
+	vm_incoming_free(ic->in);
+	free(ic);
+	r->incoming = NULL;
+}
+
 /* `vmon run --incoming ADDR`: wait for one migration, then run its guest here. */
 static int run_incoming(const struct cli *cli)
 {
-	struct incoming ic = { .o = { .migrated = true } };
 	struct runner r;
-	pthread_t t;
+	char err[512] = "";
 	bool restart;
-	int status, ret;
+	int status;
 
-	if (runner_init(&r, ic.err, sizeof(ic.err))) {
-		fprintf(stderr, "vmon: %s\n", ic.err);
+	if (runner_init(&r, err, sizeof(err))) {
+		fprintf(stderr, "vmon: %s\n", err);
 		runner_destroy(&r);
 		return VMON_EXIT_HOST;
 	}
-	ic.r = &r;
 	r.stats = cli->cfg.stats;
-	if (vm_incoming_listen(&ic.in, cli->incoming, ic.err, sizeof(ic.err))) {
-		fprintf(stderr, "vmon: %s\n", ic.err);
+	if (incoming_start(&r, cli->incoming, NULL, 0, err, sizeof(err))) {
+		fprintf(stderr, "vmon: %s\n", err);
 		runner_destroy(&r);
 		return VMON_EXIT_USAGE;
 	}
-	log_info("migration: waiting for a source on %s", cli->incoming);
-	ret = pthread_create(&t, NULL, incoming_thread, &ic);
-	if (ret) {
-		fprintf(stderr, "vmon: cannot start the migration thread: %s\n", strerror(ret));
-		vm_incoming_free(ic.in);
-		runner_destroy(&r);
-		return VMON_EXIT_HOST;
-	}
 	status = runner_wait(&r, &restart);
-	vm_incoming_cancel(ic.in);
-	pthread_join(t, NULL);
-	if (runner_vm_late(&r, &status))
-		log_warn("migration: the guest arrived as vmon was stopping; it ended");
-	if (ic.ret && ic.ret != -ECANCELED)
-		fprintf(stderr, "vmon: %s\n", ic.err);
+	incoming_finish(&r, &status);
 	if (restart)
 		log_warn("guest reset: a migrated VM is not booted again; ending");
-	vm_incoming_free(ic.in);
 	runner_destroy(&r);
 	return status;
 }
@@ -531,8 +593,27 @@ static char *runner_migration_json(void *opaque)
 	pthread_mutex_lock(&r->lock);
 	if (r->mig)
 		text = vm_migration_json(r->mig);
+	else if (r->incoming)
+		text = vm_incoming_json(r->incoming->in);
 	pthread_mutex_unlock(&r->lock);
 	return text;
+}
+
+static int runner_migrate_receive(void *opaque, const char *listen,
+				  const struct vm_net_override *ov, unsigned nr_ov, char *err,
+				  size_t err_len)
+{
+	struct runner *r = opaque;
+	int ret;
+
+	if (r->incoming || runner_vm(r)) {
+		snprintf(err, err_len, "this vmon already has a microVM or awaits one");
+		return -EBUSY;
+	}
+	pthread_mutex_lock(&r->lock);
+	ret = incoming_start(r, listen, ov, nr_ov, err, err_len);
+	pthread_mutex_unlock(&r->lock);
+	return ret;
 }
 
 static int api_ctrl_alt_del(void *opaque)
@@ -616,7 +697,24 @@ static const struct api_vm_ops runner_api_ops = {
 	.set_net_limit = runner_set_net_limit,
 	.migrate_send = runner_migrate_send,
 	.migration_json = runner_migration_json,
+	.migrate_receive = runner_migrate_receive,
 };
+
+/* The VM of PUT /migration/receive has arrived: the API's instance is Running, with its
+ * configuration. */
+struct arrival {
+	struct api_server *srv;
+	struct api *api;
+};
+
+static void api_arrival(void *opaque, struct vm_config *cfg)
+{
+	struct arrival *a = opaque;
+
+	api_server_lock(a->srv);
+	api_migration_arrived(a->api, cfg);
+	api_server_unlock(a->srv);
+}
 
 /*
  * `vmon --api-sock PATH` and/or `vmon --config-file FILE [--no-api]`: the
@@ -625,6 +723,7 @@ static const struct api_vm_ops runner_api_ops = {
 static int run_api(const struct cli *cli)
 {
 	struct api_server srv = { 0 };
+	struct arrival arrival = { &srv, NULL };
 	struct api api;
 	struct runner r;
 	char err[512] = "";
@@ -637,6 +736,9 @@ static int run_api(const struct cli *cli)
 		return VMON_EXIT_HOST;
 	}
 	api_init(&api, &runner_api_ops, &r);
+	arrival.api = &api;
+	r.on_arrival = api_arrival;
+	r.arrival_opaque = &arrival;
 	if (cli->config_file) {
 		if (api_config_file_apply(&api, cli->config_file, err, sizeof(err)) ||
 		    api_instance_start(&api, err, sizeof(err))) {
@@ -658,6 +760,7 @@ static int run_api(const struct cli *cli)
 		serving = true;
 	}
 	status = runner_wait(&r, &restart);
+	incoming_finish(&r, &status);
 	if (serving) {
 		api_server_lock(&srv);
 		api_flush_metrics(&api);

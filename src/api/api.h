@@ -44,6 +44,8 @@ struct vm_migrate_params;
  *                 VM ends when it runs at the destination. 0 or -errno, @err.
  * @migration_json: the latest migration's progress as malloc'd JSON text, or
  *                 NULL when none was started.
+ * @migrate_receive: listen on @listen for one incoming migration (its VM
+ *                 arrives later: api_migration_arrived). 0 or -errno, @err.
  * Any member may be NULL: the request is then refused as unsupported.
  */
 struct api_vm_ops {
@@ -63,6 +65,8 @@ struct api_vm_ops {
 	int (*migrate_send)(void *opaque, const struct vm_migrate_params *p, char *err,
 			    size_t err_len);
 	char *(*migration_json)(void *opaque);
+	int (*migrate_receive)(void *opaque, const char *listen, const struct vm_net_override *ov,
+			       unsigned nr_ov, char *err, size_t err_len);
 };
 
 enum api_instance_state { API_NOT_STARTED, API_RUNNING, API_PAUSED };
@@ -84,6 +88,7 @@ struct api {
 	bool smt; /* recorded and reported; no effect on the VM */
 	bool track_dirty_pages; /* dirty-page tracking for Diff snapshots */
 	bool cpu_template_none; /* "cpu_template": "None" was given */
+	bool incoming; /* PUT /migration/receive: the microVM comes from a source */
 	enum api_instance_state state;
 	char id[64];
 

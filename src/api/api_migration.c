@@ -10,6 +10,7 @@
 #include "api/api.h"
 #include "api/api_json.h"
 #include "api/api_resources.h"
+#include "api/api_snapshot.h"
 #include "util/compiler.h"
 #include "vm/vm_migrate.h"
 
@@ -65,6 +66,55 @@ int api_migration_send(struct api *api, struct json_object *obj, char *err, size
 	if (r)
 		snprintf(err, err_len, "Migration error: %s.", why[0] ? why : strerror(-r));
 	return r;
+}
+
+int api_migration_receive(struct api *api, struct json_object *obj, char *err, size_t err_len)
+{
+	static const struct api_field f[] = {
+		{ "listen", API_F_STRING, true },
+		{ "network_overrides", API_F_ANY, false },
+	};
+	struct api_value v[ARRAY_SIZE(f)];
+	struct vm_net_override ov[VM_MAX_NETS];
+	unsigned nr_ov = 0;
+	char why[600] = "";
+	int r;
+
+	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
+		return r;
+	if (vm_migrate_addr_check(v[0].s, why, sizeof(why))) {
+		snprintf(err, err_len, "Migration error: %s.", why);
+		return -EINVAL;
+	}
+	if (v[1].present && (r = api_snapshot_parse_overrides(v[1].j, ov, &nr_ov, err, err_len)))
+		return r;
+	if (api->state != API_NOT_STARTED || api->incoming || api->boot_source_set ||
+	    api->cfg.nr_disks || api->cfg.nr_nets) {
+		snprintf(err, err_len,
+			 "Migration error: a migration is received only by a vmon with nothing "
+			 "configured or running.");
+		return -EINVAL;
+	}
+	if (!api->ops || !api->ops->migrate_receive) {
+		snprintf(err, err_len, API_NOT_SUPPORTED_FMT, "Live migration");
+		return -EOPNOTSUPP;
+	}
+	r = api->ops->migrate_receive(api->opaque, v[0].s, ov, nr_ov, why, sizeof(why));
+	if (r) {
+		snprintf(err, err_len, "Migration error: %s.", why[0] ? why : strerror(-r));
+		return r;
+	}
+	api->incoming = true;
+	return 0;
+}
+
+void api_migration_arrived(struct api *api, struct vm_config *cfg)
+{
+	vm_config_free(&api->cfg);
+	api->cfg = *cfg;
+	vm_config_init(cfg);
+	api->incoming = false;
+	api->state = API_RUNNING;
 }
 
 struct json_object *api_migration_status(struct api *api, char *err, size_t err_len)

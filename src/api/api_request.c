@@ -269,6 +269,7 @@ enum route_kind {
 	R_VM_STATS,
 	R_MIGRATION_GET,
 	R_MIGRATION_SEND,
+	R_MIGRATION_RECEIVE,
 	R_ACTIONS,
 	R_BOOT_SOURCE,
 	R_MACHINE_PUT,
@@ -367,6 +368,8 @@ static void route(const char *method, char **tok, int ntok, struct route *rt)
 			rt->kind = R_SNAPSHOT_LOAD;
 		if (!strcmp(t0, "migration") && ntok == 2 && !strcmp(t1, "send"))
 			rt->kind = R_MIGRATION_SEND;
+		if (!strcmp(t0, "migration") && ntok == 2 && !strcmp(t1, "receive"))
+			rt->kind = R_MIGRATION_RECEIVE;
 		if (!strcmp(t0, "drives") || !strcmp(t0, "network-interfaces")) {
 			rt->kind = t0[0] == 'd' ? R_DRIVE_PUT : R_NET_PUT;
 			rt->pre_boot_only = true;
@@ -470,6 +473,13 @@ static void serve(struct api *api, const char *method, const char *path, const c
 			return;
 		}
 	}
+	if (api->incoming && api->state == API_NOT_STARTED &&
+	    (rt.pre_boot_only || rt.kind == R_ACTIONS || rt.kind == R_SNAPSHOT_LOAD ||
+	     rt.kind == R_MIGRATION_RECEIVE)) {
+		json_object_put(obj);
+		respond_fault(resp, "A migration is awaited: the microVM comes from its source.");
+		return;
+	}
 	if (rt.pre_boot_only && api->state != API_NOT_STARTED) {
 		json_object_put(obj);
 		respond_fault(resp, FAULT_POST_BOOT);
@@ -561,6 +571,9 @@ static void serve(struct api *api, const char *method, const char *path, const c
 		break;
 	case R_MIGRATION_SEND:
 		r = api_migration_send(api, obj, err, sizeof(err));
+		break;
+	case R_MIGRATION_RECEIVE:
+		r = api_migration_receive(api, obj, err, sizeof(err));
 		break;
 	case R_NONE:
 	case R_UNSUPPORTED:

@@ -51,8 +51,8 @@ int api_snapshot_create(struct api *api, struct json_object *obj, char *err, siz
 }
 
 /* network_overrides: [{"iface_id": ..., "host_dev_name": ...}, ...] */
-static int parse_overrides(struct json_object *arr, struct vm_net_override *out, unsigned *n,
-			   char *err, size_t err_len)
+int api_snapshot_parse_overrides(struct json_object *arr, struct vm_net_override *out, unsigned *n,
+				 char *err, size_t err_len)
 {
 	static const struct api_field f[] = {
 		{ "iface_id", API_F_STRING, true },
@@ -133,8 +133,8 @@ int api_snapshot_load(struct api *api, struct json_object *obj, char *err, size_
 	o.track_dirty = (v[3].present && v[3].b) || (v[4].present && v[4].b);
 	o.resume = v[5].present && v[5].b;
 	o.clock_realtime = v[7].present && v[7].b;
-	if (v[6].present &&
-	    (r = parse_overrides(v[6].j, overrides, &o.nr_net_overrides, err, err_len)))
+	if (v[6].present && (r = api_snapshot_parse_overrides(v[6].j, overrides,
+							      &o.nr_net_overrides, err, err_len)))
 		return r;
 	o.net_overrides = overrides;
 	if (api->state != API_NOT_STARTED) {

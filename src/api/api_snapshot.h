@@ -27,4 +27,13 @@ int api_snapshot_create(struct api *api, struct json_object *obj, char *err, siz
  */
 int api_snapshot_load(struct api *api, struct json_object *obj, char *err, size_t err_len);
 
+/*
+ * api_snapshot_parse_overrides - Firecracker's network_overrides array
+ * [{iface_id, host_dev_name}] into @out (at most VM_MAX_NETS; the strings
+ * point into @arr). 0 or -EINVAL with a fault sentence in @err.
+ */
+struct vm_net_override;
+int api_snapshot_parse_overrides(struct json_object *arr, struct vm_net_override *out, unsigned *n,
+				 char *err, size_t err_len);
+
 #endif

@@ -376,6 +376,18 @@ static int send_pages(struct vm_migration *m, unsigned ri, const uint64_t *map, 
 			snprintf(err, err_len, "migration cancelled");
 			ret = -ECANCELED;
 		}
+		/* past the limit, a cancel need not wait for the round's end (a forced stop does)
+		 */
+		if (!ret && paced && !m->p.force_on_timeout &&
+		    now_us() - m->t_start >= (uint64_t)m->p.timeout_s * 1000000u) {
+			snprintf(err, err_len,
+				 "pre-copy did not converge in %u s (round %u not finished): "
+				 "cancelled, "
+				 "the VM runs on here (raise max_downtime_ms or set on_timeout "
+				 "\"force\")",
+				 m->p.timeout_s, m->round);
+			ret = -ETIMEDOUT;
+		}
 	}
 	pthread_mutex_lock(&m->lock);
 	m->pages += data;
@@ -977,10 +989,39 @@ struct vm_incoming {
 	int listen_fd;
 	int cancel_fd; /* an eventfd: vm_incoming_cancel */
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* guards what follows */
 	int conn_fd;
 	bool cancelled;
+	const char *state; /* "listening", "receiving", "completed", "failed", "cancelled" */
+	uint64_t pages, bytes;
+	char error[512];
 };
+
+static void incoming_set(struct vm_incoming *in, const char *state, const char *error)
+{
+	pthread_mutex_lock(&in->lock);
+	in->state = state;
+	if (error) {
+		snprintf(in->error, sizeof(in->error), "%s", error);
+		json_safe(in->error);
+	}
+	pthread_mutex_unlock(&in->lock);
+}
+
+char *vm_incoming_json(struct vm_incoming *in)
+{
+	char *out = NULL;
+
+	pthread_mutex_lock(&in->lock);
+	if (asprintf(&out,
+		     "{\"state\": \"%s\", \"pages\": %llu, \"transferred_bytes\": %llu, "
+		     "\"error\": \"%s\"}",
+		     in->state, (unsigned long long)in->pages, (unsigned long long)in->bytes,
+		     in->error) < 0)
+		out = NULL;
+	pthread_mutex_unlock(&in->lock);
+	return out;
+}
 
 int vm_incoming_listen(struct vm_incoming **out, const char *addr, char *err, size_t err_len)
 {
@@ -998,6 +1039,7 @@ int vm_incoming_listen(struct vm_incoming **out, const char *addr, char *err, si
 		return -ENOMEM;
 	}
 	in->conn_fd = -1;
+	in->state = "listening";
 	pthread_mutex_init(&in->lock, NULL);
 	in->cancel_fd = eventfd(0, EFD_CLOEXEC);
 	in->listen_fd = socket(a.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1115,7 +1157,8 @@ static int lock_disks(struct vm *vm, char *err, size_t err_len)
 }
 
 int vm_incoming_receive(struct vm_incoming *in, struct evloop *el, const struct vm_restore_opts *o,
-			int (*on_ready)(void *opaque, struct vm *vm, char *err, size_t err_len),
+			int (*on_ready)(void *opaque, struct vm *vm, struct vm_config *cfg,
+					char *err, size_t err_len),
 			void *opaque, char *err, size_t err_len)
 {
 	struct snapfile_header *hdr = calloc(1, sizeof(*hdr));
@@ -1133,8 +1176,11 @@ int vm_incoming_receive(struct vm_incoming *in, struct evloop *el, const struct 
 		return -ENOMEM;
 	}
 	ret = accept_source(in, err, err_len);
-	if (ret)
+	if (ret) {
+		incoming_set(in, ret == -ECANCELED ? "cancelled" : "failed", err);
 		goto out;
+	}
+	incoming_set(in, "receiving", NULL);
 	t0 = now_us();
 	for (;;) {
 		struct migwire_msg msg;
@@ -1173,6 +1219,10 @@ int vm_incoming_receive(struct vm_incoming *in, struct evloop *el, const struct 
 			if (ret)
 				break;
 			pages += p.count;
+			pthread_mutex_lock(&in->lock);
+			in->pages = pages;
+			in->bytes += msg.len + MIGWIRE_FRAME_HEADER + MIGWIRE_FRAME_TRAILER;
+			pthread_mutex_unlock(&in->lock);
 		} else if (msg.type == MIGWIRE_STATE) {
 			test_die("state");
 			ret = vm_incoming_load(vm, msg.payload, msg.len, o, err, err_len);
@@ -1186,7 +1236,7 @@ int vm_incoming_receive(struct vm_incoming *in, struct evloop *el, const struct 
 			t_go = now_us();
 			ret = lock_disks(vm, err, err_len);
 			if (!ret) {
-				ret = on_ready(opaque, vm, err, err_len);
+				ret = on_ready(opaque, vm, &cfg, err, err_len);
 				owned = true;
 			}
 			if (!ret)
@@ -1201,6 +1251,7 @@ int vm_incoming_receive(struct vm_incoming *in, struct evloop *el, const struct 
 					 "told: %s",
 					 err);
 			err[0] = 0;
+			incoming_set(in, "completed", NULL);
 			vm_pci_announce(vm);
 			log_info("migration: the guest runs here: %llu pages received in %llu ms; "
 				 "running %llu ms after GO",
@@ -1217,6 +1268,7 @@ int vm_incoming_receive(struct vm_incoming *in, struct evloop *el, const struct 
 		snprintf(err, err_len, "migration: cancelled");
 	}
 	pthread_mutex_unlock(&in->lock);
+	incoming_set(in, ret == -ECANCELED ? "cancelled" : "failed", err);
 	send_error(in->conn_fd, err);
 	if (vm && owned) {
 		vm_end(vm, VMON_EXIT_HOST, "migration failed");

@@ -2,11 +2,13 @@
 # test_migrate_kvm.sh — KVM tier for live migration: a ticker guest with a disk, started through the API, is
 # sent with PUT /migration/send to a `vmon run --incoming` over a Unix socket and over TCP; its ticks go on at
 # the destination from where the source stopped (no restart, no repeat), the source ends with status 0, and
-# the disk's lock moves with the guest. Refusals and failures leave the source's guest running: a destination
-# that cannot build the machine (its disk is missing there), a pre-copy that cannot converge in its time
-# (cancelled), a destination killed in the middle of the pre-copy or dying in stop-and-copy, a destination that
-# is not there. A guest dirtying 16 MiB every millisecond cannot converge in 1 ms: cancelled, it runs on; forced,
-# it moves (1 MiB in 1 ms in the sandbox's L1). A destination that dies after GO may be running the guest: the source stays paused until told.
+# the disk's lock moves with the guest; the same to a vmon serving the API (PUT /migration/receive), and on
+# again from there. Refusals and failures leave the source's guest running: a destination that cannot build
+# the machine (its disk is missing there), a pre-copy that cannot converge in its time (cancelled), a
+# destination killed in the middle of the pre-copy or dying in stop-and-copy, a destination that is not there.
+# A guest dirtying 16 MiB every millisecond, copied at 16 MiB/s, cannot converge to 1 ms: cancelled, it runs
+# on; forced, it moves (1 MiB and 1 MiB/s in the sandbox's L1). A destination that dies after GO may be
+# running the guest: the source stays paused until told.
 # Usage: test_migrate_kvm.sh VMON TICKER_GUEST
 set -u
 VMON=$1
@@ -40,7 +42,7 @@ command -v curl >/dev/null || skip_all "curl is not installed"
 [ -x "$VMON" ] || skip_all "no vmon binary at $VMON"
 [ -r "$GUEST" ] || skip_all "no ticker guest at $GUEST"
 ip link set lo up 2>/dev/null # a fresh network namespace (the sandbox's L1) has loopback down
-echo "1..16"
+echo "1..19"
 
 api() { # NAME METHOD PATH [BODY] -> prints "STATUS BODY"
 	local body=${4:-}
@@ -133,8 +135,42 @@ check migrate_tcp_guest_goes_on_from_the_source_tick '[[ "$r" == "204 " ]] && [ 
 kill -9 "$pid_d" 2>/dev/null
 wait "$pid_d" 2>/dev/null
 
+# --- to a vmon serving the API (PUT /migration/receive), and on again from there ---
+source_vm n
+rm -f "$tmp/o.sock"
+"$VMON" -v --api-sock "$tmp/o.sock" </dev/null >"$tmp/o.out" 2>"$tmp/o.err" &
+pids+=($!)
+pid_o=$!
+wait_for "[ -S $tmp/o.sock ]" 10
+r=$(api o PUT /migration/receive "{\"listen\": \"unix:$tmp/mig9.sock\"}")
+r2=$(api o PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}')
+s=$(api o GET /migration)
+check migrate_api_destination_waits_and_refuses_configuration \
+	'[[ "$r" == "204 " ]] && [[ "$r2" == 400*awaited* ]] && [[ "$s" == *listening* ]]' \
+	"receive: $r; machine-config: $r2; status: $s"
+r=$(api n PUT /migration/send "{\"destination\": \"unix:$tmp/mig9.sock\"}")
+wait_for "exited $pid_n" 60
+t=$(ticks n)
+s=$(api o GET /migration)
+g=$(api o GET /)
+check migrate_api_destination_runs_the_guest_and_says_so \
+	'[[ "$r" == "204 " ]] && goes_on_from o $t && [[ "$s" == *completed* ]] && [[ "$g" == *Running* ]]' \
+	"send: $r; status: $s; info: $g; source's last tick $t; destination's first $(first_tick o)"
+dest_vm q "unix:$tmp/mig10.sock"
+r=$(api o PUT /migration/send "{\"destination\": \"unix:$tmp/mig10.sock\"}")
+wait_for "exited $pid_o" 60
+t=$(ticks o)
+check migrate_a_migrated_guest_moves_again '[[ "$r" == "204 " ]] && goes_on_from q $t' \
+	"send: $r; last tick at the second vmon $t; first at the third $(first_tick q)"
+kill -9 "$pid_q" 2>/dev/null
+wait "$pid_q" 2>/dev/null
+
 # --- refusals and failures: the source's guest runs on ---
-source_vm e
+# (a guest that dirties memory every millisecond: the ticker alone may dirty no page in a short round, and a
+# pre-copy meant not to converge would; 16 MiB, or 1 MiB in the sandbox's L1, where the guest is emulated)
+dirty=16
+[ -n "${VMON_KVM_TIER_L1:-}" ] && dirty=1
+source_vm e dirty=$dirty
 r=$(api e PUT /migration/send '{"destination": "unix:/nonexistent/mig.sock"}')
 check migrate_to_no_destination_is_refused_and_the_guest_runs_on \
 	'[[ "$r" == 400*"cannot connect"* ]] && still_ticks e' "got: $r"
@@ -182,19 +218,18 @@ s=$(api e GET /migration)
 check migrate_destination_dying_in_stop_and_copy_leaves_the_guest_running \
 	'[[ "$r" == "204 " ]] && [[ "$s" == *"\"source_resumed\":true"* ]] && still_ticks e' "send: $r; status: $s"
 
-# --- a guest dirtying 16 MiB every millisecond (1 MiB in the sandbox's L1, where the guest is emulated) ---
-dirty=16
-[ -n "${VMON_KVM_TIER_L1:-}" ] && dirty=1
+# --- a guest dirtying 16 MiB every millisecond (1 MiB in the sandbox's L1), copied at 16 (1) MiB/s: each round
+# takes a second, in which the guest surely runs (a short round may see it dirty nothing, and converge) ---
 source_vm k dirty=$dirty
 dest_vm l "unix:$tmp/mig6.sock"
-r=$(api k PUT /migration/send "{\"destination\": \"unix:$tmp/mig6.sock\", \"max_downtime_ms\": 1, \"timeout_s\": 3}")
+r=$(api k PUT /migration/send "{\"destination\": \"unix:$tmp/mig6.sock\", \"max_downtime_ms\": 1, \"max_bandwidth_mib_s\": $dirty, \"timeout_s\": 3}")
 wait_for '[[ "$(api k GET /migration)" == *"\"failed\""* ]]' 60
 s=$(api k GET /migration)
 check migrate_guest_dirtying_faster_than_the_copy_is_cancelled_and_runs_on \
 	'[[ "$r" == "204 " ]] && [[ "$s" == *"did not converge"* ]] && still_ticks k' "send: $r; status: $s"
 wait_for "exited $pid_l" 30
 dest_vm m "unix:$tmp/mig7.sock"
-r=$(api k PUT /migration/send "{\"destination\": \"unix:$tmp/mig7.sock\", \"max_downtime_ms\": 1, \"timeout_s\": 2, \"on_timeout\": \"force\"}")
+r=$(api k PUT /migration/send "{\"destination\": \"unix:$tmp/mig7.sock\", \"max_downtime_ms\": 1, \"max_bandwidth_mib_s\": $dirty, \"timeout_s\": 2, \"on_timeout\": \"force\"}")
 wait_for "exited $pid_k" 90
 wait "$pid_k"
 st=$?

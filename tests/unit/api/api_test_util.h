@@ -22,6 +22,9 @@ struct fake_vm {
 	int migrations, migrate_ret; /* migrate_send calls, and what they return */
 	struct vm_migrate_params mig; /* the last migration asked for */
 	const char *mig_status; /* returned (copied) by migration_json, or NULL */
+	int receives; /* migrate_receive calls */
+	char listen[64];
+	unsigned nr_overrides;
 };
 
 static struct fake_vm fake;
@@ -92,7 +95,17 @@ static char *fake_mig_status(void *opaque)
 	return fake.mig_status ? strdup(fake.mig_status) : NULL;
 }
 
+static int fake_receive(void *opaque, const char *listen, const struct vm_net_override *ov,
+			unsigned nr_ov, char *err, size_t err_len)
+{
+	fake.receives++;
+	snprintf(fake.listen, sizeof(fake.listen), "%s", listen);
+	fake.nr_overrides = nr_ov;
+	return 0;
+}
+
 static const struct api_vm_ops fake_ops = {
+	.migrate_receive = fake_receive,
 	.migrate_send = fake_migrate,
 	.migration_json = fake_mig_status,
 	.start = fake_start,

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/api_migration.h"
 #include "api_test_util.h"
 #include "config.h"
 
@@ -847,6 +848,41 @@ TEST(api_migration_send_takes_a_running_vm_and_checks_its_fields)
 	api_destroy(&a);
 }
 
+TEST(api_migration_receive_waits_with_nothing_configured)
+{
+	struct api a;
+	struct vm_config cfg;
+
+	fresh(&a);
+	REFUSED(&a, "PUT", "/migration/receive", "{\"listen\":\"localhost:1\"}",
+		"Migration error: migration address 'localhost:1': expected tcp:IP:PORT, "
+		"tcp:[IPv6]:PORT or unix:PATH.");
+	EXPECT(&a, "PUT", "/boot-source", "{\"kernel_image_path\":\"/k\"}", 204, NULL);
+	REFUSED(&a, "PUT", "/migration/receive", "{\"listen\":\"unix:/m\"}",
+		"Migration error: a migration is received only by a vmon with nothing configured "
+		"or running.");
+	api_destroy(&a);
+	fresh(&a);
+	EXPECT(&a, "PUT", "/migration/receive",
+	       "{\"listen\":\"unix:/m\",\"network_overrides\":[{\"iface_id\":\"eth0\","
+	       "\"host_dev_name\":\"tap9\"}]}",
+	       204, NULL);
+	CHECK(fake.receives == 1 && !strcmp(fake.listen, "unix:/m") && fake.nr_overrides == 1);
+	REFUSED(&a, "PUT", "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":64}",
+		"A migration is awaited: the microVM comes from its source.");
+	REFUSED(&a, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}",
+		"A migration is awaited: the microVM comes from its source.");
+	REFUSED(&a, "PUT", "/migration/receive", "{\"listen\":\"unix:/n\"}",
+		"A migration is awaited: the microVM comes from its source.");
+	vm_config_init(&cfg);
+	cfg.cpus = 3;
+	api_migration_arrived(&a, &cfg);
+	CHECK_EQ(a.state, API_RUNNING);
+	CHECK_EQ(a.cfg.cpus, 3);
+	REFUSED(&a, "PUT", "/boot-source", "{\"kernel_image_path\":\"/k\"}", POST_BOOT);
+	api_destroy(&a);
+}
+
 // clang-format off
 HARNESS_MAIN(
 	HARNESS_T(api_instance_info_and_version)
@@ -871,5 +907,6 @@ HARNESS_MAIN(
 	HARNESS_T(api_start_validates_config_with_host_files)
 	HARNESS_T(api_no_vm_ops_refuses_actions)
 	HARNESS_T(api_migration_send_takes_a_running_vm_and_checks_its_fields)
+	HARNESS_T(api_migration_receive_waits_with_nothing_configured)
 )
 // clang-format on
