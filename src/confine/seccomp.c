@@ -122,6 +122,18 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 		n = put_hex(line, n, sizeof(line), (unsigned long)uc->uc_mcontext.gregs[REG_RSI]);
 	}
 	n = put_str(line, n, sizeof(line), "); ending vmon\n");
+	/*
+	 * One report: two threads (say two block workers) that trap at once would
+	 * both write, so the second waits for the first's exit_group instead
+	 * (nanosleep: every kind's filter has it).
+	 */
+	static int reported;
+	if (__atomic_exchange_n(&reported, 1, __ATOMIC_SEQ_CST)) {
+		struct timespec ts = { .tv_sec = 1 };
+
+		for (;;)
+			syscall(SYS_nanosleep, &ts, NULL);
+	}
 	/* Raw calls: a sanitizer's _exit would run its leak check here, itself forbidden. */
 	syscall(SYS_write, STDERR_FILENO, line, n);
 	syscall(SYS_exit_group, CONFINE_EXIT_BAD_SYSCALL);
