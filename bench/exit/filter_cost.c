@@ -72,7 +72,8 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	static const double exit_us[] = { 1.0, 10.85, 44.7 };
-	static const char *const where[] = { "a fast host (assumed)", "this PVM host (bench/exit/run)",
+	static const char *const where[] = { "a fast host (assumed)",
+					     "this PVM host (bench/exit/run)",
 					     "the sandbox's L1 (bench/exit/run-sandbox)" };
 	long calls = argc > 1 ? atol(argv[1]) : 2000000;
 	int rounds = argc > 2 ? atoi(argv[2]) : 7;
