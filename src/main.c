@@ -326,12 +326,21 @@ struct incoming {
 	struct runner *r;
 	struct vm_incoming *in;
 	struct vm_restore_opts o;
-	struct vm_net_override ov[VM_MAX_NETS];
-	char ov_id[VM_MAX_NETS][64], ov_tap[VM_MAX_NETS][16];
+	struct vm_net_override ov[VM_MAX_NETS]; /* their strings are the incoming's own copies */
 	pthread_t thread;
 	int ret;
 	char err[512];
 };
+
+static void incoming_free(struct incoming *ic)
+{
+	vm_incoming_free(ic->in);
+	for (unsigned i = 0; i < ic->o.nr_net_overrides; i++) {
+		free((char *)ic->ov[i].id);
+		free((char *)ic->ov[i].tap);
+	}
+	free(ic);
+}
 
 /* The VM is loaded, its disks locked: it becomes the process's VM, with the console. */
 static int incoming_ready(void *opaque, struct vm *vm, struct vm_config *cfg, char *err,
@@ -383,24 +392,27 @@ static int incoming_start(struct runner *r, const char *addr, const struct vm_ne
 	}
 	ic->r = r;
 	ic->o.migrated = true;
-	for (unsigned i = 0; i < nr_ov; i++) {
-		snprintf(ic->ov_id[i], sizeof(ic->ov_id[i]), "%s", ov[i].id);
-		snprintf(ic->ov_tap[i], sizeof(ic->ov_tap[i]), "%s", ov[i].tap);
-		ic->ov[i] = (struct vm_net_override){ .id = ic->ov_id[i], .tap = ic->ov_tap[i] };
-	}
 	ic->o.net_overrides = ic->ov;
-	ic->o.nr_net_overrides = nr_ov;
+	for (unsigned i = 0; i < nr_ov; i++) {
+		ic->ov[i] = (struct vm_net_override){ .id = strdup(ov[i].id),
+						      .tap = strdup(ov[i].tap) };
+		ic->o.nr_net_overrides = i + 1;
+		if (!ic->ov[i].id || !ic->ov[i].tap) {
+			incoming_free(ic);
+			snprintf(err, err_len, "out of memory");
+			return -ENOMEM;
+		}
+	}
 	ret = vm_incoming_listen(&ic->in, addr, err, err_len);
 	if (ret) {
-		free(ic);
+		incoming_free(ic);
 		return ret;
 	}
 	log_info("migration: waiting for a source on %s", addr);
 	ret = pthread_create(&ic->thread, NULL, incoming_thread, ic);
 	if (ret) {
 		snprintf(err, err_len, "cannot start the migration thread: %s", strerror(ret));
-		vm_incoming_free(ic->in);
-		free(ic);
+		incoming_free(ic);
 		return -ret;
 	}
 	r->incoming = ic;
@@ -423,8 +435,7 @@ static void incoming_finish(struct runner *r, int *status)
 		log_warn("migration: the guest arrived as vmon was stopping; it ended");
 	if (ic->ret && ic->ret != -ECANCELED)
 		fprintf(stderr, "vmon: %s\n", ic->err);
-	vm_incoming_free(ic->in);
-	free(ic);
+	incoming_free(ic);
 	r->incoming = NULL;
 }
 
