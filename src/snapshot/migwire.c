@@ -42,6 +42,34 @@ static void put32(uint8_t *p, uint32_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+void migwire_put_pages(uint8_t out[MIGWIRE_PAGES_HEADER], uint32_t region, uint64_t first,
+		       uint32_t count)
+{
+	put32(out, region);
+	put64(out + 4, first);
+	put32(out + 12, count);
+}
+
+void migwire_put_zeros(uint8_t out[MIGWIRE_ZEROS_LEN], uint32_t region, uint64_t first,
+		       uint64_t count)
+{
+	put32(out, region);
+	put64(out + 4, first);
+	put64(out + 12, count);
+}
+
+void migwire_put_hello(uint8_t out[MIGWIRE_HELLO_HEAD])
+{
+	memcpy(out, MIGWIRE_HELLO_MAGIC, 8);
+	put32(out + 8, MIGWIRE_PROTOCOL);
+}
+
 void migwire_put_header(uint8_t hdr[MIGWIRE_FRAME_HEADER], uint32_t type, uint32_t len)
 {
 	put32(hdr, type);
@@ -60,7 +88,7 @@ int migwire_check_header(const uint8_t hdr[MIGWIRE_FRAME_HEADER], uint32_t *type
 
 	switch (t) {
 	case MIGWIRE_HELLO:
-		lo = 12;
+		lo = MIGWIRE_HELLO_HEAD;
 		hi = MIGWIRE_MAX_HELLO;
 		break;
 	case MIGWIRE_PAGES:
@@ -158,7 +186,8 @@ int migwire_decode_hello(const struct migwire_msg *m, const uint8_t **snap, size
 {
 	uint32_t version;
 
-	if (m->type != MIGWIRE_HELLO || m->len < 12 || memcmp(m->payload, MIGWIRE_HELLO_MAGIC, 8)) {
+	if (m->type != MIGWIRE_HELLO || m->len < MIGWIRE_HELLO_HEAD ||
+	    memcmp(m->payload, MIGWIRE_HELLO_MAGIC, 8)) {
 		snprintf(err, err_len, "migration stream: not a vmon migration (bad HELLO)");
 		return -EINVAL;
 	}
@@ -169,8 +198,8 @@ int migwire_decode_hello(const struct migwire_msg *m, const uint8_t **snap, size
 			 MIGWIRE_PROTOCOL);
 		return -EPROTO;
 	}
-	*snap = m->payload + 12;
-	*snap_len = m->len - 12;
+	*snap = m->payload + MIGWIRE_HELLO_HEAD;
+	*snap_len = m->len - MIGWIRE_HELLO_HEAD;
 	return 0;
 }
 

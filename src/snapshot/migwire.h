@@ -44,6 +44,7 @@
 #define MIGWIRE_PAGES_HEADER 16u
 #define MIGWIRE_ZEROS_LEN 20u
 #define MIGWIRE_MAX_REASON 512u
+#define MIGWIRE_HELLO_HEAD 12u /* magic, protocol */
 #define MIGWIRE_MAX_HELLO (1u << 20)
 #define MIGWIRE_MAX_STATE (64u << 20) /* == SNAPFILE_MAX_FILE_BYTES */
 
@@ -98,6 +99,18 @@ struct migwire_pages {
 	uint64_t count;
 	const uint8_t *data; /* count * 4096 bytes, PAGES only */
 };
+
+/*
+ * migwire_put_pages / migwire_put_zeros / migwire_put_hello - the fixed part
+ * of a PAGES message (MIGWIRE_PAGES_HEADER bytes; the pages follow), a whole
+ * ZEROS payload, and HELLO's magic and protocol (12 bytes; the state file
+ * follows): what the decoders below read back.
+ */
+void migwire_put_pages(uint8_t out[MIGWIRE_PAGES_HEADER], uint32_t region, uint64_t first,
+		       uint32_t count);
+void migwire_put_zeros(uint8_t out[MIGWIRE_ZEROS_LEN], uint32_t region, uint64_t first,
+		       uint64_t count);
+void migwire_put_hello(uint8_t out[MIGWIRE_HELLO_HEAD]);
 
 /* migwire_decode_pages - decode PAGES or ZEROS @m. 0 or -EINVAL with @err. */
 int migwire_decode_pages(const struct migwire_msg *m, struct migwire_pages *p, char *err,

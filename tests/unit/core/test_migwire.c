@@ -41,9 +41,7 @@ static size_t frame(uint8_t *out, uint32_t type, const void *payload, uint32_t l
 static size_t pages_payload(uint8_t *p, uint32_t region, uint64_t first, uint32_t count,
 			    uint8_t fill)
 {
-	put32(p, region);
-	put64(p + 4, first);
-	put32(p + 12, count);
+	migwire_put_pages(p, region, first, count);
 	memset(p + MIGWIRE_PAGES_HEADER, fill, (size_t)count * GMEM_PAGE_SIZE);
 	return MIGWIRE_PAGES_HEADER + (size_t)count * GMEM_PAGE_SIZE;
 }
@@ -320,17 +318,14 @@ TEST(migwire_writes_a_whole_stream_as_a_seed)
 {
 	static uint8_t stream[MIGWIRE_PAGES_HEADER + GMEM_PAGE_SIZE + 256];
 	static uint8_t payload[MIGWIRE_PAGES_HEADER + GMEM_PAGE_SIZE];
-	uint8_t hello[12], z[MIGWIRE_ZEROS_LEN];
+	uint8_t hello[MIGWIRE_HELLO_HEAD], z[MIGWIRE_ZEROS_LEN];
 	size_t n = 0;
 
-	memcpy(hello, MIGWIRE_HELLO_MAGIC, 8);
-	put32(hello + 8, MIGWIRE_PROTOCOL);
+	migwire_put_hello(hello);
 	n += frame(stream + n, MIGWIRE_HELLO, hello, sizeof(hello));
 	n += frame(stream + n, MIGWIRE_PAGES, payload,
 		   (uint32_t)pages_payload(payload, 0, 1, 1, 0x11));
-	put32(z, 0);
-	put64(z + 4, 2);
-	put64(z + 12, 3);
+	migwire_put_zeros(z, 0, 2, 3);
 	n += frame(stream + n, MIGWIRE_ZEROS, z, sizeof(z));
 	n += frame(stream + n, MIGWIRE_STATE, "x", 1);
 	n += frame(stream + n, MIGWIRE_GO, NULL, 0);
