@@ -304,16 +304,30 @@ static int send_counted(struct vm_migration *m, uint32_t type, const void *a, si
 	return 0;
 }
 
-static void put32(uint8_t *p, uint32_t v)
+/* The 64-bit words of a dirty bitmap of region @r. */
+static size_t map_words(const struct gmem_region *r)
 {
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
+	return (size_t)((gmem_region_pages(r) + 63) / 64);
 }
 
-static void put64(uint8_t *p, uint64_t v)
+/*
+ * OR @maps into gmem's device-write bitmaps, where the next collection
+ * (vm_state_collect_dirty) takes them again. Any thread: atomic per word.
+ */
+static void give_back(struct vm *vm, uint64_t *const *maps)
 {
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
+	for (unsigned i = 0; i < vm->gmem.nr_regions; i++) {
+		uint64_t *dev = gmem_dirty_bitmap(&vm->gmem, i);
+
+		for (size_t k = 0; dev && maps[i] && k < map_words(&vm->gmem.regions[i]); k++)
+			__atomic_or_fetch(&dev[k], maps[i][k], __ATOMIC_RELAXED);
+	}
+}
+
+/* Is the pre-copy past timeout_s? */
+static bool past_limit(const struct vm_migration *m)
+{
+	return now_us() - m->t_start >= (uint64_t)m->p.timeout_s * 1000000u;
 }
 
 static bool bit(const uint64_t *map, uint64_t p)
@@ -335,7 +349,7 @@ static int send_pages(struct vm_migration *m, unsigned ri, const uint64_t *map, 
 	int ret = 0;
 
 	while (p < npages && !ret) {
-		uint8_t hdr[MIGWIRE_ZEROS_LEN];
+		uint8_t hdr[MIGWIRE_ZEROS_LEN]; /* or MIGWIRE_PAGES_HEADER, the shorter */
 		bool zero;
 		uint64_t n = 1;
 
@@ -351,18 +365,16 @@ static int send_pages(struct vm_migration *m, unsigned ri, const uint64_t *map, 
 		while (p + n < npages && bit(map, p + n) && (zero || n < MIGWIRE_MAX_PAGES) &&
 		       memfile_page_is_zero(r->hva + (p + n) * GMEM_PAGE_SIZE) == zero)
 			n++;
-		put32(hdr, ri);
-		put64(hdr + 4, p);
 		if (zero) {
 			zeros += n;
 			if (!skip_zero) {
-				put64(hdr + 12, n);
+				migwire_put_zeros(hdr, ri, p, n);
 				ret = send_counted(m, MIGWIRE_ZEROS, hdr, MIGWIRE_ZEROS_LEN, NULL,
 						   0, paced, err, err_len);
 			}
 		} else {
 			data += n;
-			put32(hdr + 12, (uint32_t)n);
+			migwire_put_pages(hdr, ri, p, (uint32_t)n);
 			/*
 			 * A copy first: the guest may write these pages while they go, and the
 			 * CRC must be of the bytes sent (the write is in the next round's log).
@@ -378,8 +390,7 @@ static int send_pages(struct vm_migration *m, unsigned ri, const uint64_t *map, 
 		}
 		/* past the limit, a cancel need not wait for the round's end (a forced stop does)
 		 */
-		if (!ret && paced && !m->p.force_on_timeout &&
-		    now_us() - m->t_start >= (uint64_t)m->p.timeout_s * 1000000u) {
+		if (!ret && paced && !m->p.force_on_timeout && past_limit(m)) {
 			snprintf(err, err_len,
 				 "pre-copy did not converge in %u s (round %u not finished): "
 				 "cancelled, "
@@ -401,8 +412,7 @@ static int send_initial(struct vm_migration *m, char *err, size_t err_len)
 {
 	for (unsigned i = 0; i < m->vm->gmem.nr_regions; i++) {
 		const struct gmem_region *r = &m->vm->gmem.regions[i];
-		size_t words = (r->len_bytes / GMEM_PAGE_SIZE + 63) / 64;
-		uint64_t *map = calloc(words ? words : 1, sizeof(uint64_t));
+		uint64_t *map = calloc(map_words(r) ? map_words(r) : 1, sizeof(uint64_t));
 		int ret;
 
 		if (!map) {
@@ -427,9 +437,7 @@ static int take_dirty(struct vm_migration *m, uint64_t **maps, uint64_t *count, 
 
 	*count = 0;
 	for (unsigned i = 0; !ret && i < vm->gmem.nr_regions; i++) {
-		size_t words = (vm->gmem.regions[i].len_bytes / GMEM_PAGE_SIZE + 63) / 64;
-
-		for (size_t k = 0; k < words; k++) {
+		for (size_t k = 0; k < map_words(&vm->gmem.regions[i]); k++) {
 			*count += (uint64_t)__builtin_popcountll(maps[i][k]);
 			if (m->had_tracking && m->sent[i])
 				m->sent[i][k] |= maps[i][k];
@@ -479,14 +487,7 @@ static void undo(struct vm_migration *m, bool paused)
 	struct vm *vm = m->vm;
 
 	if (m->had_tracking) {
-		/* the bits taken go back, so a user's next Diff snapshot still has them */
-		for (unsigned i = 0; i < vm->gmem.nr_regions; i++) {
-			uint64_t *dev = gmem_dirty_bitmap(&vm->gmem, i);
-			size_t words = (vm->gmem.regions[i].len_bytes / GMEM_PAGE_SIZE + 63) / 64;
-
-			for (size_t k = 0; dev && m->sent[i] && k < words; k++)
-				__atomic_or_fetch(&dev[k], m->sent[i][k], __ATOMIC_RELAXED);
-		}
+		give_back(vm, m->sent); /* so a user's next Diff snapshot still has them */
 	} else if (vm->dirty_tracking) {
 		set_tracking(m, false, paused);
 	}
@@ -562,7 +563,6 @@ static void fail(struct vm_migration *m, int ret, const char *err)
 /* Pre-copy rounds until the rest fits in the downtime (or the limits say otherwise). */
 static int precopy(struct vm_migration *m, char *err, size_t err_len)
 {
-	uint64_t limit_us = (uint64_t)m->p.timeout_s * 1000000u;
 	uint64_t *maps[GMEM_MAX_REGIONS] = { 0 };
 	int ret;
 
@@ -597,10 +597,9 @@ static int precopy(struct vm_migration *m, char *err, size_t err_len)
 		log_info("migration: round %u sent %llu KiB in %llu ms; %llu pages dirtied", round,
 			 (unsigned long long)(m->round_bytes >> 10),
 			 (unsigned long long)(elapsed / 1000), (unsigned long long)dirty);
-		if (dirty == 0 ||
-		    (rate && dirty * GMEM_PAGE_SIZE / (rate ? rate : 1) <= m->p.max_downtime_ms))
+		if (dirty == 0 || (rate && dirty * GMEM_PAGE_SIZE / rate <= m->p.max_downtime_ms))
 			break;
-		if (now_us() - m->t_start >= limit_us || round + 1 >= MAX_ROUNDS) {
+		if (past_limit(m) || round + 1 >= MAX_ROUNDS) {
 			if (m->p.force_on_timeout) {
 				log_warn("migration: not converging after %u rounds; stopping the "
 					 "VM to copy the rest",
@@ -621,17 +620,8 @@ static int precopy(struct vm_migration *m, char *err, size_t err_len)
 			break;
 		}
 	}
-	/* the pages of the last round's dirty maps are sent again below, in stop-and-copy */
-	if (!ret) {
-		for (unsigned i = 0; i < m->vm->gmem.nr_regions; i++) {
-			uint64_t *dev = gmem_dirty_bitmap(&m->vm->gmem, i);
-			size_t words =
-				(m->vm->gmem.regions[i].len_bytes / GMEM_PAGE_SIZE + 63) / 64;
-
-			for (size_t k = 0; dev && maps[i] && k < words; k++)
-				__atomic_or_fetch(&dev[k], maps[i][k], __ATOMIC_RELAXED);
-		}
-	}
+	if (!ret)
+		give_back(m->vm, maps); /* the last round's dirty pages: stop-and-copy sends them */
 	free_maps(maps);
 	return ret;
 }
@@ -780,7 +770,6 @@ static int prepare(struct vm_migration *m, char *err, size_t err_len)
 {
 	struct vm *vm = m->vm;
 	struct hv_vcpu_state cs;
-	struct snapfile_header *h = m->hello_hdr;
 	int ret;
 
 	if (vm_pause(vm)) {
@@ -792,9 +781,7 @@ static int prepare(struct vm_migration *m, char *err, size_t err_len)
 	if (ret) {
 		snprintf(err, err_len, "cannot read vCPU 0's state: %s", strerror(-ret));
 	} else {
-		h->tsc_khz = cs.tsc_khz;
-		h->nr_cpuid = cs.nr_cpuid < SNAPFILE_MAX_CPUID ? cs.nr_cpuid : SNAPFILE_MAX_CPUID;
-		memcpy(h->cpuid, cs.cpuid, h->nr_cpuid * sizeof(cs.cpuid[0]));
+		vm_state_header_cpu(m->hello_hdr, &cs);
 	}
 	hv_vcpu_state_free(&cs);
 	if (!ret && !m->had_tracking) {
@@ -812,15 +799,14 @@ static int hello(struct vm_migration *m, char *err, size_t err_len)
 {
 	struct state_writer cfg, file;
 	struct migwire_msg msg;
-	uint8_t head[12];
+	uint8_t head[MIGWIRE_HELLO_HEAD];
 	int ret;
 
 	state_writer_init(&cfg);
 	state_writer_init(&file);
 	vm_state_config(&m->vm->cfg, &cfg);
 	ret = snapfile_encode(m->hello_hdr, &cfg, &file, err, err_len);
-	memcpy(head, MIGWIRE_HELLO_MAGIC, 8);
-	put32(head + 8, MIGWIRE_PROTOCOL);
+	migwire_put_hello(head);
 	if (!ret)
 		ret = send_counted(m, MIGWIRE_HELLO, head, sizeof(head), file.buf, file.len, false,
 				   err, err_len);
@@ -872,7 +858,7 @@ int vm_migration_start(struct vm_migration **out, struct vm *vm, const struct vm
 	vm_state_header(vm, m->hello_hdr);
 	m->had_tracking = vm->dirty_tracking;
 	for (unsigned i = 0; m->had_tracking && i < vm->gmem.nr_regions; i++) {
-		size_t words = (vm->gmem.regions[i].len_bytes / GMEM_PAGE_SIZE + 63) / 64;
+		size_t words = map_words(&vm->gmem.regions[i]);
 
 		m->sent[i] = calloc(words ? words : 1, sizeof(uint64_t));
 		if (!m->sent[i]) {

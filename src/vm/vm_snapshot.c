@@ -280,6 +280,13 @@ static int save_memory(struct save_job *j)
 	return memfile_write_full(j->mem_path, &vm->gmem, &j->mem_written, j->err, j->err_len);
 }
 
+void vm_state_header_cpu(struct snapfile_header *hdr, const struct hv_vcpu_state *cs)
+{
+	hdr->tsc_khz = cs->tsc_khz;
+	hdr->nr_cpuid = cs->nr_cpuid < SNAPFILE_MAX_CPUID ? cs->nr_cpuid : SNAPFILE_MAX_CPUID;
+	memcpy(hdr->cpuid, cs->cpuid, hdr->nr_cpuid * sizeof(cs->cpuid[0]));
+}
+
 int vm_state_take(struct vm *vm, struct state_writer *w, struct snapfile_header *hdr, char *err,
 		  size_t err_len)
 {
@@ -299,12 +306,8 @@ int vm_state_take(struct vm *vm, struct state_writer *w, struct snapfile_header 
 			hv_vcpu_state_free(&cs);
 			return ret;
 		}
-		if (i == 0) {
-			hdr->tsc_khz = cs.tsc_khz;
-			hdr->nr_cpuid =
-				cs.nr_cpuid < SNAPFILE_MAX_CPUID ? cs.nr_cpuid : SNAPFILE_MAX_CPUID;
-			memcpy(hdr->cpuid, cs.cpuid, hdr->nr_cpuid * sizeof(cs.cpuid[0]));
-		}
+		if (i == 0)
+			vm_state_header_cpu(hdr, &cs);
 		hv_vcpu_state_save(&cs, i, w);
 		hv_vcpu_state_free(&cs);
 	}
@@ -517,8 +520,31 @@ static int check_cpu(const struct snapfile_header *h, char *err, size_t err_len)
 	return 0;
 }
 
+/* Apply @o's network overrides to @c. 0 or -errno with @err. */
 static int apply_overrides(struct vm_config *c, const struct vm_restore_opts *o, char *err,
-			   size_t err_len);
+			   size_t err_len)
+{
+	for (unsigned k = 0; o && k < o->nr_net_overrides; k++) {
+		unsigned i;
+		char *tap;
+
+		for (i = 0; i < c->nr_nets; i++)
+			if (!strcmp(c->nets[i].id, o->net_overrides[k].id))
+				break;
+		if (i == c->nr_nets) {
+			snprintf(err, err_len,
+				 "network_overrides: the snapshot has no interface '%s'",
+				 o->net_overrides[k].id);
+			return -EINVAL;
+		}
+		tap = strdup(o->net_overrides[k].tap);
+		if (!tap)
+			return -ENOMEM;
+		free(c->nets[i].tap);
+		c->nets[i].tap = tap;
+	}
+	return 0;
+}
 
 int vm_check_cpuid(struct vm *vm, const struct snapfile_header *h, char *err, size_t err_len)
 {
@@ -812,32 +838,6 @@ out:
 }
 
 /* ---- a migration's destination (vm_migrate.c) ---- */
-
-/* Apply @o's network overrides to @c. 0 or -errno with @err. */
-static int apply_overrides(struct vm_config *c, const struct vm_restore_opts *o, char *err,
-			   size_t err_len)
-{
-	for (unsigned k = 0; o && k < o->nr_net_overrides; k++) {
-		unsigned i;
-		char *tap;
-
-		for (i = 0; i < c->nr_nets; i++)
-			if (!strcmp(c->nets[i].id, o->net_overrides[k].id))
-				break;
-		if (i == c->nr_nets) {
-			snprintf(err, err_len,
-				 "network_overrides: the snapshot has no interface '%s'",
-				 o->net_overrides[k].id);
-			return -EINVAL;
-		}
-		tap = strdup(o->net_overrides[k].tap);
-		if (!tap)
-			return -ENOMEM;
-		free(c->nets[i].tap);
-		c->nets[i].tap = tap;
-	}
-	return 0;
-}
 
 int vm_incoming_config(const void *buf, size_t len, const struct vm_restore_opts *o,
 		       struct snapfile_header *hdr, struct vm_config *cfg, char *err,

@@ -85,6 +85,10 @@ struct state_writer;
 /* vm_state_header - @hdr for @vm: versions, host CPU, vCPUs, RAM layout (CPUID and TSC: 0). */
 void vm_state_header(struct vm *vm, struct snapfile_header *hdr);
 
+/* vm_state_header_cpu - @hdr's TSC rate and guest CPUID, from vCPU 0's state @cs. */
+struct hv_vcpu_state;
+void vm_state_header_cpu(struct snapfile_header *hdr, const struct hv_vcpu_state *cs);
+
 /* vm_state_config - @c as the "vm_config" section of @w. */
 void vm_state_config(const struct vm_config *c, struct state_writer *w);
 
