@@ -345,8 +345,8 @@ void vm_pci_unlock_disks(struct vm *vm)
  */
 static void announce_one(struct net_tap *t, const uint8_t mac[6])
 {
-	uint8_t hdr[12] = { 0 }, f[60] = { 0 };
-	struct iovec iov[2] = { { hdr, 10 }, { f, sizeof(f) } };
+	uint8_t hdr[12] = { 0 }, f[60] = { 0 }; /* hdr: a virtio_net_hdr_v1, 12 bytes */
+	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { f, sizeof(f) } };
 	bool vnet = net_tap_has_vnet_hdr(t);
 
 	memset(f, 0xff, 6); /* broadcast */
