@@ -21,6 +21,11 @@ const char *cli_usage(void)
 	       "       vmon run --incoming tcp:IP:PORT|unix:PATH   receive a live-migrated VM\n"
 	       "       vmon snapshot-merge BASE DIFF   lay a Diff snapshot's memory file onto "
 	       "its base\n"
+	       "       vmon migrate --api-sock SOCK --to ADDR [--max-downtime-ms N]\n"
+	       "            [--max-bandwidth-mib-s N] [--timeout-s N] [--on-timeout cancel|force]\n"
+	       "                                move the VM of the vmon serving SOCK, live, to\n"
+	       "                                ADDR (another vmon's run --incoming ADDR), and\n"
+	       "                                follow it to its end (status 0: it runs there)"
 	       "       vmon --help | --version\n"
 	       "\n"
 	       "run options:\n"
@@ -238,8 +243,97 @@ void cli_free(struct cli *cli)
 	free(cli->incoming);
 	free(cli->merge_base);
 	free(cli->merge_diff);
+	free(cli->mig.to);
+	cli->mig.to = NULL;
 	cli->api_sock = cli->config_file = cli->restore = cli->mem_file = cli->incoming = NULL;
 	cli->merge_base = cli->merge_diff = NULL;
+}
+
+/* `vmon migrate --api-sock SOCK --to ADDR [--max-downtime-ms N] ...` (argv[0] is "migrate") */
+static int parse_migrate(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
+{
+	enum { M_SOCK = 1, M_TO, M_DOWNTIME, M_BANDWIDTH, M_TIMEOUT, M_ON_TIMEOUT };
+	static const struct option opts[] = {
+		{ "api-sock", required_argument, NULL, M_SOCK },
+		{ "to", required_argument, NULL, M_TO },
+		{ "max-downtime-ms", required_argument, NULL, M_DOWNTIME },
+		{ "max-bandwidth-mib-s", required_argument, NULL, M_BANDWIDTH },
+		{ "timeout-s", required_argument, NULL, M_TIMEOUT },
+		{ "on-timeout", required_argument, NULL, M_ON_TIMEOUT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned *num[] = { [M_DOWNTIME] = &cli->mig.max_downtime_ms,
+			    [M_BANDWIDTH] = &cli->mig.max_bandwidth_mib_s,
+			    [M_TIMEOUT] = &cli->mig.timeout_s };
+	char why[256];
+	int c, ret = 0;
+
+	cli->command = CLI_MIGRATE;
+	optind = 1;
+	opterr = 0;
+	while (!ret && (c = getopt_long(argc, argv, ":v", opts, NULL)) != -1) {
+		switch (c) {
+		case M_SOCK:
+			ret = set_str(&cli->api_sock, optarg);
+			break;
+		case M_TO:
+			if (vm_migrate_addr_check(optarg, why, sizeof(why))) {
+				snprintf(err, err_len, "--to: %s", why);
+				return -EINVAL;
+			}
+			ret = set_str(&cli->mig.to, optarg);
+			break;
+		case M_DOWNTIME:
+		case M_BANDWIDTH:
+		case M_TIMEOUT: {
+			char *end;
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' || !n ||
+			    n > 86400000) {
+				snprintf(err, err_len, "--%s: expected 1..86400000, got '%s'",
+					 opts[c - 1].name, optarg);
+				return -EINVAL;
+			}
+			*num[c] = (unsigned)n;
+			break;
+		}
+		case M_ON_TIMEOUT:
+			if (strcmp(optarg, "cancel") && strcmp(optarg, "force")) {
+				snprintf(err, err_len,
+					 "--on-timeout: expected cancel or force, got '%s'",
+					 optarg);
+				return -EINVAL;
+			}
+			cli->mig.on_timeout = !strcmp(optarg, "force") ? "force" : "cancel";
+			break;
+		case 'v':
+			cli->verbose++;
+			break;
+		case ':':
+			snprintf(err, err_len, "option '%s' needs a value", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			snprintf(err, err_len, "migrate: unknown option '%s'", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (ret) {
+		snprintf(err, err_len, "out of memory");
+		return ret;
+	}
+	if (optind < argc) {
+		snprintf(err, err_len, "migrate: unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (!cli->api_sock || !cli->mig.to) {
+		snprintf(err, err_len, "usage: vmon migrate --api-sock SOCK --to ADDR [options]");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
@@ -270,6 +364,8 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 		}
 		return 0;
 	}
+	if (!strcmp(argv[1], "migrate"))
+		return parse_migrate(argc - 1, argv + 1, cli, err, err_len);
 	if (!strcmp(argv[1], "run") || !strcmp(argv[1], "info")) {
 		cli->command = !strcmp(argv[1], "run") ? CLI_RUN : CLI_INFO;
 		argc--;

@@ -1,5 +1,5 @@
 /*
- * cli.h — the command line: `vmon run ...`, `vmon info`, and the
+ * cli.h — the command line: `vmon run ...`, `vmon info`, `vmon migrate`, and the
  * Firecracker-style `vmon --api-sock PATH | --config-file FILE [--no-api]`.
  * Parsing only; nothing here touches KVM or files.
  */
@@ -11,7 +11,22 @@
 
 #include "vm/vm_config.h"
 
-enum cli_command { CLI_RUN, CLI_INFO, CLI_HELP, CLI_VERSION, CLI_API, CLI_SNAPSHOT_MERGE };
+enum cli_command {
+	CLI_RUN,
+	CLI_INFO,
+	CLI_HELP,
+	CLI_VERSION,
+	CLI_API,
+	CLI_SNAPSHOT_MERGE,
+	CLI_MIGRATE
+};
+
+/* `vmon migrate --api-sock SOCK --to ADDR [...]`: PUT /migration/send's fields (0: not given) */
+struct cli_migrate {
+	char *to;
+	unsigned max_downtime_ms, max_bandwidth_mib_s, timeout_s;
+	const char *on_timeout; /* "cancel" or "force", or NULL */
+};
 
 struct cli {
 	enum cli_command command;
@@ -25,6 +40,7 @@ struct cli {
 	char *mem_file; /* --mem-file MEM: its memory file */
 	char *incoming; /* run --incoming ADDR: a live migration's destination */
 	char *merge_base, *merge_diff; /* snapshot-merge BASE DIFF */
+	struct cli_migrate mig; /* migrate (its --api-sock is @api_sock) */
 	int verbose; /* -v, repeatable */
 };
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cmd_migrate.h"
 #include "config.h"
 #ifdef HAVE_API
 #include "api/api.h"
@@ -257,6 +258,15 @@ static int runner_wait(struct runner *r, bool *restart)
 		vm_end(vm, VMON_EXIT_HOST, "event loop failed");
 	}
 	status = vm_join(vm);
+	/* a client following the migration that ended this VM hears its end (up to 2 s) */
+	for (int i = 0; i < 40; i++) {
+		pthread_mutex_lock(&r->lock);
+		bool awaited = vm_migration_outcome_awaited(r->mig);
+		pthread_mutex_unlock(&r->lock);
+		if (!awaited)
+			break;
+		usleep(50 * 1000);
+	}
 	pthread_mutex_lock(&r->lock);
 	mig = r->mig;
 	r->mig = NULL;
@@ -832,6 +842,15 @@ int main(int argc, char **argv)
 		break;
 	case CLI_SNAPSHOT_MERGE:
 		status = run_merge(&cli);
+		break;
+	case CLI_MIGRATE:
+#ifdef HAVE_API
+		status = cmd_migrate(&cli);
+#else
+		fprintf(stderr, "vmon: this vmon was built without the API (json-c), which migrate "
+				"speaks\n");
+		status = VMON_EXIT_USAGE;
+#endif
 		break;
 	case CLI_API:
 	default:

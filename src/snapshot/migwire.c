@@ -17,6 +17,7 @@ static const char *const type_names[] = {
 	[MIGWIRE_HELLO] = "HELLO", [MIGWIRE_ACCEPT] = "ACCEPT", [MIGWIRE_PAGES] = "PAGES",
 	[MIGWIRE_ZEROS] = "ZEROS", [MIGWIRE_STATE] = "STATE",	[MIGWIRE_READY] = "READY",
 	[MIGWIRE_GO] = "GO",	   [MIGWIRE_DONE] = "DONE",	[MIGWIRE_ERROR] = "ERROR",
+	[MIGWIRE_SYNC] = "SYNC",
 };
 
 const char *migwire_type_name(uint32_t type)
@@ -106,6 +107,7 @@ int migwire_check_header(const uint8_t hdr[MIGWIRE_FRAME_HEADER], uint32_t *type
 	case MIGWIRE_READY:
 	case MIGWIRE_GO:
 	case MIGWIRE_DONE:
+	case MIGWIRE_SYNC:
 		break;
 	case MIGWIRE_ERROR:
 		lo = 1;
@@ -216,7 +218,7 @@ int migwire_expect(enum migwire_phase *phase, uint32_t type, char *err, size_t e
 		}
 		break;
 	case MIGWIRE_WANT_MEMORY:
-		if (type == MIGWIRE_PAGES || type == MIGWIRE_ZEROS) {
+		if (type == MIGWIRE_PAGES || type == MIGWIRE_ZEROS || type == MIGWIRE_SYNC) {
 			ok = true;
 		} else if (type == MIGWIRE_STATE) {
 			ok = true;
@@ -246,16 +248,17 @@ int migwire_expect(enum migwire_phase *phase, uint32_t type, char *err, size_t e
 	return 0;
 }
 
-int migwire_apply_pages(const struct gmem *gm, const struct migwire_pages *p, char *err,
-			size_t err_len)
+/* Where @p's pages lie in @gm (whole range checked): their host address, or NULL with @err. */
+static uint8_t *pages_at(const struct gmem *gm, const struct migwire_pages *p, char *err,
+			 size_t err_len)
 {
 	const struct gmem_region *r;
-	uint64_t end, off, len;
+	uint64_t end;
 
 	if (p->region >= gm->nr_regions) {
 		snprintf(err, err_len, "migration stream: pages for region %u of %u", p->region,
 			 gm->nr_regions);
-		return -EINVAL;
+		return NULL;
 	}
 	r = &gm->regions[p->region];
 	if (__builtin_add_overflow(p->first, p->count, &end) ||
@@ -264,19 +267,36 @@ int migwire_apply_pages(const struct gmem *gm, const struct migwire_pages *p, ch
 			 "migration stream: pages %llu+%llu lie outside region %u (%llu pages)",
 			 (unsigned long long)p->first, (unsigned long long)p->count, p->region,
 			 (unsigned long long)(r->len_bytes / GMEM_PAGE_SIZE));
-		return -EINVAL;
+		return NULL;
 	}
-	off = p->first * GMEM_PAGE_SIZE;
-	len = p->count * GMEM_PAGE_SIZE;
+	return r->hva + p->first * GMEM_PAGE_SIZE;
+}
+
+int migwire_apply_pages(const struct gmem *gm, const struct migwire_pages *p, char *err,
+			size_t err_len)
+{
+	uint8_t *at = pages_at(gm, p, err, err_len);
+	const struct gmem_region *r;
+	uint64_t len = p->count * GMEM_PAGE_SIZE;
+
+	if (!at)
+		return -EINVAL;
+	r = &gm->regions[p->region];
 	if (p->data)
-		memcpy(r->hva + off, p->data, len);
-	else if (!r->owned || r->fd >= 0 || madvise(r->hva + off, len, MADV_DONTNEED))
-		memset(r->hva + off, 0, len);
+		memcpy(at, p->data, len);
+	else if (!r->owned || r->fd >= 0 || madvise(at, len, MADV_DONTNEED))
+		memset(at, 0, len);
 	return 0;
 }
 
 int migwire_send(int fd, uint32_t type, const void *a, size_t alen, const void *b, size_t blen,
 		 char *err, size_t err_len)
+{
+	return migwire_send_copy(fd, type, a, alen, (void *)b, NULL, blen, err, err_len);
+}
+
+int migwire_send_copy(int fd, uint32_t type, const void *a, size_t alen, void *b, const void *src,
+		      size_t blen, char *err, size_t err_len)
 {
 	uint8_t hdr[MIGWIRE_FRAME_HEADER], trailer[MIGWIRE_FRAME_TRAILER];
 	struct iovec iov[4] = {
@@ -294,7 +314,8 @@ int migwire_send(int fd, uint32_t type, const void *a, size_t alen, const void *
 		return -EINVAL;
 	}
 	migwire_put_header(hdr, type, (uint32_t)(alen + blen));
-	crc = crc32c(crc32c(crc32c(0, hdr, sizeof(hdr)), a, alen), b, blen);
+	crc = crc32c(crc32c(0, hdr, sizeof(hdr)), a, alen);
+	crc = src ? crc32c_copy(crc, b, src, blen) : crc32c(crc, b, blen);
 	put32(trailer, crc);
 	while (mh.msg_iovlen) {
 		ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
@@ -371,18 +392,14 @@ static int read_full(int fd, uint8_t *p, size_t len, int timeout_ms, char *err, 
 int migwire_recv(int fd, struct migwire_buf *b, struct migwire_msg *m, int timeout_ms, char *err,
 		 size_t err_len)
 {
-	uint8_t hdr[MIGWIRE_FRAME_HEADER];
-	uint32_t type, len;
-	size_t need;
-	int ret;
+	bool applied;
 
-	ret = read_full(fd, hdr, sizeof(hdr), timeout_ms, err, err_len);
-	if (ret)
-		return ret;
-	ret = migwire_check_header(hdr, &type, &len, err, err_len);
-	if (ret)
-		return ret;
-	need = MIGWIRE_FRAME_HEADER + (size_t)len + MIGWIRE_FRAME_TRAILER;
+	return migwire_recv_ram(fd, b, NULL, m, &applied, timeout_ms, err, err_len);
+}
+
+/* @b holds at least @need bytes: 0, or -ENOMEM with @err. */
+static int buf_reserve(struct migwire_buf *b, size_t need, char *err, size_t err_len)
+{
 	if (b->cap < need) {
 		uint8_t *d = realloc(b->data, need);
 
@@ -393,14 +410,83 @@ int migwire_recv(int fd, struct migwire_buf *b, struct migwire_msg *m, int timeo
 		b->data = d;
 		b->cap = need;
 	}
+	return 0;
+}
+
+/*
+ * The rest of a PAGES message whose frame header @b->data holds: its 16-byte
+ * header checked against @gm, its pages read straight into guest RAM, then
+ * the CRC over what landed there.
+ */
+static int recv_pages_in_place(int fd, struct migwire_buf *b, const struct gmem *gm, uint32_t len,
+			       struct migwire_msg *m, int timeout_ms, char *err, size_t err_len)
+{
+	uint8_t *ph = b->data + MIGWIRE_FRAME_HEADER, trailer[MIGWIRE_FRAME_TRAILER], *at;
+	struct migwire_pages p;
+	uint32_t crc;
+	int ret;
+
+	ret = read_full(fd, ph, MIGWIRE_PAGES_HEADER, timeout_ms, err, err_len);
+	if (ret)
+		return ret;
+	p = (struct migwire_pages){ .region = get32(ph),
+				    .first = get64(ph + 4),
+				    .count = get32(ph + 12) };
+	if (!p.count || p.count > MIGWIRE_MAX_PAGES ||
+	    len - MIGWIRE_PAGES_HEADER != p.count * GMEM_PAGE_SIZE) {
+		snprintf(err, err_len,
+			 "migration stream: PAGES says %llu pages but carries %u bytes",
+			 (unsigned long long)p.count, len - MIGWIRE_PAGES_HEADER);
+		return -EINVAL;
+	}
+	at = pages_at(gm, &p, err, err_len);
+	if (!at)
+		return -EINVAL;
+	ret = read_full(fd, at, p.count * GMEM_PAGE_SIZE, timeout_ms, err, err_len);
+	if (!ret)
+		ret = read_full(fd, trailer, sizeof(trailer), timeout_ms, err, err_len);
+	if (ret)
+		return ret;
+	crc = crc32c(crc32c(0, b->data, MIGWIRE_FRAME_HEADER + MIGWIRE_PAGES_HEADER), at,
+		     p.count * GMEM_PAGE_SIZE);
+	if (crc != get32(trailer)) {
+		snprintf(err, err_len, "migration stream: PAGES message: checksum mismatch");
+		return -EINVAL;
+	}
+	*m = (struct migwire_msg){ .type = MIGWIRE_PAGES, .len = len, .payload = ph };
+	return 0;
+}
+
+int migwire_recv_ram(int fd, struct migwire_buf *b, const struct gmem *gm, struct migwire_msg *m,
+		     bool *applied, int timeout_ms, char *err, size_t err_len)
+{
+	uint8_t hdr[MIGWIRE_FRAME_HEADER];
+	uint32_t type, len;
+	size_t need, used;
+	int ret;
+
+	*applied = false;
+	ret = read_full(fd, hdr, sizeof(hdr), timeout_ms, err, err_len);
+	if (ret)
+		return ret;
+	ret = migwire_check_header(hdr, &type, &len, err, err_len);
+	if (ret)
+		return ret;
+	need = type == MIGWIRE_PAGES && gm
+		       ? MIGWIRE_FRAME_HEADER + MIGWIRE_PAGES_HEADER
+		       : MIGWIRE_FRAME_HEADER + (size_t)len + MIGWIRE_FRAME_TRAILER;
+	ret = buf_reserve(b, need, err, err_len);
+	if (ret)
+		return ret;
 	memcpy(b->data, hdr, sizeof(hdr));
+	if (type == MIGWIRE_PAGES && gm) {
+		ret = recv_pages_in_place(fd, b, gm, len, m, timeout_ms, err, err_len);
+		*applied = !ret;
+		return ret;
+	}
 	ret = read_full(fd, b->data + MIGWIRE_FRAME_HEADER, need - MIGWIRE_FRAME_HEADER, timeout_ms,
 			err, err_len);
 	if (ret)
 		return ret;
-	{
-		size_t used;
-
-		return migwire_parse(b->data, need, m, &used, err, err_len);
-	}
+	return migwire_parse(b->data, need, m, &used, err, err_len);
 }

@@ -16,13 +16,16 @@
  *   PAGES    region u32, first page u64, count u32     source: count 1..MIGWIRE_MAX_PAGES
  *            (1..MIGWIRE_MAX_PAGES), count * 4096 bytes
  *   ZEROS    region u32, first page u64, count u64     source: pages now all zero
+ *   SYNC     -                                         source, at a pre-copy round's end;
+ *                                                      the destination echoes it once it has
+ *                                                      taken everything before it
  *   STATE    a whole state file, as a snapshot's       source, once the VM is paused
  *   READY    -                                         destination: loaded, paused
  *   GO       -                                         source: the guest is yours
  *   DONE     -                                         destination: the guest runs here
  *   ERROR    a reason, 1..MIGWIRE_MAX_REASON bytes     either side: the migration ends
  *
- * A receiver accepts HELLO, then PAGES/ZEROS in any number, then STATE,
+ * A receiver accepts HELLO, then PAGES/ZEROS/SYNC in any number, then STATE,
  * then GO (migwire_expect); ERROR at any point. The protocol's version is
  * HELLO's; a destination refuses a version it does not speak, before any
  * page moves. docs/migration.md tells the whole exchange.
@@ -36,7 +39,7 @@
 
 #include "mem/gmem.h"
 
-#define MIGWIRE_PROTOCOL 1
+#define MIGWIRE_PROTOCOL 2 /* 2: SYNC */
 #define MIGWIRE_HELLO_MAGIC "VMONMIGR" /* 8 bytes, no NUL */
 #define MIGWIRE_FRAME_HEADER 8 /* type, length */
 #define MIGWIRE_FRAME_TRAILER 4 /* CRC */
@@ -58,6 +61,7 @@ enum migwire_type {
 	MIGWIRE_GO,
 	MIGWIRE_DONE,
 	MIGWIRE_ERROR,
+	MIGWIRE_SYNC,
 };
 
 /* migwire_type_name - "HELLO" ... for messages; "unknown" past the table. */
@@ -157,6 +161,15 @@ int migwire_apply_pages(const struct gmem *gm, const struct migwire_pages *p, ch
 int migwire_send(int fd, uint32_t type, const void *a, size_t alen, const void *b, size_t blen,
 		 char *err, size_t err_len);
 
+/*
+ * migwire_send_copy - migwire_send whose @b is first filled with @blen bytes
+ * copied from @src, the CRC taken in the same pass (of the bytes in @b, so a
+ * source that changes meanwhile cannot make the message lie): the bounce copy
+ * of guest pages that the guest may be writing.
+ */
+int migwire_send_copy(int fd, uint32_t type, const void *a, size_t alen, void *b, const void *src,
+		      size_t blen, char *err, size_t err_len);
+
 /* struct migwire_buf - a receive buffer migwire_recv() grows; zero it first, free it after. */
 struct migwire_buf {
 	uint8_t *data;
@@ -174,5 +187,17 @@ void migwire_buf_free(struct migwire_buf *b);
  */
 int migwire_recv(int fd, struct migwire_buf *b, struct migwire_msg *m, int timeout_ms, char *err,
 		 size_t err_len);
+
+/*
+ * migwire_recv_ram - migwire_recv, except that with @gm (a destination that may
+ * take pages now) a PAGES message's pages are read straight into guest RAM at
+ * their place, once its header (region, first page, count, length) has been
+ * checked against @gm, and its CRC is then checked over them there: no copy.
+ * *@applied says so (@m->payload then holds only the 16-byte PAGES header).
+ * On a checksum mismatch the pages hold what came (the caller fails the
+ * migration; the guest never ran here). Same returns as migwire_recv.
+ */
+int migwire_recv_ram(int fd, struct migwire_buf *b, const struct gmem *gm, struct migwire_msg *m,
+		     bool *applied, int timeout_ms, char *err, size_t err_len);
 
 #endif

@@ -34,6 +34,7 @@
 #include "snapshot/memfile.h"
 #include "snapshot/migwire.h"
 #include "snapshot/snapfile.h"
+#include "util/crc32c.h"
 #include "util/log.h"
 #include "vm/vm.h"
 #include "vm/vm_pci.h"
@@ -183,11 +184,14 @@ static int connect_to(const char *addr, char *err, size_t err_len)
 	return fd;
 }
 
-/* Wait for one message from the peer; an ERROR becomes -ECONNABORTED with its reason in @err. */
-static int recv_msg(int fd, struct migwire_buf *b, struct migwire_msg *m, int timeout_ms, char *err,
-		    size_t err_len)
+/*
+ * Wait for one message from the peer; an ERROR becomes -ECONNABORTED with its reason in @err.
+ * With @gm, PAGES land in guest RAM at once (*@in_ram; migwire_recv_ram).
+ */
+static int recv_msg_ram(int fd, struct migwire_buf *b, const struct gmem *gm, struct migwire_msg *m,
+			bool *in_ram, int timeout_ms, char *err, size_t err_len)
 {
-	int ret = migwire_recv(fd, b, m, timeout_ms, err, err_len);
+	int ret = migwire_recv_ram(fd, b, gm, m, in_ram, timeout_ms, err, err_len);
 
 	if (ret)
 		return ret;
@@ -197,6 +201,14 @@ static int recv_msg(int fd, struct migwire_buf *b, struct migwire_msg *m, int ti
 		return -ECONNABORTED;
 	}
 	return 0;
+}
+
+static int recv_msg(int fd, struct migwire_buf *b, struct migwire_msg *m, int timeout_ms, char *err,
+		    size_t err_len)
+{
+	bool in_ram;
+
+	return recv_msg_ram(fd, b, NULL, m, &in_ram, timeout_ms, err, err_len);
 }
 
 /* Tell the peer why the migration ends (best effort: it may be gone). */
@@ -255,6 +267,7 @@ struct vm_migration {
 	uint64_t dirty[RECORDED_ROUNDS]; /* pages dirtied during round i */
 	uint64_t downtime_us, total_us;
 	bool source_resumed;
+	bool outcome_told; /* GET /migration has answered with its end */
 	char error[512];
 };
 
@@ -275,11 +288,13 @@ static void set_state(struct vm_migration *m, enum mig_state s)
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Send one message, counting it; pre-copy keeps to max_bandwidth_mib_s. */
-static int send_counted(struct vm_migration *m, uint32_t type, const void *a, size_t alen,
-			const void *b, size_t blen, bool paced, char *err, size_t err_len)
+/* Send one message (its @b copied from @src first, when given), counting it; pre-copy keeps to
+ * max_bandwidth_mib_s. */
+static int send_copy_counted(struct vm_migration *m, uint32_t type, const void *a, size_t alen,
+			     void *b, const void *src, size_t blen, bool paced, char *err,
+			     size_t err_len)
 {
-	int ret = migwire_send(m->fd, type, a, alen, b, blen, err, err_len);
+	int ret = migwire_send_copy(m->fd, type, a, alen, b, src, blen, err, err_len);
 	uint64_t n = MIGWIRE_FRAME_HEADER + alen + blen + MIGWIRE_FRAME_TRAILER;
 
 	if (ret)
@@ -302,6 +317,12 @@ static int send_counted(struct vm_migration *m, uint32_t type, const void *a, si
 		}
 	}
 	return 0;
+}
+
+static int send_counted(struct vm_migration *m, uint32_t type, const void *a, size_t alen,
+			const void *b, size_t blen, bool paced, char *err, size_t err_len)
+{
+	return send_copy_counted(m, type, a, alen, (void *)b, NULL, blen, paced, err, err_len);
 }
 
 /* The 64-bit words of a dirty bitmap of region @r. */
@@ -376,12 +397,13 @@ static int send_pages(struct vm_migration *m, unsigned ri, const uint64_t *map, 
 			data += n;
 			migwire_put_pages(hdr, ri, p, (uint32_t)n);
 			/*
-			 * A copy first: the guest may write these pages while they go, and the
-			 * CRC must be of the bytes sent (the write is in the next round's log).
+			 * Through a copy, the CRC taken in the same pass: the guest may write
+			 * these pages while they go, and the CRC must be of the bytes sent (the
+			 * write is in the next round's log).
 			 */
-			memcpy(m->bounce, r->hva + p * GMEM_PAGE_SIZE, n * GMEM_PAGE_SIZE);
-			ret = send_counted(m, MIGWIRE_PAGES, hdr, MIGWIRE_PAGES_HEADER, m->bounce,
-					   n * GMEM_PAGE_SIZE, paced, err, err_len);
+			ret = send_copy_counted(m, MIGWIRE_PAGES, hdr, MIGWIRE_PAGES_HEADER,
+						m->bounce, r->hva + p * GMEM_PAGE_SIZE,
+						n * GMEM_PAGE_SIZE, paced, err, err_len);
 		}
 		p += n;
 		if (!ret && paced && cancelled(m)) {
@@ -560,6 +582,26 @@ static void fail(struct vm_migration *m, int ret, const char *err)
 	log_warn("migration to %s: %s", m->p.destination, err);
 }
 
+/*
+ * A round's end: SYNC, and wait for the destination's echo. Then nothing of the round waits in
+ * socket buffers (up to megabytes, more than a downtime's worth on a slow destination): the
+ * round's time is the destination's too, and a stop-and-copy after it starts from an empty pipe.
+ */
+static int sync_round(struct vm_migration *m, char *err, size_t err_len)
+{
+	struct migwire_msg msg;
+	int ret = send_counted(m, MIGWIRE_SYNC, NULL, 0, NULL, 0, false, err, err_len);
+
+	if (!ret)
+		ret = recv_msg(m->fd, &m->rb, &msg, REPLY_TIMEOUT_MS, err, err_len);
+	if (!ret && msg.type != MIGWIRE_SYNC) {
+		snprintf(err, err_len, "the destination answered %s, not SYNC",
+			 migwire_type_name(msg.type));
+		ret = -EPROTO;
+	}
+	return ret;
+}
+
 /* Pre-copy rounds until the rest fits in the downtime (or the limits say otherwise). */
 static int precopy(struct vm_migration *m, char *err, size_t err_len)
 {
@@ -582,6 +624,8 @@ static int precopy(struct vm_migration *m, char *err, size_t err_len)
 				ret = send_pages(m, i, maps[i], false, true, err, err_len);
 			free_maps(maps);
 		}
+		if (!ret)
+			ret = sync_round(m, err, err_len);
 		if (ret)
 			break;
 		elapsed = now_us() - t0;
@@ -633,6 +677,7 @@ static void *send_thread(void *opaque)
 	struct migwire_msg msg;
 	struct stop_job job;
 	char err[512] = "";
+	uint64_t t_paused, t_copied, t_ready;
 	int ret;
 
 	state_writer_init(&state);
@@ -653,8 +698,10 @@ static void *send_thread(void *opaque)
 		fail(m, ret, err);
 		goto out;
 	}
+	t_paused = now_us();
 	job = (struct stop_job){ .m = m, .state = &state, .err = err, .err_len = sizeof(err) };
 	evloop_call(m->vm->el, stop_on_loop, &job);
+	t_copied = now_us();
 	ret = job.ret;
 	if (!ret)
 		ret = send_counted(m, MIGWIRE_STATE, state.buf, state.len, NULL, 0, false, err,
@@ -677,6 +724,7 @@ static void *send_thread(void *opaque)
 		goto out;
 	}
 	/* the hand-over: from GO on, the destination may run the guest */
+	t_ready = now_us();
 	set_state(m, MIG_HANDOVER);
 	vm_pci_unlock_disks(m->vm);
 	ret = send_counted(m, MIGWIRE_GO, NULL, 0, NULL, 0, false, err, sizeof(err));
@@ -722,6 +770,12 @@ static void *send_thread(void *opaque)
 		 m->p.destination, (unsigned long long)(m->total_us / 1000),
 		 (unsigned long long)(m->bytes >> 20), (unsigned long long)(m->downtime_us / 1000),
 		 (unsigned long long)job.last_dirty);
+	log_info("migration: the downtime: %.1f ms to pause, %.1f ms for the state (%zu KiB) and "
+		 "the "
+		 "last pages, %.1f ms to READY, %.1f ms from GO to DONE",
+		 (double)(t_paused - m->t_pause) / 1000, (double)(t_copied - t_paused) / 1000,
+		 state.len >> 10, (double)(t_ready - t_copied) / 1000,
+		 (double)(now_us() - t_ready) / 1000);
 	vm_end(m->vm, 0, "migrated");
 out:
 	state_writer_free(&state);
@@ -888,7 +942,8 @@ int vm_migration_start(struct vm_migration **out, struct vm *vm, const struct vm
 		goto fail_tracking;
 	}
 	m->thread_started = true;
-	log_info("migration to %s: connected; pre-copy", p->destination);
+	log_info("migration to %s: connected; pre-copy (CRC-32C by %s)", p->destination,
+		 crc32c_uses_instruction() ? "the SSE4.2 instruction" : "tables");
 	*out = m;
 	return 0;
 fail_tracking:
@@ -936,8 +991,22 @@ char *vm_migration_json(struct vm_migration *m)
 		     (double)(m->total_us ? m->total_us : now_us() - m->t_start) / 1000.0,
 		     m->source_resumed ? "true" : "false", m->error) < 0)
 		out = NULL;
+	if (out && m->state >= MIG_COMPLETED)
+		m->outcome_told = true;
 	pthread_mutex_unlock(&m->lock);
 	return out;
+}
+
+bool vm_migration_outcome_awaited(struct vm_migration *m)
+{
+	bool awaited;
+
+	if (!m)
+		return false;
+	pthread_mutex_lock(&m->lock);
+	awaited = m->state == MIG_COMPLETED && !m->outcome_told;
+	pthread_mutex_unlock(&m->lock);
+	return awaited;
 }
 
 void vm_migration_cancel(struct vm_migration *m)
@@ -1171,8 +1240,11 @@ int vm_incoming_receive(struct vm_incoming *in, struct evloop *el, const struct 
 	for (;;) {
 		struct migwire_msg msg;
 		int fd = in->conn_fd;
+		bool in_ram;
 
-		ret = recv_msg(fd, &rb, &msg, REPLY_TIMEOUT_MS, err, err_len);
+		/* pages go straight into RAM once HELLO has made it (and until STATE) */
+		ret = recv_msg_ram(fd, &rb, phase == MIGWIRE_WANT_MEMORY ? &vm->gmem : NULL, &msg,
+				   &in_ram, REPLY_TIMEOUT_MS, err, err_len);
 		if (!ret)
 			ret = migwire_expect(&phase, msg.type, err, err_len);
 		if (ret)
@@ -1199,8 +1271,8 @@ int vm_incoming_receive(struct vm_incoming *in, struct evloop *el, const struct 
 		} else if (msg.type == MIGWIRE_PAGES || msg.type == MIGWIRE_ZEROS) {
 			struct migwire_pages p;
 
-			ret = migwire_decode_pages(&msg, &p, err, err_len);
-			if (!ret)
+			ret = migwire_decode_pages(&msg, &p, err, err_len); /* its header */
+			if (!ret && !in_ram)
 				ret = migwire_apply_pages(&vm->gmem, &p, err, err_len);
 			if (ret)
 				break;
@@ -1209,9 +1281,17 @@ int vm_incoming_receive(struct vm_incoming *in, struct evloop *el, const struct 
 			in->pages = pages;
 			in->bytes += msg.len + MIGWIRE_FRAME_HEADER + MIGWIRE_FRAME_TRAILER;
 			pthread_mutex_unlock(&in->lock);
+		} else if (msg.type == MIGWIRE_SYNC) {
+			ret = migwire_send(fd, MIGWIRE_SYNC, NULL, 0, NULL, 0, err, err_len);
+			if (ret)
+				break;
 		} else if (msg.type == MIGWIRE_STATE) {
+			uint64_t t_state = now_us();
+
 			test_die("state");
 			ret = vm_incoming_load(vm, msg.payload, msg.len, o, err, err_len);
+			log_info("migration: the state (%u KiB) loaded in %.1f ms", msg.len >> 10,
+				 (double)(now_us() - t_state) / 1000);
 			if (!ret)
 				ret = migwire_send(fd, MIGWIRE_READY, NULL, 0, NULL, 0, err,
 						   err_len);

@@ -59,6 +59,13 @@ bool vm_migration_active(struct vm_migration *m);
 /* vm_migration_json - GET /migration's body: state, rounds, bytes, downtime... malloc'd or NULL. */
 char *vm_migration_json(struct vm_migration *m);
 
+/*
+ * vm_migration_outcome_awaited - has it completed without GET /migration having
+ * said so yet? A source that ends after a completed migration keeps answering for
+ * up to 2 s then, so that a watcher (`vmon migrate`) hears "completed".
+ */
+bool vm_migration_outcome_awaited(struct vm_migration *m);
+
 /* vm_migration_cancel - stop it; before the hand-over, the source VM runs on. Any thread. */
 void vm_migration_cancel(struct vm_migration *m);
 

@@ -42,7 +42,7 @@ command -v curl >/dev/null || skip_all "curl is not installed"
 [ -x "$VMON" ] || skip_all "no vmon binary at $VMON"
 [ -r "$GUEST" ] || skip_all "no ticker guest at $GUEST"
 ip link set lo up 2>/dev/null # a fresh network namespace (the sandbox's L1) has loopback down
-echo "1..19"
+echo "1..20"
 
 api() { # NAME METHOD PATH [BODY] -> prints "STATUS BODY"
 	local body=${4:-}
@@ -124,14 +124,20 @@ wait "$pid_b" 2>/dev/null
 source_vm c
 port=$((20000 + RANDOM % 20000))
 dest_vm d "tcp:127.0.0.1:$port"
-r=$(api c PUT /migration/send "{\"destination\": \"tcp:127.0.0.1:$port\", \"max_downtime_ms\": 500}")
+# the one-line user view: vmon migrate follows the migration to its end
+"$VMON" migrate --api-sock "$tmp/c.sock" --to "tcp:127.0.0.1:$port" --max-downtime-ms 500 \
+	>"$tmp/cli.out" 2>"$tmp/cli.err"
+cst=$?
 wait_for "exited $pid_c" 60
 wait "$pid_c"
 st=$?
 t=$(ticks c)
 echo "#   $(grep -o 'migration to .*' "$tmp/c.err" | tail -1)"
-check migrate_tcp_guest_goes_on_from_the_source_tick '[[ "$r" == "204 " ]] && [ $st -eq 0 ] && goes_on_from d $t' \
-	"send: $r; source status $st; source's last tick $t; destination's first $(first_tick d)"
+check migrate_tcp_guest_goes_on_from_the_source_tick '[ $cst -eq 0 ] && [ $st -eq 0 ] && goes_on_from d $t' \
+	"vmon migrate status $cst; source status $st; source's last tick $t; destination's first $(first_tick d)"
+check migrate_cli_reports_the_completed_move \
+	'grep -q "^migrated to tcp:127.0.0.1:$port: [0-9]* ms in all, [0-9.]* ms of downtime" "$tmp/cli.out" && grep -q "migration: precopy" "$tmp/cli.err"' \
+	"stdout: $(cat "$tmp/cli.out"); stderr: $(tr '\n' ';' <"$tmp/cli.err")"
 kill -9 "$pid_d" 2>/dev/null
 wait "$pid_d" 2>/dev/null
 
@@ -188,13 +194,14 @@ check migrate_destination_that_cannot_build_the_machine_says_why \
 	'[[ "$r" == 400*"the other side"*disk* ]] && [ $st -ne 0 ] && still_ticks e' "send: $r; destination status $st"
 
 dest_vm g "unix:$tmp/mig3.sock"
-r=$(api e PUT /migration/send "{\"destination\": \"unix:$tmp/mig3.sock\", \"max_downtime_ms\": 1, \"max_bandwidth_mib_s\": 1, \"timeout_s\": 2}")
-wait_for '[[ "$(api e GET /migration)" == *"\"cancelled\""* || "$(api e GET /migration)" == *"\"failed\""* ]]' 60
+"$VMON" migrate --api-sock "$tmp/e.sock" --to "unix:$tmp/mig3.sock" --max-downtime-ms 1 \
+	--max-bandwidth-mib-s 1 --timeout-s 2 >"$tmp/cli.out" 2>"$tmp/cli.err"
+cst=$?
 s=$(api e GET /migration)
 wait_for "exited $pid_g" 30
 check migrate_precopy_that_cannot_converge_is_cancelled_and_the_guest_runs_on \
-	'[[ "$r" == "204 " ]] && [[ "$s" == *"did not converge"* ]] && exited $pid_g && still_ticks e' \
-	"send: $r; status: $s"
+	'[ $cst -eq 1 ] && [[ "$s" == *"did not converge"* ]] && grep -q "did not converge.*the guest is Running" "$tmp/cli.err" && exited $pid_g && still_ticks e' \
+	"vmon migrate status $cst, its stderr: $(tail -n 1 "$tmp/cli.err"); status: $s"
 
 dest_vm h "unix:$tmp/mig4.sock"
 r=$(api e PUT /migration/send "{\"destination\": \"unix:$tmp/mig4.sock\", \"max_downtime_ms\": 1, \"max_bandwidth_mib_s\": 1, \"timeout_s\": 120}")

@@ -4,14 +4,16 @@
  * only in the protocol's order (migwire_expect), HELLO's machine checked as
  * the destination would build it (vm_incoming_config), pages laid into a
  * small guest RAM (migwire_apply_pages), STATE checked as a restore would
- * (vm_snapshot_check). A message accepted into RAM must lie inside it; ASan
- * sees any write that does not.
+ * (vm_snapshot_check); then the same bytes read from a pipe as a socket is
+ * (migwire_recv_ram: PAGES straight into RAM). A message accepted into RAM
+ * must lie inside it; ASan sees any write that does not.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mem/gmem.h"
 #include "snapshot/migwire.h"
@@ -20,6 +22,38 @@
 #include "vm/vm_snapshot.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/*
+ * The same bytes through a pipe into migwire_recv_ram, as a destination reads
+ * its socket once HELLO is in: PAGES land straight in @gm (or are refused
+ * first), everything else comes whole; it ends at the first refusal or EOF.
+ */
+static void recv_in_place(const uint8_t *data, size_t size, struct gmem *gm)
+{
+	struct migwire_buf b = { 0 };
+	int fds[2];
+
+	if (size > 60000 || pipe(fds)) /* a pipe holds 64 KiB: no writer thread needed */
+		return;
+	if (size && write(fds[1], data, size) != (ssize_t)size)
+		abort();
+	close(fds[1]);
+	for (;;) {
+		struct migwire_msg m;
+		char err[256] = "";
+		bool in_ram;
+
+		if (migwire_recv_ram(fds[0], &b, gm, &m, &in_ram, 1000, err, sizeof(err))) {
+			if (!err[0])
+				abort(); /* every refusal says why */
+			break;
+		}
+		if (in_ram && m.type != MIGWIRE_PAGES)
+			abort();
+	}
+	migwire_buf_free(&b);
+	close(fds[0]);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -83,5 +117,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	free(copy);
+	recv_in_place(data, size, &gm);
 	return 0;
 }

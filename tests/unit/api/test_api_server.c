@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api_client.h"
 #include "api/api_server.h"
 #include "api_test_util.h"
 
@@ -160,6 +161,60 @@ TEST(api_server_socket_path_rules)
 	api_destroy(&a);
 }
 
+TEST(api_client_request_speaks_to_the_server_and_names_each_failure)
+{
+	struct api a;
+	struct api_server srv = { 0 };
+	char err[256], reply[4096], path[200];
+	int fd;
+
+	fresh(&a);
+	REQUIRE(api_server_start(&srv, &a, sock, err, sizeof(err)) == 0);
+	CHECK_EQ(api_client_request(sock, "GET", "/", NULL, reply, sizeof(reply), 5000, err,
+				    sizeof(err)),
+		 200);
+	CHECK(strstr(reply, "\"state\":\"Not started\"") != NULL);
+	CHECK_EQ(api_client_request(sock, "PUT", "/machine-config",
+				    "{\"vcpu_count\":3,\"mem_size_mib\":64}", reply, sizeof(reply),
+				    5000, err, sizeof(err)),
+		 204);
+	CHECK(!strcmp(reply, ""));
+	api_server_lock(&srv);
+	CHECK_EQ(a.cfg.cpus, 3);
+	api_server_unlock(&srv);
+	CHECK_EQ(api_client_request(sock, "PUT", "/migration/send", "{\"destination\":\"unix:/m\"}",
+				    reply, sizeof(reply), 5000, err, sizeof(err)),
+		 400);
+	CHECK(strstr(reply, "only a running microVM can be migrated") != NULL);
+	/* a reply longer than the room is cut, NUL-terminated */
+	CHECK_EQ(api_client_request(sock, "GET", "/", NULL, reply, 8, 5000, err, sizeof(err)), 200);
+	CHECK_EQ(strlen(reply), 7);
+	api_server_stop(&srv);
+
+	/* nothing at the path; a socket nobody listens on; one that never answers */
+	CHECK_EQ(api_client_request(sock, "GET", "/", NULL, reply, sizeof(reply), 1000, err,
+				    sizeof(err)),
+		 -ENOENT);
+	CHECK(strstr(err, "cannot connect to") != NULL);
+	fd = api_socket_create(sock, 0600, err, sizeof(err));
+	REQUIRE(fd >= 0);
+	CHECK_EQ(api_client_request(sock, "GET", "/", NULL, reply, sizeof(reply), 100, err,
+				    sizeof(err)),
+		 -ETIMEDOUT);
+	CHECK(strstr(err, "no whole reply") != NULL);
+	close(fd);
+	CHECK_EQ(api_client_request(sock, "GET", "/", NULL, reply, sizeof(reply), 1000, err,
+				    sizeof(err)),
+		 -ECONNREFUSED);
+	unlink(sock);
+	memset(path, 'a', sizeof(path) - 1);
+	path[sizeof(path) - 1] = '\0';
+	CHECK_EQ(api_client_request(path, "GET", "/", NULL, reply, sizeof(reply), 100, err,
+				    sizeof(err)),
+		 -ENAMETOOLONG);
+	api_destroy(&a);
+}
+
 TEST(api_server_flushes_metrics_periodically)
 {
 	struct api a;
@@ -196,6 +251,7 @@ TEST(api_server_flushes_metrics_periodically)
 HARNESS_MAIN(
 	HARNESS_T(api_server_end_to_end)
 	HARNESS_T(api_server_socket_path_rules)
+	HARNESS_T(api_client_request_speaks_to_the_server_and_names_each_failure)
 	HARNESS_T(api_server_flushes_metrics_periodically)
 )
 // clang-format on

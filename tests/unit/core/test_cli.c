@@ -136,6 +136,70 @@ TEST(cli_firecracker_style_modes)
 	cli_free(&cli);
 }
 
+TEST(cli_migrate_takes_the_source_socket_the_destination_and_the_limits)
+{
+	struct cli cli;
+	char err[256] = "";
+
+	CHECK_EQ(PARSE(&cli, err, "migrate", "--api-sock", "/s.sock", "--to", "tcp:10.0.0.2:4444",
+		       "--max-downtime-ms", "300", "--max-bandwidth-mib-s", "64", "--timeout-s",
+		       "30", "--on-timeout", "force", "-v"),
+		 0);
+	CHECK_EQ(cli.command, CLI_MIGRATE);
+	CHECK(!strcmp(cli.api_sock, "/s.sock"));
+	CHECK(!strcmp(cli.mig.to, "tcp:10.0.0.2:4444"));
+	CHECK_EQ(cli.mig.max_downtime_ms, 300);
+	CHECK_EQ(cli.mig.max_bandwidth_mib_s, 64);
+	CHECK_EQ(cli.mig.timeout_s, 30);
+	CHECK(!strcmp(cli.mig.on_timeout, "force"));
+	CHECK_EQ(cli.verbose, 1);
+	cli_free(&cli);
+	CHECK_EQ(PARSE(&cli, err, "migrate", "--to", "unix:/m", "--api-sock", "/s"), 0);
+	CHECK_EQ(cli.mig.max_downtime_ms, 0); /* not given: the source's default */
+	CHECK(cli.mig.on_timeout == NULL);
+	cli_free(&cli);
+}
+
+TEST(cli_migrate_refuses_what_it_cannot_send)
+{
+	static const struct {
+		const char *argv[6];
+		const char *says;
+	} bad[] = {
+		{ { "migrate", "--api-sock", "/s" }, "usage: vmon migrate" },
+		{ { "migrate", "--to", "unix:/m" }, "usage: vmon migrate" },
+		{ { "migrate", "--api-sock", "/s", "--to", "udp:1.2.3.4:5" }, "--to: " },
+		{ { "migrate", "--api-sock", "/s", "--to", "unix:/m", "--max-downtime-ms" },
+		  "needs a value" },
+		{ { "migrate", "--to", "unix:/m", "--timeout-s", "0" }, "--timeout-s: expected" },
+		{ { "migrate", "--to", "unix:/m", "--max-bandwidth-mib-s", "-5" },
+		  "--max-bandwidth-mib-s: expected" },
+		{ { "migrate", "--to", "unix:/m", "--max-downtime-ms", "12x" },
+		  "--max-downtime-ms: expected" },
+		{ { "migrate", "--to", "unix:/m", "--on-timeout", "wait" },
+		  "--on-timeout: expected" },
+		{ { "migrate", "--to", "unix:/m", "--kernel", "k" }, "unknown option '--kernel'" },
+		{ { "migrate", "--to", "unix:/m", "--api-sock", "/s", "now" },
+		  "unexpected argument" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[8] = { "vmon" };
+		struct cli cli;
+		char err[256] = "";
+		int argc = 1;
+
+		for (int k = 0; k < 6 && bad[i].argv[k]; k++)
+			argv[argc++] = (char *)bad[i].argv[k];
+		CHECK_EQ(parse(&cli, err, argc, argv), -EINVAL);
+		CHECK(strstr(err, bad[i].says) != NULL);
+		CHECK(strchr(err, '\n') == NULL);
+		if (!strstr(err, bad[i].says))
+			fprintf(stderr, "# case %zu: %s\n", i, err);
+		cli_free(&cli);
+	}
+}
+
 TEST(vm_config_parse_size_accepts_units_and_refuses_junk)
 {
 	uint64_t v = 0;
@@ -324,6 +388,8 @@ HARNESS_MAIN(
 	HARNESS_T(cli_run_without_kernel_means_demo)
 	HARNESS_T(cli_refuses_bad_arguments_with_one_line)
 	HARNESS_T(cli_firecracker_style_modes)
+	HARNESS_T(cli_migrate_takes_the_source_socket_the_destination_and_the_limits)
+	HARNESS_T(cli_migrate_refuses_what_it_cannot_send)
 	HARNESS_T(vm_config_parse_size_accepts_units_and_refuses_junk)
 	HARNESS_T(vm_config_validate_refuses_missing_and_unreadable_files)
 	HARNESS_T(vm_config_validate_refuses_a_fifo_at_once)

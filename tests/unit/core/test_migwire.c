@@ -65,7 +65,7 @@ TEST(migwire_every_message_goes_through_a_socket_and_back)
 {
 	static const uint32_t types[] = { MIGWIRE_ACCEPT, MIGWIRE_PAGES, MIGWIRE_ZEROS,
 					  MIGWIRE_STATE,  MIGWIRE_READY, MIGWIRE_GO,
-					  MIGWIRE_DONE,	  MIGWIRE_ERROR };
+					  MIGWIRE_DONE,	  MIGWIRE_ERROR, MIGWIRE_SYNC };
 	static uint8_t payload[MIGWIRE_PAGES_HEADER + 2 * GMEM_PAGE_SIZE];
 	struct migwire_buf b = { 0 };
 	char err[256];
@@ -217,8 +217,11 @@ TEST(migwire_expect_takes_messages_only_in_the_protocol_order)
 	CHECK_EQ(migwire_expect(&ph, MIGWIRE_GO, err, sizeof(err)), -EPROTO);
 	CHECK_EQ(migwire_expect(&ph, MIGWIRE_PAGES, err, sizeof(err)), 0);
 	CHECK_EQ(migwire_expect(&ph, MIGWIRE_ZEROS, err, sizeof(err)), 0);
+	CHECK_EQ(migwire_expect(&ph, MIGWIRE_SYNC, err, sizeof(err)), 0);
+	CHECK_EQ(ph, MIGWIRE_WANT_MEMORY);
 	CHECK_EQ(migwire_expect(&ph, MIGWIRE_STATE, err, sizeof(err)), 0);
 	CHECK_EQ(ph, MIGWIRE_WANT_GO);
+	CHECK_EQ(migwire_expect(&ph, MIGWIRE_SYNC, err, sizeof(err)), -EPROTO);
 	CHECK_EQ(migwire_expect(&ph, MIGWIRE_PAGES, err, sizeof(err)), -EPROTO);
 	CHECK_EQ(migwire_expect(&ph, MIGWIRE_STATE, err, sizeof(err)), -EPROTO);
 	CHECK_EQ(migwire_expect(&ph, MIGWIRE_ERROR, err, sizeof(err)), 0);
@@ -287,6 +290,60 @@ TEST(migwire_recv_reports_a_silent_a_closed_and_a_lying_peer)
 	close(sv[1]);
 }
 
+TEST(migwire_recv_ram_lands_pages_in_guest_ram_and_checks_them_there)
+{
+	static uint8_t payload[MIGWIRE_PAGES_HEADER + 2 * GMEM_PAGE_SIZE], src[2 * GMEM_PAGE_SIZE],
+		bounce[2 * GMEM_PAGE_SIZE], buf[sizeof(payload) + 16];
+	struct migwire_buf b = { 0 };
+	struct migwire_msg m;
+	struct gmem gm;
+	bool in_ram;
+	char err[256];
+	uint8_t *hva;
+	size_t n;
+	int sv[2];
+
+	gmem_init(&gm);
+	REQUIRE(gmem_add_ram(&gm, 0, 16 * GMEM_PAGE_SIZE) == 0);
+	hva = gm.regions[0].hva;
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	/* sent through the fused copy, received in place: the pages are in RAM, nowhere else */
+	memset(src, 0x3c, sizeof(src));
+	migwire_put_pages(payload, 0, 3, 2);
+	CHECK_EQ(migwire_send_copy(sv[0], MIGWIRE_PAGES, payload, MIGWIRE_PAGES_HEADER, bounce, src,
+				   sizeof(src), err, sizeof(err)),
+		 0);
+	CHECK_EQ(migwire_recv_ram(sv[1], &b, &gm, &m, &in_ram, 1000, err, sizeof(err)), 0);
+	CHECK(in_ram && m.type == MIGWIRE_PAGES && m.len == sizeof(payload));
+	CHECK(hva[3 * GMEM_PAGE_SIZE] == 0x3c && hva[5 * GMEM_PAGE_SIZE - 1] == 0x3c);
+	CHECK(hva[5 * GMEM_PAGE_SIZE] == 0 && hva[3 * GMEM_PAGE_SIZE - 1] == 0);
+	CHECK(!memcmp(bounce, src, sizeof(src)));
+	/* other messages, and PAGES without a RAM to land in, come whole as from migwire_recv */
+	CHECK_EQ(migwire_send(sv[0], MIGWIRE_READY, NULL, 0, NULL, 0, err, sizeof(err)), 0);
+	CHECK_EQ(migwire_recv_ram(sv[1], &b, &gm, &m, &in_ram, 1000, err, sizeof(err)), 0);
+	CHECK(!in_ram && m.type == MIGWIRE_READY);
+	n = frame(buf, MIGWIRE_PAGES, payload, (uint32_t)pages_payload(payload, 0, 1, 1, 7));
+	REQUIRE(write(sv[0], buf, n) == (ssize_t)n);
+	CHECK_EQ(migwire_recv_ram(sv[1], &b, NULL, &m, &in_ram, 1000, err, sizeof(err)), 0);
+	CHECK(!in_ram && m.payload[MIGWIRE_PAGES_HEADER] == 7 && hva[GMEM_PAGE_SIZE] == 0);
+	/* a flipped byte in the pages: refused after they landed */
+	n = frame(buf, MIGWIRE_PAGES, payload, (uint32_t)pages_payload(payload, 0, 8, 1, 9));
+	buf[MIGWIRE_FRAME_HEADER + MIGWIRE_PAGES_HEADER + 100] ^= 1;
+	REQUIRE(write(sv[0], buf, n) == (ssize_t)n);
+	CHECK_EQ(migwire_recv_ram(sv[1], &b, &gm, &m, &in_ram, 1000, err, sizeof(err)), -EINVAL);
+	CHECK(!in_ram && strstr(err, "checksum") != NULL);
+	/* pages aimed past the end of RAM: refused before a byte of them is read */
+	n = frame(buf, MIGWIRE_PAGES, payload, (uint32_t)pages_payload(payload, 0, 15, 2, 9));
+	REQUIRE(write(sv[0], buf, n) == (ssize_t)n);
+	CHECK_EQ(migwire_recv_ram(sv[1], &b, &gm, &m, &in_ram, 1000, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "outside region 0") != NULL);
+	CHECK(hva[15 * GMEM_PAGE_SIZE] == 0);
+	migwire_buf_free(&b);
+	close(sv[0]);
+	close(sv[1]);
+	gmem_destroy(&gm);
+}
+
 TEST(vm_migrate_addr_check_takes_tcp_and_unix_addresses_only)
 {
 	static const char *const good[] = { "tcp:127.0.0.1:4444", "tcp:[::1]:1", "unix:/tmp/m.sock",
@@ -316,7 +373,7 @@ TEST(vm_migrate_addr_check_takes_tcp_and_unix_addresses_only)
 /* The fuzz seeds: a destination's whole exchange, as one stream. */
 TEST(migwire_writes_a_whole_stream_as_a_seed)
 {
-	static uint8_t stream[MIGWIRE_PAGES_HEADER + GMEM_PAGE_SIZE + 256];
+	static uint8_t stream[MIGWIRE_PAGES_HEADER + GMEM_PAGE_SIZE + 512];
 	static uint8_t payload[MIGWIRE_PAGES_HEADER + GMEM_PAGE_SIZE];
 	uint8_t hello[MIGWIRE_HELLO_HEAD], z[MIGWIRE_ZEROS_LEN];
 	size_t n = 0;
@@ -327,6 +384,7 @@ TEST(migwire_writes_a_whole_stream_as_a_seed)
 		   (uint32_t)pages_payload(payload, 0, 1, 1, 0x11));
 	migwire_put_zeros(z, 0, 2, 3);
 	n += frame(stream + n, MIGWIRE_ZEROS, z, sizeof(z));
+	n += frame(stream + n, MIGWIRE_SYNC, NULL, 0);
 	n += frame(stream + n, MIGWIRE_STATE, "x", 1);
 	n += frame(stream + n, MIGWIRE_GO, NULL, 0);
 	CHECK(n <= sizeof(stream));
@@ -343,6 +401,7 @@ HARNESS_MAIN(
 	HARNESS_T(migwire_expect_takes_messages_only_in_the_protocol_order)
 	HARNESS_T(migwire_apply_pages_writes_only_inside_the_named_region)
 	HARNESS_T(migwire_recv_reports_a_silent_a_closed_and_a_lying_peer)
+	HARNESS_T(migwire_recv_ram_lands_pages_in_guest_ram_and_checks_them_there)
 	HARNESS_T(vm_migrate_addr_check_takes_tcp_and_unix_addresses_only)
 	HARNESS_T(migwire_writes_a_whole_stream_as_a_seed)
 )

@@ -35,6 +35,23 @@ TEST(crc32c_matches_known_vectors)
 		CHECK_EQ(crc32c(0, big + off, 1000), crc32c_portable(0, big + off, 1000));
 }
 
+TEST(crc32c_copy_copies_and_sums_in_one_pass)
+{
+	uint8_t src[1031], dst[1040];
+
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 13 + 1);
+	for (size_t off = 0; off < 9; off++) {
+		for (size_t len = 0; len < sizeof(src) - 8; len += 97) {
+			memset(dst, 0xee, sizeof(dst));
+			CHECK_EQ(crc32c_copy(5, dst + off, src + off, len),
+				 crc32c(5, src + off, len));
+			CHECK(!memcmp(dst + off, src + off, len));
+			CHECK(dst[off + len] == 0xee); /* nothing past the end */
+		}
+	}
+}
+
 TEST(state_roundtrips_fields_in_sections)
 {
 	struct state_writer w;
@@ -197,6 +214,7 @@ TEST(state_reader_detects_crc_mismatch)
 // clang-format off
 HARNESS_MAIN(
 	HARNESS_T(crc32c_matches_known_vectors)
+	HARNESS_T(crc32c_copy_copies_and_sums_in_one_pass)
 	HARNESS_T(state_roundtrips_fields_in_sections)
 	HARNESS_T(state_reader_refuses_truncated_input)
 	HARNESS_T(state_get_past_end_is_sticky_error)
