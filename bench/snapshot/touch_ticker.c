@@ -4,7 +4,10 @@
  * its image, prints "touched P pages", then prints "tick N" every "period_us=U" microseconds
  * (default 20000, the ticker's 20 ms) for "ticks=T" ticks (default 100000) and powers off. A
  * shorter period bounds how long a restored guest waits before its next line, so that line's time
- * measures the restore, not the guest's sleep. */
+ * measures the restore, not the guest's sleep. With "dirty_mib_s=D" (bench/migrate) it also writes
+ * one word of D MiB worth of 4 KiB pages every second, spread over its ticks by its own clock,
+ * round and round a 64 MiB area: a guest whose memory a live migration must copy again and again.
+ */
 #include "rt.h"
 
 /* the value of "key=N" on the command line (decimal), or @dflt */
@@ -53,9 +56,24 @@ int guest_main(void)
 	} else {
 		rt_printf("touched 0 pages\n");
 	}
+	uint64_t dirty_rate = cmdline_num("dirty_mib_s", 0) * 256; /* pages per second */
+	const uint64_t area_pages = 64 * 256;
+	volatile uint64_t *area = dirty_rate ? rt_alloc(area_pages * 4096, 4096) : NULL;
+	uint64_t dirtied = 0, t_dirty = rt_now_us();
+
+	if (dirty_rate && !area) {
+		rt_printf("touch_ticker: cannot allocate the 64 MiB area to dirty\n");
+		rt_exit(2);
+	}
+	if (dirty_rate)
+		rt_printf("dirtying %llu MiB/s\n", (unsigned long long)(dirty_rate / 256));
 	for (uint64_t i = 1; i <= max; i++) {
 		rt_printf("tick %llu\n", (unsigned long long)i);
 		rt_delay_us(period);
+		/* the pages due by now at dirty_rate */
+		for (uint64_t due = (rt_now_us() - t_dirty) * dirty_rate / 1000000; dirtied < due;
+		     dirtied++)
+			area[(dirtied % area_pages) * 512] = i << 32 | dirtied;
 	}
 	rt_printf("ticker: done; powering off\n");
 	rt_acpi_poweroff();

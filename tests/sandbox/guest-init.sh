@@ -168,7 +168,7 @@ api)
 	poweroff -f
 	;;
 snapshot)
-	# The snapshot scenario (tests/sandbox/l1-snapshot.sh): a 256 KiB file of known content on the disk (vda),
+	# The snapshot and migrate scenarios (tests/sandbox/l1-snapshot.sh, l1-migrate.sh): a 256 KiB file of known content on the disk (vda),
 	# the NIC up (the guest answers L1's pings), then "count N" on the console every ~0.2 s for as long as
 	# it runs, through snapshots and restores. Every 5 counts a line
 	#   VMON-SNAP count= date= md5= net= rx= tx= rxirq=
@@ -187,6 +187,14 @@ snapshot)
 	ip link set eth0 up && ip addr add 169.254.100.2/24 dev eth0
 	# also tells L1 the guest's MAC address before the first snapshot
 	ping -c 1 -W 3 169.254.100.1 >/dev/null 2>&1 && fact snap_ping ok || fact snap_ping failed
+	# vmon.stream=PORT (the migrate scenario, tests/sandbox/l1-migrate.sh): one TCP connection to L1's
+	# tcpbench stream-serve, read and checked byte by byte to its end, across the move
+	for word in $(cat /proc/cmdline); do
+		case "$word" in
+		vmon.stream=*) (/bin/tcpbench stream-check 169.254.100.1 "${word#vmon.stream=}" 60 2>&1 |
+			sed 's/^/VMON-STREAM /') & ;;
+		esac
+	done
 	echo "VMON-SNAP-COUNTING"
 	i=0
 	while :; do

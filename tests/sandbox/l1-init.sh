@@ -62,6 +62,7 @@ default_kernel=$GUEST_KERNEL
 result() { echo "SANDBOX-RESULT $1 $2 $3${retried:+ [$retried]}"; }
 . /sandbox/virtio.sh
 . /sandbox/snapshot.sh
+. /sandbox/migrate.sh
 
 # has NAME STRING: the scenario's guest output contains STRING.
 has() { grep -qF -- "$2" "/tmp/$1.out"; }
@@ -94,18 +95,21 @@ for name in $scenarios; do
 		result "$name" skip "monitor $monitor not in the L1 initramfs (build-initramfs --vmon PATH)"
 		continue
 	fi
-	if [ "$name" = snapshot ]; then
-		# three vmons in turn, each check its own SANDBOX-CHECK line (/sandbox/snapshot.sh)
+	case "$name" in
+	snapshot | migrate)
+		# several vmons in turn, each check its own SANDBOX-CHECK line (/sandbox/snapshot.sh,
+		# /sandbox/migrate.sh)
 		retried=
 		if [ "$monitor" != vmon ]; then
-			result "$name" skip "snapshots are vmon's API (PUT /snapshot/create, /snapshot/load); not run with QEMU microvm"
+			result "$name" skip "vmon's own API (snapshots, live migration); not run with QEMU microvm"
 			continue
 		fi
 		cmdline="console=ttyS0 reboot=k panic=-1 quiet vmon.test=snapshot vmon.token=$token"
 		[ -n "$guest_args" ] && cmdline="$cmdline $guest_args"
-		snapshot_scenario "$cmdline"
+		"${name}_scenario" "$cmdline"
 		continue
-	fi
+		;;
+	esac
 	cpus=1
 	test=poweroff
 	EXTRA_VMON_ARGS=

@@ -17,23 +17,29 @@
 # messages); tests/sandbox/run prints them as a TAP subtest. Then SANDBOX-RUN and SANDBOX-RESULT as for
 # the other scenarios. Its waits are bounded by twice the scenario limit (sandbox.timeout) in all; each
 # check is progress for tests/sandbox/run's watch on L1.
+# The helpers below (snap_*) serve the migrate scenario too (/sandbox/migrate.sh): SNAP_SCN names the
+# scenario in the lines they print, SNAP_CHECKS lists its checks, SNAP_VMON_ARGS are vmon's extra options,
+# SNAP_IF is L1's interface to the guest.
 SNAP_DIR=/tmp/snap
 SNAP_MAC=02:00:00:00:00:04
+SNAP_SCN=snapshot
+SNAP_VMON_ARGS=
+SNAP_IF=tap0
 # every check, in order: those a failure left unreached are reported as skips at the end
-SNAP_CHECKS="boot_through_api boot_ping_from_l1 full_create full_load full_counting_goes_on full_disk_reads_back
+SNAPSHOT_CHECKS="boot_through_api boot_ping_from_l1 full_create full_load full_counting_goes_on full_disk_reads_back
  full_ping_from_l1 full_tcp_from_guest full_guest_clock diff_create full_resume_and_poweroff full_disk_written_fsck_clean
  diff_merge diff_load diff_counting_goes_on diff_disk_reads_back diff_ping_from_l1 diff_tcp_from_guest
  diff_guest_clock_realtime diff_poweroff diff_disk_written_fsck_clean"
 
 snap_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
-snap_note() { echo "L2N|snapshot| $*"; }
+snap_note() { echo "L2N|$SNAP_SCN| $*"; }
 # snap_mark WHAT: a point of the scenario's timeline (printed at its end)
 snap_mark() { snap_phases="$snap_phases $1 $(awk -v a="$t0" -v b="$(snap_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }')s;"; }
 # snap_check ok|fail|skip NAME DETAIL...
 snap_check() {
 	v=$1 c=$2
 	shift 2
-	echo "SANDBOX-CHECK snapshot $v snapshot_$c $*"
+	echo "SANDBOX-CHECK $SNAP_SCN $v ${SNAP_SCN}_$c $*"
 	snap_done="$snap_done $c "
 	[ "$v" = fail ] && snap_failed=$((snap_failed + 1))
 	[ "$v" = ok ] && snap_passed=$((snap_passed + 1))
@@ -53,7 +59,7 @@ snap_diag() {
 		kill -USR2 "$p" 2>/dev/null && sleep 1.5 && kill -USR2 "$p" 2>/dev/null && sleep 1
 		snap_note "vmon #$snap_cur (pid $p) still running; SIGUSR2 sent twice, 1.5 s apart: its vCPU dumps are at the end of its stderr"
 	fi
-	snap_note "ping from L1 now: $(ping -c 2 -W 2 "$NET_GUEST" 2>&1 | grep -o '[0-9]* packets received'); L1 tap0: $(snap_tapstat)"
+	snap_note "ping from L1 now: $(ping -c 2 -W 2 "$NET_GUEST" 2>&1 | grep -o '[0-9]* packets received'); L1 $(snap_tapstat)"
 	snap_note "vmon #$snap_cur console, last lines:"
 	tr -d '\r' <"$SNAP_DIR/vmon$snap_cur.out" | tail -n 12 | sed 's/^/    /' | while IFS= read -r l; do snap_note "$l"; done
 	snap_note "vmon #$snap_cur stderr, last lines:"
@@ -85,7 +91,7 @@ snap_api() {
 # snap_start N: vmon #N serving the API on $SNAP_DIR/vmonN.sock, console to vmonN.out, stderr to vmonN.err
 snap_start() {
 	rm -f "$SNAP_DIR/vmon$1.sock"
-	/bin/vmon --api-sock "$SNAP_DIR/vmon$1.sock" </dev/null >"$SNAP_DIR/vmon$1.out" 2>"$SNAP_DIR/vmon$1.err" &
+	/bin/vmon $SNAP_VMON_ARGS --api-sock "$SNAP_DIR/vmon$1.sock" </dev/null >"$SNAP_DIR/vmon$1.out" 2>"$SNAP_DIR/vmon$1.err" &
 	eval "snap_pid$1=$!"
 	snap_cur=$1
 	snap_wait 15 "curl -s -o /dev/null --unix-socket $SNAP_DIR/vmon$1.sock http://localhost/"
@@ -100,10 +106,10 @@ snap_stop() {
 }
 # snap_dump N WHAT: vmon #N's console and stderr into L1's log (L2|snapshot| and L2E|snapshot| lines)
 snap_dump() {
-	echo "L2|snapshot| ===== vmon #$1: $2 ====="
-	tr -d '\r' <"$SNAP_DIR/vmon$1.out" | sed "s/^/L2|snapshot| /"
-	echo "L2E|snapshot| ===== vmon #$1: $2 ====="
-	sed "s/^/L2E|snapshot| /" "$SNAP_DIR/vmon$1.err"
+	echo "L2|$SNAP_SCN| ===== vmon #$1: $2 ====="
+	tr -d '\r' <"$SNAP_DIR/vmon$1.out" | sed "s/^/L2|$SNAP_SCN| /"
+	echo "L2E|$SNAP_SCN| ===== vmon #$1: $2 ====="
+	sed "s/^/L2E|$SNAP_SCN| /" "$SNAP_DIR/vmon$1.err"
 }
 snap_nl_end() { [ ! -s "$1" ] || [ "$(tail -c 1 "$1" | wc -l)" = 1 ]; }
 # snap_complete FILE: the console without CRs and without an unterminated last line
@@ -133,14 +139,15 @@ snap_line() {
 # has not yet; polled from the restore on, so that L1's clock is read within a poll of the line
 snap_seen() { [ -n "$snap_g_date" ] || snap_line "$1" $(($2 + 1)); return 0; }
 snap_boot_msgs() { tr -d '\r' <"$SNAP_DIR/vmon$1.out" | grep -cE 'Linux version|Run /init|VMON-GUEST-READY'; }
-snap_tapstat() {
-	echo "rx $(cat /sys/class/net/tap0/statistics/rx_packets) tx $(cat /sys/class/net/tap0/statistics/tx_packets)" \
-		"tx_dropped $(cat /sys/class/net/tap0/statistics/tx_dropped); neigh: $(/sbin/ip-full neigh show dev tap0 | tr '\n' ' ')"
+snap_tapstat() { # L1's interface to the guest: $SNAP_IF
+	n=/sys/class/net/$SNAP_IF/statistics
+	echo "$SNAP_IF rx $(cat $n/rx_packets) tx $(cat $n/tx_packets) tx_dropped $(cat $n/tx_dropped);" \
+		"neigh: $(/sbin/ip-full neigh show dev "$SNAP_IF" | tr '\n' ' ')"
 }
 # snap_ping WHAT CHECK: L1 pings the guest
 snap_ping() {
 	pings=$(ping -c 3 -W 3 "$NET_GUEST" 2>&1 | grep -o '[0-9]* packets received')
-	snap_ok "$1" '[ -n "$pings" ] && [ "${pings%% *}" -gt 0 ]' "L1 -> $NET_GUEST: ${pings:-no answer}; L1 tap0 $(snap_tapstat)"
+	snap_ok "$1" '[ -n "$pings" ] && [ "${pings%% *}" -gt 0 ]' "L1 -> $NET_GUEST: ${pings:-no answer}; L1 $(snap_tapstat)"
 }
 # the command area: the disk's last MiB, after the 32 MiB file system (the guest reads it with O_DIRECT)
 snap_ctl_clear() { dd if=/dev/zero of="$SNAP_DIR/disk.img" bs=1048576 seek=32 count=1 conv=notrunc 2>/dev/null; }
@@ -244,27 +251,11 @@ snap_file_mem() { # STATE MEM: the two files' sizes as a note
 	echo "state $(stat -c %s "$1" 2>/dev/null || echo 0) bytes, memory file $(snap_mib "$2") MiB ($(snap_kib "$2") KiB on disk)"
 }
 
-snapshot_scenario() {
+# snap_boot CMDLINE TAP: vmon #1 boots the guest through its API (2 vCPUs, track_dirty_pages, the disk
+# $d/disk.img, a NIC on TAP), once more when the first guest died before its /init; waits for a few counts
+# and a VMON-SNAP line; the check boot_through_api. 1 (the rest skipped) when the guest does not count.
+snap_boot() {
 	cmd=$1
-	snap_failed=0 snap_passed=0 snap_done=" " snap_cur= snap_pid1= snap_pid2= snap_pid3= snap_g_date= snap_l1_date= snap_off0=0 last1= last2=
-	t0=$(snap_ms)
-	snap_phases=
-	snap_deadline=$((t0 + 2 * timeout_s * 1000)) # three guests in turn: two scenario limits
-	rm -rf "$SNAP_DIR"
-	mkdir -p "$SNAP_DIR"
-	d=$SNAP_DIR
-	if ! make_tap || [ ! -x /usr/bin/curl ] ||
-		! /sbin/mke2fs -q -F -t ext4 -E lazy_itable_init=0,lazy_journal_init=0 -L vmon-snap "$d/disk.img" 32M >/dev/null 2>&1; then
-		result snapshot fail "could not prepare the host side (tap0, curl, mke2fs; see SANDBOX-NOTE lines)"
-		return
-	fi
-	echo ok >/tmp/www/snapok
-	snap_ctl_clear
-	dd if=/dev/zero of="$d/extra.img" bs=1048576 count=1 2>/dev/null
-	/sbin/ip-full neigh flush dev tap0 2>/dev/null
-	snap_want_md5=$(yes "vmon snapshot $token" | head -c 262144 | md5sum | cut -d' ' -f1)
-
-	# --- vmon #1: boot through the API, count ---
 	booted=1
 	for attempt in 1 2; do
 		snap_start 1 || { snap_note "vmon #1: its API socket did not answer within 15 s"; break; }
@@ -276,7 +267,7 @@ snapshot_scenario() {
 			# disk, so that the NIC is the third PCI device instead of the second
 			[ "$(l1_param sandbox.snapshot_extra_disk 0)" = 1 ] &&
 				echo "drives $(snap_api 1 PUT /drives/extra '{"drive_id":"extra","path_on_host":"'$d/extra.img'","is_root_device":false,"is_read_only":false}')"
-			echo "network-interfaces $(snap_api 1 PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"'$SNAP_MAC'"}')"
+			echo "network-interfaces $(snap_api 1 PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"'$2'","guest_mac":"'$SNAP_MAC'"}')"
 			echo "InstanceStart $(snap_api 1 PUT /actions '{"action_type":"InstanceStart"}')"
 		} >"$d/steps.txt"
 		t_start=$(snap_ms)
@@ -305,9 +296,40 @@ snapshot_scenario() {
 		snap_stop 1
 		snap_dump 1 "boot"
 		snap_skip_rest "vmon #1's guest did not boot to its counting"
-		snap_finish
-		return
+		return 1
 	fi
+}
+
+# snap_begin NET_UP: a scenario's start: its clock, its deadline (twice the scenario limit), an empty
+# $SNAP_DIR (d) with a fresh disk image and its command area cleared, the network (the command NET_UP)
+# with L1's httpd serving snapok. 1 when a part of that failed.
+snap_begin() {
+	t0=$(snap_ms)
+	snap_phases=
+	snap_deadline=$((t0 + 2 * timeout_s * 1000))
+	rm -rf "$SNAP_DIR"
+	mkdir -p "$SNAP_DIR"
+	d=$SNAP_DIR
+	"$1" && [ -x /usr/bin/curl ] &&
+		/sbin/mke2fs -q -F -t ext4 -E lazy_itable_init=0,lazy_journal_init=0 -L vmon-snap "$d/disk.img" 32M >/dev/null 2>&1 ||
+		return 1
+	echo ok >/tmp/www/snapok
+	snap_ctl_clear
+}
+
+snapshot_scenario() {
+	cmd=$1
+	SNAP_SCN=snapshot SNAP_CHECKS=$SNAPSHOT_CHECKS SNAP_VMON_ARGS= SNAP_IF=tap0
+	SNAP_OK_TEXT="boot, Full snapshot and restore, Diff snapshot merged and restored"
+	snap_failed=0 snap_passed=0 snap_done=" " snap_cur= snap_pid1= snap_pid2= snap_pid3= snap_g_date= snap_l1_date= snap_off0=0 last1= last2=
+	# three guests in turn: two scenario limits
+	snap_begin make_tap || { result snapshot fail "could not prepare the host side (tap0, curl, mke2fs; see SANDBOX-NOTE lines)"; return; }
+	dd if=/dev/zero of="$d/extra.img" bs=1048576 count=1 2>/dev/null
+	/sbin/ip-full neigh flush dev tap0 2>/dev/null
+	snap_want_md5=$(yes "vmon snapshot $token" | head -c 262144 | md5sum | cut -d' ' -f1)
+
+	# --- vmon #1: boot through the API, count ---
+	snap_boot "$cmd" tap0 || { snap_finish; return; }
 
 	snap_mark counting
 	snap_ping boot_ping_from_l1
@@ -419,10 +441,10 @@ snap_finish() {
 	snap_skip_rest "an earlier step failed"
 	total=$(($(snap_ms) - t0))
 	snap_note "timeline (L1 uptime since the scenario began):$snap_phases end $((total / 1000))s"
-	echo "SANDBOX-RUN snapshot status=${st:-?} timeout=0 marker_ms=-1 total_ms=$total"
+	echo "SANDBOX-RUN $SNAP_SCN status=${st:-?} timeout=0 marker_ms=-1 total_ms=$total"
 	if [ "$snap_failed" = 0 ] && [ "$snap_passed" -gt 0 ]; then
-		result snapshot ok "$snap_passed checks passed: boot, Full snapshot and restore, Diff snapshot merged and restored"
+		result "$SNAP_SCN" ok "$snap_passed checks passed: $SNAP_OK_TEXT"
 	else
-		result snapshot fail "$snap_failed check(s) failed, $snap_passed passed (the snapshot_ lines above)"
+		result "$SNAP_SCN" fail "$snap_failed check(s) failed, $snap_passed passed (the ${SNAP_SCN}_ lines above)"
 	fi
 }
