@@ -52,6 +52,8 @@ const char *cli_usage(void)
 	       "  --incoming ADDR       wait on ADDR (tcp:IP:PORT, tcp:[IPv6]:PORT or\n"
 	       "                        unix:PATH) for one VM migrated by another vmon's\n"
 	       "                        PUT /migration/send, and run it (no VM options)\n"
+	       "  --net-override ID=TAP with --restore or --incoming: the NIC ID of the\n"
+	       "                        VM's configuration goes on TAP here (repeatable)\n"
 	       "  -v, --verbose         more diagnostics (repeat for debug)\n"
 	       "  --no-seccomp          run without the per-thread syscall filters (for\n"
 	       "                        debugging; --seccomp, the default, keeps them on)\n"
@@ -197,6 +199,7 @@ enum {
 	OPT_RESTORE,
 	OPT_MEM_FILE,
 	OPT_INCOMING,
+	OPT_NET_OVERRIDE,
 	OPT_RESUME,
 	OPT_SECCOMP,
 	OPT_NO_SECCOMP,
@@ -226,6 +229,7 @@ static const struct option long_opts[] = {
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "mem-file", required_argument, NULL, OPT_MEM_FILE },
 	{ "incoming", required_argument, NULL, OPT_INCOMING },
+	{ "net-override", required_argument, NULL, OPT_NET_OVERRIDE },
 	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "seccomp", no_argument, NULL, OPT_SECCOMP },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
@@ -245,8 +249,48 @@ void cli_free(struct cli *cli)
 	free(cli->merge_diff);
 	free(cli->mig.to);
 	cli->mig.to = NULL;
+	for (unsigned i = 0; i < cli->nr_net_overrides; i++) {
+		free(cli->net_overrides[i].id);
+		free(cli->net_overrides[i].tap);
+	}
+	cli->nr_net_overrides = 0;
 	cli->api_sock = cli->config_file = cli->restore = cli->mem_file = cli->incoming = NULL;
 	cli->merge_base = cli->merge_diff = NULL;
+}
+
+/* --net-override ID=TAP: NIC ID of a restored or migrated VM's configuration on TAP here */
+static int parse_net_override(struct cli *cli, const char *arg, char *err, size_t err_len)
+{
+	const char *eq = strchr(arg, '=');
+	unsigned n = cli->nr_net_overrides;
+
+	if (!eq || eq == arg || !eq[1] || strlen(eq + 1) >= 16) {
+		snprintf(
+			err, err_len,
+			"--net-override: expected ID=TAP (a TAP name of 1-15 characters), got '%s'",
+			arg);
+		return -EINVAL;
+	}
+	if (n == VM_MAX_NETS) {
+		snprintf(err, err_len, "--net-override: at most %d", VM_MAX_NETS);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (strlen(cli->net_overrides[i].id) == (size_t)(eq - arg) &&
+		    !strncmp(cli->net_overrides[i].id, arg, (size_t)(eq - arg))) {
+			snprintf(err, err_len, "--net-override: interface '%.*s' given twice",
+				 (int)(eq - arg), arg);
+			return -EINVAL;
+		}
+	}
+	cli->net_overrides[n].id = strndup(arg, (size_t)(eq - arg));
+	cli->net_overrides[n].tap = strdup(eq + 1);
+	cli->nr_net_overrides = n + 1;
+	if (!cli->net_overrides[n].id || !cli->net_overrides[n].tap) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* `vmon migrate --api-sock SOCK --to ADDR [--max-downtime-ms N] ...` (argv[0] is "migrate") */
@@ -492,6 +536,11 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 				return ret;
 			ret = set_str(&cli->incoming, optarg);
 			break;
+		case OPT_NET_OVERRIDE:
+			ret = parse_net_override(cli, optarg, err, err_len);
+			if (ret)
+				return ret;
+			break;
 		case OPT_RESUME:
 			break; /* the default for 'run' */
 		case OPT_SECCOMP:
@@ -554,6 +603,10 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 		snprintf(err, err_len,
 			 "--incoming goes with 'run' alone: the VM's configuration comes from "
 			 "its source");
+		return -EINVAL;
+	}
+	if (cli->nr_net_overrides && !cli->restore && !cli->incoming) {
+		snprintf(err, err_len, "--net-override goes with --restore or --incoming");
 		return -EINVAL;
 	}
 	if (cli->restore && run_only) {

@@ -39,6 +39,10 @@ struct cli {
 	char *restore; /* run --restore STATE: the VM of a snapshot */
 	char *mem_file; /* --mem-file MEM: its memory file */
 	char *incoming; /* run --incoming ADDR: a live migration's destination */
+	struct {
+		char *id, *tap;
+	} net_overrides[VM_MAX_NETS]; /* --net-override ID=TAP, with --restore or --incoming */
+	unsigned nr_net_overrides;
 	char *merge_base, *merge_diff; /* snapshot-merge BASE DIFF */
 	struct cli_migrate mig; /* migrate (its --api-sock is @api_sock) */
 	int verbose; /* -v, repeatable */

@@ -304,11 +304,23 @@ static bool runner_vm_late(struct runner *r, int *status)
 }
 
 /* `vmon run --restore STATE --mem-file MEM`: the VM of a snapshot, resumed. */
+/* The --net-override pairs of @cli as overrides (pointing into @cli); their count. */
+static unsigned cli_overrides(const struct cli *cli, struct vm_net_override ov[VM_MAX_NETS])
+{
+	for (unsigned i = 0; i < cli->nr_net_overrides; i++)
+		ov[i] = (struct vm_net_override){ .id = cli->net_overrides[i].id,
+						  .tap = cli->net_overrides[i].tap };
+	return cli->nr_net_overrides;
+}
+
 static int run_restore(const struct cli *cli)
 {
+	struct vm_net_override ov[VM_MAX_NETS];
 	struct vm_restore_opts o = { .state_path = cli->restore,
 				     .mem_path = cli->mem_file,
-				     .resume = true };
+				     .resume = true,
+				     .net_overrides = ov,
+				     .nr_net_overrides = cli_overrides(cli, ov) };
 	struct runner r;
 	char err[512] = "";
 	bool restart, user_error;
@@ -462,8 +474,10 @@ static int run_incoming(const struct cli *cli)
 		runner_destroy(&r);
 		return VMON_EXIT_HOST;
 	}
+	struct vm_net_override ov[VM_MAX_NETS];
+
 	r.stats = cli->cfg.stats;
-	if (incoming_start(&r, cli->incoming, NULL, 0, err, sizeof(err))) {
+	if (incoming_start(&r, cli->incoming, ov, cli_overrides(cli, ov), err, sizeof(err))) {
 		fprintf(stderr, "vmon: %s\n", err);
 		runner_destroy(&r);
 		return VMON_EXIT_USAGE;

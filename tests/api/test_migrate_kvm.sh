@@ -42,7 +42,7 @@ command -v curl >/dev/null || skip_all "curl is not installed"
 [ -x "$VMON" ] || skip_all "no vmon binary at $VMON"
 [ -r "$GUEST" ] || skip_all "no ticker guest at $GUEST"
 ip link set lo up 2>/dev/null # a fresh network namespace (the sandbox's L1) has loopback down
-echo "1..20"
+echo "1..21"
 
 api() { # NAME METHOD PATH [BODY] -> prints "STATUS BODY"
 	local body=${4:-}
@@ -182,6 +182,19 @@ check migrate_to_no_destination_is_refused_and_the_guest_runs_on \
 	'[[ "$r" == 400*"cannot connect"* ]] && still_ticks e' "got: $r"
 r=$(api e PUT /migration/send '{"destination": "udp:1.2.3.4:5"}')
 check migrate_refuses_a_malformed_destination '[[ "$r" == 400*"migration address"* ]]' "got: $r"
+
+# run --incoming --net-override: the override reaches the destination's check (the guest has no NIC eth9)
+"$VMON" run -v --incoming "unix:$tmp/mig9.sock" --net-override eth9=tap9 </dev/null >"$tmp/ov.out" 2>"$tmp/ov.err" &
+pid_ov=$!
+pids+=($pid_ov)
+wait_for "[ -S $tmp/mig9.sock ]" 10
+r=$(api e PUT /migration/send "{\"destination\": \"unix:$tmp/mig9.sock\"}")
+wait_for "exited $pid_ov" 30
+wait "$pid_ov"
+st=$?
+check migrate_destination_net_override_names_an_interface_the_guest_lacks \
+	'[[ "$r" == 400*"no interface"*eth9* ]] && [ $st -ne 0 ] && grep -q "no interface .eth9." "$tmp/ov.err" && still_ticks e' \
+	"send: $r; destination status $st: $(tail -n 1 "$tmp/ov.err")"
 
 mv "$tmp/disk.img" "$tmp/disk.moved"
 dest_vm f "unix:$tmp/mig2.sock"

@@ -136,6 +136,46 @@ TEST(cli_firecracker_style_modes)
 	cli_free(&cli);
 }
 
+TEST(cli_net_override_goes_with_restore_and_incoming)
+{
+	struct cli cli;
+	char err[256] = "";
+
+	CHECK_EQ(PARSE(&cli, err, "run", "--incoming", "unix:/m", "--net-override", "eth0=tap1",
+		       "--net-override", "eth1=tap2"),
+		 0);
+	CHECK_EQ(cli.nr_net_overrides, 2);
+	CHECK(!strcmp(cli.net_overrides[0].id, "eth0") &&
+	      !strcmp(cli.net_overrides[0].tap, "tap1"));
+	CHECK(!strcmp(cli.net_overrides[1].id, "eth1") &&
+	      !strcmp(cli.net_overrides[1].tap, "tap2"));
+	cli_free(&cli);
+	CHECK_EQ(PARSE(&cli, err, "run", "--restore", "s", "--mem-file", "m", "--net-override",
+		       "eth0=tap1"),
+		 0);
+	CHECK_EQ(cli.nr_net_overrides, 1);
+	cli_free(&cli);
+	CHECK_EQ(PARSE(&cli, err, "run", "--kernel", "k", "--net-override", "eth0=tap1"), -EINVAL);
+	CHECK(strstr(err, "--net-override goes with --restore or --incoming") != NULL);
+	cli_free(&cli);
+	CHECK_EQ(PARSE(&cli, err, "run", "--incoming", "unix:/m", "--net-override", "eth0"),
+		 -EINVAL);
+	CHECK(strstr(err, "expected ID=TAP") != NULL);
+	cli_free(&cli);
+	CHECK_EQ(PARSE(&cli, err, "run", "--incoming", "unix:/m", "--net-override", "=tap1"),
+		 -EINVAL);
+	cli_free(&cli);
+	CHECK_EQ(PARSE(&cli, err, "run", "--incoming", "unix:/m", "--net-override",
+		       "eth0=a-tap-name-too-long"),
+		 -EINVAL);
+	cli_free(&cli);
+	CHECK_EQ(PARSE(&cli, err, "run", "--incoming", "unix:/m", "--net-override", "eth0=tap1",
+		       "--net-override", "eth0=tap2"),
+		 -EINVAL);
+	CHECK(strstr(err, "given twice") != NULL);
+	cli_free(&cli);
+}
+
 TEST(cli_migrate_takes_the_source_socket_the_destination_and_the_limits)
 {
 	struct cli cli;
@@ -388,6 +428,7 @@ HARNESS_MAIN(
 	HARNESS_T(cli_run_without_kernel_means_demo)
 	HARNESS_T(cli_refuses_bad_arguments_with_one_line)
 	HARNESS_T(cli_firecracker_style_modes)
+	HARNESS_T(cli_net_override_goes_with_restore_and_incoming)
 	HARNESS_T(cli_migrate_takes_the_source_socket_the_destination_and_the_limits)
 	HARNESS_T(cli_migrate_refuses_what_it_cannot_send)
 	HARNESS_T(vm_config_parse_size_accepts_units_and_refuses_junk)
