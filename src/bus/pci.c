@@ -239,7 +239,7 @@ bool pci_msix_enabled(struct pci_device *pdev)
 
 static int msix_send(struct pci_device *pdev, unsigned v)
 {
-	const struct pci_platform *plat = pdev->bus ? pdev->bus->plat : NULL;
+	const struct dev_platform *plat = pdev->bus ? pdev->bus->plat : NULL;
 	const struct pci_msix_entry *e = &pdev->msix[v];
 
 	if (!plat || !plat->msi_send)
@@ -522,7 +522,7 @@ static void ecam_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 static const struct bus_region_ops ecam_ops = { .read = ecam_read, .write = ecam_write };
 
 int pci_bus_init(struct pci_bus *pb, struct bus *pio, struct bus *mmio,
-		 const struct pci_platform *plat, const struct bus_region_ops *cf9_ops,
+		 const struct dev_platform *plat, const struct bus_region_ops *cf9_ops,
 		 void *cf9_opaque)
 {
 	struct pci_device *host;

@@ -8,7 +8,7 @@
  * INTx (pin A, one fixed GSI per slot routed through the IOAPIC).
  *
  * The PCI code knows nothing of KVM: interrupts, ioeventfds and file-descriptor
- * watching go through struct pci_platform, which the VM implements on KVM and
+ * watching go through struct dev_platform, which the VM implements on KVM and
  * unit tests fake.
  *
  * Locking: the bus has a mutex for the 0xCF8 address latch and the slot
@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
+#include "bus/platform.h"
 #include "base/device.h"
 #include "util/log.h"
 
@@ -51,42 +52,6 @@ static inline unsigned pci_slot_intx_gsi(unsigned slot)
 {
 	return PCI_INTX_GSI_BASE + (slot & 7);
 }
-
-/*
- * struct pci_platform - what the VM provides to PCI devices (implemented by
- * the VM on KVM; faked in tests). Every hook may be NULL: the device then
- * falls back (no ioeventfd: notifications arrive as MMIO writes; no fd_watch:
- * the owner must poll).
- * @ioeventfd_add: make a guest write of @len bytes at @gpa signal eventfd @fd
- *                 without an exit to userspace (KVM_IOEVENTFD, MMIO, no
- *                 datamatch). Returns 0 or -errno. @ioeventfd_del undoes it.
- * @msi_send:      deliver one MSI message (KVM_SIGNAL_MSI, or an irqfd bound
- *                 to a route for @addr/@data). Called from vCPU and event-loop
- *                 threads. Returns 0 or -errno.
- * @intx_set:      drive GSI @gsi (level-triggered, active high as KVM sees it) to @level.
- * @fd_watch:      call @fn(@arg, epoll events) on the event-loop thread
- *                 whenever @fd is readable (level-triggered; the signature is
- *                 base/evloop.h's evloop_handler, so evloop_add(el, fd, EPOLLIN,
- *                 fn, arg) implements it). Returns 0 or -errno.
- * @fd_unwatch:    stop watching @fd.
- * @msi_route:     route a GSI as the MSI @addr/@data: a new one when @gsi < 0,
- *                 else update @gsi. Returns the GSI or -errno.
- * @msi_route_del: free a GSI made by @msi_route.
- * @irqfd:         make signalling eventfd @fd raise @gsi in the kernel with no
- *                 exit to userspace (KVM_IRQFD), or undo it. 0 or -errno.
- */
-struct pci_platform {
-	void *opaque;
-	int (*ioeventfd_add)(void *opaque, uint64_t gpa, unsigned len, int fd);
-	int (*ioeventfd_del)(void *opaque, uint64_t gpa, unsigned len, int fd);
-	int (*msi_send)(void *opaque, uint64_t addr, uint32_t data);
-	void (*intx_set)(void *opaque, unsigned gsi, int level);
-	int (*fd_watch)(void *opaque, int fd, void (*fn)(void *arg, uint32_t events), void *arg);
-	int (*fd_unwatch)(void *opaque, int fd);
-	int (*msi_route)(void *opaque, int gsi, uint64_t addr, uint32_t data);
-	void (*msi_route_del)(void *opaque, int gsi);
-	int (*irqfd)(void *opaque, int fd, int gsi, bool assign);
-};
 
 struct pci_device;
 
@@ -150,7 +115,7 @@ struct pci_device {
 struct pci_bus {
 	struct bus *pio;
 	struct bus *mmio;
-	const struct pci_platform *plat;
+	const struct dev_platform *plat;
 	const struct bus_region_ops *cf9_ops; /* the reset-control byte's owner, or NULL */
 	void *cf9_opaque;
 	pthread_mutex_t lock;
@@ -173,7 +138,7 @@ struct pci_bus {
  * @plat must outlive the bus. Returns 0 or -errno (-EEXIST: ports taken).
  */
 int pci_bus_init(struct pci_bus *pb, struct bus *pio, struct bus *mmio,
-		 const struct pci_platform *plat, const struct bus_region_ops *cf9_ops,
+		 const struct dev_platform *plat, const struct bus_region_ops *cf9_ops,
 		 void *cf9_opaque);
 
 /* pci_bus_destroy - unregister the bridge's ranges and all device BARs. Devices are not freed. */

@@ -108,6 +108,14 @@ int hv_irqfd(struct hv *hv, int fd, uint32_t gsi, bool assign);
 int hv_ioeventfd(struct hv *hv, uint64_t addr, uint32_t len, bool pio, int fd, bool assign);
 
 /*
+ * hv_ioeventfd_match - hv_ioeventfd() for writes of the value @datamatch only
+ * (KVM_IOEVENTFD_FLAG_DATAMATCH): several eventfds may then share one address,
+ * as virtio-mmio's QueueNotify, written with the queue's index.
+ */
+int hv_ioeventfd_match(struct hv *hv, uint64_t addr, uint32_t len, bool pio, uint64_t datamatch,
+		       int fd, bool assign);
+
+/*
  * hv_msi_route_add - allocate a GSI routed as an MSI with @addr/@data
  * (updated later with hv_msi_route_set; freed with hv_msi_route_del). The
  * routing table keeps KVM's default irqchip routes for GSI 0-23.

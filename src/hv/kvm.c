@@ -797,6 +797,21 @@ int hv_ioeventfd(struct hv *hv, uint64_t addr, uint32_t len, bool pio, int fd, b
 	return ioctl(hv->vm_fd, KVM_IOEVENTFD, &req) < 0 ? -errno : 0;
 }
 
+int hv_ioeventfd_match(struct hv *hv, uint64_t addr, uint32_t len, bool pio, uint64_t datamatch,
+		       int fd, bool assign)
+{
+	struct kvm_ioeventfd req = {
+		.datamatch = datamatch,
+		.addr = addr,
+		.len = len,
+		.fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	return ioctl(hv->vm_fd, KVM_IOEVENTFD, &req) < 0 ? -errno : 0;
+}
+
 /*
  * Rebuild and install the whole routing table: KVM_SET_GSI_ROUTING replaces
  * it, so it carries KVM's default irqchip routes (GSI n -> IOAPIC pin n, and

@@ -5,8 +5,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <linux/pci_regs.h>
@@ -15,7 +13,6 @@
 #include <linux/virtio_pci.h>
 
 #include "util/compiler.h"
-#include "util/token_bucket.h"
 
 #define VIRTIO_PCI_VENDOR 0x1af4
 #define VIRTIO_PCI_DEVICE_BASE 0x1040
@@ -54,109 +51,22 @@ static void vp_interrupt(void *opaque, struct virtio_dev *vdev, int q)
 	pci_intx_set(&vp->pdev, 1);
 }
 
-/* Run queue @q again from the event loop: signal its kick eventfd (only when watched). */
 static bool vp_requeue(void *opaque, struct virtio_dev *vdev, unsigned q)
 {
-	struct virtio_pci *vp = opaque;
-	uint64_t one = 1;
-
 	(void)vdev;
-	return q < VIRTIO_MAX_QUEUES && vp->watched[q] && !vp->taken[q] &&
-	       write(vp->kick_fd[q], &one, sizeof(one)) == sizeof(one);
+	return virtio_kicks_requeue(&((struct virtio_pci *)opaque)->kicks, q);
 }
 
-/* Arm the timer for the earliest due queue, or disarm it. timer_lock held. */
-static int vp_timer_arm(struct virtio_pci *vp)
-{
-	struct itimerspec its = { 0 };
-	uint64_t next = 0;
-
-	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
-		if (vp->due_ns[q] && (!next || vp->due_ns[q] < next))
-			next = vp->due_ns[q];
-	its.it_value.tv_sec = (time_t)(next / 1000000000ull);
-	its.it_value.tv_nsec = (long)(next % 1000000000ull);
-	return timerfd_settime(vp->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) ? -errno : 0;
-}
-
-/* Run queue @q again in @ns nanoseconds (a rate limiter's wait): see struct virtio_transport. */
 static bool vp_requeue_after(void *opaque, struct virtio_dev *vdev, unsigned q, uint64_t ns)
 {
-	struct virtio_pci *vp = opaque;
-	uint64_t now = monotonic_ns(), due;
-	int rc;
-
 	(void)vdev;
-	if (q >= VIRTIO_MAX_QUEUES || vp->timer_fd < 0)
-		return false;
-	due = ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
-	pthread_mutex_lock(&vp->timer_lock);
-	if (!vp->due_ns[q] || due < vp->due_ns[q])
-		vp->due_ns[q] = due;
-	rc = vp_timer_arm(vp);
-	pthread_mutex_unlock(&vp->timer_lock);
-	return rc == 0;
+	return virtio_kicks_requeue_after(&((struct virtio_pci *)opaque)->kicks, q, ns);
 }
 
-/* The timer fired: run every queue that is due, re-arm for the rest. Event loop. */
-static void vp_timer_handler(void *arg, uint32_t events)
-{
-	struct virtio_pci *vp = arg;
-	bool run[VIRTIO_MAX_QUEUES] = { false };
-	uint64_t expirations, now;
-
-	(void)events;
-	if (read(vp->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-		return;
-	now = monotonic_ns();
-	pthread_mutex_lock(&vp->timer_lock);
-	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
-		if (vp->due_ns[q] && vp->due_ns[q] <= now) {
-			vp->due_ns[q] = 0;
-			run[q] = true;
-		}
-	}
-	if (vp_timer_arm(vp))
-		log_guest(&vp->rl, "%s: cannot re-arm the queue timer", vp->vdev->name);
-	pthread_mutex_unlock(&vp->timer_lock);
-	for (unsigned q = 0; q < vp->vdev->nr_queues; q++)
-		if (run[q])
-			virtio_dev_kick(vp->vdev, q);
-}
-
-static void vp_kick_handler(void *arg, uint32_t events);
-static struct vp_kick_ctx *kick_ctx_of(struct virtio_pci *vp, unsigned q);
-
-/*
- * Hand queue @q's notification eventfd to the model (vhost-net reads it then) or take it back.
- * The eventfd stays bound to the notify address either way.
- */
 static int vp_queue_fd(void *opaque, struct virtio_dev *vdev, unsigned q, bool take)
 {
-	struct virtio_pci *vp = opaque;
-	uint64_t one = 1;
-	int rc;
-
 	(void)vdev;
-	if (q >= VIRTIO_MAX_QUEUES || !vp->watched[q])
-		return -ENOTSUP;
-	if (take == vp->taken[q])
-		return take ? vp->kick_fd[q] : 0;
-	if (take) {
-		rc = vp->plat->fd_unwatch(vp->plat->opaque, vp->kick_fd[q]);
-		if (rc)
-			return rc;
-		vp->taken[q] = true;
-		return vp->kick_fd[q];
-	}
-	rc = vp->plat->fd_watch(vp->plat->opaque, vp->kick_fd[q], vp_kick_handler,
-				kick_ctx_of(vp, q));
-	if (rc)
-		return rc;
-	vp->taken[q] = false;
-	if (write(vp->kick_fd[q], &one, sizeof(one)) != sizeof(one))
-		log_guest(&vp->rl, "%s: eventfd write failed", vp->vdev->name);
-	return 0;
+	return virtio_kicks_queue_fd(&((struct virtio_pci *)opaque)->kicks, q, take);
 }
 
 /*
@@ -171,7 +81,7 @@ static void *call_ctx_of(struct virtio_pci *vp, unsigned q);
 
 static void vp_call_apply(struct virtio_pci *vp, unsigned q)
 {
-	const struct pci_platform *plat = vp->plat;
+	const struct dev_platform *plat = vp->plat;
 	bool kvm = false;
 	uint64_t addr;
 	uint32_t data;
@@ -207,7 +117,7 @@ static void vp_call_apply(struct virtio_pci *vp, unsigned q)
 
 static void vp_call_release(struct virtio_pci *vp, unsigned q)
 {
-	const struct pci_platform *plat = vp->plat;
+	const struct dev_platform *plat = vp->plat;
 
 	if (vp->call_fd[q] >= 0 && plat) {
 		if (vp->call_kvm[q])
@@ -414,20 +324,6 @@ static uint64_t ones(unsigned size)
 	return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
 }
 
-static void vp_kick(struct virtio_pci *vp, unsigned q)
-{
-	if (q >= vp->vdev->nr_queues)
-		return;
-	if (vp->watched[q]) {
-		uint64_t one = 1;
-
-		if (write(vp->kick_fd[q], &one, sizeof(one)) < 0)
-			log_guest(&vp->rl, "%s: eventfd write failed", vp->vdev->name);
-		return;
-	}
-	virtio_dev_kick(vp->vdev, q);
-}
-
 static uint64_t vp_bar_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct virtio_pci *vp = opaque;
@@ -477,8 +373,8 @@ static void vp_bar_write(void *opaque, uint64_t off, uint64_t value, unsigned si
 	if (off >= VIRTIO_PCI_NOTIFY_OFF && off < VIRTIO_PCI_NOTIFY_OFF + 0x1000) {
 		/* A notify that did not go through an ioeventfd (§4.1.5.2). */
 		if ((off - VIRTIO_PCI_NOTIFY_OFF) % VIRTIO_PCI_NOTIFY_MULT == 0)
-			vp_kick(vp,
-				(unsigned)((off - VIRTIO_PCI_NOTIFY_OFF) / VIRTIO_PCI_NOTIFY_MULT));
+			virtio_kicks_notify(&vp->kicks, (unsigned)((off - VIRTIO_PCI_NOTIFY_OFF) /
+								   VIRTIO_PCI_NOTIFY_MULT));
 		return;
 	}
 	virtio_dev_lock(vdev);
@@ -502,7 +398,7 @@ const struct bus_region_ops virtio_pci_bar_ops = { .read = vp_bar_read, .write =
 
 static void vp_ioeventfds(struct virtio_pci *vp, bool on, uint64_t bar_gpa)
 {
-	const struct pci_platform *plat = vp->plat;
+	const struct dev_platform *plat = vp->plat;
 
 	if (!plat || !plat->ioeventfd_add || !plat->ioeventfd_del || on == vp->ioeventfd_on)
 		return;
@@ -510,16 +406,16 @@ static void vp_ioeventfds(struct virtio_pci *vp, bool on, uint64_t bar_gpa)
 		uint64_t gpa = (on ? bar_gpa : vp->ioeventfd_bar_gpa) + VIRTIO_PCI_NOTIFY_OFF +
 			       (uint64_t)q * VIRTIO_PCI_NOTIFY_MULT;
 
-		if (!vp->watched[q])
+		if (!vp->kicks.watched[q])
 			continue;
 		if (on) {
-			int rc = plat->ioeventfd_add(plat->opaque, gpa, 2, vp->kick_fd[q]);
+			int rc = plat->ioeventfd_add(plat->opaque, gpa, 2, -1, vp->kicks.fd[q]);
 
 			if (rc)
 				log_warn("%s: ioeventfd for queue %u: %d (kicks will exit)",
 					 vp->vdev->name, q, rc);
 		} else {
-			plat->ioeventfd_del(plat->opaque, gpa, 2, vp->kick_fd[q]);
+			plat->ioeventfd_del(plat->opaque, gpa, 2, -1, vp->kicks.fd[q]);
 		}
 	}
 	vp->ioeventfd_on = on;
@@ -534,28 +430,15 @@ static void vp_bar_changed(struct pci_device *pdev, unsigned bar, bool mapped, u
 		vp_ioeventfds(vp, mapped, gpa);
 }
 
-struct vp_kick_ctx {
+struct vp_call_ctx {
 	struct virtio_pci *vp;
 	unsigned q;
 };
 
-static struct vp_kick_ctx *kick_ctx_of(struct virtio_pci *vp, unsigned q);
-
-static void vp_kick_handler(void *arg, uint32_t events)
-{
-	struct vp_kick_ctx *k = arg;
-	uint64_t cnt;
-
-	(void)events;
-	if (read(k->vp->kick_fd[k->q], &cnt, sizeof(cnt)) != sizeof(cnt))
-		return; /* spurious wake-up */
-	virtio_dev_kick(k->vp->vdev, k->q);
-}
-
 /* An interrupt eventfd read on the event loop (MSI-X off or the vector masked). */
 static void vp_call_handler(void *arg, uint32_t events)
 {
-	struct vp_kick_ctx *c = arg;
+	struct vp_call_ctx *c = arg;
 	struct virtio_pci *vp = c->vp;
 	uint64_t cnt;
 	int fd;
@@ -574,14 +457,8 @@ static void vp_call_handler(void *arg, uint32_t events)
 
 struct virtio_pci_full {
 	struct virtio_pci vp;
-	struct vp_kick_ctx kick[VIRTIO_MAX_QUEUES];
-	struct vp_kick_ctx call[VIRTIO_MAX_QUEUES];
+	struct vp_call_ctx call[VIRTIO_MAX_QUEUES];
 };
-
-static struct vp_kick_ctx *kick_ctx_of(struct virtio_pci *vp, unsigned q)
-{
-	return &container_of(vp, struct virtio_pci_full, vp)->kick[q];
-}
 
 static void *call_ctx_of(struct virtio_pci *vp, unsigned q)
 {
@@ -670,25 +547,11 @@ static void add_pcicfg_cap(struct virtio_pci *vp)
 
 static void vp_release_fds(struct virtio_pci *vp)
 {
-	if (vp->timer_fd >= 0) {
-		if (vp->plat && vp->plat->fd_unwatch)
-			vp->plat->fd_unwatch(vp->plat->opaque, vp->timer_fd);
-		close(vp->timer_fd);
-		vp->timer_fd = -1;
-	}
 	pthread_mutex_lock(&vp->pdev.lock);
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		vp_call_release(vp, q);
 	pthread_mutex_unlock(&vp->pdev.lock);
-	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
-		if (vp->watched[q] && !vp->taken[q] && vp->plat && vp->plat->fd_unwatch)
-			vp->plat->fd_unwatch(vp->plat->opaque, vp->kick_fd[q]);
-		vp->watched[q] = false;
-		vp->taken[q] = false;
-		if (vp->kick_fd[q] >= 0)
-			close(vp->kick_fd[q]);
-		vp->kick_fd[q] = -1;
-	}
+	virtio_kicks_fini(&vp->kicks);
 }
 
 int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot,
@@ -705,12 +568,15 @@ int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot
 	vp = &full->vp;
 	vp->vdev = vdev;
 	vp->plat = pb->plat;
-	vp->timer_fd = -1;
-	pthread_mutex_init(&vp->timer_lock, NULL);
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
-		vp->kick_fd[q] = vp->call_fd[q] = vp->call_gsi[q] = -1;
+		vp->call_fd[q] = vp->call_gsi[q] = -1;
 		full->call[q].vp = vp;
 		full->call[q].q = q;
+	}
+	rc = virtio_kicks_init(&vp->kicks, vdev, vp->plat);
+	if (rc) {
+		free(full);
+		return rc;
 	}
 	pci_device_init(&vp->pdev, vdev->name, VIRTIO_PCI_VENDOR,
 			(uint16_t)(VIRTIO_PCI_DEVICE_BASE + id), class_for(id), VIRTIO_PCI_VENDOR,
@@ -733,34 +599,6 @@ int virtio_pci_create(struct virtio_pci **out, struct pci_bus *pb, unsigned slot
 				 VIRTIO_PCI_MSIX_PBA_OFF);
 	if (rc)
 		goto fail;
-	if (vp->plat && vp->plat->fd_watch) {
-		for (unsigned q = 0; q < vdev->nr_queues; q++) {
-			vp->kick_fd[q] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-			if (vp->kick_fd[q] < 0) {
-				rc = -errno;
-				goto fail;
-			}
-			full->kick[q].vp = vp;
-			full->kick[q].q = q;
-			rc = vp->plat->fd_watch(vp->plat->opaque, vp->kick_fd[q], vp_kick_handler,
-						kick_ctx_of(vp, q));
-			if (rc)
-				goto fail;
-			vp->watched[q] = true;
-		}
-		/* Only a watched timer runs queues: without one, requeue_after says it cannot. */
-		vp->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-		if (vp->timer_fd < 0) {
-			rc = -errno;
-			goto fail;
-		}
-		rc = vp->plat->fd_watch(vp->plat->opaque, vp->timer_fd, vp_timer_handler, vp);
-		if (rc) {
-			close(vp->timer_fd);
-			vp->timer_fd = -1;
-			goto fail;
-		}
-	}
 	vdev->transport.interrupt = vp_interrupt;
 	vdev->transport.requeue = vp_requeue;
 	vdev->transport.requeue_after = vp_requeue_after;
@@ -782,7 +620,6 @@ fail:
 	vdev->transport.queue_irqfd = NULL;
 	vdev->transport.opaque = NULL;
 	vp_release_fds(vp);
-	pthread_mutex_destroy(&vp->timer_lock);
 	pci_device_fini(&vp->pdev);
 	free(full);
 	return rc;
@@ -795,7 +632,6 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	if (vp->pdev.bus)
 		pci_bus_detach(vp->pdev.bus, &vp->pdev);
 	vp_release_fds(vp);
-	pthread_mutex_destroy(&vp->timer_lock);
 	pci_device_fini(&vp->pdev);
 	if (vdev->ops->destroy)
 		vdev->ops->destroy(vdev);
@@ -804,7 +640,7 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 
 int virtio_pci_kick_fd(struct virtio_pci *vp, unsigned q)
 {
-	return q < VIRTIO_MAX_QUEUES ? vp->kick_fd[q] : -1;
+	return q < VIRTIO_MAX_QUEUES ? vp->kicks.fd[q] : -1;
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------- */

@@ -34,6 +34,7 @@
 #include "bus/pci.h"
 #include "base/device.h"
 #include "virtio/virtio.h"
+#include "virtio/virtio_kick.h"
 
 #define VIRTIO_PCI_BAR_SIZE 0x8000u
 #define VIRTIO_PCI_COMMON_OFF 0x0000u
@@ -47,15 +48,13 @@
 struct virtio_pci {
 	struct pci_device pdev;
 	struct virtio_dev *vdev;
-	const struct pci_platform *plat;
+	const struct dev_platform *plat;
 	uint32_t device_feature_select;
 	uint32_t driver_feature_select;
 	uint16_t queue_select;
 	uint8_t isr;
 	uint8_t pcicfg_cap; /* config offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
-	int kick_fd[VIRTIO_MAX_QUEUES];
-	bool watched[VIRTIO_MAX_QUEUES];
-	bool taken[VIRTIO_MAX_QUEUES]; /* the model reads the eventfd (queue_fd), not the loop */
+	struct virtio_kicks kicks; /* queue notification eventfds, requeue timer */
 	/* queue_irqfd: interrupt eventfds, under pdev.lock */
 	int call_fd[VIRTIO_MAX_QUEUES]; /* -1: none */
 	uint16_t call_vec[VIRTIO_MAX_QUEUES];
@@ -63,10 +62,6 @@ struct virtio_pci {
 	bool call_kvm[VIRTIO_MAX_QUEUES]; /* bound as a KVM irqfd */
 	bool call_watched[VIRTIO_MAX_QUEUES]; /* read on the event loop instead */
 	bool ioeventfd_on;
-	/* requeue_after: one timerfd (CLOCK_MONOTONIC, absolute) for the earliest due queue */
-	int timer_fd; /* -1: none */
-	pthread_mutex_t timer_lock; /* guards due_ns */
-	uint64_t due_ns[VIRTIO_MAX_QUEUES]; /* 0: not due */
 	uint64_t ioeventfd_bar_gpa;
 	struct ratelimit rl;
 };

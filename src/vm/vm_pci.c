@@ -23,7 +23,7 @@
 
 struct vm_pci {
 	struct pci_bus bus;
-	struct pci_platform plat;
+	struct dev_platform plat;
 	struct blk_backend *blks[VM_MAX_DISKS];
 	unsigned nr_blks;
 	struct net_tap *taps[VM_MAX_NETS];
@@ -44,20 +44,23 @@ bool vm_config_has_pci(const struct vm_config *cfg)
 	return cfg->nr_disks || cfg->nr_nets || cfg->rng || cfg->console == VM_CONSOLE_VIRTIO;
 }
 
-/* ---- struct pci_platform on KVM ---- */
+/* ---- struct dev_platform on KVM ---- */
 
-static int plat_ioeventfd_add(void *opaque, uint64_t gpa, unsigned len, int fd)
+static int plat_ioeventfd(struct vm *vm, uint64_t gpa, unsigned len, int64_t match, int fd,
+			  bool assign)
 {
-	struct vm *vm = opaque;
-
-	return hv_ioeventfd(vm->hv, gpa, len, false, fd, true);
+	return match < 0 ? hv_ioeventfd(vm->hv, gpa, len, false, fd, assign)
+			 : hv_ioeventfd_match(vm->hv, gpa, len, false, (uint64_t)match, fd, assign);
 }
 
-static int plat_ioeventfd_del(void *opaque, uint64_t gpa, unsigned len, int fd)
+static int plat_ioeventfd_add(void *opaque, uint64_t gpa, unsigned len, int64_t match, int fd)
 {
-	struct vm *vm = opaque;
+	return plat_ioeventfd(opaque, gpa, len, match, fd, true);
+}
 
-	return hv_ioeventfd(vm->hv, gpa, len, false, fd, false);
+static int plat_ioeventfd_del(void *opaque, uint64_t gpa, unsigned len, int64_t match, int fd)
+{
+	return plat_ioeventfd(opaque, gpa, len, match, fd, false);
 }
 
 static int plat_msi_send(void *opaque, uint64_t addr, uint32_t data)
@@ -240,7 +243,7 @@ int vm_pci_create(struct vm *vm, const struct bus_region_ops *cf9_ops, void *cf9
 	}
 	vm->pci = p;
 	p->next_slot = 1; /* slot 0 is the host bridge */
-	p->plat = (struct pci_platform){
+	p->plat = (struct dev_platform){
 		.opaque = vm,
 		.ioeventfd_add = plat_ioeventfd_add,
 		.ioeventfd_del = plat_ioeventfd_del,

@@ -1,7 +1,7 @@
 /*
  * vm_pci.h — a VM's PCI bus and its virtio devices (disks, NICs, entropy,
  * console): the host backends opened from the configuration, the device
- * models, their virtio-pci transports, and struct pci_platform on KVM
+ * models, their virtio-pci transports, and struct dev_platform on KVM
  * (ioeventfd for queue kicks, KVM_SIGNAL_MSI for MSI-X, KVM_IRQ_LINE for INTx,
  * the event loop for backend fds).
  */

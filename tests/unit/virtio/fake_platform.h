@@ -1,4 +1,4 @@
-/* fake_platform.h — a struct pci_platform that records what devices ask of the VM, for unit tests.
+/* fake_platform.h — a struct dev_platform that records what devices ask of the VM, for unit tests.
  */
 #ifndef VMON_TESTS_FAKE_PLATFORM_H
 #define VMON_TESTS_FAKE_PLATFORM_H
@@ -14,7 +14,7 @@
 #define FP_MAX 16
 
 struct fake_platform {
-	struct pci_platform plat;
+	struct dev_platform plat;
 	struct {
 		uint64_t addr;
 		uint32_t data;
@@ -24,6 +24,7 @@ struct fake_platform {
 	struct {
 		uint64_t gpa;
 		unsigned len;
+		int64_t match; /* -1: any value */
 		int fd;
 		bool on;
 	} ioev[FP_MAX];
@@ -37,7 +38,7 @@ struct fake_platform {
 	unsigned nr_watch;
 };
 
-static inline int fp_ioeventfd_add(void *o, uint64_t gpa, unsigned len, int fd)
+static inline int fp_ioeventfd_add(void *o, uint64_t gpa, unsigned len, int64_t match, int fd)
 {
 	struct fake_platform *fp = o;
 
@@ -45,19 +46,20 @@ static inline int fp_ioeventfd_add(void *o, uint64_t gpa, unsigned len, int fd)
 		return -ENOSPC;
 	fp->ioev[fp->nr_ioev].gpa = gpa;
 	fp->ioev[fp->nr_ioev].len = len;
+	fp->ioev[fp->nr_ioev].match = match;
 	fp->ioev[fp->nr_ioev].fd = fd;
 	fp->ioev[fp->nr_ioev].on = true;
 	fp->nr_ioev++;
 	return 0;
 }
 
-static inline int fp_ioeventfd_del(void *o, uint64_t gpa, unsigned len, int fd)
+static inline int fp_ioeventfd_del(void *o, uint64_t gpa, unsigned len, int64_t match, int fd)
 {
 	struct fake_platform *fp = o;
 
 	for (unsigned i = 0; i < fp->nr_ioev; i++)
 		if (fp->ioev[i].on && fp->ioev[i].gpa == gpa && fp->ioev[i].fd == fd &&
-		    fp->ioev[i].len == len) {
+		    fp->ioev[i].len == len && fp->ioev[i].match == match) {
 			fp->ioev[i].on = false;
 			return 0;
 		}
@@ -114,7 +116,7 @@ static inline void fp_init(struct fake_platform *fp)
 {
 	memset(fp, 0, sizeof(*fp));
 	fp->plat =
-		(struct pci_platform){ fp,	    fp_ioeventfd_add, fp_ioeventfd_del, fp_msi_send,
+		(struct dev_platform){ fp,	    fp_ioeventfd_add, fp_ioeventfd_del, fp_msi_send,
 				       fp_intx_set, fp_fd_watch,      fp_fd_unwatch };
 }
 
@@ -134,15 +136,29 @@ static inline unsigned fp_run(struct fake_platform *fp)
 	return ran;
 }
 
-/* What KVM would do for a write that hits an ioeventfd: signal it. Returns true if one matched. */
-static inline bool fp_ioeventfd_hit(struct fake_platform *fp, uint64_t gpa, unsigned len)
+/*
+ * What KVM would do for a write of @val that hits an ioeventfd: signal it. Returns true if one
+ * matched.
+ */
+static inline bool fp_ioeventfd_hit_value(struct fake_platform *fp, uint64_t gpa, unsigned len,
+					  uint64_t val)
 {
 	for (unsigned i = 0; i < fp->nr_ioev; i++)
-		if (fp->ioev[i].on && fp->ioev[i].gpa == gpa && fp->ioev[i].len == len) {
+		if (fp->ioev[i].on && fp->ioev[i].gpa == gpa && fp->ioev[i].len == len &&
+		    (fp->ioev[i].match < 0 || (uint64_t)fp->ioev[i].match == val)) {
 			uint64_t one = 1;
 
 			return write(fp->ioev[i].fd, &one, sizeof(one)) == sizeof(one);
 		}
+	return false;
+}
+
+/* fp_ioeventfd_hit - a write that matches any ioeventfd at @gpa (no datamatch). */
+static inline bool fp_ioeventfd_hit(struct fake_platform *fp, uint64_t gpa, unsigned len)
+{
+	for (unsigned i = 0; i < fp->nr_ioev; i++)
+		if (fp->ioev[i].on && fp->ioev[i].gpa == gpa && fp->ioev[i].len == len)
+			return fp_ioeventfd_hit_value(fp, gpa, len, (uint64_t)fp->ioev[i].match);
 	return false;
 }
 
