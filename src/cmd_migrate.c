@@ -28,6 +28,8 @@ struct mig_view {
 	unsigned round;
 	double mib, downtime_ms, total_ms;
 	long long last_dirty; /* pages dirtied in the round before @round, or -1 */
+	long long dirty[64]; /* pages dirtied per finished round (the first 64) */
+	unsigned nr_dirty;
 	bool resumed;
 	char error[600];
 };
@@ -69,6 +71,10 @@ static int parse_view(const char *body, struct mig_view *v)
 	    json_object_is_type(d, json_type_array) && v->round > 0 &&
 	    json_object_array_length(d) >= v->round)
 		v->last_dirty = json_object_get_int64(json_object_array_get_idx(d, v->round - 1));
+	if (d && json_object_is_type(d, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(d) && v->nr_dirty < 64; i++)
+			v->dirty[v->nr_dirty++] =
+				json_object_get_int64(json_object_array_get_idx(d, i));
 	v->resumed = json_object_get_boolean(json_object_object_get(o, "source_resumed"));
 	json_object_put(o);
 	return v->state[0] ? 0 : -EPROTO;
@@ -110,6 +116,8 @@ int cmd_migrate(const struct cli *cli)
 {
 	char reply[8192], err[512], msg[600], *body = send_body(cli);
 	struct mig_view v, seen = { .state = "" };
+	unsigned printed = 0; /* rounds whose dirty count is on stderr */
+	bool round_line;
 	int st, misses = 0;
 
 	if (!body) {
@@ -150,6 +158,18 @@ int cmd_migrate(const struct cli *cli)
 			return MIGRATE_FAILED;
 		}
 		misses = 0;
+		/*
+		 * Each finished round's dirty count once, also for rounds that began and
+		 * ended between two polls (a small guest moves in milliseconds).
+		 */
+		round_line = !strcmp(v.state, "precopy") && v.last_dirty >= 0 &&
+			     (strcmp(v.state, seen.state) || v.round != seen.round);
+		for (unsigned upto = round_line ? v.round - 1 : v.nr_dirty;
+		     printed < upto && printed < v.nr_dirty; printed++)
+			fprintf(stderr, "vmon: migration: precopy round %u: %lld pages dirtied\n",
+				printed, v.dirty[printed]);
+		if (round_line && printed < v.round)
+			printed = v.round;
 		if (strcmp(v.state, seen.state) || v.round != seen.round) {
 			if (!strcmp(v.state, "precopy") && v.last_dirty >= 0)
 				fprintf(stderr,

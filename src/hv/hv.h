@@ -180,6 +180,13 @@ int hv_vcpu_get_debug(struct hv_vcpu *vcpu, struct hv_vcpu_debug *d);
 int hv_vcpu_get_full(struct hv_vcpu *v, struct hv_vcpu_state *st);
 
 /*
+ * hv_vcpu_get_cpuid - only @st's CPUID: what KVM gives the guest of @vcpu
+ * (KVM_GET_CPUID2), which on some hosts is more than KVM_GET_SUPPORTED_CPUID
+ * lists. 0 or -errno; free with hv_vcpu_state_free.
+ */
+int hv_vcpu_get_cpuid(struct hv_vcpu *vcpu, struct hv_vcpu_state *st);
+
+/*
  * hv_vcpu_set_full - install @st into a vCPU fresh from hv_vcpu_create() that
  * has not run, in place of x86_vcpu_setup() (a vCPU that ran keeps its CPUID,
  * which KVM fixes at the first KVM_RUN; the rest is set): CPUID first, then TSC frequency,

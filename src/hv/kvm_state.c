@@ -390,6 +390,11 @@ static int get_cpuid(struct hv_vcpu *v, struct hv_vcpu_state *st)
 	return 0;
 }
 
+int hv_vcpu_get_cpuid(struct hv_vcpu *v, struct hv_vcpu_state *st)
+{
+	return get_cpuid(v, st);
+}
+
 static int vcpu_get(struct hv_vcpu *v, struct hv_vcpu_state *st)
 {
 	struct hv *hv = v->hv;

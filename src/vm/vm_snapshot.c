@@ -550,11 +550,16 @@ int vm_check_cpuid(struct vm *vm, const struct snapfile_header *h, char *err, si
 {
 	struct cpuid_policy_opts opts = { .tsc_deadline = hv_has_tsc_deadline(vm->hv) };
 	struct cpuid_entry *host = NULL, *mine = NULL;
+	struct hv_vcpu_state here = { 0 };
 	unsigned nr_host;
 	int ret, nr;
 
 	if (!h->nr_cpuid)
 		return 0; /* nothing was recorded */
+	if (!vm->nr_vcpus) {
+		snprintf(err, err_len, "CPUID check: no vCPU");
+		return -EINVAL;
+	}
 	ret = hv_supported_cpuid(vm->hv, &host, &nr_host);
 	if (ret) {
 		snprintf(err, err_len, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
@@ -564,12 +569,24 @@ int vm_check_cpuid(struct vm *vm, const struct snapfile_header *h, char *err, si
 	nr = mine ? cpuid_policy_build(host, nr_host, 0, vm->nr_vcpus_planned, &opts, mine,
 				       cpuid_policy_size(nr_host))
 		  : -ENOMEM;
-	if (nr < 0) {
+	/*
+	 * Compared with what vCPU 0 (not yet run; the snapshot's CPUID replaces
+	 * this one) reads back once given vmon's policy, as the saved CPUID was
+	 * read on the source: a paravirtual KVM (PVM) lists almost nothing in
+	 * KVM_GET_SUPPORTED_CPUID yet gives its vCPUs the host's features.
+	 */
+	if (nr < 0)
 		ret = nr;
+	else
+		ret = hv_vcpu_set_cpuid(vm->vcpus[0]->hv, mine, (unsigned)nr);
+	if (!ret)
+		ret = hv_vcpu_get_cpuid(vm->vcpus[0]->hv, &here);
+	if (ret)
 		snprintf(err, err_len, "CPUID policy: %s", strerror(-ret));
-	} else {
-		ret = cpuid_check_features(h->cpuid, h->nr_cpuid, mine, (unsigned)nr, err, err_len);
-	}
+	else
+		ret = cpuid_check_features(h->cpuid, h->nr_cpuid, here.cpuid, here.nr_cpuid, err,
+					   err_len);
+	hv_vcpu_state_free(&here);
 	free(host);
 	free(mine);
 	return ret;
