@@ -44,6 +44,8 @@ const char *cli_usage(void)
 	       "                        vhost=on: packets moved in the kernel (/dev/vhost-net)\n"
 	       "  --rng                 virtio-rng device\n"
 	       "  --console serial|virtio   guest console device (default serial)\n"
+	       "  --transport pci|mmio  how virtio devices reach the guest (default pci;\n"
+	       "                        mmio, as Firecracker, when the cmdline has pci=off)\n"
 	       "  --reboot restart|exit guest reboot restarts the VM or ends vmon (default exit)\n"
 	       "  --stats               print exit statistics when the VM ends\n"
 	       "  --restore STATE       the VM of a snapshot (its configuration comes from it;\n"
@@ -204,6 +206,7 @@ enum {
 	OPT_SECCOMP,
 	OPT_NO_SECCOMP,
 	OPT_API_SOCK_MODE,
+	OPT_TRANSPORT,
 };
 
 static const struct option long_opts[] = {
@@ -219,6 +222,7 @@ static const struct option long_opts[] = {
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "reboot", required_argument, NULL, OPT_REBOOT },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
@@ -486,6 +490,18 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 				cli->cfg.console = VM_CONSOLE_VIRTIO;
 			} else {
 				snprintf(err, err_len, "--console: '%s' is not serial or virtio",
+					 optarg);
+				return -EINVAL;
+			}
+			run_only = true;
+			break;
+		case OPT_TRANSPORT:
+			if (!strcmp(optarg, "pci")) {
+				cli->cfg.transport = VM_TRANSPORT_PCI;
+			} else if (!strcmp(optarg, "mmio")) {
+				cli->cfg.transport = VM_TRANSPORT_MMIO;
+			} else {
+				snprintf(err, err_len, "--transport: '%s' is not pci or mmio",
 					 optarg);
 				return -EINVAL;
 			}

@@ -218,6 +218,7 @@ struct rt_virtq {
 struct rt_virtio {
 	unsigned int dev, fn;
 	uint16_t device_id;
+	volatile uint8_t *mmio; /* virtio-mmio registers (virtio 1.2 §4.2); NULL: PCI */
 	volatile uint8_t *common; /* struct virtio_pci_common_cfg */
 	volatile uint8_t *device; /* device-specific configuration */
 	uint64_t notify_base; /* notification BAR address + cap offset */
@@ -228,8 +229,11 @@ struct rt_virtio {
 };
 /* rt_virtio_find looks on PCI bus 0 for a virtio device of the given type (virtio 1.2 §5: 1 = net,
  * 2 = block, 3 = console, 4 = entropy; PCI device ID 0x1040 + type, or the transitional ID),
- * enables memory decoding and bus mastering and maps its capabilities.  Returns 0, or -1 when there
- * is none or it lacks the modern capabilities. */
+ * enables memory decoding and bus mastering and maps its capabilities; failing that, in vmon's
+ * virtio-mmio windows (RT_VIRTIO_MMIO_BASE + i * 0x1000, version 2 only).  Returns 0, or -1 when
+ * there is none or it lacks the modern interface. */
+#define RT_VIRTIO_MMIO_BASE 0xF0000000ull
+#define RT_VIRTIO_MMIO_WINDOWS 8
 int rt_virtio_find(struct rt_virtio *vd, unsigned int type);
 /* rt_virtio_setup resets the device, negotiates VIRTIO_F_VERSION_1 plus the features in want (bits
  * 0-31), sets up queues 0 .. nqueues-1 (at most RT_VIRTIO_QUEUES) and sets DRIVER_OK.  Returns 0,

@@ -1,8 +1,8 @@
-/* virtio.c — a minimal virtio 1.x driver over PCI (modern interface): capability walk, status
- * handshake, a few split virtqueues, synchronous polled requests.  References: virtio 1.2 §4.1.4
- * (PCI capabilities: common 1, notify 2, ISR 3, device 4), §4.1.4.3 (common configuration layout),
- * §3.1.1 (driver initialization), §2.7 (split virtqueues: descriptor table, available and used
- * rings), §4.1.4.4 (notification address). */
+/* virtio.c — a minimal virtio 1.x driver over PCI (modern interface) or MMIO (version 2):
+ * capability walk, status handshake, a few split virtqueues, synchronous polled requests.
+ * References: virtio 1.2 §4.1.4 (PCI capabilities: common 1, notify 2, ISR 3, device 4), §4.1.4.3
+ * (common configuration layout), §3.1.1 (driver initialization), §2.7 (split virtqueues: descriptor
+ * table, available and used rings), §4.1.4.4 (notification address). */
 #include "rt.h"
 
 #define STATUS_ACKNOWLEDGE 1
@@ -56,9 +56,50 @@ static uint32_t r32(volatile uint8_t *b, unsigned int off)
 	return *(volatile uint32_t *)(b + off);
 }
 
+/* virtio-mmio registers (virtio 1.2 §4.2.2) */
+#define MM_MAGIC 0x000
+#define MM_VERSION 0x004
+#define MM_DEVICE_ID 0x008
+#define MM_DF 0x010
+#define MM_DFSELECT 0x014
+#define MM_GF 0x020
+#define MM_GFSELECT 0x024
+#define MM_Q_SELECT 0x030
+#define MM_Q_NUM_MAX 0x034
+#define MM_Q_NUM 0x038
+#define MM_Q_READY 0x044
+#define MM_Q_NOTIFY 0x050
+#define MM_STATUS 0x070
+#define MM_Q_DESC 0x080
+#define MM_Q_AVAIL 0x090
+#define MM_Q_USED 0x0a0
+#define MM_CONFIG 0x100
+
+static int find_mmio(struct rt_virtio *vd, unsigned int type)
+{
+	for (unsigned int i = 0; i < RT_VIRTIO_MMIO_WINDOWS; i++) {
+		volatile uint8_t *b =
+			(volatile uint8_t *)(uintptr_t)(RT_VIRTIO_MMIO_BASE + i * 0x1000ull);
+
+		if (*(volatile uint32_t *)(b + MM_MAGIC) != 0x74726976u ||
+		    *(volatile uint32_t *)(b + MM_VERSION) != 2 ||
+		    *(volatile uint32_t *)(b + MM_DEVICE_ID) != type)
+			continue;
+		vd->mmio = b;
+		vd->dev = i;
+		vd->device_id = (uint16_t)type;
+		vd->device = b + MM_CONFIG;
+		rt_printf("virtio: device type %u in virtio-mmio window %u\n", type, i);
+		return 0;
+	}
+	return -1;
+}
+
 int rt_virtio_find(struct rt_virtio *vd, unsigned int type)
 {
 	memset(vd, 0, sizeof(*vd));
+	if (rt_pci_read32(0, 0, 0) == 0xffffffffu) /* no host bridge: no PCI */
+		return find_mmio(vd, type);
 	for (unsigned int dev = 0; dev < 32; dev++) {
 		uint32_t id = rt_pci_read32(dev, 0, 0);
 		uint16_t vendor = (uint16_t)id, device = (uint16_t)(id >> 16);
@@ -114,9 +155,75 @@ int rt_virtio_find(struct rt_virtio *vd, unsigned int type)
 	return -1;
 }
 
+static void mm_w32(struct rt_virtio *vd, unsigned int off, uint32_t v)
+{
+	w32(vd->mmio, off, v);
+}
+
+static uint32_t mm_r32(struct rt_virtio *vd, unsigned int off)
+{
+	return r32(vd->mmio, off);
+}
+
+/* The same as rt_virtio_setup, through the virtio-mmio registers (virtio 1.2 §4.2.3). */
+static int setup_mmio(struct rt_virtio *vd, uint32_t want, unsigned int nqueues)
+{
+	uint32_t s = STATUS_ACKNOWLEDGE | STATUS_DRIVER;
+
+	mm_w32(vd, MM_STATUS, 0);
+	for (unsigned int i = 0; i < 1000 && mm_r32(vd, MM_STATUS); i++)
+		rt_delay_us(100);
+	mm_w32(vd, MM_STATUS, STATUS_ACKNOWLEDGE);
+	mm_w32(vd, MM_STATUS, s);
+	mm_w32(vd, MM_DFSELECT, 1);
+	if (!(mm_r32(vd, MM_DF) & 1)) {
+		rt_printf("virtio-mmio: device %u does not offer VIRTIO_F_VERSION_1\n", vd->dev);
+		return -1;
+	}
+	mm_w32(vd, MM_DFSELECT, 0);
+	vd->features = mm_r32(vd, MM_DF) & want;
+	mm_w32(vd, MM_GFSELECT, 0);
+	mm_w32(vd, MM_GF, vd->features);
+	mm_w32(vd, MM_GFSELECT, 1);
+	mm_w32(vd, MM_GF, 1);
+	mm_w32(vd, MM_STATUS, s | STATUS_FEATURES_OK);
+	if (!(mm_r32(vd, MM_STATUS) & STATUS_FEATURES_OK)) {
+		rt_printf("virtio-mmio: device %u refused features 0x%x\n", vd->dev, vd->features);
+		return -1;
+	}
+	if (nqueues == 0 || nqueues > RT_VIRTIO_QUEUES)
+		return -1;
+	for (unsigned int q = 0; q < nqueues; q++) {
+		struct rt_virtq *vq = &vd->vq[q];
+
+		mm_w32(vd, MM_Q_SELECT, q);
+		if (mm_r32(vd, MM_Q_READY) || mm_r32(vd, MM_Q_NUM_MAX) < RT_VQ_SIZE) {
+			rt_printf("virtio-mmio: queue %u is in use or too small\n", q);
+			return -1;
+		}
+		mm_w32(vd, MM_Q_NUM, RT_VQ_SIZE);
+		memset(ring_mem[q], 0, sizeof(ring_mem[q]));
+		vq->desc = (struct rt_virtq_desc *)ring_mem[q];
+		vq->avail = (volatile uint16_t *)(ring_mem[q] + 1024);
+		vq->used = ring_mem[q] + 2048;
+		vq->avail_idx = vq->used_idx = 0;
+		vq->notify = NULL; /* QueueNotify, 32 bits */
+		w64(vd->mmio, MM_Q_DESC, (uint64_t)(uintptr_t)vq->desc);
+		w64(vd->mmio, MM_Q_AVAIL, (uint64_t)(uintptr_t)vq->avail);
+		w64(vd->mmio, MM_Q_USED, (uint64_t)(uintptr_t)vq->used);
+		mm_w32(vd, MM_Q_READY, 1);
+	}
+	vd->nqueues = nqueues;
+	mm_w32(vd, MM_STATUS, s | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
+	return 0;
+}
+
 int rt_virtio_setup(struct rt_virtio *vd, uint32_t want, unsigned int nqueues)
 {
 	volatile uint8_t *cc = vd->common;
+
+	if (vd->mmio)
+		return setup_mmio(vd, want, nqueues);
 
 	w8(cc, CC_STATUS, 0); /* reset; reads back 0 when done (§4.1.4.3.1) */
 	for (unsigned int i = 0; i < 1000 && r8(cc, CC_STATUS); i++)
@@ -187,7 +294,10 @@ long rt_virtio_run(struct rt_virtio *vd, unsigned int q, const struct rt_virtq_d
 	rt_barrier();
 	vq->avail[1] = ++vq->avail_idx;
 	rt_barrier();
-	*vq->notify = (uint16_t)q;
+	if (vd->mmio)
+		mm_w32(vd, MM_Q_NOTIFY, q);
+	else
+		*vq->notify = (uint16_t)q;
 	uint64_t end = rt_now_us() + timeout_us;
 	while (*(volatile uint16_t *)(vq->used + 2) == vq->used_idx) {
 		if (rt_now_us() > end)

@@ -96,10 +96,25 @@ int vm_boot_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t e
 	 * probing, and with 255 it read 32 vendor IDs on each of 255 empty buses looking for peer
 	 * host bridges (pcibios_fixup_peer_bridges), ~17,000 port exits per boot.
 	 */
-	if (vm_config_has_pci(&vm->cfg) &&
+	if (vm_config_has_pci(&vm->cfg) && vm_config_transport(&vm->cfg) == VM_TRANSPORT_PCI &&
 	    acpi_tables_add_mcfg(&acpi, LAYOUT_PCI_ECAM_GPA, 0, 0, why, sizeof(why))) {
 		snprintf(err, err_len, "ACPI tables: %s", why);
 		return -EINVAL;
+	}
+	/*
+	 * Without PCI, window i of the virtio-mmio devices vm_pci.c creates (in
+	 * configuration order: disks, NICs, rng, console) is \_SB.VRii.
+	 */
+	if (vm_config_transport(&vm->cfg) == VM_TRANSPORT_MMIO) {
+		for (unsigned i = 0; i < vm_config_virtio_count(&vm->cfg); i++) {
+			if (acpi_tables_add_virtio_mmio(
+				    &acpi, LAYOUT_VIRTIO_MMIO_GPA + i * LAYOUT_VIRTIO_MMIO_STRIDE,
+				    (uint32_t)LAYOUT_VIRTIO_MMIO_STRIDE, LAYOUT_VIRTIO_MMIO_GSI + i,
+				    why, sizeof(why))) {
+				snprintf(err, err_len, "ACPI tables: %s", why);
+				return -EINVAL;
+			}
+		}
 	}
 
 	if (vm->cfg.kernel_path) {

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arch/x86/layout.h"
 #include "util/filelock.h"
 
 void vm_config_init(struct vm_config *cfg)
@@ -176,9 +177,42 @@ int vm_config_check_file(const char *what, const char *path, bool disk, bool nee
 }
 
 /* The checks of vm_config_validate(); what it opened stays open on an error. */
+/* Does @cmdline have the word @word (whitespace-separated)? */
+static bool has_word(const char *cmdline, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = cmdline; p && (p = strstr(p, word)); p += n)
+		if ((p == cmdline || isspace((unsigned char)p[-1])) &&
+		    (!p[n] || isspace((unsigned char)p[n])))
+			return true;
+	return false;
+}
+
+enum vm_transport vm_config_transport(const struct vm_config *cfg)
+{
+	if (cfg->transport != VM_TRANSPORT_AUTO)
+		return cfg->transport;
+	return has_word(cfg->cmdline, "pci=off") ? VM_TRANSPORT_MMIO : VM_TRANSPORT_PCI;
+}
+
+unsigned vm_config_virtio_count(const struct vm_config *cfg)
+{
+	return cfg->nr_disks + cfg->nr_nets + cfg->rng + (cfg->console == VM_CONSOLE_VIRTIO);
+}
+
 static int validate(struct vm_config *cfg, char *err, unsigned err_len)
 {
 	int ret;
+
+	if (vm_config_transport(cfg) == VM_TRANSPORT_MMIO &&
+	    vm_config_virtio_count(cfg) > LAYOUT_VIRTIO_MMIO_MAX) {
+		snprintf(err, err_len,
+			 "%u virtio devices: virtio-mmio has room for %u (use --transport pci%s)",
+			 vm_config_virtio_count(cfg), LAYOUT_VIRTIO_MMIO_MAX,
+			 cfg->transport == VM_TRANSPORT_AUTO ? ", or drop pci=off" : "");
+		return -EINVAL;
+	}
 
 	if (cfg->cpus < 1 || cfg->cpus > VM_MAX_CPUS) {
 		snprintf(err, err_len, "--cpus must be between 1 and %d", VM_MAX_CPUS);

@@ -19,6 +19,13 @@
 #define VM_DEFAULT_MEM_BYTES (256ull << 20)
 
 enum vm_console { VM_CONSOLE_SERIAL, VM_CONSOLE_VIRTIO };
+/*
+ * How the virtio devices reach the guest: PCI (virtio-pci behind a PCIe host
+ * bridge, MSI-X) or MMIO (virtio-mmio windows, as Firecracker's guests
+ * expect). AUTO: MMIO when the command line says pci=off (a guest told to
+ * ignore PCI would find no devices there), else PCI.
+ */
+enum vm_transport { VM_TRANSPORT_AUTO, VM_TRANSPORT_PCI, VM_TRANSPORT_MMIO };
 
 struct vm_disk_config {
 	char *id; /* drive_id (API) or id= (CLI); never NULL once added */
@@ -50,6 +57,7 @@ struct vm_config {
 	bool reboot_restarts; /* guest reboot restarts the VM instead of ending vmon */
 	bool track_dirty; /* dirty-page tracking from the start, for Diff snapshots */
 	enum vm_console console;
+	enum vm_transport transport;
 	bool rng;
 	struct vm_disk_config disks[VM_MAX_DISKS];
 	unsigned nr_disks;
@@ -90,6 +98,12 @@ int vm_config_validate(struct vm_config *cfg, char *err, unsigned err_len);
  */
 int vm_config_check_file(const char *what, const char *path, bool disk, bool need_write, char *err,
 			 size_t err_len);
+
+/* vm_config_transport - @cfg's transport, AUTO resolved (PCI or MMIO). */
+enum vm_transport vm_config_transport(const struct vm_config *cfg);
+
+/* vm_config_virtio_count - how many virtio devices @cfg asks for (disks, NICs, rng, console). */
+unsigned vm_config_virtio_count(const struct vm_config *cfg);
 
 /*
  * parse_size - "512M", "2G", "4096K", "1048576" (bytes) into *bytes. Suffixes

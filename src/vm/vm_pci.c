@@ -12,10 +12,13 @@
 #include "backends/net/net_tap.h"
 #include "backends/net/net_vhost.h"
 #include "bus/pci.h"
+#include "devices/acpi_pm.h"
 #include "util/log.h"
 #include "virtio/virtio_backends.h"
 #include "virtio/virtio_blk.h"
+#include "arch/x86/layout.h"
 #include "virtio/virtio_console.h"
+#include "virtio/virtio_mmio.h"
 #include "virtio/virtio_net.h"
 #include "virtio/virtio_pci.h"
 #include "virtio/virtio_rng.h"
@@ -31,6 +34,8 @@ struct vm_pci {
 	struct net_vhost *vhosts[VM_MAX_NETS];
 	unsigned nr_vhosts;
 	unsigned next_slot;
+	bool mmio; /* virtio-mmio windows instead of a PCI bus */
+	unsigned nr_mmio;
 	bool bus_up;
 	/* the models, in configuration order, for live changes (rate limiters) */
 	struct virtio_dev *disks[VM_MAX_DISKS];
@@ -118,12 +123,47 @@ static int plat_fd_unwatch(void *opaque, int fd)
 	return vm->el ? evloop_del(vm->el, fd) : -ENOTSUP;
 }
 
-/* Put @vdev on the next slot; on failure @vdev is freed. */
+/* Put @vdev in the next virtio-mmio window (vm_boot.c described it in the DSDT); on failure @vdev
+ * is freed. */
+static int attach_mmio(struct vm *vm, struct vm_pci *p, struct virtio_dev *vdev, const char *what,
+		       char *err, size_t err_len)
+{
+	unsigned i = p->nr_mmio;
+	struct virtio_mmio *m;
+	int ret;
+
+	if (i >= LAYOUT_VIRTIO_MMIO_MAX) {
+		snprintf(err, err_len, "%s: no virtio-mmio window left (%u in all)", what,
+			 LAYOUT_VIRTIO_MMIO_MAX);
+		vdev->ops->destroy(vdev);
+		return -ENOSPC;
+	}
+	ret = virtio_mmio_create(&m, &vm->mmio, &p->plat, i,
+				 LAYOUT_VIRTIO_MMIO_GPA + i * LAYOUT_VIRTIO_MMIO_STRIDE,
+				 LAYOUT_VIRTIO_MMIO_GSI + i, vdev);
+	if (ret) {
+		snprintf(err, err_len, "%s: virtio-mmio: %s", what, strerror(-ret));
+		vdev->ops->destroy(vdev);
+		return ret;
+	}
+	p->nr_mmio++;
+	ret = vm_add_device(vm, &virtio_mmio_device_ops, m);
+	if (ret) {
+		virtio_mmio_destroy(m);
+		snprintf(err, err_len, "out of memory");
+	}
+	return ret;
+}
+
+/* Put @vdev on the next slot (or window); on failure @vdev is freed. */
 static int attach(struct vm *vm, struct vm_pci *p, struct virtio_dev *vdev, const char *what,
 		  char *err, size_t err_len)
 {
 	struct virtio_pci *vp;
 	int ret;
+
+	if (p->mmio)
+		return attach_mmio(vm, p, vdev, what, err, err_len);
 
 	if (p->next_slot >= PCI_MAX_SLOTS) {
 		snprintf(err, err_len, "%s: no PCI slot left", what);
@@ -255,12 +295,20 @@ int vm_pci_create(struct vm *vm, const struct bus_region_ops *cf9_ops, void *cf9
 		.msi_route_del = plat_msi_route_del,
 		.irqfd = plat_irqfd,
 	};
-	ret = pci_bus_init(&p->bus, &vm->pio, &vm->mmio, &p->plat, cf9_ops, cf9);
+	p->mmio = vm_config_transport(&vm->cfg) == VM_TRANSPORT_MMIO;
+	if (p->mmio) {
+		/* no host bridge: the reset byte is served on its own */
+		ret = bus_register(&vm->pio, ACPI_PM_RESET_PORT, ACPI_PM_RESET_LEN, cf9_ops, cf9,
+				   "acpi_reset");
+	} else {
+		ret = pci_bus_init(&p->bus, &vm->pio, &vm->mmio, &p->plat, cf9_ops, cf9);
+		p->bus_up = !ret;
+	}
 	if (ret) {
-		snprintf(err, err_len, "PCI host bridge: %s", strerror(-ret));
+		snprintf(err, err_len, "%s: %s", p->mmio ? "reset port" : "PCI host bridge",
+			 strerror(-ret));
 		return ret;
 	}
-	p->bus_up = true;
 	for (unsigned i = 0; i < vm->cfg.nr_disks; i++) {
 		ret = add_disk(vm, p, &vm->cfg.disks[i], user_error, err, err_len);
 		if (ret)

@@ -43,7 +43,7 @@
 #include "vm/vm_platform.h"
 
 #define VM_CONFIG_SECTION "vm_config"
-#define VM_CONFIG_VERSION 2 /* 2: rate limiters; 1 (without them) still loads */
+#define VM_CONFIG_VERSION 3 /* 3: the transport; 2: rate limiters; 1 and 2 still load (PCI) */
 #define VM_CONFIG_MAX_STR 4096
 
 /* ---- the machine configuration section ---- */
@@ -141,6 +141,8 @@ static void config_save(const struct vm_config *c, struct state_writer *w)
 		put_limit(w, &c->nets[i].rx_limit);
 		put_limit(w, &c->nets[i].tx_limit);
 	}
+	state_put_u8(w,
+		     (uint8_t)vm_config_transport(c)); /* resolved: the restore needs no cmdline */
 	state_end(w);
 }
 
@@ -211,6 +213,14 @@ static int config_load(struct state_reader *r, uint32_t version, struct vm_confi
 		if ((ret = get_limit(r, version, &n->rx_limit)) ||
 		    (ret = get_limit(r, version, &n->tx_limit)))
 			return ret;
+	}
+	c->transport = VM_TRANSPORT_PCI;
+	if (version >= 3) {
+		uint8_t t = state_get_u8(r);
+
+		if (state_error(r) || (t != VM_TRANSPORT_PCI && t != VM_TRANSPORT_MMIO))
+			return -EINVAL;
+		c->transport = (enum vm_transport)t;
 	}
 	return state_done(r);
 }

@@ -45,7 +45,7 @@ esac
 # The kernel's virtio drivers, in dependency order.
 load_virtio() {
 	for m in failover net_failover virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
-	         virtio_pci virtio_blk virtio_net virtio_console virtio-rng; do
+	         virtio_pci virtio_mmio virtio_blk virtio_net virtio_console virtio-rng; do
 		insmod "/lib/modules/$m.ko" 2>/dev/null || diag "insmod $m failed"
 	done
 	i=0
@@ -88,6 +88,24 @@ disk)
 	fact big_md5 "$(md5sum /mnt/big.bin | cut -d' ' -f1)"
 	sync
 	umount /mnt && fact disk_written "$(echo "written-$(token_of)")"
+	poweroff -f
+	;;
+pci_off)
+	# pci=off: no PCI at all; the devices are virtio-mmio windows the DSDT names (LNRO0005)
+	load_virtio
+	fact pci_devices "$(ls /sys/bus/pci/devices 2>/dev/null | wc -l)"
+	fact mmio_devices "$(ls /sys/bus/platform/drivers/virtio-mmio/ 2>/dev/null | grep -c "^LNRO0005:")"
+	fact mmio_irqs "$(awk '/virtio/ { n++ } END { print n + 0 }' /proc/interrupts)"
+	mkdir -p /mnt && mount -t ext4 /dev/vda /mnt || diag "mount /dev/vda failed"
+	echo "written-$(token_of)" >/mnt/hello.txt
+	yes "vmon disk $(token_of) $(date +%s)" | head -c 4194304 >/mnt/big.bin
+	fact big_md5 "$(md5sum /mnt/big.bin | cut -d' ' -f1)"
+	sync
+	umount /mnt && fact disk_written "$(echo "written-$(token_of)")"
+	net_up
+	wget -q -O /tmp/blob http://169.254.100.1:8080/blob && fact blob_md5 "$(md5sum /tmp/blob | cut -d' ' -f1)"
+	fact rng_current "$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)"
+	fact hwrng_bytes "$(dd if=/dev/hwrng bs=64 count=1 2>/dev/null | wc -c)"
 	poweroff -f
 	;;
 disk_ro)
@@ -223,7 +241,7 @@ snapshot)
 modules)
 	# The kernel's virtio drivers, in dependency order (for the virtio devices of vmon).
 	for m in failover net_failover virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
-	         virtio_pci virtio_blk virtio_net virtio_console virtio-rng; do
+	         virtio_pci virtio_mmio virtio_blk virtio_net virtio_console virtio-rng; do
 		if insmod "/lib/modules/$m.ko" 2>/dev/null; then fact insmod "$m"; else fact insmod_failed "$m"; fi
 	done
 	ls /sys/bus/virtio/devices 2>/dev/null | while read -r d; do

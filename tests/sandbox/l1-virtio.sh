@@ -9,6 +9,9 @@
 #   net_vhost the same as net with vhost=on: the queues run in L1's vhost_net (loaded here); vmon must
 #            not have fallen back to moving the packets itself
 #   rng      /dev/hwrng in the guest is virtio's and yields bytes
+#   pci_off  the guest booted with pci=off (2 vCPUs): vmon puts a disk, a NIC and an rng on virtio-mmio,
+#            the guest finds them through the DSDT, no PCI device exists; the disk, net and rng checks
+#            above all hold
 #   api      the same guest booted through the API socket (curl) with a disk and a NIC
 #   limit    through the API, two drives of one image kind: "lim" with Firecracker's rate_limiter
 #            (bandwidth 1 MiB per 1000 ms) and "free" without; the guest reads 6 MiB from each with
@@ -70,6 +73,11 @@ virtio_prepare() {
 		;;
 	rng)
 		EXTRA_VMON_ARGS="--rng"
+		;;
+	pci_off)
+		make_image /tmp/disk.img || return 1
+		make_tap || return 1
+		EXTRA_VMON_ARGS="--disk /tmp/disk.img,id=vmontest --net tap=tap0,mac=02:00:00:00:00:02 --rng"
 		;;
 	api)
 		make_image /tmp/api.img || return 1
@@ -152,6 +160,31 @@ virtio_check() {
 			result "$n" fail "big.bin md5: guest $big_guest, image $big_host"
 		else
 			result "$n" ok "files written by the guest found on the image, e2fsck -fn clean"
+		fi
+		;;
+	pci_off)
+		got=$(/sbin/debugfs -R "cat /hello.txt" /tmp/disk.img 2>/dev/null)
+		big_host=$(/sbin/debugfs -R "dump /big.bin /tmp/big.bin" /tmp/disk.img >/dev/null 2>&1 &&
+			md5sum /tmp/big.bin | cut -d' ' -f1)
+		want=$(md5sum /tmp/www/blob | cut -d' ' -f1)
+		if [ "$(fact "$n" pci_devices)" != 0 ]; then
+			result "$n" fail "the guest sees $(fact "$n" pci_devices) PCI devices with pci=off"
+		elif [ "$(fact "$n" mmio_devices)" != 3 ]; then
+			result "$n" fail "the guest bound $(fact "$n" mmio_devices) virtio-mmio devices, not 3"
+		elif ! /sbin/e2fsck -fn /tmp/disk.img >/tmp/fsck.txt 2>&1; then
+			sed 's/^/SANDBOX-NOTE fsck: /' /tmp/fsck.txt
+			result "$n" fail "e2fsck -fn found problems"
+		elif [ "$got" != "$(fact "$n" disk_written)" ] || [ -z "$got" ]; then
+			result "$n" fail "hello.txt on the image is '$got', the guest wrote '$(fact "$n" disk_written)'"
+		elif [ "$(fact "$n" big_md5)" != "$big_host" ]; then
+			result "$n" fail "big.bin md5: guest $(fact "$n" big_md5), image $big_host"
+		elif [ "$(fact "$n" ping)" != ok ]; then result "$n" fail "guest could not ping $NET_HOST"
+		elif [ "$(fact "$n" blob_md5)" != "$want" ]; then
+			result "$n" fail "fetched file md5 $(fact "$n" blob_md5), host has $want"
+		elif [ "$(fact "$n" hwrng_bytes)" != 64 ]; then
+			result "$n" fail "/dev/hwrng ($(fact "$n" rng_current)) gave '$(fact "$n" hwrng_bytes)' bytes"
+		else
+			result "$n" ok "no PCI; 3 virtio-mmio devices ($(fact "$n" mmio_irqs) interrupt lines): disk files on the image, e2fsck clean, ping, 1 MiB over TCP, 64 bytes of $(fact "$n" rng_current)"
 		fi
 		;;
 	disk_ro)

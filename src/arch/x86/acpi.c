@@ -316,9 +316,41 @@ static void dsdt_vmgenid(const struct acpi_tables *t, struct aml_buf *out)
 }
 
 /*
+ * Device (VRnn) { _HID "LNRO0005", _UID nn, _CRS { Memory32Fixed (ReadWrite,
+ * gpa, len), Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive) { gsi } } }
+ * for each virtio-mmio window (acpi.h).
+ */
+static void dsdt_virtio_mmio(const struct acpi_tables *t, struct aml_buf *out)
+{
+	for (unsigned i = 0; i < t->nr_virtio_mmio; i++) {
+		uint8_t crs_mem[32], dev_mem[96];
+		uint8_t mem32[12] = { 0x86, 9, 0, 0x01 /* read/write */ };
+		uint8_t irq[9] = { 0x89, 6, 0, 0x01 /* consumer, level, active-high, exclusive */,
+				   1 };
+		uint32_t base = (uint32_t)t->virtio_mmio[i].gpa;
+		char seg[4] = { 'V', 'R', (char)('0' + i / 10 % 10), (char)('0' + i % 10) };
+		struct aml_buf crs, dev;
+
+		memcpy(mem32 + 4, &base, 4);
+		memcpy(mem32 + 8, &t->virtio_mmio[i].len, 4);
+		memcpy(irq + 5, &t->virtio_mmio[i].gsi, 4);
+		aml_init(&crs, crs_mem, sizeof(crs_mem));
+		aml_bytes(&crs, mem32, sizeof(mem32)); /* 6.4.3.4 32-bit fixed memory range */
+		aml_bytes(&crs, irq, sizeof(irq)); /* 6.4.3.6 Extended Interrupt */
+		res_end(&crs);
+		aml_init(&dev, dev_mem, sizeof(dev_mem));
+		aml_name_string(&dev, "_HID", "LNRO0005");
+		aml_name_integer(&dev, "_UID", i);
+		aml_name_buffer(&dev, "_CRS", &crs);
+		aml_device(out, seg, &dev);
+	}
+}
+
+/*
  * The DSDT's definition block: \_S5_, then Scope (\_SB) with vmon's ISA
  * devices (COM1 0x3F8 GSI 4, i8042 keyboard 0x60/0x64 GSI 1, CMOS RTC 0x70
- * GSI 8), the VM generation ID and its GED when described, and the PCI root
+ * GSI 8), the VM generation ID and its GED when described, the virtio-mmio
+ * windows, and the PCI root
  * when an MCFG is present. No PS/2 mouse: a microVM
  * has no pointer, and without one in the DSDT Linux leaves the i8042's aux
  * port alone instead of probing it at every boot (the model still answers
@@ -336,6 +368,7 @@ static void dsdt_body(const struct acpi_tables *t, struct aml_buf *out)
 	dsdt_isa_device(&sb, "RTC_", "PNP0B00", 0, 0x70, 2, 0, 0, 8);
 	if (t->has_vmgenid)
 		dsdt_vmgenid(t, &sb);
+	dsdt_virtio_mmio(t, &sb);
 	if (t->has_mcfg)
 		dsdt_pci(t, &sb);
 	aml_scope(out, "\\_SB_", &sb);
@@ -382,6 +415,24 @@ int acpi_tables_add_vmgenid(struct acpi_tables *t, uint64_t id_gpa, uint32_t gsi
 	t->has_vmgenid = true;
 	t->vmgenid_gpa = id_gpa;
 	t->vmgenid_gsi = gsi;
+	return 0;
+}
+
+int acpi_tables_add_virtio_mmio(struct acpi_tables *t, uint64_t gpa, uint32_t len, uint32_t gsi,
+				char *err, size_t err_len)
+{
+	if (t->nr_virtio_mmio >= ACPI_MAX_VIRTIO_MMIO || gsi >= ACPI_IOAPIC_PINS || !len ||
+	    gpa + len > 0x100000000ull || gpa + len < gpa) {
+		return arch_err(err, err_len, -EINVAL,
+				"acpi: virtio-mmio window %u at 0x%llx+0x%x, GSI %u: at most %u "
+				"windows below 4 GiB, on GSIs below %u",
+				t->nr_virtio_mmio, (unsigned long long)gpa, len, gsi,
+				ACPI_MAX_VIRTIO_MMIO, ACPI_IOAPIC_PINS);
+	}
+	t->virtio_mmio[t->nr_virtio_mmio].gpa = gpa;
+	t->virtio_mmio[t->nr_virtio_mmio].len = len;
+	t->virtio_mmio[t->nr_virtio_mmio].gsi = gsi;
+	t->nr_virtio_mmio++;
 	return 0;
 }
 

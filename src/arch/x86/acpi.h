@@ -30,6 +30,12 @@
  *    interrupt; _EVT(Arg0) does Notify(\_SB.VGEN, 0x80) when Arg0 is that
  *    GSI. There is no status register: the GSI is the event, so the VMM
  *    signals a new ID by writing it and pulsing that GSI.
+ *  - Each virtio-mmio window (acpi_tables_add_virtio_mmio) is a device
+ *    \_SB.VRnn (nn = 00, 01, ... in the order added): _HID "LNRO0005" (what
+ *    Linux's virtio_mmio driver matches), _UID nn, _CRS { Memory32Fixed
+ *    (ReadWrite, gpa, len), Interrupt (ResourceConsumer, Level, ActiveHigh,
+ *    Exclusive) { gsi } }: the transport's InterruptStatus holds the line
+ *    until the driver acknowledges, so it is declared level-triggered.
  *  - With an MCFG, the DSDT also has the PCI root bridge PCI0 (PNP0A08) whose
  *    _PRT routes slot s, pin p (0 = INTA) to GSI 16 + ((s + p) & 7),
  *    level-triggered, active-low; its memory window is the 32-bit BAR window.
@@ -51,6 +57,7 @@
 #define ACPI_S5_SLP_TYP 5
 #define ACPI_SLP_EN 0x20 /* ACPI 4.8.3.7: sleep control register bit 5 */
 #define ACPI_IOAPIC_PINS 24
+#define ACPI_MAX_VIRTIO_MMIO 16
 
 /*
  * struct acpi_tables - what the tables describe. Set up with
@@ -66,6 +73,11 @@ struct acpi_tables {
 	bool has_vmgenid;
 	uint64_t vmgenid_gpa; /* the 16-byte generation ID */
 	uint32_t vmgenid_gsi; /* the GED's interrupt */
+	unsigned nr_virtio_mmio;
+	struct {
+		uint64_t gpa;
+		uint32_t len, gsi;
+	} virtio_mmio[ACPI_MAX_VIRTIO_MMIO];
 };
 
 /*
@@ -91,6 +103,14 @@ int acpi_tables_add_mcfg(struct acpi_tables *t, uint64_t ecam_gpa, uint8_t bus_s
  */
 int acpi_tables_add_vmgenid(struct acpi_tables *t, uint64_t id_gpa, uint32_t gsi, char *err,
 			    size_t err_len);
+
+/*
+ * acpi_tables_add_virtio_mmio - describe a virtio-mmio register window at
+ * @gpa (32-bit, @len bytes) interrupting on IOAPIC pin @gsi (<
+ * ACPI_IOAPIC_PINS). At most ACPI_MAX_VIRTIO_MMIO. Returns 0 or -EINVAL.
+ */
+int acpi_tables_add_virtio_mmio(struct acpi_tables *t, uint64_t gpa, uint32_t len, uint32_t gsi,
+				char *err, size_t err_len);
 
 /*
  * acpi_tables_write - zero LAYOUT_ACPI_GPA..LAYOUT_ACPI_END_GPA in @gm and

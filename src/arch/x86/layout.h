@@ -26,6 +26,9 @@
  *   0xC000_0000 .. 0xFFFF_FFFF         1 GiB MMIO hole, no RAM:
  *     0xC0000000 .. 0xDFFFFFFF   PCI BAR window (32-bit BARs)
  *     0xE0000000 .. 0xEFFFFFFF   PCI ECAM (256 buses), reserved in e820
+ *     0xF0000000 .. 0xF0007FFF   virtio-mmio windows, 4 KiB each (the
+ *                                transport when the guest has no PCI:
+ *                                virtio/virtio_mmio.h), window i on GSI 16 + i
  *     0xFEC00000                 IOAPIC
  *     0xFEE00000                 LAPIC
  *     0xFFFBC000 .. 0xFFFBFFFF   KVM's identity-map page and real-mode TSS
@@ -50,6 +53,10 @@
 #define LAYOUT_PCI_BAR_LEN 0x20000000ull
 #define LAYOUT_PCI_ECAM_GPA 0xE0000000ull
 #define LAYOUT_PCI_ECAM_LEN 0x10000000ull
+#define LAYOUT_VIRTIO_MMIO_GPA 0xF0000000ull
+#define LAYOUT_VIRTIO_MMIO_STRIDE 0x1000ull
+#define LAYOUT_VIRTIO_MMIO_MAX 8 /* on IOAPIC pins 16..23, which nothing else uses then */
+#define LAYOUT_VIRTIO_MMIO_GSI 16u
 #define LAYOUT_IOAPIC_GPA 0xFEC00000ull
 #define LAYOUT_IOAPIC_LEN 0x1000ull
 #define LAYOUT_LAPIC_GPA 0xFEE00000ull

@@ -470,6 +470,65 @@ TEST(acpi_vmgenid_refuses_bad_arguments)
 	CHECK(t.has_vmgenid);
 }
 
+TEST(acpi_dsdt_describes_virtio_mmio_windows)
+{
+	/* Device (VR01) { Name (_HID, "LNRO0005") ... } */
+	static const uint8_t vr01_hid[] = { 'V', 'R', '0', '1', 0x08, '_', 'H', 'I', 'D', 0x0D,
+					    'L', 'N', 'R', 'O', '0',  '0', '0', '5', 0x00 };
+	/* Name (_CRS, Buffer { Memory32Fixed (ReadWrite, 0xF0001000, 0x1000),
+	 * Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive) {17}, End }) */
+	static const uint8_t vr01_crs[] = { 0x08, '_',	'C',  'R',  'S',  0x11, 0x1A, 0x0A,
+					    0x17, 0x86, 0x09, 0x00, 0x01, 0x00, 0x10, 0x00,
+					    0xF0, 0x00, 0x10, 0x00, 0x00, 0x89, 0x06, 0x00,
+					    0x01, 0x01, 0x11, 0x00, 0x00, 0x00, 0x79, 0x00 };
+	struct acpi_tables t;
+	struct gmem gm;
+	struct layout lo;
+	struct parsed p;
+	uint64_t rsdp;
+	uint32_t len;
+
+	REQUIRE(test_guest(&gm, &lo, 16ull << 20) == 0);
+	REQUIRE(acpi_tables_init(&t, 2, err, sizeof(err)) == 0);
+	for (unsigned i = 0; i < 3; i++)
+		REQUIRE(acpi_tables_add_virtio_mmio(&t, 0xF0000000u + 0x1000u * i, 0x1000, 16 + i,
+						    err, sizeof(err)) == 0);
+	REQUIRE(acpi_tables_write(&t, &gm, &rsdp, err, sizeof(err)) == 0);
+	parse_tables(&gm, &p);
+	len = r32(p.dsdt + 4) - 36;
+	CHECK(find(p.dsdt + 36, len, vr01_hid, sizeof(vr01_hid)));
+	CHECK(find(p.dsdt + 36, len, vr01_crs, sizeof(vr01_crs)));
+	CHECK(find(p.dsdt + 36, len, "VR00", 4));
+	CHECK(find(p.dsdt + 36, len, "VR02", 4));
+	CHECK(!find(p.dsdt + 36, len, "VR03", 4));
+	/* no windows added: no such devices */
+	write_tables(&gm, 1, true, &p);
+	len = r32(p.dsdt + 4) - 36;
+	CHECK(!find(p.dsdt + 36, len, "LNRO0005", 8));
+	gmem_destroy(&gm);
+}
+
+TEST(acpi_virtio_mmio_refuses_bad_windows)
+{
+	struct acpi_tables t;
+
+	REQUIRE(acpi_tables_init(&t, 1, err, sizeof(err)) == 0);
+	CHECK_EQ(acpi_tables_add_virtio_mmio(&t, 0xF0000000u, 0x1000, ACPI_IOAPIC_PINS, err,
+					     sizeof(err)),
+		 -EINVAL);
+	CHECK_EQ(acpi_tables_add_virtio_mmio(&t, 0xFFFFF000u, 0x2000, 16, err, sizeof(err)),
+		 -EINVAL);
+	CHECK_EQ(acpi_tables_add_virtio_mmio(&t, 0xF0000000u, 0, 16, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(t.nr_virtio_mmio, 0);
+	for (unsigned i = 0; i < ACPI_MAX_VIRTIO_MMIO; i++)
+		CHECK_EQ(acpi_tables_add_virtio_mmio(&t, 0xF0000000u + 0x1000u * i, 0x1000, 16, err,
+						     sizeof(err)),
+			 0);
+	CHECK_EQ(acpi_tables_add_virtio_mmio(&t, 0xF8000000u, 0x1000, 16, err, sizeof(err)),
+		 -EINVAL);
+	CHECK(strstr(err, "at most") != NULL);
+}
+
 TEST(aml_encodes_methods_strings_and_names)
 {
 	uint8_t mem[64], in_mem[16];
@@ -525,6 +584,8 @@ HARNESS_MAIN(
 	HARNESS_T(acpi_dsdt_describes_isa_devices)
 	HARNESS_T(acpi_dsdt_describes_vmgenid_and_its_ged)
 	HARNESS_T(acpi_vmgenid_refuses_bad_arguments)
+	HARNESS_T(acpi_dsdt_describes_virtio_mmio_windows)
+	HARNESS_T(acpi_virtio_mmio_refuses_bad_windows)
 	HARNESS_T(aml_encodes_methods_strings_and_names)
 )
 // clang-format on

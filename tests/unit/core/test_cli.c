@@ -80,6 +80,7 @@ TEST(cli_refuses_bad_arguments_with_one_line)
 		{ "run", "extra" },
 		{ "frobnicate" },
 		{ "run", "--console", "vga" },
+		{ "run", "--transport", "isa" },
 		{ "run", "--disk", ",ro" },
 		{ "run", "--disk", "a,rw" },
 		{ "run", "--net", "mac=x" },
@@ -409,6 +410,73 @@ TEST(vm_config_validate_refuses_a_fifo_at_once)
 	rmdir(dir);
 }
 
+TEST(vm_config_transport_is_mmio_with_pci_off_or_when_asked)
+{
+	static const struct {
+		const char *cmdline;
+		enum vm_transport asked, want;
+	} cases[] = {
+		{ NULL, VM_TRANSPORT_AUTO, VM_TRANSPORT_PCI },
+		{ "console=ttyS0", VM_TRANSPORT_AUTO, VM_TRANSPORT_PCI },
+		{ "pci=off", VM_TRANSPORT_AUTO, VM_TRANSPORT_MMIO },
+		{ "reboot=k panic=1 pci=off nomodules", VM_TRANSPORT_AUTO, VM_TRANSPORT_MMIO },
+		{ "console=ttyS0\tpci=off", VM_TRANSPORT_AUTO, VM_TRANSPORT_MMIO },
+		{ "xpci=off", VM_TRANSPORT_AUTO, VM_TRANSPORT_PCI },
+		{ "pci=offline", VM_TRANSPORT_AUTO, VM_TRANSPORT_PCI },
+		{ "pci=off", VM_TRANSPORT_PCI, VM_TRANSPORT_PCI },
+		{ NULL, VM_TRANSPORT_MMIO, VM_TRANSPORT_MMIO },
+	};
+	struct cli cli;
+	char err[256] = "";
+
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vm_config cfg;
+
+		vm_config_init(&cfg);
+		cfg.cmdline = (char *)cases[i].cmdline;
+		cfg.transport = cases[i].asked;
+		if (vm_config_transport(&cfg) != cases[i].want) {
+			printf("#   case %u: transport %d\n", i, vm_config_transport(&cfg));
+			harness.failed++;
+		}
+	}
+	CHECK_EQ(PARSE(&cli, err, "run", "--transport", "mmio", "--rng"), 0);
+	CHECK_EQ(cli.cfg.transport, VM_TRANSPORT_MMIO);
+	cli_free(&cli);
+	CHECK_EQ(PARSE(&cli, err, "run", "--transport", "pci"), 0);
+	CHECK_EQ(cli.cfg.transport, VM_TRANSPORT_PCI);
+	cli_free(&cli);
+}
+
+TEST(vm_config_validate_refuses_more_devices_than_virtio_mmio_windows)
+{
+	struct vm_config cfg;
+	char err[256] = "";
+
+	vm_config_init(&cfg);
+	cfg.transport = VM_TRANSPORT_MMIO;
+	cfg.rng = true;
+	cfg.console = VM_CONSOLE_VIRTIO;
+	for (unsigned i = 0; i < VM_MAX_NETS; i++) {
+		cfg.nets[i].id = strdup("n");
+		cfg.nets[i].tap = strdup("tap0");
+	}
+	cfg.nr_nets = VM_MAX_NETS;
+	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)), 0); /* 6 devices */
+	for (unsigned i = 0; i < 3; i++) {
+		cfg.disks[i].id = strdup(i == 0 ? "a" : i == 1 ? "b" : "c");
+		cfg.disks[i].path = strdup("/nonexistent.img");
+	}
+	cfg.nr_disks = 3;
+	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)), -EINVAL); /* 9: before any file */
+	CHECK(strstr(err, "virtio-mmio has room for 8") != NULL);
+	CHECK(strstr(err, "--transport pci") != NULL);
+	cfg.transport = VM_TRANSPORT_PCI;
+	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)),
+		 -ENOENT); /* on PCI: the missing disk */
+	vm_config_free(&cfg);
+}
+
 TEST(vm_config_parse_mac_checks_form)
 {
 	uint8_t mac[6];
@@ -435,6 +503,8 @@ HARNESS_MAIN(
 	HARNESS_T(vm_config_validate_refuses_missing_and_unreadable_files)
 	HARNESS_T(vm_config_validate_refuses_a_fifo_at_once)
 	HARNESS_T(vm_config_check_file_refuses_what_is_no_disk_image)
+	HARNESS_T(vm_config_transport_is_mmio_with_pci_off_or_when_asked)
+	HARNESS_T(vm_config_validate_refuses_more_devices_than_virtio_mmio_windows)
 	HARNESS_T(vm_config_parse_mac_checks_form)
 )
 // clang-format on
