@@ -237,10 +237,18 @@ static void reg_write(struct virtio_mmio *vm, uint64_t off, uint32_t v)
 		virtio_kicks_notify(&vm->kicks, v & 0xffff);
 		return;
 	case VIRTIO_MMIO_INTERRUPT_ACK:
-		if (vm->isr & v) {
-			vm->isr &= ~v;
-			line_update(vm);
-		}
+		if (!(vm->isr & v))
+			return;
+		vm->isr &= ~v;
+		/*
+		 * Bits still pending (they came after the driver read the status): lower
+		 * and raise the line, so that a guest that set the pin edge-triggered
+		 * (an MP table or command line that says nothing of the trigger) sees
+		 * a new edge; a level-triggered pin just stays asserted.
+		 */
+		if (vm->isr && vm->plat && vm->plat->intx_set)
+			vm->plat->intx_set(vm->plat->opaque, vm->gsi, 0);
+		line_update(vm);
 		return;
 	case VIRTIO_MMIO_STATUS:
 		virtio_dev_set_status(vdev, (uint8_t)v);

@@ -30,7 +30,9 @@
  * Interrupts: InterruptStatus bit 0 (used buffer) or bit 1 (configuration
  * change) is set and the GSI driven high; it stays high until the driver
  * acknowledges every bit (InterruptACK) or resets the device: a
- * level-triggered line, declared so in the DSDT. A model's interrupt eventfd
+ * level-triggered line, declared so in the DSDT and the MP table. An ACK that
+ * leaves bits pending lowers and raises the line (a new edge for a guest that
+ * made the pin edge-triggered anyway). A model's interrupt eventfd
  * (queue_irqfd, vhost-net) is read on the event loop and raises the same bit.
  *
  * Locking: register accesses (vCPU threads), kicks and interrupt eventfds

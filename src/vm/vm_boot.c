@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -66,6 +67,39 @@ static void unmap_file(struct mapped_file *f)
 	f->data = NULL;
 }
 
+/*
+ * The command line with a `virtio_mmio.device=4K@ADDR:GSI` word per virtio-mmio
+ * window, for a guest booted with acpi=off (it reads no DSDT; its kernel
+ * needs VIRTIO_MMIO_CMDLINE_DEVICES, as Firecracker's guest kernels have).
+ * With ACPI the DSDT alone names them: a kernel with both would register
+ * each window twice. NULL when nothing is added (or out of memory: then
+ * *@oom).
+ */
+static char *mmio_cmdline(const struct vm_config *c, bool *oom)
+{
+	unsigned n = vm_config_virtio_count(c);
+	size_t len, used;
+	char *s;
+
+	*oom = false;
+	if (vm_config_transport(c) != VM_TRANSPORT_MMIO || !n ||
+	    !vm_config_cmdline_has(c, "acpi=off"))
+		return NULL;
+	len = strlen(c->cmdline) + n * 48 + 1;
+	s = malloc(len);
+	if (!s) {
+		*oom = true;
+		return NULL;
+	}
+	used = (size_t)snprintf(s, len, "%s", c->cmdline);
+	for (unsigned i = 0; i < n && used < len; i++)
+		used += (size_t)snprintf(s + used, len - used, " virtio_mmio.device=4K@0x%llx:%u",
+					 (unsigned long long)(LAYOUT_VIRTIO_MMIO_GPA +
+							      i * LAYOUT_VIRTIO_MMIO_STRIDE),
+					 LAYOUT_VIRTIO_MMIO_GSI + i);
+	return s;
+}
+
 int vm_boot_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t err_len)
 {
 	struct mapped_file kernel = { 0 }, initrd = { 0 };
@@ -79,7 +113,17 @@ int vm_boot_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t e
 				    .note_len = sizeof(note) };
 	enum boot_format format;
 	char why[384] = "";
+	char *cmdline;
+	bool oom;
 	int ret;
+
+	cmdline = mmio_cmdline(&vm->cfg, &oom);
+	if (oom) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM; /* nothing to free yet */
+	}
+	if (cmdline)
+		req.cmdline = cmdline;
 
 	/*
 	 * Every VM has a VM generation ID at LAYOUT_VMGENID_GPA (reserved in e820) and the GED that
@@ -88,7 +132,8 @@ int vm_boot_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t e
 	if (acpi_tables_init(&acpi, vm->nr_vcpus_planned, why, sizeof(why)) ||
 	    acpi_tables_add_vmgenid(&acpi, LAYOUT_VMGENID_GPA, VMGENID_GSI, why, sizeof(why))) {
 		snprintf(err, err_len, "ACPI tables: %s", why);
-		return -EINVAL;
+		ret = -EINVAL;
+		goto out;
 	}
 	/*
 	 * With PCI devices the guest finds the ECAM (and the PCI root bridge) in ACPI. Only bus 0
@@ -99,7 +144,8 @@ int vm_boot_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t e
 	if (vm_config_has_pci(&vm->cfg) && vm_config_transport(&vm->cfg) == VM_TRANSPORT_PCI &&
 	    acpi_tables_add_mcfg(&acpi, LAYOUT_PCI_ECAM_GPA, 0, 0, why, sizeof(why))) {
 		snprintf(err, err_len, "ACPI tables: %s", why);
-		return -EINVAL;
+		ret = -EINVAL;
+		goto out;
 	}
 	/*
 	 * Without PCI, window i of the virtio-mmio devices vm_pci.c creates (in
@@ -112,7 +158,8 @@ int vm_boot_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t e
 				    (uint32_t)LAYOUT_VIRTIO_MMIO_STRIDE, LAYOUT_VIRTIO_MMIO_GSI + i,
 				    why, sizeof(why))) {
 				snprintf(err, err_len, "ACPI tables: %s", why);
-				return -EINVAL;
+				ret = -EINVAL;
+				goto out;
 			}
 		}
 	}
@@ -121,14 +168,15 @@ int vm_boot_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t e
 		ret = map_file("kernel", vm->cfg.kernel_path, cfg->kernel_fd, &kernel, err,
 			       err_len);
 		if (ret)
-			return ret;
+			goto out;
 		req.kernel = kernel.data;
 		req.kernel_len = kernel.len;
 	} else {
 		if (!vmon_demo_guest_len) {
 			snprintf(err, err_len,
 				 "no --kernel given and this vmon has no demo guest built in");
-			return -ENOEXEC;
+			ret = -ENOEXEC;
+			goto out;
 		}
 		req.kernel = vmon_demo_guest;
 		req.kernel_len = vmon_demo_guest_len;
@@ -160,5 +208,6 @@ int vm_boot_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t e
 out:
 	unmap_file(&kernel);
 	unmap_file(&initrd);
+	free(cmdline);
 	return ret;
 }

@@ -177,9 +177,9 @@ int vm_config_check_file(const char *what, const char *path, bool disk, bool nee
 }
 
 /* The checks of vm_config_validate(); what it opened stays open on an error. */
-/* Does @cmdline have the word @word (whitespace-separated)? */
-static bool has_word(const char *cmdline, const char *word)
+bool vm_config_cmdline_has(const struct vm_config *cfg, const char *word)
 {
+	const char *cmdline = cfg->cmdline;
 	size_t n = strlen(word);
 
 	for (const char *p = cmdline; p && (p = strstr(p, word)); p += n)
@@ -193,7 +193,7 @@ enum vm_transport vm_config_transport(const struct vm_config *cfg)
 {
 	if (cfg->transport != VM_TRANSPORT_AUTO)
 		return cfg->transport;
-	return has_word(cfg->cmdline, "pci=off") ? VM_TRANSPORT_MMIO : VM_TRANSPORT_PCI;
+	return vm_config_cmdline_has(cfg, "pci=off") ? VM_TRANSPORT_MMIO : VM_TRANSPORT_PCI;
 }
 
 unsigned vm_config_virtio_count(const struct vm_config *cfg)

@@ -99,6 +99,9 @@ int vm_config_validate(struct vm_config *cfg, char *err, unsigned err_len);
 int vm_config_check_file(const char *what, const char *path, bool disk, bool need_write, char *err,
 			 size_t err_len);
 
+/* vm_config_cmdline_has - does @cfg's kernel command line have @word (whitespace-separated)? */
+bool vm_config_cmdline_has(const struct vm_config *cfg, const char *word);
+
 /* vm_config_transport - @cfg's transport, AUTO resolved (PCI or MMIO). */
 enum vm_transport vm_config_transport(const struct vm_config *cfg);
 

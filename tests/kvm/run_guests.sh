@@ -317,6 +317,12 @@ virtio_case "vmon --transport mmio virtio-blk: the same disk test through a virt
 	--transport mmio --disk @DISK@
 rng_case "vmon --transport mmio virtio-rng: found in a virtio-mmio window, two requests answered" vmon \
 	--transport mmio --rng
+vmon_case "vmon --transport mmio with acpi=off: each window named on the command line (virtio_mmio.device=)" demo \
+	--transport mmio --rng --disk "$TMP/hostile.img" --cmdline "acpi=off x" -- \
+	'[ $STATUS -eq 0 ]' \
+	'has $OUT "acpi=off x virtio_mmio.device=4K@0xf0000000:16 virtio_mmio.device=4K@0xf0001000:17"'
+vmon_case "vmon --transport mmio with ACPI: the DSDT alone names the windows" demo \
+	--transport mmio --rng --cmdline "x" -- '[ $STATUS -eq 0 ]' '! grep -q virtio_mmio.device $OUT'
 vmon_case "vmon --transport mmio: disk, rng and console side by side, each in its own window" virtio_rng \
 	--transport mmio --disk "$TMP/hostile.img" --rng --console virtio -- \
 	'[ $STATUS -eq 33 ]' 'has $ERR "virtio-rng-test: PASS"' 'has $ERR "in virtio-mmio window 1"'

@@ -23,12 +23,13 @@ size_t mptable_size(unsigned nr_cpus)
 }
 
 /* An 8-byte interrupt entry (I/O: dst is the IOAPIC id and pin; local: the LAPIC id and LINT#). */
-static uint8_t *int_entry(uint8_t *e, uint8_t type, uint8_t int_type, uint8_t src_irq,
-			  uint8_t dst_id, uint8_t dst_pin)
+static uint8_t *int_entry(uint8_t *e, uint8_t type, uint8_t int_type, uint16_t flags,
+			  uint8_t src_irq, uint8_t dst_id, uint8_t dst_pin)
 {
 	e[0] = type;
 	e[1] = int_type;
-	put16(e, 2, 0); /* polarity and trigger conform to the bus (ISA: edge, active-high) */
+	put16(e, 2,
+	      flags); /* 0: polarity and trigger conform to the bus (ISA: edge, active-high) */
 	e[4] = 0; /* source bus: ISA */
 	e[5] = src_irq;
 	e[6] = dst_id;
@@ -81,11 +82,12 @@ int mptable_write(struct gmem *gm, uint64_t gpa, unsigned nr_cpus, uint32_t cpu_
 	e[3] = IOAPIC_ENABLED;
 	put32(e, 4, (uint32_t)LAYOUT_IOAPIC_GPA);
 	e += MPTABLE_ENTRY_LEN;
-	for (i = 0; i < MPTABLE_ISA_IRQS; i++)
-		e = int_entry(e, MPTABLE_IOINT, MPTABLE_INT, (uint8_t)i, (uint8_t)nr_cpus,
-			      (uint8_t)i);
-	e = int_entry(e, MPTABLE_LINT, MPTABLE_EXTINT, 0, ALL_LAPICS, 0);
-	e = int_entry(e, MPTABLE_LINT, MPTABLE_NMI, 0, ALL_LAPICS, 1);
+	for (i = 0; i < MPTABLE_IOAPIC_PINS; i++)
+		e = int_entry(e, MPTABLE_IOINT, MPTABLE_INT,
+			      i < MPTABLE_ISA_IRQS ? 0 : MPTABLE_LEVEL_HIGH, (uint8_t)i,
+			      (uint8_t)nr_cpus, (uint8_t)i);
+	e = int_entry(e, MPTABLE_LINT, MPTABLE_EXTINT, 0, 0, ALL_LAPICS, 0);
+	e = int_entry(e, MPTABLE_LINT, MPTABLE_NMI, 0, 0, ALL_LAPICS, 1);
 
 	/* The configuration table header (spec 4.2). */
 	memcpy(hdr, "PCMP", 4);

@@ -14,8 +14,11 @@
  *     (APIC ID i, the first the bootstrap processor), one bus (ISA, id 0), the
  *     IOAPIC (id nr_cpus, as in the MADT, at LAYOUT_IOAPIC_GPA), ISA IRQ i on
  *     IOAPIC pin i for i in 0..15 (KVM's default GSI routing, as the MADT's
- *     absence of overrides says), and the local interrupts of every LAPIC:
- *     ExtINT on LINT0, NMI on LINT1.
+ *     absence of overrides says), IRQ i on pin i for 16..23 too, declared
+ *     level-triggered and active-high (the lines vmon holds until the driver
+ *     acknowledges: virtio-mmio's, and PCI INTx; Linux sets up an IRQ only for
+ *     the pins listed here, so a `virtio_mmio.device=...:16` line needs it), and
+ *     the local interrupts of every LAPIC: ExtINT on LINT0, NMI on LINT1.
  * Both are checksummed (bytes sum to 0). PCI is not described: vmon's virtio
  * PCI devices interrupt through MSI-X, and Linux finds the bus through
  * configuration mechanism #1 (ports 0xCF8/0xCFC), which it probes by itself.
@@ -30,12 +33,15 @@
 
 #define MPTABLE_MAX_CPUS 254 /* xAPIC IDs 0..253; the IOAPIC takes nr_cpus */
 #define MPTABLE_ISA_IRQS 16
+#define MPTABLE_IOAPIC_PINS 24
+#define MPTABLE_LEVEL_HIGH 0x0d /* I/O interrupt flags: PO 01 active high, EL 11 level */
 #define MPTABLE_FLOAT_LEN 16u
 #define MPTABLE_HEADER_LEN 44u
 #define MPTABLE_CPU_ENTRY_LEN 20u
 #define MPTABLE_ENTRY_LEN 8u /* bus, IOAPIC, I/O and local interrupt entries */
-/* the entries besides the processors: the ISA bus, the IOAPIC, 16 ISA IRQs, LINT0 and LINT1 */
-#define MPTABLE_FIXED_ENTRIES (1u + 1u + MPTABLE_ISA_IRQS + 2u)
+/* the entries besides the processors: the ISA bus, the IOAPIC, one IRQ per IOAPIC pin, LINT0 and
+ * LINT1 */
+#define MPTABLE_FIXED_ENTRIES (1u + 1u + MPTABLE_IOAPIC_PINS + 2u)
 
 /* Entry types (spec table 4-3) */
 enum { MPTABLE_CPU = 0, MPTABLE_BUS = 1, MPTABLE_IOAPIC = 2, MPTABLE_IOINT = 3, MPTABLE_LINT = 4 };

@@ -26,7 +26,8 @@ struct mp_seen {
 	unsigned cpus, bsp, buses, ioapics, ioints, lints;
 	uint8_t ioapic_id;
 	uint32_t ioapic_addr;
-	uint16_t irq_pin[MPTABLE_ISA_IRQS]; /* 0x100 | pin once seen */
+	uint16_t irq_pin[MPTABLE_IOAPIC_PINS]; /* 0x100 | pin once seen */
+	uint16_t irq_flags[MPTABLE_IOAPIC_PINS];
 	uint8_t lint_type[2];
 };
 
@@ -94,9 +95,10 @@ static void walk(const uint8_t *hdr, struct mp_seen *s)
 			CHECK_EQ(e[1], MPTABLE_INT);
 			CHECK_EQ(e[4], 0); /* from the ISA bus */
 			CHECK_EQ(e[6], s->ioapic_id);
-			REQUIRE(e[5] < MPTABLE_ISA_IRQS);
+			REQUIRE(e[5] < MPTABLE_IOAPIC_PINS);
 			CHECK_EQ(s->irq_pin[e[5]], 0); /* each IRQ once */
 			s->irq_pin[e[5]] = 0x100 | e[7];
+			s->irq_flags[e[5]] = r16(e + 2);
 			s->ioints++;
 			break;
 		case MPTABLE_LINT:
@@ -135,9 +137,12 @@ static void check_for(unsigned nr_cpus)
 	CHECK_EQ(s.ioapics, 1);
 	CHECK_EQ(s.ioapic_id, nr_cpus); /* as the MADT: the IOAPIC after the LAPICs */
 	CHECK_EQ(s.ioapic_addr, LAYOUT_IOAPIC_GPA);
-	CHECK_EQ(s.ioints, MPTABLE_ISA_IRQS);
-	for (unsigned i = 0; i < MPTABLE_ISA_IRQS; i++)
+	CHECK_EQ(s.ioints, MPTABLE_IOAPIC_PINS);
+	for (unsigned i = 0; i < MPTABLE_IOAPIC_PINS; i++) {
 		CHECK_EQ(s.irq_pin[i], 0x100 | i); /* KVM's default routing: IRQ i on pin i */
+		/* ISA IRQs as the bus says (edge, high); pins 16..23 level, active high */
+		CHECK_EQ(s.irq_flags[i], i < MPTABLE_ISA_IRQS ? 0 : 0x0d);
+	}
 	CHECK_EQ(s.lints, 2);
 	CHECK_EQ(s.lint_type[0], MPTABLE_EXTINT);
 	CHECK_EQ(s.lint_type[1], MPTABLE_NMI);

@@ -21,6 +21,7 @@ struct fake_platform {
 	} msi[256];
 	unsigned nr_msi;
 	int intx[32];
+	unsigned intx_raises[32]; /* 0 -> 1 transitions */
 	struct {
 		uint64_t gpa;
 		unsigned len;
@@ -82,8 +83,10 @@ static inline void fp_intx_set(void *o, unsigned gsi, int level)
 {
 	struct fake_platform *fp = o;
 
-	if (gsi < 32)
+	if (gsi < 32) {
+		fp->intx_raises[gsi] += level && !fp->intx[gsi];
 		fp->intx[gsi] = level;
+	}
 }
 
 static inline int fp_fd_watch(void *o, int fd, void (*fn)(void *, uint32_t), void *arg)

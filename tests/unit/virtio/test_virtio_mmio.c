@@ -301,10 +301,12 @@ TEST(virtio_mmio_interrupt_is_level_until_acknowledged)
 	virtio_dev_unlock(e->vm->vdev);
 	CHECK_EQ(rd32(e, VIRTIO_MMIO_INTERRUPT_STATUS), 3);
 	CHECK_EQ(rd32(e, VIRTIO_MMIO_CONFIG_GENERATION), 1);
-	/* acknowledging one bit keeps the line high for the other */
+	CHECK_EQ(e->fp.intx_raises[GSI], 1); /* the second bit did not touch the raised line */
+	/* acknowledging one bit keeps the line high for the other, with a fresh edge */
 	wr32(e, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
 	CHECK_EQ(rd32(e, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
 	CHECK_EQ(e->fp.intx[GSI], 1);
+	CHECK_EQ(e->fp.intx_raises[GSI], 2);
 	wr32(e, VIRTIO_MMIO_INTERRUPT_ACK, 0xfffffffcu); /* bits that are not pending: nothing */
 	CHECK_EQ(e->fp.intx[GSI], 1);
 	wr32(e, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
