@@ -711,6 +711,19 @@ static int runner_set_disk_limit(void *opaque, const char *id, const struct rate
 			   err_len);
 }
 
+static int runner_set_disk_path(void *opaque, const char *id, const char *path, char *err,
+				size_t err_len)
+{
+	struct vm *vm = runner_vm(opaque);
+	char why[320] = "";
+	int rc = vm ? vm_set_disk_path(vm, id, path, why, sizeof(why)) : -EINVAL;
+
+	if (rc)
+		snprintf(err, err_len, "Cannot change the file of the block device %s: %s.", id,
+			 why[0] ? why : strerror(-rc));
+	return rc;
+}
+
 static int runner_set_net_limit(void *opaque, const char *id, const struct rate_limit_config *rx,
 				const struct rate_limit_config *tx, char *err, size_t err_len)
 {
@@ -729,6 +742,7 @@ static const struct api_vm_ops runner_api_ops = {
 	.snapshot_create = runner_snapshot_create,
 	.snapshot_load = runner_snapshot_load,
 	.set_disk_limit = runner_set_disk_limit,
+	.set_disk_path = runner_set_disk_path,
 	.set_net_limit = runner_set_net_limit,
 	.migrate_send = runner_migrate_send,
 	.migration_json = runner_migration_json,

@@ -40,6 +40,9 @@ struct vm_migrate_params;
  *                 it). 0, or -errno with @err; the process is unchanged then.
  * @set_disk_limit / @set_net_limit: new rate limiters for the running VM's
  *                 disk or NIC @id (a PATCH). 0, or -errno with @err.
+ * @set_disk_path: the running VM's disk @id now on the image @path (a PATCH
+ *                 with path_on_host: the guest sees a media change). 0, or
+ *                 -errno with @err (the disk unchanged).
  * @migrate_send:  start migrating the running VM (vm_migration_start); the
  *                 VM ends when it runs at the destination. 0 or -errno, @err.
  * @migration_json: the latest migration's progress as malloc'd JSON text, or
@@ -60,6 +63,8 @@ struct api_vm_ops {
 			     char *err, size_t err_len);
 	int (*set_disk_limit)(void *opaque, const char *id, const struct rate_limit_config *c,
 			      char *err, size_t err_len);
+	int (*set_disk_path)(void *opaque, const char *id, const char *path, char *err,
+			     size_t err_len);
 	int (*set_net_limit)(void *opaque, const char *id, const struct rate_limit_config *rx,
 			     const struct rate_limit_config *tx, char *err, size_t err_len);
 	int (*migrate_send)(void *opaque, const struct vm_migrate_params *p, char *err,

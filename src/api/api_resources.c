@@ -403,10 +403,24 @@ int api_res_drive_patch(struct api *api, const char *path_id, struct json_object
 	nl = d->limit;
 	limit_apply(&nl, &lim);
 	if (started) {
-		/* Firecracker swaps the backing file of a running drive; vmon does not yet */
-		if (v[1].present)
-			return not_supported("Changing a drive's file after the microVM started",
-					     err, err_len);
+		/*
+		 * As Firecracker: a new backing file for the running drive (the guest
+		 * gets a configuration change and rereads the capacity), then the
+		 * rate limiter when one was given.
+		 */
+		if (v[1].present) {
+			if (!api->ops || !api->ops->set_disk_path)
+				return not_supported("Changing a drive's file", err, err_len);
+			if ((r = check_host_file(api, "block device", v[1].s, true, !d->read_only,
+						 err, err_len)) ||
+			    (r = api->ops->set_disk_path(api->opaque, d->id, v[1].s, err, err_len)))
+				return r;
+			path = strdup(v[1].s);
+			if (!path)
+				return no_memory(err, err_len);
+			free(d->path);
+			d->path = path;
+		}
 		if (!v[2].present)
 			return 0;
 		if (!api->ops || !api->ops->set_disk_limit)

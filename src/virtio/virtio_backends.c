@@ -79,16 +79,28 @@ static void blk_glue_plug(void *opaque, bool on)
 		blk_backend_unplug(opaque);
 }
 
+static struct virtio_blk_backend blk_glue(struct blk_backend *b)
+{
+	return (struct virtio_blk_backend){ .opaque = b,
+					    .size_bytes = blk_backend_size_bytes(b),
+					    .submit = blk_glue_submit,
+					    .drain = blk_glue_drain,
+					    .plug = blk_glue_plug };
+}
+
 int virtio_blk_create_on(struct virtio_dev **out, const struct gmem *gm, struct blk_backend *b,
 			 const char *serial)
 {
-	struct virtio_blk_backend be = { .opaque = b,
-					 .size_bytes = blk_backend_size_bytes(b),
-					 .submit = blk_glue_submit,
-					 .drain = blk_glue_drain,
-					 .plug = blk_glue_plug };
+	struct virtio_blk_backend be = blk_glue(b);
 
 	return virtio_blk_create(out, gm, &be, blk_backend_read_only(b), serial);
+}
+
+int virtio_blk_replace_on(struct virtio_dev *vdev, struct blk_backend *b)
+{
+	struct virtio_blk_backend be = blk_glue(b);
+
+	return virtio_blk_replace(vdev, &be);
 }
 
 /* ---- network -------------------------------------------------------------------------- */

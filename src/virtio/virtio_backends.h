@@ -38,6 +38,13 @@ int virtio_blk_create_on(struct virtio_dev **out, const struct gmem *gm, struct 
 			 const char *serial);
 
 /*
+ * virtio_blk_replace_on - serve the running device @vdev (made by
+ * virtio_blk_create_on) from block backend @b instead (virtio_blk_replace);
+ * the old backend is then free to close. 0 or -errno.
+ */
+int virtio_blk_replace_on(struct virtio_dev *vdev, struct blk_backend *b);
+
+/*
  * virtio_net_create_on - a virtio-net device over TAP @t with MAC @mac. The
  * TAP fd is watched on @el (EPOLLIN) while the guest has receive buffers
  * posted; offloads are set from the negotiated features. @t stays the

@@ -521,6 +521,41 @@ int virtio_blk_create(struct virtio_dev **out, const struct gmem *gm,
 	return 0;
 }
 
+int virtio_blk_replace(struct virtio_dev *vdev, const struct virtio_blk_backend *be)
+{
+	struct virtio_blk *blk = to_blk(vdev);
+
+	if (!be || !be->submit)
+		return -EINVAL;
+	virtio_dev_lock(vdev);
+	if (blk->inflight && blk->be.drain)
+		blk->be.drain(blk->be.opaque);
+	if (blk->inflight) {
+		/* a backend without drain still holds requests: they must end on it */
+		virtio_dev_unlock(vdev);
+		return -EBUSY;
+	}
+	blk->be = *be;
+	blk->capacity_sectors = be->size_bytes / SECTOR;
+	blk->cfg.capacity = blk->capacity_sectors;
+	/* §5.2.2: the driver rereads the capacity on a configuration change */
+	virtio_dev_config_changed(vdev);
+	virtio_dev_unlock(vdev);
+	if (vdev->transport.requeue)
+		vdev->transport.requeue(vdev->transport.opaque, vdev, 0);
+	return 0;
+}
+
+uint64_t virtio_blk_capacity(struct virtio_dev *vdev)
+{
+	uint64_t n;
+
+	virtio_dev_lock(vdev);
+	n = to_blk(vdev)->capacity_sectors;
+	virtio_dev_unlock(vdev);
+	return n;
+}
+
 int virtio_blk_set_rate_limit(struct virtio_dev *vdev, const struct rate_limit_config *c)
 {
 	struct virtio_blk *blk = to_blk(vdev);

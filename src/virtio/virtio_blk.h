@@ -90,6 +90,21 @@ int virtio_blk_create(struct virtio_dev **out, const struct gmem *gm,
 		      const struct virtio_blk_backend *be, bool read_only, const char *serial);
 
 /*
+ * virtio_blk_replace - a new disk behind the running device (Firecracker's
+ * PATCH /drives path_on_host: a media change): waits for the requests on the
+ * old backend (its drain), then serves @be (copied), with the capacity of
+ * @be->size_bytes, and sends a configuration-change interrupt so that the
+ * driver rereads the capacity. The read-only flag cannot change (it is a
+ * feature bit). The old backend is the caller's again on return. Event-loop
+ * thread (or none running). Returns 0, -EINVAL, or -EBUSY (requests are still
+ * in flight on a backend without drain; nothing changed).
+ */
+int virtio_blk_replace(struct virtio_dev *vdev, const struct virtio_blk_backend *be);
+
+/* virtio_blk_capacity - the capacity in 512-byte sectors the device reports. */
+uint64_t virtio_blk_capacity(struct virtio_dev *vdev);
+
+/*
  * virtio_blk_set_rate_limit - limit the device to @c (Firecracker's drive
  * rate_limiter: a bandwidth bucket in bytes, an ops bucket in requests; an
  * inactive @c lifts the limit). Buckets start full. Any time, any thread

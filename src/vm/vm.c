@@ -312,6 +312,54 @@ int vm_set_disk_limit(struct vm *vm, const char *id, const struct rate_limit_con
 	return set_limit(&j);
 }
 
+struct path_job {
+	struct vm *vm;
+	const char *id, *path;
+	char *err;
+	size_t err_len;
+	int ret;
+};
+
+static void set_path_on_loop(void *opaque)
+{
+	struct path_job *j = opaque;
+	struct vm_config *c = &j->vm->cfg;
+
+	j->ret = -ENOENT;
+	snprintf(j->err, j->err_len, "no such drive");
+	for (unsigned i = 0; i < c->nr_disks; i++) {
+		char *copy;
+
+		if (strcmp(c->disks[i].id, j->id))
+			continue;
+		copy = strdup(j->path);
+		if (!copy) {
+			j->ret = -ENOMEM;
+			snprintf(j->err, j->err_len, "out of memory");
+			return;
+		}
+		j->ret = vm_pci_set_disk_path(j->vm, i, j->path, j->err, j->err_len);
+		if (j->ret) {
+			free(copy);
+			return;
+		}
+		free(c->disks[i].path); /* a snapshot from now on names the new image */
+		c->disks[i].path = copy;
+		return;
+	}
+}
+
+int vm_set_disk_path(struct vm *vm, const char *id, const char *path, char *err, size_t err_len)
+{
+	struct path_job j = { .vm = vm, .id = id, .path = path, .err = err, .err_len = err_len };
+
+	if (vm->el)
+		evloop_call(vm->el, set_path_on_loop, &j);
+	else
+		set_path_on_loop(&j);
+	return j.ret;
+}
+
 int vm_set_net_limit(struct vm *vm, const char *id, const struct rate_limit_config *rx,
 		     const struct rate_limit_config *tx)
 {

@@ -123,6 +123,13 @@ int vm_ctrl_alt_del(struct vm *vm);
  * handlers. 0, -ENOENT (no such id), or -EOPNOTSUPP (a NIC on vhost-net).
  */
 int vm_set_disk_limit(struct vm *vm, const char *id, const struct rate_limit_config *c);
+/*
+ * vm_set_disk_path - the running VM's disk @id now on the image @path (a
+ * PATCH /drives path_on_host: vm_pci_set_disk_path, on the event loop); the
+ * configuration (and so a later snapshot) names @path. Any thread but the
+ * loop's. 0, or -errno with one line in @err.
+ */
+int vm_set_disk_path(struct vm *vm, const char *id, const char *path, char *err, size_t err_len);
 int vm_set_net_limit(struct vm *vm, const char *id, const struct rate_limit_config *rx,
 		     const struct rate_limit_config *tx);
 

@@ -462,6 +462,33 @@ int vm_pci_set_disk_limit(struct vm *vm, unsigned idx, const struct rate_limit_c
 	return virtio_blk_set_rate_limit(p->disks[idx], c);
 }
 
+int vm_pci_set_disk_path(struct vm *vm, unsigned idx, const char *path, char *err, size_t err_len)
+{
+	struct vm_pci *p = vm->pci;
+	struct blk_backend *b;
+	char why[256] = "";
+	int ret;
+
+	if (!p || idx >= p->nr_disks || idx >= p->nr_blks) {
+		snprintf(err, err_len, "no such disk");
+		return -ENOENT;
+	}
+	ret = blk_backend_open(&b, path, vm->cfg.disks[idx].read_only, vm->el, why, sizeof(why));
+	if (ret) {
+		snprintf(err, err_len, "%s", why);
+		return ret;
+	}
+	ret = virtio_blk_replace_on(p->disks[idx], b);
+	if (ret) {
+		blk_backend_close(b);
+		snprintf(err, err_len, "the device cannot change its disk now: %s", strerror(-ret));
+		return ret;
+	}
+	blk_backend_close(p->blks[idx]); /* drained by the replace: nothing is in flight on it */
+	p->blks[idx] = b;
+	return 0;
+}
+
 int vm_pci_set_net_limit(struct vm *vm, unsigned idx, const struct rate_limit_config *rx,
 			 const struct rate_limit_config *tx)
 {

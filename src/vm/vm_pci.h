@@ -65,6 +65,15 @@ int vm_pci_set_disk_limit(struct vm *vm, unsigned idx, const struct rate_limit_c
 int vm_pci_set_net_limit(struct vm *vm, unsigned idx, const struct rate_limit_config *rx,
 			 const struct rate_limit_config *tx);
 
+/*
+ * vm_pci_set_disk_path - the @idx-th disk of the configuration now reads and
+ * writes the image at @path (opened and locked as at start, read-only if the
+ * disk is); the guest gets a configuration-change interrupt and rereads the
+ * capacity. The old image is closed. Event-loop thread. 0, or -errno with one
+ * line in @err (then the disk is unchanged).
+ */
+int vm_pci_set_disk_path(struct vm *vm, unsigned idx, const char *path, char *err, size_t err_len);
+
 /* vm_pci_destroy - after the devices: close the TAPs, remove the bridge. */
 void vm_pci_destroy(struct vm *vm);
 

@@ -72,6 +72,16 @@ check api_kvm_live_stats '[[ "$r" == 200*'"'"'"vcpus"'"'"'* && "$r" == *'"'"'"IO
 r=$(api PATCH /drives/data '{"drive_id": "data", "rate_limiter": {"bandwidth": {"size": 1048576, "refill_time": 100}}}')
 c=$(api GET /vm/config)
 check api_kvm_drive_rate_limiter_patched_live '[[ "$r" == "204 " && "$c" == *'"'"'"rate_limiter":{"bandwidth":{"size":1048576,"one_time_burst":0,"refill_time":100},"ops":{"size":100,'"'"'* ]]' "got: $r; config: ${c:0:400}"
+# a new file for the running drive (Firecracker's media change): the guest ticks on, the
+# configuration names the new file; a file that is not there is refused and changes nothing
+truncate -s 2M "$tmp/disk2.img"
+r=$(api PATCH /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$tmp/disk2.img\"}")
+c=$(api GET /vm/config)
+t=$(ticks)
+check api_kvm_drive_file_changed_live '[[ "$r" == "204 " && "$c" == *"\"path_on_host\":\"$tmp/disk2.img\""* ]] && wait_for "[ \$(ticks) -ge $((t + 2)) ]" 20' "got: $r; config: ${c:0:300}"
+r=$(api PATCH /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$tmp/nonexistent.img\"}")
+c=$(api GET /vm/config)
+check api_kvm_drive_file_change_to_a_missing_file_refused '[[ "$r" == 400*nonexistent.img* && "$c" == *"\"path_on_host\":\"$tmp/disk2.img\""* ]]' "got: $r; config: ${c:0:300}"
 r=$(api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}')
 check api_kvm_preboot_resource_refused_after_start '[[ "$r" == 400*fault_message* ]]' "got: $r"
 r=$(api PATCH /vm '{"state": "Paused"}')

@@ -90,6 +90,22 @@ disk)
 	umount /mnt && fact disk_written "$(echo "written-$(token_of)")"
 	poweroff -f
 	;;
+drive_patch)
+	# a placeholder disk that the host replaces while the guest runs (PATCH /drives path_on_host)
+	load_virtio
+	before=$(cat /sys/block/vda/size 2>/dev/null)
+	fact size_before "$before"
+	fact patch_ready 1
+	i=0
+	while [ $i -lt 600 ] && [ "$(cat /sys/block/vda/size 2>/dev/null)" = "$before" ]; do sleep 0.1; i=$((i+1)); done
+	fact size_after "$(cat /sys/block/vda/size 2>/dev/null)"
+	mkdir -p /mnt && mount -t ext4 /dev/vda /mnt || diag "mount /dev/vda failed"
+	fact media_read "$(cat /mnt/hello.txt 2>/dev/null)"
+	echo "after-$(token_of)" >/mnt/after.txt
+	sync
+	umount /mnt
+	poweroff -f
+	;;
 pci_off)
 	# pci=off: no PCI at all; the devices are virtio-mmio windows the DSDT names (LNRO0005)
 	load_virtio

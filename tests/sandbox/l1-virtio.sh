@@ -9,6 +9,10 @@
 #   net_vhost the same as net with vhost=on: the queues run in L1's vhost_net (loaded here); vmon must
 #            not have fallen back to moving the packets itself
 #   rng      /dev/hwrng in the guest is virtio's and yields bytes
+#   drive_patch through the API, a 1 MiB placeholder drive (as Kata attaches); once the guest's
+#            virtio_blk has it, PATCH /drives path_on_host swaps in a 32 MiB ext4 image: the guest sees
+#            the new capacity without a reboot, reads the file on it and writes one; the placeholder is
+#            untouched and e2fsck -fn of the image is clean
 #   pci_off  the guest booted with pci=off (2 vCPUs): vmon puts a disk, a NIC and an rng on virtio-mmio,
 #            the guest finds them through the DSDT, no PCI device exists; the disk, net and rng checks
 #            above all hold
@@ -20,6 +24,7 @@
 #            1000 ms) and a tx_rate_limiter that the ACKs stay under: the 1 MiB file over TCP has the
 #            same md5 and takes at least the 3 s the receive bucket allows
 NET_HOST=169.254.100.1
+API_AFTER= # run_api_scenario: shell run after InstanceStart (drive_patch)
 NET_GUEST=169.254.100.2
 
 virtio_note() { echo "SANDBOX-NOTE $*"; }
@@ -50,6 +55,7 @@ make_image() { # PATH
 }
 
 virtio_prepare() {
+	API_AFTER=
 	case "$1" in
 	disk)
 		make_image /tmp/disk.img || return 1
@@ -73,6 +79,25 @@ virtio_prepare() {
 		;;
 	rng)
 		EXTRA_VMON_ARGS="--rng"
+		;;
+	drive_patch)
+		rm -f /tmp/ph.img && head -c 1048576 /dev/zero >/tmp/ph.img
+		md5sum /tmp/ph.img | cut -d' ' -f1 >/tmp/ph.md5
+		make_image /tmp/media.img || return 1
+		echo "media-$token" >/tmp/media-src.txt
+		/sbin/debugfs -w -R "write /tmp/media-src.txt hello.txt" /tmp/media.img >/dev/null 2>&1 ||
+			{ virtio_note "debugfs write failed"; return 1; }
+		[ -x /usr/bin/curl ] || { virtio_note "no curl in L1"; return 1; }
+		API_DEVICES=$(cat <<'DEV'
+echo "API $(api PUT /drives/data '{"drive_id":"data","path_on_host":"/tmp/ph.img","is_root_device":false,"is_read_only":false,"rate_limiter":{}}') drives"
+DEV
+)
+		# after InstanceStart: once the guest reported the placeholder's size, the new file
+		API_AFTER=$(cat <<'DEV'
+( i=0; while [ $i -lt 600 ] && ! grep -q '^VMON-FACT patch_ready' /tmp/drive_patch.out 2>/dev/null; do sleep 0.1; i=$((i+1)); done
+  echo "API $(api PATCH /drives/data '{"drive_id":"data","path_on_host":"/tmp/media.img"}') patch" >>/tmp/api-steps.txt ) &
+DEV
+)
 		;;
 	pci_off)
 		make_image /tmp/disk.img || return 1
@@ -127,6 +152,7 @@ $API_DEVICES
 t_start=\$(up)
 echo "API \$(api PUT /actions '{"action_type":"InstanceStart"}') InstanceStart"
 } >/tmp/api-steps.txt 2>&1
+$API_AFTER
 echo "\$t0 \$t_ready \$t_start" >/tmp/api-times.txt
 # sbxrun -q's SIGUSR2 (a hang) goes on to vmon, which dumps its vCPUs; wait again after the trap.
 trap 'kill -USR2 \$pid' USR2
@@ -160,6 +186,26 @@ virtio_check() {
 			result "$n" fail "big.bin md5: guest $big_guest, image $big_host"
 		else
 			result "$n" ok "files written by the guest found on the image, e2fsck -fn clean"
+		fi
+		;;
+	drive_patch)
+		sed 's/^/SANDBOX-NOTE /' /tmp/api-steps.txt
+		got=$(/sbin/debugfs -R "cat /after.txt" /tmp/media.img 2>/dev/null)
+		if grep -v '^API 204 ' /tmp/api-steps.txt | grep -q . || ! grep -q ' patch$' /tmp/api-steps.txt; then
+			result "$n" fail "an API request was refused, or the PATCH was never sent"
+		elif [ "$(fact "$n" size_before)" != 2048 ] || [ "$(fact "$n" size_after)" != 65536 ]; then
+			result "$n" fail "the guest saw /dev/vda of $(fact "$n" size_before), then $(fact "$n" size_after) sectors (want 2048, then 65536)"
+		elif [ "$(fact "$n" media_read)" != "media-$token" ]; then
+			result "$n" fail "the guest read '$(fact "$n" media_read)' from the new image"
+		elif [ "$got" != "after-$token" ]; then
+			result "$n" fail "after.txt on the new image is '$got'"
+		elif ! /sbin/e2fsck -fn /tmp/media.img >/tmp/fsck.txt 2>&1; then
+			sed 's/^/SANDBOX-NOTE fsck: /' /tmp/fsck.txt
+			result "$n" fail "e2fsck -fn found problems on the new image"
+		elif [ "$(md5sum /tmp/ph.img | cut -d' ' -f1)" != "$(cat /tmp/ph.md5)" ]; then
+			result "$n" fail "the placeholder image changed"
+		else
+			result "$n" ok "placeholder of 2048 sectors, then 65536 without a reboot; file read from the new image, one written, e2fsck clean, placeholder untouched"
 		fi
 		;;
 	pci_off)

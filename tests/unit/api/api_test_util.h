@@ -18,6 +18,8 @@ struct fake_vm {
 	const char *stats; /* returned (copied) by stats_json, or NULL */
 	int limits, limit_ret; /* set_disk_limit / set_net_limit calls, and what they return */
 	char limit_id[32];
+	int paths, path_ret; /* set_disk_path calls, and what they return */
+	char path_id[32], path[64]; /* the last drive and file asked for */
 	struct rate_limit_config limit, tx_limit; /* the last ones asked for (disk, or rx and tx) */
 	int migrations, migrate_ret; /* migrate_send calls, and what they return */
 	struct vm_migrate_params mig; /* the last migration asked for */
@@ -74,6 +76,17 @@ static int fake_disk_limit(void *opaque, const char *id, const struct rate_limit
 	return fake.limit_ret;
 }
 
+static int fake_disk_path(void *opaque, const char *id, const char *path, char *err, size_t err_len)
+{
+	fake.paths++;
+	snprintf(fake.path_id, sizeof(fake.path_id), "%s", id);
+	snprintf(fake.path, sizeof(fake.path), "%s", path);
+	if (fake.path_ret)
+		snprintf(err, err_len, "Cannot change the file of the block device %s: locked.",
+			 id);
+	return fake.path_ret;
+}
+
 static int fake_net_limit(void *opaque, const char *id, const struct rate_limit_config *rx,
 			  const struct rate_limit_config *tx, char *err, size_t err_len)
 {
@@ -114,6 +127,7 @@ static const struct api_vm_ops fake_ops = {
 	.ctrl_alt_del = fake_cad,
 	.stats_json = fake_stats,
 	.set_disk_limit = fake_disk_limit,
+	.set_disk_path = fake_disk_path,
 	.set_net_limit = fake_net_limit,
 };
 

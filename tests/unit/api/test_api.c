@@ -789,8 +789,20 @@ TEST(api_rate_limiters_are_kept_reported_and_patched_live)
 	CHECK_EQ(fake.limit.bandwidth.size, 5000);
 	CHECK(!token_bucket_config_active(&fake.limit.ops));
 	CHECK(!token_bucket_config_active(&a.cfg.disks[0].limit.ops));
-	REFUSED(&a, "PATCH", "/drives/data", "{\"drive_id\":\"data\",\"path_on_host\":\"/e\"}",
-		"Changing a drive's file after the microVM started is not supported by vmon yet.");
+	/* a new file after boot: the running device, then the configuration; refused: neither */
+	EXPECT(&a, "PATCH", "/drives/data", "{\"drive_id\":\"data\",\"path_on_host\":\"/e\"}", 204,
+	       NULL);
+	CHECK_EQ(fake.paths, 1);
+	CHECK(!strcmp(fake.path_id, "data") && !strcmp(fake.path, "/e"));
+	CHECK(!strcmp(a.cfg.disks[0].path, "/e"));
+	CHECK_EQ(fake.limits, 1); /* no rate_limiter given: not touched */
+	fake.path_ret = -EBUSY;
+	REFUSED(&a, "PATCH", "/drives/data",
+		"{\"drive_id\":\"data\",\"path_on_host\":\"/f\",\"rate_limiter\":{}}",
+		"Cannot change the file of the block device data: locked.");
+	CHECK(!strcmp(a.cfg.disks[0].path, "/e"));
+	CHECK_EQ(fake.limits, 1);
+	fake.path_ret = 0;
 	EXPECT(&a, "PATCH", "/network-interfaces/eth0",
 	       "{\"iface_id\":\"eth0\",\"rx_rate_limiter\":{\"ops\":{\"size\":10,"
 	       "\"refill_time\":100}}}",

@@ -26,7 +26,7 @@ struct env {
 	unsigned plugs, submits_plugged;
 	struct virtio_blk_io *pending[64];
 	unsigned nr_pending;
-	unsigned irqs;
+	unsigned irqs, cfg_irqs;
 	unsigned flushes, discards, zeroes;
 	uint16_t next_head;
 	unsigned requeues, timed; /* transport.requeue / requeue_after calls */
@@ -117,6 +117,8 @@ static void on_irq(void *o, struct virtio_dev *vdev, int q)
 	(void)vdev;
 	if (q == 0)
 		((struct env *)o)->irqs++;
+	else if (q < 0)
+		((struct env *)o)->cfg_irqs++;
 }
 
 static bool on_requeue(void *o, struct virtio_dev *vdev, unsigned q)
@@ -622,6 +624,54 @@ TEST(blk_config_space)
 	env_free(e);
 }
 
+/* PATCH /drives path_on_host on a running VM: a media change. */
+TEST(blk_replace_waits_for_the_old_disk_then_serves_the_new_one)
+{
+	struct env *e = env_new(false), *f = env_new(false);
+	struct virtio_blk_backend be = { .opaque = f,
+					 .size_bytes = DISK_BYTES / 2,
+					 .submit = disk_submit,
+					 .drain = disk_drain };
+	struct virtio_blk_config cfg;
+	uint8_t gen = e->vdev->config_generation;
+
+	memset(f->disk, 0x5a, sizeof(f->disk));
+	e->async = true;
+	request(e, VIRTIO_BLK_T_IN, 0, 512, true); /* in flight on the old disk */
+	REQUIRE(virtio_blk_inflight(e->vdev) == 1);
+	CHECK_EQ(virtio_blk_replace(e->vdev, &be), 0);
+	CHECK_EQ(e->drains, 1);
+	CHECK_EQ(fg_used_idx(&e->g), 1); /* completed on the old disk first */
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_OK);
+	CHECK_EQ(((uint8_t *)fg_ptr(&e->g, DATA))[1], e->disk[1]);
+	/* the new capacity, announced by a configuration change */
+	e->vdev->ops->config_read(e->vdev, 0, &cfg, sizeof(cfg));
+	CHECK_EQ(cfg.capacity, DISK_BYTES / 2 / 512);
+	CHECK_EQ(virtio_blk_capacity(e->vdev), DISK_BYTES / 2 / 512);
+	CHECK_EQ(e->cfg_irqs, 1);
+	CHECK_EQ(e->vdev->config_generation, (uint8_t)(gen + 1));
+	/* reads come from the new disk; past its end is an error */
+	request(e, VIRTIO_BLK_T_IN, 0, 512, true);
+	CHECK_EQ(fg_used_idx(&e->g), 2);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_OK);
+	CHECK_EQ(((uint8_t *)fg_ptr(&e->g, DATA))[1], 0x5a);
+	request(e, VIRTIO_BLK_T_IN, DISK_BYTES / 2 / 512, 512, true);
+	CHECK_EQ(status_of(e), VIRTIO_BLK_S_IOERR);
+	/* a backend that cannot wait: refused while it holds a request, nothing changed */
+	f->async = true;
+	f->drain_does_nothing = true;
+	request(e, VIRTIO_BLK_T_IN, 0, 512, true);
+	be.opaque = e;
+	be.size_bytes = DISK_BYTES;
+	CHECK_EQ(virtio_blk_replace(e->vdev, &be), -EBUSY);
+	CHECK_EQ(virtio_blk_capacity(e->vdev), DISK_BYTES / 2 / 512);
+	CHECK_EQ(e->cfg_irqs, 1);
+	disk_complete_all(f);
+	CHECK_EQ(virtio_blk_replace(e->vdev, NULL), -EINVAL);
+	env_free(e);
+	env_free(f);
+}
+
 /* Firecracker's drive rate_limiter: an ops bucket of one request per 10 s. */
 TEST(blk_rate_limiter_holds_requests_back_until_the_bucket_refills)
 {
@@ -688,6 +738,7 @@ HARNESS_MAIN(
 	HARNESS_T(blk_inflight_capped_at_queue_size)
 	HARNESS_T(blk_malformed_ring_sets_needs_reset)
 	HARNESS_T(blk_config_space)
+	HARNESS_T(blk_replace_waits_for_the_old_disk_then_serves_the_new_one)
 	HARNESS_T(blk_rate_limiter_holds_requests_back_until_the_bucket_refills)
 	HARNESS_T(blk_rate_limiter_charges_data_bytes)
 )
