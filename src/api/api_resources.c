@@ -372,6 +372,28 @@ int api_res_drive_put(struct api *api, const char *path_id, struct json_object *
 	return 0;
 }
 
+/* A drive's new file: checked, handed to the running VM when @live, then kept in the configuration.
+ */
+static int drive_set_path(struct api *api, struct vm_disk_config *d, const char *path, bool live,
+			  char *err, size_t err_len)
+{
+	char *copy;
+	int r;
+
+	if ((r = check_host_file(api, "block device", path, true, !d->read_only, err, err_len)))
+		return r;
+	copy = strdup(path);
+	if (!copy)
+		return no_memory(err, err_len);
+	if (live && (r = api->ops->set_disk_path(api->opaque, d->id, path, err, err_len))) {
+		free(copy);
+		return r;
+	}
+	free(d->path);
+	d->path = copy;
+	return 0;
+}
+
 int api_res_drive_patch(struct api *api, const char *path_id, struct json_object *obj, char *err,
 			size_t err_len)
 {
@@ -385,7 +407,6 @@ int api_res_drive_patch(struct api *api, const char *path_id, struct json_object
 	struct limit_update lim;
 	struct rate_limit_config nl;
 	bool started = api->state != API_NOT_STARTED;
-	char *path = NULL;
 	int idx, r;
 
 	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
@@ -411,15 +432,8 @@ int api_res_drive_patch(struct api *api, const char *path_id, struct json_object
 		if (v[1].present) {
 			if (!api->ops || !api->ops->set_disk_path)
 				return not_supported("Changing a drive's file", err, err_len);
-			if ((r = check_host_file(api, "block device", v[1].s, true, !d->read_only,
-						 err, err_len)) ||
-			    (r = api->ops->set_disk_path(api->opaque, d->id, v[1].s, err, err_len)))
+			if ((r = drive_set_path(api, d, v[1].s, true, err, err_len)))
 				return r;
-			path = strdup(v[1].s);
-			if (!path)
-				return no_memory(err, err_len);
-			free(d->path);
-			d->path = path;
 		}
 		if (!v[2].present)
 			return 0;
@@ -430,16 +444,8 @@ int api_res_drive_patch(struct api *api, const char *path_id, struct json_object
 		d->limit = nl;
 		return 0;
 	}
-	if (v[1].present) {
-		r = check_host_file(api, "block device", v[1].s, true, !d->read_only, err, err_len);
-		if (r)
-			return r;
-		path = strdup(v[1].s);
-		if (!path)
-			return no_memory(err, err_len);
-		free(d->path);
-		d->path = path;
-	}
+	if (v[1].present && (r = drive_set_path(api, d, v[1].s, false, err, err_len)))
+		return r;
 	d->limit = nl;
 	return 0;
 }

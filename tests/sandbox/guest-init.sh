@@ -79,15 +79,20 @@ token_of() {
 	for word in $(cat /proc/cmdline); do case "$word" in vmon.token=*) echo "${word#vmon.token=}" ;; esac; done
 }
 
-case "$test" in
-disk)
-	load_virtio
+# disk_write: on the ext4 /dev/vda, hello.txt with the token and 4 MiB of big.bin (its md5 a fact)
+disk_write() {
 	mkdir -p /mnt && mount -t ext4 /dev/vda /mnt || diag "mount /dev/vda failed"
 	echo "written-$(token_of)" >/mnt/hello.txt
 	yes "vmon disk $(token_of) $(date +%s)" | head -c 4194304 >/mnt/big.bin
 	fact big_md5 "$(md5sum /mnt/big.bin | cut -d' ' -f1)"
 	sync
 	umount /mnt && fact disk_written "$(echo "written-$(token_of)")"
+}
+
+case "$test" in
+disk)
+	load_virtio
+	disk_write
 	poweroff -f
 	;;
 drive_patch)
@@ -112,12 +117,7 @@ pci_off)
 	fact pci_devices "$(ls /sys/bus/pci/devices 2>/dev/null | wc -l)"
 	fact mmio_devices "$(ls /sys/bus/platform/drivers/virtio-mmio/ 2>/dev/null | grep -c "^LNRO0005:")"
 	fact mmio_irqs "$(awk '/virtio/ { n++ } END { print n + 0 }' /proc/interrupts)"
-	mkdir -p /mnt && mount -t ext4 /dev/vda /mnt || diag "mount /dev/vda failed"
-	echo "written-$(token_of)" >/mnt/hello.txt
-	yes "vmon disk $(token_of) $(date +%s)" | head -c 4194304 >/mnt/big.bin
-	fact big_md5 "$(md5sum /mnt/big.bin | cut -d' ' -f1)"
-	sync
-	umount /mnt && fact disk_written "$(echo "written-$(token_of)")"
+	disk_write
 	net_up
 	wget -q -O /tmp/blob http://169.254.100.1:8080/blob && fact blob_md5 "$(md5sum /tmp/blob | cut -d' ' -f1)"
 	fact rng_current "$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)"
