@@ -724,6 +724,36 @@ static int runner_set_disk_path(void *opaque, const char *id, const char *path, 
 	return rc;
 }
 
+static int balloon_error(int rc, char *err, size_t err_len)
+{
+	if (rc)
+		snprintf(err, err_len, "Cannot update the balloon: %s.",
+			 rc == -ENODEV ? "the microVM has none" : strerror(-rc));
+	return rc;
+}
+
+static int runner_balloon_set_target(void *opaque, uint32_t mib, char *err, size_t err_len)
+{
+	struct vm *vm = runner_vm(opaque);
+
+	return balloon_error(vm ? vm_balloon_set_target(vm, mib) : -EINVAL, err, err_len);
+}
+
+static int runner_balloon_set_interval(void *opaque, uint32_t s, char *err, size_t err_len)
+{
+	struct vm *vm = runner_vm(opaque);
+
+	return balloon_error(vm ? vm_balloon_set_interval(vm, s) : -EINVAL, err, err_len);
+}
+
+static int runner_balloon_stats(void *opaque, struct virtio_balloon_stats *out, char *err,
+				size_t err_len)
+{
+	struct vm *vm = runner_vm(opaque);
+
+	return balloon_error(vm ? vm_balloon_stats(vm, out) : -EINVAL, err, err_len);
+}
+
 static int runner_set_net_limit(void *opaque, const char *id, const struct rate_limit_config *rx,
 				const struct rate_limit_config *tx, char *err, size_t err_len)
 {
@@ -743,6 +773,9 @@ static const struct api_vm_ops runner_api_ops = {
 	.snapshot_load = runner_snapshot_load,
 	.set_disk_limit = runner_set_disk_limit,
 	.set_disk_path = runner_set_disk_path,
+	.balloon_set_target = runner_balloon_set_target,
+	.balloon_set_interval = runner_balloon_set_interval,
+	.balloon_stats = runner_balloon_stats,
 	.set_net_limit = runner_set_net_limit,
 	.migrate_send = runner_migrate_send,
 	.migration_json = runner_migration_json,

@@ -40,6 +40,9 @@ struct vm_migrate_params;
  *                 it). 0, or -errno with @err; the process is unchanged then.
  * @set_disk_limit / @set_net_limit: new rate limiters for the running VM's
  *                 disk or NIC @id (a PATCH). 0, or -errno with @err.
+ * @balloon_set_target / @balloon_set_interval / @balloon_stats: the running
+ *                 VM's balloon (PATCH /balloon, PATCH and GET /balloon/statistics).
+ *                 0, or -errno with @err.
  * @set_disk_path: the running VM's disk @id now on the image @path (a PATCH
  *                 with path_on_host: the guest sees a media change). 0, or
  *                 -errno with @err (the disk unchanged).
@@ -51,6 +54,8 @@ struct vm_migrate_params;
  *                 arrives later: api_migration_arrived). 0 or -errno, @err.
  * Any member may be NULL: the request is then refused as unsupported.
  */
+struct virtio_balloon_stats;
+
 struct api_vm_ops {
 	int (*start)(void *opaque, const struct vm_config *cfg, char *err, size_t err_len);
 	int (*pause)(void *opaque);
@@ -64,6 +69,10 @@ struct api_vm_ops {
 	int (*set_disk_limit)(void *opaque, const char *id, const struct rate_limit_config *c,
 			      char *err, size_t err_len);
 	int (*set_disk_path)(void *opaque, const char *id, const char *path, char *err,
+			     size_t err_len);
+	int (*balloon_set_target)(void *opaque, uint32_t mib, char *err, size_t err_len);
+	int (*balloon_set_interval)(void *opaque, uint32_t seconds, char *err, size_t err_len);
+	int (*balloon_stats)(void *opaque, struct virtio_balloon_stats *out, char *err,
 			     size_t err_len);
 	int (*set_net_limit)(void *opaque, const char *id, const struct rate_limit_config *rx,
 			     const struct rate_limit_config *tx, char *err, size_t err_len);

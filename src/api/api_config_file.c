@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/api_balloon.h"
 #include "api/api_json.h"
 #include "api/api_resources.h"
 #include "util/compiler.h"
@@ -111,12 +112,11 @@ static const struct {
 } sections[] = {
 	{ "boot-source", api_res_boot_source }, { "machine-config", machine_put },
 	{ "entropy", api_res_entropy },		{ "logger", api_res_logger },
-	{ "metrics", api_res_metrics },
+	{ "metrics", api_res_metrics },		{ "balloon", api_balloon_put },
 };
 
 static const char *const unsupported_sections[] = {
-	"balloon",  "vsock", "mmds-config", "cpu-config",
-	"snapshot", "pmem",  "serial",	    "memory-hotplug",
+	"vsock", "mmds-config", "cpu-config", "snapshot", "pmem", "serial", "memory-hotplug",
 };
 
 static int apply_object(struct api *api, struct json_object *root, char *err, size_t err_len)

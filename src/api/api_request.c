@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api_balloon.h"
 #include "api/api_json.h"
 #include "api/api_resources.h"
 #include "api/api_migration.h"
@@ -284,6 +285,11 @@ enum route_kind {
 	R_VM_PATCH,
 	R_SNAPSHOT_CREATE,
 	R_SNAPSHOT_LOAD,
+	R_BALLOON_GET,
+	R_BALLOON_PUT,
+	R_BALLOON_PATCH,
+	R_BALLOON_STATS_GET,
+	R_BALLOON_STATS_PATCH,
 	R_UNSUPPORTED,
 };
 
@@ -292,7 +298,6 @@ static const struct {
 	const char *token;
 	const char *what;
 } unsupported[] = {
-	{ "balloon", "The balloon device (/balloon)" },
 	{ "mmds", "The microVM metadata service (/mmds)" },
 	{ "vsock", "The vsock device (/vsock)" },
 	{ "cpu-config", "Custom CPU templates (/cpu-config)" },
@@ -341,6 +346,10 @@ static void route(const char *method, char **tok, int ntok, struct route *rt)
 			rt->kind = R_VM_STATS;
 		else if (!strcmp(t0, "migration") && ntok == 1)
 			rt->kind = R_MIGRATION_GET;
+		else if (!strcmp(t0, "balloon"))
+			rt->kind = ntok == 1		       ? R_BALLOON_GET
+				   : !strcmp(t1, "statistics") ? R_BALLOON_STATS_GET
+							       : R_NONE;
 		return;
 	}
 	if (put) {
@@ -355,6 +364,7 @@ static void route(const char *method, char **tok, int ntok, struct route *rt)
 			{ "entropy", R_ENTROPY, true },
 			{ "logger", R_LOGGER, true },
 			{ "metrics", R_METRICS, true },
+			{ "balloon", R_BALLOON_PUT, true },
 		};
 		for (size_t i = 0; i < ARRAY_SIZE(puts_); i++) {
 			if (!strcmp(t0, puts_[i].token) && ntok == 1) {
@@ -389,6 +399,10 @@ static void route(const char *method, char **tok, int ntok, struct route *rt)
 		} else if (!strcmp(t0, "network-interfaces")) {
 			rt->kind = R_NET_PATCH;
 			rt->id = t1 ? t1 : "";
+		} else if (!strcmp(t0, "balloon")) {
+			rt->kind = ntok == 1		       ? R_BALLOON_PATCH
+				   : !strcmp(t1, "statistics") ? R_BALLOON_STATS_PATCH
+							       : R_NONE;
 		}
 	}
 }
@@ -527,6 +541,25 @@ static void serve(struct api *api, const char *method, const char *path, const c
 		}
 		respond_json(resp, 200, out);
 		return;
+	case R_BALLOON_GET:
+	case R_BALLOON_STATS_GET:
+		out = rt.kind == R_BALLOON_GET ? api_balloon_get(api, err, sizeof(err))
+					       : api_balloon_stats_get(api, err, sizeof(err));
+		if (!out) {
+			respond_fault(resp, err);
+			return;
+		}
+		respond_json(resp, 200, out);
+		return;
+	case R_BALLOON_PUT:
+		r = api_balloon_put(api, obj, err, sizeof(err));
+		break;
+	case R_BALLOON_PATCH:
+		r = api_balloon_patch(api, obj, err, sizeof(err));
+		break;
+	case R_BALLOON_STATS_PATCH:
+		r = api_balloon_stats_patch(api, obj, err, sizeof(err));
+		break;
 	case R_ACTIONS:
 		r = put_actions(api, obj, err, sizeof(err));
 		break;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/api_balloon.h"
 #include "api/api_json.h"
 #include "util/compiler.h"
 #include "util/log.h"
@@ -775,6 +776,7 @@ struct json_object *api_res_vm_config_json(const struct api *api)
 		json_object_array_add(nets, j);
 	}
 	json_object_object_add(o, "network-interfaces", nets);
+	json_object_object_add(o, "balloon", api_balloon_config_json(api));
 	json_object_object_add(o, "entropy", cfg->rng ? json_object_new_object() : NULL);
 	if (api->logger.configured) {
 		struct json_object *l = json_object_new_object();

@@ -15,6 +15,7 @@
 #include "util/log.h"
 #include "vm/vm_snapshot.h"
 #include "vm/vcpu.h"
+#include "virtio/virtio_balloon.h"
 #include "vm/vm_boot.h"
 #include "vm/vm_pci.h"
 #include "vm/vm_platform.h"
@@ -358,6 +359,64 @@ int vm_set_disk_path(struct vm *vm, const char *id, const char *path, char *err,
 	else
 		set_path_on_loop(&j);
 	return j.ret;
+}
+
+struct balloon_job {
+	struct vm *vm;
+	bool interval; /* the statistics interval, else the target */
+	uint32_t value;
+	int ret;
+};
+
+static void balloon_on_loop(void *opaque)
+{
+	struct balloon_job *j = opaque;
+	struct virtio_dev *b = vm_pci_balloon(j->vm);
+
+	if (!b) {
+		j->ret = -ENODEV;
+	} else if (j->interval) {
+		j->ret = virtio_balloon_set_interval(b, j->value);
+		if (!j->ret)
+			j->vm->cfg.balloon.stats_interval_s = j->value;
+	} else {
+		virtio_balloon_set_target(b, j->value * 256u);
+		j->vm->cfg.balloon.amount_mib = j->value;
+		j->ret = 0;
+	}
+}
+
+static int balloon_job(struct vm *vm, bool interval, uint32_t value)
+{
+	struct balloon_job j = { .vm = vm, .interval = interval, .value = value };
+
+	if (vm->el)
+		evloop_call(vm->el, balloon_on_loop, &j);
+	else
+		balloon_on_loop(&j);
+	return j.ret;
+}
+
+int vm_balloon_set_target(struct vm *vm, uint32_t mib)
+{
+	if ((uint64_t)mib << 20 > vm->cfg.mem_bytes)
+		return -EINVAL;
+	return balloon_job(vm, false, mib);
+}
+
+int vm_balloon_set_interval(struct vm *vm, uint32_t seconds)
+{
+	return balloon_job(vm, true, seconds);
+}
+
+int vm_balloon_stats(struct vm *vm, struct virtio_balloon_stats *out)
+{
+	struct virtio_dev *b = vm_pci_balloon(vm);
+
+	if (!b)
+		return -ENODEV;
+	virtio_balloon_get_stats(b, out);
+	return 0;
 }
 
 int vm_set_net_limit(struct vm *vm, const char *id, const struct rate_limit_config *rx,

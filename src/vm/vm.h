@@ -130,6 +130,17 @@ int vm_set_disk_limit(struct vm *vm, const char *id, const struct rate_limit_con
  * loop's. 0, or -errno with one line in @err.
  */
 int vm_set_disk_path(struct vm *vm, const char *id, const char *path, char *err, size_t err_len);
+
+struct virtio_balloon_stats;
+/*
+ * vm_balloon_set_target / vm_balloon_set_interval / vm_balloon_stats - the
+ * running VM's balloon: a new target in MiB (-EINVAL above the guest's RAM),
+ * a new statistics interval (-EINVAL to turn statistics on or off, as
+ * Firecracker), the latest statistics. -ENODEV without a balloon.
+ */
+int vm_balloon_set_target(struct vm *vm, uint32_t mib);
+int vm_balloon_set_interval(struct vm *vm, uint32_t seconds);
+int vm_balloon_stats(struct vm *vm, struct virtio_balloon_stats *out);
 int vm_set_net_limit(struct vm *vm, const char *id, const struct rate_limit_config *rx,
 		     const struct rate_limit_config *tx);
 

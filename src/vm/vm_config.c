@@ -198,7 +198,8 @@ enum vm_transport vm_config_transport(const struct vm_config *cfg)
 
 unsigned vm_config_virtio_count(const struct vm_config *cfg)
 {
-	return cfg->nr_disks + cfg->nr_nets + cfg->rng + (cfg->console == VM_CONSOLE_VIRTIO);
+	return cfg->nr_disks + cfg->nr_nets + cfg->rng + (cfg->console == VM_CONSOLE_VIRTIO) +
+	       cfg->balloon.on;
 }
 
 static int validate(struct vm_config *cfg, char *err, unsigned err_len)
@@ -228,6 +229,11 @@ static int validate(struct vm_config *cfg, char *err, unsigned err_len)
 	}
 	if (cfg->mem_bytes > (1ull << 40)) {
 		snprintf(err, err_len, "--mem must be at most 1T");
+		return -EINVAL;
+	}
+	if (cfg->balloon.on && (uint64_t)cfg->balloon.amount_mib << 20 > cfg->mem_bytes) {
+		snprintf(err, err_len, "balloon: %u MiB is more than the guest's %llu MiB",
+			 cfg->balloon.amount_mib, (unsigned long long)(cfg->mem_bytes >> 20));
 		return -EINVAL;
 	}
 	if (cfg->kernel_path && (ret = check_file("kernel", cfg->kernel_path, false, false,

@@ -45,6 +45,15 @@ struct vm_net_config {
 	struct rate_limit_config tx_limit;
 };
 
+/* Firecracker's balloon (PUT /balloon): off unless @on. */
+struct vm_balloon_config {
+	bool on;
+	uint32_t amount_mib; /* the target at start */
+	bool deflate_on_oom;
+	uint32_t stats_interval_s; /* 0: no statistics */
+	bool free_page_reporting;
+};
+
 struct vm_config {
 	char *kernel_path; /* NULL: the bundled demo guest */
 	char *initrd_path; /* optional */
@@ -59,6 +68,7 @@ struct vm_config {
 	enum vm_console console;
 	enum vm_transport transport;
 	bool rng;
+	struct vm_balloon_config balloon;
 	struct vm_disk_config disks[VM_MAX_DISKS];
 	unsigned nr_disks;
 	struct vm_net_config nets[VM_MAX_NETS];
@@ -105,7 +115,8 @@ bool vm_config_cmdline_has(const struct vm_config *cfg, const char *word);
 /* vm_config_transport - @cfg's transport, AUTO resolved (PCI or MMIO). */
 enum vm_transport vm_config_transport(const struct vm_config *cfg);
 
-/* vm_config_virtio_count - how many virtio devices @cfg asks for (disks, NICs, rng, console). */
+/* vm_config_virtio_count - how many virtio devices @cfg asks for (disks, NICs, rng, console,
+ * balloon). */
 unsigned vm_config_virtio_count(const struct vm_config *cfg);
 
 /*

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 
 #include "backends/blk/blk_backend.h"
@@ -15,6 +16,7 @@
 #include "devices/acpi_pm.h"
 #include "util/log.h"
 #include "virtio/virtio_backends.h"
+#include "virtio/virtio_balloon.h"
 #include "virtio/virtio_blk.h"
 #include "arch/x86/layout.h"
 #include "virtio/virtio_console.h"
@@ -42,11 +44,12 @@ struct vm_pci {
 	unsigned nr_disks;
 	struct virtio_dev *nets[VM_MAX_NETS];
 	unsigned nr_nets;
+	struct virtio_dev *balloon;
 };
 
 bool vm_config_has_pci(const struct vm_config *cfg)
 {
-	return cfg->nr_disks || cfg->nr_nets || cfg->rng || cfg->console == VM_CONSOLE_VIRTIO;
+	return vm_config_virtio_count(cfg) > 0;
 }
 
 /* ---- struct dev_platform on KVM ---- */
@@ -270,6 +273,33 @@ static int add_net(struct vm *vm, struct vm_pci *p, const struct vm_net_config *
 	return attach(vm, p, vdev, n->id, err, err_len);
 }
 
+/* The balloon's memory goes back to the host: the pages are dropped (re-read as zeros, or
+ * from a snapshot's memory file, if the guest touches them again). */
+static int balloon_discard(void *opaque, void *hva, size_t len)
+{
+	(void)opaque;
+	return madvise(hva, len, MADV_DONTNEED) ? -errno : 0;
+}
+
+static int add_balloon(struct vm *vm, struct vm_pci *p, char *err, size_t err_len)
+{
+	const struct vm_balloon_config *c = &vm->cfg.balloon;
+	struct virtio_balloon_params bp = { .target_pages = c->amount_mib * 256u,
+					    .deflate_on_oom = c->deflate_on_oom,
+					    .stats_interval_s = c->stats_interval_s,
+					    .reporting = c->free_page_reporting };
+	struct virtio_balloon_host host = { .discard = balloon_discard };
+	struct virtio_dev *vdev;
+	int ret = virtio_balloon_create(&vdev, &vm->gmem, &bp, &host);
+
+	if (ret) {
+		snprintf(err, err_len, "virtio-balloon: %s", strerror(-ret));
+		return ret;
+	}
+	p->balloon = vdev;
+	return attach(vm, p, vdev, "balloon", err, err_len);
+}
+
 int vm_pci_create(struct vm *vm, const struct bus_region_ops *cf9_ops, void *cf9,
 		  struct chardev *console, bool *user_error, char *err, size_t err_len)
 {
@@ -339,7 +369,14 @@ int vm_pci_create(struct vm *vm, const struct bus_region_ops *cf9_ops, void *cf9
 		if (ret)
 			return ret;
 	}
+	if (vm->cfg.balloon.on)
+		return add_balloon(vm, p, err, err_len);
 	return 0;
+}
+
+struct virtio_dev *vm_pci_balloon(struct vm *vm)
+{
+	return vm->pci ? vm->pci->balloon : NULL;
 }
 
 void vm_pci_drain(struct vm *vm)

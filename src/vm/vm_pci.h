@@ -74,6 +74,9 @@ int vm_pci_set_net_limit(struct vm *vm, unsigned idx, const struct rate_limit_co
  */
 int vm_pci_set_disk_path(struct vm *vm, unsigned idx, const char *path, char *err, size_t err_len);
 
+/* vm_pci_balloon - the balloon's device model (virtio/virtio_balloon.h), or NULL without one. */
+struct virtio_dev *vm_pci_balloon(struct vm *vm);
+
 /* vm_pci_destroy - after the devices: close the TAPs, remove the bridge. */
 void vm_pci_destroy(struct vm *vm);
 

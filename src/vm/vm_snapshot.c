@@ -43,7 +43,7 @@
 #include "vm/vm_platform.h"
 
 #define VM_CONFIG_SECTION "vm_config"
-#define VM_CONFIG_VERSION 3 /* 3: the transport; 2: rate limiters; 1 and 2 still load (PCI) */
+#define VM_CONFIG_VERSION 4 /* 4: the balloon; 3: the transport; 2: rate limiters; all load */
 #define VM_CONFIG_MAX_STR 4096
 
 /* ---- the machine configuration section ---- */
@@ -141,8 +141,13 @@ static void config_save(const struct vm_config *c, struct state_writer *w)
 		put_limit(w, &c->nets[i].rx_limit);
 		put_limit(w, &c->nets[i].tx_limit);
 	}
-	state_put_u8(w,
-		     (uint8_t)vm_config_transport(c)); /* resolved: the restore needs no cmdline */
+	/* the transport resolved: a restore needs no command line to choose it */
+	state_put_u8(w, (uint8_t)vm_config_transport(c));
+	state_put_u8(w, c->balloon.on);
+	state_put_u32(w, c->balloon.amount_mib);
+	state_put_u8(w, c->balloon.deflate_on_oom);
+	state_put_u32(w, c->balloon.stats_interval_s);
+	state_put_u8(w, c->balloon.free_page_reporting);
 	state_end(w);
 }
 
@@ -221,6 +226,23 @@ static int config_load(struct state_reader *r, uint32_t version, struct vm_confi
 		if (state_error(r) || (t != VM_TRANSPORT_PCI && t != VM_TRANSPORT_MMIO))
 			return -EINVAL;
 		c->transport = (enum vm_transport)t;
+	}
+	if (version >= 4) {
+		uint8_t on = state_get_u8(r), oom;
+		uint32_t mib = state_get_u32(r), stats;
+		uint8_t report;
+
+		oom = state_get_u8(r);
+		stats = state_get_u32(r);
+		report = state_get_u8(r);
+		if (state_error(r) || !is_bool(on) || !is_bool(oom) || !is_bool(report) ||
+		    (uint64_t)mib << 20 > c->mem_bytes)
+			return -EINVAL;
+		c->balloon = (struct vm_balloon_config){ .on = on,
+							 .amount_mib = mib,
+							 .deflate_on_oom = oom,
+							 .stats_interval_s = stats,
+							 .free_page_reporting = report };
 	}
 	return state_done(r);
 }

@@ -45,7 +45,7 @@ esac
 # The kernel's virtio drivers, in dependency order.
 load_virtio() {
 	for m in failover net_failover virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
-	         virtio_pci virtio_mmio virtio_blk virtio_net virtio_console virtio-rng; do
+	         virtio_pci virtio_mmio virtio_blk virtio_net virtio_console virtio-rng virtio_balloon; do
 		insmod "/lib/modules/$m.ko" 2>/dev/null || diag "insmod $m failed"
 	done
 	i=0
@@ -109,6 +109,26 @@ drive_patch)
 	echo "after-$(token_of)" >/mnt/after.txt
 	sync
 	umount /mnt
+	poweroff -f
+	;;
+balloon)
+	# the host inflates the balloon by 128 MiB, then deflates it (PATCH /balloon): the guest's MemTotal
+	# drops and comes back (no deflate_on_oom). First it dirties 100 MiB and frees it, so that the
+	# host has memory to take back
+	load_virtio
+	mt() { awk '/^MemTotal:/ { print $2 }' /proc/meminfo; }
+	fact balloon_bound "$(ls /sys/bus/virtio/drivers/virtio_balloon 2>/dev/null | grep -c '^virtio')"
+	before=$(mt)
+	fact memtotal_before "$before"
+	head -c 104857600 /dev/zero >/tmp/fill && sync
+	rm -f /tmp/fill
+	fact balloon_filled 1
+	i=0
+	while [ $i -lt 900 ] && [ "$(mt)" -gt $((before - 120000)) ]; do sleep 0.1; i=$((i+1)); done
+	fact memtotal_inflated "$(mt)"
+	i=0
+	while [ $i -lt 900 ] && [ "$(mt)" -lt $((before - 8000)) ]; do sleep 0.1; i=$((i+1)); done
+	fact memtotal_deflated "$(mt)"
 	poweroff -f
 	;;
 pci_off)
@@ -257,7 +277,7 @@ snapshot)
 modules)
 	# The kernel's virtio drivers, in dependency order (for the virtio devices of vmon).
 	for m in failover net_failover virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
-	         virtio_pci virtio_mmio virtio_blk virtio_net virtio_console virtio-rng; do
+	         virtio_pci virtio_mmio virtio_blk virtio_net virtio_console virtio-rng virtio_balloon; do
 		if insmod "/lib/modules/$m.ko" 2>/dev/null; then fact insmod "$m"; else fact insmod_failed "$m"; fi
 	done
 	ls /sys/bus/virtio/devices 2>/dev/null | while read -r d; do

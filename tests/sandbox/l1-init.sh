@@ -117,7 +117,7 @@ for name in $scenarios; do
 	GUEST_KERNEL=$default_kernel
 	set --
 	case "$name" in
-	disk|disk_ro|net|net_vhost|rng|api|limit|pci_off|drive_patch)
+	disk|disk_ro|net|net_vhost|rng|api|limit|pci_off|drive_patch|balloon)
 		if [ "$monitor" != vmon ]; then
 			result "$name" skip "virtio scenarios run with vmon only (QEMU microvm has no PCI)"
 			continue
@@ -171,7 +171,7 @@ for name in $scenarios; do
 	retried=
 	for attempt in 1 2; do
 		l1_start=$(date +%s)
-		if [ "$name" = api ] || [ "$name" = limit ] || [ "$name" = drive_patch ]; then
+		if [ "$name" = api ] || [ "$name" = limit ] || [ "$name" = drive_patch ] || [ "$name" = balloon ]; then
 			line=$(run_api_scenario "$cmdline" -o "/tmp/$name.out" -t "$timeout_s" -m VMON-GUEST-READY)
 		else
 			line=$(run_monitor "$monitor" "$cpus" "$cmdline" -o "/tmp/$name.out" -t "$timeout_s" -m VMON-GUEST-READY "$@")
@@ -184,7 +184,7 @@ for name in $scenarios; do
 		marker_ms=$(sbx_field "$line" marker_ms)
 		[ "$attempt" = 1 ] && [ "$marker_ms" = -1 ] && ! has "$name" "vmon-diag: /init started" || break
 		case "$name" in
-		disk|disk_ro|net|net_vhost|rng|api|limit|pci_off|drive_patch) virtio_prepare "$name" || break ;;
+		disk|disk_ro|net|net_vhost|rng|api|limit|pci_off|drive_patch|balloon) virtio_prepare "$name" || break ;;
 		esac
 		echo "SANDBOX-RUN-FIRST $name $line"
 		retried="a second run: the first guest died or hung before /init (monitor status $status, timeout $timed_out)"
@@ -266,7 +266,7 @@ for name in $scenarios; do
 			result "$name" fail "answer came back but 'poweroff -f' typed on stdin did not end the monitor with 0 (status $status timeout $timed_out)"
 		else result "$name" ok "typed line answered, poweroff typed ended the monitor"; fi
 		;;
-	disk|disk_ro|net|net_vhost|rng|api|limit|pci_off|drive_patch)
+	disk|disk_ro|net|net_vhost|rng|api|limit|pci_off|drive_patch|balloon)
 		virtio_check "$name"
 		;;
 	modules)

@@ -13,6 +13,10 @@
 #            virtio_blk has it, PATCH /drives path_on_host swaps in a 32 MiB ext4 image: the guest sees
 #            the new capacity without a reboot, reads the file on it and writes one; the placeholder is
 #            untouched and e2fsck -fn of the image is clean
+#   balloon  through the API, a virtio-balloon with statistics: the guest dirties and frees 100 MiB;
+#            PATCH /balloon 128 MiB: the guest's MemTotal drops by it, vmon's RSS by at least 64 MiB
+#            (the inflated pages released), GET /balloon/statistics has actual_mib 128 and the
+#            guest's free_memory; PATCH /balloon 0 gives the memory back to the guest
 #   pci_off  the guest booted with pci=off (2 vCPUs): vmon puts a disk, a NIC and an rng on virtio-mmio,
 #            the guest finds them through the DSDT, no PCI device exists; the disk, net and rng checks
 #            above all hold
@@ -24,7 +28,7 @@
 #            1000 ms) and a tx_rate_limiter that the ACKs stay under: the 1 MiB file over TCP has the
 #            same md5 and takes at least the 3 s the receive bucket allows
 NET_HOST=169.254.100.1
-API_AFTER= # run_api_scenario: shell run after InstanceStart (drive_patch)
+API_AFTER= # run_api_scenario: shell run after InstanceStart (drive_patch, balloon)
 NET_GUEST=169.254.100.2
 
 virtio_note() { echo "SANDBOX-NOTE $*"; }
@@ -96,6 +100,32 @@ DEV
 		API_AFTER=$(cat <<'DEV'
 ( i=0; while [ $i -lt 600 ] && ! grep -q '^VMON-FACT patch_ready' /tmp/drive_patch.out 2>/dev/null; do sleep 0.1; i=$((i+1)); done
   echo "API $(api PATCH /drives/data '{"drive_id":"data","path_on_host":"/tmp/media.img"}') patch" >>/tmp/api-steps.txt ) &
+DEV
+)
+		;;
+	balloon)
+		[ -x /usr/bin/curl ] || { virtio_note "no curl in L1"; return 1; }
+		API_DEVICES=$(cat <<'DEV'
+echo "API $(api PUT /balloon '{"amount_mib":0,"deflate_on_oom":false,"stats_polling_interval_s":1}') balloon"
+DEV
+)
+		# after InstanceStart: once the guest dirtied and freed 100 MiB, vmon's RSS; inflate by 128 MiB
+		# until the driver reports it all (GET /balloon/statistics), RSS again; deflate to 0
+		API_AFTER=$(cat <<'DEV'
+( st=/tmp/api-steps.txt
+  rss() { awk '/^VmRSS:/ { print $2 }' /proc/$pid/status; }
+  stats() { curl -s --unix-socket $sock http://localhost/balloon/statistics; }
+  until_actual() { i=0; while [ $i -lt 900 ]; do s=$(stats); case "$s" in *"\"actual_mib\":$1,"* | *"\"actual_mib\":$1}"*) return 0 ;; esac; sleep 0.1; i=$((i+1)); done; return 1; }
+  i=0; while [ $i -lt 900 ] && ! grep -q '^VMON-FACT balloon_filled' /tmp/balloon.out 2>/dev/null; do sleep 0.1; i=$((i+1)); done
+  echo "RSS filled $(rss)" >>$st
+  echo "API $(api PATCH /balloon '{"amount_mib":128}') inflate" >>$st
+  until_actual 128 || echo "WAIT inflate timed out" >>$st
+  sleep 2.5
+  echo "STATS $(stats)" >>$st
+  echo "RSS inflated $(rss)" >>$st
+  echo "API $(api PATCH /balloon '{"amount_mib":0}') deflate" >>$st
+  until_actual 0 || echo "WAIT deflate timed out" >>$st
+  echo "STATS $(stats)" >>$st ) &
 DEV
 )
 		;;
@@ -206,6 +236,27 @@ virtio_check() {
 			result "$n" fail "the placeholder image changed"
 		else
 			result "$n" ok "placeholder of 2048 sectors, then 65536 without a reboot; file read from the new image, one written, e2fsck clean, placeholder untouched"
+		fi
+		;;
+	balloon)
+		sed 's/^/SANDBOX-NOTE /' /tmp/api-steps.txt
+		filled=$(sed -n 's/^RSS filled //p' /tmp/api-steps.txt)
+		inflated=$(sed -n 's/^RSS inflated //p' /tmp/api-steps.txt)
+		b=$(fact "$n" memtotal_before) i=$(fact "$n" memtotal_inflated) d=$(fact "$n" memtotal_deflated)
+		if grep '^API ' /tmp/api-steps.txt | grep -v '^API 204 ' | grep -q . || ! grep -q ' deflate$' /tmp/api-steps.txt; then
+			result "$n" fail "an API request was refused, or the deflate was never sent"
+		elif grep -q '^WAIT' /tmp/api-steps.txt; then
+			result "$n" fail "the driver did not report the balloon's new size (GET /balloon/statistics actual_mib)"
+		elif [ "$(fact "$n" balloon_bound)" != 1 ]; then
+			result "$n" fail "the guest's virtio_balloon driver did not bind"
+		elif [ -z "$i" ] || [ $((b - i)) -lt 120000 ] || [ -z "$d" ] || [ $((b - d)) -gt 8000 ]; then
+			result "$n" fail "guest MemTotal $b KiB, $i inflated, $d deflated (want 128 MiB less, then back)"
+		elif [ -z "$filled" ] || [ -z "$inflated" ] || [ $((filled - inflated)) -lt 65536 ]; then
+			result "$n" fail "vmon's RSS $filled KiB before the inflate, $inflated after: less than 64 MiB given back"
+		elif ! grep '^STATS ' /tmp/api-steps.txt | head -n 1 | grep -q '"free_memory":'; then
+			result "$n" fail "no free_memory in the balloon statistics"
+		else
+			result "$n" ok "inflate by 128 MiB: guest MemTotal $b -> $i KiB, vmon RSS $filled -> $inflated KiB; deflate: MemTotal $d KiB; statistics with free_memory"
 		fi
 		;;
 	pci_off)

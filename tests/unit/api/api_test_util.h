@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "virtio/virtio_balloon.h"
 #include "vm/vm_migrate.h"
 #include "harness.h"
 
@@ -27,6 +28,8 @@ struct fake_vm {
 	int receives; /* migrate_receive calls */
 	char listen[64];
 	unsigned nr_overrides;
+	int balloon_calls, balloon_ret; /* balloon_set_target / _set_interval calls, their result */
+	uint32_t balloon_mib, balloon_interval; /* the last target and interval asked for */
 };
 
 static struct fake_vm fake;
@@ -117,7 +120,40 @@ static int fake_receive(void *opaque, const char *listen, const struct vm_net_ov
 	return 0;
 }
 
+static int fake_balloon_target(void *opaque, uint32_t mib, char *err, size_t err_len)
+{
+	fake.balloon_calls++;
+	if (fake.balloon_ret) {
+		snprintf(err, err_len, "Cannot update the balloon: no.");
+		return fake.balloon_ret;
+	}
+	fake.balloon_mib = mib; /* the device's target: unchanged by a refusal */
+	return 0;
+}
+
+static int fake_balloon_interval(void *opaque, uint32_t s, char *err, size_t err_len)
+{
+	fake.balloon_calls++;
+	fake.balloon_interval = s;
+	return 0;
+}
+
+/* statistics: the target asked for last, 3/4 of it reached, free memory 123456 bytes */
+static int fake_balloon_stats(void *opaque, struct virtio_balloon_stats *out, char *err,
+			      size_t err_len)
+{
+	memset(out, 0, sizeof(*out));
+	out->target_pages = fake.balloon_mib * 256;
+	out->actual_pages = out->target_pages / 4 * 3;
+	out->valid = 1u << 4;
+	out->value[4] = 123456;
+	return 0;
+}
+
 static const struct api_vm_ops fake_ops = {
+	.balloon_set_target = fake_balloon_target,
+	.balloon_set_interval = fake_balloon_interval,
+	.balloon_stats = fake_balloon_stats,
 	.migrate_receive = fake_receive,
 	.migrate_send = fake_migrate,
 	.migration_json = fake_mig_status,

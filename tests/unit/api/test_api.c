@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/api_json.h"
 #include "api/api_migration.h"
 #include "api_test_util.h"
 #include "config.h"
@@ -255,10 +256,6 @@ TEST(api_unsupported_endpoints_say_so)
 	struct api a;
 
 	fresh(&a);
-	REFUSED(&a, "GET", "/balloon", NULL,
-		"The balloon device (/balloon) is not supported by vmon yet.");
-	REFUSED(&a, "PUT", "/balloon", "{\"amount_mib\": 1}",
-		"The balloon device (/balloon) is not supported by vmon yet.");
 	REFUSED(&a, "PUT", "/mmds", "{}",
 		"The microVM metadata service (/mmds) is not supported by vmon yet.");
 	REFUSED(&a, "GET", "/mmds", NULL,
@@ -528,7 +525,7 @@ TEST(api_entropy_logger_metrics)
 		"Reinitialization of metrics not allowed.");
 	EXPECT(&a, "GET", "/vm/config", NULL, 200,
 	       "{\"machine-config\":" MC_DEFAULT
-	       ",\"drives\":[],\"network-interfaces\":[],\"entropy\":{},"
+	       ",\"drives\":[],\"network-interfaces\":[],\"balloon\":null,\"entropy\":{},"
 	       "\"logger\":{\"log_path\":\"/"
 	       "l\",\"level\":\"Debug\",\"show_level\":true,\"show_log_origin\":false,"
 	       "\"module\":null},\"metrics\":{\"metrics_path\":\"/m\"}}");
@@ -742,6 +739,82 @@ TEST(api_empty_rate_limiters_mean_no_limit)
 	"{\"bandwidth\":null,\"ops\":{\"size\":100,\"one_time_burst\":0,\"refill_time\":1000}}"
 
 /* Rate limiters: kept, reported by GET /vm/config, changed bucket by bucket, live after boot. */
+TEST(api_balloon_configured_patched_and_reported)
+{
+	struct api a;
+
+	fresh(&a);
+	REFUSED(&a, "GET", "/balloon", NULL,
+		"No balloon device was configured (PUT /balloon before the start).");
+	REFUSED(&a, "PATCH", "/balloon", "{\"amount_mib\":1}",
+		"No balloon device was configured (PUT /balloon before the start).");
+	REFUSED(&a, "PUT", "/balloon", "{\"amount_mib\":1}",
+		API_JSON_FAULT "missing field `deflate_on_oom`.");
+	REFUSED(&a, "PUT", "/balloon", "{\"amount_mib\":1024,\"deflate_on_oom\":true}",
+		"The balloon cannot be larger than the guest's memory: 1024 MiB asked, 256 MiB of "
+		"RAM.");
+	REFUSED(&a, "PUT", "/balloon",
+		"{\"amount_mib\":1,\"deflate_on_oom\":true,\"free_page_hinting\":true}",
+		"Free page hinting (`free_page_hinting`; free_page_reporting is) is not supported "
+		"by vmon yet.");
+	EXPECT(&a, "PUT", "/balloon",
+	       "{\"amount_mib\":16,\"deflate_on_oom\":true,\"stats_polling_interval_s\":1}", 204,
+	       NULL);
+	EXPECT(&a, "GET", "/balloon", NULL, 200,
+	       "{\"amount_mib\":16,\"deflate_on_oom\":true,\"stats_polling_interval_s\":1,"
+	       "\"free_page_reporting\":false}");
+	/* before the start a PATCH changes the configuration only */
+	EXPECT(&a, "PATCH", "/balloon", "{\"amount_mib\":32}", 204, NULL);
+	CHECK_EQ(a.cfg.balloon.amount_mib, 32);
+	CHECK_EQ(fake.balloon_calls, 0);
+	REFUSED(&a, "GET", "/balloon/statistics", NULL,
+		"The requested operation is not supported before starting the microVM.");
+	REFUSED(&a, "PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\":0}",
+		"Statistics were enabled at the start: the polling interval can change, not turn "
+		"them off.");
+	EXPECT(&a, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", 204, NULL);
+	REFUSED(&a, "PUT", "/balloon", "{\"amount_mib\":1,\"deflate_on_oom\":true}", POST_BOOT);
+	/* after it: the running device, then the configuration */
+	EXPECT(&a, "PATCH", "/balloon", "{\"amount_mib\":64}", 204, NULL);
+	CHECK_EQ(fake.balloon_calls, 1);
+	CHECK_EQ(fake.balloon_mib, 64);
+	CHECK_EQ(a.cfg.balloon.amount_mib, 64);
+	fake.balloon_ret = -EIO;
+	REFUSED(&a, "PATCH", "/balloon", "{\"amount_mib\":8}", "Cannot update the balloon: no.");
+	CHECK_EQ(a.cfg.balloon.amount_mib, 64);
+	fake.balloon_ret = 0;
+	EXPECT(&a, "PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\":5}", 204, NULL);
+	CHECK_EQ(fake.balloon_interval, 5);
+	CHECK_EQ(a.cfg.balloon.stats_interval_s, 5);
+	EXPECT(&a, "GET", "/balloon/statistics", NULL, 200,
+	       "{\"target_pages\":16384,\"actual_pages\":12288,\"target_mib\":64,"
+	       "\"actual_mib\":48,\"free_memory\":123456}");
+	REFUSED(&a, "GET", "/balloon/other", NULL,
+		"Invalid request method and/or path: GET /balloon/other.");
+	api_destroy(&a);
+}
+
+TEST(api_balloon_statistics_off_stay_off)
+{
+	struct api a;
+
+	fresh(&a);
+	EXPECT(&a, "PUT", "/balloon", "{\"amount_mib\":0,\"deflate_on_oom\":false}", 204, NULL);
+	EXPECT(&a, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", 204, NULL);
+	REFUSED(&a, "GET", "/balloon/statistics", NULL,
+		"Balloon statistics were not enabled at the start (stats_polling_interval_s).");
+	REFUSED(&a, "PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\":3}",
+		"Statistics were not enabled at the start: the polling interval can change, not "
+		"turn them on.");
+	CHECK_EQ(fake.balloon_calls, 0);
+	EXPECT(&a, "GET", "/vm/config", NULL, 200,
+	       "{\"machine-config\":" MC_DEFAULT ",\"drives\":[],\"network-interfaces\":[],"
+	       "\"balloon\":{\"amount_mib\":0,\"deflate_on_oom\":false,"
+	       "\"stats_polling_interval_s\":0,\"free_page_reporting\":false},\"entropy\":null,"
+	       "\"logger\":null,\"metrics\":null}");
+	api_destroy(&a);
+}
+
 TEST(api_rate_limiters_are_kept_reported_and_patched_live)
 {
 	struct api a;
@@ -768,7 +841,8 @@ TEST(api_rate_limiters_are_kept_reported_and_patched_live)
 	       "\"cache_type\":\"Writeback\",\"io_engine\":\"Sync\",\"rate_limiter\":" LIMIT_100_OPS
 	       "}],\"network-interfaces\":[{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\","
 	       "\"rx_rate_limiter\":null,\"tx_rate_limiter\":{\"bandwidth\":{\"size\":1048576,"
-	       "\"one_time_burst\":4096,\"refill_time\":100},\"ops\":null}}],\"entropy\":null,"
+	       "\"one_time_burst\":4096,\"refill_time\":100},\"ops\":null}}],\"balloon\":null,"
+	       "\"entropy\":null,"
 	       "\"logger\":null,\"metrics\":null}");
 	/* a PATCH changes the buckets it names: bandwidth added, ops kept */
 	EXPECT(&a, "PATCH", "/drives/data",
@@ -910,6 +984,8 @@ HARNESS_MAIN(
 	HARNESS_T(api_drives_report_writeback_cache)
 	HARNESS_T(api_network_interfaces)
 	HARNESS_T(api_entropy_logger_metrics)
+	HARNESS_T(api_balloon_configured_patched_and_reported)
+	HARNESS_T(api_balloon_statistics_off_stay_off)
 	HARNESS_T(api_empty_rate_limiters_mean_no_limit)
 	HARNESS_T(api_rate_limiters_are_kept_reported_and_patched_live)
 	HARNESS_T(api_start_and_post_boot_refusals)

@@ -67,6 +67,7 @@ TEST(config_file_good)
 	CHECK_EQ(a.cfg.nr_disks, 1);
 	CHECK_EQ(a.cfg.nr_nets, 1);
 	CHECK(a.cfg.rng);
+	CHECK(!a.cfg.balloon.on);
 	CHECK(a.cfg.cmdline && !strcmp(a.cfg.cmdline, "console=ttyS0"));
 	CHECK_EQ(api_instance_start(&a, err, sizeof(err)), 0);
 	CHECK_EQ(fake.starts, 1);
@@ -82,6 +83,25 @@ TEST(config_file_good)
 		CHECK(cfg.kernel_path && !strcmp(cfg.kernel_path, img));
 		vm_config_free(&cfg);
 	}
+}
+
+TEST(config_file_balloon_section)
+{
+	struct api a;
+	char err[512];
+	const char *p =
+		write_cfg("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 256},\n"
+			  " \"balloon\": {\"amount_mib\": 64, \"deflate_on_oom\": true,\n"
+			  "  \"stats_polling_interval_s\": 2, \"free_page_reporting\": true}}\n");
+
+	fresh(&a);
+	CHECK_EQ(api_config_file_apply(&a, p, err, sizeof(err)), 0);
+	CHECK(a.cfg.balloon.on);
+	CHECK_EQ(a.cfg.balloon.amount_mib, 64);
+	CHECK(a.cfg.balloon.deflate_on_oom);
+	CHECK_EQ(a.cfg.balloon.stats_interval_s, 2);
+	CHECK(a.cfg.balloon.free_page_reporting);
+	api_destroy(&a);
 }
 
 /* bad_ - the file is refused with exactly @want (after "PATH: "). */
@@ -114,8 +134,11 @@ TEST(config_file_bad)
 	BAD("{", JF "EOF while parsing a value.");
 	BAD("[]", "the file must hold one JSON object.");
 	BAD("{\"gpu\": {}}", "unknown section `gpu`.");
+	BAD("{\"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/v\"}}",
+	    "vsock: This section is not supported by vmon yet.");
 	BAD("{\"balloon\": {\"amount_mib\": 1}}",
-	    "balloon: This section is not supported by vmon yet.");
+	    "balloon: An error occurred when deserializing the json body of a request: missing "
+	    "field `deflate_on_oom`.");
 	BAD("{\"drives\": {}}", "`drives` must be an array.");
 	BAD("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"/a\", \"is_root_device\": "
 	    "false},"
@@ -196,6 +219,7 @@ TEST(config_file_roundtrips_vm_config)
 HARNESS_MAIN(
 	HARNESS_T(config_file_good)
 	HARNESS_T(config_file_bad)
+	HARNESS_T(config_file_balloon_section)
 	HARNESS_T(config_file_refuses_a_fifo_at_once)
 	HARNESS_T(config_file_roundtrips_vm_config)
 )
