@@ -534,17 +534,11 @@ static void serve(struct api *api, const char *method, const char *path, const c
 		respond_json(resp, 200, out);
 		return;
 	case R_MIGRATION_GET:
-		out = api_migration_status(api, err, sizeof(err));
-		if (!out) {
-			respond_fault(resp, err);
-			return;
-		}
-		respond_json(resp, 200, out);
-		return;
 	case R_BALLOON_GET:
 	case R_BALLOON_STATS_GET:
-		out = rt.kind == R_BALLOON_GET ? api_balloon_get(api, err, sizeof(err))
-					       : api_balloon_stats_get(api, err, sizeof(err));
+		out = rt.kind == R_MIGRATION_GET ? api_migration_status(api, err, sizeof(err))
+		      : rt.kind == R_BALLOON_GET ? api_balloon_get(api, err, sizeof(err))
+						 : api_balloon_stats_get(api, err, sizeof(err));
 		if (!out) {
 			respond_fault(resp, err);
 			return;

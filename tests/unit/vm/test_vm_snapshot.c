@@ -238,6 +238,35 @@ TEST(vm_snapshot_config_keeps_rate_limiters_and_checks_them)
 	state_writer_free(&w);
 }
 
+TEST(vm_snapshot_config_v4_keeps_the_balloon_and_checks_it)
+{
+	struct state_writer w;
+	size_t v3;
+
+	v2_config(&w, 1000);
+	state_put_u8(&w, 1); /* version 3: the transport (PCI) */
+	v3 = w.len;
+	state_put_u8(&w,
+		     1); /* version 4: balloon on, 32 MiB, deflate_on_oom, stats 1 s, reporting */
+	state_put_u32(&w, 32);
+	state_put_u8(&w, 1);
+	state_put_u32(&w, 1);
+	state_put_u8(&w, 1);
+	REQUIRE(!state_writer_error(&w));
+	CHECK_EQ(vm_snapshot_decode_section("vm_config", 4, w.buf, w.len), 0);
+	CHECK_EQ(vm_snapshot_decode_section("vm_config", 3, w.buf, v3), 0);
+	CHECK(vm_snapshot_decode_section("vm_config", 3, w.buf, w.len) < 0);
+	for (size_t cut = v3; cut < w.len; cut++)
+		CHECK(vm_snapshot_decode_section("vm_config", 4, w.buf, cut) < 0);
+	/* a balloon larger than the 64 MiB of RAM, or a flag that is no bool, is refused */
+	w.buf[v3 + 1] = 65;
+	CHECK(vm_snapshot_decode_section("vm_config", 4, w.buf, w.len) < 0);
+	w.buf[v3 + 1] = 32;
+	w.buf[v3 + 5] = 2;
+	CHECK(vm_snapshot_decode_section("vm_config", 4, w.buf, w.len) < 0);
+	state_writer_free(&w);
+}
+
 TEST(vm_restore_refuses_a_snapshot_of_another_cpu)
 {
 	struct state_writer sections_w, out;
@@ -287,6 +316,7 @@ HARNESS_MAIN(
 	HARNESS_T(vm_snapshot_check_refuses_a_flipped_byte_in_every_section)
 	HARNESS_T(vm_snapshot_decoders_refuse_malformed_payloads)
 	HARNESS_T(vm_snapshot_config_keeps_rate_limiters_and_checks_them)
+	HARNESS_T(vm_snapshot_config_v4_keeps_the_balloon_and_checks_it)
 	HARNESS_T(vm_restore_refuses_a_snapshot_of_another_cpu)
 )
 // clang-format on
