@@ -2,6 +2,8 @@
 #include "api/api_balloon.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,7 +13,28 @@
 #include "util/compiler.h"
 #include "virtio/virtio_balloon.h"
 
-#define FAULT_NO_BALLOON "No balloon device was configured (PUT /balloon before the start)."
+/* true, with the fault in @err, when no balloon was configured */
+static bool no_balloon(const struct api *api, char *err, size_t err_len)
+{
+	if (!api->cfg.balloon.on)
+		snprintf(err, err_len,
+			 "No balloon device was configured (PUT /balloon before the start).");
+	return !api->cfg.balloon.on;
+}
+
+/* A new value for the running balloon (after the start; before it only the configuration
+ * changes): @op, or -EOPNOTSUPP naming @what when the VM has none. */
+static int to_running(struct api *api, int (*op)(void *, uint32_t, char *, size_t),
+		      const char *what, uint32_t value, char *err, size_t err_len)
+{
+	if (api->state == API_NOT_STARTED)
+		return 0;
+	if (!op) {
+		snprintf(err, err_len, API_NOT_SUPPORTED_FMT, what);
+		return -EOPNOTSUPP;
+	}
+	return op(api->opaque, value, err, err_len);
+}
 
 static int check_amount(const struct api *api, uint64_t mib, char *err, size_t err_len)
 {
@@ -69,21 +92,12 @@ int api_balloon_patch(struct api *api, struct json_object *obj, char *err, size_
 
 	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
 		return r;
-	if (!api->cfg.balloon.on) {
-		snprintf(err, err_len, FAULT_NO_BALLOON);
+	if (no_balloon(api, err, err_len))
 		return -ENODEV;
-	}
-	if ((r = check_amount(api, v[0].u, err, err_len)))
+	if ((r = check_amount(api, v[0].u, err, err_len)) ||
+	    (r = to_running(api, api->ops ? api->ops->balloon_set_target : NULL,
+			    "Changing the balloon's target", (uint32_t)v[0].u, err, err_len)))
 		return r;
-	if (api->state != API_NOT_STARTED) {
-		if (!api->ops || !api->ops->balloon_set_target) {
-			snprintf(err, err_len, API_NOT_SUPPORTED_FMT,
-				 "Changing the balloon's target");
-			return -EOPNOTSUPP;
-		}
-		if ((r = api->ops->balloon_set_target(api->opaque, (uint32_t)v[0].u, err, err_len)))
-			return r;
-	}
 	api->cfg.balloon.amount_mib = (uint32_t)v[0].u;
 	return 0;
 }
@@ -97,10 +111,8 @@ int api_balloon_stats_patch(struct api *api, struct json_object *obj, char *err,
 
 	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
 		return r;
-	if (!b->on) {
-		snprintf(err, err_len, FAULT_NO_BALLOON);
+	if (no_balloon(api, err, err_len))
 		return -ENODEV;
-	}
 	/* Firecracker's rule: statistics are on or off from the start */
 	if (!b->stats_interval_s || !v[0].u || v[0].u > UINT32_MAX) {
 		snprintf(err, err_len,
@@ -110,16 +122,10 @@ int api_balloon_stats_patch(struct api *api, struct json_object *obj, char *err,
 			 b->stats_interval_s ? "off" : "on");
 		return -EINVAL;
 	}
-	if (api->state != API_NOT_STARTED) {
-		if (!api->ops || !api->ops->balloon_set_interval) {
-			snprintf(err, err_len, API_NOT_SUPPORTED_FMT,
-				 "Changing the balloon's statistics interval");
-			return -EOPNOTSUPP;
-		}
-		if ((r = api->ops->balloon_set_interval(api->opaque, (uint32_t)v[0].u, err,
-							err_len)))
-			return r;
-	}
+	if ((r = to_running(api, api->ops ? api->ops->balloon_set_interval : NULL,
+			    "Changing the balloon's statistics interval", (uint32_t)v[0].u, err,
+			    err_len)))
+		return r;
 	api->cfg.balloon.stats_interval_s = (uint32_t)v[0].u;
 	return 0;
 }
@@ -143,11 +149,7 @@ struct json_object *api_balloon_config_json(const struct api *api)
 
 struct json_object *api_balloon_get(struct api *api, char *err, size_t err_len)
 {
-	struct json_object *o = api_balloon_config_json(api);
-
-	if (!o)
-		snprintf(err, err_len, FAULT_NO_BALLOON);
-	return o;
+	return no_balloon(api, err, err_len) ? NULL : api_balloon_config_json(api);
 }
 
 struct json_object *api_balloon_stats_get(struct api *api, char *err, size_t err_len)
@@ -161,12 +163,9 @@ struct json_object *api_balloon_stats_get(struct api *api, char *err, size_t err
 	};
 	struct virtio_balloon_stats st;
 	struct json_object *o;
-	int r;
 
-	if (!api->cfg.balloon.on) {
-		snprintf(err, err_len, FAULT_NO_BALLOON);
+	if (no_balloon(api, err, err_len))
 		return NULL;
-	}
 	if (!api->cfg.balloon.stats_interval_s) {
 		snprintf(err, err_len,
 			 "Balloon statistics were not enabled at the start "
@@ -174,21 +173,24 @@ struct json_object *api_balloon_stats_get(struct api *api, char *err, size_t err
 		return NULL;
 	}
 	if (api->state == API_NOT_STARTED) {
-		snprintf(err, err_len,
-			 "The requested operation is not supported before starting the microVM.");
+		snprintf(err, err_len, API_FAULT_PRE_BOOT);
 		return NULL;
 	}
 	if (!api->ops || !api->ops->balloon_stats) {
 		snprintf(err, err_len, API_NOT_SUPPORTED_FMT, "Balloon statistics");
 		return NULL;
 	}
-	if ((r = api->ops->balloon_stats(api->opaque, &st, err, err_len)))
+	if (api->ops->balloon_stats(api->opaque, &st, err, err_len))
 		return NULL;
 	o = json_object_new_object();
 	json_object_object_add(o, "target_pages", json_object_new_int64(st.target_pages));
 	json_object_object_add(o, "actual_pages", json_object_new_int64(st.actual_pages));
-	json_object_object_add(o, "target_mib", json_object_new_int64(st.target_pages / 256));
-	json_object_object_add(o, "actual_mib", json_object_new_int64(st.actual_pages / 256));
+	json_object_object_add(
+		o, "target_mib",
+		json_object_new_int64(st.target_pages / VIRTIO_BALLOON_PAGES_PER_MIB));
+	json_object_object_add(
+		o, "actual_mib",
+		json_object_new_int64(st.actual_pages / VIRTIO_BALLOON_PAGES_PER_MIB));
 	for (unsigned i = 0; i < VIRTIO_BALLOON_NR_STATS; i++)
 		if (st.valid & (1u << i))
 			json_object_object_add(o, names[i],

@@ -22,7 +22,6 @@
 #include "util/compiler.h"
 
 #define FAULT_POST_BOOT "The requested operation is not supported after starting the microVM."
-#define FAULT_PRE_BOOT "The requested operation is not supported before starting the microVM."
 #define API_MAX_PATH_TOKENS 4
 
 const char *api_state_name(enum api_instance_state state)
@@ -200,7 +199,7 @@ static int put_actions(struct api *api, struct json_object *obj, char *err, size
 		return api_instance_start(api, err, err_len);
 	case 1:
 		if (api->state == API_NOT_STARTED) {
-			snprintf(err, err_len, FAULT_PRE_BOOT);
+			snprintf(err, err_len, API_FAULT_PRE_BOOT);
 			return -EINVAL;
 		}
 		if (!api->ops || !api->ops->ctrl_alt_del) {
@@ -239,7 +238,7 @@ static int patch_vm(struct api *api, struct json_object *obj, char *err, size_t 
 	if (which < 0)
 		return which;
 	if (api->state == API_NOT_STARTED) {
-		snprintf(err, err_len, FAULT_PRE_BOOT);
+		snprintf(err, err_len, API_FAULT_PRE_BOOT);
 		return -EINVAL;
 	}
 	pause = which == 0;
@@ -523,7 +522,7 @@ static void serve(struct api *api, const char *method, const char *path, const c
 		return;
 	case R_VM_STATS:
 		if (api->state == API_NOT_STARTED) {
-			respond_fault(resp, FAULT_PRE_BOOT);
+			respond_fault(resp, API_FAULT_PRE_BOOT);
 			return;
 		}
 		out = stats_object(api);

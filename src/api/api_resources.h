@@ -18,6 +18,8 @@ struct json_object;
 
 /* Fault of a request naming a resource vmon does not implement (yet). */
 #define API_NOT_SUPPORTED_FMT "%s is not supported by vmon yet."
+/* Fault of a request that needs a started microVM (Firecracker's words). */
+#define API_FAULT_PRE_BOOT "The requested operation is not supported before starting the microVM."
 
 /* api_res_check_id - Firecracker's rule for path ids: non-empty, [A-Za-z0-9_]. */
 int api_res_check_id(const char *id, char *err, size_t err_len);

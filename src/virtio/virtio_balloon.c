@@ -9,13 +9,15 @@
 #include <linux/virtio_ids.h>
 
 #include "util/compiler.h"
-#include "util/token_bucket.h"
+#include "util/log.h"
+#include "util/token_bucket.h" /* monotonic_ns */
 
 #define PAGE 4096u
 #define BALLOON_QUEUE_SIZE 256
 #define STAT_BYTES 10 /* struct virtio_balloon_stat: le16 tag, le64 value, packed */
 
 enum { Q_INFLATE, Q_DEFLATE, Q_STATS, Q_REPORT, Q_NONE };
+#define STATS_QUEUE 2u /* the statistics queue is the third whenever it exists */
 
 struct virtio_balloon {
 	struct virtio_dev vdev;
@@ -44,9 +46,9 @@ static int role_of(struct virtio_dev *vdev, unsigned q)
 
 	if (q < 2)
 		return (int)q;
-	if (q == 2 && stats)
+	if (q == STATS_QUEUE && stats)
 		return Q_STATS;
-	if (report && q == 2u + stats)
+	if (report && q == STATS_QUEUE + stats)
 		return Q_REPORT;
 	return Q_NONE;
 }
@@ -162,12 +164,6 @@ static void stats_return(struct virtio_balloon *b, unsigned q)
 		virtio_dev_used(&b->vdev, q);
 }
 
-static unsigned stats_queue(struct virtio_dev *vdev)
-{
-	(void)vdev;
-	return 2; /* the statistics queue is the third whenever it exists */
-}
-
 static void stats_arm(struct virtio_balloon *b, unsigned q)
 {
 	uint64_t ns = (uint64_t)b->interval_s * 1000000000ull;
@@ -224,7 +220,7 @@ static enum virtio_chain stats_chain(struct virtio_dev *vdev, struct virtq_elem 
 	stats_read(b, e);
 	b->held = true;
 	b->held_head = e->head;
-	stats_arm(b, stats_queue(vdev));
+	stats_arm(b, STATS_QUEUE);
 	*used_len = 0;
 	return VIRTIO_CHAIN_KEPT;
 }
@@ -307,7 +303,7 @@ static void b_sync(struct virtio_dev *vdev)
 	struct virtio_balloon *b = to_b(vdev);
 
 	if (b->held && virtio_dev_running(vdev))
-		stats_return(b, stats_queue(vdev));
+		stats_return(b, STATS_QUEUE);
 }
 
 static void b_save(struct virtio_dev *vdev, struct state_writer *w)
@@ -423,7 +419,7 @@ int virtio_balloon_set_interval(struct virtio_dev *vdev, uint32_t seconds)
 	} else {
 		b->interval_s = seconds;
 		if (b->held)
-			stats_arm(b, stats_queue(vdev));
+			stats_arm(b, STATS_QUEUE);
 	}
 	virtio_dev_unlock(vdev);
 	return rc;

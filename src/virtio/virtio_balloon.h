@@ -30,6 +30,7 @@
 #include "virtio/virtio.h"
 
 #define VIRTIO_BALLOON_NR_STATS 10 /* the tags vmon keeps: SWAP_IN .. HTLB_PGFAIL */
+#define VIRTIO_BALLOON_PAGES_PER_MIB 256 /* the balloon counts 4 KiB pages */
 
 /*
  * struct virtio_balloon_host - what the VM does with memory the guest gave
