@@ -297,12 +297,17 @@ static void set_limit_on_loop(void *opaque)
 	}
 }
 
+void vm_on_loop(struct vm *vm, void (*fn)(void *), void *job)
+{
+	if (vm->el)
+		evloop_call(vm->el, fn, job);
+	else
+		fn(job);
+}
+
 static int set_limit(struct limit_job *j)
 {
-	if (j->vm->el)
-		evloop_call(j->vm->el, set_limit_on_loop, j);
-	else
-		set_limit_on_loop(j);
+	vm_on_loop(j->vm, set_limit_on_loop, j);
 	return j->ret;
 }
 
@@ -354,10 +359,7 @@ int vm_set_disk_path(struct vm *vm, const char *id, const char *path, char *err,
 {
 	struct path_job j = { .vm = vm, .id = id, .path = path, .err = err, .err_len = err_len };
 
-	if (vm->el)
-		evloop_call(vm->el, set_path_on_loop, &j);
-	else
-		set_path_on_loop(&j);
+	vm_on_loop(vm, set_path_on_loop, &j);
 	return j.ret;
 }
 
@@ -380,7 +382,7 @@ static void balloon_on_loop(void *opaque)
 		if (!j->ret)
 			j->vm->cfg.balloon.stats_interval_s = j->value;
 	} else {
-		virtio_balloon_set_target(b, j->value * 256u);
+		virtio_balloon_set_target(b, j->value * VIRTIO_BALLOON_PAGES_PER_MIB);
 		j->vm->cfg.balloon.amount_mib = j->value;
 		j->ret = 0;
 	}
@@ -390,10 +392,7 @@ static int balloon_job(struct vm *vm, bool interval, uint32_t value)
 {
 	struct balloon_job j = { .vm = vm, .interval = interval, .value = value };
 
-	if (vm->el)
-		evloop_call(vm->el, balloon_on_loop, &j);
-	else
-		balloon_on_loop(&j);
+	vm_on_loop(vm, balloon_on_loop, &j);
 	return j.ret;
 }
 

@@ -117,6 +117,13 @@ int vm_resume(struct vm *vm);
 int vm_ctrl_alt_del(struct vm *vm);
 
 /*
+ * vm_on_loop - run @fn(@job) on @vm's event-loop thread, between two device
+ * handlers (evloop_call), or here when the VM has no loop yet. For the VM
+ * layer's changes to running devices.
+ */
+void vm_on_loop(struct vm *vm, void (*fn)(void *), void *job);
+
+/*
  * vm_set_disk_limit / vm_set_net_limit - new rate limiters for the disk or NIC
  * whose configuration id is @id, in the running VM and in its configuration
  * (what a snapshot records). Run on the event loop, between two device

@@ -284,7 +284,8 @@ static int balloon_discard(void *opaque, void *hva, size_t len)
 static int add_balloon(struct vm *vm, struct vm_pci *p, char *err, size_t err_len)
 {
 	const struct vm_balloon_config *c = &vm->cfg.balloon;
-	struct virtio_balloon_params bp = { .target_pages = c->amount_mib * 256u,
+	struct virtio_balloon_params bp = { .target_pages =
+						    c->amount_mib * VIRTIO_BALLOON_PAGES_PER_MIB,
 					    .deflate_on_oom = c->deflate_on_oom,
 					    .stats_interval_s = c->stats_interval_s,
 					    .reporting = c->free_page_reporting };

@@ -277,15 +277,6 @@ struct save_job {
 
 static void reset_dirty(struct vm *vm);
 
-/* Run @fn(@job) on @vm's event-loop thread (between two device handlers), or here without one. */
-static void on_loop(struct vm *vm, void (*fn)(void *), void *job)
-{
-	if (vm->el)
-		evloop_call(vm->el, fn, job);
-	else
-		fn(job);
-}
-
 /*
  * Guest RAM to the memory file, still on the loop thread: a frame or a block
  * completion landing in RAM after the devices' state was taken would not
@@ -468,7 +459,7 @@ int vm_snapshot_create(struct vm *vm, enum vm_snapshot_type type, const char *st
 				 .hdr = hdr,
 				 .err = err,
 				 .err_len = err_len };
-	on_loop(vm, save_on_loop, &job);
+	vm_on_loop(vm, save_on_loop, &job);
 	ret = job.ret;
 	if (ret)
 		goto out;
@@ -857,7 +848,7 @@ int vm_restore(struct vm **out, const struct vm_restore_opts *o, struct evloop *
 	if (ret)
 		goto out; /* *user_error: the snapshot's, not this host's */
 	job = (struct restore_job){ .vm = vm, .rs = rs, .o = o, .err = err, .err_len = err_len };
-	on_loop(vm, restore_on_loop, &job);
+	vm_on_loop(vm, restore_on_loop, &job);
 	ret = job.ret;
 	*user_error = job.user_error;
 	if (ret)
@@ -974,7 +965,7 @@ int vm_incoming_load(struct vm *vm, const void *buf, size_t len, const struct vm
 		goto out;
 	}
 	job = (struct restore_job){ .vm = vm, .rs = rs, .o = o, .err = err, .err_len = err_len };
-	on_loop(vm, restore_on_loop, &job);
+	vm_on_loop(vm, restore_on_loop, &job);
 	ret = job.ret;
 	if (ret)
 		goto out;
