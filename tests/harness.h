@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 struct harness_state {
 	int failed; /* checks failed in the current test */
@@ -65,23 +66,60 @@ struct harness_test {
 
 #define HARNESS_T(fn) { #fn, fn },
 
+/*
+ * What a test prints to stdout (its failed checks and notes) is held in a
+ * temporary file and printed after its result line, as TAP has diagnostics
+ * follow the result they belong to.
+ */
+static inline void harness_replay(FILE *held)
+{
+	char buf[4096];
+	size_t n;
+
+	rewind(held);
+	while ((n = fread(buf, 1, sizeof(buf), held)) > 0)
+		fwrite(buf, 1, n, stdout);
+	fclose(held);
+}
+
 static inline int harness_run(const struct harness_test *t, volatile int n)
 {
 	volatile int bad = 0;
 
 	printf("TAP version 13\n1..%d\n", n);
 	for (int i = 0; i < n; i++) {
+		FILE *volatile held = tmpfile();
+		volatile int out = -1;
+
 		harness.failed = 0;
 		harness.skip = NULL;
 		fflush(stdout);
+		if (held) {
+			out = dup(STDOUT_FILENO);
+			if (out < 0 || dup2(fileno(held), STDOUT_FILENO) < 0) {
+				if (out >= 0)
+					close(out);
+				out = -1;
+			}
+		}
 		if (!setjmp(harness.out))
 			t[i].fn();
+		fflush(stdout);
+		if (out >= 0) {
+			dup2(out, STDOUT_FILENO);
+			close(out);
+		}
 		if (harness.skip)
 			printf("ok %d - %s # SKIP %s\n", i + 1, t[i].name, harness.skip);
 		else if (harness.failed)
 			printf("not ok %d - %s\n", i + 1, t[i].name), bad++;
 		else
 			printf("ok %d - %s\n", i + 1, t[i].name);
+		fflush(stdout);
+		if (held && out >= 0)
+			harness_replay(held);
+		else if (held)
+			fclose(held);
 		fflush(stdout);
 	}
 	return bad ? 1 : 0;

@@ -19,10 +19,10 @@ cleanup() {
 trap cleanup EXIT
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() { # the diagnostics first: tests/run shows the lines before a "not ok" with it
+bad() { # as in TAP, the diagnostics follow the "not ok"
+	n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"
 	[ -n "${2:-}" ] && echo "#   $2"
 	for f in "$tmp"/*.err "$tmp"/*.out; do sed "s|^|#   $(basename "$f"): |" "$f" | tail -4; done
-	n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"
 }
 check() { if eval "$2"; then ok "$1"; else bad "$1" "${3:-}"; fi; }
 skip_all() {
