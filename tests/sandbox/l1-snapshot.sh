@@ -138,6 +138,14 @@ snap_line() {
 # snap_seen N AFTER: notes vmon #N's first VMON-SNAP line with a count above AFTER (snap_line) when it
 # has not yet; polled from the restore on, so that L1's clock is read within a poll of the line
 snap_seen() { [ -n "$snap_g_date" ] || snap_line "$1" $(($2 + 1)); return 0; }
+# snap_seam OLD NEW: when the counting check fails, where the consoles meet: vmon #OLD's last lines (its
+# unterminated one in <>) and vmon #NEW's first, for the check's note
+snap_seam() {
+	[ -n "$snap_first" ] && [ "$snap_first" -ge "$after" ] && [ "$snap_first" -le $((after + 1)) ] && return 0
+	printf '; vmon #%s ends: %s<%s>; vmon #%s begins: %s' "$1" \
+		"$(snap_complete "$SNAP_DIR/vmon$1.out" | tail -n 3 | tr '\n' '|')" "$(snap_partial "$SNAP_DIR/vmon$1.out")" \
+		"$2" "$(tr -d '\r' <"$SNAP_DIR/vmon$2.out" | head -n 4 | tr '\n' '|')"
+}
 snap_boot_msgs() { tr -d '\r' <"$SNAP_DIR/vmon$1.out" | grep -cE 'Linux version|Run /init|VMON-GUEST-READY'; }
 snap_tapstat() { # L1's interface to the guest: $SNAP_IF
 	n=/sys/class/net/$SNAP_IF/statistics
@@ -166,7 +174,7 @@ snap_restored() {
 	boots=$(snap_boot_msgs "$nw")
 	snap_ok "${pre}_counting_goes_on" \
 		'[ -n "$snap_first" ] && [ "$snap_first" -ge "$after" ] && [ "$snap_first" -le $((after + 1)) ] && [ "${reached:-0}" -ge $((after + 3)) ] && [ "$boots" = 0 ]' \
-		"paused after count $after; first count after the restore ${snap_first:-none}, reached ${reached:-none}; boot messages again: $boots"
+		"paused after count $after; first count after the restore ${snap_first:-none}, reached ${reached:-none}; boot messages again: $boots$(snap_seam "$o" "$nw")"
 	[ -n "$snap_first" ] && [ "${reached:-0}" -gt "$snap_first" ] || return 1
 	snap_wait 40 "snap_seen $nw $after; [ -n \"\$snap_g_date\" ]"
 	snap_ok "${pre}_disk_reads_back" '[ -n "$snap_g_md5" ] && [ "$snap_g_md5" = "$snap_want_md5" ]' \
