@@ -25,7 +25,7 @@ const char *cli_usage(void)
 	       "            [--max-bandwidth-mib-s N] [--timeout-s N] [--on-timeout cancel|force]\n"
 	       "                                move the VM of the vmon serving SOCK, live, to\n"
 	       "                                ADDR (another vmon's run --incoming ADDR), and\n"
-	       "                                follow it to its end (status 0: it runs there)"
+	       "                                follow it to its end (status 0: it runs there)\n"
 	       "       vmon --help | --version\n"
 	       "\n"
 	       "run options:\n"
@@ -60,6 +60,10 @@ const char *cli_usage(void)
 	       "  --no-seccomp          run without the per-thread syscall filters (for\n"
 	       "                        debugging; --seccomp, the default, keeps them on)\n"
 	       "  --api-sock-mode MODE  the API socket's permissions, octal (default 0600)\n"
+	       "  --id ID               the instance id (GET / reports it); with\n"
+	       "  --start-time-us N, --start-time-cpu-us N, --parent-cpu-time-us N\n"
+	       "                        what vmon-jailer (or Firecracker's jailer) passes\n"
+	       "                        before the other arguments\n"
 	       "\n"
 	       "The serial console is on standard input/output; when it is a terminal, Ctrl-A x "
 	       "quits.\n"
@@ -207,6 +211,10 @@ enum {
 	OPT_NO_SECCOMP,
 	OPT_API_SOCK_MODE,
 	OPT_TRANSPORT,
+	OPT_ID,
+	OPT_START_TIME_US,
+	OPT_START_TIME_CPU_US,
+	OPT_PARENT_CPU_TIME_US,
 };
 
 static const struct option long_opts[] = {
@@ -238,6 +246,10 @@ static const struct option long_opts[] = {
 	{ "seccomp", no_argument, NULL, OPT_SECCOMP },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "api-sock-mode", required_argument, NULL, OPT_API_SOCK_MODE },
+	{ "id", required_argument, NULL, OPT_ID },
+	{ "start-time-us", required_argument, NULL, OPT_START_TIME_US },
+	{ "start-time-cpu-us", required_argument, NULL, OPT_START_TIME_CPU_US },
+	{ "parent-cpu-time-us", required_argument, NULL, OPT_PARENT_CPU_TIME_US },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -253,6 +265,8 @@ void cli_free(struct cli *cli)
 	free(cli->merge_diff);
 	free(cli->mig.to);
 	cli->mig.to = NULL;
+	free(cli->id);
+	cli->id = NULL;
 	for (unsigned i = 0; i < cli->nr_net_overrides; i++) {
 		free(cli->net_overrides[i].id);
 		free(cli->net_overrides[i].tap);
@@ -384,6 +398,84 @@ static int parse_migrate(int argc, char **argv, struct cli *cli, char *err, size
 	return 0;
 }
 
+/*
+ * The flags a jailer puts before the monitor's own arguments (Firecracker's
+ * jailer: --id ID --start-time-us T --start-time-cpu-us T --parent-cpu-time-us T):
+ * @c is one of them, @v its value. Returns 0 or -EINVAL/-ENOMEM with @err set.
+ */
+static int jailer_flag(struct cli *cli, int c, const char *v, char *err, size_t err_len)
+{
+	unsigned long long n, *dst;
+	char *end;
+
+	if (c == OPT_ID) {
+		size_t len = strlen(v);
+
+		if (!len || len > 64 ||
+		    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			      "0123456789-") != len) {
+			snprintf(err, err_len,
+				 "--id: '%s' is not 1-64 letters, digits or '-' (Firecracker's "
+				 "rule)",
+				 v);
+			return -EINVAL;
+		}
+		return set_str(&cli->id, v);
+	}
+	dst = c == OPT_START_TIME_US	   ? &cli->jailer.start_us
+	      : c == OPT_START_TIME_CPU_US ? &cli->jailer.start_cpu_us
+					   : &cli->jailer.parent_cpu_us;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || end == v || *end || v[0] == '-') {
+		snprintf(err, err_len, "--%s: '%s' is not a number of microseconds",
+			 c == OPT_START_TIME_US	      ? "start-time-us"
+			 : c == OPT_START_TIME_CPU_US ? "start-time-cpu-us"
+						      : "parent-cpu-time-us",
+			 v);
+		return -EINVAL;
+	}
+	*dst = n;
+	cli->jailer.given = true;
+	return 0;
+}
+
+/* how many words of argv[1..] are the jailer's leading flags (0 when none), parsing them */
+static int jailer_prefix(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
+{
+	int i = 1;
+
+	while (i < argc && !strncmp(argv[i], "--", 2)) {
+		const char *w = argv[i] + 2, *v = NULL;
+		int c = 0, ret;
+
+		for (const struct option *o = long_opts; o->name; o++) {
+			size_t n = strlen(o->name);
+
+			if ((o->val == OPT_ID || o->val == OPT_START_TIME_US ||
+			     o->val == OPT_START_TIME_CPU_US || o->val == OPT_PARENT_CPU_TIME_US) &&
+			    !strncmp(w, o->name, n) && (!w[n] || w[n] == '=')) {
+				c = o->val;
+				v = w[n] == '=' ? w + n + 1 : NULL;
+			}
+		}
+		if (!c)
+			break;
+		if (!v) {
+			if (i + 1 >= argc) {
+				snprintf(err, err_len, "option '%s' needs a value", argv[i]);
+				return -EINVAL;
+			}
+			v = argv[++i];
+		}
+		if ((ret = jailer_flag(cli, c, v, err, err_len)))
+			return ret == -ENOMEM ? (snprintf(err, err_len, "out of memory"), ret)
+					      : ret;
+		i++;
+	}
+	return i - 1;
+}
+
 int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 {
 	bool run_only = false, api_only = false;
@@ -394,6 +486,21 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 	cli->seccomp = true;
 	vm_config_init(&cli->cfg);
 	cli->command = CLI_HELP;
+	/* a jailer's --id and start times come first; a command word may follow them */
+	ret = jailer_prefix(argc, argv, cli, err, err_len);
+	if (ret < 0)
+		return ret;
+	if (ret) {
+		argv[ret] = argv[0];
+		argv += ret;
+		argc -= ret;
+		ret = 0;
+		if (argc < 2) {
+			snprintf(err, err_len,
+				 "give 'run', --api-sock PATH or --config-file FILE after --id");
+			return -EINVAL;
+		}
+	}
 	if (argc < 2) {
 		snprintf(err, err_len, "no command given (try 'vmon run' or 'vmon --help')");
 		return -EINVAL;
@@ -580,6 +687,14 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 			api_only = true;
 			break;
 		}
+		case OPT_ID:
+		case OPT_START_TIME_US:
+		case OPT_START_TIME_CPU_US:
+		case OPT_PARENT_CPU_TIME_US:
+			ret = jailer_flag(cli, c, optarg, err, err_len);
+			if (ret == -EINVAL)
+				return ret;
+			break;
 		case ':':
 			snprintf(err, err_len, "option '%s' needs a value", argv[optind - 1]);
 			return -EINVAL;

@@ -46,6 +46,11 @@ struct cli {
 	char *merge_base, *merge_diff; /* snapshot-merge BASE DIFF */
 	struct cli_migrate mig; /* migrate (its --api-sock is @api_sock) */
 	int verbose; /* -v, repeatable */
+	char *id; /* --id: the instance id (GET / "id"), as a jailer passes it */
+	struct cli_jailer_times {
+		bool given;
+		unsigned long long start_us, start_cpu_us, parent_cpu_us;
+	} jailer; /* --start-time-us, --start-time-cpu-us, --parent-cpu-time-us */
 };
 
 /*

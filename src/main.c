@@ -818,6 +818,8 @@ static int run_api(const struct cli *cli)
 		return VMON_EXIT_HOST;
 	}
 	api_init(&api, &runner_api_ops, &r);
+	if (cli->id)
+		snprintf(api.id, sizeof(api.id), "%s", cli->id);
 	arrival.api = &api;
 	r.on_arrival = api_arrival;
 	r.arrival_opaque = &arrival;

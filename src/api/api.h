@@ -104,7 +104,7 @@ struct api {
 	bool cpu_template_none; /* "cpu_template": "None" was given */
 	bool incoming; /* PUT /migration/receive: the microVM comes from a source */
 	enum api_instance_state state;
-	char id[64];
+	char id[65]; /* up to 64 characters, Firecracker's limit */
 
 	struct api_logger logger;
 	struct api_metrics metrics;

@@ -490,12 +490,48 @@ TEST(vm_config_parse_mac_checks_form)
 	CHECK_EQ(parse_mac("01:00:5e:00:00:01", mac), -EINVAL); /* multicast */
 }
 
+TEST(cli_takes_a_jailers_id_and_start_times)
+{
+	struct cli cli;
+	char err[256] = "";
+
+	/* what Firecracker's jailer (and vmon-jailer) put before the arguments after -- */
+	CHECK_EQ(PARSE(&cli, err, "--id", "vm-7", "--start-time-us", "123", "--start-time-cpu-us",
+		       "45", "--parent-cpu-time-us", "6", "--api-sock", "a.sock"),
+		 0);
+	CHECK_EQ(cli.command, CLI_API);
+	CHECK(cli.id && !strcmp(cli.id, "vm-7"));
+	CHECK(cli.jailer.given && cli.jailer.start_us == 123 && cli.jailer.start_cpu_us == 45 &&
+	      cli.jailer.parent_cpu_us == 6);
+	CHECK(!strcmp(cli.api_sock, "a.sock"));
+	cli_free(&cli);
+	/* a command word may follow them */
+	CHECK_EQ(PARSE(&cli, err, "--id=x1", "--start-time-us=1", "run", "--cpus", "2"), 0);
+	CHECK_EQ(cli.command, CLI_RUN);
+	CHECK(!strcmp(cli.id, "x1"));
+	CHECK_EQ(cli.cfg.cpus, 2);
+	cli_free(&cli);
+	CHECK_EQ(PARSE(&cli, err, "--id", "a/b", "--api-sock", "s"), -EINVAL);
+	CHECK(strstr(err, "--id") != NULL);
+	cli_free(&cli);
+	CHECK_EQ(PARSE(&cli, err, "--id", "ok", "--start-time-us", "-1", "--api-sock", "s"),
+		 -EINVAL);
+	CHECK(strstr(err, "--start-time-us") != NULL);
+	cli_free(&cli);
+	CHECK_EQ(PARSE(&cli, err, "--id", "ok"), -EINVAL);
+	cli_free(&cli);
+	CHECK_EQ(PARSE(&cli, err, "--id"), -EINVAL);
+	CHECK(strstr(err, "needs a value") != NULL);
+	cli_free(&cli);
+}
+
 // clang-format off
 HARNESS_MAIN(
 	HARNESS_T(cli_run_parses_every_option)
 	HARNESS_T(cli_run_without_kernel_means_demo)
 	HARNESS_T(cli_refuses_bad_arguments_with_one_line)
 	HARNESS_T(cli_firecracker_style_modes)
+	HARNESS_T(cli_takes_a_jailers_id_and_start_times)
 	HARNESS_T(cli_net_override_goes_with_restore_and_incoming)
 	HARNESS_T(cli_migrate_takes_the_source_socket_the_destination_and_the_limits)
 	HARNESS_T(cli_migrate_refuses_what_it_cannot_send)
