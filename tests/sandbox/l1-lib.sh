@@ -45,6 +45,10 @@ run_monitor() {
 	vmon | vmonkaslr)
 		unpack=
 		[ "$mon" = vmonkaslr ] && unpack=--no-unpack-kernel # the kernel's own decompressor
+		if [ -n "${JAILED:-}" ]; then
+			jailed_vmon "$@"
+			return
+		fi
 		/bin/sbxrun -q "$@" -- /bin/vmon run $unpack --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
 			--cmdline "$cmdline" --cpus "$cpus" --mem "${GUEST_MEM_MIB}M" $vmon_args $EXTRA_VMON_ARGS
 		;;
@@ -54,6 +58,32 @@ run_monitor() {
 			-no-reboot -kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" -append "$cmdline"
 		;;
 	esac
+}
+
+# jailed_vmon SBXRUN_ARGS...: run_monitor's vmon under vmon-jailer, as uid/gid 65534, in
+# /tmp/jailer/vmon/sbx-NAME/root (NAME: $name, '-' for '_'; on /tmp's file system, for the links): the
+# kernel and initrd copied in, each --disk image hard-linked in (the checks read the same file afterwards)
+# and owned by the uid; the TAP is reachable by its group (make_tap)
+jailed_vmon() {
+	jid=sbx-$(echo "$name" | tr _ -)
+	jroot=/tmp/jailer/vmon/$jid/root
+	rm -rf "/tmp/jailer/vmon/$jid"
+	mkdir -p "$jroot"
+	cp "$GUEST_KERNEL" "$jroot/kernel" && cp "$GUEST_INITRD" "$jroot/initrd" && chmod 0644 "$jroot/kernel" "$jroot/initrd"
+	jargs=
+	for w in $EXTRA_VMON_ARGS; do
+		case "$w" in
+		/*.img*)
+			img=${w%%,*}
+			ln "$img" "$jroot/$(basename "$img")" && chown 65534:65534 "$img"
+			w=/$(basename "$img")${w#"$img"}
+			;;
+		esac
+		jargs="$jargs $w"
+	done
+	/bin/sbxrun -q "$@" -- /bin/vmon-jailer --id "$jid" --chroot-base-dir /tmp/jailer --exec-file /bin/vmon --uid 65534 --gid 65534 \
+		-- run $unpack --kernel /kernel --initrd /initrd --cmdline "$cmdline" --cpus "$cpus" \
+		--mem "${GUEST_MEM_MIB}M" $vmon_args $jargs
 }
 
 QEMU_OPTIONS_TEXT="qemu-system-x86_64 -enable-kvm -cpu host -M microvm,rtc=on -smp N -m ${GUEST_MEM_MIB}M -nodefaults -no-user-config -nographic -serial stdio -no-reboot -kernel K -initrd I -append C"

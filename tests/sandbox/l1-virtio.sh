@@ -36,7 +36,8 @@ virtio_note() { echo "SANDBOX-NOTE $*"; }
 make_tap() {
 	[ -e /sys/class/net/tap0 ] && return 0
 	insmod /sandbox/modules/tun.ko 2>/dev/null
-	/sbin/ip-full tuntap add dev tap0 mode tap || { virtio_note "ip tuntap add failed"; return 1; }
+	# group nogroup: a jailed vmon (uid/gid 65534, no CAP_NET_ADMIN) may attach to it too
+	/sbin/ip-full tuntap add dev tap0 mode tap group 65534 || { virtio_note "ip tuntap add failed"; return 1; }
 	/sbin/ip-full addr add "$NET_HOST/24" dev tap0 && /sbin/ip-full link set tap0 up || return 1
 	ip link set lo up 2>/dev/null
 	mkdir -p /tmp/www
@@ -60,6 +61,13 @@ make_image() { # PATH
 
 virtio_prepare() {
 	API_AFTER=
+	JAILED=
+	case "$1" in jailer_*) # the same scenario, vmon started by vmon-jailer
+		[ -x /bin/vmon-jailer ] || { virtio_note "no /bin/vmon-jailer in this L1"; return 1; }
+		JAILED=1
+		set -- "${1#jailer_}"
+		;;
+	esac
 	case "$1" in
 	disk)
 		make_image /tmp/disk.img || return 1
@@ -200,7 +208,15 @@ virtio_check() {
 		result "$n" fail "monitor exit status $status, timeout $timed_out"
 		return
 	fi
-	case "$n" in
+	case "$n" in jailer_*)
+		j=/tmp/jailer/vmon/sbx-$(echo "$n" | tr _ -)/root
+		if [ ! -s "$j/vmon.pid" ] || [ ! -c "$j/dev/kvm" ] || [ "$(stat -c %u:%g "$j/vmon")" != 65534:65534 ]; then
+			result "$n" fail "no sign of vmon-jailer's jail in $j: $(ls "$j" 2>&1 | tr '\n' ' ')"
+			return
+		fi
+		;;
+	esac
+	case "${n#jailer_}" in
 	disk)
 		got=$(/sbin/debugfs -R "cat /hello.txt" /tmp/disk.img 2>/dev/null)
 		want=$(fact "$n" disk_written)
