@@ -479,27 +479,40 @@ static int jailer_prefix(int argc, char **argv, struct cli *cli, char *err, size
 int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 {
 	bool run_only = false, api_only = false;
-	int c, ret = 0;
+	int c, ret = 0, prefix;
 	char *end;
 
 	memset(cli, 0, sizeof(*cli));
 	cli->seccomp = true;
 	vm_config_init(&cli->cfg);
 	cli->command = CLI_HELP;
+	{
+		const char *slash = argc ? strrchr(argv[0], '/') : NULL;
+
+		cli->firecracker = argc && !strcmp(slash ? slash + 1 : argv[0], "firecracker");
+	}
 	/* a jailer's --id and start times come first; a command word may follow them */
-	ret = jailer_prefix(argc, argv, cli, err, err_len);
-	if (ret < 0)
-		return ret;
-	if (ret) {
-		argv[ret] = argv[0];
-		argv += ret;
-		argc -= ret;
-		ret = 0;
-		if (argc < 2) {
-			snprintf(err, err_len,
-				 "give 'run', --api-sock PATH or --config-file FILE after --id");
-			return -EINVAL;
+	prefix = jailer_prefix(argc, argv, cli, err, err_len);
+	if (prefix < 0)
+		return prefix;
+	if (prefix) {
+		argv[prefix] = argv[0];
+		argv += prefix;
+		argc -= prefix;
+	}
+	if (argc < 2 &&
+	    cli->firecracker) { /* Firecracker with no arguments: its API, default socket */
+		cli->command = CLI_API;
+		if (set_str(&cli->api_sock, CLI_FIRECRACKER_SOCK)) {
+			snprintf(err, err_len, "out of memory");
+			return -ENOMEM;
 		}
+		return 0;
+	}
+	if (argc < 2 && prefix) {
+		snprintf(err, err_len,
+			 "give 'run', --api-sock PATH or --config-file FILE after --id");
+		return -EINVAL;
 	}
 	if (argc < 2) {
 		snprintf(err, err_len, "no command given (try 'vmon run' or 'vmon --help')");
@@ -713,6 +726,7 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 		snprintf(err, err_len, "unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
+	cli->cfg.firecracker_names = cli->firecracker;
 	if (cli->command == CLI_INFO && (run_only || api_only)) {
 		snprintf(err, err_len, "'vmon info' takes no options");
 		return -EINVAL;
@@ -754,6 +768,11 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 		if (run_only) {
 			snprintf(err, err_len, "VM options go after 'run' (or in a --config-file)");
 			return -EINVAL;
+		}
+		if (cli->firecracker && !cli->api_sock && !cli->no_api &&
+		    set_str(&cli->api_sock, CLI_FIRECRACKER_SOCK)) {
+			snprintf(err, err_len, "out of memory");
+			return -ENOMEM;
 		}
 		if (!cli->api_sock && !cli->config_file) {
 			snprintf(err, err_len, "give 'run', --api-sock PATH or --config-file FILE");

@@ -22,6 +22,15 @@ enum cli_command {
 };
 
 /* `vmon migrate --api-sock SOCK --to ADDR [...]`: PUT /migration/send's fields (0: not given) */
+#define CLI_FIRECRACKER_SOCK "/run/firecracker.socket" /* Firecracker's default API socket */
+/*
+ * The Firecracker release whose API (paths, bodies, faults) vmon's follows: the
+ * version the compatibility mode reports (--version, GET /version, GET /), for
+ * clients that gate on it (Kata Containers needs >= 0.21.1). docs/api.md says
+ * what of that release vmon does.
+ */
+#define CLI_FIRECRACKER_VERSION "1.16.0"
+
 struct cli_migrate {
 	char *to;
 	unsigned max_downtime_ms, max_bandwidth_mib_s, timeout_s;
@@ -47,6 +56,13 @@ struct cli {
 	struct cli_migrate mig; /* migrate (its --api-sock is @api_sock) */
 	int verbose; /* -v, repeatable */
 	char *id; /* --id: the instance id (GET / "id"), as a jailer passes it */
+	/*
+	 * Started under the name "firecracker": Firecracker's process conventions
+	 * (docs/api.md, "Firecracker compatibility mode"): the API on
+	 * CLI_FIRECRACKER_SOCK unless --api-sock or --no-api, its version line,
+	 * vCPU threads named "fc_vcpu N".
+	 */
+	bool firecracker;
 	struct cli_jailer_times {
 		bool given;
 		unsigned long long start_us, start_cpu_us, parent_cpu_us;

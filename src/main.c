@@ -104,6 +104,7 @@ struct runner {
 	void (*on_arrival)(void *opaque, struct vm_config *cfg);
 	void *arrival_opaque;
 	bool stats;
+	bool firecracker_names; /* vCPU threads "fc_vcpu N" (the compatibility mode) */
 	int status; /* when no VM ran: how the process ends */
 };
 
@@ -182,8 +183,11 @@ static int runner_start_vm(struct runner *r, const struct vm_config *cfg, bool *
 	struct vm *vm;
 	int ret;
 
+	struct vm_config named = *cfg; /* a shallow copy: vm_create makes its own */
+
 	*user_error = false;
-	ret = vm_create(&vm, cfg, r->el, user_error, err, err_len);
+	named.firecracker_names = cfg->firecracker_names || r->firecracker_names;
+	ret = vm_create(&vm, &named, r->el, user_error, err, err_len);
 	if (ret)
 		return ret;
 	ret = vm_console_start(vm, err, err_len);
@@ -215,7 +219,10 @@ static int runner_restore_vm(struct runner *r, const struct vm_restore_opts *o,
 	struct vm *vm;
 	int ret;
 
-	ret = vm_restore(&vm, o, r->el, cfg, user_error, err, err_len);
+	struct vm_restore_opts named = *o;
+
+	named.firecracker_names = r->firecracker_names;
+	ret = vm_restore(&vm, &named, r->el, cfg, user_error, err, err_len);
 	if (ret)
 		return ret;
 	ret = vm_console_start(vm, err, err_len);
@@ -331,6 +338,8 @@ static int run_restore(const struct cli *cli)
 		runner_destroy(&r);
 		return VMON_EXIT_HOST;
 	}
+	r.firecracker_names = cli->firecracker;
+
 	if (runner_restore_vm(&r, &o, NULL, cli->cfg.stats, &user_error, err, sizeof(err))) {
 		fprintf(stderr, "vmon: %s\n", err);
 		runner_destroy(&r);
@@ -414,6 +423,7 @@ static int incoming_start(struct runner *r, const char *addr, const struct vm_ne
 	}
 	ic->r = r;
 	ic->o.migrated = true;
+	ic->o.firecracker_names = r->firecracker_names;
 	ic->o.net_overrides = ic->ov;
 	for (unsigned i = 0; i < nr_ov; i++) {
 		ic->ov[i] = (struct vm_net_override){ .id = strdup(ov[i].id),
@@ -474,6 +484,8 @@ static int run_incoming(const struct cli *cli)
 		runner_destroy(&r);
 		return VMON_EXIT_HOST;
 	}
+	r.firecracker_names = cli->firecracker;
+
 	struct vm_net_override ov[VM_MAX_NETS];
 
 	r.stats = cli->cfg.stats;
@@ -820,6 +832,9 @@ static int run_api(const struct cli *cli)
 	api_init(&api, &runner_api_ops, &r);
 	if (cli->id)
 		snprintf(api.id, sizeof(api.id), "%s", cli->id);
+	if (cli->firecracker)
+		api.version = CLI_FIRECRACKER_VERSION;
+	r.firecracker_names = cli->firecracker;
 	arrival.api = &api;
 	r.on_arrival = api_arrival;
 	r.arrival_opaque = &arrival;
@@ -892,7 +907,11 @@ int main(int argc, char **argv)
 		status = 0;
 		break;
 	case CLI_VERSION:
-		printf("vmon %s\n", VMON_VERSION);
+		if (cli.firecracker) /* its first line's second word is what clients parse */
+			printf("Firecracker v%s\n\nvmon %s in its Firecracker compatibility mode\n",
+			       CLI_FIRECRACKER_VERSION, VMON_VERSION);
+		else
+			printf("vmon %s\n", VMON_VERSION);
 		status = 0;
 		break;
 	case CLI_INFO:

@@ -105,6 +105,12 @@ struct api {
 	bool incoming; /* PUT /migration/receive: the microVM comes from a source */
 	enum api_instance_state state;
 	char id[65]; /* up to 64 characters, Firecracker's limit */
+	/*
+	 * GET /version's firecracker_version and GET /'s vmm_version: vmon's own
+	 * version, or in the Firecracker compatibility mode the Firecracker release it
+	 * follows (CLI_FIRECRACKER_VERSION)
+	 */
+	const char *version;
 
 	struct api_logger logger;
 	struct api_metrics metrics;

@@ -43,6 +43,7 @@ void api_init(struct api *api, const struct api_vm_ops *ops, void *opaque)
 	vm_config_init(&api->cfg);
 	api->state = API_NOT_STARTED;
 	snprintf(api->id, sizeof(api->id), "anonymous-instance");
+	api->version = VMON_VERSION;
 	api->logger.fd = -1;
 	api->logger.level = 1; /* LOG_WARN, vmon's default */
 	snprintf(api->logger.level_name, sizeof(api->logger.level_name), "Warning");
@@ -504,14 +505,14 @@ static void serve(struct api *api, const char *method, const char *path, const c
 		json_object_object_add(out, "id", json_object_new_string(api->id));
 		json_object_object_add(out, "state",
 				       json_object_new_string(api_state_name(api->state)));
-		json_object_object_add(out, "vmm_version", json_object_new_string(VMON_VERSION));
+		json_object_object_add(out, "vmm_version", json_object_new_string(api->version));
 		json_object_object_add(out, "app_name", json_object_new_string("vmon"));
 		respond_json(resp, 200, out);
 		return;
 	case R_VERSION:
 		out = json_object_new_object();
 		json_object_object_add(out, "firecracker_version",
-				       json_object_new_string(VMON_VERSION));
+				       json_object_new_string(api->version));
 		respond_json(resp, 200, out);
 		return;
 	case R_MACHINE_GET:

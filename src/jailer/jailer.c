@@ -508,12 +508,16 @@ static int write_pid(struct jail *j, pid_t pid)
 	return 0;
 }
 
-/* uid:gid, no supplementary groups, no capabilities in any set, no_new_privs */
+/*
+ * uid:gid, no supplementary groups, no capabilities in any set, no_new_privs.
+ * --uid 0 keeps root's capabilities, as Firecracker's jailer does: Kata
+ * Containers starts it so, for TAP devices made without an owner.
+ */
 static int drop_privileges(struct jail *j)
 {
 	gid_t gid = j->a.gid;
 
-	for (int cap = 0; cap < 64; cap++)
+	for (int cap = 0; j->a.uid && cap < 64; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno == EINVAL)
 			break;
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);

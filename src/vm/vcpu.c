@@ -269,7 +269,7 @@ static void *vcpu_thread(void *arg)
 	char name[16];
 	int cret;
 
-	snprintf(name, sizeof(name), "vcpu%u", v->index);
+	snprintf(name, sizeof(name), v->env.firecracker_names ? "fc_vcpu %u" : "vcpu%u", v->index);
 	pthread_setname_np(pthread_self(), name);
 	/* Confined before its first KVM_RUN: the guest never runs on an unfiltered thread. */
 	cret = confine_thread(CONFINE_VCPU, name);

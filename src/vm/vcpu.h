@@ -24,6 +24,7 @@ struct vcpu_env {
 	struct bus *pio;
 	struct bus *mmio;
 	const struct gmem *gmem;
+	bool firecracker_names; /* the thread is "fc_vcpu N", not "vcpuN" */
 };
 
 struct vcpu {

@@ -188,6 +188,7 @@ int vm_create_from(struct vm **out, const struct vm_config *cfg, const struct vm
 		snprintf(err, err_len, "out of memory");
 		goto fail;
 	}
+	vm->vcpu_env.firecracker_names = vm->cfg.firecracker_names;
 	if ((ret = bus_init(&vm->pio, "pio")) || (ret = bus_init(&vm->mmio, "mmio"))) {
 		snprintf(err, err_len, "bus: %s", strerror(-ret));
 		goto fail;

@@ -61,6 +61,8 @@ struct vm_config {
 	unsigned cpus; /* 1..VM_MAX_CPUS */
 	uint64_t mem_bytes; /* guest RAM */
 	bool stats; /* print exit statistics when the VM ends */
+	bool firecracker_names; /* vCPU threads named "fc_vcpu N", as Firecracker's (the
+				 * compatibility mode: runtimes find them by that name) */
 	bool unpack_kernel; /* unpack a bzImage in vmon, enter through PVH (kernel_unpack.h);
 			     * default on, --no-unpack-kernel runs the kernel's decompressor */
 	bool reboot_restarts; /* guest reboot restarts the VM instead of ending vmon */

@@ -49,6 +49,7 @@ struct vm_restore_opts {
 	const struct vm_net_override *net_overrides;
 	unsigned nr_net_overrides;
 	bool migrated; /* the same guest moved here, not a copy: its generation ID stays */
+	bool firecracker_names; /* vm_config's, for the restored VM (not in the snapshot) */
 };
 
 /*

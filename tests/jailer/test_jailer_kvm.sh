@@ -6,7 +6,9 @@
 #   limit and resource limits: /proc/PID/root is the jail, uid and gid, no capabilities,
 #   no_new_privs, seccomp, the cgroup and its value, the pid and net namespaces, the limits, the
 #   jail's files owned by the uid; GET / gives the --id; SendCtrlAltDel ends it;
-#   --daemonize: the jailer returns at once, the monitor runs on with its standard I/O on /dev/null.
+#   --daemonize: the jailer returns at once, the monitor runs on with its standard I/O on /dev/null;
+#   Kata Containers' way (fc.go): the binary named firecracker, jailed with --uid 0 --gid 0 --daemonize
+#   -- --config-file: Firecracker's version line, API socket, pid file, vCPU thread names and SIGTERM.
 # Usage: test_jailer_kvm.sh JAILER VMON TICKER_GUEST
 set -u
 JAILER=$1
@@ -48,7 +50,7 @@ echo "TAP version 13"
 [ "$(id -u)" = 0 ] || skip_all "needs root (a jail is made with mknod, pivot_root, setuid)"
 command -v curl >/dev/null || skip_all "curl is not installed"
 [ -x "$JAILER" ] && [ -x "$VMON" ] && [ -r "$GUEST" ] || skip_all "no jailer, vmon or ticker guest at $JAILER $VMON $GUEST"
-echo "1..21"
+echo "1..26"
 base=$tmp/base
 mkdir -p "$base"
 name=$(basename "$VMON")
@@ -174,4 +176,41 @@ check jailer_kvm_daemon_stdio_on_dev_null '[ "$(readlink /proc/$pid/fd/0)" = /de
 r=$(api GET /)
 check jailer_kvm_daemon_answers '[[ "$r" == 200*"\"id\":\"$id\""* ]]' "GET /: $r"
 kill -9 "$pid" 2>/dev/null
+
+# --- as Kata Containers starts Firecracker (fc.go): the binary named firecracker, jailed with
+# --uid 0 --gid 0 --daemonize -- --config-file, no --api-sock; it finds the API at
+# <jail>/run/firecracker.socket, the pid in firecracker.pid, vCPU threads by the name fc_vcpu N ---
+mkdir -p "$tmp/bin"
+cp "$VMON" "$tmp/bin/firecracker"
+v=$("$tmp/bin/firecracker" --version | head -n 1 | cut -d' ' -f2)
+v=${v#v}
+newer() { printf '%s\n%s\n' "$2" "$1" | sort -V -C; } # $1 >= $2
+check jailer_kvm_firecracker_name_gives_a_version_kata_takes '[[ "$v" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] && newer "$v" 0.21.1' "version word: '$v'"
+id=kata-$$
+root=$base/firecracker/$id/root
+mkdir -p "$root"
+cp "$GUEST" "$root/ticker.elf"
+echo '{"boot-source": {"kernel_image_path": "/ticker.elf", "boot_args": "ticks=100000"},
+ "machine-config": {"vcpu_count": 2, "mem_size_mib": 64, "smt": false}, "drives": []}' >"$root/fcConfig.json"
+"$JAILER" --id "$id" --exec-file "$tmp/bin/firecracker" --uid 0 --gid 0 --chroot-base-dir "$base" --daemonize \
+	"${nsarg[@]}" -- --config-file /fcConfig.json </dev/null >"$tmp/kata.out" 2>"$tmp/kata.err"
+st=$?
+wait_for "[ -S '$root/run/firecracker.socket' ] && [ -s '$root/firecracker.pid' ]" 10
+pid=$(cat "$root/firecracker.pid" 2>/dev/null)
+[ -n "$pid" ] || pid=0
+root_api() { # METHOD PATH: through the default socket
+	curl -s --max-time 5 --unix-socket "$root/run/firecracker.socket" -X "$1" -o "$tmp/resp" -w '%{http_code}' "http://localhost$2"
+	printf ' '
+	cat "$tmp/resp" 2>/dev/null
+}
+r=$(root_api GET /)
+wait_for "[ \"\$(cat /proc/$pid/task/*/comm 2>/dev/null | grep -c '^fc_vcpu [01]$')\" = 2 ]" 10
+names=$(cat /proc/$pid/task/*/comm 2>/dev/null | sort | tr '\n' ',')
+check jailer_kvm_kata_default_socket_and_pid_file '[ "$st" = 0 ] && [[ "$r" == 200*"\"id\":\"$id\""*Running* ]]' "jailer status $st; GET / on run/firecracker.socket: $r"
+check jailer_kvm_kata_finds_vcpu_threads_by_name '[[ "$names" == *"fc_vcpu 0,fc_vcpu 1,"* ]]' "threads: $names"
+r=$(root_api GET /version)
+check jailer_kvm_kata_version_endpoint '[[ "$r" == 200*"\"firecracker_version\":\"$v\""* ]]' "GET /version: $r"
+kill -TERM "$pid" 2>/dev/null
+wait_for "! kill -0 $pid 2>/dev/null || grep -q '^Z' /proc/$pid/stat 2>/dev/null" 10
+check jailer_kvm_kata_sigterm_ends_it '! kill -0 "$pid" 2>/dev/null || awk "{ exit \$3 != \"Z\" }" /proc/$pid/stat' "still running 10 s after SIGTERM: $(cat /proc/$pid/stat 2>/dev/null | cut -d' ' -f1-3)"
 [ "$fails" = 0 ]

@@ -525,6 +525,33 @@ TEST(cli_takes_a_jailers_id_and_start_times)
 	cli_free(&cli);
 }
 
+TEST(cli_firecracker_name_means_firecrackers_conventions)
+{
+	struct cli cli;
+	char err[256] = "";
+	char *bare[] = { "/usr/bin/firecracker", NULL };
+	char *cfg_only[] = { "firecracker", "--id", "k1", "--config-file", "/fc.json", NULL };
+	char *no_api[] = { "firecracker", "--config-file", "/fc.json", "--no-api", NULL };
+	char *own[] = { "vmon", "--config-file", "/fc.json", NULL };
+
+	CHECK_EQ(cli_parse(1, bare, &cli, err, sizeof(err)), 0);
+	CHECK_EQ(cli.command, CLI_API);
+	CHECK(cli.firecracker && cli.api_sock && !strcmp(cli.api_sock, "/run/firecracker.socket"));
+	cli_free(&cli);
+	CHECK_EQ(cli_parse(5, cfg_only, &cli, err, sizeof(err)), 0);
+	CHECK(cli.api_sock && !strcmp(cli.api_sock, "/run/firecracker.socket"));
+	CHECK(!strcmp(cli.config_file, "/fc.json") && !strcmp(cli.id, "k1"));
+	CHECK(cli.cfg.firecracker_names);
+	cli_free(&cli);
+	CHECK_EQ(cli_parse(4, no_api, &cli, err, sizeof(err)), 0);
+	CHECK(!cli.api_sock && cli.no_api);
+	cli_free(&cli);
+	/* under its own name vmon keeps its own defaults */
+	CHECK_EQ(cli_parse(3, own, &cli, err, sizeof(err)), 0);
+	CHECK(!cli.firecracker && !cli.api_sock && !cli.cfg.firecracker_names);
+	cli_free(&cli);
+}
+
 // clang-format off
 HARNESS_MAIN(
 	HARNESS_T(cli_run_parses_every_option)
@@ -532,6 +559,7 @@ HARNESS_MAIN(
 	HARNESS_T(cli_refuses_bad_arguments_with_one_line)
 	HARNESS_T(cli_firecracker_style_modes)
 	HARNESS_T(cli_takes_a_jailers_id_and_start_times)
+	HARNESS_T(cli_firecracker_name_means_firecrackers_conventions)
 	HARNESS_T(cli_net_override_goes_with_restore_and_incoming)
 	HARNESS_T(cli_migrate_takes_the_source_socket_the_destination_and_the_limits)
 	HARNESS_T(cli_migrate_refuses_what_it_cannot_send)
