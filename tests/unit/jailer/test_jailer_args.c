@@ -40,13 +40,40 @@ TEST(jailer_args_every_flag_and_the_monitors_arguments)
 	struct jailer_args a;
 	char err[256];
 
-	REQUIRE(PARSE(&a, err, "--id", "551e7604-e35c-42b3-b825-416853441234",
-		      "--exec-file=/x/vmon", "--uid", "0", "--gid", "4294967294",
-		      "--chroot-base-dir", "/j", "--netns", "/var/run/netns/n", "--daemonize",
-		      "--new-pid-ns", "--cgroup-version", "2", "--cgroup", "cpu.max=50000 100000",
-		      "--cgroup", "memory.max=1G", "--parent-cgroup", "all/uvms",
-		      "--resource-limit", "fsize=250000000", "--resource-limit", "no-file=1024",
-		      "--", "--api-sock", "a.sock") == 0);
+	/* a.extra points into argv: it must outlive the checks */
+	char *argv[] = { "vmon-jailer",
+			 "--id",
+			 "551e7604-e35c-42b3-b825-416853441234",
+			 "--exec-file=/x/vmon",
+			 "--uid",
+			 "0",
+			 "--gid",
+			 "4294967294",
+			 "--chroot-base-dir",
+			 "/j",
+			 "--netns",
+			 "/var/run/netns/n",
+			 "--daemonize",
+			 "--new-pid-ns",
+			 "--cgroup-version",
+			 "2",
+			 "--cgroup",
+			 "cpu.max=50000 100000",
+			 "--cgroup",
+			 "memory.max=1G",
+			 "--parent-cgroup",
+			 "all/uvms",
+			 "--resource-limit",
+			 "fsize=250000000",
+			 "--resource-limit",
+			 "no-file=1024",
+			 "--",
+			 "--api-sock",
+			 "a.sock",
+			 NULL };
+
+	REQUIRE(jailer_parse((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv, &a, err,
+			     sizeof(err)) == 0);
 	CHECK_EQ(a.gid, 4294967294u);
 	CHECK(a.daemonize && a.new_pid_ns);
 	CHECK_EQ(a.cgroup_version, 2);
