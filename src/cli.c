@@ -51,6 +51,9 @@ const char *cli_usage(void)
 	       "  --restore STATE       the VM of a snapshot (its configuration comes from it;\n"
 	       "  --mem-file MEM        no VM options with it) and its memory file; it runs\n"
 	       "                        at once (--resume, the default for 'run')\n"
+	       "  --mem-uffd SOCK       instead of --mem-file: the page-fault handler listening\n"
+	       "                        on SOCK fills guest RAM on demand (Firecracker's Uffd\n"
+	       "                        backend, docs/api.md)\n"
 	       "  --incoming ADDR       wait on ADDR (tcp:IP:PORT, tcp:[IPv6]:PORT or\n"
 	       "                        unix:PATH) for one VM migrated by another vmon's\n"
 	       "                        PUT /migration/send, and run it (no VM options)\n"
@@ -211,6 +214,7 @@ enum {
 	OPT_NO_SECCOMP,
 	OPT_API_SOCK_MODE,
 	OPT_TRANSPORT,
+	OPT_MEM_UFFD,
 	OPT_ID,
 	OPT_START_TIME_US,
 	OPT_START_TIME_CPU_US,
@@ -240,6 +244,7 @@ static const struct option long_opts[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "mem-file", required_argument, NULL, OPT_MEM_FILE },
+	{ "mem-uffd", required_argument, NULL, OPT_MEM_UFFD },
 	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "net-override", required_argument, NULL, OPT_NET_OVERRIDE },
 	{ "resume", no_argument, NULL, OPT_RESUME },
@@ -260,6 +265,8 @@ void cli_free(struct cli *cli)
 	free(cli->config_file);
 	free(cli->restore);
 	free(cli->mem_file);
+	free(cli->mem_uffd);
+	cli->mem_uffd = NULL;
 	free(cli->incoming);
 	free(cli->merge_base);
 	free(cli->merge_diff);
@@ -666,6 +673,9 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 		case OPT_MEM_FILE:
 			ret = set_str(&cli->mem_file, optarg);
 			break;
+		case OPT_MEM_UFFD:
+			ret = set_str(&cli->mem_uffd, optarg);
+			break;
 		case OPT_INCOMING:
 			ret = vm_migrate_addr_check(optarg, err, err_len);
 			if (ret)
@@ -731,17 +741,20 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 		snprintf(err, err_len, "'vmon info' takes no options");
 		return -EINVAL;
 	}
-	if ((cli->restore || cli->mem_file) && cli->command != CLI_RUN) {
-		snprintf(err, err_len, "--restore and --mem-file go with 'run'");
+	if ((cli->restore || cli->mem_file || cli->mem_uffd) && cli->command != CLI_RUN) {
+		snprintf(err, err_len, "--restore, --mem-file and --mem-uffd go with 'run'");
 		return -EINVAL;
 	}
-	if (cli->restore && !cli->mem_file) {
-		snprintf(err, err_len,
-			 "--restore needs --mem-file MEM (the snapshot's memory file)");
+	if (cli->restore && !cli->mem_file == !cli->mem_uffd) {
+		snprintf(
+			err, err_len,
+			"--restore needs --mem-file MEM (the snapshot's memory file) or --mem-uffd "
+			"SOCK (a page-fault handler serving it), one of them");
 		return -EINVAL;
 	}
-	if (cli->mem_file && !cli->restore) {
-		snprintf(err, err_len, "--mem-file goes with --restore STATE");
+	if ((cli->mem_file || cli->mem_uffd) && !cli->restore) {
+		snprintf(err, err_len, "--%s goes with --restore STATE",
+			 cli->mem_file ? "mem-file" : "mem-uffd");
 		return -EINVAL;
 	}
 	if (cli->incoming && (cli->command != CLI_RUN || run_only || cli->restore)) {

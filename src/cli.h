@@ -47,6 +47,7 @@ struct cli {
 	bool no_api; /* --no-api */
 	char *restore; /* run --restore STATE: the VM of a snapshot */
 	char *mem_file; /* --mem-file MEM: its memory file */
+	char *mem_uffd; /* --mem-uffd SOCK: or a Uffd page-fault handler serving it */
 	char *incoming; /* run --incoming ADDR: a live migration's destination */
 	struct {
 		char *id, *tap;

@@ -325,6 +325,7 @@ static int run_restore(const struct cli *cli)
 	struct vm_net_override ov[VM_MAX_NETS];
 	struct vm_restore_opts o = { .state_path = cli->restore,
 				     .mem_path = cli->mem_file,
+				     .uffd_path = cli->mem_uffd,
 				     .resume = true,
 				     .net_overrides = ov,
 				     .nr_net_overrides = cli_overrides(cli, ov) };

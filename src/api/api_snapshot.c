@@ -121,12 +121,10 @@ int api_snapshot_load(struct api *api, struct json_object *obj, char *err, size_
 		r = api_json_enum("backend_type", b[1].s, backend_type_names, err, err_len);
 		if (r < 0)
 			return r;
-		if (r == 1) {
-			snprintf(err, err_len, API_NOT_SUPPORTED_FMT,
-				 "Serving snapshot memory through userfaultfd (backend_type Uffd)");
-			return -EOPNOTSUPP;
-		}
-		o.mem_path = b[0].s;
+		if (r == 1) /* a page-fault handler listens at backend_path */
+			o.uffd_path = b[0].s;
+		else
+			o.mem_path = b[0].s;
 	} else {
 		o.mem_path = v[2].s;
 	}

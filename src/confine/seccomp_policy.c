@@ -24,6 +24,7 @@
 #include <linux/vhost.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -69,6 +70,8 @@ static const int control_calls[] = {
 	__NR_getgid, __NR_getegid, __NR_membarrier,
 	/* the vCPU and I/O threads it starts confine themselves */
 	__NR_seccomp,
+	/* a snapshot restored with the Uffd memory backend (snapshot/memuffd.c) */
+	__NR_userfaultfd,
 };
 
 /* A vCPU thread: KVM_RUN and the device models' register handlers. */
@@ -111,6 +114,8 @@ static const unsigned long control_ioctls[] = {
 	VHOST_SET_VRING_KICK, VHOST_SET_VRING_CALL, VHOST_NET_SET_BACKEND,
 	/* images and the console terminal */
 	BLKGETSIZE64, TCGETS, TCSETS, TCSETSW, TCSETSF, FIONBIO, FIONREAD,
+	/* the Uffd memory backend: the userfaultfd's set-up, /dev/userfaultfd's */
+	UFFDIO_API, UFFDIO_REGISTER, USERFAULTFD_IOC_NEW,
 };
 
 /*

@@ -25,6 +25,8 @@ struct gmem_region {
 	int fd; /* the file the region is mapped from (gmem_add_file), or -1 */
 	uint64_t file_offset; /* where in @fd the region starts */
 	uint64_t *dirty; /* gmem_track_writes() bitmap, one bit per page, or NULL */
+	bool lazy; /* filled on first touch by a userfaultfd handler (memuffd.h): any page may
+		    * hold data, whatever this process's page tables say */
 };
 
 struct gmem {

@@ -238,6 +238,10 @@ bool memfile_page_is_zero(const void *page)
 
 void memfile_pages_with_data(int pm_fd, const struct gmem_region *r, uint64_t *map)
 {
+	if (r->lazy) { /* pages not yet faulted in are still the handler's: every page */
+		pages_resident(-1, r, map);
+		return;
+	}
 	pages_resident(pm_fd, r, map);
 	if (r->fd >= 0)
 		pages_in_file(r, map);

@@ -10,6 +10,7 @@
 
 #include "confine/seccomp.h"
 #include "snapshot/memfile.h"
+#include "snapshot/memuffd.h"
 #include "snapshot/snapfile.h"
 #include "util/compiler.h"
 #include "util/log.h"
@@ -152,6 +153,11 @@ static int vm_map_snapshot_memory(struct vm *vm, const struct vm_mem_source *src
 		if (regions[i].gpa != src->hdr->ram[i].gpa ||
 		    regions[i].len_bytes != src->hdr->ram[i].len_bytes)
 			goto mismatch;
+	if (src->uffd_path) { /* empty RAM, each page filled by the handler at first touch */
+		int ret = vm_alloc_memory(vm, err, err_len);
+
+		return ret ? ret : memuffd_attach(&vm->gmem, src->uffd_path, err, err_len);
+	}
 	if (!src->mem_path)
 		return vm_alloc_memory(vm, err, err_len);
 	return memfile_map(src->mem_path, &vm->gmem, src->hdr, err, err_len);

@@ -70,6 +70,7 @@ struct snapfile_header;
 struct vm_mem_source {
 	const struct snapfile_header *hdr;
 	const char *mem_path;
+	const char *uffd_path; /* instead of @mem_path: a Uffd handler fills RAM (memuffd.h) */
 	bool defer_disk_locks;
 };
 

@@ -840,7 +840,9 @@ int vm_restore(struct vm **out, const struct vm_restore_opts *o, struct evloop *
 		ret = restore_decode(rs, o, err, err_len);
 	if (ret)
 		goto out;
-	src = (struct vm_mem_source){ .hdr = &rs->file.hdr, .mem_path = o->mem_path };
+	src = (struct vm_mem_source){ .hdr = &rs->file.hdr,
+				      .mem_path = o->mem_path,
+				      .uffd_path = o->uffd_path };
 	rs->cfg.firecracker_names = o->firecracker_names;
 	ret = vm_create_from(&vm, &rs->cfg, &src, el, user_error, err, err_len);
 	if (ret)

@@ -43,6 +43,7 @@ struct vm_net_override {
 struct vm_restore_opts {
 	const char *state_path;
 	const char *mem_path;
+	const char *uffd_path; /* instead of @mem_path: the socket of a Uffd page-fault handler */
 	bool resume; /* run at once; otherwise the VM is restored paused */
 	bool track_dirty; /* dirty-page tracking from the start (for Diff snapshots) */
 	bool clock_realtime; /* move the guest's clock to the host's wall clock */

@@ -13,7 +13,7 @@ struct fake_snap {
 	int creates, loads;
 	int load_ret;
 	enum vm_snapshot_type type;
-	char state_path[64], mem_path[64];
+	char state_path[64], mem_path[64], uffd_path[64];
 	struct vm_restore_opts o;
 	char override_id[16], override_tap[16];
 };
@@ -35,7 +35,8 @@ static int fake_snapshot_load(void *opaque, const struct vm_restore_opts *o, str
 	snap.loads++;
 	snap.o = *o;
 	snprintf(snap.state_path, sizeof(snap.state_path), "%s", o->state_path);
-	snprintf(snap.mem_path, sizeof(snap.mem_path), "%s", o->mem_path);
+	snprintf(snap.mem_path, sizeof(snap.mem_path), "%s", o->mem_path ? o->mem_path : "");
+	snprintf(snap.uffd_path, sizeof(snap.uffd_path), "%s", o->uffd_path ? o->uffd_path : "");
 	if (o->nr_net_overrides) {
 		snprintf(snap.override_id, sizeof(snap.override_id), "%s", o->net_overrides[0].id);
 		snprintf(snap.override_tap, sizeof(snap.override_tap), "%s",
@@ -89,6 +90,20 @@ TEST(api_snapshot_load_takes_firecrackers_body)
 	api_destroy(&a);
 }
 
+TEST(api_snapshot_load_uffd_names_the_handlers_socket)
+{
+	struct api a;
+
+	fresh_snap(&a);
+	EXPECT(&a, "PUT", "/snapshot/load",
+	       "{\"snapshot_path\": \"/s\", \"mem_backend\": {\"backend_type\": \"Uffd\", "
+	       "\"backend_path\": \"/uffd.sock\"}, \"resume_vm\": true}",
+	       204, "");
+	CHECK_EQ(snap.loads, 1);
+	CHECK(!strcmp(snap.uffd_path, "/uffd.sock") && !snap.mem_path[0]);
+	api_destroy(&a);
+}
+
 TEST(api_snapshot_load_takes_the_go_sdks_older_fields)
 {
 	struct api a;
@@ -112,11 +127,6 @@ TEST(api_snapshot_load_refuses_bad_bodies_and_changes_nothing)
 			"neither."),
 		REFUSAL("PUT", "/snapshot/load", LOAD_BODY(", \"mem_file_path\": \"/m\""),
 			"Load snapshot error: give either mem_backend or mem_file_path, not both."),
-		REFUSAL("PUT", "/snapshot/load",
-			"{\"snapshot_path\": \"/s\", \"mem_backend\": {\"backend_type\": \"Uffd\", "
-			"\"backend_path\": \"/uffd.sock\"}}",
-			"Serving snapshot memory through userfaultfd (backend_type Uffd) is not "
-			"supported by vmon yet."),
 		REFUSAL("PUT", "/snapshot/load",
 			"{\"snapshot_path\": \"/s\", \"mem_backend\": {\"backend_type\": \"Disk\", "
 			"\"backend_path\": \"/m\"}}",
@@ -210,6 +220,7 @@ TEST(api_snapshot_create_needs_a_paused_microvm)
 HARNESS_MAIN(
 	HARNESS_T(api_snapshot_load_takes_firecrackers_body)
 	HARNESS_T(api_snapshot_load_takes_the_go_sdks_older_fields)
+	HARNESS_T(api_snapshot_load_uffd_names_the_handlers_socket)
 	HARNESS_T(api_snapshot_load_refuses_bad_bodies_and_changes_nothing)
 	HARNESS_T(api_snapshot_load_refused_after_boot_source)
 	HARNESS_T(api_snapshot_failed_load_leaves_the_process_ready)
