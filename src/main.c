@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -835,6 +836,22 @@ static int run_api(const struct cli *cli)
 		snprintf(api.id, sizeof(api.id), "%s", cli->id);
 	if (cli->firecracker)
 		api.version = CLI_FIRECRACKER_VERSION;
+	if (cli->jailer.given) { /* as Firecracker: the time from the jailer's start to here */
+		struct timespec mono, cpu;
+		unsigned long long mono_us, cpu_us;
+
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+		mono_us = (unsigned long long)mono.tv_sec * 1000000 +
+			  (unsigned long long)mono.tv_nsec / 1000;
+		cpu_us = (unsigned long long)cpu.tv_sec * 1000000 +
+			 (unsigned long long)cpu.tv_nsec / 1000;
+		if (cli->jailer.start_us && mono_us > cli->jailer.start_us)
+			api.startup_us = mono_us - cli->jailer.start_us;
+		if (cli->jailer.start_cpu_us && cpu_us > cli->jailer.start_cpu_us)
+			api.startup_cpu_us =
+				cpu_us - cli->jailer.start_cpu_us + cli->jailer.parent_cpu_us;
+	}
 	r.firecracker_names = cli->firecracker;
 	arrival.api = &api;
 	r.on_arrival = api_arrival;

@@ -115,6 +115,12 @@ struct api {
 	struct api_logger logger;
 	struct api_metrics metrics;
 	uint64_t requests, request_fails; /* counted by api_handle */
+	/*
+	 * Firecracker's api_server.process_startup_time_us and _cpu_us: from a
+	 * jailer's --start-time-us (--start-time-cpu-us, plus --parent-cpu-time-us)
+	 * to the API serving; 0 when vmon was not given them
+	 */
+	uint64_t startup_us, startup_cpu_us;
 
 	/* false (tests, fuzzing): paths are recorded but never opened/checked. */
 	bool host_files;

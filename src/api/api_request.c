@@ -174,6 +174,10 @@ int api_flush_metrics(struct api *api)
 			       json_object_new_int64((int64_t)api->request_fails));
 	json_object_object_add(srv, "metrics_lines_dropped",
 			       json_object_new_int64((int64_t)api->metrics.lines_dropped));
+	json_object_object_add(srv, "process_startup_time_us",
+			       json_object_new_int64((int64_t)api->startup_us));
+	json_object_object_add(srv, "process_startup_time_cpu_us",
+			       json_object_new_int64((int64_t)api->startup_cpu_us));
 	json_object_object_add(o, "api_server", srv);
 	json_object_object_add(o, "vm", stats_object(api));
 	line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |

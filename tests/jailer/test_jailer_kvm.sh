@@ -50,7 +50,7 @@ echo "TAP version 13"
 [ "$(id -u)" = 0 ] || skip_all "needs root (a jail is made with mknod, pivot_root, setuid)"
 command -v curl >/dev/null || skip_all "curl is not installed"
 [ -x "$JAILER" ] && [ -x "$VMON" ] && [ -r "$GUEST" ] || skip_all "no jailer, vmon or ticker guest at $JAILER $VMON $GUEST"
-echo "1..26"
+echo "1..27"
 base=$tmp/base
 mkdir -p "$base"
 name=$(basename "$VMON")
@@ -136,6 +136,13 @@ api() { # METHOD PATH [BODY] -> "STATUS BODY"
 }
 r=$(api GET /)
 check jailer_kvm_api_reports_the_id '[[ "$r" == 200*"\"id\":\"$id\""* ]]' "GET /: $r"
+# Firecracker's startup metrics: from the jailer's start to the API serving
+rm=$(api PUT /metrics '{"metrics_path": "/metrics.json"}')
+rf=$(api PUT /actions '{"action_type": "FlushMetrics"}')
+su=$(grep -o '"process_startup_time_us":[0-9]*' "$root/metrics.json" 2>/dev/null | head -n 1 | cut -d: -f2)
+sc=$(grep -o '"process_startup_time_cpu_us":[0-9]*' "$root/metrics.json" 2>/dev/null | head -n 1 | cut -d: -f2)
+check jailer_kvm_startup_time_metrics '[ "$rm $rf" = "204  204 " ] && [ "${su:-0}" -gt 0 ] && [ "$su" -lt 60000000 ] && [ "${sc:-0}" -gt 0 ]' \
+	"metrics: $rm, flush: $rf; process_startup_time_us ${su:-none}, _cpu_us ${sc:-none}"
 r1=$(api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}')
 r2=$(api PUT /boot-source '{"kernel_image_path": "/ticker.elf", "boot_args": "ticks=100000"}')
 r3=$(api PUT /actions '{"action_type": "InstanceStart"}')
