@@ -102,7 +102,7 @@ struct runner {
 	struct incoming *incoming; /* an awaited incoming migration (set once, before it runs) */
 	/* told when an incoming migration's VM arrives (the API's state): any thread, no lock held
 	 */
-	void (*on_arrival)(void *opaque, struct vm_config *cfg);
+	void (*on_arrival)(void *opaque, struct vm_config *cfg, bool paused);
 	void *arrival_opaque;
 	bool stats;
 	bool firecracker_names; /* vCPU threads "fc_vcpu N" (the compatibility mode) */
@@ -376,8 +376,8 @@ static void incoming_free(struct incoming *ic)
 }
 
 /* The VM is loaded, its disks locked: it becomes the process's VM, with the console. */
-static int incoming_ready(void *opaque, struct vm *vm, struct vm_config *cfg, char *err,
-			  size_t err_len)
+static int incoming_ready(void *opaque, struct vm *vm, struct vm_config *cfg, bool paused,
+			  char *err, size_t err_len)
 {
 	struct incoming *ic = opaque;
 	struct runner *r = ic->r;
@@ -386,7 +386,10 @@ static int incoming_ready(void *opaque, struct vm *vm, struct vm_config *cfg, ch
 	r->vm = vm;
 	pthread_mutex_unlock(&r->lock);
 	if (r->on_arrival)
-		r->on_arrival(r->arrival_opaque, cfg);
+		r->on_arrival(r->arrival_opaque, cfg, paused);
+	else if (paused)
+		log_warn("the migrated guest arrived paused and stays so: this vmon has no API to "
+			 "resume it (receive it with PUT /migration/receive instead)");
 	return vm_console_start(vm, err, err_len);
 }
 
@@ -803,12 +806,12 @@ struct arrival {
 	struct api *api;
 };
 
-static void api_arrival(void *opaque, struct vm_config *cfg)
+static void api_arrival(void *opaque, struct vm_config *cfg, bool paused)
 {
 	struct arrival *a = opaque;
 
 	api_server_lock(a->srv);
-	api_migration_arrived(a->api, cfg);
+	api_migration_arrived(a->api, cfg, paused);
 	api_server_unlock(a->srv);
 }
 

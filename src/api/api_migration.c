@@ -54,8 +54,9 @@ int api_migration_send(struct api *api, struct json_object *obj, char *err, size
 	    (force = api_json_enum("on_timeout", v[4].s, on_timeout_names, err, err_len)) < 0)
 		return force;
 	p.force_on_timeout = force == 1;
-	if (api->state != API_RUNNING) {
-		snprintf(err, err_len, "Migration error: only a running microVM can be migrated.");
+	if (api->state != API_RUNNING && api->state != API_PAUSED) {
+		snprintf(err, err_len,
+			 "Migration error: only a running or paused microVM can be migrated.");
 		return -EINVAL;
 	}
 	if (!api->ops || !api->ops->migrate_send) {
@@ -108,13 +109,13 @@ int api_migration_receive(struct api *api, struct json_object *obj, char *err, s
 	return 0;
 }
 
-void api_migration_arrived(struct api *api, struct vm_config *cfg)
+void api_migration_arrived(struct api *api, struct vm_config *cfg, bool paused)
 {
 	vm_config_free(&api->cfg);
 	api->cfg = *cfg;
 	vm_config_init(cfg);
 	api->incoming = false;
-	api->state = API_RUNNING;
+	api->state = paused ? API_PAUSED : API_RUNNING;
 }
 
 struct json_object *api_migration_status(struct api *api, char *err, size_t err_len)

@@ -7,6 +7,7 @@
 #ifndef VMON_API_API_MIGRATION_H
 #define VMON_API_API_MIGRATION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct api;
@@ -29,10 +30,11 @@ int api_migration_send(struct api *api, struct json_object *obj, char *err, size
  */
 int api_migration_receive(struct api *api, struct json_object *obj, char *err, size_t err_len);
 
-/* api_migration_arrived - its VM runs: the instance is Running, with configuration *@cfg (taken).
+/* api_migration_arrived - its VM is here: the instance is Running (Paused when @paused, as at its
+ * source), with configuration *@cfg (taken).
  */
 struct vm_config;
-void api_migration_arrived(struct api *api, struct vm_config *cfg);
+void api_migration_arrived(struct api *api, struct vm_config *cfg, bool paused);
 
 /* api_migration_status - GET /migration's object, or NULL (with @err) when none was started. */
 struct json_object *api_migration_status(struct api *api, char *err, size_t err_len);

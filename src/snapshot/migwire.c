@@ -65,6 +65,16 @@ void migwire_put_zeros(uint8_t out[MIGWIRE_ZEROS_LEN], uint32_t region, uint64_t
 	put64(out + 12, count);
 }
 
+void migwire_put_go(uint8_t out[MIGWIRE_GO_LEN], uint32_t flags)
+{
+	put32(out, flags);
+}
+
+uint32_t migwire_go_flags(const struct migwire_msg *m)
+{
+	return m->len == MIGWIRE_GO_LEN ? get32(m->payload) : 0;
+}
+
 void migwire_put_hello(uint8_t out[MIGWIRE_HELLO_HEAD])
 {
 	memcpy(out, MIGWIRE_HELLO_MAGIC, 8);
@@ -103,9 +113,11 @@ int migwire_check_header(const uint8_t hdr[MIGWIRE_FRAME_HEADER], uint32_t *type
 		lo = 1;
 		hi = MIGWIRE_MAX_STATE;
 		break;
+	case MIGWIRE_GO:
+		lo = hi = MIGWIRE_GO_LEN;
+		break;
 	case MIGWIRE_ACCEPT:
 	case MIGWIRE_READY:
-	case MIGWIRE_GO:
 	case MIGWIRE_DONE:
 	case MIGWIRE_SYNC:
 		break;

@@ -21,7 +21,7 @@
  *                                                      taken everything before it
  *   STATE    a whole state file, as a snapshot's       source, once the VM is paused
  *   READY    -                                         destination: loaded, paused
- *   GO       -                                         source: the guest is yours
+ *   GO       flags u32 (MIGWIRE_GO_PAUSED)                source: the guest is yours
  *   DONE     -                                         destination: the guest runs here
  *   ERROR    a reason, 1..MIGWIRE_MAX_REASON bytes     either side: the migration ends
  *
@@ -39,7 +39,9 @@
 
 #include "mem/gmem.h"
 
-#define MIGWIRE_PROTOCOL 2 /* 2: SYNC */
+#define MIGWIRE_PROTOCOL 3 /* 2: SYNC; 3: GO's flags */
+#define MIGWIRE_GO_LEN 4u /* flags u32 */
+#define MIGWIRE_GO_PAUSED 1u /* the user had paused the guest: it arrives paused */
 #define MIGWIRE_HELLO_MAGIC "VMONMIGR" /* 8 bytes, no NUL */
 #define MIGWIRE_FRAME_HEADER 8 /* type, length */
 #define MIGWIRE_FRAME_TRAILER 4 /* CRC */
@@ -115,6 +117,13 @@ void migwire_put_pages(uint8_t out[MIGWIRE_PAGES_HEADER], uint32_t region, uint6
 void migwire_put_zeros(uint8_t out[MIGWIRE_ZEROS_LEN], uint32_t region, uint64_t first,
 		       uint64_t count);
 void migwire_put_hello(uint8_t out[MIGWIRE_HELLO_HEAD]);
+void migwire_put_go(uint8_t out[MIGWIRE_GO_LEN], uint32_t flags);
+
+/*
+ * migwire_go_flags - GO @m's flags (its length checked by migwire_check_header);
+ * bits this vmon does not know are ignored by the caller.
+ */
+uint32_t migwire_go_flags(const struct migwire_msg *m);
 
 /* migwire_decode_pages - decode PAGES or ZEROS @m. 0 or -EINVAL with @err. */
 int migwire_decode_pages(const struct migwire_msg *m, struct migwire_pages *p, char *err,

@@ -495,11 +495,11 @@ static int set_tracking(struct vm_migration *m, bool on, bool was_paused)
 {
 	struct track_job j = { .vm = m->vm, .on = on };
 
-	if (!was_paused && vm_pause(m->vm))
+	if (!was_paused && runctl_hold(&m->vm->rc, -1))
 		return -EINVAL;
 	evloop_call(m->vm->el, track_on_loop, &j);
 	if (!was_paused)
-		vm_resume(m->vm);
+		runctl_release(&m->vm->rc);
 	return j.ret;
 }
 
@@ -513,11 +513,23 @@ static void undo(struct vm_migration *m, bool paused)
 	} else if (vm->dirty_tracking) {
 		set_tracking(m, false, paused);
 	}
-	if (paused && !vm_resume(vm)) {
+	if (paused) {
+		runctl_release(&vm->rc); /* the guest runs again, unless its user had paused it */
 		pthread_mutex_lock(&m->lock);
-		m->source_resumed = true;
+		m->source_resumed = runctl_state(&vm->rc) == RUNCTL_RUNNING;
 		pthread_mutex_unlock(&m->lock);
 	}
+}
+
+/*
+ * After GO, when the destination may be running the guest: the migration's hold
+ * becomes the user's pause, so that the VM stays paused here but its user can
+ * resume it (PATCH /vm) once sure that the destination does not run it.
+ */
+static void stay_paused(struct vm *vm)
+{
+	runctl_pause(&vm->rc);
+	runctl_release(&vm->rc);
 }
 
 struct stop_job {
@@ -678,6 +690,7 @@ static void *send_thread(void *opaque)
 	struct stop_job job;
 	char err[512] = "";
 	uint64_t t_paused, t_copied, t_ready;
+	uint8_t go[MIGWIRE_GO_LEN];
 	int ret;
 
 	state_writer_init(&state);
@@ -691,7 +704,7 @@ static void *send_thread(void *opaque)
 	/* stop and copy */
 	set_state(m, MIG_STOP_AND_COPY);
 	m->t_pause = now_us();
-	ret = vm_pause(m->vm);
+	ret = runctl_hold(&m->vm->rc, -1);
 	if (ret) {
 		snprintf(err, sizeof(err), "the VM ended during the migration");
 		send_error(m->fd, err);
@@ -727,7 +740,9 @@ static void *send_thread(void *opaque)
 	t_ready = now_us();
 	set_state(m, MIG_HANDOVER);
 	vm_pci_unlock_disks(m->vm);
-	ret = send_counted(m, MIGWIRE_GO, NULL, 0, NULL, 0, false, err, sizeof(err));
+	/* a guest its user had paused arrives paused (the hold keeps the vCPUs parked here) */
+	migwire_put_go(go, runctl_state(&m->vm->rc) == RUNCTL_PAUSED ? MIGWIRE_GO_PAUSED : 0);
+	ret = send_counted(m, MIGWIRE_GO, go, sizeof(go), NULL, 0, false, err, sizeof(err));
 	if (!ret)
 		ret = recv_msg(m->fd, &m->rb, &msg, REPLY_TIMEOUT_MS, err, sizeof(err));
 	if (ret == -ECONNABORTED) {
@@ -740,6 +755,7 @@ static void *send_thread(void *opaque)
 				 "; and the disks cannot be locked again here (%s): the VM stays "
 				 "paused",
 				 lock_err);
+			stay_paused(m->vm);
 			fail(m, ret, err);
 			goto out;
 		}
@@ -757,6 +773,7 @@ static void *send_thread(void *opaque)
 		snprintf(err + strlen(err), sizeof(err) - strlen(err),
 			 " (after GO: the destination may be running the guest, so the VM stays "
 			 "paused here; resume it only if it does not)");
+		stay_paused(m->vm);
 		fail(m, ret, err);
 		goto out;
 	}
@@ -826,7 +843,7 @@ static int prepare(struct vm_migration *m, char *err, size_t err_len)
 	struct hv_vcpu_state cs;
 	int ret;
 
-	if (vm_pause(vm)) {
+	if (runctl_hold(&vm->rc, -1)) {
 		snprintf(err, err_len, "the microVM is not running");
 		return -EINVAL;
 	}
@@ -844,7 +861,7 @@ static int prepare(struct vm_migration *m, char *err, size_t err_len)
 			snprintf(err, err_len, "cannot start dirty-page tracking: %s",
 				 strerror(-ret));
 	}
-	vm_resume(vm);
+	runctl_release(&vm->rc);
 	return ret;
 }
 
@@ -882,8 +899,8 @@ int vm_migration_start(struct vm_migration **out, struct vm *vm, const struct vm
 	struct vm_migration *m;
 	int ret;
 
-	if (runctl_state(&vm->rc) != RUNCTL_RUNNING) {
-		snprintf(err, err_len, "only a running microVM can be migrated");
+	if (runctl_state(&vm->rc) != RUNCTL_RUNNING && runctl_state(&vm->rc) != RUNCTL_PAUSED) {
+		snprintf(err, err_len, "only a running or paused microVM can be migrated");
 		return -EPERM;
 	}
 	for (unsigned i = 0; i < vm->cfg.nr_nets; i++) {
@@ -1213,7 +1230,7 @@ static int lock_disks(struct vm *vm, char *err, size_t err_len)
 
 int vm_incoming_receive(struct vm_incoming *in, struct evloop *el, const struct vm_restore_opts *o,
 			int (*on_ready)(void *opaque, struct vm *vm, struct vm_config *cfg,
-					char *err, size_t err_len),
+					bool paused, char *err, size_t err_len),
 			void *opaque, char *err, size_t err_len)
 {
 	struct snapfile_header *hdr = calloc(1, sizeof(*hdr));
@@ -1298,14 +1315,20 @@ int vm_incoming_receive(struct vm_incoming *in, struct evloop *el, const struct 
 			if (ret)
 				break;
 		} else { /* GO */
+			bool paused = migwire_go_flags(&msg) & MIGWIRE_GO_PAUSED;
+
 			test_die("go");
 			t_go = now_us();
 			ret = lock_disks(vm, err, err_len);
 			if (!ret) {
-				ret = on_ready(opaque, vm, &cfg, err, err_len);
+				ret = on_ready(opaque, vm, &cfg, paused, err, err_len);
 				owned = true;
 			}
-			if (!ret)
+			if (!ret && paused)
+				log_info("migration: the guest arrived paused, as its user had "
+					 "paused "
+					 "it at the source");
+			else if (!ret)
 				ret = vm_resume(vm);
 			if (ret) {
 				if (!err[0])

@@ -86,16 +86,17 @@ int vm_incoming_listen(struct vm_incoming **out, const char *addr, char *err, si
 /*
  * vm_incoming_receive - accept one source and build its VM on @el (which
  * must be running on another thread): the machine, its RAM, its state. With
- * the VM loaded, paused and its disks locked, @on_ready(@opaque, vm, cfg) takes it
+ * the VM loaded, paused and its disks locked, @on_ready(@opaque, vm, cfg, paused) takes it
  * (and may take its configuration *cfg, leaving it vm_config_init()ed)
  * (starts the console, makes it the process's VM: it owns it from then on,
- * also when this call fails after it); then the guest runs and the source is
- * told. 0 once the guest runs here; -ECANCELED after vm_incoming_cancel; or
- * -errno with one line in @err (the source is told why, and runs on).
+ * also when this call fails after it); then the guest runs (@paused: it stays
+ * paused, as its user had paused it at the source) and the source is told. 0 once the guest runs
+ * here; -ECANCELED after vm_incoming_cancel; or -errno with one line in @err (the source is told
+ * why, and runs on).
  */
 int vm_incoming_receive(struct vm_incoming *in, struct evloop *el, const struct vm_restore_opts *o,
 			int (*on_ready)(void *opaque, struct vm *vm, struct vm_config *cfg,
-					char *err, size_t err_len),
+					bool paused, char *err, size_t err_len),
 			void *opaque, char *err, size_t err_len);
 
 /* vm_incoming_json - GET /migration's body on a destination: state, pages, error. malloc'd or NULL.

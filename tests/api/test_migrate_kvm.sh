@@ -42,7 +42,7 @@ command -v curl >/dev/null || skip_all "curl is not installed"
 [ -x "$VMON" ] || skip_all "no vmon binary at $VMON"
 [ -r "$GUEST" ] || skip_all "no ticker guest at $GUEST"
 ip link set lo up 2>/dev/null # a fresh network namespace (the sandbox's L1) has loopback down
-echo "1..21"
+echo "1..23"
 
 api() { # NAME METHOD PATH [BODY] -> prints "STATUS BODY"
 	local body=${4:-}
@@ -170,6 +170,29 @@ check migrate_a_migrated_guest_moves_again '[[ "$r" == "204 " ]] && goes_on_from
 	"send: $r; last tick at the second vmon $t; first at the third $(first_tick q)"
 kill -9 "$pid_q" 2>/dev/null
 wait "$pid_q" 2>/dev/null
+
+# --- a guest its user paused moves paused, and runs when told at the destination ---
+source_vm u
+api u PATCH /vm '{"state": "Paused"}' >/dev/null
+sleep 0.2
+t=$(ticks u)
+rm -f "$tmp/w.sock"
+"$VMON" -v --api-sock "$tmp/w.sock" </dev/null >"$tmp/w.out" 2>"$tmp/w.err" &
+pids+=($!)
+pid_w=$!
+wait_for "[ -S $tmp/w.sock ]" 10
+api w PUT /migration/receive "{\"listen\": \"unix:$tmp/mig11.sock\"}" >/dev/null
+r=$(api u PUT /migration/send "{\"destination\": \"unix:$tmp/mig11.sock\"}")
+wait_for "exited $pid_u" 60
+g=$(api w GET /)
+sleep 1
+check migrate_paused_guest_arrives_paused \
+	'[[ "$r" == "204 " ]] && exited $pid_u && [[ "$g" == *Paused* ]] && [ "$(ticks w)" = 0 ]' \
+	"send: $r; destination GET /: $g; ticks there while paused: $(ticks w)"
+r=$(api w PATCH /vm '{"state": "Resumed"}')
+check migrate_paused_guest_runs_when_resumed_at_the_destination '[[ "$r" == "204 " ]] && goes_on_from w $t' \
+	"resume: $r; source's last tick $t; destination's first $(first_tick w)"
+kill -9 "$pid_w" 2>/dev/null
 
 # --- refusals and failures: the source's guest runs on ---
 # (a guest that dirties memory every millisecond: the ticker alone may dirty no page in a short round, and a

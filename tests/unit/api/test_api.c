@@ -908,7 +908,7 @@ TEST(api_migration_send_takes_a_running_vm_and_checks_its_fields)
 
 	fresh(&a);
 	REFUSED(&a, "PUT", "/migration/send", "{\"destination\":\"tcp:10.0.0.2:4444\"}",
-		"Migration error: only a running microVM can be migrated.");
+		"Migration error: only a running or paused microVM can be migrated.");
 	REFUSED(&a, "GET", "/migration", NULL, "No migration was started.");
 	EXPECT(&a, "PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", 204, NULL);
 	REFUSED(&a, "PUT", "/migration/send", "{}", JF "missing field `destination`.");
@@ -964,10 +964,22 @@ TEST(api_migration_receive_waits_with_nothing_configured)
 		"A migration is awaited: the microVM comes from its source.");
 	vm_config_init(&cfg);
 	cfg.cpus = 3;
-	api_migration_arrived(&a, &cfg);
+	api_migration_arrived(&a, &cfg, false);
 	CHECK_EQ(a.state, API_RUNNING);
 	CHECK_EQ(a.cfg.cpus, 3);
 	REFUSED(&a, "PUT", "/boot-source", "{\"kernel_image_path\":\"/k\"}", POST_BOOT);
+	api_destroy(&a);
+}
+
+TEST(api_migration_arrived_paused_stays_paused)
+{
+	struct api a;
+	struct vm_config cfg;
+
+	fresh(&a);
+	vm_config_init(&cfg);
+	api_migration_arrived(&a, &cfg, true); /* its user had paused it at the source */
+	CHECK_EQ(a.state, API_PAUSED);
 	api_destroy(&a);
 }
 
@@ -998,5 +1010,6 @@ HARNESS_MAIN(
 	HARNESS_T(api_no_vm_ops_refuses_actions)
 	HARNESS_T(api_migration_send_takes_a_running_vm_and_checks_its_fields)
 	HARNESS_T(api_migration_receive_waits_with_nothing_configured)
+	HARNESS_T(api_migration_arrived_paused_stays_paused)
 )
 // clang-format on

@@ -185,7 +185,7 @@ TEST(api_client_request_speaks_to_the_server_and_names_each_failure)
 	CHECK_EQ(api_client_request(sock, "PUT", "/migration/send", "{\"destination\":\"unix:/m\"}",
 				    reply, sizeof(reply), 5000, err, sizeof(err)),
 		 400);
-	CHECK(strstr(reply, "only a running microVM can be migrated") != NULL);
+	CHECK(strstr(reply, "only a running or paused microVM can be migrated") != NULL);
 	/* a reply longer than the room is cut, NUL-terminated */
 	CHECK_EQ(api_client_request(sock, "GET", "/", NULL, reply, 8, 5000, err, sizeof(err)), 200);
 	CHECK_EQ(strlen(reply), 7);

@@ -78,6 +78,7 @@ TEST(migwire_every_message_goes_through_a_socket_and_back)
 			     : t == MIGWIRE_ZEROS ? MIGWIRE_ZEROS_LEN
 			     : t == MIGWIRE_STATE ? 100
 			     : t == MIGWIRE_ERROR ? 5
+			     : t == MIGWIRE_GO	  ? MIGWIRE_GO_LEN
 						  : 0;
 		struct migwire_msg m;
 
@@ -133,7 +134,9 @@ TEST(migwire_check_header_refuses_unknown_types_and_wrong_lengths)
 	} bad[] = {
 		{ 0, 0 },
 		{ 99, 4 },
+		{ MIGWIRE_GO, 0 }, /* protocol 2's empty GO */
 		{ MIGWIRE_GO, 1 },
+		{ MIGWIRE_GO, MIGWIRE_GO_LEN + 1 },
 		{ MIGWIRE_READY, 4 },
 		{ MIGWIRE_ZEROS, MIGWIRE_ZEROS_LEN - 1 },
 		{ MIGWIRE_PAGES, MIGWIRE_PAGES_HEADER },
@@ -386,7 +389,7 @@ TEST(migwire_writes_a_whole_stream_as_a_seed)
 	n += frame(stream + n, MIGWIRE_ZEROS, z, sizeof(z));
 	n += frame(stream + n, MIGWIRE_SYNC, NULL, 0);
 	n += frame(stream + n, MIGWIRE_STATE, "x", 1);
-	n += frame(stream + n, MIGWIRE_GO, NULL, 0);
+	n += frame(stream + n, MIGWIRE_GO, "\1\0\0\0", MIGWIRE_GO_LEN);
 	CHECK(n <= sizeof(stream));
 	write_seed("stream", stream, n);
 }
