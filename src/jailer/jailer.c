@@ -81,22 +81,18 @@ static int __attribute__((format(printf, 2, 3))) fail(struct jail *j, const char
 }
 
 /* close every fd above 2 that the jailer inherited */
-static int close_inherited(struct jail *j)
+static void close_inherited(void)
 {
-	if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
-		return 0;
-	/* kernels before 5.9: every possible fd */
-	{
-		struct rlimit rl;
-		long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-				   ? (long)rl.rlim_cur
-				   : 65536;
+	struct rlimit rl;
+	long max;
 
-		for (long fd = 3; fd < max; fd++)
-			close((int)fd);
-	}
-	(void)j;
-	return 0;
+	if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
+		return;
+	/* kernels before 5.9: every possible fd */
+	max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (long)rl.rlim_cur
+										 : 65536;
+	for (long fd = 3; fd < max; fd++)
+		close((int)fd);
 }
 
 static int check_paths(struct jail *j)
@@ -644,7 +640,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmon-jailer: %s\n", j.err);
 		return STATUS_USAGE;
 	}
-	close_inherited(&j);
+	close_inherited();
 	clearenv();
 	if (run(&j)) {
 		undo_run(&j.undo);
