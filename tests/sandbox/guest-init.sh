@@ -253,9 +253,11 @@ snapshot)
 	i=0
 	while :; do
 		i=$((i + 1))
+		# the kernel's copy first, while the tty has been idle for the sleep: written after the count, it
+		# could cut the count's line (the kernel writes its console directly, not through the tty)
+		[ $((i % 5)) = 0 ] && echo "<3>vmon-diag: snapshot count $i" >/dev/kmsg 2>/dev/null
 		echo "count $i"
 		if [ $((i % 5)) = 0 ]; then
-			echo "<3>vmon-diag: snapshot count $i" >/dev/kmsg 2>/dev/null
 			echo 3 >/proc/sys/vm/drop_caches
 			l="count=$i date=$(date +%s) md5=$(md5sum /mnt/snap.bin | cut -d' ' -f1)"
 			rm -f /tmp/ok

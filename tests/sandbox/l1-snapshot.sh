@@ -116,13 +116,17 @@ snap_nl_end() { [ ! -s "$1" ] || [ "$(tail -c 1 "$1" | wc -l)" = 1 ]; }
 snap_complete() { if snap_nl_end "$1"; then tr -d '\r' <"$1"; else tr -d '\r' <"$1" | sed '$d'; fi; }
 # snap_partial FILE: the console's unterminated last line (a line the pause cut), or nothing
 snap_partial() { snap_nl_end "$1" || tail -n 1 "$1" | tr -d '\r'; }
+# snap_counts: the "count N" lines of a console on stdin. The guest's KERN_ERR copy of every fifth count
+# ("[ T] vmon-diag: snapshot count N") goes out through the kernel's own console write, which can land
+# between a tty line's text and its line end ("count 30[ 15.2] vmon-diag: ..."): taken out first.
+snap_counts() { sed 's/\[ *[0-9]*\.[0-9]*\] vmon-diag: snapshot count [0-9]*$//' | grep '^count [0-9][0-9]*$'; }
 # snap_last N: the last complete "count N" line of vmon #N
-snap_last() { snap_complete "$SNAP_DIR/vmon$1.out" | grep '^count [0-9][0-9]*$' | tail -n 1 | cut -d' ' -f2; }
+snap_last() { snap_complete "$SNAP_DIR/vmon$1.out" | snap_counts | tail -n 1 | cut -d' ' -f2; }
 snap_count_ge() { c=$(snap_last "$1"); [ -n "$c" ] && [ "$c" -ge "$2" ]; }
 # snap_first_after OLD NEW: the first count vmon #NEW printed, the cut line of vmon #OLD put before its output
 snap_first_after() {
 	{ snap_partial "$SNAP_DIR/vmon$1.out"; tr -d '\r' <"$SNAP_DIR/vmon$2.out"; } |
-		grep '^count [0-9][0-9]*$' | head -n 1 | cut -d' ' -f2
+		snap_counts | head -n 1 | cut -d' ' -f2
 }
 # snap_line N MIN: the first "VMON-SNAP count=C date= md5=" line of vmon #N with C >= MIN; sets
 # snap_l1_date (L1's clock when it was seen), snap_g_count, snap_g_date, snap_g_md5
