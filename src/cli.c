@@ -43,6 +43,9 @@ const char *cli_usage(void)
 	       "                        virtio-net NIC on a TAP device (repeatable);\n"
 	       "                        vhost=on: packets moved in the kernel (/dev/vhost-net)\n"
 	       "  --rng                 virtio-rng device\n"
+	       "  --vsock cid=N,uds=PATH  virtio-vsock, Firecracker's hybrid vsock: host\n"
+	       "                        clients connect to PATH and write CONNECT <port>;\n"
+	       "                        the guest's connections to port P go to PATH_P\n"
 	       "  --console serial|virtio   guest console device (default serial)\n"
 	       "  --transport pci|mmio  how virtio devices reach the guest (default pci;\n"
 	       "                        mmio, as Firecracker, when the cmdline has pci=off)\n"
@@ -186,6 +189,52 @@ out:
 	return ret;
 }
 
+/* --vsock cid=N,uds=PATH */
+static int parse_vsock(struct vm_config *cfg, const char *arg, char *err, size_t err_len)
+{
+	char *copy = strdup(arg), *tok, *save = NULL, *end;
+	struct vm_vsock_config v = { 0 };
+	int ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok && !ret; tok = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(tok, "cid=", 4)) {
+			errno = 0;
+			v.cid = strtoull(tok + 4, &end, 10);
+			if (errno || end == tok + 4 || *end || v.cid < 3 || v.cid > UINT32_MAX) {
+				snprintf(
+					err, err_len,
+					"--vsock: bad cid '%s' (3 to 4294967295; 0-2 are reserved)",
+					tok + 4);
+				ret = -EINVAL;
+			}
+		} else if (!strncmp(tok, "uds=", 4) && tok[4]) {
+			free(v.uds_path);
+			v.uds_path = strdup(tok + 4);
+			if (!v.uds_path)
+				ret = -ENOMEM;
+		} else {
+			snprintf(err, err_len, "--vsock: unknown option '%s' (cid=N, uds=PATH)",
+				 tok);
+			ret = -EINVAL;
+		}
+	}
+	if (!ret && (!v.cid || !v.uds_path)) {
+		snprintf(err, err_len, "--vsock: both cid=N and uds=PATH are needed");
+		ret = -EINVAL;
+	}
+	free(copy);
+	if (ret) {
+		free(v.uds_path);
+		return ret;
+	}
+	free(cfg->vsock.uds_path);
+	free(cfg->vsock.id);
+	cfg->vsock = v;
+	return 0;
+}
+
 enum {
 	OPT_KERNEL = 256,
 	OPT_INITRD,
@@ -197,6 +246,7 @@ enum {
 	OPT_STATS,
 	OPT_DISK,
 	OPT_NET,
+	OPT_VSOCK,
 	OPT_RNG,
 	OPT_CONSOLE,
 	OPT_REBOOT,
@@ -232,6 +282,7 @@ static const struct option long_opts[] = {
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "net", required_argument, NULL, OPT_NET },
+	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
@@ -604,6 +655,10 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 			break;
 		case OPT_NET:
 			ret = parse_net(&cli->cfg, optarg, err, err_len);
+			run_only = true;
+			break;
+		case OPT_VSOCK:
+			ret = parse_vsock(&cli->cfg, optarg, err, err_len);
 			run_only = true;
 			break;
 		case OPT_RNG:

@@ -110,13 +110,17 @@ static const struct {
 	const char *key;
 	res_fn fn;
 } sections[] = {
-	{ "boot-source", api_res_boot_source }, { "machine-config", machine_put },
-	{ "entropy", api_res_entropy },		{ "logger", api_res_logger },
-	{ "metrics", api_res_metrics },		{ "balloon", api_balloon_put },
+	{ "boot-source", api_res_boot_source },
+	{ "machine-config", machine_put },
+	{ "entropy", api_res_entropy },
+	{ "logger", api_res_logger },
+	{ "metrics", api_res_metrics },
+	{ "balloon", api_balloon_put },
+	{ "vsock", api_res_vsock },
 };
 
 static const char *const unsupported_sections[] = {
-	"vsock", "mmds-config", "cpu-config", "snapshot", "pmem", "serial", "memory-hotplug",
+	"mmds-config", "cpu-config", "snapshot", "pmem", "serial", "memory-hotplug",
 };
 
 static int apply_object(struct api *api, struct json_object *root, char *err, size_t err_len)

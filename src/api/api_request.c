@@ -284,6 +284,7 @@ enum route_kind {
 	R_NET_PATCH,
 	R_NET_PUT,
 	R_ENTROPY,
+	R_VSOCK,
 	R_LOGGER,
 	R_METRICS,
 	R_VM_PATCH,
@@ -303,7 +304,6 @@ static const struct {
 	const char *what;
 } unsupported[] = {
 	{ "mmds", "The microVM metadata service (/mmds)" },
-	{ "vsock", "The vsock device (/vsock)" },
 	{ "cpu-config", "Custom CPU templates (/cpu-config)" },
 	{ "pmem", "The virtio-pmem device (/pmem)" },
 	{ "serial", "Serial console configuration (/serial)" },
@@ -369,6 +369,7 @@ static void route(const char *method, char **tok, int ntok, struct route *rt)
 			{ "logger", R_LOGGER, true },
 			{ "metrics", R_METRICS, true },
 			{ "balloon", R_BALLOON_PUT, true },
+			{ "vsock", R_VSOCK, true },
 		};
 		for (size_t i = 0; i < ARRAY_SIZE(puts_); i++) {
 			if (!strcmp(t0, puts_[i].token) && ntok == 1) {
@@ -584,6 +585,9 @@ static void serve(struct api *api, const char *method, const char *path, const c
 		break;
 	case R_ENTROPY:
 		r = api_res_entropy(api, obj, err, sizeof(err));
+		break;
+	case R_VSOCK:
+		r = api_res_vsock(api, obj, err, sizeof(err));
 		break;
 	case R_LOGGER:
 		r = api_res_logger(api, obj, err, sizeof(err));

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -585,6 +586,47 @@ int api_res_entropy(struct api *api, struct json_object *obj, char *err, size_t 
 	return 0;
 }
 
+/* --- vsock --- */
+
+int api_res_vsock(struct api *api, struct json_object *obj, char *err, size_t err_len)
+{
+	static const struct api_field f[] = {
+		{ "guest_cid", API_F_U64, true },
+		{ "uds_path", API_F_STRING, true },
+		{ "vsock_id", API_F_STRING, false }, /* older Firecracker clients send it */
+	};
+	struct api_value v[ARRAY_SIZE(f)];
+	char *path, *id = NULL;
+	int r;
+
+	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
+		return r;
+	if (v[0].u < 3 || v[0].u > UINT32_MAX) {
+		snprintf(err, err_len,
+			 "Invalid guest_cid %llu: CIDs 0-2 are reserved (2 is the host), and a CID "
+			 "is 32 bits.",
+			 (unsigned long long)v[0].u);
+		return -EINVAL;
+	}
+	if (!*v[1].s || strlen(v[1].s) + 12 > sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		snprintf(err, err_len,
+			 "Invalid uds_path '%s': it must name a Unix socket of at most %zu bytes "
+			 "(guest connections to port P go to <uds_path>_P).",
+			 v[1].s, sizeof(((struct sockaddr_un *)0)->sun_path) - 12);
+		return -EINVAL;
+	}
+	path = strdup(v[1].s);
+	if (!path || (v[2].present && !(id = strdup(v[2].s)))) {
+		free(path);
+		snprintf(err, err_len, "Out of memory.");
+		return -ENOMEM;
+	}
+	free(api->cfg.vsock.uds_path);
+	free(api->cfg.vsock.id);
+	api->cfg.vsock = (struct vm_vsock_config){ .id = id, .cid = v[0].u, .uds_path = path };
+	return 0;
+}
+
 static const char *const level_names[] = {
 	"Error", "Warning", "Info", "Debug", "Trace", "Off", NULL
 };
@@ -778,6 +820,17 @@ struct json_object *api_res_vm_config_json(const struct api *api)
 	json_object_object_add(o, "network-interfaces", nets);
 	json_object_object_add(o, "balloon", api_balloon_config_json(api));
 	json_object_object_add(o, "entropy", cfg->rng ? json_object_new_object() : NULL);
+	if (cfg->vsock.uds_path) {
+		struct json_object *j = json_object_new_object();
+
+		if (cfg->vsock.id)
+			json_object_object_add(j, "vsock_id",
+					       json_object_new_string(cfg->vsock.id));
+		json_object_object_add(j, "guest_cid",
+				       json_object_new_int64((int64_t)cfg->vsock.cid));
+		json_object_object_add(j, "uds_path", json_object_new_string(cfg->vsock.uds_path));
+		json_object_object_add(o, "vsock", j);
+	}
 	if (api->logger.configured) {
 		struct json_object *l = json_object_new_object();
 

@@ -54,6 +54,8 @@ int api_res_net_put(struct api *api, const char *path_id, struct json_object *ob
 
 /* PUT /entropy: enable virtio-rng (no rate limiter). */
 int api_res_entropy(struct api *api, struct json_object *obj, char *err, size_t err_len);
+/* api_res_vsock - PUT /vsock, Firecracker's {guest_cid, uds_path[, vsock_id]}; before the start. */
+int api_res_vsock(struct api *api, struct json_object *obj, char *err, size_t err_len);
 
 /* PUT /logger: log_path, level, show_level, show_log_origin, module. */
 int api_res_logger(struct api *api, struct json_object *obj, char *err, size_t err_len);

@@ -109,6 +109,13 @@ out:
 	return ret;
 }
 
+int evloop_mod(struct evloop *el, int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.fd = fd };
+
+	return epoll_ctl(el->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+}
+
 int evloop_del(struct evloop *el, int fd)
 {
 	int ret = 0;

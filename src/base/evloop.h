@@ -24,6 +24,9 @@ void evloop_destroy(struct evloop *el);
  */
 int evloop_add(struct evloop *el, int fd, uint32_t events, evloop_handler fn, void *opaque);
 
+/* evloop_mod - watch @fd (added before) for @events instead, with the same handler. 0 or -errno. */
+int evloop_mod(struct evloop *el, int fd, uint32_t events);
+
 /* evloop_del - stop watching @fd. Returns 0 or -errno. */
 int evloop_del(struct evloop *el, int fd);
 

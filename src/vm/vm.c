@@ -48,6 +48,8 @@ static int config_copy(struct vm_config *dst, const struct vm_config *src)
 		dst->disks[i].id = dup_or_null(src->disks[i].id, &oom);
 		dst->disks[i].path = dup_or_null(src->disks[i].path, &oom);
 	}
+	dst->vsock.id = dup_or_null(src->vsock.id, &oom);
+	dst->vsock.uds_path = dup_or_null(src->vsock.uds_path, &oom);
 	for (unsigned i = 0; i < src->nr_nets; i++) {
 		dst->nets[i].id = dup_or_null(src->nets[i].id, &oom);
 		dst->nets[i].tap = dup_or_null(src->nets[i].tap, &oom);

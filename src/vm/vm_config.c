@@ -41,6 +41,8 @@ void vm_config_free(struct vm_config *cfg)
 	free(cfg->kernel_path);
 	free(cfg->initrd_path);
 	free(cfg->cmdline);
+	free(cfg->vsock.id);
+	free(cfg->vsock.uds_path);
 	for (unsigned i = 0; i < cfg->nr_disks; i++) {
 		free(cfg->disks[i].id);
 		free(cfg->disks[i].path);
@@ -199,7 +201,7 @@ enum vm_transport vm_config_transport(const struct vm_config *cfg)
 unsigned vm_config_virtio_count(const struct vm_config *cfg)
 {
 	return cfg->nr_disks + cfg->nr_nets + cfg->rng + (cfg->console == VM_CONSOLE_VIRTIO) +
-	       cfg->balloon.on;
+	       cfg->balloon.on + (cfg->vsock.uds_path != NULL);
 }
 
 static int validate(struct vm_config *cfg, char *err, unsigned err_len)

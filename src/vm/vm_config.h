@@ -54,6 +54,13 @@ struct vm_balloon_config {
 	bool free_page_reporting;
 };
 
+/* Firecracker's hybrid vsock (PUT /vsock): none unless @uds_path. */
+struct vm_vsock_config {
+	char *id; /* vsock_id (older clients); may be NULL */
+	uint64_t cid; /* guest_cid, >= 3 */
+	char *uds_path; /* the host listener; guest connections to port P go to <uds_path>_P */
+};
+
 struct vm_config {
 	char *kernel_path; /* NULL: the bundled demo guest */
 	char *initrd_path; /* optional */
@@ -71,6 +78,7 @@ struct vm_config {
 	enum vm_transport transport;
 	bool rng;
 	struct vm_balloon_config balloon;
+	struct vm_vsock_config vsock;
 	struct vm_disk_config disks[VM_MAX_DISKS];
 	unsigned nr_disks;
 	struct vm_net_config nets[VM_MAX_NETS];
@@ -118,7 +126,7 @@ bool vm_config_cmdline_has(const struct vm_config *cfg, const char *word);
 enum vm_transport vm_config_transport(const struct vm_config *cfg);
 
 /* vm_config_virtio_count - how many virtio devices @cfg asks for (disks, NICs, rng, console,
- * balloon). */
+ * balloon, vsock). */
 unsigned vm_config_virtio_count(const struct vm_config *cfg);
 
 /*

@@ -24,6 +24,7 @@
 #include "virtio/virtio_net.h"
 #include "virtio/virtio_pci.h"
 #include "virtio/virtio_rng.h"
+#include "virtio/virtio_vsock.h"
 #include "vm/vm.h"
 
 struct vm_pci {
@@ -367,6 +368,17 @@ int vm_pci_create(struct vm *vm, const struct bus_region_ops *cf9_ops, void *cf9
 			return ret;
 		}
 		ret = attach(vm, p, vdev, "console", err, err_len); /* writes @err itself */
+		if (ret)
+			return ret;
+	}
+	if (vm->cfg.vsock.uds_path) {
+		ret = virtio_vsock_create(&vdev, &vm->gmem, vm->cfg.vsock.cid,
+					  vm->cfg.vsock.uds_path, vm->el, err, err_len);
+		if (ret) {
+			*user_error = ret != -ENOMEM;
+			return ret;
+		}
+		ret = attach(vm, p, vdev, "vsock", err, err_len); /* writes @err itself */
 		if (ret)
 			return ret;
 	}

@@ -43,7 +43,7 @@
 #include "vm/vm_platform.h"
 
 #define VM_CONFIG_SECTION "vm_config"
-#define VM_CONFIG_VERSION 4 /* 4: the balloon; 3: the transport; 2: rate limiters; all load */
+#define VM_CONFIG_VERSION 5 /* 5: vsock; 4: the balloon; 3: the transport; 2: rate limiters */
 #define VM_CONFIG_MAX_STR 4096
 
 /* ---- the machine configuration section ---- */
@@ -148,6 +148,9 @@ static void config_save(const struct vm_config *c, struct state_writer *w)
 	state_put_u8(w, c->balloon.deflate_on_oom);
 	state_put_u32(w, c->balloon.stats_interval_s);
 	state_put_u8(w, c->balloon.free_page_reporting);
+	put_str(w, c->vsock.uds_path);
+	put_str(w, c->vsock.id);
+	state_put_u64(w, c->vsock.cid);
 	state_end(w);
 }
 
@@ -243,6 +246,14 @@ static int config_load(struct state_reader *r, uint32_t version, struct vm_confi
 							 .deflate_on_oom = oom,
 							 .stats_interval_s = stats,
 							 .free_page_reporting = report };
+	}
+	if (version >= 5) {
+		if ((ret = get_str(r, &c->vsock.uds_path)) || (ret = get_str(r, &c->vsock.id)))
+			return ret;
+		c->vsock.cid = state_get_u64(r);
+		if (state_error(r) ||
+		    (c->vsock.uds_path && (c->vsock.cid < 3 || c->vsock.cid > UINT32_MAX)))
+			return -EINVAL;
 	}
 	return state_done(r);
 }

@@ -189,6 +189,37 @@ netbench)
 	sleep 3 # bench/net reads the VM's KVM statistics now
 	poweroff -f
 	;;
+vsock)
+	# The vsock scenario (tests/sandbox/l1-virtio.sh): an echo server on port 5000 for L1's
+	# host-initiated connections, 50 guest-initiated ones to L1's echo (CID 2, port 6000) at once,
+	# then power off once L1 says (a connection to port 5001) that its own are done
+	load_virtio
+	vm=ok
+	for m in vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport; do
+		insmod "/lib/modules/$m.ko" 2>/dev/null || { diag "insmod $m failed"; vm=failed; }
+	done
+	fact vsock_modules "$vm"
+	/bin/vsockcheck vsock-echo 5000 /tmp/served >/dev/null 2>&1 &
+	/bin/vsockcheck vsock-echo 5001 /tmp/done >/dev/null 2>&1 &
+	pids=
+	k=0
+	while [ $k -lt 50 ]; do
+		/bin/vsockcheck vsock-send 2 6000 1048576 >/tmp/g$k.out 2>&1 &
+		pids="$pids $!"
+		k=$((k + 1))
+	done
+	# and one that dies halfway through
+	VANISH=1 /bin/vsockcheck vsock-send 2 6000 1048576 >/tmp/vanish.out 2>&1 &
+	pids="$pids $!"
+	wait $pids
+	fact vsock_guest_ok "$(cat /tmp/g*.out | grep -c '^VSOCKCHECK ok')"
+	fact vsock_guest_vanished "$(grep -c '^VSOCKCHECK vanished' /tmp/vanish.out)"
+	fact vsock_guest_bad "$(cat /tmp/g*.out | grep -v '^VSOCKCHECK ok' | head -n 2 | tr '\n' ' ')"
+	i=0
+	while [ ! -s /tmp/done ] && [ $i -lt 1500 ]; do sleep 0.1; i=$((i + 1)); done
+	fact vsock_host_done "$([ -s /tmp/done ] && echo yes || echo no)"
+	poweroff -f
+	;;
 rng)
 	load_virtio
 	fact rng_current "$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)"

@@ -117,7 +117,7 @@ for name in $scenarios; do
 	GUEST_KERNEL=$default_kernel
 	set --
 	case "$name" in
-	disk|disk_ro|net|net_vhost|rng|api|limit|pci_off|drive_patch|balloon|jailer_disk|jailer_net)
+	disk|disk_ro|net|net_vhost|rng|vsock|api|limit|pci_off|drive_patch|balloon|jailer_disk|jailer_net)
 		if [ "$monitor" != vmon ]; then
 			result "$name" skip "virtio scenarios run with vmon only (QEMU microvm has no PCI)"
 			continue
@@ -184,7 +184,7 @@ for name in $scenarios; do
 		marker_ms=$(sbx_field "$line" marker_ms)
 		[ "$attempt" = 1 ] && [ "$marker_ms" = -1 ] && ! has "$name" "vmon-diag: /init started" || break
 		case "$name" in
-		disk|disk_ro|net|net_vhost|rng|api|limit|pci_off|drive_patch|balloon|jailer_disk|jailer_net) virtio_prepare "$name" || break ;;
+		disk|disk_ro|net|net_vhost|rng|vsock|api|limit|pci_off|drive_patch|balloon|jailer_disk|jailer_net) virtio_prepare "$name" || break ;;
 		esac
 		echo "SANDBOX-RUN-FIRST $name $line"
 		retried="a second run: the first guest died or hung before /init (monitor status $status, timeout $timed_out)"
@@ -266,7 +266,7 @@ for name in $scenarios; do
 			result "$name" fail "answer came back but 'poweroff -f' typed on stdin did not end the monitor with 0 (status $status timeout $timed_out)"
 		else result "$name" ok "typed line answered, poweroff typed ended the monitor"; fi
 		;;
-	disk|disk_ro|net|net_vhost|rng|api|limit|pci_off|drive_patch|balloon|jailer_disk|jailer_net)
+	disk|disk_ro|net|net_vhost|rng|vsock|api|limit|pci_off|drive_patch|balloon|jailer_disk|jailer_net)
 		virtio_check "$name"
 		;;
 	modules)

@@ -20,6 +20,12 @@
 #   pci_off  the guest booted with pci=off (2 vCPUs): vmon puts a disk, a NIC and an rng on virtio-mmio,
 #            the guest finds them through the DSDT, no PCI device exists; the disk, net and rng checks
 #            above all hold
+#   vsock    Firecracker's hybrid vsock (--vsock cid=3,uds=/tmp/v.sock): 50 host-initiated connections
+#            at once (CONNECT 5000 on the Unix socket, to the guest's echo server) and 50
+#            guest-initiated ones (to CID 2 port 6000: L1's echo server at /tmp/v.sock_6000), 1 MiB
+#            each way on each, every byte back as sent, while one host and one guest client die
+#            halfway through theirs; the guest's own vsock driver
+#            (vmw_vsock_virtio_transport)
 #   api      the same guest booted through the API socket (curl) with a disk and a NIC
 #   limit    through the API, two drives of one image kind: "lim" with Firecracker's rate_limiter
 #            (bandwidth 1 MiB per 1000 ms) and "free" without; the guest reads 6 MiB from each with
@@ -91,6 +97,31 @@ virtio_prepare() {
 		;;
 	rng)
 		EXTRA_VMON_ARGS="--rng"
+		;;
+	vsock)
+		rm -f /tmp/v.sock /tmp/v.sock_6000 /tmp/vsock-*.out
+		/bin/vsockcheck uds-echo /tmp/v.sock_6000 >/tmp/vsock-echo.out 2>&1 &
+		echo $! >/tmp/vsock-echo.pid
+		# host-initiated: once the guest listens (a 1-byte probe gets through), 50 at once, then
+		# the connection to port 5001 that tells the guest L1 is done
+		(
+			i=0
+			until /bin/vsockcheck uds-send /tmp/v.sock 5000 1 >/tmp/vsock-probe.out 2>&1; do
+				i=$((i + 1))
+				[ $i -lt 240 ] || exit 0
+				sleep 0.5
+			done
+			k=0
+			while [ $k -lt 50 ]; do
+				/bin/vsockcheck uds-send /tmp/v.sock 5000 1048576 >/tmp/vsock-host$k.out 2>&1 &
+				k=$((k + 1))
+			done
+			# and one that dies halfway through
+			VANISH=1 /bin/vsockcheck uds-send /tmp/v.sock 5000 1048576 >/tmp/vsock-vanish.out 2>&1 &
+			wait
+			/bin/vsockcheck uds-send /tmp/v.sock 5001 1 >/tmp/vsock-done.out 2>&1
+		) &
+		EXTRA_VMON_ARGS="--vsock cid=3,uds=/tmp/v.sock"
 		;;
 	drive_patch)
 		rm -f /tmp/ph.img && head -c 1048576 /dev/zero >/tmp/ph.img
@@ -323,6 +354,26 @@ virtio_check() {
 			via=""
 			[ "$n" = net_vhost ] && via=", queues in vhost-net"
 			result "$n" ok "ping ok, 1 MiB over TCP with matching md5$via"
+		fi
+		;;
+	vsock)
+		kill "$(cat /tmp/vsock-echo.pid)" 2>/dev/null
+		hok=$(cat /tmp/vsock-host*.out 2>/dev/null | grep -c '^VSOCKCHECK ok')
+		gok=$(fact "$n" vsock_guest_ok)
+		for f in /tmp/vsock-probe.out /tmp/vsock-host*.out /tmp/vsock-done.out; do
+			[ -f "$f" ] && sed "s|^|SANDBOX-NOTE $(basename "$f"): |" "$f" | grep -v ' ok bytes=' | head -n 3
+		done
+		if [ "$(fact "$n" vsock_modules)" != ok ]; then
+			result "$n" fail "the guest's vsock modules did not load"
+		elif ! grep -q '^VSOCKCHECK vanished' /tmp/vsock-vanish.out 2>/dev/null ||
+			[ "$(fact "$n" vsock_guest_vanished)" != 1 ]; then
+			result "$n" fail "a client that should have died mid-stream did not (host: $(cat /tmp/vsock-vanish.out 2>/dev/null); guest: $(fact "$n" vsock_guest_vanished))"
+		elif [ "$hok" != 50 ]; then
+			result "$n" fail "$hok of 50 host-initiated connections echoed every byte (see SANDBOX-NOTE lines)"
+		elif [ "$gok" != 50 ]; then
+			result "$n" fail "${gok:-no} of 50 guest-initiated connections echoed every byte: $(fact "$n" vsock_guest_bad)"
+		else
+			result "$n" ok "50 host-initiated (CONNECT/OK on the Unix socket) and 50 guest-initiated connections at once, 1 MiB each way, every byte back, while a host and a guest client died mid-stream"
 		fi
 		;;
 	rng)

@@ -260,10 +260,42 @@ TEST(api_unsupported_endpoints_say_so)
 		"The microVM metadata service (/mmds) is not supported by vmon yet.");
 	REFUSED(&a, "GET", "/mmds", NULL,
 		"The microVM metadata service (/mmds) is not supported by vmon yet.");
-	REFUSED(&a, "PUT", "/vsock", "{}",
-		"The vsock device (/vsock) is not supported by vmon yet.");
 	REFUSED(&a, "PUT", "/cpu-config", "{}",
 		"Custom CPU templates (/cpu-config) is not supported by vmon yet.");
+	api_destroy(&a);
+}
+
+TEST(api_vsock_put_checks_cid_and_path)
+{
+	struct api a;
+	char got[8192];
+
+	fresh(&a);
+	REFUSED(&a, "PUT", "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"/tmp/v.sock\"}",
+		"Invalid guest_cid 2: CIDs 0-2 are reserved (2 is the host), and a CID is 32 "
+		"bits.");
+	REFUSED(&a, "PUT", "/vsock", "{\"guest_cid\": 4294967296, \"uds_path\": \"/v\"}",
+		"Invalid guest_cid 4294967296: CIDs 0-2 are reserved (2 is the host), and a CID "
+		"is 32 bits.");
+	REFUSED(&a, "PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"\"}",
+		"Invalid uds_path '': it must name a Unix socket of at most 96 bytes (guest "
+		"connections to port P go to <uds_path>_P).");
+	REFUSED(&a, "PUT", "/vsock", "{\"guest_cid\": 3}",
+		"An error occurred when deserializing the json body of a request: missing field "
+		"`uds_path`.");
+	EXPECT(&a, "PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}", 204, NULL);
+	CHECK_EQ(a.cfg.vsock.cid, 3);
+	CHECK(a.cfg.vsock.uds_path && !strcmp(a.cfg.vsock.uds_path, "/tmp/v.sock"));
+	/* the older body with vsock_id (Firecracker's Go SDK) replaces it */
+	EXPECT(&a, "PUT", "/vsock",
+	       "{\"vsock_id\": \"vsock0\", \"guest_cid\": 52, \"uds_path\": \"/tmp/w.sock\"}", 204,
+	       NULL);
+	CHECK_EQ(a.cfg.vsock.cid, 52);
+	call(&a, "GET", "/vm/config", NULL, got, sizeof(got));
+	CHECK(strstr(got, "\"vsock\":{\"vsock_id\":\"vsock0\",\"guest_cid\":52,\"uds_path\":\"/tmp/"
+			  "w.sock\"}") != NULL);
+	if (!strstr(got, "\"vsock\":{"))
+		printf("#   GET /vm/config: %s\n", got);
 	api_destroy(&a);
 }
 
@@ -992,6 +1024,7 @@ HARNESS_MAIN(
 	HARNESS_T(api_oversize_body_refused_unparsed)
 	HARNESS_T(api_wrong_methods_and_paths)
 	HARNESS_T(api_unsupported_endpoints_say_so)
+	HARNESS_T(api_vsock_put_checks_cid_and_path)
 	HARNESS_T(api_boot_source)
 	HARNESS_T(api_drives)
 	HARNESS_T(api_drive_put_refuses_what_is_no_disk_image)

@@ -134,8 +134,9 @@ TEST(config_file_bad)
 	BAD("{", JF "EOF while parsing a value.");
 	BAD("[]", "the file must hold one JSON object.");
 	BAD("{\"gpu\": {}}", "unknown section `gpu`.");
-	BAD("{\"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/v\"}}",
-	    "vsock: This section is not supported by vmon yet.");
+	BAD("{\"vsock\": {\"guest_cid\": 1, \"uds_path\": \"/v\"}}",
+	    "vsock: Invalid guest_cid 1: CIDs 0-2 are reserved (2 is the host), and a CID is 32 "
+	    "bits.");
 	BAD("{\"balloon\": {\"amount_mib\": 1}}",
 	    "balloon: An error occurred when deserializing the json body of a request: missing "
 	    "field `deflate_on_oom`.");

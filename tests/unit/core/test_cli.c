@@ -31,7 +31,8 @@ TEST(cli_run_parses_every_option)
 
 	CHECK_EQ(PARSE(&cli, err, "run", "--kernel", "k", "--initrd", "i", "--cmdline", "a b",
 		       "--cpus", "4", "--mem", "2G", "--stats", "--disk", "d.img,ro,id=root",
-		       "--net", "tap=tap0,mac=02:00:00:00:00:01", "--rng", "--console", "virtio"),
+		       "--net", "tap=tap0,mac=02:00:00:00:00:01", "--rng", "--console", "virtio",
+		       "--vsock", "cid=52,uds=/run/v.sock"),
 		 0);
 	CHECK_EQ(cli.command, CLI_RUN);
 	CHECK(!strcmp(cli.cfg.kernel_path, "k"));
@@ -50,6 +51,8 @@ TEST(cli_run_parses_every_option)
 	CHECK_EQ(cli.cfg.nets[0].mac[5], 1);
 	CHECK(cli.cfg.rng);
 	CHECK_EQ(cli.cfg.console, VM_CONSOLE_VIRTIO);
+	CHECK_EQ(cli.cfg.vsock.cid, 52);
+	CHECK(cli.cfg.vsock.uds_path && !strcmp(cli.cfg.vsock.uds_path, "/run/v.sock"));
 	cli_free(&cli);
 }
 
@@ -92,6 +95,11 @@ TEST(cli_refuses_bad_arguments_with_one_line)
 		{ "run", "--incoming", "localhost:4444" },
 		{ "run", "--incoming", "unix:/m", "--cpus" },
 		{ "--incoming", "unix:/m" },
+		{ "run", "--vsock", "cid=2,uds=/v" },
+		{ "run", "--vsock", "cid=4294967296,uds=/v" },
+		{ "run", "--vsock", "uds=/v" },
+		{ "run", "--vsock", "cid=3" },
+		{ "run", "--vsock", "cid=3,uds=/v,port=1" },
 	};
 
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

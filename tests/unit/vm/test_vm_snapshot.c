@@ -267,6 +267,35 @@ TEST(vm_snapshot_config_v4_keeps_the_balloon_and_checks_it)
 	state_writer_free(&w);
 }
 
+TEST(vm_snapshot_config_v5_keeps_vsock_and_checks_its_cid)
+{
+	struct state_writer w;
+	size_t v4, cid_at;
+
+	v2_config(&w, 1000);
+	state_put_u8(&w, 1); /* version 3: PCI */
+	state_put_u8(&w, 0); /* version 4: no balloon */
+	state_put_u32(&w, 0);
+	state_put_u8(&w, 0);
+	state_put_u32(&w, 0);
+	state_put_u8(&w, 0);
+	v4 = w.len;
+	w_str(&w, "/run/v.sock"); /* version 5: vsock at /run/v.sock, no vsock_id, CID 3 */
+	state_put_u8(&w, 0);
+	state_put_u32(&w, 0);
+	cid_at = w.len;
+	state_put_u64(&w, 3);
+	REQUIRE(!state_writer_error(&w));
+	CHECK_EQ(vm_snapshot_decode_section("vm_config", 5, w.buf, w.len), 0);
+	CHECK_EQ(vm_snapshot_decode_section("vm_config", 4, w.buf, v4), 0);
+	CHECK(vm_snapshot_decode_section("vm_config", 4, w.buf, w.len) < 0);
+	for (size_t cut = v4; cut < w.len; cut++)
+		CHECK(vm_snapshot_decode_section("vm_config", 5, w.buf, cut) < 0);
+	w.buf[cid_at] = 2; /* the host's CID */
+	CHECK(vm_snapshot_decode_section("vm_config", 5, w.buf, w.len) < 0);
+	state_writer_free(&w);
+}
+
 TEST(vm_restore_refuses_a_snapshot_of_another_cpu)
 {
 	struct state_writer sections_w, out;
@@ -317,6 +346,7 @@ HARNESS_MAIN(
 	HARNESS_T(vm_snapshot_decoders_refuse_malformed_payloads)
 	HARNESS_T(vm_snapshot_config_keeps_rate_limiters_and_checks_them)
 	HARNESS_T(vm_snapshot_config_v4_keeps_the_balloon_and_checks_it)
+	HARNESS_T(vm_snapshot_config_v5_keeps_vsock_and_checks_its_cid)
 	HARNESS_T(vm_restore_refuses_a_snapshot_of_another_cpu)
 )
 // clang-format on
