@@ -2,8 +2,9 @@
 # test_api_kvm.sh — KVM tier for the control plane: drive a guest entirely
 # through the Firecracker-compatible socket with curl (configure, start, live
 # stats, pause stops the guest's progress, resume continues it, pre-boot-only
-# resources refused after start, SendCtrlAltDel ends the process with status
-# 0), then the same guest from --config-file --no-api.
+# resources refused after start, a hybrid vsock's listener (the ticker has no
+# vsock driver: a CONNECT is disconnected unanswered), SendCtrlAltDel ends the
+# process with status 0), then the same guest from --config-file --no-api.
 # Usage: test_api_kvm.sh VMON TICKER_GUEST
 set -u
 VMON=$1
@@ -36,7 +37,7 @@ echo "TAP version 13"
 command -v curl >/dev/null || skip_all "curl is not installed"
 [ -x "$VMON" ] || skip_all "no vmon binary at $VMON"
 [ -r "$GUEST" ] || skip_all "no ticker guest at $GUEST"
-echo "1..16"
+echo "1..20"
 
 sock=$tmp/api.sock
 api() { # METHOD PATH [BODY] -> prints "STATUS BODY"
@@ -65,8 +66,19 @@ check api_kvm_boot_source_accepted '[[ "$r" == "204 " ]]' "got: $r"
 truncate -s 1M "$tmp/disk.img"
 r=$(api PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$tmp/disk.img\", \"is_root_device\": false, \"rate_limiter\": {\"ops\": {\"size\": 100, \"refill_time\": 1000}}}")
 check api_kvm_drive_with_a_rate_limiter_accepted '[[ "$r" == "204 " ]]' "got: $r"
+r=$(api PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$tmp/v.sock\"}")
+check api_kvm_vsock_accepted '[[ "$r" == "204 " ]]' "got: $r"
 r=$(api PUT /actions '{"action_type": "InstanceStart"}')
 check api_kvm_instance_start '[[ "$r" == "204 " ]] && wait_for "[ \$(ticks) -ge 3 ]" 20' "got: $r"
+# a host client's CONNECT to a guest that never answers: disconnected (after vmon's 2 s), no OK
+v=$(timeout 20 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"CONNECT 52\n")
+s.settimeout(15)
+print(repr(s.recv(64)))' "$tmp/v.sock" 2>&1)
+check api_kvm_vsock_unanswered_connect_disconnected '[ "$v" = "b'"''"'" ]' "the listener at $tmp/v.sock gave: $v"
 r=$(api GET /vm/stats)
 check api_kvm_live_stats '[[ "$r" == 200*'"'"'"vcpus"'"'"'* && "$r" == *'"'"'"IO":'"'"'[1-9]* ]]' "got: ${r:0:200}"
 r=$(api PATCH /drives/data '{"drive_id": "data", "rate_limiter": {"bandwidth": {"size": 1048576, "refill_time": 100}}}')
@@ -102,7 +114,7 @@ wait "$pid"
 st=$?
 pid=
 check api_kvm_ctrl_alt_del_ends_vmon_with_status_0 '[[ "$r" == "204 " ]] && [ $st -eq 0 ] && grep -q "Ctrl-Alt-Del" "$tmp/out"' "got: $r, status $st"
-check api_kvm_socket_removed_at_exit '[ ! -e "$sock" ]'
+check api_kvm_socket_removed_at_exit '[ ! -e "$sock" ] && [ ! -e "$tmp/v.sock" ]' "left: $(ls "$tmp"/*.sock 2>&1)"
 
 cat >"$tmp/config.json" <<JSON
 {
