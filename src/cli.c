@@ -51,6 +51,9 @@ const char *cli_usage(void)
 	       "                        mmio, as Firecracker, when the cmdline has pci=off)\n"
 	       "  --reboot restart|exit guest reboot restarts the VM or ends vmon (default exit)\n"
 	       "  --stats               print exit statistics when the VM ends\n"
+	       "  --boot-timer          log the guest's boot time when it writes 123 to\n"
+	       "                        port 0x3f0 (Firecracker's boot timer; also with\n"
+	       "                        --api-sock)\n"
 	       "  --restore STATE       the VM of a snapshot (its configuration comes from it;\n"
 	       "  --mem-file MEM        no VM options with it) and its memory file; it runs\n"
 	       "                        at once (--resume, the default for 'run')\n"
@@ -244,6 +247,7 @@ enum {
 	OPT_CPUS,
 	OPT_MEM,
 	OPT_STATS,
+	OPT_BOOT_TIMER,
 	OPT_DISK,
 	OPT_NET,
 	OPT_VSOCK,
@@ -280,6 +284,7 @@ static const struct option long_opts[] = {
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "mem", required_argument, NULL, OPT_MEM },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
@@ -643,6 +648,9 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 			break;
 		case OPT_STATS:
 			cli->cfg.stats = true;
+			break;
+		case OPT_BOOT_TIMER:
+			cli->cfg.boot_timer = true;
 			break;
 		case OPT_UNPACK_KERNEL:
 		case OPT_NO_UNPACK_KERNEL:

@@ -106,6 +106,7 @@ struct runner {
 	void *arrival_opaque;
 	bool stats;
 	bool firecracker_names; /* vCPU threads "fc_vcpu N" (the compatibility mode) */
+	bool boot_timer; /* --boot-timer: every VM this runner builds has the boot timer */
 	int status; /* when no VM ran: how the process ends */
 };
 
@@ -188,6 +189,7 @@ static int runner_start_vm(struct runner *r, const struct vm_config *cfg, bool *
 
 	*user_error = false;
 	named.firecracker_names = cfg->firecracker_names || r->firecracker_names;
+	named.boot_timer = cfg->boot_timer || r->boot_timer;
 	ret = vm_create(&vm, &named, r->el, user_error, err, err_len);
 	if (ret)
 		return ret;
@@ -856,6 +858,7 @@ static int run_api(const struct cli *cli)
 				cpu_us - cli->jailer.start_cpu_us + cli->jailer.parent_cpu_us;
 	}
 	r.firecracker_names = cli->firecracker;
+	r.boot_timer = cli->cfg.boot_timer;
 	arrival.api = &api;
 	r.on_arrival = api_arrival;
 	r.arrival_opaque = &arrival;

@@ -68,6 +68,7 @@ struct vm_config {
 	unsigned cpus; /* 1..VM_MAX_CPUS */
 	uint64_t mem_bytes; /* guest RAM */
 	bool stats; /* print exit statistics when the VM ends */
+	bool boot_timer; /* Firecracker's --boot-timer: port 0x3f0 logs the guest's boot time */
 	bool firecracker_names; /* vCPU threads named "fc_vcpu N", as Firecracker's (the
 				 * compatibility mode: runtimes find them by that name) */
 	bool unpack_kernel; /* unpack a bzImage in vmon, enter through PVH (kernel_unpack.h);

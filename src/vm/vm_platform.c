@@ -25,6 +25,7 @@
 #include "devices/acpi_pm.h"
 #include "devices/debug_exit.h"
 #include "devices/i8042.h"
+#include "devices/boot_timer.h"
 #include "devices/port80.h"
 #include "devices/rtc_cmos.h"
 #include "devices/serial8250.h"
@@ -217,6 +218,13 @@ int vm_platform_create(struct vm *vm, bool *user_error, char *err, size_t err_le
 			     PORT80_LEN, "port80");
 	if (ret)
 		goto fail;
+	if (vm->cfg.boot_timer) {
+		ret = add_pio_device(vm, &boot_timer_device_ops, boot_timer_create(),
+				     &boot_timer_ops, BOOT_TIMER_PORT, BOOT_TIMER_LEN,
+				     "boot_timer");
+		if (ret)
+			goto fail;
+	}
 	ret = add_pio_device(vm, &debug_exit_device_ops, debug_exit_create(&p->power),
 			     &debug_exit_ops, DEBUG_EXIT_PORT, DEBUG_EXIT_LEN, "debug_exit");
 	if (ret)

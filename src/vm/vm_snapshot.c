@@ -43,7 +43,8 @@
 #include "vm/vm_platform.h"
 
 #define VM_CONFIG_SECTION "vm_config"
-#define VM_CONFIG_VERSION 5 /* 5: vsock; 4: the balloon; 3: the transport; 2: rate limiters */
+#define VM_CONFIG_VERSION                                                                          \
+	5 /* 5: vsock, boot timer; 4: the balloon; 3: the transport; 2: rate limiters */
 #define VM_CONFIG_MAX_STR 4096
 
 /* ---- the machine configuration section ---- */
@@ -151,6 +152,7 @@ static void config_save(const struct vm_config *c, struct state_writer *w)
 	put_str(w, c->vsock.uds_path);
 	put_str(w, c->vsock.id);
 	state_put_u64(w, c->vsock.cid);
+	state_put_u8(w, c->boot_timer);
 	state_end(w);
 }
 
@@ -162,7 +164,7 @@ static bool is_bool(uint8_t v)
 /* Decode and check a "vm_config" payload into @c (initialised by the caller). 0 or -EINVAL. */
 static int config_load(struct state_reader *r, uint32_t version, struct vm_config *c)
 {
-	uint8_t console, rng, reboot;
+	uint8_t console, rng, reboot, timer;
 	int ret = 0;
 
 	if (version < 1 || version > VM_CONFIG_VERSION)
@@ -251,9 +253,11 @@ static int config_load(struct state_reader *r, uint32_t version, struct vm_confi
 		if ((ret = get_str(r, &c->vsock.uds_path)) || (ret = get_str(r, &c->vsock.id)))
 			return ret;
 		c->vsock.cid = state_get_u64(r);
-		if (state_error(r) ||
+		timer = state_get_u8(r);
+		if (state_error(r) || !is_bool(timer) ||
 		    (c->vsock.uds_path && (c->vsock.cid < 3 || c->vsock.cid > UINT32_MAX)))
 			return -EINVAL;
+		c->boot_timer = timer;
 	}
 	return state_done(r);
 }

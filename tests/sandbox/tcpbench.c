@@ -44,6 +44,10 @@
  *   tcpbench nicstats IFACE
  *       print the driver's own counters of IFACE (ethtool -S, through SIOCETHTOOL) as
  *       "name=value" words on one line: virtio_net's per-queue packets and kicks.
+ *   tcpbench outb PORT VALUE
+ *       write the byte VALUE to I/O port PORT (both decimal or 0x hex; root, ioperm): the
+ *       guest's signal to Firecracker's boot timer is "outb 0x3f0 123" (the cloud kernel has no
+ *       /dev/port).
  *
  * Exit status 0 on success, 1 on any failure (with a line on stderr).
  */
@@ -64,6 +68,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/io.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -667,9 +672,20 @@ int main(int argc, char **argv)
 		return do_qmp(argv[2], argc - 3, argv + 3);
 	if (argc == 3 && !strcmp(argv[1], "nicstats"))
 		return do_nicstats(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "outb")) {
+		unsigned long port = strtoul(argv[2], NULL, 0), v = strtoul(argv[3], NULL, 0);
+
+		if (port > 0xffff || v > 0xff || ioperm(port, 1, 1)) {
+			perror("tcpbench outb");
+			return 1;
+		}
+		outb((unsigned char)v, (unsigned short)port);
+		return 0;
+	}
 	fprintf(stderr,
 		"usage: tcpbench recv ADDR PORT [SECS] | send ADDR PORT MIB [SECS] | "
 		"stream-serve ADDR PORT KIBPS STOPFILE [SECS] | stream-check ADDR PORT [SECS] | "
-		"sniff IFACE ETHERTYPE SECS | stamp | qmp SOCK JSON... | nicstats IFACE\n");
+		"sniff IFACE ETHERTYPE SECS | stamp | qmp SOCK JSON... | nicstats IFACE | "
+		"outb PORT VALUE\n");
 	return 1;
 }

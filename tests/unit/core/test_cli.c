@@ -32,7 +32,7 @@ TEST(cli_run_parses_every_option)
 	CHECK_EQ(PARSE(&cli, err, "run", "--kernel", "k", "--initrd", "i", "--cmdline", "a b",
 		       "--cpus", "4", "--mem", "2G", "--stats", "--disk", "d.img,ro,id=root",
 		       "--net", "tap=tap0,mac=02:00:00:00:00:01", "--rng", "--console", "virtio",
-		       "--vsock", "cid=52,uds=/run/v.sock"),
+		       "--vsock", "cid=52,uds=/run/v.sock", "--boot-timer"),
 		 0);
 	CHECK_EQ(cli.command, CLI_RUN);
 	CHECK(!strcmp(cli.cfg.kernel_path, "k"));
@@ -52,6 +52,7 @@ TEST(cli_run_parses_every_option)
 	CHECK(cli.cfg.rng);
 	CHECK_EQ(cli.cfg.console, VM_CONSOLE_VIRTIO);
 	CHECK_EQ(cli.cfg.vsock.cid, 52);
+	CHECK(cli.cfg.boot_timer);
 	CHECK(cli.cfg.vsock.uds_path && !strcmp(cli.cfg.vsock.uds_path, "/run/v.sock"));
 	cli_free(&cli);
 }

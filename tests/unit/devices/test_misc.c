@@ -4,6 +4,7 @@
 #include "devices/acpi_pm.h"
 #include "devices/debug_exit.h"
 #include "devices/port80.h"
+#include "devices/boot_timer.h"
 #include "fake_platform.h"
 #include "harness.h"
 
@@ -31,6 +32,30 @@ TEST(debug_exit_status_is_shifted_value)
 	CHECK_EQ(p.events, 4);
 	CHECK_EQ(debug_exit_ops.read(d, 0, 4), ~0ull);
 	debug_exit_destroy(d);
+}
+
+TEST(boot_timer_signals_on_byte_123_at_port_0x3f0_only)
+{
+	struct boot_timer *t = boot_timer_create();
+	struct state_writer w;
+
+	REQUIRE(t != NULL);
+	CHECK_EQ(BOOT_TIMER_PORT, 0x3f0);
+	boot_timer_ops.write(t, 0, 122, 1); /* another value */
+	boot_timer_ops.write(t, 0, 123, 2); /* another size */
+	boot_timer_ops.write(t, 1, 123, 1); /* another offset */
+	CHECK_EQ(boot_timer_signals(t), 0);
+	boot_timer_ops.write(t, 0, 123, 1);
+	CHECK_EQ(boot_timer_signals(t), 1);
+	for (unsigned i = 0; i < 100; i++) /* counted, logged only 16 times */
+		boot_timer_ops.write(t, 0, 0x100 | 123, 1);
+	CHECK_EQ(boot_timer_signals(t), 101);
+	CHECK_EQ(boot_timer_ops.read(t, 0, 1), ~0ull);
+	state_writer_init(&w);
+	boot_timer_device_ops.save(t, &w);
+	CHECK(!state_writer_error(&w));
+	state_writer_free(&w);
+	boot_timer_device_ops.destroy(t);
 }
 
 TEST(port80_keeps_last_code)
@@ -134,6 +159,7 @@ TEST(acpi_pm_save_load_validates)
 /* clang-format off */
 HARNESS_MAIN(
 	HARNESS_T(debug_exit_status_is_shifted_value)
+	HARNESS_T(boot_timer_signals_on_byte_123_at_port_0x3f0_only)
 	HARNESS_T(port80_keeps_last_code)
 	HARNESS_T(acpi_pm_s5_powers_off)
 	HARNESS_T(acpi_pm_reset_register)

@@ -126,10 +126,43 @@ TEST(virtio_vsock_short_chains_are_returned_unread)
 	vs_down(&f);
 }
 
+TEST(virtio_vsock_restore_sends_transport_reset_on_event_queue)
+{
+	struct vs_fix f;
+	struct virtq *eq;
+	struct vring_desc *d;
+	uint16_t *avail, *used;
+	uint32_t id = 0xffffffff;
+	const uint64_t desc = FAKE_RAM_GPA + 0x9000, av = desc + 0x100, us = desc + 0x200;
+
+	vs_up(&f);
+	/* the event queue (2): one 8-byte buffer, as Linux posts */
+	eq = &f.vdev->vqs[2];
+	eq->size = 16;
+	eq->desc_gpa = desc;
+	eq->avail_gpa = av;
+	eq->used_gpa = us;
+	eq->enabled = true;
+	d = fg_ptr(&f.g, desc);
+	d[0] = (struct vring_desc){ .addr = RX_BUF + 0x800, .len = 8, .flags = VRING_DESC_F_WRITE };
+	avail = fg_ptr(&f.g, av);
+	avail[2] = 0;
+	avail[1] = 1;
+	virtio_dev_kick(f.vdev, 2);
+	used = fg_ptr(&f.g, us);
+	CHECK_EQ(used[1], 0); /* nothing to tell before a restore */
+	f.vdev->ops->loaded(f.vdev);
+	CHECK_EQ(used[1], 1);
+	memcpy(&id, fg_ptr(&f.g, RX_BUF + 0x800), 4);
+	CHECK_EQ(id, VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	vs_down(&f);
+}
+
 // clang-format off
 HARNESS_MAIN(
 	HARNESS_T(virtio_vsock_config_holds_guest_cid)
 	HARNESS_T(virtio_vsock_request_to_absent_port_gets_rst_in_rx_buffer)
 	HARNESS_T(virtio_vsock_short_chains_are_returned_unread)
+	HARNESS_T(virtio_vsock_restore_sends_transport_reset_on_event_queue)
 )
 // clang-format on

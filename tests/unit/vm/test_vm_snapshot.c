@@ -285,12 +285,16 @@ TEST(vm_snapshot_config_v5_keeps_vsock_and_checks_its_cid)
 	state_put_u32(&w, 0);
 	cid_at = w.len;
 	state_put_u64(&w, 3);
+	state_put_u8(&w, 1); /* and the boot timer */
 	REQUIRE(!state_writer_error(&w));
 	CHECK_EQ(vm_snapshot_decode_section("vm_config", 5, w.buf, w.len), 0);
 	CHECK_EQ(vm_snapshot_decode_section("vm_config", 4, w.buf, v4), 0);
 	CHECK(vm_snapshot_decode_section("vm_config", 4, w.buf, w.len) < 0);
 	for (size_t cut = v4; cut < w.len; cut++)
 		CHECK(vm_snapshot_decode_section("vm_config", 5, w.buf, cut) < 0);
+	w.buf[cid_at + 8] = 2; /* no bool */
+	CHECK(vm_snapshot_decode_section("vm_config", 5, w.buf, w.len) < 0);
+	w.buf[cid_at + 8] = 1;
 	w.buf[cid_at] = 2; /* the host's CID */
 	CHECK(vm_snapshot_decode_section("vm_config", 5, w.buf, w.len) < 0);
 	state_writer_free(&w);
