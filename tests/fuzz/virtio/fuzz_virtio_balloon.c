@@ -17,6 +17,7 @@
 
 #include "base/state.h"
 #include "mem/gmem.h"
+#include "fuzz_driver.h"
 #include "virtio/virtio_balloon.h"
 
 #define RAM_GPA 0x10000ull
@@ -45,7 +46,6 @@ static bool requeue(void *opaque, struct virtio_dev *vdev, unsigned q, uint64_t 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const unsigned acked = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
 	const struct virtio_balloon_host host = { .discard = discard };
 	struct virtio_balloon_params p = { .target_pages = 8 };
 	struct virtio_transport t = { .requeue_after = requeue };
@@ -68,21 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (virtio_balloon_create(&vdev, &gm, &p, &host))
 		return 0;
 	vdev->transport = t;
-	virtio_dev_set_status(vdev, acked);
 	/* the driver may leave features out: the queues are then numbered differently */
-	vdev->driver_features = vdev->host_features & ~((uint64_t)(data[0] >> 3) & 0x1f);
-	virtio_dev_set_status(vdev, acked | VIRTIO_CONFIG_S_FEATURES_OK);
-	for (unsigned q = 0; q < vdev->nr_queues; q++) {
-		struct virtq *vq = &vdev->vqs[q];
-
-		vq->size = 16;
-		vq->desc_gpa = RAM_GPA + q * 0x400;
-		vq->avail_gpa = RAM_GPA + q * 0x400 + 0x100;
-		vq->used_gpa = RAM_GPA + q * 0x400 + 0x200;
-		vq->enabled = true;
-	}
-	virtio_dev_set_status(vdev,
-			      acked | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	fuzz_driver_start(vdev, vdev->host_features & ~((uint64_t)(data[0] >> 3) & 0x1f), RAM_GPA);
 	vdev->ops->config_write(vdev, data[2] & 7, data + 2,
 				1 + (data[2] >> 5) % (8 - (data[2] & 7)));
 	/* kicks in an order the input names, twice round, with the held buffer returned between */

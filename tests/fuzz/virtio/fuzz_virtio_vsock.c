@@ -18,6 +18,7 @@
 #include "base/state.h"
 #include "mem/gmem.h"
 #include "util/log.h"
+#include "fuzz_driver.h"
 #include "virtio/virtio_vsock.h"
 
 #define RAM_GPA 0x10000ull
@@ -48,7 +49,6 @@ static void setup(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const unsigned acked = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
 	struct virtio_dev *vdev;
 	struct state_writer w;
 	struct gmem gm;
@@ -65,20 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gmem_add_hva(&gm, RAM_GPA, RAM_LEN, ram);
 	if (virtio_vsock_create(&vdev, &gm, 3, path, el, err, sizeof(err)))
 		abort(); /* the set-up itself must work */
-	virtio_dev_set_status(vdev, acked);
-	vdev->driver_features = vdev->host_features;
-	virtio_dev_set_status(vdev, acked | VIRTIO_CONFIG_S_FEATURES_OK);
-	for (unsigned q = 0; q < vdev->nr_queues; q++) {
-		struct virtq *vq = &vdev->vqs[q];
-
-		vq->size = 16;
-		vq->desc_gpa = RAM_GPA + q * 0x400;
-		vq->avail_gpa = RAM_GPA + q * 0x400 + 0x100;
-		vq->used_gpa = RAM_GPA + q * 0x400 + 0x200;
-		vq->enabled = true;
-	}
-	virtio_dev_set_status(vdev,
-			      acked | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	fuzz_driver_start(vdev, vdev->host_features, RAM_GPA);
 	for (unsigned i = 0; i < 8; i++)
 		virtio_dev_kick(vdev, ((data[0] >> (i % 4 * 2)) & 3) % 3);
 	/* a restore's path: TRANSPORT_RESET on the event queue, the queues run again */
