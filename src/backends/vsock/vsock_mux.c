@@ -60,8 +60,8 @@ struct conn {
 	uint32_t peer_shut; /* SHUTDOWN flags the guest sent */
 	/* host -> guest: the guest's receive buffer (credit) and what was sent into it */
 	uint32_t peer_buf_alloc, peer_fwd_cnt, rx_cnt;
-	/* guest -> host: bytes taken from the guest, forwarded to the socket, last told */
-	uint32_t in_cnt, fwd_cnt, fwd_told;
+	/* guest -> host: bytes forwarded to the socket, and as many the guest was last told of */
+	uint32_t fwd_cnt, fwd_told;
 	uint8_t *buf; /* what the socket did not take yet (a ring of VSOCK_CONN_BUF) */
 	uint32_t buf_head, buf_len;
 	uint64_t deadline_ns; /* C_HANDSHAKE, C_LOCAL_INIT */
@@ -211,6 +211,13 @@ static uint32_t peer_credit(const struct conn *c)
 	return used >= c->peer_buf_alloc ? 0 : c->peer_buf_alloc - used;
 }
 
+/* Ask the guest for room, once until its credit grows again. */
+static void ask_credit(struct conn *c)
+{
+	if (!c->credit_asked)
+		c->pend |= P_CREDIT_REQ, c->credit_asked = true;
+}
+
 static bool may_send(const struct conn *c)
 {
 	return c->st == C_EST && !c->host_eof && !(c->peer_shut & VIRTIO_VSOCK_SHUTDOWN_RCV);
@@ -305,7 +312,7 @@ static void maybe_finish(struct conn *c)
 		conn_kill(c);
 }
 
-/* Tell the guest its credit when what it may still send fell under half the buffer. */
+/* Tell the guest its credit once a quarter of the buffer was forwarded since it last heard. */
 static void maybe_credit(struct conn *c)
 {
 	if (c->fwd_cnt - c->fwd_told >= VSOCK_CONN_BUF / 4)
@@ -350,7 +357,6 @@ static void guest_data(struct conn *c, const struct iovec *iov, unsigned n, uint
 		conn_kill(c); /* data after the guest said it would send none */
 		return;
 	}
-	c->in_cnt += len;
 	if (!c->buf_len && len) {
 		ssize_t r = writev(c->fd, iov, (int)n);
 
@@ -530,8 +536,7 @@ static bool host_data(struct conn *c, struct vsock_hdr *h, const struct iovec *i
 	ssize_t r;
 
 	if (credit == 0) {
-		if (!c->credit_asked)
-			c->pend |= P_CREDIT_REQ, c->credit_asked = true;
+		ask_credit(c);
 		return false;
 	}
 	want = want < credit ? want : credit;
@@ -550,8 +555,8 @@ static bool host_data(struct conn *c, struct vsock_hdr *h, const struct iovec *i
 		h->len = (uint32_t)r;
 		c->rx_cnt += (uint32_t)r;
 		c->fwd_told = c->fwd_cnt;
-		if (peer_credit(c) == 0 && !c->credit_asked) /* more may wait: ask for room */
-			c->pend |= P_CREDIT_REQ, c->credit_asked = true;
+		if (peer_credit(c) == 0) /* more may wait: ask for room */
+			ask_credit(c);
 		return true;
 	}
 	c->rx_data = false;
