@@ -311,6 +311,13 @@ snapshot)
 		sleep 0.2
 	done
 	;;
+timewarp)
+	# The timewarp scenario (tests/sandbox/l1-init.sh): does any clock run backwards between the CPUs?
+	# What the kernel said about its clocks comes first, as facts.
+	dmesg | grep -iE 'clocksource|tsc|kvm-clock|pvclock' | head -n 20 | while read -r l; do fact clockmsg "$l"; done
+	fact clockcheck "$(/bin/clockcheck 20 2>&1 | tail -n 1)"
+	poweroff -f
+	;;
 modules)
 	# The kernel's virtio drivers, in dependency order (for the virtio devices of vmon).
 	for m in failover net_failover virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \

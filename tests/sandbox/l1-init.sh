@@ -84,6 +84,31 @@ l1_dmesg_new() {
 	dmesg -c | sed 's/^/SANDBOX-L1-DMESG /'
 	[ -r $tr/trace ] && grep -v '^#' $tr/trace | sed 's/^/SANDBOX-L1-TRACE /' && echo >$tr/trace
 }
+# timewarp: a 2-CPU guest reads its clocks on both CPUs for 20 s (clockcheck) under vmon and, in the same L1,
+# under QEMU microvm (the peer); no clock may run backwards from one CPU to the other under vmon.
+timewarp_scenario() {
+	EXTRA_VMON_ARGS= GUEST_KERNEL=$default_kernel
+	tw_cmd="console=ttyS0 reboot=k panic=-1 quiet vmon.test=timewarp vmon.token=$token"
+	[ -n "$guest_args" ] && tw_cmd="$tw_cmd $guest_args"
+	mons="vmon qemu"
+	[ "$monitor" = qemu ] && mons=qemu
+	for mon in $mons; do
+		monitor_available "$mon" || continue
+		line=$(run_monitor "$mon" 2 "$tw_cmd" -o "/tmp/timewarp-$mon.out" -t "$timeout_s" -m VMON-GUEST-READY)
+		sed "s/^/L2|timewarp-$mon| /" "/tmp/timewarp-$mon.out"
+		sed "s/^/L2E|timewarp-$mon| /" "/tmp/timewarp-$mon.out.err"
+		echo "SANDBOX-RUN timewarp-$mon $line"
+	done
+	v=$(fact "timewarp-$monitor" clockcheck)
+	q=$(fact timewarp-qemu clockcheck)
+	peer="QEMU microvm: ${q:-no result}"
+	[ "$monitor" = qemu ] && peer="QEMU microvm was the monitor tested"
+	case "$v" in
+	"CLOCKCHECK cpus=2 "*"mono_warps=0 "*"raw_warps=0 "*) result timewarp ok "$monitor: ${v#CLOCKCHECK }; $peer" ;;
+	CLOCKCHECK*) result timewarp fail "a clock ran backwards between vCPUs under $monitor: ${v#CLOCKCHECK }; $peer" ;;
+	*) result timewarp fail "no clockcheck result from the guest under $monitor (see L2|timewarp-$monitor| lines); $peer" ;;
+	esac
+}
 for name in $scenarios; do
 	l1_dmesg_new
 	echo "SANDBOX-BEGIN $name"
@@ -96,6 +121,10 @@ for name in $scenarios; do
 		continue
 	fi
 	case "$name" in
+	timewarp)
+		timewarp_scenario
+		continue
+		;;
 	snapshot | migrate)
 		# several vmons in turn, each check its own SANDBOX-CHECK line (/sandbox/snapshot.sh,
 		# /sandbox/migrate.sh)
