@@ -38,7 +38,8 @@ int virtio_dev_init(struct virtio_dev *vdev, const struct virtio_dev_ops *ops,
 	rc = pthread_mutexattr_init(&attr);
 	if (rc)
 		return -rc;
-	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	/* not recursive: a second lock on the same thread is a bug, caught at once (virtio.h) */
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
 	rc = pthread_mutex_init(&vdev->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
 	return -rc;
@@ -51,12 +52,16 @@ void virtio_dev_fini(struct virtio_dev *vdev)
 
 void virtio_dev_lock(struct virtio_dev *vdev)
 {
-	pthread_mutex_lock(&vdev->lock);
+	int rc = pthread_mutex_lock(&vdev->lock);
+
+	BUG_ON(rc != 0); /* EDEADLK: this thread holds it already */
 }
 
 void virtio_dev_unlock(struct virtio_dev *vdev)
 {
-	pthread_mutex_unlock(&vdev->lock);
+	int rc = pthread_mutex_unlock(&vdev->lock);
+
+	BUG_ON(rc != 0); /* EPERM: this thread does not hold it */
 }
 
 void virtio_dev_reset(struct virtio_dev *vdev)

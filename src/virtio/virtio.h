@@ -6,13 +6,15 @@
  * struct virtio_dev_ops; a transport (virtio_pci.c) exposes it to the guest.
  * Device models know nothing of PCI or KVM.
  *
- * Locking: every virtio_dev has one recursive mutex, @lock. Register access
- * arrives on vCPU threads (the transport takes the lock around each access);
- * queue processing and backend completions run on the event-loop thread
- * (the transport takes the lock around each queue notification; a model's
- * completion callback takes it itself with virtio_dev_lock()). The lock is
- * recursive so that a backend that completes synchronously, inside a submit
- * made from a queue handler, may call back into the model. Lock order:
+ * Locking: every virtio_dev has one mutex, @lock, not recursive (a thread that
+ * takes it twice stops vmon with a BUG line rather than deadlock). Register
+ * access arrives on vCPU threads (the transport takes the lock around each
+ * access, except queue notifications, which it hands on unlocked); queue
+ * processing and backend completions run on the event-loop thread (the
+ * transport takes the lock around each queue notification; a model's
+ * completion callback takes it itself with virtio_dev_lock(), so a backend
+ * never calls one back from inside a call the model made with the lock
+ * held: see virtio_blk.h's settle). Lock order:
  * virtio_dev lock -> pci_device lock -> bus lock; never the reverse.
  */
 #ifndef VMON_VIRTIO_VIRTIO_H

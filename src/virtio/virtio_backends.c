@@ -66,9 +66,9 @@ static int blk_glue_submit(void *opaque, struct virtio_blk_io *vio)
 	return rc;
 }
 
-static void blk_glue_drain(void *opaque)
+static void blk_glue_settle(void *opaque)
 {
-	blk_backend_drain(opaque);
+	blk_backend_settle(opaque);
 }
 
 static void blk_glue_plug(void *opaque, bool on)
@@ -84,7 +84,7 @@ static struct virtio_blk_backend blk_glue(struct blk_backend *b)
 	return (struct virtio_blk_backend){ .opaque = b,
 					    .size_bytes = blk_backend_size_bytes(b),
 					    .submit = blk_glue_submit,
-					    .drain = blk_glue_drain,
+					    .settle = blk_glue_settle,
 					    .plug = blk_glue_plug };
 }
 

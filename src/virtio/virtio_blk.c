@@ -24,6 +24,12 @@ struct virtio_blk {
 	struct virtio_blk_config cfg;
 	uint32_t generation; /* bumped on reset: completions of older requests are dropped */
 	unsigned inflight;
+	/*
+	 * Requests of generations before @settled_gen that a reset let the backend settle: they
+	 * move no more data and only their dropped completions are still to come. Not in @inflight.
+	 */
+	uint32_t settled_gen;
+	unsigned settled;
 	bool throttled; /* stopped popping at the in-flight cap; resume on a completion */
 	/* Finished requests kept for reuse (each is ~33 KiB: malloc'ing one per I/O showed up in
 	 * profiles). At most BLK_REQ_CACHE, linked through next_free. */
@@ -113,7 +119,10 @@ static void req_complete(struct virtio_blk_io *io, int result)
 	while (req) {
 		struct blk_req *next = req->merged;
 
-		blk->inflight--;
+		if ((int32_t)(req->generation - blk->settled_gen) < 0)
+			blk->settled--;
+		else
+			blk->inflight--;
 		req_finish(req, ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR, ok ? req->used_len : 1);
 		req = next;
 	}
@@ -408,8 +417,9 @@ static unsigned blk_inflight_op(struct virtio_dev *vdev)
 /*
  * Device reset (driver status 0, or the VM's reset through the transport), device lock held.
  * Completions of requests started before are dropped by the generation check, so they no longer
- * touch the rings; draining the backend here also makes sure that no read still in flight writes
- * into guest memory the driver may reuse once the reset is over (§2.4.2).
+ * touch the rings; settling the backend here also makes sure that no read still in flight writes
+ * into guest memory the driver may reuse once the reset is over (§2.4.2). The settled requests'
+ * completions come later, on the event loop, and only count down @settled.
  */
 static void blk_reset(struct virtio_dev *vdev)
 {
@@ -417,8 +427,12 @@ static void blk_reset(struct virtio_dev *vdev)
 
 	blk->generation++;
 	blk->throttled = false;
-	if (blk->inflight && blk->be.drain)
-		blk->be.drain(blk->be.opaque);
+	if (blk->inflight && blk->be.settle) {
+		blk->be.settle(blk->be.opaque);
+		blk->settled += blk->inflight;
+		blk->inflight = 0;
+		blk->settled_gen = blk->generation;
+	}
 }
 
 static void blk_destroy(struct virtio_dev *vdev)
@@ -528,13 +542,15 @@ int virtio_blk_replace(struct virtio_dev *vdev, const struct virtio_blk_backend 
 	if (!be || !be->submit)
 		return -EINVAL;
 	virtio_dev_lock(vdev);
-	if (blk->inflight && blk->be.drain)
-		blk->be.drain(blk->be.opaque);
-	if (blk->inflight) {
-		/* a backend without drain still holds requests: they must end on it */
+	if (blk->inflight && !blk->be.settle) {
+		/* a backend that cannot settle still holds requests: they must end on it */
 		virtio_dev_unlock(vdev);
 		return -EBUSY;
 	}
+	/* the old backend's requests finish their transfers; their completions come when it closes
+	 */
+	if (blk->inflight || blk->settled)
+		blk->be.settle(blk->be.opaque);
 	blk->be = *be;
 	blk->capacity_sectors = be->size_bytes / SECTOR;
 	blk->cfg.capacity = blk->capacity_sectors;

@@ -11,8 +11,8 @@
  *
  * The backend vtable mirrors src/backends/blk_backend.h (struct blk_io): the
  * VM adapts a struct blk_backend to it in a few lines (see the report /
- * docs). Completions may come synchronously from submit() or later on the
- * event-loop thread; either way the model takes its device lock.
+ * docs). Completions come later on the backend's (event-loop) thread, never
+ * from inside a call the model makes; the model then takes its device lock.
  */
 #ifndef VMON_VIRTIO_VIRTIO_BLK_H
 #define VMON_VIRTIO_VIRTIO_BLK_H
@@ -54,13 +54,17 @@ struct virtio_blk_io {
  * life; @submit queues @io and returns 0 (completion follows) or -errno (no
  * completion will follow).
  *
- * @drain (may be NULL) blocks until no I/O submitted earlier can still move
- * data to or from guest memory: their complete() has run (possibly on the
- * calling thread, which then holds the device lock — it is recursive) or
- * will run later without any transfer left to do. A device reset calls it
- * with the device lock held, on the thread that resets (a vCPU thread for a
- * driver's status write), so that after a reset nothing lands in guest
- * memory. Without @drain a reset only stops the completions' ring writes.
+ * @complete is never called from inside @submit or @settle, nor with the
+ * device lock held: the lock is not recursive, and the model takes it in its
+ * completion. The backend calls it later, on its own (event-loop) thread.
+ *
+ * @settle (may be NULL) blocks until no I/O submitted earlier can still move
+ * data to or from guest memory, without calling any completion: those run
+ * later, without any transfer left to do. A device reset calls it with the
+ * device lock held, on the thread that resets (a vCPU thread for a driver's
+ * status write), so that after a reset nothing lands in guest memory. Without
+ * @settle a reset only stops the completions' ring writes, and the device
+ * status reads non-zero until the last one has come.
  *
  * @plug (may be NULL) is called with true before the device walks its queue
  * after a notification and with false after it: the backend may hold back
@@ -71,7 +75,7 @@ struct virtio_blk_backend {
 	void *opaque;
 	uint64_t size_bytes;
 	int (*submit)(void *opaque, struct virtio_blk_io *io);
-	void (*drain)(void *opaque);
+	void (*settle)(void *opaque);
 	void (*plug)(void *opaque, bool on);
 };
 
@@ -91,13 +95,15 @@ int virtio_blk_create(struct virtio_dev **out, const struct gmem *gm,
 
 /*
  * virtio_blk_replace - a new disk behind the running device (Firecracker's
- * PATCH /drives path_on_host: a media change): waits for the requests on the
- * old backend (its drain), then serves @be (copied), with the capacity of
+ * PATCH /drives path_on_host: a media change): waits until the requests on
+ * the old backend move no more data (its settle), then serves @be (copied;
+ * the old requests complete when the caller closes the old backend, which it
+ * must do without the device lock), with the capacity of
  * @be->size_bytes, and sends a configuration-change interrupt so that the
  * driver rereads the capacity. The read-only flag cannot change (it is a
  * feature bit). The old backend is the caller's again on return. Event-loop
  * thread (or none running). Returns 0, -EINVAL, or -EBUSY (requests are still
- * in flight on a backend without drain; nothing changed).
+ * in flight on a backend without settle; nothing changed).
  */
 int virtio_blk_replace(struct virtio_dev *vdev, const struct virtio_blk_backend *be);
 

@@ -232,10 +232,6 @@ static void reg_write(struct virtio_mmio *vm, uint64_t off, uint32_t v)
 	case VIRTIO_MMIO_QUEUE_SEL:
 		vm->queue_sel = v;
 		return;
-	case VIRTIO_MMIO_QUEUE_NOTIFY:
-		/* a notify that no ioeventfd caught (§4.2.3.3) */
-		virtio_kicks_notify(&vm->kicks, v & 0xffff);
-		return;
 	case VIRTIO_MMIO_INTERRUPT_ACK:
 		if (!(vm->isr & v))
 			return;
@@ -298,6 +294,12 @@ static void vmmio_write(void *opaque, uint64_t off, uint64_t value, unsigned siz
 	struct virtio_mmio *vm = opaque;
 	struct virtio_dev *vdev = vm->vdev;
 
+	if (off == VIRTIO_MMIO_QUEUE_NOTIFY && size == 4) {
+		/* a notify that no ioeventfd caught (§4.2.3.3): outside the lock, the queue takes
+		 * it */
+		virtio_kicks_notify(&vm->kicks, (unsigned)value & 0xffff);
+		return;
+	}
 	virtio_dev_lock(vdev);
 	if (off >= VIRTIO_MMIO_CONFIG_OFF) {
 		uint64_t coff = off - VIRTIO_MMIO_CONFIG_OFF;

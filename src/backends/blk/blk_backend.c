@@ -482,6 +482,47 @@ void blk_backend_drain(struct blk_backend *b)
 	}
 }
 
+void blk_backend_settle(struct blk_backend *b)
+{
+	struct blk_req *done, **tail;
+	uint64_t one = 1, val;
+	bool busy_now, took = false;
+	unsigned n;
+
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		done = NULL;
+		n = b->ops->reap(b, &done);
+		BUG_ON(n > b->inflight);
+		b->inflight -= n;
+		if (done) {
+			/* parked with the refused ones, for the next poll to deliver */
+			for (tail = &done; *tail; tail = &(*tail)->next)
+				;
+			*tail = b->failed;
+			b->failed = done;
+		}
+		dispatch_locked(b);
+		busy_now = b->inflight || b->pending_head;
+		pthread_mutex_unlock(&b->lock);
+		if (!busy_now)
+			break;
+		struct pollfd pfd = { .fd = b->event_fd, .events = POLLIN };
+
+		/* The timeout only guards against a wake-up the loop thread consumed. */
+		if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
+			log_error("blk: poll: %s", strerror(errno));
+		if (read(b->event_fd, &val, sizeof(val)) == sizeof(val))
+			took = true;
+	}
+	/* The wake-ups this took, and the parked completions: the loop's next poll runs them. */
+	pthread_mutex_lock(&b->lock);
+	busy_now = b->failed != NULL;
+	pthread_mutex_unlock(&b->lock);
+	if ((took || busy_now) && write(b->event_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_error("blk: eventfd write: %s", strerror(errno));
+}
+
 void blk_backend_close(struct blk_backend *b)
 {
 	struct blk_req *r;

@@ -154,6 +154,16 @@ int blk_backend_poll(struct blk_backend *b);
 void blk_backend_drain(struct blk_backend *b);
 
 /*
+ * blk_backend_settle - block until no submitted request can still move data
+ * to or from its buffers (every one has finished its transfer or was refused),
+ * without running any callback: they stay queued for the next
+ * blk_backend_poll(), and the event fd is signalled so that the loop runs
+ * them. For a device reset, which holds its device's lock while it waits and
+ * so must not be called back. Any thread; not from inside a callback.
+ */
+void blk_backend_settle(struct blk_backend *b);
+
+/*
  * blk_backend_close - stop accepting requests, wait for the in-flight ones to
  * finish (their callbacks run, with -ECANCELED for those not yet started), then
  * close the image and free @b. No callback runs after it returns. Same thread

@@ -1,9 +1,11 @@
 /*
  * fuzz_virtio_blk.c — virtio-blk request parsing. Input: 2 bytes of
- * settings (read-only disk, async completions, reset, drain) then guest RAM holding a
+ * settings (read-only disk, async completions, reset, settle) then guest RAM holding a
  * 16-entry queue's rings, descriptors, headers and buffers. The memory
  * backend checks that every I/O the model asks for lies inside the disk.
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,8 @@
 static uint8_t ram[RAM_LEN] __attribute__((aligned(4096)));
 static uint8_t disk[DISK_BYTES];
 static struct virtio_blk_io *pending[512];
+static int result[512];
+static bool settled[512];
 static unsigned nr_pending;
 static bool async_mode;
 
@@ -52,26 +56,42 @@ static int disk_do(struct virtio_blk_io *io)
 	return 0;
 }
 
+/* Every I/O waits for complete_all(): a backend never completes inside submit (virtio_blk.h). */
 static int disk_submit(void *o, struct virtio_blk_io *io)
 {
 	(void)o;
-	if (async_mode && nr_pending < 512) {
-		pending[nr_pending++] = io;
-		return 0;
-	}
-	io->complete(io, disk_do(io));
+	if (nr_pending == 512)
+		return -EIO;
+	settled[nr_pending] = false;
+	pending[nr_pending++] = io;
 	return 0;
 }
 
-/* The reset's drain: what is pending completes now (the backend can wait for its I/O). */
-static void disk_drain(void *o)
+/* The reset's settle: every pending transfer happens now, no completion is called. */
+static void disk_settle(void *o)
 {
-	unsigned n = nr_pending;
-
 	(void)o;
+	for (unsigned i = 0; i < nr_pending; i++)
+		if (!settled[i]) {
+			result[i] = disk_do(pending[i]);
+			settled[i] = true;
+		}
+}
+
+/* The completions, as the event loop runs them (they may submit more: those run too). */
+static void complete_all(void)
+{
+	for (unsigned i = 0; i < nr_pending; i++)
+		pending[i]->complete(pending[i], settled[i] ? result[i] : disk_do(pending[i]));
 	nr_pending = 0;
-	for (unsigned i = 0; i < n; i++)
-		pending[i]->complete(pending[i], disk_do(pending[i]));
+}
+
+/* The driver's notification; without async completions they all run right after it. */
+static void kick(struct virtio_dev *vdev)
+{
+	virtio_dev_kick(vdev, 0);
+	if (!async_mode)
+		complete_all();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -87,8 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(ram, 0, sizeof(ram));
 	memcpy(ram, data + 2, size - 2 < sizeof(ram) ? size - 2 : sizeof(ram));
 	async_mode = data[1] & 1;
-	/* without a drain the reset only drops the late completions */
-	be.drain = (data[1] & 4) ? disk_drain : NULL;
+	/* without a settle the reset only drops the late completions */
+	be.settle = (data[1] & 4) ? disk_settle : NULL;
 	nr_pending = 0;
 	gmem_init(&gm);
 	gmem_add_hva(&gm, RAM_GPA, RAM_LEN, ram);
@@ -107,17 +127,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	virtio_dev_set_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
 					    VIRTIO_CONFIG_S_FEATURES_OK |
 					    VIRTIO_CONFIG_S_DRIVER_OK);
-	virtio_dev_kick(vdev, 0);
+	kick(vdev);
 	if (data[1] & 2) {
 		/* a reset with requests in flight */
 		virtio_dev_lock(vdev);
 		virtio_dev_set_status(vdev, 0);
 		virtio_dev_unlock(vdev);
 	}
-	for (unsigned i = 0; i < nr_pending; i++)
-		pending[i]->complete(pending[i], disk_do(pending[i]));
-	nr_pending = 0;
-	virtio_dev_kick(vdev, 0);
+	complete_all();
+	kick(vdev);
+	complete_all();
 	vdev->ops->destroy(vdev);
 	gmem_destroy(&gm);
 	return 0;

@@ -527,6 +527,83 @@ static void completes_on_loop(enum blk_engine_kind engine)
 	free(path);
 }
 
+/*
+ * A reset's settle, with the loop not running (its thread is the one resetting): every read has
+ * filled its buffer when settle returns, no callback has run, and the loop runs them all after.
+ */
+struct settle_ctx {
+	struct evloop *el;
+	int calls, ok;
+};
+
+static void on_settled_complete(struct blk_io *io, int result)
+{
+	struct settle_ctx *c = io->opaque;
+
+	c->ok += result == (int)io->len_bytes;
+	if (++c->calls == 8)
+		evloop_stop(c->el);
+}
+
+static void settle_then_loop(enum blk_engine_kind engine)
+{
+	enum { N = 8 };
+	char *path = make_image("/tmp", IMG_BYTES);
+	static uint8_t buf[N][4096];
+	struct settle_ctx c = { 0 };
+	struct iovec iov[N];
+	struct blk_io io[N];
+	struct blk_backend *b;
+	char err[256];
+	int ret, filled = 0;
+
+	REQUIRE(path);
+	c.el = evloop_create();
+	REQUIRE(c.el);
+	ret = blk_backend_open_engine(&b, path, false, c.el, engine, err, sizeof(err));
+	if (ret < 0 && engine == BLK_ENGINE_URING) {
+		evloop_destroy(c.el);
+		unlink(path);
+		free(path);
+		SKIP("io_uring unavailable on this host");
+	}
+	REQUIRE(ret == 0);
+	memset(buf, 0, sizeof(buf));
+	for (int i = 0; i < N; i++) {
+		iov[i] = (struct iovec){ buf[i], sizeof(buf[i]) };
+		io[i] = (struct blk_io){ .op = BLK_OP_READ,
+					 .offset_bytes = (uint64_t)i * 65536,
+					 .len_bytes = 4096,
+					 .iov = &iov[i],
+					 .iovcnt = 1,
+					 .complete = on_settled_complete,
+					 .opaque = &c };
+		REQUIRE(blk_backend_submit(b, &io[i]) == 0);
+	}
+	blk_backend_settle(b);
+	CHECK_EQ(c.calls, 0);
+	for (int i = 0; i < N; i++)
+		filled += buf[i][0] == pattern((uint64_t)i * 65536) &&
+			  buf[i][4095] == pattern((uint64_t)i * 65536 + 4095);
+	CHECK_EQ(filled, N);
+	CHECK(evloop_run(c.el) == 0);
+	CHECK_EQ(c.calls, N);
+	CHECK_EQ(c.ok, N);
+	blk_backend_close(b);
+	evloop_destroy(c.el);
+	unlink(path);
+	free(path);
+}
+
+TEST(blk_backend_settle_runs_no_callback_uring)
+{
+	settle_then_loop(BLK_ENGINE_URING);
+}
+TEST(blk_backend_settle_runs_no_callback_threads)
+{
+	settle_then_loop(BLK_ENGINE_THREADS);
+}
+
 TEST(blk_backend_completes_on_loop_uring)
 {
 	completes_on_loop(BLK_ENGINE_URING);
@@ -1059,6 +1136,8 @@ HARNESS_MAIN(
 	HARNESS_T(blk_backend_close_with_inflight_threads)
 	HARNESS_T(blk_backend_completes_on_loop_uring)
 	HARNESS_T(blk_backend_completes_on_loop_threads)
+	HARNESS_T(blk_backend_settle_runs_no_callback_uring)
+	HARNESS_T(blk_backend_settle_runs_no_callback_threads)
 	HARNESS_T(blk_backend_engine_env_forces_threads)
 	HARNESS_T(blk_backend_open_errors)
 	HARNESS_T(blk_backend_open_permission_errors)

@@ -19,12 +19,14 @@ struct env {
 	struct fake_guest g;
 	struct virtio_dev *vdev;
 	uint8_t disk[DISK_BYTES];
-	bool async;
-	bool drain_does_nothing; /* a backend that cannot wait for its I/O */
-	unsigned drains;
+	bool async; /* completions only when the test says (disk_complete_all), not after each kick
+		     */
+	unsigned settles;
 	int plugged; /* plug depth */
 	unsigned plugs, submits_plugged;
 	struct virtio_blk_io *pending[64];
+	int result[64]; /* of a pending I/O the backend settled (done[i]) */
+	bool done[64];
 	unsigned nr_pending;
 	unsigned irqs, cfg_irqs;
 	unsigned flushes, discards, zeroes;
@@ -68,39 +70,56 @@ static int disk_do(struct env *e, struct virtio_blk_io *io)
 	return -EINVAL;
 }
 
+/* Every I/O waits for disk_complete_all(): a backend never completes inside submit (virtio_blk.h).
+ */
 static int disk_submit(void *o, struct virtio_blk_io *io)
 {
 	struct env *e = o;
 
 	if (e->plugged > 0)
 		e->submits_plugged++;
-
-	if (e->async) {
-		e->pending[e->nr_pending++] = io;
-		return 0;
-	}
-	io->complete(io, disk_do(e, io));
+	if (e->nr_pending == 64)
+		return -EIO;
+	e->done[e->nr_pending] = false;
+	e->pending[e->nr_pending++] = io;
 	return 0;
 }
 
+/* The completions, as the event loop runs them: transfers not settled yet happen now. */
 static void disk_complete_all(struct env *e)
 {
-	struct virtio_blk_io *done[64];
+	struct virtio_blk_io *batch[64];
+	int result[64];
 	unsigned n = e->nr_pending;
 
 	/* completions may submit more (into e->pending): take the batch first */
-	memcpy(done, e->pending, n * sizeof(done[0]));
+	for (unsigned i = 0; i < n; i++) {
+		batch[i] = e->pending[i];
+		result[i] = e->done[i] ? e->result[i] : disk_do(e, e->pending[i]);
+	}
 	e->nr_pending = 0;
 	for (unsigned i = 0; i < n; i++)
-		done[i]->complete(done[i], disk_do(e, done[i]));
+		batch[i]->complete(batch[i], result[i]);
 }
 
-static void disk_drain(void *o)
+/* virtio_blk_backend.settle: every transfer done now, no completion called. */
+static void disk_settle(void *o)
 {
 	struct env *e = o;
 
-	e->drains++;
-	if (!e->drain_does_nothing)
+	e->settles++;
+	for (unsigned i = 0; i < e->nr_pending; i++)
+		if (!e->done[i]) {
+			e->result[i] = disk_do(e, e->pending[i]);
+			e->done[i] = true;
+		}
+}
+
+/* The driver's notification; a synchronous disk (not @async) then completes everything. */
+static void kick(struct env *e)
+{
+	virtio_dev_kick(e->vdev, 0);
+	while (!e->async && e->nr_pending)
 		disk_complete_all(e);
 }
 
@@ -141,13 +160,14 @@ static bool on_requeue_after(void *o, struct virtio_dev *vdev, unsigned q, uint6
 	return true;
 }
 
-static struct env *env_new(bool ro)
+/* A device on the fake disk; @settle: the disk can settle its I/O (a reset waits for it). */
+static struct env *env_new_disk(bool ro, bool settle)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	struct virtio_blk_backend be = { .opaque = e,
 					 .size_bytes = DISK_BYTES + 100,
 					 .submit = disk_submit,
-					 .drain = disk_drain,
+					 .settle = settle ? disk_settle : NULL,
 					 .plug = disk_plug };
 	struct virtq *vq;
 
@@ -174,6 +194,11 @@ static struct env *env_new(bool ro)
 					       VIRTIO_CONFIG_S_FEATURES_OK |
 					       VIRTIO_CONFIG_S_DRIVER_OK);
 	return e;
+}
+
+static struct env *env_new(bool ro)
+{
+	return env_new_disk(ro, true);
 }
 
 static void env_free(struct env *e)
@@ -204,7 +229,7 @@ static void request(struct env *e, uint32_t type, uint64_t sector, uint32_t data
 	}
 	fg_desc(&e->g, FAKE_DESC, d, STATUS, 1, VRING_DESC_F_WRITE, 0);
 	fg_avail(&e->g, 0);
-	virtio_dev_kick(e->vdev, 0);
+	kick(e);
 }
 
 static uint8_t status_of(struct env *e)
@@ -337,7 +362,7 @@ TEST(blk_short_header)
 	fg_desc(&e->g, FAKE_DESC, 1, STATUS, 1, VRING_DESC_F_WRITE, 0);
 	*(uint8_t *)fg_ptr(&e->g, STATUS) = 0xee;
 	fg_avail(&e->g, 0);
-	virtio_dev_kick(e->vdev, 0);
+	kick(e);
 	CHECK_EQ(status_of(e), VIRTIO_BLK_S_IOERR);
 	CHECK_EQ(fg_used_idx(&e->g), 1);
 	/* header split over two descriptors is fine */
@@ -345,7 +370,7 @@ TEST(blk_short_header)
 	fg_desc(&e->g, FAKE_DESC, 0, HDR, 8, VRING_DESC_F_NEXT, 2);
 	fg_desc(&e->g, FAKE_DESC, 2, HDR + 8, 8, VRING_DESC_F_NEXT, 1);
 	fg_avail(&e->g, 0);
-	virtio_dev_kick(e->vdev, 0);
+	kick(e);
 	CHECK_EQ(status_of(e), VIRTIO_BLK_S_OK);
 	env_free(e);
 }
@@ -359,7 +384,7 @@ TEST(blk_status_in_read_only_descriptor)
 	fg_desc(&e->g, FAKE_DESC, 1, STATUS, 1, 0, 0);
 	*(uint8_t *)fg_ptr(&e->g, STATUS) = 0xee;
 	fg_avail(&e->g, 0);
-	virtio_dev_kick(e->vdev, 0);
+	kick(e);
 	CHECK_EQ(status_of(e), 0xee); /* never written */
 	CHECK_EQ(fg_used_idx(&e->g), 1);
 	CHECK_EQ(fg_used(&e->g, 0).len, 0);
@@ -371,10 +396,9 @@ TEST(blk_status_in_read_only_descriptor)
 
 TEST(blk_async_completion_and_reset)
 {
-	struct env *e = env_new(false);
+	struct env *e = env_new_disk(false, false); /* the reset cannot wait: device_status tells */
 
 	e->async = true;
-	e->drain_does_nothing = true; /* the reset cannot wait: device_status tells the driver */
 	request(e, VIRTIO_BLK_T_IN, 0, 512, true);
 	CHECK_EQ(fg_used_idx(&e->g), 0);
 	CHECK_EQ(virtio_blk_inflight(e->vdev), 1);
@@ -418,9 +442,10 @@ static void check_reset_drains(bool vm_reset)
 	else
 		virtio_dev_set_status(e->vdev, 0);
 	virtio_dev_unlock(e->vdev);
-	CHECK_EQ(e->drains, 1);
+	CHECK_EQ(e->settles, 1);
 	CHECK_EQ(virtio_blk_inflight(e->vdev), 0);
-	CHECK_EQ(e->nr_pending, 0);
+	CHECK_EQ(e->nr_pending,
+		 2); /* settled: the transfers are done, the completions still to come */
 	CHECK_EQ(virtio_dev_status_read(e->vdev), 0);
 	/* the driver reuses its buffers after the reset */
 	memset(data, 0x3c, 2048);
@@ -459,7 +484,7 @@ TEST(blk_one_notification_submits_plugged)
 		fg_avail(&e->g, (uint16_t)(3 * i));
 	}
 	((struct virtio_blk_outhdr *)fg_ptr(&e->g, HDR))->type = VIRTIO_BLK_T_IN;
-	virtio_dev_kick(e->vdev, 0);
+	kick(e);
 	CHECK_EQ(e->nr_pending, 3);
 	CHECK_EQ(e->submits_plugged, 3);
 	CHECK_EQ(e->plugs, 1);
@@ -516,7 +541,7 @@ TEST(blk_sequential_requests_merge)
 	batch_req(e, 5, VIRTIO_BLK_T_OUT, 22, 512);
 	batch_req(e, 6, VIRTIO_BLK_T_FLUSH, 0, 0);
 	batch_req(e, 7, VIRTIO_BLK_T_OUT, 23, 512); /* after the flush: not merged across it */
-	virtio_dev_kick(e->vdev, 0);
+	kick(e);
 	REQUIRE(e->nr_pending == 5);
 	CHECK_EQ(e->pending[0]->op, VIRTIO_BLK_OP_READ);
 	CHECK_EQ(e->pending[0]->offset_bytes, 4 * 512);
@@ -550,7 +575,7 @@ TEST(blk_merged_failure_fails_each_request)
 	e->async = true;
 	batch_req(e, 0, VIRTIO_BLK_T_IN, 0, 512);
 	batch_req(e, 1, VIRTIO_BLK_T_IN, 1, 512);
-	virtio_dev_kick(e->vdev, 0);
+	kick(e);
 	REQUIRE(e->nr_pending == 1);
 	e->nr_pending = 0;
 	e->pending[0]->complete(e->pending[0], -EIO);
@@ -572,11 +597,11 @@ TEST(blk_inflight_capped_at_queue_size)
 	fg_desc(&e->g, FAKE_DESC, 1, STATUS, 1, VRING_DESC_F_WRITE, 0);
 	for (unsigned i = 0; i < 16; i++)
 		fg_avail(&e->g, 0);
-	virtio_dev_kick(e->vdev, 0);
+	kick(e);
 	CHECK_EQ(virtio_blk_inflight(e->vdev), 16);
 	for (unsigned i = 0; i < 16; i++)
 		fg_avail(&e->g, 0);
-	virtio_dev_kick(e->vdev, 0);
+	kick(e);
 	CHECK_EQ(virtio_blk_inflight(e->vdev), 16);
 	CHECK_EQ(e->nr_pending, 16);
 	/* completing one lets one more in */
@@ -601,7 +626,7 @@ TEST(blk_malformed_ring_sets_needs_reset)
 	struct env *e = env_new(false);
 
 	fg_avail(&e->g, 99); /* head beyond the queue */
-	virtio_dev_kick(e->vdev, 0);
+	kick(e);
 	CHECK(e->vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET);
 	CHECK(!virtio_dev_running(e->vdev));
 	virtio_dev_set_status(e->vdev, 0);
@@ -628,10 +653,9 @@ TEST(blk_config_space)
 TEST(blk_replace_waits_for_the_old_disk_then_serves_the_new_one)
 {
 	struct env *e = env_new(false), *f = env_new(false);
-	struct virtio_blk_backend be = { .opaque = f,
+	struct virtio_blk_backend be = { .opaque = f, /* a disk that cannot settle */
 					 .size_bytes = DISK_BYTES / 2,
-					 .submit = disk_submit,
-					 .drain = disk_drain };
+					 .submit = disk_submit };
 	struct virtio_blk_config cfg;
 	uint8_t gen = e->vdev->config_generation;
 
@@ -640,10 +664,12 @@ TEST(blk_replace_waits_for_the_old_disk_then_serves_the_new_one)
 	request(e, VIRTIO_BLK_T_IN, 0, 512, true); /* in flight on the old disk */
 	REQUIRE(virtio_blk_inflight(e->vdev) == 1);
 	CHECK_EQ(virtio_blk_replace(e->vdev, &be), 0);
-	CHECK_EQ(e->drains, 1);
-	CHECK_EQ(fg_used_idx(&e->g), 1); /* completed on the old disk first */
+	CHECK_EQ(e->settles, 1);
+	CHECK_EQ(((uint8_t *)fg_ptr(&e->g, DATA))[1], e->disk[1]); /* its transfer is done */
+	CHECK_EQ(fg_used_idx(&e->g), 0);
+	disk_complete_all(e); /* its completion: when the caller closes the old disk */
+	CHECK_EQ(fg_used_idx(&e->g), 1);
 	CHECK_EQ(status_of(e), VIRTIO_BLK_S_OK);
-	CHECK_EQ(((uint8_t *)fg_ptr(&e->g, DATA))[1], e->disk[1]);
 	/* the new capacity, announced by a configuration change */
 	e->vdev->ops->config_read(e->vdev, 0, &cfg, sizeof(cfg));
 	CHECK_EQ(cfg.capacity, DISK_BYTES / 2 / 512);
@@ -652,21 +678,22 @@ TEST(blk_replace_waits_for_the_old_disk_then_serves_the_new_one)
 	CHECK_EQ(e->vdev->config_generation, (uint8_t)(gen + 1));
 	/* reads come from the new disk; past its end is an error */
 	request(e, VIRTIO_BLK_T_IN, 0, 512, true);
+	disk_complete_all(f);
 	CHECK_EQ(fg_used_idx(&e->g), 2);
 	CHECK_EQ(status_of(e), VIRTIO_BLK_S_OK);
 	CHECK_EQ(((uint8_t *)fg_ptr(&e->g, DATA))[1], 0x5a);
 	request(e, VIRTIO_BLK_T_IN, DISK_BYTES / 2 / 512, 512, true);
 	CHECK_EQ(status_of(e), VIRTIO_BLK_S_IOERR);
-	/* a backend that cannot wait: refused while it holds a request, nothing changed */
-	f->async = true;
-	f->drain_does_nothing = true;
+	/* a backend that cannot settle: refused while it holds a request, nothing changed */
 	request(e, VIRTIO_BLK_T_IN, 0, 512, true);
 	be.opaque = e;
 	be.size_bytes = DISK_BYTES;
+	be.settle = disk_settle;
 	CHECK_EQ(virtio_blk_replace(e->vdev, &be), -EBUSY);
 	CHECK_EQ(virtio_blk_capacity(e->vdev), DISK_BYTES / 2 / 512);
 	CHECK_EQ(e->cfg_irqs, 1);
 	disk_complete_all(f);
+	CHECK_EQ(fg_used_idx(&e->g), 4);
 	CHECK_EQ(virtio_blk_replace(e->vdev, NULL), -EINVAL);
 	env_free(e);
 	env_free(f);
@@ -690,13 +717,13 @@ TEST(blk_rate_limiter_holds_requests_back_until_the_bucket_refills)
 	CHECK(e->last_wait_ns > 9000000000ull && e->last_wait_ns <= 10000000000ull);
 	CHECK_EQ(virtio_blk_limited(e->vdev), 1);
 	/* a kick while it waits changes nothing (and takes nothing from the bucket) */
-	virtio_dev_kick(e->vdev, 0);
+	kick(e);
 	CHECK_EQ(fg_used_idx(&e->g), 1);
 	CHECK_EQ(virtio_blk_limited(e->vdev), 2);
 	/* lifting the limit runs the queue again: the request completes */
 	virtio_blk_set_rate_limit(e->vdev, &(struct rate_limit_config){ 0 });
 	CHECK_EQ(e->requeues, 2); /* one per set_rate_limit */
-	virtio_dev_kick(e->vdev, 0);
+	kick(e);
 	CHECK_EQ(fg_used_idx(&e->g), 2);
 	CHECK_EQ(status_of(e), VIRTIO_BLK_S_OK);
 	env_free(e);

@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/pci_regs.h>
@@ -724,8 +727,39 @@ TEST(virtio_pci_vcpu_and_event_loop_threads)
 	env_free(e);
 }
 
+/*
+ * The device lock is not recursive: a thread that takes it twice stops vmon with a BUG line
+ * (in a child process here) instead of running on with the state half-changed or deadlocking.
+ */
+TEST(virtio_dev_lock_taken_twice_stops_vmon)
+{
+	struct fake_guest g;
+	struct virtio_dev *vdev;
+	int status = 0;
+	pid_t pid;
+
+	fg_init(&g, NULL, 16);
+	REQUIRE(virtio_rng_create(&vdev, &g.gm) == 0);
+	virtio_dev_lock(vdev);
+	virtio_dev_unlock(vdev); /* once is fine */
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		if (!freopen("/dev/null", "w", stderr))
+			_exit(3);
+		virtio_dev_lock(vdev);
+		virtio_dev_lock(vdev);
+		_exit(0); /* not reached */
+	}
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	vdev->ops->destroy(vdev);
+	fg_fini(&g);
+}
+
 // clang-format off
 HARNESS_MAIN(
+	HARNESS_T(virtio_dev_lock_taken_twice_stops_vmon)
 	HARNESS_T(virtio_pci_ids_and_capabilities)
 	HARNESS_T(virtio_pci_features_need_version_1)
 	HARNESS_T(virtio_pci_reset_clears_queues)
