@@ -96,9 +96,10 @@ struct runner {
 	struct evloop *el;
 	sigset_t sigs;
 	int sigfd;
-	pthread_mutex_t lock; /* guards vm: set by the API thread, read by the main thread */
+	pthread_mutex_t
+		lock; /* guards vm: set by the API (on the loop) or a migration's receiver */
 	struct vm *vm;
-	struct vm_migration *mig; /* the latest outgoing migration (API thread; under @lock) */
+	struct vm_migration *mig; /* the latest outgoing migration (set by the API; under @lock) */
 	struct incoming *incoming; /* an awaited incoming migration (set once, before it runs) */
 	/* told when an incoming migration's VM arrives (the API's state): any thread, no lock held
 	 */
@@ -108,6 +109,9 @@ struct runner {
 	bool firecracker_names; /* vCPU threads "fc_vcpu N" (the compatibility mode) */
 	bool boot_timer; /* --boot-timer: every VM this runner builds has the boot timer */
 	int status; /* when no VM ran: how the process ends */
+	/* serves the API for up to @ms once the loop has ended (runner_wait); NULL: no API */
+	void (*serve)(void *opaque, unsigned ms);
+	void *serve_opaque;
 };
 
 static void on_signal(void *opaque, uint32_t events)
@@ -275,7 +279,10 @@ static int runner_wait(struct runner *r, bool *restart)
 		pthread_mutex_unlock(&r->lock);
 		if (!awaited)
 			break;
-		usleep(50 * 1000);
+		if (r->serve) /* the loop has ended: the API is served from here meanwhile */
+			r->serve(r->serve_opaque, 50);
+		else
+			usleep(50 * 1000);
 	}
 	pthread_mutex_lock(&r->lock);
 	mig = r->mig;
@@ -817,6 +824,11 @@ static void api_arrival(void *opaque, struct vm_config *cfg, bool paused)
 	api_server_unlock(a->srv);
 }
 
+static void serve_api(void *opaque, unsigned ms)
+{
+	api_server_serve(opaque, ms);
+}
+
 /*
  * `vmon --api-sock PATH` and/or `vmon --config-file FILE [--no-api]`: the
  * Firecracker-style process. It ends when the VM ends (or on a signal).
@@ -871,7 +883,7 @@ static int run_api(const struct cli *cli)
 		}
 	}
 	if (cli->api_sock) {
-		if (api_server_start(&srv, &api, cli->api_sock, err, sizeof(err))) {
+		if (api_server_start(&srv, &api, cli->api_sock, r.el, err, sizeof(err))) {
 			fprintf(stderr, "vmon: %s\n", err);
 			status = VMON_EXIT_USAGE;
 			if (runner_vm(&r)) {
@@ -881,6 +893,8 @@ static int run_api(const struct cli *cli)
 			goto out;
 		}
 		serving = true;
+		r.serve = serve_api;
+		r.serve_opaque = &srv;
 	}
 	status = runner_wait(&r, &restart);
 	incoming_finish(&r, &status);

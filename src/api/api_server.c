@@ -1,22 +1,25 @@
-/* api_server.c — libmicrohttpd glue: the Unix socket, body collection with a size cap, metrics
- * timer. */
+/* api_server.c — libmicrohttpd glue: the Unix socket, body collection with a size cap, the
+ * event-loop watches (MHD's epoll fd, its timeout, the metrics period). */
 #include "api/api_server.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
 #include "api/api_json.h"
-#include "confine/seccomp.h"
+#include "base/evloop.h"
 #include "util/log.h"
 
 int api_socket_create(const char *path, unsigned mode, char *err, size_t err_len)
@@ -160,110 +163,72 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
-static void *metrics_main(void *arg)
+/*
+ * Run MHD for what is ready, then arm its timer for its next timeout (an idle connection's 60 s).
+ * MHD may leave work it could do at once (timeout 0): it runs again, a few times at most, and the
+ * timer fires at once for the rest.
+ */
+static void mhd_step(struct api_server *srv)
 {
-	struct api_server *srv = arg;
-	struct timespec deadline;
-	int ret;
+	MHD_UNSIGNED_LONG_LONG ms = 0;
+	struct itimerspec its = { 0 };
+	int rounds = 0;
 
-	pthread_setname_np(pthread_self(), "metrics");
-	ret = confine_thread(CONFINE_CONTROL, "metrics");
-	if (ret) {
-		log_error("metrics: cannot install the seccomp filter: %s", strerror(-ret));
-		return NULL; /* no periodic flushes; FlushMetrics still works */
+	do {
+		MHD_run(srv->daemon);
+	} while (MHD_get_timeout(srv->daemon, &ms) == MHD_YES && ms == 0 && ++rounds < 4);
+	if (MHD_get_timeout(srv->daemon, &ms) == MHD_YES) {
+		if (ms == 0)
+			ms = 1;
+		its.it_value.tv_sec = (time_t)(ms / 1000);
+		its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
 	}
+	/* all zero: no timeout, disarmed */
+	if (timerfd_settime(srv->mhd_timer_fd, 0, &its, NULL) < 0)
+		log_error("api: timerfd_settime: %s", strerror(errno));
+}
+
+static void on_mhd_ready(void *opaque, uint32_t events)
+{
+	(void)events;
+	mhd_step(opaque);
+}
+
+static void on_mhd_timer(void *opaque, uint32_t events)
+{
+	struct api_server *srv = opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(srv->mhd_timer_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_error("api: timer read: %s", strerror(errno));
+	mhd_step(srv);
+}
+
+static void on_metrics_timer(void *opaque, uint32_t events)
+{
+	struct api_server *srv = opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(srv->metrics_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_error("api: metrics timer read: %s", strerror(errno));
 	pthread_mutex_lock(&srv->lock);
-	while (!srv->stopping) {
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += srv->metrics_period_ms / 1000;
-		deadline.tv_nsec += (long)(srv->metrics_period_ms % 1000) * 1000000L;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
-		while (!srv->stopping &&
-		       pthread_cond_timedwait(&srv->wake, &srv->lock, &deadline) != ETIMEDOUT)
-			;
-		if (!srv->stopping && srv->api->metrics.path)
-			api_flush_metrics(srv->api);
-	}
+	if (srv->api->metrics.path)
+		api_flush_metrics(srv->api);
 	pthread_mutex_unlock(&srv->lock);
-	return NULL;
 }
 
-int api_server_start(struct api_server *srv, struct api *api, const char *sock_path, char *err,
-		     size_t err_len)
+/* Stop watching and close everything api_server_start opened (loop thread, or loop not running). */
+static void server_close(void *opaque)
 {
-	unsigned period = srv->metrics_period_ms ? srv->metrics_period_ms : API_METRICS_PERIOD_MS;
-	unsigned mode = srv->sock_mode ? srv->sock_mode : 0600;
-	pthread_condattr_t ca;
-	int fd, r;
+	struct api_server *srv = opaque;
 
-	memset(srv, 0, sizeof(*srv));
-	srv->api = api;
-	srv->metrics_period_ms = period;
-	srv->listen_fd = -1;
-	srv->path = strdup(sock_path);
-	if (!srv->path) {
-		snprintf(err, err_len, "out of memory");
-		return -ENOMEM;
-	}
-	pthread_mutex_init(&srv->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&srv->wake, &ca);
-	pthread_condattr_destroy(&ca);
-
-	fd = api_socket_create(sock_path, mode, err, err_len);
-	if (fd < 0) {
-		r = fd;
-		goto fail;
-	}
-	srv->listen_fd = fd;
-	srv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC,
-				       0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd,
-				       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-				       MHD_OPTION_CONNECTION_LIMIT, 64u,
-				       MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
-	if (!srv->daemon) {
-		snprintf(err, err_len, "cannot start the HTTP server on %s", sock_path);
-		r = -EIO;
-		goto fail_unlink;
-	}
-	r = pthread_create(&srv->metrics_thread, NULL, metrics_main, srv);
-	if (r) {
-		snprintf(err, err_len, "cannot start the metrics thread: %s", strerror(r));
-		r = -r;
-		MHD_stop_daemon(srv->daemon);
-		srv->daemon = NULL;
-		goto fail_unlink;
-	}
-	srv->thread_started = true;
-	return 0;
-
-fail_unlink:
-	close(srv->listen_fd);
-	srv->listen_fd = -1;
-	unlink(sock_path);
-fail:
-	pthread_cond_destroy(&srv->wake);
-	pthread_mutex_destroy(&srv->lock);
-	free(srv->path);
-	srv->path = NULL;
-	return r;
-}
-
-void api_server_stop(struct api_server *srv)
-{
-	if (!srv->path)
-		return;
-	if (srv->thread_started) {
-		pthread_mutex_lock(&srv->lock);
-		srv->stopping = true;
-		pthread_cond_signal(&srv->wake);
-		pthread_mutex_unlock(&srv->lock);
-		pthread_join(srv->metrics_thread, NULL);
-		srv->thread_started = false;
+	if (srv->watched) {
+		evloop_del(srv->el, srv->mhd_fd);
+		evloop_del(srv->el, srv->mhd_timer_fd);
+		evloop_del(srv->el, srv->metrics_fd);
+		srv->watched = false;
 	}
 	if (srv->daemon) {
 		MHD_socket s = MHD_quiesce_daemon(srv->daemon);
@@ -277,10 +242,124 @@ void api_server_stop(struct api_server *srv)
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
 	srv->listen_fd = -1;
+	if (srv->mhd_timer_fd >= 0)
+		close(srv->mhd_timer_fd);
+	if (srv->metrics_fd >= 0)
+		close(srv->metrics_fd);
+	srv->mhd_timer_fd = srv->metrics_fd = -1;
+}
+
+/* Watch MHD's epoll fd and the two timers; start the metrics period. 0 or -errno. */
+static int server_watch(struct api_server *srv)
+{
+	struct itimerspec its = { 0 };
+	const union MHD_DaemonInfo *info;
+	int ret;
+
+	info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info || info->epoll_fd < 0)
+		return -EIO;
+	srv->mhd_fd = info->epoll_fd;
+	srv->mhd_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	srv->metrics_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (srv->mhd_timer_fd < 0 || srv->metrics_fd < 0)
+		return -errno;
+	its.it_value.tv_sec = srv->metrics_period_ms / 1000;
+	its.it_value.tv_nsec = (long)(srv->metrics_period_ms % 1000) * 1000000L;
+	its.it_interval = its.it_value;
+	if (timerfd_settime(srv->metrics_fd, 0, &its, NULL) < 0)
+		return -errno;
+	ret = evloop_add(srv->el, srv->mhd_fd, EPOLLIN, on_mhd_ready, srv);
+	if (!ret) {
+		ret = evloop_add(srv->el, srv->mhd_timer_fd, EPOLLIN, on_mhd_timer, srv);
+		if (ret)
+			evloop_del(srv->el, srv->mhd_fd);
+	}
+	if (!ret) {
+		ret = evloop_add(srv->el, srv->metrics_fd, EPOLLIN, on_metrics_timer, srv);
+		if (ret) {
+			evloop_del(srv->el, srv->mhd_fd);
+			evloop_del(srv->el, srv->mhd_timer_fd);
+		}
+	}
+	srv->watched = !ret;
+	return ret;
+}
+
+int api_server_start(struct api_server *srv, struct api *api, const char *sock_path,
+		     struct evloop *el, char *err, size_t err_len)
+{
+	unsigned period = srv->metrics_period_ms ? srv->metrics_period_ms : API_METRICS_PERIOD_MS;
+	unsigned mode = srv->sock_mode ? srv->sock_mode : 0600;
+	int fd, r;
+
+	memset(srv, 0, sizeof(*srv));
+	srv->api = api;
+	srv->el = el;
+	srv->metrics_period_ms = period;
+	srv->listen_fd = srv->mhd_fd = srv->mhd_timer_fd = srv->metrics_fd = -1;
+	srv->path = strdup(sock_path);
+	if (!srv->path) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&srv->lock, NULL);
+
+	fd = api_socket_create(sock_path, mode, err, err_len);
+	if (fd < 0) {
+		r = fd;
+		goto fail;
+	}
+	srv->listen_fd = fd;
+	/* No thread of its own: MHD's epoll fd is watched by the event loop (external epoll mode).
+	 */
+	srv->daemon = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, srv,
+				       MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
+				       on_completed, srv, MHD_OPTION_CONNECTION_LIMIT, 64u,
+				       MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
+	if (!srv->daemon) {
+		snprintf(err, err_len, "cannot start the HTTP server on %s", sock_path);
+		r = -EIO;
+		goto fail_unlink;
+	}
+	r = server_watch(srv);
+	if (r) {
+		snprintf(err, err_len, "cannot serve %s on the event loop: %s", sock_path,
+			 strerror(-r));
+		goto fail_unlink;
+	}
+	return 0;
+
+fail_unlink:
+	server_close(srv);
+	unlink(sock_path);
+fail:
+	pthread_mutex_destroy(&srv->lock);
+	free(srv->path);
+	srv->path = NULL;
+	return r;
+}
+
+void api_server_serve(struct api_server *srv, unsigned ms)
+{
+	struct pollfd pfd = { .fd = srv->mhd_fd, .events = POLLIN };
+
+	if (!srv->daemon)
+		return;
+	if (poll(&pfd, 1, (int)ms) < 0 && errno != EINTR)
+		log_error("api: poll: %s", strerror(errno));
+	mhd_step(srv);
+}
+
+void api_server_stop(struct api_server *srv)
+{
+	if (!srv->path)
+		return;
+	/* between two handlers on the loop thread, or at once when the loop is not running */
+	evloop_call(srv->el, server_close, srv);
 	unlink(srv->path);
 	free(srv->path);
 	srv->path = NULL;
-	pthread_cond_destroy(&srv->wake);
 	pthread_mutex_destroy(&srv->lock);
 }
 

@@ -15,9 +15,10 @@
  * right after confining itself (the KVM tier checks the report and status).
  *
  * When each kind is confined (all before the guest's first instruction):
- *  - control (the event loop, the API and metrics threads): when the VM's
- *    vCPUs are about to start (vm_start_vcpus), on the thread starting them
- *    and on the event-loop thread; before that, while the VM is configured and
+ *  - control (the event loop, which also serves the API and metrics, and a
+ *    migration receiver): when the VM's vCPUs are about to start
+ *    (vm_start_vcpus), on the event-loop thread and on the thread starting
+ *    them when that is another; before that, while the VM is configured and
  *    built, they run unconfined, as Firecracker's VMM thread does pre-boot;
  *  - vcpu: each vCPU thread as it starts, before its first KVM_RUN;
  *  - io: each block worker thread as it starts.

@@ -44,7 +44,8 @@
 	__NR_getpid, __NR_gettid, __NR_tgkill, __NR_rt_sigprocmask, __NR_rt_sigreturn, \
 	__NR_restart_syscall, __NR_exit, __NR_exit_group, __NR_write, __NR_read, __NR_getrandom
 
-/* The event loop, the API and metrics threads: they run the VM's devices and build its state. */
+/* The event loop (which also serves the API and metrics) and a migration receiver: they run the
+ * VM's devices and build its state. */
 static const int control_calls[] = {
 	COMMON_CALLS,
 	/* files: images, snapshot files, logs, metrics, /proc/self/pagemap, /proc scans */

@@ -435,32 +435,38 @@ int vm_set_net_limit(struct vm *vm, const char *id, const struct rate_limit_conf
 	return set_limit(&j);
 }
 
+struct confine_job {
+	pthread_t loop;
+	int ret;
+};
+
 /* The event-loop thread's part of confine_control(), run there through evloop_call. */
 static void confine_loop_thread(void *opaque)
 {
-	int *ret = opaque;
+	struct confine_job *j = opaque;
 
-	*ret = confine_thread(CONFINE_CONTROL, "main");
+	j->loop = pthread_self();
+	j->ret = confine_thread(CONFINE_CONTROL, "main");
 }
 
 /*
  * Confine the control threads before the guest's first instruction: the event
- * loop's (which runs the device models kicked through ioeventfds) and the
- * calling one (the main thread, or the API's when it started the VM).
+ * loop's (which runs the device models kicked through ioeventfds, and the API)
+ * and the calling one, when that is another (a migration's receiver).
  */
 static int confine_control(struct vm *vm)
 {
-	int ret = 0;
+	struct confine_job j = { .ret = 0 };
 
 	if (!confine_enabled())
 		return 0;
-	evloop_call(vm->el, confine_loop_thread, &ret);
-	if (!ret)
-		ret = confine_thread(CONFINE_CONTROL, "api");
-	if (ret)
+	evloop_call(vm->el, confine_loop_thread, &j);
+	if (!j.ret && !pthread_equal(j.loop, pthread_self()))
+		j.ret = confine_thread(CONFINE_CONTROL, "starter");
+	if (j.ret)
 		log_error("cannot install the seccomp filter of the control threads: %s",
-			  strerror(-ret));
-	return ret;
+			  strerror(-j.ret));
+	return j.ret;
 }
 
 int vm_start_vcpus(struct vm *vm)

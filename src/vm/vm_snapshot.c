@@ -771,12 +771,11 @@ int vm_snapshot_decode_section(const char *tag, uint32_t version, const void *pa
  * The part of a restore that must not interleave with device I/O, run on the
  * event-loop thread (evloop_call) as a snapshot is taken: the devices load
  * their sections, then the vCPUs (LAPICs) and the VM's irqchip are set. A
- * restore through the API runs on an API thread while the loop serves the
- * devices it already watches (a NIC's TAP from its load on): an interrupt a
- * device sent in between went into a LAPIC or IOAPIC the saved state then
- * overwrote, and with EVENT_IDX the device does not interrupt again for that
- * queue until the driver, which never learned of it, moves used_event: the
- * guest's NIC received nothing more after such a restore.
+ * restore started elsewhere than on the loop (a migration's receiver) runs
+ * while the loop serves the devices it already watches (a NIC's TAP from its load on): an interrupt
+ * a device sent in between went into a LAPIC or IOAPIC the saved state then overwrote, and with
+ * EVENT_IDX the device does not interrupt again for that queue until the driver, which never
+ * learned of it, moves used_event: the guest's NIC received nothing more after such a restore.
  */
 struct restore_job {
 	struct vm *vm;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include "api/api.h"
 #include "virtio/virtio_balloon.h"
 #include "vm/vm_migrate.h"
@@ -15,6 +17,7 @@
 struct fake_vm {
 	int starts, pauses, resumes, cad;
 	int start_ret, pause_ret;
+	pthread_t start_thread; /* the thread the last start ran on */
 	unsigned started_cpus;
 	const char *stats; /* returned (copied) by stats_json, or NULL */
 	int limits, limit_ret; /* set_disk_limit / set_net_limit calls, and what they return */
@@ -37,6 +40,7 @@ static struct fake_vm fake;
 static int fake_start(void *opaque, const struct vm_config *cfg, char *err, size_t err_len)
 {
 	fake.starts++;
+	fake.start_thread = pthread_self();
 	if (fake.start_ret) {
 		snprintf(err, err_len, "no KVM here");
 		return fake.start_ret;

@@ -1,7 +1,9 @@
 /* test_api_server.c — end to end: api_server on a temporary Unix socket, spoken to over plain
  * HTTP/1.1. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -11,9 +13,36 @@
 #include "api/api_client.h"
 #include "api/api_server.h"
 #include "api_test_util.h"
+#include "base/evloop.h"
 
 static char dir[] = "/tmp/vmon-test-sock-XXXXXX";
 static char sock[100];
+
+/* The event loop the server runs on, on its own thread (vmon's main thread). */
+static struct evloop *el;
+static pthread_t loop_thread;
+
+static void *loop_main(void *arg)
+{
+	(void)arg;
+	evloop_run(el);
+	return NULL;
+}
+
+static void loop_start(void)
+{
+	el = evloop_create();
+	if (!el || pthread_create(&loop_thread, NULL, loop_main, NULL))
+		abort();
+}
+
+static void loop_end(void)
+{
+	evloop_stop(el);
+	pthread_join(loop_thread, NULL);
+	evloop_destroy(el);
+	el = NULL;
+}
 
 static int http(const char *req, size_t req_len, char *reply, size_t reply_len);
 
@@ -85,9 +114,10 @@ TEST(api_server_end_to_end)
 				  "Content-Length: 10000000\r\n\r\n{";
 
 	REQUIRE(mkdtemp(dir));
+	loop_start();
 	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
 	fresh(&a);
-	REQUIRE(api_server_start(&srv, &a, sock, err, sizeof(err)) == 0);
+	REQUIRE(api_server_start(&srv, &a, sock, el, err, sizeof(err)) == 0);
 
 	CHECK_EQ(req("GET", "/", NULL, reply, sizeof(reply)), 200);
 	CHECK(strstr(reply, "Content-Type: application/json") != NULL);
@@ -117,16 +147,19 @@ TEST(api_server_end_to_end)
 	CHECK_EQ(http(two, sizeof(two) - 1, reply, sizeof(reply)), 200);
 	CHECK(strstr(reply, "HTTP/1.1 204") != NULL);
 	CHECK_EQ(fake.starts, 1);
+	/* served on the event loop's thread: the API has no thread of its own */
+	CHECK(pthread_equal(fake.start_thread, loop_thread));
 
 	/* a second server on the same live socket is refused */
 	{
 		struct api_server other = { 0 };
 
-		CHECK_EQ(api_server_start(&other, &a, sock, err, sizeof(err)), -EADDRINUSE);
+		CHECK_EQ(api_server_start(&other, &a, sock, el, err, sizeof(err)), -EADDRINUSE);
 	}
 	api_server_stop(&srv);
 	CHECK(access(sock, F_OK) != 0); /* unlinked */
 	api_server_stop(&srv); /* twice is harmless */
+	loop_end();
 	api_destroy(&a);
 }
 
@@ -139,25 +172,27 @@ TEST(api_server_socket_path_rules)
 	int fd;
 
 	fresh(&a);
+	loop_start();
 	/* an existing regular file is never removed */
 	snprintf(path, sizeof(path), "%s/file", dir);
 	f = fopen(path, "w");
 	REQUIRE(f);
 	fclose(f);
-	CHECK_EQ(api_server_start(&srv, &a, path, err, sizeof(err)), -EEXIST);
+	CHECK_EQ(api_server_start(&srv, &a, path, el, err, sizeof(err)), -EEXIST);
 	CHECK(access(path, F_OK) == 0);
 	unlink(path);
 	/* a stale socket (nobody listening) is replaced */
 	fd = api_socket_create(sock, 0600, err, sizeof(err));
 	REQUIRE(fd >= 0);
 	close(fd);
-	CHECK_EQ(api_server_start(&srv, &a, sock, err, sizeof(err)), 0);
+	CHECK_EQ(api_server_start(&srv, &a, sock, el, err, sizeof(err)), 0);
 	api_server_stop(&srv);
 	/* too long a path */
 	memset(path, 'a', sizeof(path) - 1);
 	path[0] = '/';
 	path[sizeof(path) - 1] = '\0';
-	CHECK_EQ(api_server_start(&srv, &a, path, err, sizeof(err)), -ENAMETOOLONG);
+	CHECK_EQ(api_server_start(&srv, &a, path, el, err, sizeof(err)), -ENAMETOOLONG);
+	loop_end();
 	api_destroy(&a);
 }
 
@@ -169,7 +204,8 @@ TEST(api_client_request_speaks_to_the_server_and_names_each_failure)
 	int fd;
 
 	fresh(&a);
-	REQUIRE(api_server_start(&srv, &a, sock, err, sizeof(err)) == 0);
+	loop_start();
+	REQUIRE(api_server_start(&srv, &a, sock, el, err, sizeof(err)) == 0);
 	CHECK_EQ(api_client_request(sock, "GET", "/", NULL, reply, sizeof(reply), 5000, err,
 				    sizeof(err)),
 		 200);
@@ -212,6 +248,7 @@ TEST(api_client_request_speaks_to_the_server_and_names_each_failure)
 	CHECK_EQ(api_client_request(path, "GET", "/", NULL, reply, sizeof(reply), 100, err,
 				    sizeof(err)),
 		 -ENAMETOOLONG);
+	loop_end();
 	api_destroy(&a);
 }
 
@@ -225,10 +262,11 @@ TEST(api_server_flushes_metrics_periodically)
 	FILE *f;
 
 	fresh(&a);
+	loop_start();
 	a.host_files = true;
 	snprintf(sock, sizeof(sock), "%s/api2.sock", dir);
 	snprintf(metrics, sizeof(metrics), "%s/metrics", dir);
-	REQUIRE(api_server_start(&srv, &a, sock, err, sizeof(err)) == 0);
+	REQUIRE(api_server_start(&srv, &a, sock, el, err, sizeof(err)) == 0);
 	snprintf(body, sizeof(body), "{\"metrics_path\":\"%s\"}", metrics);
 	CHECK_EQ(req("PUT", "/metrics", body, reply, sizeof(reply)), 204);
 	for (int i = 0; i < 200 && lines < 2; i++) {
@@ -242,6 +280,7 @@ TEST(api_server_flushes_metrics_periodically)
 	}
 	CHECK(lines >= 2);
 	api_server_stop(&srv);
+	loop_end();
 	api_destroy(&a);
 	unlink(metrics);
 	rmdir(dir);
