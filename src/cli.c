@@ -43,6 +43,8 @@ const char *cli_usage(void)
 	       "                        virtio-net NIC on a TAP device (repeatable);\n"
 	       "                        vhost=on: packets moved in the kernel (/dev/vhost-net)\n"
 	       "  --rng                 virtio-rng device\n"
+	       "  --cpu-template NAME   Firecracker's CPU template: C3, T2, T2S, T2CL\n"
+	       "                        (Intel), T2A (AMD) or None (the host's CPU)\n"
 	       "  --vsock cid=N,uds=PATH  virtio-vsock, Firecracker's hybrid vsock: host\n"
 	       "                        clients connect to PATH and write CONNECT <port>;\n"
 	       "                        the guest's connections to port P go to PATH_P\n"
@@ -252,6 +254,7 @@ enum {
 	OPT_NET,
 	OPT_VSOCK,
 	OPT_RNG,
+	OPT_CPU_TEMPLATE,
 	OPT_CONSOLE,
 	OPT_REBOOT,
 	OPT_API_SOCK,
@@ -289,6 +292,7 @@ static const struct option long_opts[] = {
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "cpu-template", required_argument, NULL, OPT_CPU_TEMPLATE },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "reboot", required_argument, NULL, OPT_REBOOT },
@@ -673,6 +677,22 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 			cli->cfg.rng = true;
 			run_only = true;
 			break;
+		case OPT_CPU_TEMPLATE: {
+			int t = cpu_template_parse(optarg);
+
+			if (t < 0) {
+				snprintf(
+					err, err_len,
+					"--cpu-template: unknown template '%s' (C3, T2, T2S, T2CL, "
+					"T2A or None)",
+					optarg);
+				ret = -EINVAL;
+			} else {
+				cli->cfg.cpu_template = (enum cpu_template)t;
+			}
+			run_only = true;
+			break;
+		}
 		case OPT_CONSOLE:
 			if (!strcmp(optarg, "serial")) {
 				cli->cfg.console = VM_CONSOLE_SERIAL;

@@ -101,7 +101,7 @@ struct api {
 	bool boot_source_set;
 	bool smt; /* recorded and reported; no effect on the VM */
 	bool track_dirty_pages; /* dirty-page tracking for Diff snapshots */
-	bool cpu_template_none; /* "cpu_template": "None" was given */
+	bool cpu_template_given; /* "cpu_template" was given (cfg.cpu_template, "None" too) */
 	bool incoming; /* PUT /migration/receive: the microVM comes from a source */
 	enum api_instance_state state;
 	char id[65]; /* up to 64 characters, Firecracker's limit */

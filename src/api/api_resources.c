@@ -216,7 +216,8 @@ int api_res_machine_config(struct api *api, struct json_object *obj, bool patch,
 	};
 	struct api_value v[ARRAY_SIZE(f)];
 	uint64_t vcpus, mem_mib;
-	bool smt, dirty, tmpl_none;
+	bool smt, dirty, tmpl_given;
+	enum cpu_template tmpl;
 	int r;
 
 	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
@@ -236,7 +237,8 @@ int api_res_machine_config(struct api *api, struct json_object *obj, bool patch,
 	mem_mib = v[1].present ? v[1].u : api->cfg.mem_bytes >> 20;
 	smt = v[2].present ? v[2].b : (patch ? api->smt : false);
 	dirty = v[3].present ? v[3].b : (patch ? api->track_dirty_pages : false);
-	tmpl_none = v[5].present ? true : (patch ? api->cpu_template_none : false);
+	tmpl_given = v[5].present ? true : (patch ? api->cpu_template_given : false);
+	tmpl = patch ? api->cfg.cpu_template : CPU_TEMPLATE_NONE;
 
 	if (v[4].present) {
 		r = api_json_enum("huge_pages", v[4].s, huge_pages_names, err, err_len);
@@ -249,8 +251,9 @@ int api_res_machine_config(struct api *api, struct json_object *obj, bool patch,
 		r = api_json_enum("cpu_template", v[5].s, cpu_template_names, err, err_len);
 		if (r < 0)
 			return r;
-		if (strcmp(v[5].s, "None"))
-			return not_supported("A CPU template other than \"None\"", err, err_len);
+		/* C3, T2, T2S, T2CL (Intel), T2A (AMD): the host's vendor is checked at the start
+		 */
+		tmpl = (enum cpu_template)cpu_template_parse(v[5].s);
 	}
 	if (vcpus < 1 || vcpus > VM_MAX_CPUS) {
 		snprintf(err, err_len, "The vCPU number is invalid! vmon supports 1 to %u vCPUs.",
@@ -271,7 +274,8 @@ int api_res_machine_config(struct api *api, struct json_object *obj, bool patch,
 	api->cfg.mem_bytes = mem_mib << 20;
 	api->smt = smt;
 	api->track_dirty_pages = dirty;
-	api->cpu_template_none = tmpl_none;
+	api->cpu_template_given = tmpl_given;
+	api->cfg.cpu_template = tmpl;
 	return 0;
 }
 
@@ -734,8 +738,10 @@ struct json_object *api_res_machine_config_json(const struct api *api)
 	json_object_object_add(o, "track_dirty_pages",
 			       json_object_new_boolean(api->track_dirty_pages));
 	json_object_object_add(o, "huge_pages", json_object_new_string("None"));
-	if (api->cpu_template_none)
-		json_object_object_add(o, "cpu_template", json_object_new_string("None"));
+	if (api->cpu_template_given)
+		json_object_object_add(
+			o, "cpu_template",
+			json_object_new_string(cpu_template_name(api->cfg.cpu_template)));
 	return o;
 }
 

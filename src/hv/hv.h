@@ -140,6 +140,8 @@ void hv_vcpu_destroy(struct hv_vcpu *vcpu);
 
 int hv_vcpu_set_cpuid(struct hv_vcpu *vcpu, const struct cpuid_entry *e, unsigned nr);
 int hv_vcpu_set_msrs(struct hv_vcpu *vcpu, const struct x86_msr *msrs, unsigned nr);
+/* hv_vcpu_get_msr - one MSR's value as the vCPU has it; 0, -ENOENT (KVM lacks it) or -errno. */
+int hv_vcpu_get_msr(struct hv_vcpu *vcpu, uint32_t index, uint64_t *value);
 
 /* hv_vcpu_set_state / get_state - the register file (regs + sregs). 0 or -errno. */
 int hv_vcpu_set_state(struct hv_vcpu *vcpu, const struct x86_cpu_state *st);

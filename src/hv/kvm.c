@@ -428,6 +428,22 @@ int hv_vcpu_set_msrs(struct hv_vcpu *v, const struct x86_msr *msrs, unsigned nr)
 	return (unsigned)ret == nr ? 0 : -EINVAL;
 }
 
+int hv_vcpu_get_msr(struct hv_vcpu *v, uint32_t index, uint64_t *value)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} m = { .h.nmsrs = 1, .e.index = index };
+	int ret = ioctl(v->fd, KVM_GET_MSRS, &m);
+
+	if (ret < 0)
+		return -errno;
+	if (ret != 1)
+		return -ENOENT; /* KVM does not have this MSR for the vCPU */
+	*value = m.e.data;
+	return 0;
+}
+
 void kvm_seg_to_kvm(const struct x86_segment *s, struct kvm_segment *k)
 {
 	*k = (struct kvm_segment){

@@ -65,7 +65,8 @@ int vcpu_create(struct hv *hv, const struct vcpu_env *env, unsigned index, unsig
 		free(v);
 		return ret;
 	}
-	ret = configure ? x86_vcpu_setup(hv, v->hv, index, nr_cpus, err, err_len) : 0;
+	ret = configure ? x86_vcpu_setup(hv, v->hv, index, nr_cpus, env->cpu_template, err, err_len)
+			: 0;
 	if (ret) {
 		vcpu_destroy(v);
 		return ret;

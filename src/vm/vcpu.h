@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arch/x86/cpu_template.h"
 #include "bus/bus.h"
 #include "hv/hv.h"
 #include "mem/gmem.h"
@@ -25,6 +26,7 @@ struct vcpu_env {
 	struct bus *mmio;
 	const struct gmem *gmem;
 	bool firecracker_names; /* the thread is "fc_vcpu N", not "vcpuN" */
+	enum cpu_template cpu_template; /* the CPUID and MSR masks of a new vCPU */
 };
 
 struct vcpu {

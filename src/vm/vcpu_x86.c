@@ -6,13 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/cpu_template.h"
 #include "arch/x86/cpuid.h"
 #include "arch/x86/msr.h"
 
-int x86_vcpu_setup(struct hv *hv, struct hv_vcpu *vcpu, unsigned index, unsigned nr_cpus, char *err,
-		   size_t err_len)
+int x86_vcpu_setup(struct hv *hv, struct hv_vcpu *vcpu, unsigned index, unsigned nr_cpus,
+		   enum cpu_template tmpl, char *err, size_t err_len)
 {
-	struct cpuid_policy_opts opts = { .tsc_deadline = hv_has_tsc_deadline(hv) };
+	struct cpuid_policy_opts opts = { .tsc_deadline = hv_has_tsc_deadline(hv),
+					  .template = tmpl };
+	uint64_t caps;
 	struct cpuid_entry *host = NULL, *mine = NULL;
 	struct x86_msr msrs[MSR_BOOT_NR];
 	unsigned nr_host;
@@ -40,6 +43,19 @@ int x86_vcpu_setup(struct hv *hv, struct hv_vcpu *vcpu, unsigned index, unsigned
 	if (ret) {
 		snprintf(err, err_len, "KVM_SET_CPUID2 on vCPU %u: %s", index, strerror(-ret));
 		goto out;
+	}
+	/* T2S and T2CL also shape IA32_ARCH_CAPABILITIES, from what KVM offers the vCPU */
+	ret = hv_vcpu_get_msr(vcpu, MSR_IA32_ARCH_CAPABILITIES, &caps);
+	if (cpu_template_arch_caps(tmpl, ret ? 0 : caps, &caps)) {
+		struct x86_msr m = { MSR_IA32_ARCH_CAPABILITIES, caps };
+
+		ret = hv_vcpu_set_msrs(vcpu, &m, 1);
+		if (ret) {
+			snprintf(err, err_len,
+				 "CPU template %s: IA32_ARCH_CAPABILITIES on vCPU %u: %s",
+				 cpu_template_name(tmpl), index, strerror(-ret));
+			goto out;
+		}
 	}
 	nr = msr_boot_list(msrs, MSR_BOOT_NR);
 	ret = nr < 0 ? nr : hv_vcpu_set_msrs(vcpu, msrs, (unsigned)nr);

@@ -7,13 +7,14 @@
 
 #include <stddef.h>
 
+#include "arch/x86/cpu_template.h"
 #include "hv/hv.h"
 
 /*
  * x86_vcpu_setup - give vCPU @index of @nr_cpus its CPUID, MSRs and platform
  * state. Returns 0 or -errno with one line in @err.
  */
-int x86_vcpu_setup(struct hv *hv, struct hv_vcpu *vcpu, unsigned index, unsigned nr_cpus, char *err,
-		   size_t err_len);
+int x86_vcpu_setup(struct hv *hv, struct hv_vcpu *vcpu, unsigned index, unsigned nr_cpus,
+		   enum cpu_template tmpl, char *err, size_t err_len);
 
 #endif

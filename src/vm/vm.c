@@ -169,6 +169,22 @@ mismatch:
 	return -EINVAL;
 }
 
+/* A CPU template is for one vendor: refuse it on the other's host before any vCPU exists. */
+static int check_cpu_template(struct vm *vm, char *err, size_t err_len)
+{
+	struct cpuid_entry *host = NULL;
+	unsigned nr = 0;
+	int ret = hv_supported_cpuid(vm->hv, &host, &nr);
+
+	if (ret) {
+		snprintf(err, err_len, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
+		return ret;
+	}
+	ret = cpu_template_check_vendor(vm->cfg.cpu_template, host, nr, err, err_len);
+	free(host);
+	return ret;
+}
+
 int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *el, bool *user_error,
 	      char *err, size_t err_len)
 {
@@ -197,6 +213,7 @@ int vm_create_from(struct vm **out, const struct vm_config *cfg, const struct vm
 		goto fail;
 	}
 	vm->vcpu_env.firecracker_names = vm->cfg.firecracker_names;
+	vm->vcpu_env.cpu_template = vm->cfg.cpu_template;
 	if ((ret = bus_init(&vm->pio, "pio")) || (ret = bus_init(&vm->mmio, "mmio"))) {
 		snprintf(err, err_len, "bus: %s", strerror(-ret));
 		goto fail;
@@ -228,6 +245,13 @@ int vm_create_from(struct vm **out, const struct vm_config *cfg, const struct vm
 	ret = hv_create(&vm->hv, err, err_len);
 	if (ret)
 		goto fail;
+	if (!src && vm->cfg.cpu_template != CPU_TEMPLATE_NONE) {
+		ret = check_cpu_template(vm, err, err_len);
+		if (ret) {
+			*user_error = ret == -EINVAL;
+			goto fail;
+		}
+	}
 	ret = vm_map_memory(vm, err, err_len);
 	if (ret)
 		goto fail;

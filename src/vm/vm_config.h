@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/x86/cpu_template.h"
 #include "util/token_bucket.h"
 
 #define VM_MAX_CPUS 64
@@ -75,6 +76,7 @@ struct vm_config {
 			     * default on, --no-unpack-kernel runs the kernel's decompressor */
 	bool reboot_restarts; /* guest reboot restarts the VM instead of ending vmon */
 	bool track_dirty; /* dirty-page tracking from the start, for Diff snapshots */
+	enum cpu_template cpu_template; /* Firecracker's static CPU template; NONE: the host's */
 	enum vm_console console;
 	enum vm_transport transport;
 	bool rng;

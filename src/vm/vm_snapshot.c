@@ -43,8 +43,8 @@
 #include "vm/vm_platform.h"
 
 #define VM_CONFIG_SECTION "vm_config"
-#define VM_CONFIG_VERSION                                                                          \
-	5 /* 5: vsock, boot timer; 4: the balloon; 3: the transport; 2: rate limiters */
+/* 6: the CPU template; 5: vsock, boot timer; 4: the balloon; 3: the transport; 2: rate limiters */
+#define VM_CONFIG_VERSION 6
 #define VM_CONFIG_MAX_STR 4096
 
 /* ---- the machine configuration section ---- */
@@ -153,6 +153,7 @@ static void config_save(const struct vm_config *c, struct state_writer *w)
 	put_str(w, c->vsock.id);
 	state_put_u64(w, c->vsock.cid);
 	state_put_u8(w, c->boot_timer);
+	state_put_u8(w, (uint8_t)c->cpu_template);
 	state_end(w);
 }
 
@@ -258,6 +259,14 @@ static int config_load(struct state_reader *r, uint32_t version, struct vm_confi
 		    (c->vsock.uds_path && (c->vsock.cid < 3 || c->vsock.cid > UINT32_MAX)))
 			return -EINVAL;
 		c->boot_timer = timer;
+	}
+	if (version >= 6) {
+		/* kept for GET /vm/config: the vCPUs' CPUID and MSRs come whole from the state */
+		uint8_t t = state_get_u8(r);
+
+		if (state_error(r) || t >= CPU_TEMPLATE_NR)
+			return -EINVAL;
+		c->cpu_template = (enum cpu_template)t;
 	}
 	return state_done(r);
 }

@@ -38,6 +38,7 @@ fact date "$(date +%s)"
 fact initrd_token "$(cat /etc/vmon-initrd-token 2>/dev/null || echo missing)"
 fact memtotal_kb "$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
 fact cpuflags "$(sed -n "s/^flags[[:space:]]*: //p" /proc/cpuinfo | head -n1)"
+fact cpufms "$(sed -n "s/^cpu family[[:space:]]*: //p" /proc/cpuinfo | head -n1)/$(sed -n "s/^model[[:space:]]*: //p" /proc/cpuinfo | head -n1)/$(sed -n "s/^stepping[[:space:]]*: //p" /proc/cpuinfo | head -n1)"
 # Booted with initcall_debug (tests/sandbox/run --guest-arg initcall_debug): the 15 slowest initcalls.
 case " $(cat /proc/cmdline) " in
 *" initcall_debug "*)

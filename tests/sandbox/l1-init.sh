@@ -172,6 +172,15 @@ for name in $scenarios; do
 		EXTRA_VMON_ARGS="-v --no-unpack-kernel"
 		;;
 	cmdline|initrd|clock|poweroff) ;;
+	cpu_template)
+		# Firecracker's T2A (L1's CPU is an AMD EPYC): the guest must see its family, model and
+		# stepping and none of the features it hides
+		if [ "$monitor" != vmon ]; then
+			result "$name" skip "a vmon option (--cpu-template)"
+			continue
+		fi
+		EXTRA_VMON_ARGS="--cpu-template T2A"
+		;;
 	cpus) cpus=4 ;;
 	acpi_off)
 		# No ACPI: the guest finds its two CPUs only in vmon's MP table, which the generic kernel reads
@@ -256,6 +265,19 @@ for name in $scenarios; do
 		elif [ "$timed_out" = 1 ] || [ "$status" != 0 ]; then
 			result "$name" fail "2 CPUs, but reboot=k did not end the monitor with 0 (status $status timeout $timed_out)"
 		else result "$name" ok "nproc=2 from the MP table with acpi=off; reboot=k ended the monitor with 0"; fi
+		;;
+	cpu_template)
+		fms=$(fact "$name" cpufms); flags=" $(fact "$name" cpuflags) "
+		hidden=
+		# (not 3dnowprefetch: Linux sets it itself on every 64-bit AMD CPU, whatever CPUID says)
+		for f in svm sse4a misalignsse mwaitx mmxext fxsr_opt pdpe1gb clzero wbnoinvd \
+			avx512f sha_ni rdseed adx clflushopt clwb monitor; do
+			case "$flags" in *" $f "*) hidden="$hidden $f" ;; esac
+		done
+		if [ "$fms" != 6/63/2 ]; then
+			result "$name" fail "T2A: the guest sees family/model/stepping $fms, not 6/63/2"
+		elif [ -n "$hidden" ]; then result "$name" fail "T2A: the guest still sees$hidden"
+		else result "$name" ok "T2A: family/model/stepping $fms, none of svm sse4a misalignsse mwaitx mmxext fxsr_opt pdpe1gb clzero wbnoinvd avx512f sha_ni rdseed adx clflushopt clwb monitor in the guest's flags"; fi
 		;;
 	cpus)
 		n=$(fact "$name" nproc); c=$(fact "$name" cpuinfo)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "arch/x86/boot_cpu.h"
+#include "arch/x86/cpu_template.h"
 #include "harness.h"
 #include "hv/hv.h"
 #include "hv/hv_state.h"
@@ -101,7 +102,7 @@ static int guest_vm(struct guest *g, uint8_t *mem, bool log, bool boot)
 	if (!ret && boot) {
 		struct x86_cpu_state st;
 
-		ret = x86_vcpu_setup(g->hv, g->vcpu, 0, 1, err, sizeof(err));
+		ret = x86_vcpu_setup(g->hv, g->vcpu, 0, 1, CPU_TEMPLATE_NONE, err, sizeof(err));
 		if (ret)
 			printf("# x86_vcpu_setup: %s\n", err);
 		boot_cpu_protected_mode(&st);
@@ -598,6 +599,56 @@ TEST(hv_vcpu_set_full_names_what_kvm_refused)
 	munmap(mem, MEM_BYTES);
 }
 
+/*
+ * A CPU template reaches KVM: the vCPU's CPUID (KVM_GET_CPUID2) has the template's family and
+ * model and lacks what it hides in leaf 1. T2A on an AMD host, T2 on an Intel one.
+ */
+TEST(hv_vcpu_cpuid_carries_the_cpu_template)
+{
+	const char *why = kvm_skip_reason();
+	const struct cpuid_entry *l1 = NULL, *l7 = NULL;
+	struct cpuid_entry *host = NULL;
+	enum cpu_template t = CPU_TEMPLATE_T2A;
+	struct hv_vcpu_state st = { 0 };
+	struct guest g;
+	unsigned nr = 0;
+	char err[256] = "";
+
+	if (why)
+		SKIP(why);
+	REQUIRE(hv_create(&g.hv, err, sizeof(err)) == 0);
+	REQUIRE(hv_supported_cpuid(g.hv, &host, &nr) == 0);
+	if (cpu_template_check_vendor(t, host, nr, err, sizeof(err)))
+		t = CPU_TEMPLATE_T2;
+	if (cpu_template_check_vendor(t, host, nr, err, sizeof(err))) {
+		free(host);
+		hv_destroy(g.hv);
+		SKIP("neither an Intel nor an AMD host");
+	}
+	free(host);
+	REQUIRE(hv_vcpu_create(g.hv, 0, &g.vcpu) == 0);
+	CHECK_EQ(x86_vcpu_setup(g.hv, g.vcpu, 0, 1, t, err, sizeof(err)), 0);
+	REQUIRE(hv_vcpu_get_cpuid(g.vcpu, &st) == 0);
+	for (uint32_t i = 0; i < st.nr_cpuid; i++) {
+		if (st.cpuid[i].function == 1)
+			l1 = &st.cpuid[i];
+		if (st.cpuid[i].function == 7 && st.cpuid[i].index == 0)
+			l7 = &st.cpuid[i];
+	}
+	REQUIRE(l1);
+	printf("# %s: leaf 1 EAX %#x ECX %#x, leaf 7 EBX %#x\n", cpu_template_name(t), l1->eax,
+	       l1->ecx, l7 ? l7->ebx : 0);
+	CHECK_EQ(l1->eax & 0x0fff3fffu, 0x000306f2); /* family 6, model 0x3f, stepping 2 */
+	CHECK(!(l1->ecx & ((1u << 3) | (1u << 5)))); /* no MONITOR, no VMX */
+	/*
+	 * Leaf 7 is what the vCPU was given on real KVM; a paravirtual KVM (PVM) answers
+	 * KVM_GET_CPUID2 there with its host's bits, so it is only reported. The sandbox's
+	 * cpu_template scenario checks what a stock guest sees.
+	 */
+	hv_vcpu_state_free(&st);
+	guest_destroy(&g);
+}
+
 /* clang-format off */
 HARNESS_MAIN(
 	HARNESS_T(hv_state_reports_what_this_host_offers)
@@ -607,5 +658,6 @@ HARNESS_MAIN(
 	HARNESS_T(hv_vm_set_full_moves_the_clock_only_when_asked)
 	HARNESS_T(hv_dirty_log_reports_the_pages_a_guest_wrote)
 	HARNESS_T(hv_vcpu_set_full_names_what_kvm_refused)
+	HARNESS_T(hv_vcpu_cpuid_carries_the_cpu_template)
 )
 /* clang-format on */

@@ -209,6 +209,7 @@ int cpuid_policy_build(const struct cpuid_entry *host, unsigned nr_host, unsigne
 	out[n].index = 0;
 	out[n].flags = 0;
 	n++;
+	cpu_template_apply(opts->template, out, n);
 	return (int)n;
 }
 

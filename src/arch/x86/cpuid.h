@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "arch/x86/cpu_state.h"
+#include "arch/x86/cpu_template.h"
 
 /* KVM paravirtual leaves (Documentation/virt/kvm/x86/cpuid.rst) */
 #define CPUID_KVM_SIGNATURE_LEAF 0x40000000u
@@ -32,9 +33,12 @@
  * than on the supported-CPUID list.
  * @tsc_deadline: KVM_CAP_TSC_DEADLINE_TIMER is present (KVM emulates the
  *   TSC-deadline LAPIC timer but does not list it as supported CPUID).
+ * @template: a static CPU template whose masks go over the finished table
+ *   (cpu_template.h); the caller has checked it suits the host's vendor.
  */
 struct cpuid_policy_opts {
 	bool tsc_deadline;
+	enum cpu_template template;
 };
 
 /*

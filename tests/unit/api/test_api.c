@@ -57,6 +57,20 @@ TEST(api_machine_config_put_get_patch)
 	EXPECT(&a, "GET", "/machine-config", NULL, 200,
 	       "{\"vcpu_count\":4,\"mem_size_mib\":128,\"smt\":false,\"track_dirty_pages\":false,"
 	       "\"huge_pages\":\"None\",\"cpu_template\":\"None\"}");
+	/* Firecracker's static templates: kept in the config (the vendor is checked at the start)
+	 */
+	EXPECT(&a, "PUT", "/machine-config",
+	       "{\"vcpu_count\": 2, \"mem_size_mib\": 128, \"cpu_template\": \"T2\"}", 204, NULL);
+	CHECK_EQ(a.cfg.cpu_template, CPU_TEMPLATE_T2);
+	EXPECT(&a, "PATCH", "/machine-config", "{\"mem_size_mib\": 256}", 204, NULL);
+	EXPECT(&a, "GET", "/machine-config", NULL, 200,
+	       "{\"vcpu_count\":2,\"mem_size_mib\":256,\"smt\":false,\"track_dirty_pages\":false,"
+	       "\"huge_pages\":\"None\",\"cpu_template\":\"T2\"}");
+	EXPECT(&a, "PATCH", "/machine-config", "{\"cpu_template\": \"T2A\"}", 204, NULL);
+	CHECK_EQ(a.cfg.cpu_template, CPU_TEMPLATE_T2A);
+	EXPECT(&a, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 64}", 204,
+	       NULL);
+	CHECK_EQ(a.cfg.cpu_template, CPU_TEMPLATE_NONE); /* PUT resets it */
 	api_destroy(&a);
 }
 
@@ -109,8 +123,9 @@ TEST(api_machine_config_refusals)
 			"{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"huge_pages\": \"7M\"}",
 			JF "unknown variant `7M` for `huge_pages`, expected one of `None`, `2M`."),
 		REFUSAL("PUT", "/machine-config",
-			"{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"cpu_template\": \"T2\"}",
-			"A CPU template other than \\\"None\\\" is not supported by vmon yet."),
+			"{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"cpu_template\": \"T3\"}",
+			JF "unknown variant `T3` for `cpu_template`, expected one of `C3`, `T2`, "
+			   "`T2S`, `T2CL`, `T2A`, `None`."),
 		REFUSAL("PATCH", "/machine-config", "{}", "Empty PATCH request."),
 		REFUSAL("PATCH", "/machine-config", "{\"smt\": true, \"vcpu_count\": 5}",
 			"The vCPU number is invalid! The vCPU number can only be 1 or an even "

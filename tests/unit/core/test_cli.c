@@ -32,7 +32,8 @@ TEST(cli_run_parses_every_option)
 	CHECK_EQ(PARSE(&cli, err, "run", "--kernel", "k", "--initrd", "i", "--cmdline", "a b",
 		       "--cpus", "4", "--mem", "2G", "--stats", "--disk", "d.img,ro,id=root",
 		       "--net", "tap=tap0,mac=02:00:00:00:00:01", "--rng", "--console", "virtio",
-		       "--vsock", "cid=52,uds=/run/v.sock", "--boot-timer"),
+		       "--vsock", "cid=52,uds=/run/v.sock", "--boot-timer", "--cpu-template",
+		       "T2CL"),
 		 0);
 	CHECK_EQ(cli.command, CLI_RUN);
 	CHECK(!strcmp(cli.cfg.kernel_path, "k"));
@@ -53,6 +54,7 @@ TEST(cli_run_parses_every_option)
 	CHECK_EQ(cli.cfg.console, VM_CONSOLE_VIRTIO);
 	CHECK_EQ(cli.cfg.vsock.cid, 52);
 	CHECK(cli.cfg.boot_timer);
+	CHECK_EQ(cli.cfg.cpu_template, CPU_TEMPLATE_T2CL);
 	CHECK(cli.cfg.vsock.uds_path && !strcmp(cli.cfg.vsock.uds_path, "/run/v.sock"));
 	cli_free(&cli);
 }
@@ -101,6 +103,8 @@ TEST(cli_refuses_bad_arguments_with_one_line)
 		{ "run", "--vsock", "uds=/v" },
 		{ "run", "--vsock", "cid=3" },
 		{ "run", "--vsock", "cid=3,uds=/v,port=1" },
+		{ "run", "--cpu-template", "t2" },
+		{ "run", "--cpu-template" },
 	};
 
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

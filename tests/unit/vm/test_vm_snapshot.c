@@ -300,6 +300,36 @@ TEST(vm_snapshot_config_v5_keeps_vsock_and_checks_its_cid)
 	state_writer_free(&w);
 }
 
+TEST(vm_snapshot_config_v6_keeps_the_cpu_template_and_checks_it)
+{
+	struct state_writer w;
+	size_t v5;
+
+	v2_config(&w, 1000);
+	state_put_u8(&w, 1); /* version 3: PCI */
+	state_put_u8(&w, 0); /* version 4: no balloon */
+	state_put_u32(&w, 0);
+	state_put_u8(&w, 0);
+	state_put_u32(&w, 0);
+	state_put_u8(&w, 0);
+	state_put_u8(&w, 0); /* version 5: no vsock (no path, no id), CID 0, no boot timer */
+	state_put_u32(&w, 0);
+	state_put_u8(&w, 0);
+	state_put_u32(&w, 0);
+	state_put_u64(&w, 0);
+	state_put_u8(&w, 0);
+	v5 = w.len;
+	state_put_u8(&w, CPU_TEMPLATE_T2CL); /* version 6: the CPU template */
+	REQUIRE(!state_writer_error(&w));
+	CHECK_EQ(vm_snapshot_decode_section("vm_config", 6, w.buf, w.len), 0);
+	CHECK_EQ(vm_snapshot_decode_section("vm_config", 5, w.buf, v5), 0);
+	CHECK(vm_snapshot_decode_section("vm_config", 5, w.buf, w.len) < 0);
+	CHECK(vm_snapshot_decode_section("vm_config", 6, w.buf, v5) < 0);
+	w.buf[v5] = CPU_TEMPLATE_NR; /* no such template */
+	CHECK(vm_snapshot_decode_section("vm_config", 6, w.buf, w.len) < 0);
+	state_writer_free(&w);
+}
+
 TEST(vm_restore_refuses_a_snapshot_of_another_cpu)
 {
 	struct state_writer sections_w, out;
@@ -351,6 +381,7 @@ HARNESS_MAIN(
 	HARNESS_T(vm_snapshot_config_keeps_rate_limiters_and_checks_them)
 	HARNESS_T(vm_snapshot_config_v4_keeps_the_balloon_and_checks_it)
 	HARNESS_T(vm_snapshot_config_v5_keeps_vsock_and_checks_its_cid)
+	HARNESS_T(vm_snapshot_config_v6_keeps_the_cpu_template_and_checks_it)
 	HARNESS_T(vm_restore_refuses_a_snapshot_of_another_cpu)
 )
 // clang-format on
