@@ -148,6 +148,15 @@ static struct json_object *stats_object(struct api *api)
 	return o;
 }
 
+static struct json_object *seccomp_object(void)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (o)
+		json_object_object_add(o, "num_faults", json_object_new_int64(0));
+	return o;
+}
+
 int api_flush_metrics(struct api *api)
 {
 	struct json_object *o, *srv;
@@ -179,6 +188,8 @@ int api_flush_metrics(struct api *api)
 	json_object_object_add(srv, "process_startup_time_cpu_us",
 			       json_object_new_int64((int64_t)api->startup_cpu_us));
 	json_object_object_add(o, "api_server", srv);
+	/* Firecracker's: a forbidden call writes its own line with num_faults 1 (seccomp.h) */
+	json_object_object_add(o, "seccomp", seccomp_object());
 	json_object_object_add(o, "vm", stats_object(api));
 	line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 							 JSON_C_TO_STRING_NOSLASHESCAPE);

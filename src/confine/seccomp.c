@@ -36,6 +36,18 @@ static struct {
 	int selftest; /* VMON_TEST_SECCOMP_VIOLATION: the kind that breaks its filter, or -1 */
 } confine = { .selftest = -1 };
 
+/*
+ * Where the SIGSYS handler counts the fault, as Firecracker's metrics count it
+ * (seccomp.num_faults): the metrics sink of PUT /metrics, or -1. Set by the API, read by the
+ * handler on any thread.
+ */
+static int fault_fd = -1;
+
+void confine_set_fault_sink(int fd)
+{
+	__atomic_store_n(&fault_fd, fd, __ATOMIC_SEQ_CST);
+}
+
 /* What this thread runs under, for idempotence and for the report. */
 static __thread unsigned thread_kinds;
 static __thread char thread_name[16];
@@ -136,6 +148,20 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	}
 	/* Raw calls: a sanitizer's _exit would run its leak check here, itself forbidden. */
 	syscall(SYS_write, STDERR_FILENO, line, n);
+	int fd = __atomic_load_n(&fault_fd, __ATOMIC_SEQ_CST);
+	if (fd >= 0) {
+		/* one metrics line, in one write: the fault counted (clock_gettime: every filter
+		 * has it) */
+		struct timespec now = { 0 };
+
+		syscall(SYS_clock_gettime, CLOCK_REALTIME, &now);
+		n = put_str(line, 0, sizeof(line), "{\"utc_timestamp_ms\":");
+		n = put_uint(line, n, sizeof(line),
+			     (unsigned long)now.tv_sec * 1000ul +
+				     (unsigned long)now.tv_nsec / 1000000ul);
+		n = put_str(line, n, sizeof(line), ",\"seccomp\":{\"num_faults\":1}}\n");
+		syscall(SYS_write, fd, line, n);
+	}
 	syscall(SYS_exit_group, CONFINE_EXIT_BAD_SYSCALL);
 }
 

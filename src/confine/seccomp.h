@@ -58,6 +58,14 @@ bool confine_enabled(void);
  */
 int confine_thread(enum confine_kind kind, const char *name);
 
+/*
+ * confine_set_fault_sink - the fd (PUT /metrics's sink; -1: none) where a
+ * forbidden call, before it ends vmon, writes one metrics line counting it:
+ * {"utc_timestamp_ms":T,"seccomp":{"num_faults":1}}, as Firecracker counts
+ * seccomp.num_faults. Any thread.
+ */
+void confine_set_fault_sink(int fd);
+
 /* confine_filter_length - @kind's filter in BPF instructions (0 before confine_setup). */
 unsigned confine_filter_length(enum confine_kind kind);
 

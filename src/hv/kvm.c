@@ -430,18 +430,19 @@ int hv_vcpu_set_msrs(struct hv_vcpu *v, const struct x86_msr *msrs, unsigned nr)
 
 int hv_vcpu_get_msr(struct hv_vcpu *v, uint32_t index, uint64_t *value)
 {
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e;
-	} m = { .h.nmsrs = 1, .e.index = index };
-	int ret = ioctl(v->fd, KVM_GET_MSRS, &m);
+	struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(m->entries[0]));
+	int ret;
 
-	if (ret < 0)
-		return -errno;
-	if (ret != 1)
-		return -ENOENT; /* KVM does not have this MSR for the vCPU */
-	*value = m.e.data;
-	return 0;
+	if (!m)
+		return -ENOMEM;
+	m->nmsrs = 1;
+	m->entries[0].index = index;
+	ret = ioctl(v->fd, KVM_GET_MSRS, m);
+	if (ret == 1)
+		*value = m->entries[0].data;
+	ret = ret < 0 ? -errno : ret != 1 ? -ENOENT : 0; /* -ENOENT: KVM lacks it for the vCPU */
+	free(m);
+	return ret;
 }
 
 void kvm_seg_to_kvm(const struct x86_segment *s, struct kvm_segment *k)

@@ -16,7 +16,7 @@ skip_all() { echo "1..1"; echo "ok 1 - confine_kvm # SKIP $1"; exit 0; }
 [ -r /dev/kvm ] && [ -w /dev/kvm ] || skip_all "no usable /dev/kvm"
 [ -r "$GUEST" ] || skip_all "no ticker guest at $GUEST"
 command -v curl >/dev/null || skip_all "curl is not installed"
-echo "1..10"
+echo "1..11"
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; shift; for f in "$@"; do sed 's/^/#   /' "$f" | tail -6; done; }
@@ -40,6 +40,20 @@ for case in "control:main:socket (41)" "vcpu:vcpu0:openat (257, /etc/passwd)" "i
 		'[ $st -eq 148 ] && grep -qF "vmon: seccomp: thread '"'$thread'"' made a forbidden system call: $call; ending vmon" $tmp/e &&
 		 [ $(wc -l <$tmp/e) -eq 1 ]' "$tmp/e"
 done
+
+# through the API with metrics configured: the fault counts itself there (seccomp.num_faults), then 148
+VMON_TEST_SECCOMP_VIOLATION=vcpu "$VMON" --api-sock "$tmp/f.sock" </dev/null >"$tmp/f.out" 2>"$tmp/f.err" &
+fpid=$!
+wait_for "[ -S $tmp/f.sock ]" 10
+fapi() { curl -s --max-time 10 --unix-socket "$tmp/f.sock" -X PUT -o /dev/null -w '%{http_code} ' -d "$2" "http://localhost$1"; }
+codes="$(fapi /metrics "{\"metrics_path\":\"$tmp/metrics.json\"}")$(fapi /machine-config '{"vcpu_count":1,"mem_size_mib":64}')"
+codes="$codes$(fapi /boot-source "{\"kernel_image_path\":\"$GUEST\",\"boot_args\":\"ticks=100000\"}")$(fapi /actions '{"action_type":"InstanceStart"}')"
+timeout 30 tail --pid="$fpid" -f /dev/null
+wait "$fpid"
+st=$?
+check seccomp_fault_counted_in_the_metrics_before_vmon_ends_with_148 \
+	'[ $st -eq 148 ] && [[ "$codes" == "204 204 204 "* ]] &&
+	 tail -n 1 $tmp/metrics.json | grep -q "\"seccomp\":{\"num_faults\":1}}$"' "$tmp/f.err" "$tmp/metrics.json"
 
 VMON_TEST_SECCOMP_VIOLATION=vcpu timeout -k 5 60 "$VMON" run -v --seccomp --no-seccomp --kernel "$GUEST" \
 	--cmdline ticks=100 </dev/null >"$tmp/o" 2>"$tmp/e"

@@ -692,8 +692,8 @@ TEST(api_flush_metrics_to_file_and_fifo)
 	CHECK(strstr(line,
 		     "\"state\":\"Running\",\"api_server\":{\"requests\":3,\"request_fails\":0,"
 		     "\"metrics_lines_dropped\":0,\"process_startup_time_us\":0,"
-		     "\"process_startup_time_cpu_us\":0},\"vm\":{\"vcpus\":[{\"hlt\":1}]}}\n") !=
-	      NULL);
+		     "\"process_startup_time_cpu_us\":0},\"seccomp\":{\"num_faults\":0},"
+		     "\"vm\":{\"vcpus\":[{\"hlt\":1}]}}\n") != NULL);
 	CHECK(!strncmp(line, "{\"utc_timestamp_ms\":", 20));
 	api_destroy(&a);
 

@@ -259,8 +259,41 @@ TEST(seccomp_io_thread_makes_no_ioctl)
 	CHECK(died_reporting(status, out, "ioctl (16"));
 }
 
+/* A forbidden call counts itself in the metrics sink (Firecracker's seccomp.num_faults) first. */
+TEST(seccomp_fault_writes_one_metrics_line_before_vmon_ends)
+{
+	int sink[2], errp[2], status = -1;
+	char line[256] = "", err[256];
+	ssize_t n;
+	pid_t pid;
+
+	REQUIRE(pipe(sink) == 0 && pipe(errp) == 0);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		dup2(errp[1], STDERR_FILENO);
+		confine_set_fault_sink(sink[1]);
+		if (confine_setup(true, err, sizeof(err)) || confine_thread(CONFINE_VCPU, "tester"))
+			_exit(99);
+		open("/etc/hostname", O_RDONLY);
+		_exit(0);
+	}
+	close(sink[1]);
+	close(errp[1]);
+	n = read(sink[0], line, sizeof(line) - 1);
+	line[n > 0 ? n : 0] = '\0';
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == CONFINE_EXIT_BAD_SYSCALL);
+	CHECK(!strncmp(line, "{\"utc_timestamp_ms\":", 20));
+	CHECK(strstr(line, ",\"seccomp\":{\"num_faults\":1}}\n") != NULL);
+	CHECK(strchr(line, '\n') == line + strlen(line) - 1); /* one line */
+	close(sink[0]);
+	close(errp[0]);
+}
+
 // clang-format off
 HARNESS_MAIN(
+	HARNESS_T(seccomp_fault_writes_one_metrics_line_before_vmon_ends)
 	HARNESS_T(seccomp_control_policy_holds_what_its_threads_need)
 	HARNESS_T(seccomp_filters_build)
 	HARNESS_T(seccomp_vcpu_thread_dies_on_open_with_report)
