@@ -194,25 +194,30 @@ static void on_mhd_ready(void *opaque, uint32_t events)
 	mhd_step(opaque);
 }
 
+/* Consume a timerfd's expirations, so that it is not readable again until the next one. */
+static void timer_consume(int fd, const char *what)
+{
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_error("api: %s timer read: %s", what, strerror(errno));
+}
+
 static void on_mhd_timer(void *opaque, uint32_t events)
 {
 	struct api_server *srv = opaque;
-	uint64_t n;
 
 	(void)events;
-	if (read(srv->mhd_timer_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		log_error("api: timer read: %s", strerror(errno));
+	timer_consume(srv->mhd_timer_fd, "HTTP");
 	mhd_step(srv);
 }
 
 static void on_metrics_timer(void *opaque, uint32_t events)
 {
 	struct api_server *srv = opaque;
-	uint64_t n;
 
 	(void)events;
-	if (read(srv->metrics_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		log_error("api: metrics timer read: %s", strerror(errno));
+	timer_consume(srv->metrics_fd, "metrics");
 	pthread_mutex_lock(&srv->lock);
 	if (srv->api->metrics.path)
 		api_flush_metrics(srv->api);

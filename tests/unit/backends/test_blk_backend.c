@@ -469,6 +469,22 @@ TEST(blk_backend_close_with_inflight_threads)
 	close_inflight(BLK_ENGINE_THREADS);
 }
 
+/*
+ * Open @path on loop @el with @engine: 0, or 1 when io_uring is unavailable (the caller skips);
+ * any other failure fails the test.
+ */
+static int open_on_loop(struct blk_backend **b, const char *path, struct evloop *el,
+			enum blk_engine_kind engine)
+{
+	char err[256];
+	int ret = blk_backend_open_engine(b, path, false, el, engine, err, sizeof(err));
+
+	if (ret < 0 && engine == BLK_ENGINE_URING)
+		return 1;
+	REQUIRE(ret == 0);
+	return 0;
+}
+
 /* Completions arrive through the event loop, on the loop's thread. */
 struct loop_ctx {
 	struct evloop *el;
@@ -501,20 +517,16 @@ static void completes_on_loop(enum blk_engine_kind engine)
 			     .iovcnt = 1,
 			     .complete = on_loop_complete,
 			     .opaque = &c };
-	char err[256];
-	int ret;
 
 	REQUIRE(path);
 	c.el = evloop_create();
 	REQUIRE(c.el);
-	ret = blk_backend_open_engine(&b, path, false, c.el, engine, err, sizeof(err));
-	if (ret < 0 && engine == BLK_ENGINE_URING) {
+	if (open_on_loop(&b, path, c.el, engine)) {
 		evloop_destroy(c.el);
 		unlink(path);
 		free(path);
 		SKIP("io_uring unavailable on this host");
 	}
-	REQUIRE(ret == 0);
 	REQUIRE(blk_backend_submit(b, &io) == 0);
 	CHECK(evloop_run(c.el) == 0);
 	CHECK_EQ(c.calls, 1);
@@ -554,20 +566,17 @@ static void settle_then_loop(enum blk_engine_kind engine)
 	struct iovec iov[N];
 	struct blk_io io[N];
 	struct blk_backend *b;
-	char err[256];
-	int ret, filled = 0;
+	int filled = 0;
 
 	REQUIRE(path);
 	c.el = evloop_create();
 	REQUIRE(c.el);
-	ret = blk_backend_open_engine(&b, path, false, c.el, engine, err, sizeof(err));
-	if (ret < 0 && engine == BLK_ENGINE_URING) {
+	if (open_on_loop(&b, path, c.el, engine)) {
 		evloop_destroy(c.el);
 		unlink(path);
 		free(path);
 		SKIP("io_uring unavailable on this host");
 	}
-	REQUIRE(ret == 0);
 	memset(buf, 0, sizeof(buf));
 	for (int i = 0; i < N; i++) {
 		iov[i] = (struct iovec){ buf[i], sizeof(buf[i]) };

@@ -267,18 +267,24 @@ TEST(vm_snapshot_config_v4_keeps_the_balloon_and_checks_it)
 	state_writer_free(&w);
 }
 
+/* A version-4 payload: v2_config's, the PCI transport (version 3), no balloon (version 4). */
+static void v4_config(struct state_writer *w)
+{
+	v2_config(w, 1000);
+	state_put_u8(w, 1);
+	state_put_u8(w, 0);
+	state_put_u32(w, 0);
+	state_put_u8(w, 0);
+	state_put_u32(w, 0);
+	state_put_u8(w, 0);
+}
+
 TEST(vm_snapshot_config_v5_keeps_vsock_and_checks_its_cid)
 {
 	struct state_writer w;
 	size_t v4, cid_at;
 
-	v2_config(&w, 1000);
-	state_put_u8(&w, 1); /* version 3: PCI */
-	state_put_u8(&w, 0); /* version 4: no balloon */
-	state_put_u32(&w, 0);
-	state_put_u8(&w, 0);
-	state_put_u32(&w, 0);
-	state_put_u8(&w, 0);
+	v4_config(&w);
 	v4 = w.len;
 	w_str(&w, "/run/v.sock"); /* version 5: vsock at /run/v.sock, no vsock_id, CID 3 */
 	state_put_u8(&w, 0);
@@ -305,13 +311,7 @@ TEST(vm_snapshot_config_v6_keeps_the_cpu_template_and_checks_it)
 	struct state_writer w;
 	size_t v5;
 
-	v2_config(&w, 1000);
-	state_put_u8(&w, 1); /* version 3: PCI */
-	state_put_u8(&w, 0); /* version 4: no balloon */
-	state_put_u32(&w, 0);
-	state_put_u8(&w, 0);
-	state_put_u32(&w, 0);
-	state_put_u8(&w, 0);
+	v4_config(&w);
 	state_put_u8(&w, 0); /* version 5: no vsock (no path, no id), CID 0, no boot timer */
 	state_put_u32(&w, 0);
 	state_put_u8(&w, 0);
