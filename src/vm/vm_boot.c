@@ -96,7 +96,7 @@ static char *mmio_cmdline(const struct vm_config *c, bool *oom)
 		used += (size_t)snprintf(s + used, len - used, " virtio_mmio.device=4K@0x%llx:%u",
 					 (unsigned long long)(LAYOUT_VIRTIO_MMIO_GPA +
 							      i * LAYOUT_VIRTIO_MMIO_STRIDE),
-					 LAYOUT_VIRTIO_MMIO_GSI + i);
+					 layout_virtio_mmio_gsi(i));
 	return s;
 }
 
@@ -155,7 +155,7 @@ int vm_boot_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t e
 		for (unsigned i = 0; i < vm_config_virtio_count(&vm->cfg); i++) {
 			if (acpi_tables_add_virtio_mmio(
 				    &acpi, LAYOUT_VIRTIO_MMIO_GPA + i * LAYOUT_VIRTIO_MMIO_STRIDE,
-				    (uint32_t)LAYOUT_VIRTIO_MMIO_STRIDE, LAYOUT_VIRTIO_MMIO_GSI + i,
+				    (uint32_t)LAYOUT_VIRTIO_MMIO_STRIDE, layout_virtio_mmio_gsi(i),
 				    why, sizeof(why))) {
 				snprintf(err, err_len, "ACPI tables: %s", why);
 				ret = -EINVAL;

@@ -144,7 +144,7 @@ static int attach_mmio(struct vm *vm, struct vm_pci *p, struct virtio_dev *vdev,
 	}
 	ret = virtio_mmio_create(&m, &vm->mmio, &p->plat, i,
 				 LAYOUT_VIRTIO_MMIO_GPA + i * LAYOUT_VIRTIO_MMIO_STRIDE,
-				 LAYOUT_VIRTIO_MMIO_GSI + i, vdev);
+				 layout_virtio_mmio_gsi(i), vdev);
 	if (ret) {
 		snprintf(err, err_len, "%s: virtio-mmio: %s", what, strerror(-ret));
 		vdev->ops->destroy(vdev);

@@ -117,23 +117,68 @@ drive_patch)
 	poweroff -f
 	;;
 balloon)
-	# the host inflates the balloon by 128 MiB, then deflates it (PATCH /balloon): the guest's MemTotal
-	# drops and comes back (no deflate_on_oom). First it dirties 100 MiB and frees it, so that the
-	# host has memory to take back
+	# the host inflates the balloon by 256 MiB, then deflates it (PATCH /balloon): the guest's MemTotal
+	# drops and comes back (no deflate_on_oom). First this 512 MiB guest touches 400 MiB (a tmpfs file)
+	# and frees it, so that the host has memory to take back
 	load_virtio
 	mt() { awk '/^MemTotal:/ { print $2 }' /proc/meminfo; }
 	fact balloon_bound "$(ls /sys/bus/virtio/drivers/virtio_balloon 2>/dev/null | grep -c '^virtio')"
 	before=$(mt)
 	fact memtotal_before "$before"
-	head -c 104857600 /dev/zero >/tmp/fill && sync
-	rm -f /tmp/fill
-	fact balloon_filled 1
+	mkdir -p /fill && mount -t tmpfs -o size=420m tmpfs /fill
+	dd if=/dev/zero of=/fill/f bs=1048576 count=400 2>/dev/null
+	got=$(($(stat -c %s /fill/f 2>/dev/null || echo 0) / 1048576))
+	rm -f /fill/f
+	fact balloon_filled "$got"
 	i=0
-	while [ $i -lt 900 ] && [ "$(mt)" -gt $((before - 120000)) ]; do sleep 0.1; i=$((i+1)); done
+	while [ $i -lt 900 ] && [ "$(mt)" -gt $((before - 256000)) ]; do sleep 0.1; i=$((i+1)); done
 	fact memtotal_inflated "$(mt)"
 	i=0
 	while [ $i -lt 900 ] && [ "$(mt)" -lt $((before - 8000)) ]; do sleep 0.1; i=$((i+1)); done
 	fact memtotal_deflated "$(mt)"
+	poweroff -f
+	;;
+balloon_report)
+	# free page reporting: touch 300 MiB, free it, and wait while the host watches its RSS fall; then
+	# the host inflates to 350 MiB and a 200 MiB allocation must still succeed (deflate_on_oom)
+	load_virtio
+	mt() { awk '/^MemTotal:/ { print $2 }' /proc/meminfo; }
+	mf() { awk '/^MemFree:/ { print $2 }' /proc/meminfo; }
+	fact balloon_bound "$(ls /sys/bus/virtio/drivers/virtio_balloon 2>/dev/null | grep -c '^virtio')"
+	before=$(mt)
+	fact memtotal_before "$before"
+	mkdir -p /fill && mount -t tmpfs -o size=460m tmpfs /fill
+	dd if=/dev/zero of=/fill/f bs=1048576 count=300 2>/dev/null
+	fact report_filled "$(($(stat -c %s /fill/f 2>/dev/null || echo 0) / 1048576))"
+	rm -f /fill/f
+	free=$(mf)
+	fact memfree_before "$free"
+	fact report_freed 1
+	# the inflate takes 350 MiB of MemFree (not of MemTotal: deflate_on_oom)
+	i=0
+	while [ $i -lt 1200 ] && [ "$(mf)" -gt $((free - 300000)) ]; do sleep 0.1; i=$((i+1)); done
+	fact memfree_end "$(mf)"
+	[ "$(mf)" -le $((free - 300000)) ] && fact oom_inflated "$(mf)"
+	dd if=/dev/zero of=/fill/g bs=1048576 count=200 2>/dev/null
+	fact oom_alloc "$(($(stat -c %s /fill/g 2>/dev/null || echo 0) / 1048576))"
+	fact oom_after "$(mf)"
+	poweroff -f
+	;;
+mmio_many)
+	# 14 virtio-mmio devices (12 read-only disks, a NIC, an rng): windows 8-13 are on ISA pins
+	load_virtio
+	fact mmio_devices "$(ls /sys/bus/platform/drivers/virtio-mmio/ 2>/dev/null | grep -c "^LNRO0005:")"
+	i=0
+	while [ $i -lt 50 ] && [ ! -b /dev/vdl ]; do sleep 0.1; i=$((i+1)); done
+	toks=
+	for d in a b c d e f g h i j k l; do
+		toks="$toks $(head -c 12 /dev/vd$d 2>/dev/null)"
+	done
+	fact disk_tokens "${toks# }"
+	fact mmio_irq_lines "$(awk '/virtio/ { printf "%s ", $1 }' /proc/interrupts)"
+	net_up
+	fact rng_current "$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)"
+	fact hwrng_bytes "$(dd if=/dev/hwrng bs=64 count=1 2>/dev/null | wc -c)"
 	poweroff -f
 	;;
 pci_off)

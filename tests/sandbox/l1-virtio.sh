@@ -13,10 +13,14 @@
 #            virtio_blk has it, PATCH /drives path_on_host swaps in a 32 MiB ext4 image: the guest sees
 #            the new capacity without a reboot, reads the file on it and writes one; the placeholder is
 #            untouched and e2fsck -fn of the image is clean
-#   balloon  through the API, a virtio-balloon with statistics: the guest dirties and frees 100 MiB;
-#            PATCH /balloon 128 MiB: the guest's MemTotal drops by it, vmon's RSS by at least 64 MiB
-#            (the inflated pages released), GET /balloon/statistics has actual_mib 128 and the
+#   balloon  through the API, a virtio-balloon with statistics: the 512 MiB guest touches and frees
+#            400 MiB; PATCH /balloon 256 MiB: the guest's MemTotal drops by it, vmon's RSS by at least
+#            200 MiB (the inflated pages released), GET /balloon/statistics has actual_mib 256 and the
 #            guest's free_memory; PATCH /balloon 0 gives the memory back to the guest
+#   balloon_report  free_page_reporting and deflate_on_oom: the 512 MiB guest touches 300 MiB and frees
+#            it, and vmon's RSS falls by at least 200 MiB within 30 s without a request (the guest
+#            reported the free pages); then PATCH /balloon 350 MiB, and a 200 MiB allocation in the
+#            guest succeeds because the driver deflates under memory pressure
 #   pci_off  the guest booted with pci=off (2 vCPUs): vmon puts a disk, a NIC and an rng on virtio-mmio,
 #            the guest finds them through the DSDT, no PCI device exists; the disk, net and rng checks
 #            above all hold
@@ -144,11 +148,12 @@ DEV
 		;;
 	balloon)
 		[ -x /usr/bin/curl ] || { virtio_note "no curl in L1"; return 1; }
+		GUEST_MEM_MIB=512 # the issue's proof: 512 MiB, 400 touched, 256 taken back
 		API_DEVICES=$(cat <<'DEV'
 echo "API $(api PUT /balloon '{"amount_mib":0,"deflate_on_oom":false,"stats_polling_interval_s":1}') balloon"
 DEV
 )
-		# after InstanceStart: once the guest dirtied and freed 100 MiB, vmon's RSS; inflate by 128 MiB
+		# after InstanceStart: once the guest dirtied and freed 400 MiB, vmon's RSS; inflate by 256 MiB
 		# until the driver reports it all (GET /balloon/statistics), RSS again; deflate to 0
 		API_AFTER=$(cat <<'DEV'
 ( st=/tmp/api-steps.txt
@@ -157,8 +162,8 @@ DEV
   until_actual() { i=0; while [ $i -lt 900 ]; do s=$(stats); case "$s" in *"\"actual_mib\":$1,"* | *"\"actual_mib\":$1}"*) return 0 ;; esac; sleep 0.1; i=$((i+1)); done; return 1; }
   i=0; while [ $i -lt 900 ] && ! grep -q '^VMON-FACT balloon_filled' /tmp/balloon.out 2>/dev/null; do sleep 0.1; i=$((i+1)); done
   echo "RSS filled $(rss)" >>$st
-  echo "API $(api PATCH /balloon '{"amount_mib":128}') inflate" >>$st
-  until_actual 128 || echo "WAIT inflate timed out" >>$st
+  echo "API $(api PATCH /balloon '{"amount_mib":256}') inflate" >>$st
+  until_actual 256 || echo "WAIT inflate timed out" >>$st
   sleep 2.5
   echo "STATS $(stats)" >>$st
   echo "RSS inflated $(rss)" >>$st
@@ -167,6 +172,43 @@ DEV
   echo "STATS $(stats)" >>$st ) &
 DEV
 )
+		;;
+	balloon_report)
+		[ -x /usr/bin/curl ] || { virtio_note "no curl in L1"; return 1; }
+		GUEST_MEM_MIB=512
+		API_DEVICES=$(cat <<'DEV'
+echo "API $(api PUT /balloon '{"amount_mib":0,"deflate_on_oom":true,"stats_polling_interval_s":0,"free_page_reporting":true}') balloon"
+DEV
+)
+		# after InstanceStart: RSS once the guest touched 300 MiB, then every second after it freed them
+		# (the lowest within 30 s); then inflate to 350 MiB (the guest sees its MemFree fall: with
+		# deflate_on_oom its driver leaves MemTotal alone)
+		API_AFTER=$(cat <<'DEV'
+( st=/tmp/api-steps.txt
+  rss() { awk '/^VmRSS:/ { print $2 }' /proc/$pid/status; }
+  seen() { grep -q "^VMON-FACT $1" /tmp/balloon_report.out 2>/dev/null; }
+  i=0; while [ $i -lt 900 ] && ! seen report_filled; do sleep 0.1; i=$((i+1)); done
+  echo "RSS filled $(rss)" >>$st
+  i=0; while [ $i -lt 900 ] && ! seen report_freed; do sleep 0.1; i=$((i+1)); done
+  full=$(sed -n 's/^RSS filled //p' $st); low=$(rss); i=0
+  while [ $i -lt 60 ] && [ $((full - low)) -lt 204800 ]; do
+    sleep 0.5; r=$(rss); [ -n "$r" ] && [ "$r" -lt "$low" ] && low=$r; i=$((i+1))
+  done
+  echo "RSS reported $low after $((i / 2)) s" >>$st
+  echo "API $(api PATCH /balloon '{"amount_mib":350}') inflate" >>$st ) &
+DEV
+)
+		;;
+	mmio_many)
+		# 14 virtio-mmio devices: windows 8-13 sit on ISA pins (3, 6, 7, 10, 11, 13), edge-triggered
+		EXTRA_VMON_ARGS=
+		for k in 0 1 2 3 4 5 6 7 8 9 10 11; do
+			rm -f /tmp/m$k.img && truncate -s 1M /tmp/m$k.img &&
+				printf 'mmio-disk-%02d' "$k" | dd of=/tmp/m$k.img conv=notrunc 2>/dev/null || return 1
+			EXTRA_VMON_ARGS="$EXTRA_VMON_ARGS --disk /tmp/m$k.img,ro,id=m$k"
+		done
+		make_tap || return 1
+		EXTRA_VMON_ARGS="$EXTRA_VMON_ARGS --net tap=tap0,mac=02:00:00:00:00:06 --rng"
 		;;
 	pci_off)
 		make_image /tmp/disk.img || return 1
@@ -296,14 +338,49 @@ virtio_check() {
 			result "$n" fail "the driver did not report the balloon's new size (GET /balloon/statistics actual_mib)"
 		elif [ "$(fact "$n" balloon_bound)" != 1 ]; then
 			result "$n" fail "the guest's virtio_balloon driver did not bind"
-		elif [ -z "$i" ] || [ $((b - i)) -lt 120000 ] || [ -z "$d" ] || [ $((b - d)) -gt 8000 ]; then
-			result "$n" fail "guest MemTotal $b KiB, $i inflated, $d deflated (want 128 MiB less, then back)"
-		elif [ -z "$filled" ] || [ -z "$inflated" ] || [ $((filled - inflated)) -lt 65536 ]; then
-			result "$n" fail "vmon's RSS $filled KiB before the inflate, $inflated after: less than 64 MiB given back"
+		elif [ -z "$i" ] || [ $((b - i)) -lt 256000 ] || [ -z "$d" ] || [ $((b - d)) -gt 8000 ]; then
+			result "$n" fail "guest MemTotal $b KiB, $i inflated, $d deflated (want 256 MiB less, then back)"
+		elif [ "$(fact "$n" balloon_filled)" != 400 ]; then
+			result "$n" fail "the 512 MiB guest could not touch 400 MiB ($(fact "$n" balloon_filled) MiB)"
+		elif [ -z "$filled" ] || [ -z "$inflated" ] || [ $((filled - inflated)) -lt 204800 ]; then
+			result "$n" fail "vmon's RSS $filled KiB before the inflate, $inflated after: less than 200 MiB given back"
 		elif ! grep '^STATS ' /tmp/api-steps.txt | head -n 1 | grep -q '"free_memory":'; then
 			result "$n" fail "no free_memory in the balloon statistics"
 		else
-			result "$n" ok "inflate by 128 MiB: guest MemTotal $b -> $i KiB, vmon RSS $filled -> $inflated KiB; deflate: MemTotal $d KiB; statistics with free_memory"
+			result "$n" ok "512 MiB guest touched 400 MiB; inflate by 256 MiB: guest MemTotal $b -> $i KiB, vmon RSS $filled -> $inflated KiB ($(((filled - inflated) / 1024)) MiB back, >= 200 wanted); deflate: MemTotal $d KiB; statistics with free_memory"
+		fi
+		;;
+	mmio_many)
+		want="mmio-disk-00 mmio-disk-01 mmio-disk-02 mmio-disk-03 mmio-disk-04 mmio-disk-05 mmio-disk-06 mmio-disk-07 mmio-disk-08 mmio-disk-09 mmio-disk-10 mmio-disk-11"
+		if [ "$(fact "$n" mmio_devices)" != 14 ]; then
+			result "$n" fail "the guest bound $(fact "$n" mmio_devices) virtio-mmio devices, not 14"
+		elif [ "$(fact "$n" disk_tokens)" != "$want" ]; then
+			result "$n" fail "the 12 disks read back '$(fact "$n" disk_tokens)'"
+		elif [ "$(fact "$n" ping)" != ok ]; then result "$n" fail "the NIC (window 12, on an ISA pin) could not ping $NET_HOST"
+		elif [ "$(fact "$n" hwrng_bytes)" != 64 ]; then
+			result "$n" fail "the rng (window 13, on an ISA pin) gave '$(fact "$n" hwrng_bytes)' bytes"
+		else
+			result "$n" ok "14 virtio-mmio devices with pci=off (6 on ISA pins, edge-triggered): each of 12 disks read back its token, ping, 64 bytes of $(fact "$n" rng_current); interrupt lines $(fact "$n" mmio_irq_lines)"
+		fi
+		;;
+	balloon_report)
+		sed 's/^/SANDBOX-NOTE /' /tmp/api-steps.txt
+		filled=$(sed -n 's/^RSS filled //p' /tmp/api-steps.txt)
+		low=$(sed -n 's/^RSS reported \([0-9]*\) .*/\1/p' /tmp/api-steps.txt)
+		if grep '^API ' /tmp/api-steps.txt | grep -v '^API 204 ' | grep -q . || ! grep -q ' inflate$' /tmp/api-steps.txt; then
+			result "$n" fail "an API request was refused, or the inflate was never sent"
+		elif [ "$(fact "$n" balloon_bound)" != 1 ]; then
+			result "$n" fail "the guest's virtio_balloon driver did not bind"
+		elif [ "$(fact "$n" report_filled)" != 300 ]; then
+			result "$n" fail "the guest could not touch 300 MiB ($(fact "$n" report_filled) MiB)"
+		elif [ -z "$filled" ] || [ -z "$low" ] || [ $((filled - low)) -lt 204800 ]; then
+			result "$n" fail "vmon's RSS $filled KiB with 300 MiB touched, lowest $low KiB within 30 s of the guest freeing it: less than 200 MiB came back through free page reporting"
+		elif [ -z "$(fact "$n" oom_inflated)" ]; then
+			result "$n" fail "the guest never saw the 350 MiB inflate (MemFree $(fact "$n" memfree_before) KiB before it, $(fact "$n" memfree_end) KiB at the end of its wait)"
+		elif [ "$(fact "$n" oom_alloc)" != 200 ]; then
+			result "$n" fail "with the balloon at 350 MiB of 512 (MemFree $(fact "$n" oom_inflated) KiB), a 200 MiB allocation got $(fact "$n" oom_alloc) MiB: deflate_on_oom did not give memory back"
+		else
+			result "$n" ok "free page reporting: vmon RSS $filled -> $low KiB ($(((filled - low) / 1024)) MiB back, >= 200 wanted) after the guest freed 300 MiB; deflate_on_oom: balloon at 350 MiB (guest MemFree $(fact "$n" oom_inflated) KiB), a 200 MiB allocation succeeded (MemFree then $(fact "$n" oom_after) KiB)"
 		fi
 		;;
 	pci_off)

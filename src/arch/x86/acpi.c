@@ -325,8 +325,9 @@ static void dsdt_virtio_mmio(const struct acpi_tables *t, struct aml_buf *out)
 	for (unsigned i = 0; i < t->nr_virtio_mmio; i++) {
 		uint8_t crs_mem[32], dev_mem[96];
 		uint8_t mem32[12] = { 0x86, 9, 0, 0x01 /* read/write */ };
-		uint8_t irq[9] = { 0x89, 6, 0, 0x01 /* consumer, level, active-high, exclusive */,
-				   1 };
+		/* consumer, level (edge on an ISA pin: 0x03), active-high, exclusive */
+		uint8_t irq[9] = { 0x89, 6, 0,
+				   layout_gsi_is_isa(t->virtio_mmio[i].gsi) ? 0x03 : 0x01, 1 };
 		uint32_t base = (uint32_t)t->virtio_mmio[i].gpa;
 		char seg[4] = { 'V', 'R', (char)('0' + i / 10 % 10), (char)('0' + i % 10) };
 		struct aml_buf crs, dev;

@@ -35,7 +35,10 @@
  *    Linux's virtio_mmio driver matches), _UID nn, _CRS { Memory32Fixed
  *    (ReadWrite, gpa, len), Interrupt (ResourceConsumer, Level, ActiveHigh,
  *    Exclusive) { gsi } }: the transport's InterruptStatus holds the line
- *    until the driver acknowledges, so it is declared level-triggered.
+ *    until the driver acknowledges, so it is declared level-triggered; on an
+ *    ISA pin (gsi < 16: layout_virtio_mmio_gsi's windows 8-15) Edge, as the
+ *    pin is without an override, and the transport then makes a new edge for
+ *    what is still pending when the driver acknowledges.
  *  - With an MCFG, the DSDT also has the PCI root bridge PCI0 (PNP0A08) whose
  *    _PRT routes slot s, pin p (0 = INTA) to GSI 16 + ((s + p) & 7),
  *    level-triggered, active-low; its memory window is the 32-bit BAR window.

@@ -26,9 +26,10 @@
  *   0xC000_0000 .. 0xFFFF_FFFF         1 GiB MMIO hole, no RAM:
  *     0xC0000000 .. 0xDFFFFFFF   PCI BAR window (32-bit BARs)
  *     0xE0000000 .. 0xEFFFFFFF   PCI ECAM (256 buses), reserved in e820
- *     0xF0000000 .. 0xF0007FFF   virtio-mmio windows, 4 KiB each (the
+ *     0xF0000000 .. 0xF000FFFF   virtio-mmio windows, 4 KiB each (the
  *                                transport when the guest has no PCI:
- *                                virtio/virtio_mmio.h), window i on GSI 16 + i
+ *                                virtio/virtio_mmio.h), window i on
+ *                                layout_virtio_mmio_gsi(i)
  *     0xFEC00000                 IOAPIC
  *     0xFEE00000                 LAPIC
  *     0xFFFBC000 .. 0xFFFBFFFF   KVM's identity-map page and real-mode TSS
@@ -55,8 +56,7 @@
 #define LAYOUT_PCI_ECAM_LEN 0x10000000ull
 #define LAYOUT_VIRTIO_MMIO_GPA 0xF0000000ull
 #define LAYOUT_VIRTIO_MMIO_STRIDE 0x1000ull
-#define LAYOUT_VIRTIO_MMIO_MAX 8 /* on IOAPIC pins 16..23, which nothing else uses then */
-#define LAYOUT_VIRTIO_MMIO_GSI 16u
+#define LAYOUT_VIRTIO_MMIO_MAX 16
 #define LAYOUT_IOAPIC_GPA 0xFEC00000ull
 #define LAYOUT_IOAPIC_LEN 0x1000ull
 #define LAYOUT_LAPIC_GPA 0xFEE00000ull
@@ -128,5 +128,27 @@ int layout_init(struct layout *lo, uint64_t mem_bytes, char *err, size_t err_len
  */
 unsigned layout_ram_regions(const struct layout *lo,
 			    struct layout_region out[LAYOUT_MAX_RAM_REGIONS]);
+
+/*
+ * layout_virtio_mmio_gsi - the IOAPIC pin of virtio-mmio window @i (<
+ * LAYOUT_VIRTIO_MMIO_MAX): windows 0-7 on pins 16-23 (level-triggered, as
+ * nothing else uses them without PCI), windows 8-15 on the ISA pins no
+ * platform device has (not 0 PIT, 1 and 12 i8042, 2 cascade, 4 COM1, 5 the VM
+ * generation ID, 8 RTC, 9 SCI): 3, 6, 7, 10, 11, 13, 14, 15, edge-triggered as
+ * ISA pins are (layout_gsi_is_isa). Kata Containers attaches 11 devices with
+ * pci=off; Firecracker spreads its devices over pins 5-23 alike.
+ */
+static inline uint32_t layout_virtio_mmio_gsi(unsigned i)
+{
+	static const uint8_t isa[8] = { 3, 6, 7, 10, 11, 13, 14, 15 };
+
+	return i < 8 ? 16u + i : isa[(i - 8) & 7];
+}
+
+/* layout_gsi_is_isa - pins 0-15 take ISA's edge-triggered, active-high default. */
+static inline int layout_gsi_is_isa(uint32_t gsi)
+{
+	return gsi < 16;
+}
 
 #endif

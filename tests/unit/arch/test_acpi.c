@@ -481,6 +481,11 @@ TEST(acpi_dsdt_describes_virtio_mmio_windows)
 					    0x17, 0x86, 0x09, 0x00, 0x01, 0x00, 0x10, 0x00,
 					    0xF0, 0x00, 0x10, 0x00, 0x00, 0x89, 0x06, 0x00,
 					    0x01, 0x01, 0x11, 0x00, 0x00, 0x00, 0x79, 0x00 };
+	/* a window on an ISA pin (layout_virtio_mmio_gsi(8) = 3): Interrupt (..., Edge, ...) {3} */
+	static const uint8_t vr03_crs[] = { 0x08, '_',	'C',  'R',  'S',  0x11, 0x1A, 0x0A,
+					    0x17, 0x86, 0x09, 0x00, 0x01, 0x00, 0x30, 0x00,
+					    0xF0, 0x00, 0x10, 0x00, 0x00, 0x89, 0x06, 0x00,
+					    0x03, 0x01, 0x03, 0x00, 0x00, 0x00, 0x79, 0x00 };
 	struct acpi_tables t;
 	struct gmem gm;
 	struct layout lo;
@@ -493,6 +498,8 @@ TEST(acpi_dsdt_describes_virtio_mmio_windows)
 	for (unsigned i = 0; i < 3; i++)
 		REQUIRE(acpi_tables_add_virtio_mmio(&t, 0xF0000000u + 0x1000u * i, 0x1000, 16 + i,
 						    err, sizeof(err)) == 0);
+	REQUIRE(acpi_tables_add_virtio_mmio(&t, 0xF0003000u, 0x1000, layout_virtio_mmio_gsi(8), err,
+					    sizeof(err)) == 0);
 	REQUIRE(acpi_tables_write(&t, &gm, &rsdp, err, sizeof(err)) == 0);
 	parse_tables(&gm, &p);
 	len = r32(p.dsdt + 4) - 36;
@@ -500,7 +507,8 @@ TEST(acpi_dsdt_describes_virtio_mmio_windows)
 	CHECK(find(p.dsdt + 36, len, vr01_crs, sizeof(vr01_crs)));
 	CHECK(find(p.dsdt + 36, len, "VR00", 4));
 	CHECK(find(p.dsdt + 36, len, "VR02", 4));
-	CHECK(!find(p.dsdt + 36, len, "VR03", 4));
+	CHECK(find(p.dsdt + 36, len, vr03_crs, sizeof(vr03_crs)));
+	CHECK(!find(p.dsdt + 36, len, "VR04", 4));
 	/* no windows added: no such devices */
 	write_tables(&gm, 1, true, &p);
 	len = r32(p.dsdt + 4) - 36;

@@ -1,5 +1,6 @@
 /* test_layout.c — guest physical layout and the e820 map: regions, limits, map invariants. */
 #include <errno.h>
+#include <stdbool.h>
 
 #include "arch/x86/e820.h"
 #include "arch/x86/layout.h"
@@ -130,8 +131,32 @@ TEST(e820_reserves_ecam_and_refuses_small_buffer)
 	CHECK_EQ(e820_build(&lo, map, 4), -E2BIG);
 }
 
+/*
+ * The virtio-mmio windows' pins: 16 distinct ones, none a platform device's (0 PIT, 1 and 12
+ * i8042, 2 cascade, 4 COM1, 5 VM generation ID, 8 RTC, 9 SCI), 16-23 first, then ISA pins.
+ */
+TEST(layout_virtio_mmio_pins_are_distinct_and_free)
+{
+	static const uint32_t taken[] = { 0, 1, 2, 4, 5, 8, 9, 12 };
+	bool seen[24] = { false };
+
+	for (unsigned i = 0; i < LAYOUT_VIRTIO_MMIO_MAX; i++) {
+		uint32_t g = layout_virtio_mmio_gsi(i);
+
+		REQUIRE(g < 24);
+		CHECK(!seen[g]);
+		seen[g] = true;
+		for (unsigned t = 0; t < ARRAY_SIZE(taken); t++)
+			CHECK(g != taken[t]);
+		CHECK_EQ(layout_gsi_is_isa(g), i >= 8);
+	}
+	CHECK_EQ(layout_virtio_mmio_gsi(0), 16);
+	CHECK_EQ(layout_virtio_mmio_gsi(7), 23);
+}
+
 // clang-format off
 HARNESS_MAIN(
+	HARNESS_T(layout_virtio_mmio_pins_are_distinct_and_free)
 	HARNESS_T(layout_splits_ram_around_the_mmio_hole)
 	HARNESS_T(layout_refuses_bad_sizes)
 	HARNESS_T(layout_fixed_areas_are_disjoint)

@@ -476,13 +476,16 @@ TEST(vm_config_validate_refuses_more_devices_than_virtio_mmio_windows)
 	}
 	cfg.nr_nets = VM_MAX_NETS;
 	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)), 0); /* 6 devices */
-	for (unsigned i = 0; i < 3; i++) {
-		cfg.disks[i].id = strdup(i == 0 ? "a" : i == 1 ? "b" : "c");
+	for (unsigned i = 0; i < 11; i++) {
+		char id[8];
+
+		snprintf(id, sizeof(id), "d%u", i);
+		cfg.disks[i].id = strdup(id);
 		cfg.disks[i].path = strdup("/nonexistent.img");
 	}
-	cfg.nr_disks = 3;
-	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)), -EINVAL); /* 9: before any file */
-	CHECK(strstr(err, "virtio-mmio has room for 8") != NULL);
+	cfg.nr_disks = 11;
+	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)), -EINVAL); /* 17: before any file */
+	CHECK(strstr(err, "virtio-mmio has room for 16") != NULL);
 	CHECK(strstr(err, "--transport pci") != NULL);
 	cfg.transport = VM_TRANSPORT_PCI;
 	CHECK_EQ(vm_config_validate(&cfg, err, sizeof(err)),
