@@ -56,6 +56,24 @@ load_virtio() {
 	i=0
 	while [ $i -lt 30 ] && ! ls /sys/bus/virtio/drivers/*/virtio* >/dev/null 2>&1; do sleep 0.1; i=$((i+1)); done
 }
+
+# The balloon scenarios' start: bind the driver, note MemTotal (in $before), then touch $2 MiB in a
+# tmpfs of $1 MiB at /fill and free it (so that the host has memory to take back); fact $3 says how
+# many MiB were touched, once they are free again
+mt() { awk '/^MemTotal:/ { print $2 }' /proc/meminfo; }
+mf() { awk '/^MemFree:/ { print $2 }' /proc/meminfo; }
+balloon_fill() {
+	load_virtio
+	fact balloon_bound "$(ls /sys/bus/virtio/drivers/virtio_balloon 2>/dev/null | grep -c '^virtio')"
+	before=$(mt)
+	fact memtotal_before "$before"
+	mkdir -p /fill && mount -t tmpfs -o size="$1"m tmpfs /fill
+	dd if=/dev/zero of=/fill/f bs=1048576 count="$2" 2>/dev/null
+	got=$(($(stat -c %s /fill/f 2>/dev/null || echo 0) / 1048576))
+	rm -f /fill/f
+	fact "$3" "$got"
+}
+
 net_up() {
 	ip link set eth0 up && ip addr add 169.254.100.2/24 dev eth0 || return 1
 	ping -c 3 -W 3 169.254.100.1 >/dev/null 2>&1 && fact ping ok || fact ping failed
@@ -120,16 +138,7 @@ balloon)
 	# the host inflates the balloon by 256 MiB, then deflates it (PATCH /balloon): the guest's MemTotal
 	# drops and comes back (no deflate_on_oom). First this 512 MiB guest touches 400 MiB (a tmpfs file)
 	# and frees it, so that the host has memory to take back
-	load_virtio
-	mt() { awk '/^MemTotal:/ { print $2 }' /proc/meminfo; }
-	fact balloon_bound "$(ls /sys/bus/virtio/drivers/virtio_balloon 2>/dev/null | grep -c '^virtio')"
-	before=$(mt)
-	fact memtotal_before "$before"
-	mkdir -p /fill && mount -t tmpfs -o size=420m tmpfs /fill
-	dd if=/dev/zero of=/fill/f bs=1048576 count=400 2>/dev/null
-	got=$(($(stat -c %s /fill/f 2>/dev/null || echo 0) / 1048576))
-	rm -f /fill/f
-	fact balloon_filled "$got"
+	balloon_fill 420 400 balloon_filled
 	i=0
 	while [ $i -lt 900 ] && [ "$(mt)" -gt $((before - 256000)) ]; do sleep 0.1; i=$((i+1)); done
 	fact memtotal_inflated "$(mt)"
@@ -141,16 +150,7 @@ balloon)
 balloon_report)
 	# free page reporting: touch 300 MiB, free it, and wait while the host watches its RSS fall; then
 	# the host inflates to 350 MiB and a 200 MiB allocation must still succeed (deflate_on_oom)
-	load_virtio
-	mt() { awk '/^MemTotal:/ { print $2 }' /proc/meminfo; }
-	mf() { awk '/^MemFree:/ { print $2 }' /proc/meminfo; }
-	fact balloon_bound "$(ls /sys/bus/virtio/drivers/virtio_balloon 2>/dev/null | grep -c '^virtio')"
-	before=$(mt)
-	fact memtotal_before "$before"
-	mkdir -p /fill && mount -t tmpfs -o size=460m tmpfs /fill
-	dd if=/dev/zero of=/fill/f bs=1048576 count=300 2>/dev/null
-	fact report_filled "$(($(stat -c %s /fill/f 2>/dev/null || echo 0) / 1048576))"
-	rm -f /fill/f
+	balloon_fill 460 300 report_filled
 	free=$(mf)
 	fact memfree_before "$free"
 	fact report_freed 1

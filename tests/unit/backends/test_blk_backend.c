@@ -473,16 +473,21 @@ TEST(blk_backend_close_with_inflight_threads)
  * Open @path on loop @el with @engine: 0, or 1 when io_uring is unavailable (the caller skips);
  * any other failure fails the test.
  */
-static int open_on_loop(struct blk_backend **b, const char *path, struct evloop *el,
-			enum blk_engine_kind engine)
+/* Open @path on the loop @el with @engine; where io_uring is unavailable, free @el and @path and
+ * skip the test (SKIP leaves it at once). */
+static void open_on_loop(struct blk_backend **b, char *path, struct evloop *el,
+			 enum blk_engine_kind engine)
 {
 	char err[256];
 	int ret = blk_backend_open_engine(b, path, false, el, engine, err, sizeof(err));
 
-	if (ret < 0 && engine == BLK_ENGINE_URING)
-		return 1;
+	if (ret < 0 && engine == BLK_ENGINE_URING) {
+		evloop_destroy(el);
+		unlink(path);
+		free(path);
+		SKIP("io_uring unavailable on this host");
+	}
 	REQUIRE(ret == 0);
-	return 0;
 }
 
 /* Completions arrive through the event loop, on the loop's thread. */
@@ -521,12 +526,7 @@ static void completes_on_loop(enum blk_engine_kind engine)
 	REQUIRE(path);
 	c.el = evloop_create();
 	REQUIRE(c.el);
-	if (open_on_loop(&b, path, c.el, engine)) {
-		evloop_destroy(c.el);
-		unlink(path);
-		free(path);
-		SKIP("io_uring unavailable on this host");
-	}
+	open_on_loop(&b, path, c.el, engine);
 	REQUIRE(blk_backend_submit(b, &io) == 0);
 	CHECK(evloop_run(c.el) == 0);
 	CHECK_EQ(c.calls, 1);
@@ -571,12 +571,7 @@ static void settle_then_loop(enum blk_engine_kind engine)
 	REQUIRE(path);
 	c.el = evloop_create();
 	REQUIRE(c.el);
-	if (open_on_loop(&b, path, c.el, engine)) {
-		evloop_destroy(c.el);
-		unlink(path);
-		free(path);
-		SKIP("io_uring unavailable on this host");
-	}
+	open_on_loop(&b, path, c.el, engine);
 	memset(buf, 0, sizeof(buf));
 	for (int i = 0; i < N; i++) {
 		iov[i] = (struct iovec){ buf[i], sizeof(buf[i]) };
