@@ -56,8 +56,11 @@ wait_for() { # CONDITION SECONDS
 	while [ $SECONDS -lt $end ]; do eval "$1" && return 0; sleep 0.1; done
 	return 1
 }
-ticks() { local t; t=$(grep -ao '^tick [0-9]*' "$tmp/$1.out" | tail -1 | cut -d' ' -f2); echo "${t:-0}"; }
-first_tick() { grep -ao '^tick [0-9]*' "$tmp/$1.out" | head -1 | cut -d' ' -f2; }
+# whole_lines FILE: FILE without its last line when a pause cut that line short (no newline yet:
+# "tick " or "tick 3" of 31)
+whole_lines() { if [ -n "$(tail -c 1 "$1")" ]; then sed '$d' "$1"; else cat "$1"; fi; }
+ticks() { local t; t=$(whole_lines "$tmp/$1.out" | grep -ao '^tick [0-9][0-9]*' | tail -1 | cut -d' ' -f2); echo "${t:-0}"; }
+first_tick() { whole_lines "$tmp/$1.out" | grep -ao '^tick [0-9][0-9]*' | head -1 | cut -d' ' -f2; }
 # source NAME [BOOT_ARGS]: a ticker with a read-write disk, booted through the API, ticking
 source_vm() {
 	rm -f "$tmp/$1.sock"

@@ -54,9 +54,12 @@ start() { # NAME: a vmon serving the API on $tmp/NAME.sock, console to $tmp/NAME
 	wait_for "[ -S $tmp/$1.sock ]" 10
 }
 # ticks NAME: the highest tick number NAME printed (0 if none)
-ticks() { local t; t=$(grep -ao '^tick [0-9]*' "$tmp/$1.out" | tail -1 | cut -d' ' -f2); echo "${t:-0}"; }
+# whole_lines FILE: FILE without its last line when a pause cut that line short (no newline yet:
+# "tick " or "tick 3" of 31)
+whole_lines() { if [ -n "$(tail -c 1 "$1")" ]; then sed '$d' "$1"; else cat "$1"; fi; }
+ticks() { local t; t=$(whole_lines "$tmp/$1.out" | grep -ao '^tick [0-9][0-9]*' | tail -1 | cut -d' ' -f2); echo "${t:-0}"; }
 # first_tick NAME: the first tick number NAME printed
-first_tick() { grep -ao '^tick [0-9]*' "$tmp/$1.out" | head -1 | cut -d' ' -f2; }
+first_tick() { whole_lines "$tmp/$1.out" | grep -ao '^tick [0-9][0-9]*' | head -1 | cut -d' ' -f2; }
 wait_for() { # CONDITION SECONDS
 	local end=$((SECONDS + $2))
 	while [ $SECONDS -lt $end ]; do eval "$1" && return 0; sleep 0.1; done
