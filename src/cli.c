@@ -9,80 +9,87 @@
 
 #include "vm/vm_migrate.h"
 
-const char *cli_usage(void)
+/* the --help text before and after the class table's lines */
+static const char usage_head[] =
+	"usage: vmon run [options]       boot a VM (with no --kernel: the bundled demo "
+	"guest)\n"
+	"       vmon info                what this host offers for hardware virtualization\n"
+	"       vmon --api-sock PATH     serve the Firecracker-compatible API on PATH\n"
+	"       vmon --config-file FILE [--no-api]   start a VM from a Firecracker config "
+	"file\n"
+	"       vmon run --restore STATE --mem-file MEM   resume a snapshot's VM\n"
+	"       vmon run --incoming tcp:IP:PORT|unix:PATH   receive a live-migrated VM\n"
+	"       vmon snapshot-merge BASE DIFF   lay a Diff snapshot's memory file onto "
+	"its base\n"
+	"       vmon migrate --api-sock SOCK --to ADDR [--max-downtime-ms N]\n"
+	"            [--max-bandwidth-mib-s N] [--timeout-s N] [--on-timeout cancel|force]\n"
+	"                                move the VM of the vmon serving SOCK, live, to\n"
+	"                                ADDR (another vmon's run --incoming ADDR), and\n"
+	"                                follow it to its end (status 0: it runs there)\n"
+	"       vmon --help | --version\n"
+	"\n"
+	"run options:\n"
+	"  --kernel PATH         Linux bzImage or PVH vmlinux, or a multiboot kernel\n"
+	"  --initrd PATH         initial ramdisk (Linux) or multiboot module\n"
+	"  --cmdline STR         kernel command line\n"
+	"  --no-unpack-kernel    run a bzImage's own decompressor (with its KASLR)\n"
+	"                        instead of unpacking it in vmon and entering its\n"
+	"                        vmlinux through PVH (the default for LZ4/zstd/gzip\n"
+	"                        kernels built with CONFIG_PVH; --unpack-kernel)\n"
+	"  --cpus N              vCPUs (1-64, default 1)\n"
+	"  --mem SIZE            guest RAM, e.g. 512M, 2G (default 256M)\n"
+	"  --disk PATH[,ro][,id=ID]  virtio-blk disk (repeatable)\n"
+	"  --net tap=NAME[,mac=MAC][,vhost=on|off]\n"
+	"                        virtio-net NIC on a TAP device (repeatable);\n"
+	"                        vhost=on: packets moved in the kernel (/dev/vhost-net)\n";
+static const char usage_tail[] =
+	"  --cpu-template NAME   Firecracker's CPU template: C3, T2, T2S, T2CL\n"
+	"                        (Intel), T2A (AMD) or None (the host's CPU)\n"
+	"  --vsock cid=N,uds=PATH  virtio-vsock, Firecracker's hybrid vsock: host\n"
+	"                        clients connect to PATH and write CONNECT <port>;\n"
+	"                        the guest's connections to port P go to PATH_P\n"
+	"  --console serial|virtio   guest console device (default serial)\n"
+	"  --transport pci|mmio  how virtio devices reach the guest (default pci;\n"
+	"                        mmio, as Firecracker, when the cmdline has pci=off)\n"
+	"  --reboot restart|exit guest reboot restarts the VM or ends vmon (default exit)\n"
+	"  --stats               print exit statistics when the VM ends\n"
+	"  --boot-timer          log the guest's boot time when it writes 123 to\n"
+	"                        port 0x3f0 (Firecracker's boot timer; also with\n"
+	"                        --api-sock)\n"
+	"  --restore STATE       the VM of a snapshot (its configuration comes from it;\n"
+	"  --mem-file MEM        no VM options with it) and its memory file; it runs\n"
+	"                        at once (--resume, the default for 'run')\n"
+	"  --mem-uffd SOCK       instead of --mem-file: the page-fault handler listening\n"
+	"                        on SOCK fills guest RAM on demand (Firecracker's Uffd\n"
+	"                        backend, docs/api.md)\n"
+	"  --incoming ADDR       wait on ADDR (tcp:IP:PORT, tcp:[IPv6]:PORT or\n"
+	"                        unix:PATH) for one VM migrated by another vmon's\n"
+	"                        PUT /migration/send, and run it (no VM options)\n"
+	"  --net-override ID=TAP with --restore or --incoming: the NIC ID of the\n"
+	"                        VM's configuration goes on TAP here (repeatable)\n"
+	"  -v, --verbose         more diagnostics (repeat for debug)\n"
+	"  --no-seccomp          run without the per-thread syscall filters (for\n"
+	"                        debugging; --seccomp, the default, keeps them on)\n"
+	"  --api-sock-mode MODE  the API socket's permissions, octal (default 0600)\n"
+	"  --id ID               the instance id (GET / reports it); with\n"
+	"  --start-time-us N, --start-time-cpu-us N, --parent-cpu-time-us N\n"
+	"                        what vmon-jailer (or Firecracker's jailer) passes\n"
+	"                        before the other arguments\n"
+	"\n"
+	"The serial console is on standard input/output; when it is a terminal, Ctrl-A x "
+	"quits.\n"
+	"Exit status: 0 guest powered off or rebooted; 2 bad argument or file; 4 host "
+	"failure;\n"
+	"6 guest crashed (triple fault, emulation failure); (v << 1) | 1 guest wrote v to "
+	"port 0xf4;\n"
+	"148 a vmon thread made a system call outside its seccomp filter.\n";
+
+void cli_usage(FILE *out)
 {
-	return "usage: vmon run [options]       boot a VM (with no --kernel: the bundled demo "
-	       "guest)\n"
-	       "       vmon info                what this host offers for hardware virtualization\n"
-	       "       vmon --api-sock PATH     serve the Firecracker-compatible API on PATH\n"
-	       "       vmon --config-file FILE [--no-api]   start a VM from a Firecracker config "
-	       "file\n"
-	       "       vmon run --restore STATE --mem-file MEM   resume a snapshot's VM\n"
-	       "       vmon run --incoming tcp:IP:PORT|unix:PATH   receive a live-migrated VM\n"
-	       "       vmon snapshot-merge BASE DIFF   lay a Diff snapshot's memory file onto "
-	       "its base\n"
-	       "       vmon migrate --api-sock SOCK --to ADDR [--max-downtime-ms N]\n"
-	       "            [--max-bandwidth-mib-s N] [--timeout-s N] [--on-timeout cancel|force]\n"
-	       "                                move the VM of the vmon serving SOCK, live, to\n"
-	       "                                ADDR (another vmon's run --incoming ADDR), and\n"
-	       "                                follow it to its end (status 0: it runs there)\n"
-	       "       vmon --help | --version\n"
-	       "\n"
-	       "run options:\n"
-	       "  --kernel PATH         Linux bzImage or PVH vmlinux, or a multiboot kernel\n"
-	       "  --initrd PATH         initial ramdisk (Linux) or multiboot module\n"
-	       "  --cmdline STR         kernel command line\n"
-	       "  --no-unpack-kernel    run a bzImage's own decompressor (with its KASLR)\n"
-	       "                        instead of unpacking it in vmon and entering its\n"
-	       "                        vmlinux through PVH (the default for LZ4/zstd/gzip\n"
-	       "                        kernels built with CONFIG_PVH; --unpack-kernel)\n"
-	       "  --cpus N              vCPUs (1-64, default 1)\n"
-	       "  --mem SIZE            guest RAM, e.g. 512M, 2G (default 256M)\n"
-	       "  --disk PATH[,ro][,id=ID]  virtio-blk disk (repeatable)\n"
-	       "  --net tap=NAME[,mac=MAC][,vhost=on|off]\n"
-	       "                        virtio-net NIC on a TAP device (repeatable);\n"
-	       "                        vhost=on: packets moved in the kernel (/dev/vhost-net)\n"
-	       "  --rng                 virtio-rng device\n"
-	       "  --cpu-template NAME   Firecracker's CPU template: C3, T2, T2S, T2CL\n"
-	       "                        (Intel), T2A (AMD) or None (the host's CPU)\n"
-	       "  --vsock cid=N,uds=PATH  virtio-vsock, Firecracker's hybrid vsock: host\n"
-	       "                        clients connect to PATH and write CONNECT <port>;\n"
-	       "                        the guest's connections to port P go to PATH_P\n"
-	       "  --console serial|virtio   guest console device (default serial)\n"
-	       "  --transport pci|mmio  how virtio devices reach the guest (default pci;\n"
-	       "                        mmio, as Firecracker, when the cmdline has pci=off)\n"
-	       "  --reboot restart|exit guest reboot restarts the VM or ends vmon (default exit)\n"
-	       "  --stats               print exit statistics when the VM ends\n"
-	       "  --boot-timer          log the guest's boot time when it writes 123 to\n"
-	       "                        port 0x3f0 (Firecracker's boot timer; also with\n"
-	       "                        --api-sock)\n"
-	       "  --restore STATE       the VM of a snapshot (its configuration comes from it;\n"
-	       "  --mem-file MEM        no VM options with it) and its memory file; it runs\n"
-	       "                        at once (--resume, the default for 'run')\n"
-	       "  --mem-uffd SOCK       instead of --mem-file: the page-fault handler listening\n"
-	       "                        on SOCK fills guest RAM on demand (Firecracker's Uffd\n"
-	       "                        backend, docs/api.md)\n"
-	       "  --incoming ADDR       wait on ADDR (tcp:IP:PORT, tcp:[IPv6]:PORT or\n"
-	       "                        unix:PATH) for one VM migrated by another vmon's\n"
-	       "                        PUT /migration/send, and run it (no VM options)\n"
-	       "  --net-override ID=TAP with --restore or --incoming: the NIC ID of the\n"
-	       "                        VM's configuration goes on TAP here (repeatable)\n"
-	       "  -v, --verbose         more diagnostics (repeat for debug)\n"
-	       "  --no-seccomp          run without the per-thread syscall filters (for\n"
-	       "                        debugging; --seccomp, the default, keeps them on)\n"
-	       "  --api-sock-mode MODE  the API socket's permissions, octal (default 0600)\n"
-	       "  --id ID               the instance id (GET / reports it); with\n"
-	       "  --start-time-us N, --start-time-cpu-us N, --parent-cpu-time-us N\n"
-	       "                        what vmon-jailer (or Firecracker's jailer) passes\n"
-	       "                        before the other arguments\n"
-	       "\n"
-	       "The serial console is on standard input/output; when it is a terminal, Ctrl-A x "
-	       "quits.\n"
-	       "Exit status: 0 guest powered off or rebooted; 2 bad argument or file; 4 host "
-	       "failure;\n"
-	       "6 guest crashed (triple fault, emulation failure); (v << 1) | 1 guest wrote v to "
-	       "port 0xf4;\n"
-	       "148 a vmon thread made a system call outside its seccomp filter.\n";
+	fputs(usage_head, out);
+	for (unsigned i = 0; i < VIRTIO_NR_CLASSES; i++)
+		fprintf(out, "  --%-19s %s\n", virtio_class_at(i)->name, virtio_class_at(i)->help);
+	fputs(usage_tail, out);
 }
 
 static int set_str(char **dst, const char *v)
@@ -253,7 +260,6 @@ enum {
 	OPT_DISK,
 	OPT_NET,
 	OPT_VSOCK,
-	OPT_RNG,
 	OPT_CPU_TEMPLATE,
 	OPT_CONSOLE,
 	OPT_REBOOT,
@@ -276,6 +282,7 @@ enum {
 	OPT_START_TIME_US,
 	OPT_START_TIME_CPU_US,
 	OPT_PARENT_CPU_TIME_US,
+	OPT_CLASS, /* OPT_CLASS + i: --NAME of virtio_class_at(i) */
 };
 
 static const struct option long_opts[] = {
@@ -291,7 +298,6 @@ static const struct option long_opts[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
-	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "cpu-template", required_argument, NULL, OPT_CPU_TEMPLATE },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
@@ -546,9 +552,17 @@ static int jailer_prefix(int argc, char **argv, struct cli *cli, char *err, size
 int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 {
 	bool run_only = false, api_only = false;
+	struct option opts[sizeof(long_opts) / sizeof(long_opts[0]) + VIRTIO_NR_CLASSES];
+	size_t nr_fixed = sizeof(long_opts) / sizeof(long_opts[0]) - 1;
 	int c, ret = 0, prefix;
 	char *end;
 
+	/* the fixed options, then --NAME for each class of the table, then the terminator */
+	memcpy(opts, long_opts, nr_fixed * sizeof(opts[0]));
+	for (unsigned i = 0; i < VIRTIO_NR_CLASSES; i++)
+		opts[nr_fixed + i] = (struct option){ virtio_class_at(i)->name, no_argument, NULL,
+						      OPT_CLASS + (int)i };
+	opts[nr_fixed + VIRTIO_NR_CLASSES] = (struct option){ NULL, 0, NULL, 0 };
 	memset(cli, 0, sizeof(*cli));
 	cli->seccomp = true;
 	vm_config_init(&cli->cfg);
@@ -613,8 +627,12 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 	}
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":v", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":v", opts, NULL)) != -1) {
 		switch (c) {
+		case OPT_CLASS ... OPT_CLASS + VIRTIO_NR_CLASSES - 1:
+			vm_config_add_class(&cli->cfg, virtio_class_at((unsigned)(c - OPT_CLASS)));
+			run_only = true;
+			break;
 		case OPT_KERNEL:
 			ret = set_str(&cli->cfg.kernel_path, optarg);
 			run_only = true;
@@ -671,10 +689,6 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 			break;
 		case OPT_VSOCK:
 			ret = parse_vsock(&cli->cfg, optarg, err, err_len);
-			run_only = true;
-			break;
-		case OPT_RNG:
-			cli->cfg.rng = true;
 			run_only = true;
 			break;
 		case OPT_CPU_TEMPLATE: {

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "vm/vm_config.h"
 
@@ -77,7 +78,7 @@ struct cli {
 int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len);
 void cli_free(struct cli *cli);
 
-/* cli_usage - the --help text. */
-const char *cli_usage(void);
+/* cli_usage - print the --help text on @out. */
+void cli_usage(FILE *out);
 
 #endif

@@ -941,7 +941,7 @@ int main(int argc, char **argv)
 		log_info("seccomp: off (--no-seccomp)");
 	switch (cli.command) {
 	case CLI_HELP:
-		fputs(cli_usage(), stdout);
+		cli_usage(stdout);
 		status = 0;
 		break;
 	case CLI_VERSION:

@@ -110,13 +110,9 @@ static const struct {
 	const char *key;
 	res_fn fn;
 } sections[] = {
-	{ "boot-source", api_res_boot_source },
-	{ "machine-config", machine_put },
-	{ "entropy", api_res_entropy },
-	{ "logger", api_res_logger },
-	{ "metrics", api_res_metrics },
-	{ "balloon", api_balloon_put },
-	{ "vsock", api_res_vsock },
+	{ "boot-source", api_res_boot_source }, { "machine-config", machine_put },
+	{ "logger", api_res_logger },		{ "metrics", api_res_metrics },
+	{ "balloon", api_balloon_put },		{ "vsock", api_res_vsock },
 };
 
 static const char *const unsupported_sections[] = {
@@ -154,6 +150,16 @@ static int apply_object(struct api *api, struct json_object *root, char *err, si
 				break;
 			r = sections[i].fn(api, val, why, sizeof(why));
 			if (r) {
+				snprintf(err, err_len, "%s: %s", key, why);
+				return r;
+			}
+		}
+		const struct virtio_class *cls = known ? NULL : virtio_class_find_api(key);
+
+		if (cls) {
+			known = true;
+			if (!json_object_is_type(val, json_type_null) &&
+			    (r = api_res_class(api, cls, val, why, sizeof(why)))) {
 				snprintf(err, err_len, "%s: %s", key, why);
 				return r;
 			}

@@ -305,6 +305,11 @@ int api_json_fields(struct json_object *obj, const struct api_field *fields, siz
 		for (i = 0; i < n; i++)
 			if (!strcmp(key, fields[i].name))
 				break;
+		if (i == n && !n) {
+			snprintf(err, err_len,
+				 API_JSON_FAULT "unknown field `%.64s`, expected none.", key);
+			return -EINVAL;
+		}
 		if (i == n) {
 			char list[512];
 			size_t used = 0;

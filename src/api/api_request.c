@@ -294,7 +294,7 @@ enum route_kind {
 	R_DRIVE_PATCH,
 	R_NET_PATCH,
 	R_NET_PUT,
-	R_ENTROPY,
+	R_CLASS, /* PUT of a class-table device's resource (virtio/virtio_class.h) */
 	R_VSOCK,
 	R_LOGGER,
 	R_METRICS,
@@ -328,6 +328,7 @@ struct route {
 	bool pre_boot_only;
 	const char *id; /* the {id} path token */
 	const char *what; /* R_UNSUPPORTED: what is missing */
+	const struct virtio_class *cls; /* R_CLASS */
 };
 
 static void route(const char *method, char **tok, int ntok, struct route *rt)
@@ -376,7 +377,6 @@ static void route(const char *method, char **tok, int ntok, struct route *rt)
 			{ "actions", R_ACTIONS, false },
 			{ "boot-source", R_BOOT_SOURCE, true },
 			{ "machine-config", R_MACHINE_PUT, true },
-			{ "entropy", R_ENTROPY, true },
 			{ "logger", R_LOGGER, true },
 			{ "metrics", R_METRICS, true },
 			{ "balloon", R_BALLOON_PUT, true },
@@ -387,6 +387,10 @@ static void route(const char *method, char **tok, int ntok, struct route *rt)
 				rt->kind = puts_[i].kind;
 				rt->pre_boot_only = puts_[i].pre_boot;
 			}
+		}
+		if (ntok == 1 && (rt->cls = virtio_class_find_api(t0))) {
+			rt->kind = R_CLASS;
+			rt->pre_boot_only = true;
 		}
 		if (!strcmp(t0, "snapshot") && ntok == 2 && !strcmp(t1, "create"))
 			rt->kind = R_SNAPSHOT_CREATE;
@@ -594,8 +598,8 @@ static void serve(struct api *api, const char *method, const char *path, const c
 	case R_NET_PUT:
 		r = api_res_net_put(api, rt.id, obj, err, sizeof(err));
 		break;
-	case R_ENTROPY:
-		r = api_res_entropy(api, obj, err, sizeof(err));
+	case R_CLASS:
+		r = api_res_class(api, rt.cls, obj, err, sizeof(err));
 		break;
 	case R_VSOCK:
 		r = api_res_vsock(api, obj, err, sizeof(err));

@@ -576,17 +576,21 @@ int api_res_net_put(struct api *api, const char *path_id, struct json_object *ob
 
 /* --- entropy, logger, metrics --- */
 
-int api_res_entropy(struct api *api, struct json_object *obj, char *err, size_t err_len)
+int api_res_class(struct api *api, const struct virtio_class *cls, struct json_object *obj,
+		  char *err, size_t err_len)
 {
 	static const struct api_field f[] = { { "rate_limiter", API_F_ANY, false } };
 	struct api_value v[ARRAY_SIZE(f)];
+	char what[96];
 	int r;
 
-	if ((r = api_json_fields(obj, f, ARRAY_SIZE(f), v, err, err_len)))
+	if ((r = api_json_fields(obj, f, cls->api_rate_limiter ? ARRAY_SIZE(f) : 0, v, err,
+				 err_len)))
 		return r;
-	if ((r = no_limit(&v[0], "An entropy device rate limiter", err, err_len)))
+	snprintf(what, sizeof(what), "An %s device rate limiter", cls->api_name);
+	if (cls->api_rate_limiter && (r = no_limit(&v[0], what, err, err_len)))
 		return r;
-	api->cfg.rng = true;
+	vm_config_add_class(&api->cfg, cls);
 	return 0;
 }
 
@@ -825,7 +829,13 @@ struct json_object *api_res_vm_config_json(const struct api *api)
 	}
 	json_object_object_add(o, "network-interfaces", nets);
 	json_object_object_add(o, "balloon", api_balloon_config_json(api));
-	json_object_object_add(o, "entropy", cfg->rng ? json_object_new_object() : NULL);
+	for (unsigned i = 0; i < VIRTIO_NR_CLASSES; i++) {
+		const struct virtio_class *cls = virtio_class_at(i);
+
+		if (cls->api_name)
+			json_object_object_add(o, cls->api_name,
+					       cfg->classes[i] ? json_object_new_object() : NULL);
+	}
 	if (cfg->vsock.uds_path) {
 		struct json_object *j = json_object_new_object();
 

@@ -15,6 +15,7 @@
 
 struct api;
 struct json_object;
+struct virtio_class;
 
 /* Fault of a request naming a resource vmon does not implement (yet). */
 #define API_NOT_SUPPORTED_FMT "%s is not supported by vmon yet."
@@ -52,8 +53,14 @@ int api_res_net_patch(struct api *api, const char *path_id, struct json_object *
 int api_res_net_put(struct api *api, const char *path_id, struct json_object *obj, char *err,
 		    size_t err_len);
 
-/* PUT /entropy: enable virtio-rng (no rate limiter). */
-int api_res_entropy(struct api *api, struct json_object *obj, char *err, size_t err_len);
+/*
+ * api_res_class - PUT /API_NAME (and the config file's "API_NAME") of a class of
+ * virtio/virtio_class.h, @cls: the body is an object with no field, or only a
+ * "rate_limiter" that limits nothing for a class that takes one (Firecracker's
+ * entropy device); the VM gets the device. Before the start.
+ */
+int api_res_class(struct api *api, const struct virtio_class *cls, struct json_object *obj,
+		  char *err, size_t err_len);
 /* api_res_vsock - PUT /vsock, Firecracker's {guest_cid, uds_path[, vsock_id]}; before the start. */
 int api_res_vsock(struct api *api, struct json_object *obj, char *err, size_t err_len);
 

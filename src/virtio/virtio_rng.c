@@ -8,6 +8,7 @@
 #include <linux/virtio_ids.h>
 
 #include "util/compiler.h"
+#include "virtio/virtio_class.h"
 
 struct virtio_rng {
 	struct virtio_dev vdev;
@@ -83,3 +84,16 @@ int virtio_rng_create(struct virtio_dev **out, const struct gmem *gm)
 	*out = &r->vdev;
 	return 0;
 }
+
+static int rng_class_create(struct virtio_dev **out, const struct gmem *gm)
+{
+	return virtio_rng_create(out, gm);
+}
+
+const struct virtio_class virtio_rng_class = {
+	.name = "rng",
+	.help = "virtio-rng device",
+	.api_name = "entropy",
+	.api_rate_limiter = true,
+	.create = rng_class_create,
+};

@@ -149,7 +149,7 @@ int vm_boot_load(struct vm *vm, const struct vm_config *cfg, char *err, size_t e
 	}
 	/*
 	 * Without PCI, window i of the virtio-mmio devices vm_pci.c creates (in
-	 * configuration order: disks, NICs, rng, console) is \_SB.VRii.
+	 * configuration order: disks, NICs, the class table's, console) is \_SB.VRii.
 	 */
 	if (vm_config_transport(&vm->cfg) == VM_TRANSPORT_MMIO) {
 		for (unsigned i = 0; i < vm_config_virtio_count(&vm->cfg); i++) {

@@ -198,10 +198,37 @@ enum vm_transport vm_config_transport(const struct vm_config *cfg)
 	return vm_config_cmdline_has(cfg, "pci=off") ? VM_TRANSPORT_MMIO : VM_TRANSPORT_PCI;
 }
 
+void vm_config_add_class(struct vm_config *cfg, const struct virtio_class *cls)
+{
+	for (unsigned i = 0; i < VIRTIO_NR_CLASSES; i++) {
+		if (virtio_class_at(i) == cls)
+			cfg->classes[i] = true;
+	}
+}
+
+bool vm_config_has_class(const struct vm_config *cfg, const char *name)
+{
+	for (unsigned i = 0; i < VIRTIO_NR_CLASSES; i++) {
+		if (cfg->classes[i] && !strcmp(virtio_class_at(i)->name, name))
+			return true;
+	}
+	return false;
+}
+
+unsigned vm_config_class_count(const struct vm_config *cfg)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < VIRTIO_NR_CLASSES; i++)
+		n += cfg->classes[i];
+	return n;
+}
+
 unsigned vm_config_virtio_count(const struct vm_config *cfg)
 {
-	return cfg->nr_disks + cfg->nr_nets + cfg->rng + (cfg->console == VM_CONSOLE_VIRTIO) +
-	       cfg->balloon.on + (cfg->vsock.uds_path != NULL);
+	return cfg->nr_disks + cfg->nr_nets + vm_config_class_count(cfg) +
+	       (cfg->console == VM_CONSOLE_VIRTIO) + cfg->balloon.on +
+	       (cfg->vsock.uds_path != NULL);
 }
 
 static int validate(struct vm_config *cfg, char *err, unsigned err_len)

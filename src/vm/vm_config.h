@@ -13,6 +13,7 @@
 
 #include "arch/x86/cpu_template.h"
 #include "util/token_bucket.h"
+#include "virtio/virtio_class.h"
 
 #define VM_MAX_CPUS 64
 #define VM_MAX_DISKS 16 /* Kata sends 9; with 4 NICs, rng and console: 22 of the 31 PCI slots */
@@ -79,7 +80,8 @@ struct vm_config {
 	enum cpu_template cpu_template; /* Firecracker's static CPU template; NONE: the host's */
 	enum vm_console console;
 	enum vm_transport transport;
-	bool rng;
+	/* the parameterless virtio devices (virtio/virtio_class.h): class i when classes[i] */
+	bool classes[VIRTIO_NR_CLASSES];
 	struct vm_balloon_config balloon;
 	struct vm_vsock_config vsock;
 	struct vm_disk_config disks[VM_MAX_DISKS];
@@ -128,8 +130,17 @@ bool vm_config_cmdline_has(const struct vm_config *cfg, const char *word);
 /* vm_config_transport - @cfg's transport, AUTO resolved (PCI or MMIO). */
 enum vm_transport vm_config_transport(const struct vm_config *cfg);
 
-/* vm_config_virtio_count - how many virtio devices @cfg asks for (disks, NICs, rng, console,
- * balloon, vsock). */
+/* vm_config_add_class - @cfg asks for a device of class @cls (asking again changes nothing). */
+void vm_config_add_class(struct vm_config *cfg, const struct virtio_class *cls);
+
+/* vm_config_has_class - @cfg asks for a device of the class called @name. */
+bool vm_config_has_class(const struct vm_config *cfg, const char *name);
+
+/* vm_config_class_count - how many class-table devices @cfg asks for. */
+unsigned vm_config_class_count(const struct vm_config *cfg);
+
+/* vm_config_virtio_count - how many virtio devices @cfg asks for (disks, NICs, the class table's,
+ * console, balloon, vsock). */
 unsigned vm_config_virtio_count(const struct vm_config *cfg);
 
 /*

@@ -19,11 +19,11 @@
 #include "virtio/virtio_balloon.h"
 #include "virtio/virtio_blk.h"
 #include "arch/x86/layout.h"
+#include "virtio/virtio_class.h"
 #include "virtio/virtio_console.h"
 #include "virtio/virtio_mmio.h"
 #include "virtio/virtio_net.h"
 #include "virtio/virtio_pci.h"
-#include "virtio/virtio_rng.h"
 #include "virtio/virtio_vsock.h"
 #include "vm/vm.h"
 
@@ -351,13 +351,17 @@ int vm_pci_create(struct vm *vm, const struct bus_region_ops *cf9_ops, void *cf9
 		if (ret)
 			return ret;
 	}
-	if (vm->cfg.rng) {
-		ret = virtio_rng_create(&vdev, &vm->gmem);
+	for (unsigned i = 0; i < VIRTIO_NR_CLASSES; i++) {
+		const struct virtio_class *cls = virtio_class_at(i);
+
+		if (!vm->cfg.classes[i])
+			continue;
+		ret = cls->create(&vdev, &vm->gmem);
 		if (ret) {
-			snprintf(err, err_len, "virtio-rng: %s", strerror(-ret));
+			snprintf(err, err_len, "%s: %s", cls->name, strerror(-ret));
 			return ret;
 		}
-		ret = attach(vm, p, vdev, "rng", err, err_len); /* writes @err itself */
+		ret = attach(vm, p, vdev, cls->name, err, err_len); /* writes @err itself */
 		if (ret)
 			return ret;
 	}

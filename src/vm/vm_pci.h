@@ -22,7 +22,8 @@ bool vm_config_has_pci(const struct vm_config *cfg);
 
 /*
  * vm_pci_create - the PCI host bridge and one virtio-pci device per disk,
- * NIC, --rng and --console virtio (on @console). The bridge owns ports
+ * NIC, class-table device (virtio/virtio_class.h) and --console virtio (on
+ * @console), then vsock and the balloon. The bridge owns ports
  * 0xCF8-0xCFF, so the reset-control byte 0xCF9 is served by @cf9_ops/@cf9.
  * Returns 0, or -errno with one line in @err; *@user_error is set when the
  * configuration was at fault (an image or a TAP that cannot be opened).

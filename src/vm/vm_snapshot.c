@@ -44,7 +44,7 @@
 
 #define VM_CONFIG_SECTION "vm_config"
 /* 6: the CPU template; 5: vsock, boot timer; 4: the balloon; 3: the transport; 2: rate limiters */
-#define VM_CONFIG_VERSION 6
+#define VM_CONFIG_VERSION 7
 #define VM_CONFIG_MAX_STR 4096
 
 /* ---- the machine configuration section ---- */
@@ -120,7 +120,7 @@ static void config_save(const struct vm_config *c, struct state_writer *w)
 	state_put_u32(w, c->cpus);
 	state_put_u64(w, c->mem_bytes);
 	state_put_u8(w, (uint8_t)c->console);
-	state_put_u8(w, c->rng);
+	state_put_u8(w, 0); /* before version 7: rng (now a class at the end) */
 	state_put_u8(w, c->reboot_restarts);
 	put_str(w, c->kernel_path);
 	put_str(w, c->cmdline);
@@ -154,6 +154,12 @@ static void config_save(const struct vm_config *c, struct state_writer *w)
 	state_put_u64(w, c->vsock.cid);
 	state_put_u8(w, c->boot_timer);
 	state_put_u8(w, (uint8_t)c->cpu_template);
+	/* the class table's devices, by name: a restore needs the same table, not its order */
+	state_put_u32(w, vm_config_class_count(c));
+	for (unsigned i = 0; i < VIRTIO_NR_CLASSES; i++) {
+		if (c->classes[i])
+			put_str(w, virtio_class_at(i)->name);
+	}
 	state_end(w);
 }
 
@@ -179,7 +185,10 @@ static int config_load(struct state_reader *r, uint32_t version, struct vm_confi
 	    console > VM_CONSOLE_VIRTIO || !is_bool(rng) || !is_bool(reboot))
 		return -EINVAL;
 	c->console = (enum vm_console)console;
-	c->rng = rng;
+	if (rng && version >= 7)
+		return -EINVAL;
+	if (rng)
+		vm_config_add_class(c, &virtio_rng_class);
 	c->reboot_restarts = reboot;
 	if ((ret = get_str(r, &c->kernel_path)) || (ret = get_str(r, &c->cmdline)))
 		return ret;
@@ -267,6 +276,24 @@ static int config_load(struct state_reader *r, uint32_t version, struct vm_confi
 		if (state_error(r) || t >= CPU_TEMPLATE_NR)
 			return -EINVAL;
 		c->cpu_template = (enum cpu_template)t;
+	}
+	if (version >= 7) {
+		uint32_t n = state_get_u32(r);
+
+		if (state_error(r) || n > VIRTIO_NR_CLASSES)
+			return -EINVAL;
+		for (uint32_t i = 0; i < n; i++) {
+			const struct virtio_class *cls;
+			char *name;
+
+			if ((ret = get_str(r, &name)))
+				return ret;
+			cls = virtio_class_find(name); /* NULL: a class this vmon lacks */
+			free(name);
+			if (!cls)
+				return -EINVAL;
+			vm_config_add_class(c, cls);
+		}
 	}
 	return state_done(r);
 }
@@ -748,6 +775,15 @@ int vm_snapshot_check(const void *buf, size_t len, char *err, size_t err_len)
 	restore_state_free(rs);
 	free(rs);
 	return ret < 0 ? ret : 0;
+}
+
+int vm_snapshot_decode_config(uint32_t version, const void *payload, size_t len,
+			      struct vm_config *c)
+{
+	struct state_reader r;
+
+	state_reader_init(&r, payload, len);
+	return config_load(&r, version, c);
 }
 
 int vm_snapshot_decode_section(const char *tag, uint32_t version, const void *payload, size_t len)

@@ -79,6 +79,14 @@ int vm_snapshot_check(const void *buf, size_t len, char *err, size_t err_len);
  */
 int vm_snapshot_decode_section(const char *tag, uint32_t version, const void *payload, size_t len);
 
+/*
+ * vm_snapshot_decode_config - a "vm_config" payload of @version into @c
+ * (initialised by the caller; vm_config_free it either way). 0 or -EINVAL.
+ * For tests.
+ */
+int vm_snapshot_decode_config(uint32_t version, const void *payload, size_t len,
+			      struct vm_config *c);
+
 /* ---- the pieces live migration (vm_migrate.c) shares with snapshots ---- */
 
 struct snapfile_header;

@@ -7,7 +7,7 @@
 #              KVM_TIER_MONITORS=vmon,qemu: which monitors' cases to run (default both; the others are left out,
 #              e.g. vmon's inside the sandbox's L1 when this host has no /dev/kvm, QEMU's on the host).
 # Arguments:   NAME=PATH for each guest ELF (serial pio mmio ring3 smp busy poweroff reset triple_fault emulation_failure
-#              virtio_blk virtio_rng virtio_console virtio_hostile vmgenid demo).
+#              virtio_blk virtio_rng virtio_echo virtio_console virtio_hostile vmgenid demo).
 # Debug-exit contract of the guests (guest/lib/rt_layout.h): pass writes 0x10 -> status 33, fail 0x11 -> 35,
 # power-off failed 0x12 -> 37, unexpected exception 0x13 -> 39,
 # needed device absent 0x14 -> 41.  vmon: 0 = powered off, 6 = guest crashed.
@@ -326,6 +326,11 @@ vmon_case "vmon --transport mmio with ACPI: the DSDT alone names the windows" de
 vmon_case "vmon --transport mmio: disk, rng and console side by side, each in its own window" virtio_rng \
 	--transport mmio --disk "$TMP/hostile.img" --rng --console virtio -- \
 	'[ $STATUS -eq 33 ]' 'has $ERR "virtio-rng-test: PASS"' 'has $ERR "in virtio-mmio window 1"'
+vmon_case "vmon --echo (a class-table device): the echo test device answers over virtio-pci" virtio_echo --echo -- \
+	'[ $STATUS -eq 33 ]' 'has $OUT "100 bytes sent, 100 back, the same"' 'has $OUT "virtio-echo-test: PASS"'
+vmon_case "vmon --transport mmio --echo: the echo test device answers in a virtio-mmio window" virtio_echo \
+	--transport mmio --rng --echo -- \
+	'[ $STATUS -eq 33 ]' 'has $OUT "in virtio-mmio window 1"' 'has $OUT "virtio-echo-test: PASS"'
 vmon_case "vmon virtio-blk vs a hostile driver: malformed chains answered with an error or NEEDS_RESET, then a good request works" \
 	virtio_hostile --disk "$TMP/hostile.img" -- \
 	'[ $STATUS -eq 33 ]' 'has $OUT "virtio-hostile: PASS"' '! grep -q "completed OK\|no answer" $OUT' \

@@ -556,9 +556,15 @@ TEST(api_entropy_logger_metrics)
 	REFUSED(&a, "PUT", "/entropy",
 		"{\"rate_limiter\":{\"ops\":{\"size\":5,\"one_time_burst\":0,\"refill_time\":9}}}",
 		"An entropy device rate limiter is not supported by vmon yet.");
+	REFUSED(&a, "PUT", "/entropy", "{\"rate\":1}",
+		JF "unknown field `rate`, expected `rate_limiter`.");
+	CHECK(!vm_config_has_class(&a.cfg, "rng"));
 	EXPECT(&a, "PUT", "/entropy", "{}", 204, NULL);
-	CHECK(a.cfg.rng);
-	CHECK(a.cfg.rng);
+	CHECK(vm_config_has_class(&a.cfg, "rng"));
+	EXPECT(&a, "PUT", "/entropy", "{\"rate_limiter\":null}", 204, NULL); /* again: one device */
+	CHECK_EQ(vm_config_class_count(&a.cfg), 1);
+	/* a class with no API resource (the echo test device) is the command line's only */
+	REFUSED(&a, "PUT", "/echo", "{}", "Invalid request method and/or path: PUT /echo.");
 	REFUSED(&a, "PUT", "/logger", "{\"level\":\"Loud\"}",
 		JF
 		"unknown variant `Loud` for `level`, expected one of `Error`, `Warning`, `Info`, "
@@ -780,7 +786,7 @@ TEST(api_empty_rate_limiters_mean_no_limit)
 	CHECK_EQ(a.cfg.nr_nets, 1);
 	EXPECT(&a, "PUT", "/entropy",
 	       "{\"rate_limiter\":{\"bandwidth\":{\"size\":0,\"refill_time\":1}}}", 204, NULL);
-	CHECK(a.cfg.rng);
+	CHECK(vm_config_has_class(&a.cfg, "rng"));
 	api_destroy(&a);
 }
 

@@ -66,7 +66,7 @@ TEST(config_file_good)
 	CHECK_EQ(a.cfg.mem_bytes, 512ull << 20);
 	CHECK_EQ(a.cfg.nr_disks, 1);
 	CHECK_EQ(a.cfg.nr_nets, 1);
-	CHECK(a.cfg.rng);
+	CHECK(vm_config_has_class(&a.cfg, "rng"));
 	CHECK(!a.cfg.balloon.on);
 	CHECK(a.cfg.cmdline && !strcmp(a.cfg.cmdline, "console=ttyS0"));
 	CHECK_EQ(api_instance_start(&a, err, sizeof(err)), 0);

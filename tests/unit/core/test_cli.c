@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,13 +51,39 @@ TEST(cli_run_parses_every_option)
 	CHECK(!strcmp(cli.cfg.nets[0].tap, "tap0"));
 	CHECK(cli.cfg.nets[0].has_mac);
 	CHECK_EQ(cli.cfg.nets[0].mac[5], 1);
-	CHECK(cli.cfg.rng);
+	CHECK(vm_config_has_class(&cli.cfg, "rng"));
 	CHECK_EQ(cli.cfg.console, VM_CONSOLE_VIRTIO);
 	CHECK_EQ(cli.cfg.vsock.cid, 52);
 	CHECK(cli.cfg.boot_timer);
 	CHECK_EQ(cli.cfg.cpu_template, CPU_TEMPLATE_T2CL);
 	CHECK(cli.cfg.vsock.uds_path && !strcmp(cli.cfg.vsock.uds_path, "/run/v.sock"));
 	cli_free(&cli);
+}
+
+TEST(cli_run_offers_each_class_of_the_table_as_an_option)
+{
+	char help[8192] = "";
+	FILE *f = fmemopen(help, sizeof(help) - 1, "w");
+
+	REQUIRE(f);
+	cli_usage(f);
+	fclose(f);
+	for (unsigned i = 0; i < VIRTIO_NR_CLASSES; i++) {
+		const struct virtio_class *c = virtio_class_at(i);
+		char opt[32], line[64];
+		struct cli cli;
+		char err[256] = "";
+
+		/* --NAME reaches this class: no fixed option of the same name hides it */
+		snprintf(opt, sizeof(opt), "--%s", c->name);
+		CHECK_EQ(PARSE(&cli, err, "run", opt), 0);
+		CHECK(vm_config_has_class(&cli.cfg, c->name));
+		CHECK_EQ(vm_config_class_count(&cli.cfg), 1);
+		cli_free(&cli);
+		snprintf(line, sizeof(line), "  --%-19s %s\n", c->name, c->help);
+		CHECK(strstr(help, line) != NULL);
+	}
+	CHECK(strstr(help, "  --cpu-template NAME") != NULL); /* the text after the classes */
 }
 
 TEST(cli_run_without_kernel_means_demo)
@@ -468,7 +495,7 @@ TEST(vm_config_validate_refuses_more_devices_than_virtio_mmio_windows)
 
 	vm_config_init(&cfg);
 	cfg.transport = VM_TRANSPORT_MMIO;
-	cfg.rng = true;
+	vm_config_add_class(&cfg, &virtio_rng_class);
 	cfg.console = VM_CONSOLE_VIRTIO;
 	for (unsigned i = 0; i < VM_MAX_NETS; i++) {
 		cfg.nets[i].id = strdup("n");
@@ -571,6 +598,7 @@ TEST(cli_firecracker_name_means_firecrackers_conventions)
 // clang-format off
 HARNESS_MAIN(
 	HARNESS_T(cli_run_parses_every_option)
+	HARNESS_T(cli_run_offers_each_class_of_the_table_as_an_option)
 	HARNESS_T(cli_run_without_kernel_means_demo)
 	HARNESS_T(cli_refuses_bad_arguments_with_one_line)
 	HARNESS_T(cli_firecracker_style_modes)

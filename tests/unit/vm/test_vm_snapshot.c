@@ -330,6 +330,71 @@ TEST(vm_snapshot_config_v6_keeps_the_cpu_template_and_checks_it)
 	state_writer_free(&w);
 }
 
+/* A version-6 payload (v4_config's, no vsock, no boot timer, no template); rng byte @rng. */
+static size_t v6_config(struct state_writer *w, uint8_t rng)
+{
+	v4_config(w);
+	state_put_u8(w, 0);
+	state_put_u32(w, 0);
+	state_put_u8(w, 0);
+	state_put_u32(w, 0);
+	state_put_u64(w, 0);
+	state_put_u8(w, 0);
+	state_put_u8(w, 0);
+	w->buf[13] = rng; /* after cpus u32, mem_bytes u64 and console u8 */
+	return w->len;
+}
+
+TEST(vm_snapshot_config_v7_names_the_class_table_devices)
+{
+	struct state_writer w;
+	struct vm_config c;
+	size_t v6;
+
+	/* what vmon writes comes back: the devices of the class table, by name */
+	vm_config_init(&c);
+	vm_config_add_class(&c, &virtio_rng_class);
+	vm_config_add_class(&c, &virtio_echo_class);
+	state_writer_init(&w);
+	vm_state_config(&c, &w);
+	vm_config_free(&c);
+	REQUIRE(!state_writer_error(&w));
+	CHECK_EQ(vm_snapshot_decode_config(7, w.buf + STATE_SECTION_HDR_LEN,
+					   w.len - STATE_SECTION_HDR_LEN - STATE_SECTION_CRC_LEN,
+					   &c),
+		 0);
+	CHECK(vm_config_has_class(&c, "rng"));
+	CHECK(vm_config_has_class(&c, "echo"));
+	CHECK_EQ(vm_config_class_count(&c), 2);
+	vm_config_free(&c);
+	state_writer_free(&w);
+
+	/* before version 7, entropy was a byte of its own */
+	v6 = v6_config(&w, 1);
+	CHECK_EQ(vm_snapshot_decode_config(6, w.buf, v6, &c), 0);
+	CHECK(vm_config_has_class(&c, "rng"));
+	CHECK(!vm_config_has_class(&c, "echo"));
+	vm_config_free(&c);
+	state_put_u32(&w, 1); /* version 7: one device, "echo" */
+	w_str(&w, "echo");
+	REQUIRE(!state_writer_error(&w));
+	CHECK(vm_snapshot_decode_config(7, w.buf, w.len, &c) < 0); /* the old byte set in v7 */
+	vm_config_free(&c);
+	w.buf[13] = 0;
+	CHECK_EQ(vm_snapshot_decode_config(7, w.buf, w.len, &c), 0);
+	CHECK(vm_config_has_class(&c, "echo"));
+	CHECK(!vm_config_has_class(&c, "rng"));
+	vm_config_free(&c);
+	for (size_t cut = v6; cut < w.len; cut++)
+		CHECK(vm_snapshot_decode_section("vm_config", 7, w.buf, cut) < 0);
+	w.buf[w.len - 1] = 'x'; /* "echx": a class this vmon does not have */
+	CHECK(vm_snapshot_decode_section("vm_config", 7, w.buf, w.len) < 0);
+	w.buf[w.len - 1] = 'o';
+	w.buf[v6] = VIRTIO_NR_CLASSES + 1; /* more devices than classes */
+	CHECK(vm_snapshot_decode_section("vm_config", 7, w.buf, w.len) < 0);
+	state_writer_free(&w);
+}
+
 TEST(vm_restore_refuses_a_snapshot_of_another_cpu)
 {
 	struct state_writer sections_w, out;
@@ -382,6 +447,7 @@ HARNESS_MAIN(
 	HARNESS_T(vm_snapshot_config_v4_keeps_the_balloon_and_checks_it)
 	HARNESS_T(vm_snapshot_config_v5_keeps_vsock_and_checks_its_cid)
 	HARNESS_T(vm_snapshot_config_v6_keeps_the_cpu_template_and_checks_it)
+	HARNESS_T(vm_snapshot_config_v7_names_the_class_table_devices)
 	HARNESS_T(vm_restore_refuses_a_snapshot_of_another_cpu)
 )
 // clang-format on
