@@ -71,6 +71,9 @@ static const char usage_tail[] =
 	"  --no-seccomp          run without the per-thread syscall filters (for\n"
 	"                        debugging; --seccomp, the default, keeps them on)\n"
 	"  --api-sock-mode MODE  the API socket's permissions, octal (default 0600)\n"
+	"  --metadata FILE       with --api-sock or --config-file: the JSON in FILE is\n"
+	"                        the metadata service's (MMDS) data store at start\n"
+	"  --mmds-size-limit N   the MMDS data store's limit in bytes (default 51200)\n"
 	"  --id ID               the instance id (GET / reports it); with\n"
 	"  --start-time-us N, --start-time-cpu-us N, --parent-cpu-time-us N\n"
 	"                        what vmon-jailer (or Firecracker's jailer) passes\n"
@@ -282,6 +285,8 @@ enum {
 	OPT_START_TIME_US,
 	OPT_START_TIME_CPU_US,
 	OPT_PARENT_CPU_TIME_US,
+	OPT_METADATA,
+	OPT_MMDS_SIZE_LIMIT,
 	OPT_CLASS, /* OPT_CLASS + i: --NAME of virtio_class_at(i) */
 };
 
@@ -304,6 +309,8 @@ static const struct option long_opts[] = {
 	{ "reboot", required_argument, NULL, OPT_REBOOT },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
+	{ "metadata", required_argument, NULL, OPT_METADATA },
+	{ "mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT },
 	{ "no-api", no_argument, NULL, OPT_NO_API },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -329,6 +336,7 @@ void cli_free(struct cli *cli)
 	vm_config_free(&cli->cfg);
 	free(cli->api_sock);
 	free(cli->config_file);
+	free(cli->metadata);
 	free(cli->restore);
 	free(cli->mem_file);
 	free(cli->mem_uffd);
@@ -747,6 +755,26 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t err_len)
 			ret = set_str(&cli->api_sock, optarg);
 			api_only = true;
 			break;
+		case OPT_METADATA:
+			ret = set_str(&cli->metadata, optarg);
+			api_only = true;
+			break;
+		case OPT_MMDS_SIZE_LIMIT: {
+			unsigned long long n;
+
+			errno = 0;
+			n = strtoull(optarg, &end, 10);
+			if (errno || *end || !*optarg || optarg[0] == '-' || !n ||
+			    n > (1ull << 30)) {
+				snprintf(err, err_len,
+					 "--mmds-size-limit: '%s' is not a size in bytes (1 to 1G)",
+					 optarg);
+				return -EINVAL;
+			}
+			cli->mmds_size_limit = (size_t)n;
+			api_only = true;
+			break;
+		}
 		case OPT_CONFIG_FILE:
 			ret = set_str(&cli->config_file, optarg);
 			api_only = true;

@@ -45,6 +45,8 @@ struct cli {
 	unsigned api_sock_mode; /* --api-sock-mode: its permissions; 0: owner only (0600) */
 	bool seccomp; /* per-thread syscall filters: on unless --no-seccomp */
 	char *config_file; /* --config-file */
+	char *metadata; /* --metadata FILE: MMDS's data store at start (JSON) */
+	size_t mmds_size_limit; /* --mmds-size-limit BYTES; 0: the default */
 	bool no_api; /* --no-api */
 	char *restore; /* run --restore STATE: the VM of a snapshot */
 	char *mem_file; /* --mem-file MEM: its memory file */

@@ -21,6 +21,7 @@
 #ifdef HAVE_API
 #include "api/api.h"
 #include "api/api_config_file.h"
+#include "api/api_mmds.h"
 #include "api/api_migration.h"
 #include "api/api_server.h"
 #endif
@@ -107,6 +108,7 @@ struct runner {
 	void *arrival_opaque;
 	bool stats;
 	bool firecracker_names; /* vCPU threads "fc_vcpu N" (the compatibility mode) */
+	struct mmds *mmds; /* the API's metadata store, which every VM's NICs serve; NULL: none */
 	bool boot_timer; /* --boot-timer: every VM this runner builds has the boot timer */
 	int status; /* when no VM ran: how the process ends */
 	/* serves the API for up to @ms once the loop has ended (runner_wait); NULL: no API */
@@ -194,6 +196,7 @@ static int runner_start_vm(struct runner *r, const struct vm_config *cfg, bool *
 	*user_error = false;
 	named.firecracker_names = cfg->firecracker_names || r->firecracker_names;
 	named.boot_timer = cfg->boot_timer || r->boot_timer;
+	named.mmds.store = r->mmds;
 	ret = vm_create(&vm, &named, r->el, user_error, err, err_len);
 	if (ret)
 		return ret;
@@ -229,6 +232,7 @@ static int runner_restore_vm(struct runner *r, const struct vm_restore_opts *o,
 	struct vm_restore_opts named = *o;
 
 	named.firecracker_names = r->firecracker_names;
+	named.mmds_store = r->mmds;
 	ret = vm_restore(&vm, &named, r->el, cfg, user_error, err, err_len);
 	if (ret)
 		return ret;
@@ -438,6 +442,7 @@ static int incoming_start(struct runner *r, const char *addr, const struct vm_ne
 	ic->r = r;
 	ic->o.migrated = true;
 	ic->o.firecracker_names = r->firecracker_names;
+	ic->o.mmds_store = r->mmds;
 	ic->o.net_overrides = ic->ov;
 	for (unsigned i = 0; i < nr_ov; i++) {
 		ic->ov[i] = (struct vm_net_override){ .id = strdup(ov[i].id),
@@ -874,6 +879,13 @@ static int run_api(const struct cli *cli)
 	arrival.api = &api;
 	r.on_arrival = api_arrival;
 	r.arrival_opaque = &arrival;
+	api.mmds.limit = cli->mmds_size_limit;
+	r.mmds = &api.mmds;
+	if (cli->metadata && api_mmds_load_file(&api, cli->metadata, err, sizeof(err))) {
+		fprintf(stderr, "vmon: --metadata %s\n", err);
+		status = VMON_EXIT_USAGE;
+		goto out;
+	}
 	if (cli->config_file) {
 		if (api_config_file_apply(&api, cli->config_file, err, sizeof(err)) ||
 		    api_instance_start(&api, err, sizeof(err))) {

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "api/api_metrics.h"
+#include "mmds/mmds.h"
 #include "vm/vm_config.h"
 #include "vm/vm_snapshot.h"
 
@@ -55,6 +56,7 @@ struct vm_migrate_params;
  * Any member may be NULL: the request is then refused as unsupported.
  */
 struct virtio_balloon_stats;
+struct json_object;
 
 struct api_vm_ops {
 	int (*start)(void *opaque, const struct vm_config *cfg, char *err, size_t err_len);
@@ -111,6 +113,8 @@ struct api {
 	 * follows (CLI_FIRECRACKER_VERSION)
 	 */
 	const char *version;
+
+	struct mmds mmds; /* the metadata service's data store (api_mmds.h) */
 
 	struct api_logger logger;
 	struct api_metrics metrics;

@@ -13,17 +13,12 @@
 #include "api/api.h"
 #include "api/api_balloon.h"
 #include "api/api_json.h"
+#include "api/api_mmds.h"
 #include "api/api_resources.h"
 #include "util/compiler.h"
 
-/*
- * read_file - the whole of @path, at most API_BODY_MAX_BYTES, NUL-terminated.
- * Returns 0, or -errno with "PATH: reason" in @err (-EINVAL: not a regular file).
- * The open is non-blocking: a FIFO is refused at once rather than waited on
- * (main() has SIGTERM blocked for its signalfd by then). Reads of a regular
- * file ignore O_NONBLOCK, so it stays set.
- */
-static int read_file(const char *path, char **text, size_t *len, char *err, size_t err_len)
+/* api_config_file_read: see api_config_file.h */
+int api_config_file_read(const char *path, char **text, size_t *len, char *err, size_t err_len)
 {
 	struct stat st;
 	ssize_t n;
@@ -116,11 +111,12 @@ static const struct {
 };
 
 static const char *const unsupported_sections[] = {
-	"mmds-config", "cpu-config", "snapshot", "pmem", "serial", "memory-hotplug",
+	"cpu-config", "snapshot", "pmem", "serial", "memory-hotplug",
 };
 
 static int apply_object(struct api *api, struct json_object *root, char *err, size_t err_len)
 {
+	struct json_object *mmds = NULL;
 	char why[512];
 	int r;
 
@@ -131,6 +127,11 @@ static int apply_object(struct api *api, struct json_object *root, char *err, si
 	json_object_object_foreach(root, key, val)
 	{
 		bool known = false;
+
+		if (!strcmp(key, "mmds-config")) {
+			mmds = val; /* after the NICs it names, wherever the file has it */
+			continue;
+		}
 
 		if (!strcmp(key, "drives") || !strcmp(key, "network-interfaces")) {
 			if (json_object_is_type(val, json_type_null))
@@ -179,6 +180,11 @@ static int apply_object(struct api *api, struct json_object *root, char *err, si
 			return -EINVAL;
 		}
 	}
+	if (mmds && !json_object_is_type(mmds, json_type_null) &&
+	    (r = api_mmds_config(api, mmds, why, sizeof(why)))) {
+		snprintf(err, err_len, "mmds-config: %s", why);
+		return r;
+	}
 	return 0;
 }
 
@@ -194,7 +200,7 @@ int api_config_file_apply(struct api *api, const char *path, char *err, size_t e
 		snprintf(err, err_len, "%s: the microVM has already started.", path);
 		return -EBUSY;
 	}
-	r = read_file(path, &text, &len, err, err_len);
+	r = api_config_file_read(path, &text, &len, err, err_len);
 	if (r)
 		return r;
 	root = api_json_parse(text, len, why, sizeof(why));

@@ -17,6 +17,7 @@
 #include "api/api_json.h"
 #include "api/api_resources.h"
 #include "api/api_migration.h"
+#include "api/api_mmds.h"
 #include "api/api_snapshot.h"
 #include "config.h"
 #include "util/compiler.h"
@@ -48,6 +49,7 @@ void api_init(struct api *api, const struct api_vm_ops *ops, void *opaque)
 	api->logger.level = 1; /* LOG_WARN, vmon's default */
 	snprintf(api->logger.level_name, sizeof(api->logger.level_name), "Warning");
 	api_metrics_init(&api->metrics);
+	mmds_init(&api->mmds);
 	api->host_files = true;
 	api->apply_logger = true;
 	api->ops = ops;
@@ -57,6 +59,7 @@ void api_init(struct api *api, const struct api_vm_ops *ops, void *opaque)
 void api_destroy(struct api *api)
 {
 	vm_config_free(&api->cfg);
+	api_mmds_free(api);
 	free(api->logger.log_path);
 	free(api->logger.module);
 	if (api->logger.fd >= 0)
@@ -306,6 +309,10 @@ enum route_kind {
 	R_BALLOON_PATCH,
 	R_BALLOON_STATS_GET,
 	R_BALLOON_STATS_PATCH,
+	R_MMDS_GET,
+	R_MMDS_PUT,
+	R_MMDS_PATCH,
+	R_MMDS_CONFIG,
 	R_UNSUPPORTED,
 };
 
@@ -314,7 +321,6 @@ static const struct {
 	const char *token;
 	const char *what;
 } unsupported[] = {
-	{ "mmds", "The microVM metadata service (/mmds)" },
 	{ "cpu-config", "Custom CPU templates (/cpu-config)" },
 	{ "pmem", "The virtio-pmem device (/pmem)" },
 	{ "serial", "Serial console configuration (/serial)" },
@@ -362,6 +368,8 @@ static void route(const char *method, char **tok, int ntok, struct route *rt)
 			rt->kind = R_VM_STATS;
 		else if (!strcmp(t0, "migration") && ntok == 1)
 			rt->kind = R_MIGRATION_GET;
+		else if (!strcmp(t0, "mmds") && ntok == 1)
+			rt->kind = R_MMDS_GET;
 		else if (!strcmp(t0, "balloon"))
 			rt->kind = ntok == 1		       ? R_BALLOON_GET
 				   : !strcmp(t1, "statistics") ? R_BALLOON_STATS_GET
@@ -392,6 +400,11 @@ static void route(const char *method, char **tok, int ntok, struct route *rt)
 			rt->kind = R_CLASS;
 			rt->pre_boot_only = true;
 		}
+		if (!strcmp(t0, "mmds"))
+			rt->kind = ntok == 1				? R_MMDS_PUT
+				   : ntok == 2 && !strcmp(t1, "config") ? R_MMDS_CONFIG
+									: R_NONE;
+		rt->pre_boot_only |= rt->kind == R_MMDS_CONFIG;
 		if (!strcmp(t0, "snapshot") && ntok == 2 && !strcmp(t1, "create"))
 			rt->kind = R_SNAPSHOT_CREATE;
 		if (!strcmp(t0, "snapshot") && ntok == 2 && !strcmp(t1, "load"))
@@ -413,6 +426,8 @@ static void route(const char *method, char **tok, int ntok, struct route *rt)
 			rt->pre_boot_only = true;
 		} else if (!strcmp(t0, "vm") && ntok == 1) {
 			rt->kind = R_VM_PATCH;
+		} else if (!strcmp(t0, "mmds") && ntok == 1) {
+			rt->kind = R_MMDS_PATCH;
 		} else if (!strcmp(t0, "drives")) {
 			rt->kind = R_DRIVE_PATCH;
 			rt->id = t1 ? t1 : "";
@@ -565,6 +580,25 @@ static void serve(struct api *api, const char *method, const char *path, const c
 		}
 		respond_json(resp, 200, out);
 		return;
+	case R_MMDS_GET:
+		if (!api->mmds.data) { /* never set, or set to null: json-c's null is no object */
+			resp->status = 200;
+			resp->body = strdup("null");
+			if (!resp->body)
+				resp->status = 500;
+			return;
+		}
+		respond_json(resp, 200, api_mmds_get(api));
+		return;
+	case R_MMDS_PUT:
+		r = api_mmds_put(api, obj, err, sizeof(err));
+		break;
+	case R_MMDS_PATCH:
+		r = api_mmds_patch(api, obj, err, sizeof(err));
+		break;
+	case R_MMDS_CONFIG:
+		r = api_mmds_config(api, obj, err, sizeof(err));
+		break;
 	case R_BALLOON_PUT:
 		r = api_balloon_put(api, obj, err, sizeof(err));
 		break;

@@ -14,6 +14,7 @@
 #include "api/api.h"
 #include "api/api_balloon.h"
 #include "api/api_json.h"
+#include "api/api_mmds.h"
 #include "util/compiler.h"
 #include "util/log.h"
 
@@ -829,6 +830,7 @@ struct json_object *api_res_vm_config_json(const struct api *api)
 	}
 	json_object_object_add(o, "network-interfaces", nets);
 	json_object_object_add(o, "balloon", api_balloon_config_json(api));
+	json_object_object_add(o, "mmds-config", api_mmds_config_json(api));
 	for (unsigned i = 0; i < VIRTIO_NR_CLASSES; i++) {
 		const struct virtio_class *cls = virtio_class_at(i);
 

@@ -11,6 +11,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <linux/virtio_net.h>
+
 #include "backends/blk/blk_backend.h"
 #include "backends/net/net_tap.h"
 #include "backends/net/net_vhost.h"
@@ -112,7 +114,13 @@ struct net_glue {
 	const struct gmem *gm;
 	struct net_vhost *vh; /* NULL: vmon moves the packets */
 	int call_fd[2]; /* vhost signals these; the transport makes them interrupts */
+	bool vnet_hdr;
+	struct virtio_net_filter filter; /* .tx NULL: none */
+	int filter_fd; /* an eventfd: the filter has frames for the guest (-1: no filter) */
+	uint8_t *filter_frame; /* scratch for one of its frames */
 };
+
+#define FILTER_FRAME_MAX 1514
 
 static int net_glue_offload(void *opaque, unsigned flags)
 {
@@ -121,12 +129,65 @@ static int net_glue_offload(void *opaque, unsigned flags)
 
 static ssize_t net_glue_readv(void *opaque, const struct iovec *iov, int n)
 {
-	return net_tap_readv(((struct net_glue *)opaque)->tap, iov, n);
+	struct net_glue *g = opaque;
+
+	if (g->filter.tx && g->filter.has_rx(g->filter.opaque)) {
+		size_t hdr = g->vnet_hdr ? sizeof(struct virtio_net_hdr_v1) : 0;
+		size_t len =
+			g->filter.rx(g->filter.opaque, g->filter_frame + hdr, FILTER_FRAME_MAX);
+		size_t done = 0;
+
+		if (len) {
+			memset(g->filter_frame, 0, hdr); /* no offload: checksums are filled in */
+			len += hdr;
+			for (int i = 0; i < n && done < len; i++) {
+				size_t k =
+					iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
+
+				memcpy(iov[i].iov_base, g->filter_frame + done, k);
+				done += k;
+			}
+			return (ssize_t)done; /* cut to the buffer, as a TAP read is */
+		}
+	}
+	return net_tap_readv(g->tap, iov, n);
+}
+
+/* The filter has frames: have the model read them (not from inside its own locked calls). */
+static void net_glue_filter_kick(struct net_glue *g)
+{
+	uint64_t one = 1;
+
+	if (g->filter.has_rx(g->filter.opaque) &&
+	    write(g->filter_fd, &one, sizeof(one)) != sizeof(one) && errno != EAGAIN)
+		log_warn("virtio-net: waking the receive path failed: %s", strerror(errno));
+}
+
+static void net_glue_filter_ready(void *opaque, uint32_t events)
+{
+	struct net_glue *g = opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(g->filter_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("virtio-net: reading the receive wake-up failed: %s", strerror(errno));
+	virtio_net_rx_ready(g->vdev);
 }
 
 static ssize_t net_glue_writev(void *opaque, const struct iovec *iov, int n)
 {
-	return net_tap_writev(((struct net_glue *)opaque)->tap, iov, n);
+	struct net_glue *g = opaque;
+
+	if (g->filter.tx && g->filter.tx(g->filter.opaque, iov, n,
+					 g->vnet_hdr ? sizeof(struct virtio_net_hdr_v1) : 0)) {
+		size_t len = 0;
+
+		net_glue_filter_kick(g);
+		for (int i = 0; i < n; i++)
+			len += iov[i].iov_len;
+		return (ssize_t)len;
+	}
+	return net_tap_writev(g->tap, iov, n);
 }
 
 static void net_glue_readable(void *opaque, uint32_t events)
@@ -186,6 +247,12 @@ static void net_glue_release(void *opaque)
 
 	if (g->el)
 		evloop_del(g->el, net_tap_fd(g->tap));
+	if (g->filter_fd >= 0) {
+		if (g->el)
+			evloop_del(g->el, g->filter_fd);
+		close(g->filter_fd);
+	}
+	free(g->filter_frame);
 	for (unsigned q = 0; q < 2; q++)
 		if (g->call_fd[q] >= 0)
 			close(g->call_fd[q]);
@@ -204,7 +271,8 @@ static int net_glue_calls(struct net_glue *g)
 }
 
 int virtio_net_create_on(struct virtio_dev **out, const struct gmem *gm, struct net_tap *t,
-			 struct net_vhost *vh, const uint8_t mac[6], struct evloop *el)
+			 struct net_vhost *vh, const struct virtio_net_filter *filter,
+			 const uint8_t mac[6], struct evloop *el)
 {
 	struct net_glue *g = calloc(1, sizeof(*g));
 	struct virtio_net_backend be = {
@@ -225,6 +293,22 @@ int virtio_net_create_on(struct virtio_dev **out, const struct gmem *gm, struct 
 	g->gm = gm;
 	g->vh = vh;
 	g->call_fd[0] = g->call_fd[1] = -1;
+	g->filter_fd = -1;
+	g->vnet_hdr = be.vnet_hdr;
+	if (filter && filter->tx) {
+		if (vh || !el) {
+			free(g);
+			return -EOPNOTSUPP; /* vhost-net moves the frames in the kernel */
+		}
+		g->filter = *filter;
+		g->filter_frame = malloc(sizeof(struct virtio_net_hdr_v1) + FILTER_FRAME_MAX);
+		g->filter_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (!g->filter_frame || g->filter_fd < 0) {
+			rc = g->filter_fd < 0 ? -errno : -ENOMEM;
+			net_glue_release(g);
+			return rc;
+		}
+	}
 	if (vh) {
 		if (!be.vnet_hdr) {
 			free(g);
@@ -247,6 +331,14 @@ int virtio_net_create_on(struct virtio_dev **out, const struct gmem *gm, struct 
 		return rc;
 	}
 	g->vdev = *out;
+	if (g->filter_fd >= 0) {
+		rc = evloop_add(el, g->filter_fd, EPOLLIN, net_glue_filter_ready, g);
+		if (rc) {
+			(*out)->ops->destroy(*out); /* releases @g */
+			*out = NULL;
+			return rc;
+		}
+	}
 	return 0;
 }
 

@@ -11,7 +11,10 @@
 #ifndef VMON_VIRTIO_VIRTIO_BACKENDS_H
 #define VMON_VIRTIO_VIRTIO_BACKENDS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "mem/gmem.h"
 #include "virtio/virtio.h"
@@ -45,15 +48,35 @@ int virtio_blk_create_on(struct virtio_dev **out, const struct gmem *gm, struct 
 int virtio_blk_replace_on(struct virtio_dev *vdev, struct blk_backend *b);
 
 /*
+ * struct virtio_net_filter - an endpoint on the guest's link in front of the
+ * TAP (the metadata service's): @tx sees each frame the guest sends first
+ * (@iov, @n: a @hdr_len-byte struct virtio_net_hdr_v1, 0 without the TAP's
+ * vnet header, then the Ethernet frame) and returns true when it took it (it
+ * does not reach the TAP); @has_rx tells that it has a frame for the guest,
+ * which @rx writes (Ethernet only, at most @cap bytes) and returns the length
+ * of (0: none). Its frames go to the guest before the TAP's. All three run on
+ * the event-loop thread with the device lock held.
+ */
+struct virtio_net_filter {
+	void *opaque;
+	bool (*tx)(void *opaque, const struct iovec *iov, int n, size_t hdr_len);
+	bool (*has_rx)(void *opaque);
+	size_t (*rx)(void *opaque, uint8_t *buf, size_t cap);
+};
+
+/*
  * virtio_net_create_on - a virtio-net device over TAP @t with MAC @mac. The
  * TAP fd is watched on @el (EPOLLIN) while the guest has receive buffers
  * posted; offloads are set from the negotiated features. @t stays the
  * caller's (close it after destroying the device). With @vh (an open
  * /dev/vhost-net, also the caller's), the queues go to vhost-net at
  * DRIVER_OK and its interrupts come back through two eventfds the transport
- * binds as KVM irqfds (-EOPNOTSUPP when @t has no vnet header). Returns 0 and *@out, or -errno.
+ * binds as KVM irqfds (-EOPNOTSUPP when @t has no vnet header). With
+ * @filter (copied; not with @vh), its endpoint sits in front of the TAP.
+ * Returns 0 and *@out, or -errno.
  */
 int virtio_net_create_on(struct virtio_dev **out, const struct gmem *gm, struct net_tap *t,
-			 struct net_vhost *vh, const uint8_t mac[6], struct evloop *el);
+			 struct net_vhost *vh, const struct virtio_net_filter *filter,
+			 const uint8_t mac[6], struct evloop *el);
 
 #endif

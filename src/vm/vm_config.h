@@ -45,6 +45,21 @@ struct vm_net_config {
 	bool vhost; /* hand the queues to /dev/vhost-net (an error at start when it cannot) */
 	struct rate_limit_config rx_limit; /* rx_rate_limiter / tx_rate_limiter; all 0: none */
 	struct rate_limit_config tx_limit;
+	bool mmds; /* named in PUT /mmds/config's network_interfaces */
+};
+
+struct mmds;
+
+#define VM_MMDS_DEFAULT_IPV4 0xa9fea9feu /* 169.254.169.254 */
+
+/* Firecracker's PUT /mmds/config: off unless @on (the NICs are those with mmds set). */
+struct vm_mmds_config {
+	bool on;
+	uint8_t version; /* 1 or 2 */
+	uint32_t ipv4; /* host byte order, link-local 169.254.1.0-169.254.254.255 */
+	bool imds_compat; /* always answer in the IMDS format */
+	struct mmds *store; /* the data store the guest reads (the API's; not owned, not saved);
+			     * NULL: no endpoint on the NICs */
 };
 
 /* Firecracker's balloon (PUT /balloon): off unless @on. */
@@ -84,6 +99,7 @@ struct vm_config {
 	bool classes[VIRTIO_NR_CLASSES];
 	struct vm_balloon_config balloon;
 	struct vm_vsock_config vsock;
+	struct vm_mmds_config mmds;
 	struct vm_disk_config disks[VM_MAX_DISKS];
 	unsigned nr_disks;
 	struct vm_net_config nets[VM_MAX_NETS];
@@ -129,6 +145,14 @@ bool vm_config_cmdline_has(const struct vm_config *cfg, const char *word);
 
 /* vm_config_transport - @cfg's transport, AUTO resolved (PCI or MMIO). */
 enum vm_transport vm_config_transport(const struct vm_config *cfg);
+
+/* vm_mmds_ipv4_valid - @ipv4 (host order) is an address Firecracker takes for MMDS. */
+static inline bool vm_mmds_ipv4_valid(uint32_t ipv4)
+{
+	unsigned third = (ipv4 >> 8) & 0xff;
+
+	return (ipv4 >> 16) == 0xa9fe && third >= 1 && third <= 254;
+}
 
 /* vm_config_add_class - @cfg asks for a device of class @cls (asking again changes nothing). */
 void vm_config_add_class(struct vm_config *cfg, const struct virtio_class *cls);

@@ -12,6 +12,7 @@
 #include "backends/blk/blk_backend.h"
 #include "backends/net/net_tap.h"
 #include "backends/net/net_vhost.h"
+#include "config.h"
 #include "bus/pci.h"
 #include "devices/acpi_pm.h"
 #include "util/log.h"
@@ -26,6 +27,9 @@
 #include "virtio/virtio_pci.h"
 #include "virtio/virtio_vsock.h"
 #include "vm/vm.h"
+#ifdef HAVE_API
+#include "vm/vm_mmds.h"
+#endif
 
 struct vm_pci {
 	struct pci_bus bus;
@@ -36,6 +40,8 @@ struct vm_pci {
 	unsigned nr_taps;
 	struct net_vhost *vhosts[VM_MAX_NETS];
 	unsigned nr_vhosts;
+	struct vm_mmds *mmds[VM_MAX_NETS]; /* the metadata service's endpoints (vm_mmds.h) */
+	unsigned nr_mmds;
 	unsigned next_slot;
 	bool mmio; /* virtio-mmio windows instead of a PCI bus */
 	unsigned nr_mmio;
@@ -222,6 +228,7 @@ static int add_net(struct vm *vm, struct vm_pci *p, const struct vm_net_config *
 		   char *err, size_t err_len)
 {
 	struct virtio_dev *vdev;
+	struct virtio_net_filter filter = { 0 };
 	struct net_vhost *vh = NULL;
 	struct net_tap *t;
 	uint8_t mac[6];
@@ -258,7 +265,26 @@ static int add_net(struct vm *vm, struct vm_pci *p, const struct vm_net_config *
 			memset(mac, 0x42, sizeof(mac));
 		mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
 	}
-	ret = virtio_net_create_on(&vdev, &vm->gmem, t, vh, mac, vm->el);
+	if (vm->cfg.mmds.on && n->mmds && vm->cfg.mmds.store) {
+#ifdef HAVE_API
+		if (vh) {
+			*user_error = true;
+			snprintf(err, err_len,
+				 "net '%s': the metadata service needs vmon's own data path, not "
+				 "vhost=on",
+				 n->id);
+			return -EOPNOTSUPP;
+		}
+		ret = vm_mmds_create(&p->mmds[p->nr_mmds], &vm->cfg, &filter);
+		if (ret) {
+			snprintf(err, err_len, "net '%s': metadata service: %s", n->id,
+				 strerror(-ret));
+			return ret;
+		}
+		p->nr_mmds++;
+#endif
+	}
+	ret = virtio_net_create_on(&vdev, &vm->gmem, t, vh, &filter, mac, vm->el);
 	if (ret) {
 		snprintf(err, err_len, "net '%s': %s", n->id, strerror(-ret));
 		return ret;
@@ -501,6 +527,10 @@ void vm_pci_destroy(struct vm *vm)
 		net_vhost_close(p->vhosts[i]);
 	for (unsigned i = 0; i < p->nr_taps; i++)
 		net_tap_close(p->taps[i]);
+#ifdef HAVE_API
+	for (unsigned i = 0; i < p->nr_mmds; i++)
+		vm_mmds_destroy(p->mmds[i]);
+#endif
 	if (p->bus_up)
 		pci_bus_destroy(&p->bus);
 	free(p);

@@ -44,7 +44,7 @@
 
 #define VM_CONFIG_SECTION "vm_config"
 /* 6: the CPU template; 5: vsock, boot timer; 4: the balloon; 3: the transport; 2: rate limiters */
-#define VM_CONFIG_VERSION 7
+#define VM_CONFIG_VERSION 8
 #define VM_CONFIG_MAX_STR 4096
 
 /* ---- the machine configuration section ---- */
@@ -160,12 +160,47 @@ static void config_save(const struct vm_config *c, struct state_writer *w)
 		if (c->classes[i])
 			put_str(w, virtio_class_at(i)->name);
 	}
+	/* version 8: MMDS's configuration (its data store is not kept, as Firecracker's) */
+	state_put_u8(w, c->mmds.on);
+	state_put_u8(w, c->mmds.version);
+	state_put_u32(w, c->mmds.ipv4);
+	state_put_u8(w, c->mmds.imds_compat);
+	for (unsigned i = 0; i < c->nr_nets; i++)
+		state_put_u8(w, c->nets[i].mmds);
 	state_end(w);
 }
 
 static bool is_bool(uint8_t v)
 {
 	return v <= 1;
+}
+
+/* The MMDS part of a version-8 config: off with nothing set, or on with a version, an address
+ * and at least one NIC. 0 or -EINVAL. */
+static int get_mmds(struct state_reader *r, struct vm_config *c)
+{
+	uint8_t on = state_get_u8(r), version = state_get_u8(r);
+	uint32_t ipv4 = state_get_u32(r);
+	uint8_t compat = state_get_u8(r);
+	unsigned nics = 0;
+
+	for (unsigned i = 0; i < c->nr_nets; i++) {
+		uint8_t m = state_get_u8(r);
+
+		if (!is_bool(m))
+			return -EINVAL;
+		c->nets[i].mmds = m;
+		nics += m;
+	}
+	if (state_error(r) || !is_bool(on) || !is_bool(compat))
+		return -EINVAL;
+	if (on ? version < 1 || version > 2 || !vm_mmds_ipv4_valid(ipv4) || !nics
+	       : version || ipv4 || compat || nics)
+		return -EINVAL;
+	c->mmds = (struct vm_mmds_config){
+		.on = on, .version = version, .ipv4 = ipv4, .imds_compat = compat
+	};
+	return 0;
 }
 
 /* Decode and check a "vm_config" payload into @c (initialised by the caller). 0 or -EINVAL. */
@@ -295,6 +330,8 @@ static int config_load(struct state_reader *r, uint32_t version, struct vm_confi
 			vm_config_add_class(c, cls);
 		}
 	}
+	if (version >= 8 && (ret = get_mmds(r, c)))
+		return ret;
 	return state_done(r);
 }
 
@@ -903,6 +940,7 @@ int vm_restore(struct vm **out, const struct vm_restore_opts *o, struct evloop *
 				      .mem_path = o->mem_path,
 				      .uffd_path = o->uffd_path };
 	rs->cfg.firecracker_names = o->firecracker_names;
+	rs->cfg.mmds.store = o->mmds_store;
 	ret = vm_create_from(&vm, &rs->cfg, &src, el, user_error, err, err_len);
 	if (ret)
 		goto out;

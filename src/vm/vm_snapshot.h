@@ -51,6 +51,7 @@ struct vm_restore_opts {
 	unsigned nr_net_overrides;
 	bool migrated; /* the same guest moved here, not a copy: its generation ID stays */
 	bool firecracker_names; /* vm_config's, for the restored VM (not in the snapshot) */
+	struct mmds *mmds_store; /* vm_config's mmds.store, likewise */
 };
 
 /*

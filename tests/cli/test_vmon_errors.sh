@@ -50,7 +50,7 @@ mkfifo "$tmp/fifo"
 printf '{"boot-source": {"kernel_image_path": "%s"}}\n' "$tmp/fifo" >"$tmp/fifo-kernel.json"
 
 echo "TAP version 13"
-echo "1..20"
+echo "1..22"
 expect missing_kernel "kernel '.*/nope'.*No such file" -- run --kernel "$tmp/nope"
 expect kernel_is_directory "not a regular file" -- run --kernel "$tmp"
 expect not_a_kernel "junk.*(not|unknown|no multiboot|bzImage)" -- run --kernel "$tmp/junk" --mem 64M
@@ -73,6 +73,8 @@ expect no_command "no command" --
 expect kernel_is_fifo "^vmon: kernel '.*/fifo' is not a regular file$" -- run --kernel "$tmp/fifo"
 expect initrd_is_fifo "^vmon: initrd '.*/fifo' is not a regular file$" -- run --kernel "$tmp/small.elf" --initrd "$tmp/fifo"
 expect disk_is_fifo "^vmon: disk '.*/fifo' is not a regular file or block device$" -- run --kernel "$tmp/small.elf" --disk "$tmp/fifo"
+expect metadata_missing "^vmon: --metadata .*/nope: No such file" -- --config-file "$tmp/fifo-kernel.json" --no-api --metadata "$tmp/nope"
+expect metadata_not_json "^vmon: --metadata .*/junk: .*JSON" -- --config-file "$tmp/fifo-kernel.json" --no-api --metadata "$tmp/junk"
 expect config_file_is_fifo "^vmon: .*/fifo: not a regular file$" -- --config-file "$tmp/fifo" --no-api
 expect config_file_kernel_is_fifo "kernel '.*/fifo' is not a regular file" -- --config-file "$tmp/fifo-kernel.json" --no-api
 

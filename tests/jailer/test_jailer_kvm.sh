@@ -191,7 +191,15 @@ mkdir -p "$tmp/bin"
 cp "$VMON" "$tmp/bin/firecracker"
 v=$("$tmp/bin/firecracker" --version | head -n 1 | cut -d' ' -f2)
 v=${v#v}
-newer() { printf '%s\n%s\n' "$2" "$1" | sort -V -C; } # $1 >= $2
+newer() { # $1 >= $2, both X.Y.Z (busybox's sort has no -C)
+	local IFS=. i
+	local -a a=($1) b=($2)
+	for i in 0 1 2; do
+		((a[i] > b[i])) && return 0
+		((a[i] < b[i])) && return 1
+	done
+	return 0
+}
 check jailer_kvm_firecracker_name_gives_a_version_kata_takes '[[ "$v" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] && newer "$v" 0.21.1' "version word: '$v'"
 id=kata-$$
 root=$base/firecracker/$id/root

@@ -209,6 +209,22 @@ net)
 	wget -q -O /tmp/blob http://169.254.100.1:8080/blob && fact blob_md5 "$(md5sum /tmp/blob | cut -d' ' -f1)"
 	poweroff -f
 	;;
+mmds)
+	# Firecracker's metadata service (V2) on eth0, the way a guest agent reads it
+	load_virtio
+	net_up
+	ip route add 169.254.169.254 dev eth0
+	m=http://169.254.169.254
+	if wget -q -O /tmp/m0 "$m/latest/meta-data/ami-id" 2>/dev/null; then fact mmds_no_token served; else fact mmds_no_token refused; fi
+	tok=$(printf 'PUT /latest/api/token HTTP/1.1\r\nHost: 169.254.169.254\r\nX-metadata-token-ttl-seconds: 60\r\nConnection: close\r\n\r\n' |
+		timeout 20 nc 169.254.169.254 80 | tail -n 1)
+	fact mmds_token_len "${#tok}"
+	wget -q -O /tmp/m1 --header "X-metadata-token: $tok" "$m/latest/meta-data/ami-id" && fact mmds_ami "$(cat /tmp/m1)"
+	wget -q -O /tmp/m2 --header "X-metadata-token: $tok" --header "Accept: application/json" "$m/latest/meta-data" &&
+		fact mmds_json "$(cat /tmp/m2)"
+	wget -q -O /tmp/m3 --header "X-metadata-token: $tok" "$m/big" && fact mmds_big_md5 "$(md5sum /tmp/m3 | cut -d' ' -f1)"
+	poweroff -f
+	;;
 netbench)
 	# bench/net: REPS transfers guest->host, then REPS host->guest, MIB MiB each, each over its own TCP
 	# connection (tcpbench); the counters span all transfers of a direction

@@ -148,7 +148,7 @@ for name in $scenarios; do
 	GUEST_MEM_MIB=$default_mem
 	set --
 	case "$name" in
-	disk|disk_ro|net|net_vhost|rng|vsock|api|limit|pci_off|drive_patch|balloon|balloon_report|mmio_many|jailer_disk|jailer_net)
+	disk|disk_ro|net|net_vhost|rng|mmds|vsock|api|limit|pci_off|drive_patch|balloon|balloon_report|mmio_many|jailer_disk|jailer_net)
 		if [ "$monitor" != vmon ]; then
 			result "$name" skip "virtio scenarios run with vmon only (QEMU microvm has no PCI)"
 			continue
@@ -214,7 +214,7 @@ for name in $scenarios; do
 	for attempt in 1 2; do
 		l1_start=$(date +%s)
 		if [ "$name" = api ] || [ "$name" = limit ] || [ "$name" = drive_patch ] || [ "$name" = balloon ] ||
-			[ "$name" = balloon_report ]; then
+			[ "$name" = balloon_report ] || [ "$name" = mmds ]; then
 			line=$(run_api_scenario "$cmdline" -o "/tmp/$name.out" -t "$timeout_s" -m VMON-GUEST-READY)
 		else
 			line=$(run_monitor "$monitor" "$cpus" "$cmdline" -o "/tmp/$name.out" -t "$timeout_s" -m VMON-GUEST-READY "$@")
@@ -227,7 +227,7 @@ for name in $scenarios; do
 		marker_ms=$(sbx_field "$line" marker_ms)
 		[ "$attempt" = 1 ] && [ "$marker_ms" = -1 ] && ! has "$name" "vmon-diag: /init started" || break
 		case "$name" in
-		disk|disk_ro|net|net_vhost|rng|vsock|api|limit|pci_off|drive_patch|balloon|balloon_report|mmio_many|jailer_disk|jailer_net) virtio_prepare "$name" || break ;;
+		disk|disk_ro|net|net_vhost|rng|mmds|vsock|api|limit|pci_off|drive_patch|balloon|balloon_report|mmio_many|jailer_disk|jailer_net) virtio_prepare "$name" || break ;;
 		esac
 		echo "SANDBOX-RUN-FIRST $name $line"
 		retried="a second run: the first guest died or hung before /init (monitor status $status, timeout $timed_out)"
@@ -325,7 +325,7 @@ for name in $scenarios; do
 			result "$name" fail "answer came back but 'poweroff -f' typed on stdin did not end the monitor with 0 (status $status timeout $timed_out)"
 		else result "$name" ok "typed line answered, poweroff typed ended the monitor"; fi
 		;;
-	disk|disk_ro|net|net_vhost|rng|vsock|api|limit|pci_off|drive_patch|balloon|balloon_report|mmio_many|jailer_disk|jailer_net)
+	disk|disk_ro|net|net_vhost|rng|mmds|vsock|api|limit|pci_off|drive_patch|balloon|balloon_report|mmio_many|jailer_disk|jailer_net)
 		virtio_check "$name"
 		;;
 	modules)

@@ -30,6 +30,10 @@
 #            each way on each, every byte back as sent, while one host and one guest client die
 #            halfway through theirs; the guest's own vsock driver
 #            (vmw_vsock_virtio_transport)
+#   mmds     through the API, a NIC with Firecracker's metadata service (V2) and a store holding a
+#            30000-byte value: the guest (busybox wget and nc) is refused without a token, gets one
+#            with PUT /latest/api/token, then reads a string, an object as JSON and the big value
+#            (many TCP segments) with the right md5; ping to L1 over the same NIC still works
 #   api      the same guest booted through the API socket (curl) with a disk and a NIC
 #   limit    through the API, two drives of one image kind: "lim" with Firecracker's rate_limiter
 #            (bandwidth 1 MiB per 1000 ms) and "free" without; the guest reads 6 MiB from each with
@@ -101,6 +105,20 @@ virtio_prepare() {
 		;;
 	rng)
 		EXTRA_VMON_ARGS="--rng"
+		;;
+	mmds)
+		[ -x /usr/bin/curl ] || { virtio_note "no curl in L1"; return 1; }
+		make_tap || return 1
+		big=$(yes "mmds-$token" | head -c 30000 | tr '\n' '.')
+		printf '%s' "$big" | md5sum | cut -d' ' -f1 >/tmp/mmds-big.md5
+		printf '{"latest":{"meta-data":{"ami-id":"ami-%s","local-hostname":"vmon-l2"}},"big":"%s"}' \
+			"$token" "$big" >/tmp/mmds.json
+		API_DEVICES=$(cat <<'DEV'
+echo "API $(api PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"02:00:00:00:00:02"}') network-interfaces"
+echo "API $(api PUT /mmds/config '{"network_interfaces":["eth0"],"version":"V2"}') mmds-config"
+echo "API $(api PUT /mmds @/tmp/mmds.json) mmds"
+DEV
+)
 		;;
 	vsock)
 		rm -f /tmp/v.sock /tmp/v.sock_6000 /tmp/vsock-*.out
@@ -431,6 +449,24 @@ virtio_check() {
 			via=""
 			[ "$n" = net_vhost ] && via=", queues in vhost-net"
 			result "$n" ok "ping ok, 1 MiB over TCP with matching md5$via"
+		fi
+		;;
+	mmds)
+		want_big=$(cat /tmp/mmds-big.md5)
+		bad=
+		grep -q '^API 204 mmds$' /tmp/api-steps.txt || bad="PUT /mmds: $(grep mmds /tmp/api-steps.txt | tr '\n' ' ')"
+		[ -z "$bad" ] && [ "$(fact "$n" mmds_no_token)" != refused ] && bad="a GET without a token was answered"
+		[ -z "$bad" ] && [ "$(fact "$n" mmds_token_len)" != 44 ] && bad="token of $(fact "$n" mmds_token_len) characters"
+		[ -z "$bad" ] && [ "$(fact "$n" mmds_ami)" != "ami-$token" ] && bad="ami-id read as '$(fact "$n" mmds_ami)'"
+		[ -z "$bad" ] && ! fact "$n" mmds_json | grep -qF "\"local-hostname\":\"vmon-l2\"" &&
+			bad="meta-data as JSON: '$(fact "$n" mmds_json)'"
+		[ -z "$bad" ] && [ "$(fact "$n" mmds_big_md5)" != "$want_big" ] &&
+			bad="30000-byte value md5 $(fact "$n" mmds_big_md5), host has $want_big"
+		[ -z "$bad" ] && [ "$(fact "$n" ping)" != ok ] && bad="guest could not ping $NET_HOST"
+		if [ -n "$bad" ]; then
+			result "$n" fail "$bad"
+		else
+			result "$n" ok "V2 token (44 chars), ami-id, meta-data as JSON and a 30000-byte value (md5 right) over the guest's TCP; ping ok"
 		fi
 		;;
 	vsock)

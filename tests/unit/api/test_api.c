@@ -271,12 +271,103 @@ TEST(api_unsupported_endpoints_say_so)
 	struct api a;
 
 	fresh(&a);
-	REFUSED(&a, "PUT", "/mmds", "{}",
-		"The microVM metadata service (/mmds) is not supported by vmon yet.");
-	REFUSED(&a, "GET", "/mmds", NULL,
-		"The microVM metadata service (/mmds) is not supported by vmon yet.");
 	REFUSED(&a, "PUT", "/cpu-config", "{}",
 		"Custom CPU templates (/cpu-config) is not supported by vmon yet.");
+	REFUSED(&a, "GET", "/pmem", NULL,
+		"The virtio-pmem device (/pmem) is not supported by vmon yet.");
+	api_destroy(&a);
+}
+
+TEST(api_mmds_store_is_put_patched_and_got)
+{
+	struct api a;
+
+	fresh(&a);
+	EXPECT(&a, "GET", "/mmds", NULL, 200, "null");
+	REFUSED(&a, "PATCH", "/mmds", "{\"a\":1}", "The MMDS data store is not initialized.");
+	EXPECT(&a, "PUT", "/mmds",
+	       "{\"latest\":{\"meta-data\":{\"ami-id\":\"ami-1\",\"x\":[1,2]}}}", 204, NULL);
+	EXPECT(&a, "GET", "/mmds", NULL, 200,
+	       "{\"latest\":{\"meta-data\":{\"ami-id\":\"ami-1\",\"x\":[1,2]}}}");
+	/* RFC 7396: members merged, null deletes, a non-object replaces */
+	EXPECT(&a, "PATCH", "/mmds",
+	       "{\"latest\":{\"meta-data\":{\"ami-id\":\"ami-2\",\"x\":null,\"r\":{\"s\":\"t\"}}},"
+	       "\"v\":true}",
+	       204, NULL);
+	EXPECT(&a, "GET", "/mmds", NULL, 200,
+	       "{\"latest\":{\"meta-data\":{\"ami-id\":\"ami-2\",\"r\":{\"s\":\"t\"}}},\"v\":"
+	       "true}");
+	EXPECT(&a, "PATCH", "/mmds", "{\"latest\":\"flat\",\"v\":null}", 204, NULL);
+	EXPECT(&a, "GET", "/mmds", NULL, 200, "{\"latest\":\"flat\"}");
+	/* PUT replaces the whole store */
+	EXPECT(&a, "PUT", "/mmds", "{\"b\":2}", 204, NULL);
+	EXPECT(&a, "GET", "/mmds", NULL, 200, "{\"b\":2}");
+	REFUSED(&a, "PUT", "/mmds/nope", "{}",
+		"Invalid request method and/or path: PUT /mmds/nope.");
+	api_destroy(&a);
+}
+
+TEST(api_mmds_store_keeps_its_size_limit)
+{
+	struct api a;
+	char big[300];
+
+	fresh(&a);
+	a.mmds.limit = 64;
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "{\"k\":\"", 6);
+	memcpy(big + 6 + 100, "\"}", 3);
+	REFUSED(&a, "PUT", "/mmds", big, "The MMDS patch request doesn't fit.");
+	EXPECT(&a, "GET", "/mmds", NULL, 200, "null");
+	EXPECT(&a, "PUT", "/mmds", "{\"k\":\"small\"}", 204, NULL);
+	big[6 + 60] = '"'; /* {"k":"x...x"}: 68 bytes */
+	big[6 + 61] = '}';
+	big[6 + 62] = '\0';
+	REFUSED(&a, "PATCH", "/mmds", big, "The MMDS patch request doesn't fit.");
+	EXPECT(&a, "GET", "/mmds", NULL, 200, "{\"k\":\"small\"}"); /* untouched */
+	api_destroy(&a);
+}
+
+TEST(api_mmds_config_names_existing_nics_and_a_link_local_address)
+{
+	struct api a;
+
+	fresh(&a);
+	REFUSED(&a, "PUT", "/mmds/config", "{\"network_interfaces\":[\"eth0\"]}",
+		"The list of network interface IDs provided contains at least one ID that does not "
+		"correspond to any existing network interface.");
+	EXPECT(&a, "PUT", "/network-interfaces/eth0",
+	       "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\"}", 204, NULL);
+	EXPECT(&a, "PUT", "/network-interfaces/eth1",
+	       "{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap1\"}", 204, NULL);
+	REFUSED(&a, "PUT", "/mmds/config", "{\"network_interfaces\":[]}",
+		"The list of network interface IDs that allow forwarding MMDS requests is empty.");
+	REFUSED(&a, "PUT", "/mmds/config", "{}", JF "missing field `network_interfaces`.");
+	REFUSED(&a, "PUT", "/mmds/config",
+		"{\"network_interfaces\":[\"eth0\"],\"ipv4_address\":\"10.0.0.1\"}",
+		"The MMDS IPv4 address is not link local.");
+	REFUSED(&a, "PUT", "/mmds/config",
+		"{\"network_interfaces\":[\"eth0\"],\"ipv4_address\":\"169.254.0.1\"}",
+		"The MMDS IPv4 address is not link local.");
+	REFUSED(&a, "PUT", "/mmds/config",
+		"{\"network_interfaces\":[\"eth0\"],\"ipv4_address\":\"169.254.1\"}",
+		JF "invalid IPv4 address syntax for `ipv4_address`.");
+	REFUSED(&a, "PUT", "/mmds/config", "{\"network_interfaces\":[\"eth0\"],\"version\":\"V3\"}",
+		JF "unknown variant `V3`, expected `V1` or `V2`.");
+	REFUSED(&a, "PUT", "/mmds/config", "{\"network_interfaces\":[1]}",
+		JF "invalid type for an element of `network_interfaces`, expected a string.");
+	CHECK(!a.cfg.mmds.on);
+	EXPECT(&a, "PUT", "/mmds/config",
+	       "{\"network_interfaces\":[\"eth1\"],\"version\":\"V2\",\"ipv4_address\":\"169.254."
+	       "170.2\","
+	       "\"imds_compat\":true}",
+	       204, NULL);
+	CHECK(a.cfg.mmds.on && a.cfg.mmds.version == 2 && a.cfg.mmds.imds_compat);
+	CHECK_EQ(a.cfg.mmds.ipv4, 0xa9feaa02u);
+	CHECK(!a.cfg.nets[0].mmds && a.cfg.nets[1].mmds);
+	EXPECT(&a, "PUT", "/mmds/config", "{\"network_interfaces\":[\"eth0\"]}", 204, NULL);
+	CHECK(a.cfg.mmds.version == 1 && a.cfg.mmds.ipv4 == VM_MMDS_DEFAULT_IPV4);
+	CHECK(a.cfg.nets[0].mmds && !a.cfg.nets[1].mmds);
 	api_destroy(&a);
 }
 
@@ -578,7 +669,8 @@ TEST(api_entropy_logger_metrics)
 		"Reinitialization of metrics not allowed.");
 	EXPECT(&a, "GET", "/vm/config", NULL, 200,
 	       "{\"machine-config\":" MC_DEFAULT
-	       ",\"drives\":[],\"network-interfaces\":[],\"balloon\":null,\"entropy\":{},"
+	       ",\"drives\":[],\"network-interfaces\":[],\"balloon\":null,\"mmds-config\":null,"
+	       "\"entropy\":{},"
 	       "\"logger\":{\"log_path\":\"/"
 	       "l\",\"level\":\"Debug\",\"show_level\":true,\"show_log_origin\":false,"
 	       "\"module\":null},\"metrics\":{\"metrics_path\":\"/m\"}}");
@@ -865,7 +957,8 @@ TEST(api_balloon_statistics_off_stay_off)
 	EXPECT(&a, "GET", "/vm/config", NULL, 200,
 	       "{\"machine-config\":" MC_DEFAULT ",\"drives\":[],\"network-interfaces\":[],"
 	       "\"balloon\":{\"amount_mib\":0,\"deflate_on_oom\":false,"
-	       "\"stats_polling_interval_s\":0,\"free_page_reporting\":false},\"entropy\":null,"
+	       "\"stats_polling_interval_s\":0,\"free_page_reporting\":false},\"mmds-config\":null,"
+	       "\"entropy\":null,"
 	       "\"logger\":null,\"metrics\":null}");
 	api_destroy(&a);
 }
@@ -897,7 +990,7 @@ TEST(api_rate_limiters_are_kept_reported_and_patched_live)
 	       "}],\"network-interfaces\":[{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\","
 	       "\"rx_rate_limiter\":null,\"tx_rate_limiter\":{\"bandwidth\":{\"size\":1048576,"
 	       "\"one_time_burst\":4096,\"refill_time\":100},\"ops\":null}}],\"balloon\":null,"
-	       "\"entropy\":null,"
+	       "\"mmds-config\":null,\"entropy\":null,"
 	       "\"logger\":null,\"metrics\":null}");
 	/* a PATCH changes the buckets it names: bandwidth added, ops kept */
 	EXPECT(&a, "PATCH", "/drives/data",
@@ -1045,6 +1138,9 @@ HARNESS_MAIN(
 	HARNESS_T(api_oversize_body_refused_unparsed)
 	HARNESS_T(api_wrong_methods_and_paths)
 	HARNESS_T(api_unsupported_endpoints_say_so)
+	HARNESS_T(api_mmds_store_is_put_patched_and_got)
+	HARNESS_T(api_mmds_store_keeps_its_size_limit)
+	HARNESS_T(api_mmds_config_names_existing_nics_and_a_link_local_address)
 	HARNESS_T(api_vsock_put_checks_cid_and_path)
 	HARNESS_T(api_boot_source)
 	HARNESS_T(api_drives)

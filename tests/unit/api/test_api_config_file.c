@@ -46,6 +46,7 @@ TEST(config_file_good)
 	setup();
 	snprintf(text, sizeof(text),
 		 "{\n"
+		 "  \"mmds-config\": {\"network_interfaces\": [\"eth0\"], \"version\": \"V2\"},\n"
 		 "  \"boot-source\": {\"kernel_image_path\": \"%s\", \"boot_args\": "
 		 "\"console=ttyS0\"},\n"
 		 "  \"drives\": [{\"drive_id\": \"rootfs\", \"path_on_host\": \"%s\", "
@@ -67,6 +68,7 @@ TEST(config_file_good)
 	CHECK_EQ(a.cfg.nr_disks, 1);
 	CHECK_EQ(a.cfg.nr_nets, 1);
 	CHECK(vm_config_has_class(&a.cfg, "rng"));
+	CHECK(a.cfg.mmds.on && a.cfg.mmds.version == 2 && a.cfg.nets[0].mmds);
 	CHECK(!a.cfg.balloon.on);
 	CHECK(a.cfg.cmdline && !strcmp(a.cfg.cmdline, "console=ttyS0"));
 	CHECK_EQ(api_instance_start(&a, err, sizeof(err)), 0);

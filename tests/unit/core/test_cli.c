@@ -175,6 +175,18 @@ TEST(cli_firecracker_style_modes)
 	CHECK_EQ(PARSE(&cli, err, "--version"), 0);
 	CHECK_EQ(cli.command, CLI_VERSION);
 	cli_free(&cli);
+	/* flintlock's MMDS flags */
+	CHECK_EQ(PARSE(&cli, err, "--api-sock", "/s", "--metadata", "m.json", "--mmds-size-limit",
+		       "4096"),
+		 0);
+	CHECK(cli.metadata && !strcmp(cli.metadata, "m.json"));
+	CHECK_EQ(cli.mmds_size_limit, 4096);
+	cli_free(&cli);
+	CHECK_EQ(PARSE(&cli, err, "--api-sock", "/s", "--mmds-size-limit", "0"), -EINVAL);
+	CHECK(strstr(err, "--mmds-size-limit") != NULL);
+	cli_free(&cli);
+	CHECK_EQ(PARSE(&cli, err, "run", "--metadata", "m.json"), -EINVAL);
+	cli_free(&cli);
 }
 
 TEST(cli_net_override_goes_with_restore_and_incoming)

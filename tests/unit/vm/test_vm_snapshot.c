@@ -359,7 +359,7 @@ TEST(vm_snapshot_config_v7_names_the_class_table_devices)
 	vm_state_config(&c, &w);
 	vm_config_free(&c);
 	REQUIRE(!state_writer_error(&w));
-	CHECK_EQ(vm_snapshot_decode_config(7, w.buf + STATE_SECTION_HDR_LEN,
+	CHECK_EQ(vm_snapshot_decode_config(8, w.buf + STATE_SECTION_HDR_LEN,
 					   w.len - STATE_SECTION_HDR_LEN - STATE_SECTION_CRC_LEN,
 					   &c),
 		 0);
@@ -392,6 +392,46 @@ TEST(vm_snapshot_config_v7_names_the_class_table_devices)
 	w.buf[w.len - 1] = 'o';
 	w.buf[v6] = VIRTIO_NR_CLASSES + 1; /* more devices than classes */
 	CHECK(vm_snapshot_decode_section("vm_config", 7, w.buf, w.len) < 0);
+	state_writer_free(&w);
+}
+
+TEST(vm_snapshot_config_v8_keeps_mmds_config_and_checks_it)
+{
+	struct state_writer w;
+	struct vm_config c;
+	size_t v7, on_at;
+
+	v6_config(&w, 0);
+	state_put_u32(&w, 0); /* version 7: no class-table devices */
+	v7 = w.len;
+	on_at = w.len;
+	state_put_u8(&w, 1); /* version 8: MMDS V2 at 169.254.170.2, IMDS format, on the NIC */
+	state_put_u8(&w, 2);
+	state_put_u32(&w, 0xa9feaa02u);
+	state_put_u8(&w, 1);
+	state_put_u8(&w, 1);
+	REQUIRE(!state_writer_error(&w));
+	vm_config_init(&c);
+	CHECK_EQ(vm_snapshot_decode_config(8, w.buf, w.len, &c), 0);
+	CHECK(c.mmds.on && c.mmds.version == 2 && c.mmds.imds_compat && c.nets[0].mmds);
+	CHECK_EQ(c.mmds.ipv4, 0xa9feaa02u);
+	vm_config_free(&c);
+	CHECK_EQ(vm_snapshot_decode_section("vm_config", 7, w.buf, v7), 0);
+	CHECK(vm_snapshot_decode_section("vm_config", 7, w.buf, w.len) < 0);
+	for (size_t cut = v7; cut < w.len; cut++)
+		CHECK(vm_snapshot_decode_section("vm_config", 8, w.buf, cut) < 0);
+	w.buf[on_at + 1] = 3; /* no such version */
+	CHECK(vm_snapshot_decode_section("vm_config", 8, w.buf, w.len) < 0);
+	w.buf[on_at + 1] = 2;
+	w.buf[on_at + 4] = 0; /* 169.0.170.2: not link local */
+	CHECK(vm_snapshot_decode_section("vm_config", 8, w.buf, w.len) < 0);
+	w.buf[on_at + 4] = 0xfe;
+	w.buf[on_at + 7] = 0; /* on, but no NIC */
+	CHECK(vm_snapshot_decode_section("vm_config", 8, w.buf, w.len) < 0);
+	w.buf[on_at] = 0; /* off, with settings left over */
+	CHECK(vm_snapshot_decode_section("vm_config", 8, w.buf, w.len) < 0);
+	memset(w.buf + on_at, 0, w.len - on_at); /* off and nothing set */
+	CHECK_EQ(vm_snapshot_decode_section("vm_config", 8, w.buf, w.len), 0);
 	state_writer_free(&w);
 }
 
@@ -448,6 +488,7 @@ HARNESS_MAIN(
 	HARNESS_T(vm_snapshot_config_v5_keeps_vsock_and_checks_its_cid)
 	HARNESS_T(vm_snapshot_config_v6_keeps_the_cpu_template_and_checks_it)
 	HARNESS_T(vm_snapshot_config_v7_names_the_class_table_devices)
+	HARNESS_T(vm_snapshot_config_v8_keeps_mmds_config_and_checks_it)
 	HARNESS_T(vm_restore_refuses_a_snapshot_of_another_cpu)
 )
 // clang-format on
