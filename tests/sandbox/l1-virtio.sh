@@ -179,7 +179,7 @@ DEV
   stats() { curl -s --unix-socket $sock http://localhost/balloon/statistics; }
   until_actual() { i=0; while [ $i -lt 900 ]; do s=$(stats); case "$s" in *"\"actual_mib\":$1,"* | *"\"actual_mib\":$1}"*) return 0 ;; esac; sleep 0.1; i=$((i+1)); done; return 1; }
   i=0; while [ $i -lt 900 ] && ! grep -q '^VMON-FACT balloon_filled' /tmp/balloon.out 2>/dev/null; do sleep 0.1; i=$((i+1)); done
-  echo "RSS filled $(rss)" >>$st
+  echo "RSS filled $(hwm)" >>$st
   echo "API $(api PATCH /balloon '{"amount_mib":256}') inflate" >>$st
   until_actual 256 || echo "WAIT inflate timed out" >>$st
   sleep 2.5
@@ -198,15 +198,17 @@ DEV
 echo "API $(api PUT /balloon '{"amount_mib":0,"deflate_on_oom":true,"stats_polling_interval_s":0,"free_page_reporting":true}') balloon"
 DEV
 )
-		# after InstanceStart: RSS once the guest touched 300 MiB, then every second after it freed them
+		# after InstanceStart: vmon's peak RSS (VmHWM: the guest frees its 300 MiB at once, and the
+		# reporting may begin before a slow L1 reads VmRSS) once the guest touched them, then every second after it freed them
 		# (the lowest within 30 s); then inflate to 350 MiB (the guest sees its MemFree fall: with
 		# deflate_on_oom its driver leaves MemTotal alone)
 		API_AFTER=$(cat <<'DEV'
 ( st=/tmp/api-steps.txt
   rss() { awk '/^VmRSS:/ { print $2 }' /proc/$pid/status; }
+  hwm() { awk '/^VmHWM:/ { print $2 }' /proc/$pid/status; }
   seen() { grep -q "^VMON-FACT $1" /tmp/balloon_report.out 2>/dev/null; }
   i=0; while [ $i -lt 900 ] && ! seen report_filled; do sleep 0.1; i=$((i+1)); done
-  echo "RSS filled $(rss)" >>$st
+  echo "RSS filled $(hwm)" >>$st
   i=0; while [ $i -lt 900 ] && ! seen report_freed; do sleep 0.1; i=$((i+1)); done
   full=$(sed -n 's/^RSS filled //p' $st); low=$(rss); i=0
   while [ $i -lt 60 ] && [ $((full - low)) -lt 204800 ]; do
