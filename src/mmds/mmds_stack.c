@@ -11,6 +11,7 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 
+#include "util/be.h"
 #include "util/compiler.h"
 #include "util/log.h"
 
@@ -127,30 +128,6 @@ struct seg {
 	size_t len;
 };
 
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* modular sequence-number comparisons (RFC 9293 3.4) */
 static bool seq_lt(uint32_t a, uint32_t b)
 {
@@ -172,7 +149,7 @@ static size_t min_sz(size_t a, size_t b)
 static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t len)
 {
 	for (; len > 1; p += 2, len -= 2)
-		sum += rd16(p);
+		sum += be16_get(p);
 	if (len)
 		sum += (uint64_t)p[0] << 8;
 	return sum;
@@ -222,18 +199,18 @@ static uint8_t *build_ip(struct mmds_stack *s, uint8_t *buf, const uint8_t *dst_
 
 	memcpy(buf, dst_mac, ETH_ALEN);
 	memcpy(buf + ETH_ALEN, mmds_mac, ETH_ALEN);
-	wr16(buf + 12, ETH_P_IP);
+	be16_put(buf + 12, ETH_P_IP);
 	ip[0] = 0x45; /* version 4, 5 words */
 	ip[1] = 0;
-	wr16(ip + 2, (uint16_t)(IP_HLEN + payload_len));
-	wr16(ip + 4, s->ip_id++);
-	wr16(ip + 6, IP_DF);
+	be16_put(ip + 2, (uint16_t)(IP_HLEN + payload_len));
+	be16_put(ip + 4, s->ip_id++);
+	be16_put(ip + 6, IP_DF);
 	ip[8] = OUT_TTL;
 	ip[9] = IPPROTO_TCP;
-	wr16(ip + 10, 0);
-	wr32(ip + 12, s->ipv4);
-	wr32(ip + 16, dst_ip);
-	wr16(ip + 10, csum_fold(csum_add(0, ip, IP_HLEN)));
+	be16_put(ip + 10, 0);
+	be32_put(ip + 12, s->ipv4);
+	be32_put(ip + 16, dst_ip);
+	be16_put(ip + 10, csum_fold(csum_add(0, ip, IP_HLEN)));
 	return ip + IP_HLEN;
 }
 
@@ -255,23 +232,23 @@ static size_t build_tcp(struct mmds_stack *s, uint8_t *buf, const struct tcp_out
 	size_t thl = o->mss_opt ? TCP_HLEN_SYN : TCP_HLEN;
 	uint8_t *t = build_ip(s, buf, o->mac, o->ip, thl + o->len);
 
-	wr16(t, o->sport);
-	wr16(t + 2, o->dport);
-	wr32(t + 4, o->seq);
-	wr32(t + 8, (o->flags & TCPF_ACK) ? o->ack : 0);
+	be16_put(t, o->sport);
+	be16_put(t + 2, o->dport);
+	be32_put(t + 4, o->seq);
+	be32_put(t + 8, (o->flags & TCPF_ACK) ? o->ack : 0);
 	t[12] = (uint8_t)(thl / 4) << 4;
 	t[13] = o->flags;
-	wr16(t + 14, o->wnd);
-	wr16(t + 16, 0);
-	wr16(t + 18, 0); /* urgent pointer */
+	be16_put(t + 14, o->wnd);
+	be16_put(t + 16, 0);
+	be16_put(t + 18, 0); /* urgent pointer */
 	if (o->mss_opt) {
 		t[20] = TCPOPT_MSS;
 		t[21] = TCPOLEN_MSS;
-		wr16(t + 22, MSS_OURS);
+		be16_put(t + 22, MSS_OURS);
 	}
 	if (o->len)
 		memcpy(t + thl, o->data, o->len);
-	wr16(t + 16, tcp_csum(s->ipv4, o->ip, t, thl + o->len));
+	be16_put(t + 16, tcp_csum(s->ipv4, o->ip, t, thl + o->len));
 	return ETH_HLEN + IP_HLEN + thl + o->len;
 }
 
@@ -703,7 +680,7 @@ static bool tcp_options(const uint8_t *p, size_t len, struct seg *g)
 			return false;
 		if (kind == TCPOPT_MSS && olen == TCPOLEN_MSS) {
 			g->has_mss = true;
-			g->mss = rd16(p + i + 2);
+			g->mss = be16_get(p + i + 2);
 		}
 		i += olen;
 	}
@@ -725,12 +702,12 @@ static void tcp_input(struct mmds_stack *s, const uint8_t *src_mac, uint32_t src
 		goto bad;
 	if (!csum_partial && tcp_csum(src_ip, s->ipv4, t, len))
 		goto bad;
-	g.sport = rd16(t);
-	g.dport = rd16(t + 2);
-	g.seq = rd32(t + 4);
-	g.ack = rd32(t + 8);
+	g.sport = be16_get(t);
+	g.dport = be16_get(t + 2);
+	g.seq = be32_get(t + 4);
+	g.ack = be32_get(t + 8);
 	g.flags = t[13];
-	g.wnd = rd16(t + 14);
+	g.wnd = be16_get(t + 14);
 	g.data = t + doff;
 	g.len = len - doff;
 	if (!tcp_options(t + TCP_HLEN, doff - TCP_HLEN, &g) || !g.sport ||
@@ -772,13 +749,13 @@ static void ipv4_input(struct mmds_stack *s, const uint8_t *f, size_t len, bool 
 	uint32_t src;
 
 	ihl = (size_t)(ip[0] & 0xf) * 4;
-	tot = rd16(ip + 2);
+	tot = be16_get(ip + 2);
 	if ((ip[0] >> 4) != 4 || ihl < IP_HLEN || ihl > avail || tot < ihl || tot > avail ||
 	    csum_fold(csum_add(0, ip, ihl)))
 		goto bad;
-	if (rd16(ip + 6) & (IP_MF | IP_OFFMASK))
+	if (be16_get(ip + 6) & (IP_MF | IP_OFFMASK))
 		goto bad; /* no reassembly: a fragment is dropped */
-	src = rd32(ip + 12);
+	src = be32_get(ip + 12);
 	if (!ip_src_ok(s, src) || (f[ETH_ALEN] & 1))
 		goto bad;
 	if (ip[9] != IPPROTO_TCP)
@@ -796,23 +773,24 @@ static bool arp_input(struct mmds_stack *s, const uint8_t *f, size_t len)
 	struct ctrl_frame *r;
 	uint8_t *ra;
 
-	if (len < ETH_HLEN + ARP_LEN || rd16(a) != ARPHRD_ETHER || rd16(a + 2) != ETH_P_IP ||
-	    a[4] != ETH_ALEN || a[5] != 4 || rd16(a + 6) != ARPOP_REQUEST)
+	if (len < ETH_HLEN + ARP_LEN || be16_get(a) != ARPHRD_ETHER ||
+	    be16_get(a + 2) != ETH_P_IP || a[4] != ETH_ALEN || a[5] != 4 ||
+	    be16_get(a + 6) != ARPOP_REQUEST)
 		return false;
-	if (rd32(a + 24) != s->ipv4 || rd32(spa) == s->ipv4 || (sha[0] & 1))
+	if (be32_get(a + 24) != s->ipv4 || be32_get(spa) == s->ipv4 || (sha[0] & 1))
 		return false; /* not for us, gratuitous, or from no station */
 	r = ctrl_slot(s, false);
 	memcpy(r->data, sha, ETH_ALEN);
 	memcpy(r->data + ETH_ALEN, mmds_mac, ETH_ALEN);
-	wr16(r->data + 12, ETH_P_ARP);
+	be16_put(r->data + 12, ETH_P_ARP);
 	ra = r->data + ETH_HLEN;
-	wr16(ra, ARPHRD_ETHER);
-	wr16(ra + 2, ETH_P_IP);
+	be16_put(ra, ARPHRD_ETHER);
+	be16_put(ra + 2, ETH_P_IP);
 	ra[4] = ETH_ALEN;
 	ra[5] = 4;
-	wr16(ra + 6, ARPOP_REPLY);
+	be16_put(ra + 6, ARPOP_REPLY);
 	memcpy(ra + 8, mmds_mac, ETH_ALEN);
-	wr32(ra + 14, s->ipv4);
+	be32_put(ra + 14, s->ipv4);
 	memcpy(ra + 18, sha, ETH_ALEN);
 	memcpy(ra + 24, spa, 4);
 	r->len = ETH_HLEN + ARP_LEN;
@@ -859,11 +837,12 @@ bool mmds_stack_tx(struct mmds_stack *s, const uint8_t *frame, size_t len, bool 
 
 	if (!frame || len < ETH_HLEN)
 		return false;
-	type = rd16(frame + 12);
+	type = be16_get(frame + 12);
 	if (type == ETH_P_ARP)
 		return arp_input(s, frame, len);
 	/* ETH_P_8021Q and every other type: not ours; the destination must be readable */
-	if (type != ETH_P_IP || len < ETH_HLEN + IP_HLEN || rd32(frame + ETH_HLEN + 16) != s->ipv4)
+	if (type != ETH_P_IP || len < ETH_HLEN + IP_HLEN ||
+	    be32_get(frame + ETH_HLEN + 16) != s->ipv4)
 		return false;
 	ipv4_input(s, frame, len, csum_partial);
 	return true;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "mmds/mmds_stack.h"
+#include "util/be.h"
 
 #define FRAME_MAX 1514
 #define PEERS 64
@@ -32,32 +33,10 @@ struct peers {
 	uint32_t next[PEERS]; /* the sequence number after the last segment sent to port */
 };
 
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)be16(p) << 16 | be16(p + 2);
-}
-
-static void put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
 static uint16_t csum(uint32_t sum, const uint8_t *p, size_t len)
 {
 	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += be16(p + i);
+		sum += be16_get(p + i);
 	if (len & 1)
 		sum += (uint32_t)p[len - 1] << 8;
 	while (sum > 0xffff)
@@ -85,27 +64,27 @@ static void fixup(uint8_t *f, size_t len, struct peers *pr)
 	uint8_t *ip = f + 14, *t;
 	size_t ihl, tot;
 
-	if (len < 14 + 20 || be16(f + 12) != 0x0800)
+	if (len < 14 + 20 || be16_get(f + 12) != 0x0800)
 		return;
 	ihl = (size_t)(ip[0] & 0xf) * 4;
 	if (ihl < 20 || 14 + ihl > len)
 		return;
-	tot = be16(ip + 2);
+	tot = be16_get(ip + 2);
 	if (ip[9] == 6 && tot >= ihl + 20 && 14 + tot <= len) {
-		uint32_t src = be32(ip + 12), dst = be32(ip + 16);
+		uint32_t src = be32_get(ip + 12), dst = be32_get(ip + 16);
 		uint32_t *next;
 
 		t = ip + ihl;
-		next = peer_next(pr, be16(t), false);
+		next = peer_next(pr, be16_get(t), false);
 		if ((t[13] & 0x10) && next)
-			put32(t + 8, *next + be32(t + 8));
-		put16(t + 16, 0);
-		put16(t + 16, csum((src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 +
-					   (uint32_t)(tot - ihl),
-				   t, tot - ihl));
+			be32_put(t + 8, *next + be32_get(t + 8));
+		be16_put(t + 16, 0);
+		be16_put(t + 16, csum((src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) +
+					      6 + (uint32_t)(tot - ihl),
+				      t, tot - ihl));
 	}
-	put16(ip + 10, 0);
-	put16(ip + 10, csum(0, ip, ihl));
+	be16_put(ip + 10, 0);
+	be16_put(ip + 10, csum(0, ip, ihl));
 }
 
 /* Note what a frame for the guest tells about the endpoint's sequence numbers. */
@@ -115,13 +94,13 @@ static void note(const uint8_t *f, size_t len, struct peers *pr)
 	uint32_t *next;
 	size_t doff;
 
-	if (len < 14 + 20 + 20 || be16(f + 12) != 0x0800 || ip[9] != 6)
+	if (len < 14 + 20 + 20 || be16_get(f + 12) != 0x0800 || ip[9] != 6)
 		return;
 	doff = (size_t)(t[12] >> 4) * 4;
 	if (doff < 20 || 14 + 20 + doff > len)
 		abort(); /* the endpoint built a broken frame */
-	next = peer_next(pr, be16(t + 2), true);
-	*next = be32(t + 4) + (uint32_t)(len - 34 - doff) + !!(t[13] & 0x02) + !!(t[13] & 0x01);
+	next = peer_next(pr, be16_get(t + 2), true);
+	*next = be32_get(t + 4) + (uint32_t)(len - 34 - doff) + !!(t[13] & 0x02) + !!(t[13] & 0x01);
 }
 
 /* Requests end in "\r\n\r\n"; one starting with 'C' closes, with 'R' resets; 3000 bytes answer. */

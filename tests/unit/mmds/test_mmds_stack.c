@@ -10,6 +10,7 @@
 
 #include "harness.h"
 #include "mmds/mmds_stack.h"
+#include "util/be.h"
 
 #define MMDS_IP 0xa9fea9feu /* 169.254.169.254 */
 #define GUEST_IP 0x0a000002u /* 10.0.0.2 */
@@ -25,34 +26,12 @@ static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 static const uint8_t stack_mac[6] = MMDS_STACK_MAC;
 static const uint8_t bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
-/* ---- bytes and checksums, written apart from the module's ---- */
-
-static void put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
+/* ---- checksums, written apart from the module's ---- */
 
 static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t len)
 {
 	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += get16(p + i);
+		sum += be16_get(p + i);
 	if (len & 1)
 		sum += (uint32_t)p[len - 1] << 8;
 	return sum;
@@ -78,19 +57,19 @@ static void fix_ip(uint8_t *f)
 	uint8_t *ip = f + 14;
 	size_t ihl = (size_t)(ip[0] & 0xf) * 4;
 
-	put16(ip + 10, 0);
-	put16(ip + 10, fold(sum16(0, ip, ihl)));
+	be16_put(ip + 10, 0);
+	be16_put(ip + 10, fold(sum16(0, ip, ihl)));
 }
 
 /* recompute the TCP checksum of frame @f (IHL and total length taken as they are) */
 static void fix_tcp(uint8_t *f)
 {
 	uint8_t *ip = f + 14;
-	size_t ihl = (size_t)(ip[0] & 0xf) * 4, tot = get16(ip + 2);
+	size_t ihl = (size_t)(ip[0] & 0xf) * 4, tot = be16_get(ip + 2);
 	uint8_t *t = ip + ihl;
 
-	put16(t + 16, 0);
-	put16(t + 16, pseudo_csum(get32(ip + 12), get32(ip + 16), t, tot - ihl));
+	be16_put(t + 16, 0);
+	be16_put(t + 16, pseudo_csum(be32_get(ip + 12), be32_get(ip + 16), t, tot - ihl));
 }
 
 /* ---- what the guest sends ---- */
@@ -117,7 +96,7 @@ static size_t tcp_frame(uint8_t *f, const struct tin *t)
 	uint8_t *ip = f + 14, *th = ip + 20;
 
 	if (t->mss > 0) {
-		put16(mss_opt + 2, (uint32_t)t->mss);
+		be16_put(mss_opt + 2, (uint32_t)t->mss);
 		opts = mss_opt;
 		opts_len = 4;
 	}
@@ -125,25 +104,25 @@ static size_t tcp_frame(uint8_t *f, const struct tin *t)
 	tot = 20 + thl + t->len;
 	memcpy(f, stack_mac, 6);
 	memcpy(f + 6, guest_mac, 6);
-	put16(f + 12, 0x0800);
+	be16_put(f + 12, 0x0800);
 	memset(ip, 0, 20);
 	ip[0] = 0x45;
-	put16(ip + 2, (uint32_t)tot);
-	put16(ip + 4, 0x1234);
-	put16(ip + 6, 0x4000);
+	be16_put(ip + 2, (uint32_t)tot);
+	be16_put(ip + 4, 0x1234);
+	be16_put(ip + 6, 0x4000);
 	ip[8] = 64;
 	ip[9] = 6;
-	put32(ip + 12, t->src_ip ? t->src_ip : GUEST_IP);
-	put32(ip + 16, t->dst_ip ? t->dst_ip : MMDS_IP);
-	put16(th, t->sport);
-	put16(th + 2, t->dport ? t->dport : MMDS_STACK_PORT);
-	put32(th + 4, t->seq);
-	put32(th + 8, t->ack);
+	be32_put(ip + 12, t->src_ip ? t->src_ip : GUEST_IP);
+	be32_put(ip + 16, t->dst_ip ? t->dst_ip : MMDS_IP);
+	be16_put(th, t->sport);
+	be16_put(th + 2, t->dport ? t->dport : MMDS_STACK_PORT);
+	be32_put(th + 4, t->seq);
+	be32_put(th + 8, t->ack);
 	th[12] = (uint8_t)((thl / 4) << 4);
 	th[13] = t->flags;
-	put16(th + 14, t->wnd);
-	put16(th + 16, 0);
-	put16(th + 18, 0);
+	be16_put(th + 14, t->wnd);
+	be16_put(th + 16, 0);
+	be16_put(th + 18, 0);
 	if (opts_len)
 		memcpy(th + 20, opts, opts_len);
 	if (t->len)
@@ -187,36 +166,36 @@ static void check_out(struct out *o)
 	REQUIRE(o->len >= 14 && o->len <= 1514);
 	CHECK(!memcmp(f + 6, stack_mac, 6));
 	memcpy(o->dst_mac, f, 6);
-	if (get16(f + 12) == 0x0806) {
+	if (be16_get(f + 12) == 0x0806) {
 		o->arp = true;
 		CHECK_EQ(o->len, 42);
 		return;
 	}
-	CHECK_EQ(get16(f + 12), 0x0800);
+	CHECK_EQ(be16_get(f + 12), 0x0800);
 	REQUIRE(o->len >= 14 + 20 + 20);
 	CHECK_EQ(ip[0], 0x45);
-	CHECK_EQ(get16(ip + 2), o->len - 14);
-	CHECK_EQ(get16(ip + 6), 0x4000); /* DF, no fragment */
+	CHECK_EQ(be16_get(ip + 2), o->len - 14);
+	CHECK_EQ(be16_get(ip + 6), 0x4000); /* DF, no fragment */
 	CHECK_EQ(ip[8], 64);
 	CHECK_EQ(ip[9], 6);
 	CHECK_EQ(fold(sum16(0, ip, 20)), 0);
-	CHECK_EQ(get32(ip + 12), MMDS_IP);
-	CHECK_EQ(pseudo_csum(get32(ip + 12), get32(ip + 16), t, o->len - 34), 0);
-	o->ip_id = get16(ip + 4);
-	o->dst_ip = get32(ip + 16);
-	o->sport = get16(t);
-	o->dport = get16(t + 2);
-	o->seq = get32(t + 4);
-	o->ack = get32(t + 8);
+	CHECK_EQ(be32_get(ip + 12), MMDS_IP);
+	CHECK_EQ(pseudo_csum(be32_get(ip + 12), be32_get(ip + 16), t, o->len - 34), 0);
+	o->ip_id = be16_get(ip + 4);
+	o->dst_ip = be32_get(ip + 16);
+	o->sport = be16_get(t);
+	o->dport = be16_get(t + 2);
+	o->seq = be32_get(t + 4);
+	o->ack = be32_get(t + 8);
 	o->flags = t[13];
-	o->wnd = get16(t + 14);
+	o->wnd = be16_get(t + 14);
 	doff = (size_t)(t[12] >> 4) * 4;
 	o->mss = -1;
 	if (o->flags & F_SYN) {
 		REQUIRE(doff == 24);
 		CHECK_EQ(t[20], 2);
 		CHECK_EQ(t[21], 4);
-		o->mss = get16(t + 22);
+		o->mss = be16_get(t + 22);
 	} else {
 		REQUIRE(doff == 20); /* no options but on the SYN-ACK */
 	}
@@ -415,16 +394,16 @@ static size_t arp_frame(uint8_t *f, uint16_t op, uint32_t spa, uint32_t tpa)
 {
 	memcpy(f, bcast_mac, 6);
 	memcpy(f + 6, guest_mac, 6);
-	put16(f + 12, 0x0806);
-	put16(f + 14, 1);
-	put16(f + 16, 0x0800);
+	be16_put(f + 12, 0x0806);
+	be16_put(f + 14, 1);
+	be16_put(f + 16, 0x0800);
 	f[18] = 6;
 	f[19] = 4;
-	put16(f + 20, op);
+	be16_put(f + 20, op);
 	memcpy(f + 22, guest_mac, 6);
-	put32(f + 28, spa);
+	be32_put(f + 28, spa);
 	memset(f + 32, 0, 6);
-	put32(f + 38, tpa);
+	be32_put(f + 38, tpa);
 	return 42;
 }
 
@@ -441,13 +420,13 @@ TEST(mmds_stack_answers_arp_for_its_address_only)
 	REQUIRE(rx(s, &o));
 	CHECK(o.arp);
 	CHECK(!memcmp(o.dst_mac, guest_mac, 6));
-	CHECK_EQ(get16(o.raw + 14), 1);
-	CHECK_EQ(get16(o.raw + 16), 0x0800);
-	CHECK_EQ(get16(o.raw + 20), 2); /* reply */
+	CHECK_EQ(be16_get(o.raw + 14), 1);
+	CHECK_EQ(be16_get(o.raw + 16), 0x0800);
+	CHECK_EQ(be16_get(o.raw + 20), 2); /* reply */
 	CHECK(!memcmp(o.raw + 22, stack_mac, 6));
-	CHECK_EQ(get32(o.raw + 28), MMDS_IP);
+	CHECK_EQ(be32_get(o.raw + 28), MMDS_IP);
 	CHECK(!memcmp(o.raw + 32, guest_mac, 6));
-	CHECK_EQ(get32(o.raw + 38), GUEST_IP);
+	CHECK_EQ(be32_get(o.raw + 38), GUEST_IP);
 	CHECK(!rx(s, &o));
 
 	/* padded to the Ethernet minimum, still answered */
@@ -467,7 +446,7 @@ TEST(mmds_stack_answers_arp_for_its_address_only)
 	f[18] = 8; /* hardware address length */
 	CHECK(!mmds_stack_tx(s, f, n, false));
 	n = arp_frame(f, 1, GUEST_IP, MMDS_IP);
-	put16(f + 16, 0x86dd);
+	be16_put(f + 16, 0x86dd);
 	CHECK(!mmds_stack_tx(s, f, n, false));
 	n = arp_frame(f, 1, GUEST_IP, MMDS_IP);
 	CHECK(!mmds_stack_tx(s, f, n - 1, false));
@@ -493,12 +472,12 @@ TEST(mmds_stack_passes_frames_that_are_not_for_its_ipv4)
 	CHECK(!mmds_stack_tx(s, f, 14 + 19, false)); /* the destination is not even there */
 	/* another ethertype */
 	memcpy(v, f, n);
-	put16(v + 12, 0x86dd);
+	be16_put(v + 12, 0x86dd);
 	CHECK(!mmds_stack_tx(s, v, n, false));
 	/* a VLAN tag before the very same IPv4 packet */
 	memcpy(v, f, 12);
-	put16(v + 12, 0x8100);
-	put16(v + 14, 5);
+	be16_put(v + 12, 0x8100);
+	be16_put(v + 14, 5);
 	memcpy(v + 16, f + 12, n - 12);
 	CHECK(!mmds_stack_tx(s, v, n + 4, false));
 	/* IPv4 to another address, TCP port 80 or not */
@@ -529,18 +508,19 @@ TEST(mmds_stack_takes_and_drops_malformed_ipv4)
 		CHECK(!mmds_stack_has_rx(s));                                                      \
 	} while (0)
 	VARIANT(n, v[14 + 10] ^= 1); /* IP header checksum */
-	VARIANT(n, (put16(v + 14 + 6, 0x2000), fix_ip(v))); /* more fragments */
-	VARIANT(n, (put16(v + 14 + 6, 0x0010), fix_ip(v))); /* a later fragment */
+	VARIANT(n, (be16_put(v + 14 + 6, 0x2000), fix_ip(v))); /* more fragments */
+	VARIANT(n, (be16_put(v + 14 + 6, 0x0010), fix_ip(v))); /* a later fragment */
 	VARIANT(n, (v[14] = 0x65, fix_ip(v))); /* version 6 */
 	VARIANT(n, (v[14] = 0x44, fix_ip(v))); /* IHL 4 */
 	VARIANT(n, (v[14] = 0x4f, fix_ip(v))); /* IHL 15: beyond the frame */
-	VARIANT(n, (put16(v + 16, (uint32_t)(n - 14 + 1)), fix_ip(v))); /* longer than the frame */
-	VARIANT(n, (put16(v + 16, 19), fix_ip(v))); /* shorter than its header */
-	VARIANT(14 + 20 + 10, (put16(v + 16, 30), fix_ip(v))); /* TCP header cut short */
+	VARIANT(n,
+		(be16_put(v + 16, (uint32_t)(n - 14 + 1)), fix_ip(v))); /* longer than the frame */
+	VARIANT(n, (be16_put(v + 16, 19), fix_ip(v))); /* shorter than its header */
+	VARIANT(14 + 20 + 10, (be16_put(v + 16, 30), fix_ip(v))); /* TCP header cut short */
 	VARIANT(n, (v[14 + 9] = 17, fix_ip(v), fix_tcp(v))); /* UDP */
 	VARIANT(n, (v[14 + 9] = 1, fix_ip(v))); /* ICMP */
-	VARIANT(n, (put32(v + 14 + 12, 0), fix_ip(v), fix_tcp(v))); /* from 0.0.0.0 */
-	VARIANT(n, (put32(v + 14 + 12, MMDS_IP), fix_ip(v), fix_tcp(v))); /* from itself */
+	VARIANT(n, (be32_put(v + 14 + 12, 0), fix_ip(v), fix_tcp(v))); /* from 0.0.0.0 */
+	VARIANT(n, (be32_put(v + 14 + 12, MMDS_IP), fix_ip(v), fix_tcp(v))); /* from itself */
 	VARIANT(n, v[6] = 0x01); /* from a multicast MAC */
 	VARIANT(n, v[14 + 20 + 16] ^= 0x40); /* TCP checksum */
 #undef VARIANT
