@@ -9,7 +9,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
-#include <time.h>
+
+#include "util/token_bucket.h"
 
 #define FAULT_TOO_BIG "The MMDS patch request doesn't fit."
 #define FAULT_NOT_INIT "The MMDS data store is not initialized."
@@ -18,18 +19,10 @@
 #define BODY_MAX 4096 /* a request body is read and ignored */
 #define TOKEN_PATH "/latest/api/token"
 
-static uint64_t monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void mmds_init(struct mmds *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->now_ns = monotonic;
+	m->now_ns = monotonic_ns;
 }
 
 void mmds_fini(struct mmds *m)

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include <linux/if_arp.h>
 #include <linux/if_ether.h>
@@ -14,6 +13,7 @@
 #include "util/be.h"
 #include "util/compiler.h"
 #include "util/log.h"
+#include "util/token_bucket.h"
 
 /*
  * Wire formats (all fields big-endian): Ethernet II (14 bytes), ARP for
@@ -810,11 +810,8 @@ int mmds_stack_create(struct mmds_stack **out, uint32_t ipv4, mmds_stack_handler
 	s->opaque = opaque;
 	if (getrandom(s->isn_seed, sizeof(s->isn_seed), GRND_NONBLOCK) !=
 	    (ssize_t)sizeof(s->isn_seed)) {
-		struct timespec ts;
-
 		/* no entropy yet: the clock and an address still vary the ISNs */
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		s->isn_seed[0] = mix64((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+		s->isn_seed[0] = mix64(monotonic_ns());
 		s->isn_seed[1] = mix64((uint64_t)(uintptr_t)s ^ s->isn_seed[0]);
 	}
 	s->ip_id = (uint16_t)s->isn_seed[1];

@@ -19,6 +19,7 @@
 #include "util/log.h"
 #include "virtio/virtio_blk.h"
 #include "virtio/virtio_net.h"
+#include "virtio/virtqueue.h"
 #include "base/evloop.h"
 
 /* ---- block ---------------------------------------------------------------------------- */
@@ -135,19 +136,12 @@ static ssize_t net_glue_readv(void *opaque, const struct iovec *iov, int n)
 		size_t hdr = g->vnet_hdr ? sizeof(struct virtio_net_hdr_v1) : 0;
 		size_t len =
 			g->filter.rx(g->filter.opaque, g->filter_frame + hdr, FILTER_FRAME_MAX);
-		size_t done = 0;
 
 		if (len) {
 			memset(g->filter_frame, 0, hdr); /* no offload: checksums are filled in */
-			len += hdr;
-			for (int i = 0; i < n && done < len; i++) {
-				size_t k =
-					iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
-
-				memcpy(iov[i].iov_base, g->filter_frame + done, k);
-				done += k;
-			}
-			return (ssize_t)done; /* cut to the buffer, as a TAP read is */
+			/* cut to the buffer, as a TAP read is */
+			return (ssize_t)virtq_buf_to_iov(iov, (unsigned)n, 0, g->filter_frame,
+							 len + hdr);
 		}
 	}
 	return net_tap_readv(g->tap, iov, n);

@@ -5,10 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/if_ether.h>
 #include <linux/virtio_net.h>
 
 #include "mmds/mmds.h"
 #include "mmds/mmds_stack.h"
+#include "util/be.h"
+#include "virtio/virtqueue.h"
 
 #define FRAME_MAX (65550 + 14) /* the largest frame a guest may hand virtio-net */
 
@@ -22,40 +25,20 @@ struct vm_mmds {
 /* @len bytes at @off of the chain @iov (@n) into @out; false when the chain is shorter. */
 static bool peek(const struct iovec *iov, int n, size_t off, void *out, size_t len)
 {
-	uint8_t *o = out;
-
-	for (int i = 0; i < n && len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		size_t k = iov[i].iov_len - off < len ? iov[i].iov_len - off : len;
-
-		memcpy(o, (const uint8_t *)iov[i].iov_base + off, k);
-		o += k;
-		len -= k;
-		off = 0;
-	}
-	return !len;
+	return virtq_iov_to_buf(iov, (unsigned)n, off, out, len) == len;
 }
 
 /* Is the frame at @off for the endpoint's address (ARP asking for it, or IPv4 to it)? */
 static bool for_mmds(const struct vm_mmds *v, const struct iovec *iov, int n, size_t off)
 {
 	uint8_t h[14 + 28];
-	uint32_t ip;
 
 	if (!peek(iov, n, off, h, 14 + 20))
 		return false;
-	if (h[12] == 0x08 && h[13] == 0x00) { /* IPv4: the destination */
-		ip = (uint32_t)h[30] << 24 | (uint32_t)h[31] << 16 | (uint32_t)h[32] << 8 | h[33];
-		return ip == v->ipv4;
-	}
-	if (h[12] == 0x08 && h[13] == 0x06 &&
-	    peek(iov, n, off, h, sizeof(h))) { /* ARP: the target */
-		ip = (uint32_t)h[38] << 24 | (uint32_t)h[39] << 16 | (uint32_t)h[40] << 8 | h[41];
-		return ip == v->ipv4;
-	}
+	if (be16_get(h + 12) == ETH_P_IP) /* IPv4: the destination */
+		return be32_get(h + 30) == v->ipv4;
+	if (be16_get(h + 12) == ETH_P_ARP && peek(iov, n, off, h, sizeof(h))) /* ARP: the target */
+		return be32_get(h + 38) == v->ipv4;
 	return false;
 }
 
