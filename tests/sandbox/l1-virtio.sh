@@ -179,7 +179,7 @@ DEV
   stats() { curl -s --unix-socket $sock http://localhost/balloon/statistics; }
   until_actual() { i=0; while [ $i -lt 900 ]; do s=$(stats); case "$s" in *"\"actual_mib\":$1,"* | *"\"actual_mib\":$1}"*) return 0 ;; esac; sleep 0.1; i=$((i+1)); done; return 1; }
   i=0; while [ $i -lt 900 ] && ! grep -q '^VMON-FACT balloon_filled' /tmp/balloon.out 2>/dev/null; do sleep 0.1; i=$((i+1)); done
-  echo "RSS filled $(hwm)" >>$st
+  echo "RSS filled $(rss)" >>$st
   echo "API $(api PATCH /balloon '{"amount_mib":256}') inflate" >>$st
   until_actual 256 || echo "WAIT inflate timed out" >>$st
   sleep 2.5
