@@ -19,11 +19,19 @@
  * virtio-blk where present, prints "hostile: done" and passes. */
 #include "../lib/rt.h"
 
-#define PROTECT_END (16ull << 20)
-#define ARENA_BASE (16ull << 20) /* descriptor-shaped junk: rings and buffers */
-#define ARENA_LEN (1ull << 20)
-#define SLOT_LEN (64u << 10)
-#define PFN_BASE (ARENA_BASE + ARENA_LEN) /* a balloon's page lists */
+/* Guest RAM as this guest uses it. A device reads descriptors only from RING, which only the guest
+ * writes and which holds nothing but well-shaped junk descriptors; devices write only where nothing
+ * is read back as an address (USED, SCRATCH, past RAM). Mixing the two let a device's writes (an
+ * echo of shifted junk, a used ring) become a descriptor pointing into the guest's own memory: the
+ * guest then wrecks itself, which says nothing about vmon. */
+#define PROTECT_END (16ull << 20) /* the guest's image, stacks and page tables */
+#define RING_BASE (16ull << 20) /* descriptor tables */
+#define RING_LEN (1ull << 20)
+#define AVAIL_BASE (17ull << 20) /* available rings */
+#define AVAIL_LEN (256u << 10)
+#define USED_BASE (AVAIL_BASE + AVAIL_LEN) /* used rings */
+#define USED_LEN (512u << 10)
+#define PFN_BASE (18ull << 20) /* a balloon's page lists */
 #define PFN_LEN (64u << 10)
 #define SCRATCH_BASE (20ull << 20) /* plain RAM a device may write */
 #define MAX_FNS 32
@@ -66,27 +74,50 @@ static uint64_t spare(uint64_t a)
 {
 	return a < SCRATCH_BASE ? a + SCRATCH_BASE : a;
 }
-static uint64_t rnd_addr(void)
+/* no RAM there: the MMIO hole, past RAM, just below 2^64 (wraps with a length), anywhere */
+static uint64_t wild(void)
+{
+	switch (below(4)) {
+	case 0:
+		return 0xC0000000ull + below(0x40000000ull);
+	case 1:
+		return ram_end + 8192 + below(1ull << 40);
+	case 2:
+		return ~0ull - below(1u << 20);
+	default:
+		return spare(rnd());
+	}
+}
+/* a descriptor table: 16-aligned in RING (sometimes 8 off), or where there is no RAM */
+static uint64_t table_addr(void)
+{
+	if (below(4) == 0)
+		return wild();
+	return RING_BASE + (below(RING_LEN / 2) & ~15ull) + (below(8) ? 0 : 8);
+}
+/* a buffer: what a device may write (@writable) never lies where descriptors or rings are read */
+static uint64_t buf_addr(bool writable)
 {
 	switch (below(10)) {
 	case 0:
 	case 1:
-		return ARENA_BASE + below(ARENA_LEN);
 	case 2:
-		return ARENA_BASE + (below(ARENA_LEN) & ~15ull);
-	case 3:
 		return SCRATCH_BASE + below(ram_end - SCRATCH_BASE);
-	case 4:
+	case 3:
 		return spare(ram_end - below(8192)); /* straddles the end of RAM */
+	case 4:
+		return USED_BASE + below(USED_LEN);
 	case 5:
-		return 0xC0000000ull + below(0x40000000ull); /* the MMIO hole */
+		return writable ? SCRATCH_BASE + below(1u << 20) : RING_BASE + below(RING_LEN);
 	case 6:
-		return ram_end + below(1ull << 40);
-	case 7:
-		return ~0ull - below(1u << 20); /* with a length, wraps 2^64 */
+		return writable ? USED_BASE + below(USED_LEN) : PFN_BASE + below(PFN_LEN);
 	default:
-		return spare(rnd());
+		return wild();
 	}
+}
+static uint64_t rnd_addr(void)
+{
+	return buf_addr(true);
 }
 static uint32_t rnd_len(void)
 {
@@ -134,14 +165,15 @@ static void junk_desc(volatile uint8_t *p, unsigned int qsize)
 
 	if (!flags && !next)
 		next = 1;
-	*(volatile uint64_t *)p = rnd_addr();
+	/* 4 = INDIRECT: a table; 2 = WRITE: the device writes the buffer */
+	*(volatile uint64_t *)p = (flags & 4) ? table_addr() : buf_addr(flags & 2);
 	*(volatile uint32_t *)(p + 8) = rnd_len();
 	*(volatile uint16_t *)(p + 12) = flags;
 	*(volatile uint16_t *)(p + 14) = next;
 }
 static void junk_descs(uint64_t base, unsigned int n, unsigned int qsize)
 {
-	for (unsigned int i = 0; i < n && base + 16 * (i + 1) <= ARENA_BASE + ARENA_LEN; i++)
+	for (unsigned int i = 0; i < n && base + 16 * (i + 1) <= RING_BASE + RING_LEN; i++)
 		junk_desc((volatile uint8_t *)(uintptr_t)(base + 16 * i), qsize);
 }
 /* A balloon's page list entries: page frames of RAM above the guest's own, past RAM, or with every
@@ -395,13 +427,22 @@ static void v_poke_config(struct hdev *d)
 	}
 }
 
-/* a place for a ring: a 16-aligned arena slot offset, or anywhere */
-static uint64_t ring_addr(unsigned int slot, unsigned int align)
+static bool in_ring(uint64_t a, uint64_t len)
 {
-	if (below(5) == 0)
-		return rnd_addr();
-	return ARENA_BASE + (uint64_t)slot * SLOT_LEN +
-	       (below(SLOT_LEN / 2) & ~(uint64_t)(align - 1));
+	return a >= RING_BASE && a + len <= RING_BASE + RING_LEN;
+}
+/* A balloon reads page frame lists from its buffers: its descriptors point only at PFN (whose
+ * entries all lie above the guest's memory) or where there is no RAM, and are never written to. */
+static void balloon_descs(uint64_t base, unsigned int n, unsigned int qsize)
+{
+	for (unsigned int i = 0; i < n && in_ring(base + 16 * i, 16); i++) {
+		volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)(base + 16 * i);
+		uint16_t next = (uint16_t)below(qsize + 2);
+		*(volatile uint64_t *)p = below(8) ? PFN_BASE + (below(PFN_LEN) & ~3ull) : wild();
+		*(volatile uint32_t *)(p + 8) = rnd_len();
+		*(volatile uint16_t *)(p + 12) = (uint16_t)below(2); /* NEXT or nothing */
+		*(volatile uint16_t *)(p + 14) = next ? next : 1;
+	}
 }
 
 static void virtq_phase(struct hdev *d, uint64_t budget_us)
@@ -439,23 +480,20 @@ static void virtq_phase(struct hdev *d, uint64_t budget_us)
 			size = max ? max : 8;
 			break;
 		}
-		unsigned int s_desc = (unsigned int)below(ARENA_LEN / SLOT_LEN);
-		unsigned int s_avail = (unsigned int)below(ARENA_LEN / SLOT_LEN);
-		uint64_t desc = ring_addr(s_desc, 16), avail = ring_addr(s_avail, 2);
-		uint64_t used = ring_addr((unsigned int)below(ARENA_LEN / SLOT_LEN), 4);
+		if (d->type == VIRTIO_ID_BALLOON && size > 4096)
+			size = 4096; /* every one of its descriptors rewritten below */
+		uint64_t desc = table_addr();
+		uint64_t avail = below(4) ? AVAIL_BASE + (below(AVAIL_LEN / 2) & ~1ull) : wild();
+		uint64_t used = below(4) ? USED_BASE + (below(USED_LEN / 2) & ~3ull) : rnd_addr();
 		unsigned int n = size > 4096 ? 4096 : size;
-		if (desc >= ARENA_BASE && desc < ARENA_BASE + ARENA_LEN)
+		if (d->type == VIRTIO_ID_BALLOON)
+			balloon_descs(desc, n, size);
+		else if (in_ring(desc, 16))
 			junk_descs(desc, n, size);
-		if (d->type == VIRTIO_ID_BALLOON) /* page lists: keep them in the page-list area */
-			for (unsigned int i = 0; i < n && desc >= ARENA_BASE &&
-						 desc + 16 * (i + 1) <= ARENA_BASE + ARENA_LEN;
-			     i++)
-				*(volatile uint64_t *)(uintptr_t)(desc + 16 * i) =
-					below(8) ? PFN_BASE + (below(PFN_LEN) & ~3ull) : rnd_addr();
 		v_queue(d, size, desc, avail, used, below(8) ? 1 : (uint32_t)rnd());
 		v_status(d, below(8) ? 0x0f : (uint8_t)rnd());
 		bool avail_ours =
-			avail >= ARENA_BASE && avail + 6 + 2 * n <= ARENA_BASE + ARENA_LEN;
+			avail >= AVAIL_BASE && avail + 6 + 2 * 64 <= AVAIL_BASE + AVAIL_LEN;
 		for (unsigned int k = 0, kicks = 1 + (unsigned int)below(4); k < kicks; k++) {
 			if (avail_ours) {
 				volatile uint16_t *a = (volatile uint16_t *)(uintptr_t)avail;
@@ -490,10 +528,15 @@ static bool spare_write(uint64_t a, unsigned int *width, uint64_t *v)
 					     : (uint64_t)(uintptr_t)d->common + 0x20;
 		unsigned int ring_len = d->mmio ? 0x28 : 0x18;
 		if (in(a, ring_regs, ring_len) || in(a + *width - 1, ring_regs, ring_len)) {
+			/* a ring's address, whole 32-bit halves: a table's low half in RING, the
+			 * others' at least SCRATCH_BASE (so never in RING); high halves random */
+			uint64_t off = a - ring_regs;
 			*width = 4;
-			*v = (a & 4) ? *v
-				     : spare((uint32_t)*v); /* low halves: at least SCRATCH_BASE */
-			return ((a - ring_regs) & 3) == 0;
+			if (off < 4)
+				*v = RING_BASE + (*v % (RING_LEN / 2) & ~15ull);
+			else if (!(off & 4))
+				*v = spare((uint32_t)*v);
+			return (off & 3) == 0;
 		}
 		if (d->msix_len && (in(a, d->msix_table, d->msix_len) ||
 				    in(a + *width - 1, d->msix_table, d->msix_len))) {
@@ -582,7 +625,7 @@ static unsigned long pci_phase(uint64_t budget_us)
 		unsigned int reg = below(3) ? 0x10 + 4 * (unsigned int)below(6)
 					    : (unsigned int)below(4096) & ~3u;
 		uint32_t v = below(4) ? (uint32_t)rnd_val()
-				      : (uint32_t)(below(2) ? rnd_addr() : 0xffffffffu);
+				      : (uint32_t)(below(2) ? buf_addr(false) : 0xffffffffu);
 		if (below(2)) { /* mechanism #1, random widths and offsets in the data window */
 			rt_outl(0xcf8, (below(8) ? 0x80000000u : 0) | dev << 11 | (reg & 0xfc) |
 					       (uint32_t)(below(16) ? 0 : rnd() & 0x7f0f0003u));
@@ -727,7 +770,7 @@ int guest_main(void)
 		return RT_EXIT_FAIL;
 	}
 	rt_acpi_init();
-	junk_descs(ARENA_BASE, ARENA_LEN / 16, 256);
+	junk_descs(RING_BASE, RING_LEN / 16, 256);
 	fill_pfns();
 	find_pci();
 	find_mmio();

@@ -2,7 +2,8 @@
 # test_hostile_kvm.sh — KVM tier, the hostile-guest suite. The hostile_io guest (guest/tests/hostile_io.c) attacks
 # every virtqueue, MMIO page, PCI configuration register and I/O port vmon gives it, for a fixed set of seeds and a
 # fixed time per phase, over virtio-pci and over virtio-mmio, with every device model attached: a disk, entropy,
-# vsock and the balloon (config file, Firecracker's form), then the console and the echo device (CLI).
+# vsock and the balloon (config file, Firecracker's form), then the console and the echo device (CLI), and a NIC
+# on a TAP where the host lets the test make one.
 # Each run must end with the guest's pass: it lived through its own attack, and vmon's devices still answered it
 # afterwards.  Meanwhile, where vmon serves its API, a watchdog asks it (GET /) every second; every answer must come
 # (within 10 s, or the host is called slow, not vmon).  vmon's own log lines ("vmon: ...") stay within 20 + 60 per
@@ -123,8 +124,21 @@ config() { # TRANSPORT_ARGS SEED: a Firecracker config file with a disk, entropy
 EOF
 }
 
+# a TAP for virtio-net where this host lets the test make one (root, /dev/net/tun, iproute2 or L1's ip-full)
+tap=vmonhx$$
+ipt=$(command -v ip-full || command -v ip || true)
+if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ] || [ -z "$ipt" ]; then
+	tap_skip="no TAP: needs root, /dev/net/tun and ip"
+elif ! "$ipt" tuntap add dev "$tap" mode tap 2>/dev/null || ! "$ipt" link set "$tap" up; then
+	tap_skip="no TAP: ip tuntap add failed"
+	"$ipt" link del "$tap" 2>/dev/null
+else
+	tap_skip=""
+	trap 'kill $(jobs -p) 2>/dev/null; "$ipt" link del "$tap" 2>/dev/null; rm -rf "$tmp"' EXIT
+fi
+
 set -- $SEEDS
-echo "1..$((3 * $# + 2))"
+echo "1..$((3 * $# + 3))"
 for seed in $SEEDS; do
 	config "" "$seed"
 	run_case "hostile guest, seed $seed, virtio-pci: disk, entropy, vsock, balloon" api --config-file "$tmp/vm.json"
@@ -141,3 +155,11 @@ run_case "hostile guest, seed $((seed + 100)), virtio-mmio: disk, entropy, echo,
 # the same guest with no devices at all: only the platform's ports and the MMIO hole
 run_case "hostile guest, no virtio devices: the platform's ports and the MMIO hole" cli \
 	run --kernel "$GUEST" --cmdline "seed=7 budget_ms=$BUDGET_MS"
+# virtio-net too, on a TAP with no address: what the guest sends leaves through it
+if [ -n "$tap_skip" ]; then
+	n=$((n + 1))
+	echo "ok $n - hostile guest, virtio-pci: a NIC, a disk and entropy # SKIP $tap_skip"
+else
+	run_case "hostile guest, seed 9, virtio-pci: a NIC, a disk and entropy" cli \
+		run --kernel "$GUEST" --cmdline "seed=9 budget_ms=$BUDGET_MS" --net "tap=$tap" --disk "$tmp/disk.img" --rng
+fi
