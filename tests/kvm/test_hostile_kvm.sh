@@ -78,8 +78,8 @@ check() {
 		grep -o 'hostile: .*' "$all" | sed 's/^/#   /'
 		echo "#   $6 s, $answered API probes answered, $logs log lines from vmon (limit $limit)"
 	else
-		not_ok "$name" "${why[@]}" "guest and vmon output (last lines):" \
-			"$(grep -E 'hostile: |^vmon: |^rt: ' "$all" | tail -n 25)"
+		not_ok "$name" "${why[@]}" "the guest's CPU exception, if any: $(grep -m1 '^rt: ' "$all")" \
+			"guest and vmon output (last lines):" "$(grep -E 'hostile: |^vmon: |^rt: ' "$all" | tail -n 25)"
 	fi
 }
 
