@@ -96,7 +96,8 @@ static void one(struct api *api, const char *rec, size_t len)
 	} else if (r.status == 200 || r.status == 400) {
 		struct json_object *o = r.body ? json_tokener_parse(r.body) : NULL;
 
-		if (!o)
+		/* json-c parses JSON's null to NULL: GET /mmds of a store never set answers it */
+		if (!o && !(r.status == 200 && r.body && !strcmp(r.body, "null")))
 			__builtin_trap();
 		if (r.status == 400 && !json_object_object_get_ex(o, "fault_message", NULL))
 			__builtin_trap();
