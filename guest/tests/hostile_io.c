@@ -115,10 +115,6 @@ static uint64_t buf_addr(bool writable)
 		return wild();
 	}
 }
-static uint64_t rnd_addr(void)
-{
-	return buf_addr(true);
-}
 static uint32_t rnd_len(void)
 {
 	switch (below(8)) {
@@ -484,7 +480,8 @@ static void virtq_phase(struct hdev *d, uint64_t budget_us)
 			size = 4096; /* every one of its descriptors rewritten below */
 		uint64_t desc = table_addr();
 		uint64_t avail = below(4) ? AVAIL_BASE + (below(AVAIL_LEN / 2) & ~1ull) : wild();
-		uint64_t used = below(4) ? USED_BASE + (below(USED_LEN / 2) & ~3ull) : rnd_addr();
+		uint64_t used =
+			below(4) ? USED_BASE + (below(USED_LEN / 2) & ~3ull) : buf_addr(true);
 		unsigned int n = size > 4096 ? 4096 : size;
 		if (d->type == VIRTIO_ID_BALLOON)
 			balloon_descs(desc, n, size);

@@ -55,13 +55,16 @@ watchdog() {
 	done >"$out"
 }
 
+# printable: stdin without CRs, other unprintable bytes as '?' (the guest writes random bytes to COM1, and
+# busybox grep has no -a)
+printable() { tr -d '\r' | tr -c '\040-\176\n' '?'; }
+
 # check NAME STATUS OUT ERR PROBES SECONDS
 check() {
 	local name=$1 status=$2 probes=$5 limit=$((20 + 60 * $6)) why=()
 	local all=$tmp/all logs answered bad late
-	# the guest writes random bytes to COM1: printable text only from here on (busybox grep has no -a)
-	cat "$3" "$4" | tr -d '\r' | tr -c '\040-\176\n' '?' >"$all"
-	logs=$(tr -c '\040-\176\n' '?' <"$4" | grep -c '^vmon: ')
+	cat "$3" "$4" | printable >"$all"
+	logs=$(printable <"$4" | grep -c '^vmon: ')
 	answered=$(grep -c '^ok$' "$probes")
 	bad=$(grep -c '^failed' "$probes")
 	late=$(grep -c '^late' "$probes")
@@ -107,7 +110,7 @@ run_case() {
 	[ -n "$wd" ] && wait "$wd"
 	if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
 		not_ok "$name" "vmon still running after ${TIMEOUT}s (the guest hung, or this host is very slow)" \
-			"$(cat "$tmp/out" "$tmp/err" | tr -d '\r' | tr -c '\040-\176\n' '?' | grep -E 'hostile: |^vmon: |^rt: ' | tail -n 25)"
+			"$(cat "$tmp/out" "$tmp/err" | printable | grep -E 'hostile: |^vmon: |^rt: ' | tail -n 25)"
 		return
 	fi
 	check "$name" "$status" "$tmp/out" "$tmp/err" "$tmp/probes" $(($(date +%s) - t0 + 1))
