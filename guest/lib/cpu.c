@@ -104,10 +104,13 @@ long rt_user_run(struct rt_cpu *cpu, long (*fn)(long), long arg)
 
 void rt_exception(const uint64_t *frame)
 {
-	/* frame: vector, error code, RIP, CS, RFLAGS, RSP, SS */
+	/* frame: vector, error code, RIP, CS, RFLAGS, RSP, SS; CR2: a page fault's address */
+	uint64_t cr2;
+	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
 	rt_printf(
-		"\nrt: CPU exception %u (error 0x%lx) at RIP 0x%lx CS 0x%lx RSP 0x%lx on APIC %u\n",
-		(unsigned int)frame[0], frame[1], frame[2], frame[3], frame[5], rt_lapic_id());
+		"\nrt: CPU exception %u (error 0x%lx) at RIP 0x%lx CS 0x%lx RSP 0x%lx CR2 0x%lx on "
+		"APIC %u\n",
+		(unsigned int)frame[0], frame[1], frame[2], frame[3], frame[5], cr2, rt_lapic_id());
 	rt_exit(RT_EXIT_EXCEPTION);
 }
 

@@ -227,6 +227,18 @@ struct rt_virtio {
 	struct rt_virtq vq[RT_VIRTIO_QUEUES];
 	uint32_t features; /* negotiated feature bits 0-31 */
 };
+/* rt_virtio_pci_caps walks the capability list of PCI function dev (bus 0, function 0) and maps
+ * what it names: the virtio structures (virtio 1.2 §4.1.4: common, ISR, device-specific
+ * configuration, notifications) and the MSI-X table. What is absent, or in a BAR not assigned,
+ * stays 0. */
+struct rt_virtio_caps {
+	volatile uint8_t *common, *isr, *device;
+	uint64_t notify_base; /* notification BAR address + cap offset */
+	uint32_t notify_mult; /* notify_off_multiplier */
+	uint64_t msix_table; /* MSI-X table address */
+	uint32_t msix_len; /* its length in bytes (16 per entry) */
+};
+void rt_virtio_pci_caps(unsigned int dev, struct rt_virtio_caps *c);
 /* rt_virtio_find looks on PCI bus 0 for a virtio device of the given type (virtio 1.2 §5: 1 = net,
  * 2 = block, 3 = console, 4 = entropy; PCI device ID 0x1040 + type, or the transitional ID),
  * enables memory decoding and bus mastering and maps its capabilities; failing that, in vmon's

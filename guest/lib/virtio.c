@@ -95,6 +95,42 @@ static int find_mmio(struct rt_virtio *vd, unsigned int type)
 	return -1;
 }
 
+void rt_virtio_pci_caps(unsigned int dev, struct rt_virtio_caps *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (unsigned int cap = rt_pci_read32(dev, 0, 0x34) & 0xfc, guard = 0; cap && guard < 48;
+	     guard++) {
+		uint32_t h = rt_pci_read32(dev, 0, cap);
+		uint32_t w1 = rt_pci_read32(dev, 0, cap + 4), w2 = rt_pci_read32(dev, 0, cap + 8);
+		if ((h & 0xff) == 0x09) { /* vendor-specific: a virtio_pci_cap */
+			uint64_t base = rt_pci_bar(dev, 0, w1 & 0xff);
+			volatile uint8_t *at = (volatile uint8_t *)(uintptr_t)(base + w2);
+			switch (base ? (h >> 24) & 0xff : 0) {
+			case 1:
+				c->common = at;
+				break;
+			case 2:
+				c->notify_base = base + w2;
+				c->notify_mult = rt_pci_read32(dev, 0, cap + 16);
+				break;
+			case 3:
+				c->isr = at;
+				break;
+			case 4:
+				c->device = at;
+				break;
+			}
+		} else if ((h & 0xff) == 0x11) { /* MSI-X: table BIR and offset */
+			uint64_t base = rt_pci_bar(dev, 0, w1 & 7);
+			if (base) {
+				c->msix_table = base + (w1 & ~7u);
+				c->msix_len = 16 * (((h >> 16) & 0x7ff) + 1);
+			}
+		}
+		cap = (h >> 8) & 0xfc;
+	}
+}
+
 int rt_virtio_find(struct rt_virtio *vd, unsigned int type)
 {
 	memset(vd, 0, sizeof(*vd));
@@ -116,40 +152,15 @@ int rt_virtio_find(struct rt_virtio *vd, unsigned int type)
 		rt_pci_write32(dev, 0, 4, (cmd & 0xffff) | 0x6); /* memory space, bus master */
 		if (!(rt_pci_read32(dev, 0, 4) & (1u << 20))) /* status: capabilities list */
 			return -1;
-		unsigned int notify_mult = 0, notify_bar = 0, notify_off = 0;
-		for (unsigned int cap = rt_pci_read32(dev, 0, 0x34) & 0xfc, guard = 0;
-		     cap && guard < 48; guard++) {
-			uint32_t h = rt_pci_read32(dev, 0, cap);
-			unsigned int next = (h >> 8) & 0xfc;
-			if ((h & 0xff) == 0x09) { /* vendor-specific: a virtio_pci_cap */
-				unsigned int cfg_type = (h >> 24) & 0xff;
-				unsigned int bar = rt_pci_read32(dev, 0, cap + 4) & 0xff;
-				uint32_t off = rt_pci_read32(dev, 0, cap + 8);
-				uint64_t base = rt_pci_bar(dev, 0, bar);
-				if (base) {
-					if (cfg_type == 1)
-						vd->common =
-							(volatile uint8_t *)(uintptr_t)(base + off);
-					else if (cfg_type == 4)
-						vd->device =
-							(volatile uint8_t *)(uintptr_t)(base + off);
-					else if (cfg_type == 2) {
-						notify_bar = bar;
-						notify_off = off;
-						notify_mult = rt_pci_read32(dev, 0, cap + 16);
-					}
-				}
-			}
-			cap = next;
-		}
+		struct rt_virtio_caps c;
+		rt_virtio_pci_caps(dev, &c);
 		/* a device without device-specific config (entropy) has no DEVICE_CFG capability */
-		if (!vd->common)
+		if (!c.common || !c.notify_base)
 			return -1;
-		uint64_t nbase = rt_pci_bar(dev, 0, notify_bar);
-		if (!nbase)
-			return -1;
-		vd->notify_base = nbase + notify_off;
-		vd->notify_mult = notify_mult;
+		vd->common = c.common;
+		vd->device = c.device;
+		vd->notify_base = c.notify_base;
+		vd->notify_mult = c.notify_mult;
 		return 0;
 	}
 	return -1;

@@ -167,9 +167,14 @@ static void junk_desc(volatile uint8_t *p, unsigned int qsize)
 	*(volatile uint16_t *)(p + 12) = flags;
 	*(volatile uint16_t *)(p + 14) = next;
 }
+/* [a, a + len) inside RING, without wrapping past 2^64 */
+static bool in_ring(uint64_t a, uint64_t len)
+{
+	return a >= RING_BASE && a < RING_BASE + RING_LEN && len <= RING_BASE + RING_LEN - a;
+}
 static void junk_descs(uint64_t base, unsigned int n, unsigned int qsize)
 {
-	for (unsigned int i = 0; i < n && base + 16 * (i + 1) <= RING_BASE + RING_LEN; i++)
+	for (unsigned int i = 0; i < n && in_ring(base + 16 * i, 16); i++)
 		junk_desc((volatile uint8_t *)(uintptr_t)(base + 16 * i), qsize);
 }
 /* A balloon's page list entries: page frames of RAM above the guest's own, past RAM, or with every
@@ -269,34 +274,15 @@ static void find_pci(void)
 		memset(d, 0, sizeof(*d));
 		d->type = did >= 0x1040 ? (uint16_t)(did - 0x1040)
 					: (uint16_t)(rt_pci_read32(dev, 0, 0x2c) >> 16);
-		for (unsigned int cap = rt_pci_read32(dev, 0, 0x34) & 0xfc, guard = 0;
-		     cap && guard < 48; guard++) {
-			uint32_t h = rt_pci_read32(dev, 0, cap);
-			uint32_t off = rt_pci_read32(dev, 0, cap + 8);
-			uint64_t base = rt_pci_bar(dev, 0, rt_pci_read32(dev, 0, cap + 4) & 7);
-			if ((h & 0xff) == 0x09 && base) {
-				switch ((h >> 24) & 0xff) {
-				case 1:
-					d->common = (volatile uint8_t *)(uintptr_t)(base + off);
-					break;
-				case 2:
-					d->notify_base = base + off;
-					d->notify_mult = rt_pci_read32(dev, 0, cap + 16);
-					break;
-				case 3:
-					d->isr = (volatile uint8_t *)(uintptr_t)(base + off);
-					break;
-				case 4:
-					d->devcfg = (volatile uint8_t *)(uintptr_t)(base + off);
-					break;
-				}
-			} else if ((h & 0xff) == 0x11) { /* MSI-X */
-				uint32_t t = rt_pci_read32(dev, 0, cap + 4);
-				d->msix_table = rt_pci_bar(dev, 0, t & 7) + (t & ~7u);
-				d->msix_len = 16 * (((h >> 16) & 0x7ff) + 1);
-			}
-			cap = (h >> 8) & 0xfc;
-		}
+		struct rt_virtio_caps c;
+		rt_virtio_pci_caps(dev, &c);
+		d->common = c.common;
+		d->isr = c.isr;
+		d->devcfg = c.device;
+		d->notify_base = c.notify_base;
+		d->notify_mult = c.notify_mult;
+		d->msix_table = c.msix_table;
+		d->msix_len = c.msix_len;
 		if (d->common && d->notify_base)
 			ndevs++;
 	}
@@ -374,21 +360,26 @@ static void w64_split(volatile uint8_t *p, uint64_t v)
 	*(volatile uint32_t *)p = (uint32_t)v;
 	*(volatile uint32_t *)(p + 4) = (uint32_t)(v >> 32);
 }
+static void v_rings(struct hdev *d, uint64_t desc, uint64_t avail, uint64_t used)
+{
+	volatile uint8_t *r = d->mmio ? d->win + 0x080 : d->common + 0x20;
+	unsigned int step = d->mmio ? 0x10 : 0x08;
+
+	w64_split(r, desc);
+	w64_split(r + step, avail);
+	w64_split(r + 2 * step, used);
+}
 static void v_queue(struct hdev *d, unsigned int size, uint64_t desc, uint64_t avail, uint64_t used,
 		    uint32_t enable)
 {
 	if (d->mmio) {
 		*(volatile uint32_t *)(d->win + 0x038) = size;
-		w64_split(d->win + 0x080, desc);
-		w64_split(d->win + 0x090, avail);
-		w64_split(d->win + 0x0a0, used);
+		v_rings(d, desc, avail, used);
 		*(volatile uint32_t *)(d->win + 0x044) = enable;
 	} else {
 		*(volatile uint16_t *)(d->common + 0x18) = (uint16_t)size;
 		*(volatile uint16_t *)(d->common + 0x1a) = (uint16_t)rnd_val(); /* MSI-X vector */
-		w64_split(d->common + 0x20, desc);
-		w64_split(d->common + 0x28, avail);
-		w64_split(d->common + 0x30, used);
+		v_rings(d, desc, avail, used);
 		*(volatile uint16_t *)(d->common + 0x1c) = (uint16_t)enable;
 	}
 }
@@ -423,19 +414,30 @@ static void v_poke_config(struct hdev *d)
 	}
 }
 
-static bool in_ring(uint64_t a, uint64_t len)
-{
-	return a >= RING_BASE && a + len <= RING_BASE + RING_LEN;
-}
-/* A balloon reads page frame lists from its buffers: its descriptors point only at PFN (whose
- * entries all lie above the guest's memory) or where there is no RAM, and are never written to. */
-static void balloon_descs(uint64_t base, unsigned int n, unsigned int qsize)
+/* A balloon's inflate and deflate queues (0, 1) read page frame lists from their buffers, every
+ * word of which vmon takes as a frame to give back or take again; its reporting queue (2 or 3)
+ * gives back whole ranges. So on queues 0 and 1 a descriptor lies wholly inside PFN (whose entries
+ * all lie above the guest's memory) or where there is no RAM: one that ran on past PFN would hand
+ * vmon the zeros after it and whatever devices wrote to SCRATCH (disk blocks of junk descriptors,
+ * whose small numbers are the guest's own frames) as frames to discard, and the guest then loses
+ * its own pages. On the other queues a descriptor covers SCRATCH, which is free to lose, or no RAM.
+ * Never written. */
+static void balloon_descs(uint64_t base, unsigned int n, unsigned int qsize, unsigned int q)
 {
 	for (unsigned int i = 0; i < n && in_ring(base + 16 * i, 16); i++) {
 		volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)(base + 16 * i);
 		uint16_t next = (uint16_t)below(qsize + 2);
-		*(volatile uint64_t *)p = below(8) ? PFN_BASE + (below(PFN_LEN) & ~3ull) : wild();
-		*(volatile uint32_t *)(p + 8) = rnd_len();
+		uint64_t a = wild();
+		uint32_t len = rnd_len();
+		if (below(8) && q < 2) {
+			a = PFN_BASE + (below(PFN_LEN) & ~3ull);
+			uint64_t room = PFN_BASE + PFN_LEN - a;
+			len = below(4) ? (uint32_t)below(room + 1) : (uint32_t)room;
+		} else if (below(8)) {
+			a = SCRATCH_BASE + (below(ram_end - SCRATCH_BASE) & ~0xfffull);
+		}
+		*(volatile uint64_t *)p = a;
+		*(volatile uint32_t *)(p + 8) = len;
 		*(volatile uint16_t *)(p + 12) = (uint16_t)below(2); /* NEXT or nothing */
 		*(volatile uint16_t *)(p + 14) = next ? next : 1;
 	}
@@ -484,13 +486,14 @@ static void virtq_phase(struct hdev *d, uint64_t budget_us)
 			below(4) ? USED_BASE + (below(USED_LEN / 2) & ~3ull) : buf_addr(true);
 		unsigned int n = size > 4096 ? 4096 : size;
 		if (d->type == VIRTIO_ID_BALLOON)
-			balloon_descs(desc, n, size);
+			balloon_descs(desc, n, size, q);
 		else if (in_ring(desc, 16))
 			junk_descs(desc, n, size);
 		v_queue(d, size, desc, avail, used, below(8) ? 1 : (uint32_t)rnd());
 		v_status(d, below(8) ? 0x0f : (uint8_t)rnd());
+		/* (not avail + 134 <= end: a ring just below 2^64 wraps to a small number) */
 		bool avail_ours =
-			avail >= AVAIL_BASE && avail + 6 + 2 * 64 <= AVAIL_BASE + AVAIL_LEN;
+			avail >= AVAIL_BASE && avail <= AVAIL_BASE + AVAIL_LEN - 6 - 2 * 64;
 		for (unsigned int k = 0, kicks = 1 + (unsigned int)below(4); k < kicks; k++) {
 			if (avail_ours) {
 				volatile uint16_t *a = (volatile uint16_t *)(uintptr_t)avail;
@@ -521,15 +524,32 @@ static bool spare_write(uint64_t a, unsigned int *width, uint64_t *v)
 		return false; /* KVM's IOAPIC and LAPIC */
 	for (unsigned int i = 0; i < ndevs; i++) {
 		struct hdev *d = &devs[i];
+		uint64_t enable = d->mmio ? (uint64_t)(uintptr_t)d->win + 0x044
+					  : (uint64_t)(uintptr_t)d->common + 0x1c;
+		if (in(a, enable, d->mmio ? 4 : 2) || in(a + *width - 1, enable, d->mmio ? 4 : 2)) {
+			/* A queue made ready after a reset has its rings at 0, the guest's own
+			 * memory: give the selected queue junk rings first (ignored while ready) */
+			uint64_t desc = table_addr();
+			if (d->type != VIRTIO_ID_BALLOON && in_ring(desc, 16))
+				junk_descs(desc, 256, 256);
+			else if (desc < ram_end)
+				desc = wild(); /* a balloon would discard frames it read there */
+			v_rings(d, desc, AVAIL_BASE + (below(AVAIL_LEN / 2) & ~1ull),
+				USED_BASE + (below(USED_LEN / 2) & ~3ull));
+		}
 		uint64_t ring_regs = d->mmio ? (uint64_t)(uintptr_t)d->win + 0x080
 					     : (uint64_t)(uintptr_t)d->common + 0x20;
 		unsigned int ring_len = d->mmio ? 0x28 : 0x18;
 		if (in(a, ring_regs, ring_len) || in(a + *width - 1, ring_regs, ring_len)) {
-			/* a ring's address, whole 32-bit halves: a table's low half in RING, the
-			 * others' at least SCRATCH_BASE (so never in RING); high halves random */
+			/* a ring's address, whole 32-bit halves: a table's low half in RING (a
+			 * balloon's in the MMIO hole: junk there points at SCRATCH, whose words it
+			 * would take as frames to discard), the others' at least SCRATCH_BASE (so
+			 * never in RING); high halves random */
 			uint64_t off = a - ring_regs;
 			*width = 4;
-			if (off < 4)
+			if (off < 4 && d->type == VIRTIO_ID_BALLOON)
+				*v = 0xC0000000ull + (*v % 0x3EC00000ull & ~15ull);
+			else if (off < 4)
 				*v = RING_BASE + (*v % (RING_LEN / 2) & ~15ull);
 			else if (!(off & 4))
 				*v = spare((uint32_t)*v);
