@@ -309,6 +309,15 @@ limit)
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	wget -q -O /tmp/blob http://169.254.100.1:8080/blob && fact blob_md5 "$(md5sum /tmp/blob | cut -d' ' -f1)" &&
 		fact fetch_ms "$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%d", (b - a) * 1000 }')"
+	# then L1 takes the receive limiter away (PATCH, live): the same file again, the time this NIC needs
+	# without it (the limited time's upper bound builds on it); L1 says so with a file on its httpd
+	fact net_patch_ready 1
+	i=0
+	while [ $i -lt 300 ] && ! wget -q -O /dev/null http://169.254.100.1:8080/unlimited; do sleep 0.2; i=$((i+1)); done
+	rm -f /tmp/blob
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	wget -q -O /tmp/blob http://169.254.100.1:8080/blob && fact blob_free_md5 "$(md5sum /tmp/blob | cut -d' ' -f1)" &&
+		fact fetch_free_ms "$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%d", (b - a) * 1000 }')"
 	poweroff -f
 	;;
 api)

@@ -40,7 +40,8 @@
 #            O_DIRECT: the limited read takes at least the 5 s the bucket allows (1 MiB in it at start,
 #            5 MiB refilled) and more than twice the free one; a NIC with rx_rate_limiter (256 KiB per
 #            1000 ms) and a tx_rate_limiter that the ACKs stay under: the 1 MiB file over TCP has the
-#            same md5 and takes at least the 3 s the receive bucket allows
+#            same md5 and takes the 3 s the receive bucket allows, at most 10 % more (plus the time
+#            the same fetch takes once PATCH /network-interfaces has taken the limiter away, live)
 NET_HOST=169.254.100.1
 API_AFTER= # run_api_scenario: shell run after InstanceStart (drive_patch, balloon)
 NET_GUEST=169.254.100.2
@@ -253,6 +254,15 @@ DEV
 echo "API $(api PUT /drives/lim '{"drive_id":"lim","path_on_host":"/tmp/lim.img","is_root_device":false,"is_read_only":true,"rate_limiter":{"bandwidth":{"size":1048576,"refill_time":1000}}}') drives/lim"
 echo "API $(api PUT /drives/free '{"drive_id":"free","path_on_host":"/tmp/free.img","is_root_device":false,"is_read_only":true}') drives/free"
 echo "API $(api PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"02:00:00:00:00:03","rx_rate_limiter":{"bandwidth":{"size":262144,"refill_time":1000}},"tx_rate_limiter":{"bandwidth":{"size":1048576,"refill_time":1000},"ops":{"size":2000,"refill_time":1000}}}') network-interfaces"
+DEV
+)
+		# after the limited fetch: the receive limiter taken away live (a bucket of size 0 limits
+		# nothing), then /unlimited on the httpd tells the guest to fetch again
+		rm -f /tmp/www/unlimited
+		API_AFTER=$(cat <<'DEV'
+( i=0; while [ $i -lt 900 ] && ! grep -q '^VMON-FACT net_patch_ready' /tmp/limit.out 2>/dev/null; do sleep 0.1; i=$((i+1)); done
+  echo "API $(api PATCH /network-interfaces/eth0 '{"iface_id":"eth0","rx_rate_limiter":{"bandwidth":{"size":0,"refill_time":0}}}') network-interfaces patch" >>/tmp/api-steps.txt
+  echo unlimited >/tmp/www/unlimited ) &
 DEV
 )
 		;;
@@ -516,6 +526,7 @@ virtio_check() {
 	limit)
 		sed 's/^/SANDBOX-NOTE /' /tmp/api-steps.txt
 		lim=$(fact "$n" read_ms_vda); free=$(fact "$n" read_ms_vdb); net=$(fact "$n" fetch_ms)
+		net_free=$(fact "$n" fetch_free_ms)
 		want=$(md5sum /tmp/www/blob | cut -d' ' -f1)
 		if grep -v '^API 204 ' /tmp/api-steps.txt | grep -q .; then
 			result "$n" fail "an API request was refused"
@@ -533,8 +544,14 @@ virtio_check() {
 			result "$n" fail "the 1 MiB file over the rate-limited NIC: md5 '$(fact "$n" blob_md5)', host has $want"
 		elif [ "$net" -lt 2900 ]; then
 			result "$n" fail "1 MiB received in $net ms: faster than the 256 KiB/s receive bucket allows (>= 3000 ms)"
+		elif [ "$(fact "$n" blob_free_md5)" != "$want" ] || [ -z "$net_free" ]; then
+			result "$n" fail "the 1 MiB file again after PATCH took the receive limiter away: md5 '$(fact "$n" blob_free_md5)', host has $want"
+		elif [ "$net" -gt $((3334 + net_free)) ]; then
+			# 3 MiB-worth of refills past the first 256 KiB bucket: 3000 ms; 10 % slower is 3334 ms,
+			# plus what the transfer itself takes here without a limiter
+			result "$n" fail "1 MiB received in $net ms: more than 10 % slower than the 256 KiB/s receive bucket allows ($((3334 + net_free)) ms with the unlimited fetch's $net_free ms; a host this busy cannot tell)"
 		else
-			result "$n" ok "6 MiB read in $lim ms through the 1 MiB/s rate limiter ($(awk -v t="$lim" 'BEGIN { printf "%.2f", 5000 / t }') MiB/s past the first full bucket; 5000 ms to $((5556 + free)) ms pass), in $free ms from the drive without one; 1 MiB over TCP in $net ms through the 256 KiB/s receive limiter (at least 3000 ms), md5 equal"
+			result "$n" ok "6 MiB read in $lim ms through the 1 MiB/s rate limiter ($(awk -v t="$lim" 'BEGIN { printf "%.2f", 5000 / t }') MiB/s past the first full bucket; 5000 ms to $((5556 + free)) ms pass), in $free ms from the drive without one; 1 MiB over TCP in $net ms through the 256 KiB/s receive limiter (3000 ms to $((3334 + net_free)) ms pass), then in $net_free ms once PATCH took the limiter away live, md5 equal both times"
 		fi
 		;;
 	esac
