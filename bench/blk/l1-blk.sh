@@ -1,8 +1,8 @@
 # bench/blk inside the sandbox's L1 (sourced by L1's /init for sandbox.mode=blkbench; installed as
 # /sandbox/blkbench.sh by tests/sandbox/build-initramfs). One raw image in L1's tmpfs, attached as a
 # virtio-blk PCI disk to the same guest (kernel, initramfs, command line, memory, 1 vCPU) booted
-# alternately by vmon and QEMU; round 0 is an unreported warm-up. The guest's /init (vmon.test=blkbench)
-# runs /bin/blkbench on /dev/vda and powers off. Prints per run:
+# alternately by vmon, QEMU and vmon --no-seccomp (the filters' cost); round 0 is an unreported
+# warm-up. The guest's /init (vmon.test=blkbench) runs /bin/blkbench on /dev/vda and powers off. Prints per run:
 #   BLKBENCH <monitor> <round> status=.. timeout=.. test=<name> qd=<n> mbs=<MB/s> iops=<IO/s>
 # (one line per test) and BLKBENCH-FAIL <monitor> <round> <sbxrun line> when no result came back.
 runs=$(l1_param sandbox.runs 5)
@@ -38,6 +38,8 @@ while [ "$round" -le "$runs" ]; do
 		out=/tmp/blk-$mon-$round.out
 		case "$mon" in
 		vmon) line=$(/bin/sbxrun -o "$out" -t $((60 + 8 * secs)) -m VMON-BLKBENCH-DONE -- $VMON_CMD --cmdline "$cmdline") ;;
+		# the cost of vmon's seccomp filters (on by default): the same run without them
+		vmon-noseccomp) line=$(/bin/sbxrun -o "$out" -t $((60 + 8 * secs)) -m VMON-BLKBENCH-DONE -- $VMON_CMD --no-seccomp --cmdline "$cmdline") ;;
 		qemu) line=$(/bin/sbxrun -o "$out" -t $((60 + 8 * secs)) -m VMON-BLKBENCH-DONE -- $QEMU_CMD $QEMU_BLK -append "$cmdline") ;;
 		esac
 		st="status=$(sbx_field "$line" status) timeout=$(sbx_field "$line" timeout)"

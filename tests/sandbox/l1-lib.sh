@@ -19,7 +19,7 @@ GUEST_KERNEL=$(l1_param sandbox.guest_kernel "$GUEST_KERNEL")
 # monitor_available MONITOR: the monitor's binary is in this L1.
 monitor_available() {
 	case "$1" in
-	vmon|vmonkaslr) [ -x /bin/vmon ] ;;
+	vmon|vmonkaslr|vmon-noseccomp) [ -x /bin/vmon ] ;;
 	qemu) [ -x /usr/bin/qemu-system-x86_64 ] ;;
 	*) return 1 ;;
 	esac
