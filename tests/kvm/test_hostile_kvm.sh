@@ -93,6 +93,7 @@ run_case() {
 	shift 2
 	local sock=$tmp/api.sock status wd="" t0
 	t0=$(date +%s)
+	echo "# starting: $name" # where a wedged host (or a hung run) stopped
 	rm -f "$sock" "$tmp/v.sock" "$tmp/probes"
 	if [ "$mode" = api ]; then
 		timeout -k 5 "$TIMEOUT" "$VMON" "$@" --api-sock "$sock" </dev/null >"$tmp/out" 2>"$tmp/err" &
