@@ -105,6 +105,21 @@ bool rt_cmdline_has(const char *word)
 	return false;
 }
 
+unsigned long rt_cmdline_num(const char *key, unsigned long dflt)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = rt_boot.cmdline; *p; p++) {
+		if ((p != rt_boot.cmdline && p[-1] != ' ') || memcmp(p, key, kl) != 0)
+			continue;
+		unsigned long v = 0;
+		for (p += kl; *p >= '0' && *p <= '9'; p++)
+			v = v * 10 + (unsigned long)(*p - '0');
+		return v;
+	}
+	return dflt;
+}
+
 static void alloc_init(void)
 {
 	uintptr_t start = ((uintptr_t)__bss_end + 4095) & ~(uintptr_t)4095;

@@ -137,6 +137,9 @@ struct rt_boot_info {
 extern struct rt_boot_info rt_boot;
 /* rt_cmdline_has: true if the command line contains word as a whole space-separated token. */
 bool rt_cmdline_has(const char *word);
+/* rt_cmdline_num: the decimal number after key (e.g. "seed=") where key starts a word of the
+ * command line, else dflt. */
+unsigned long rt_cmdline_num(const char *key, unsigned long dflt);
 
 /* ---- memory: a bump allocator over the usable RAM region that holds the image */
 /* rt_alloc (align: a power of two) returns align-aligned memory that avoids the multiboot modules

@@ -54,25 +54,15 @@ static uint64_t below(uint64_t n)
 	return n ? rnd() % n : 0;
 }
 
-static unsigned long cmdline_num(const char *key, unsigned long dflt)
-{
-	size_t kl = strlen(key);
-
-	for (const char *p = rt_boot.cmdline; *p; p++) {
-		if ((p != rt_boot.cmdline && p[-1] != ' ') || memcmp(p, key, kl) != 0)
-			continue;
-		unsigned long v = 0;
-		for (p += kl; *p >= '0' && *p <= '9'; p++)
-			v = v * 10 + (unsigned long)(*p - '0');
-		return v;
-	}
-	return dflt;
-}
-
 /* an address for a device: anywhere but the guest's own memory */
 static uint64_t spare(uint64_t a)
 {
 	return a < SCRATCH_BASE ? a + SCRATCH_BASE : a;
+}
+/* a 16-aligned address in the MMIO hole below the IOAPIC, from @v: no RAM there */
+static uint64_t hole(uint64_t v)
+{
+	return 0xC0000000ull + (v % 0x3EC00000ull & ~15ull);
 }
 /* no RAM there: the MMIO hole, past RAM, just below 2^64 (wraps with a length), anywhere */
 static uint64_t wild(void)
@@ -530,10 +520,10 @@ static bool spare_write(uint64_t a, unsigned int *width, uint64_t *v)
 			/* A queue made ready after a reset has its rings at 0, the guest's own
 			 * memory: give the selected queue junk rings first (ignored while ready) */
 			uint64_t desc = table_addr();
-			if (d->type != VIRTIO_ID_BALLOON && in_ring(desc, 16))
+			if (d->type == VIRTIO_ID_BALLOON)
+				desc = hole(rnd()); /* it would discard frames it read in RAM */
+			else if (in_ring(desc, 16))
 				junk_descs(desc, 256, 256);
-			else if (desc < ram_end)
-				desc = wild(); /* a balloon would discard frames it read there */
 			v_rings(d, desc, AVAIL_BASE + (below(AVAIL_LEN / 2) & ~1ull),
 				USED_BASE + (below(USED_LEN / 2) & ~3ull));
 		}
@@ -548,7 +538,7 @@ static bool spare_write(uint64_t a, unsigned int *width, uint64_t *v)
 			uint64_t off = a - ring_regs;
 			*width = 4;
 			if (off < 4 && d->type == VIRTIO_ID_BALLOON)
-				*v = 0xC0000000ull + (*v % 0x3EC00000ull & ~15ull);
+				*v = hole(*v);
 			else if (off < 4)
 				*v = RING_BASE + (*v % (RING_LEN / 2) & ~15ull);
 			else if (!(off & 4))
@@ -770,8 +760,8 @@ static int recovered(void)
 
 int guest_main(void)
 {
-	uint64_t seed = cmdline_num("seed=", 1);
-	uint64_t budget_us = cmdline_num("budget_ms=", 1500) * 1000;
+	uint64_t seed = rt_cmdline_num("seed=", 1);
+	uint64_t budget_us = rt_cmdline_num("budget_ms=", 1500) * 1000;
 
 	prng = seed * 0x9E3779B97F4A7C15ull + 1;
 	for (unsigned int i = 0; i < rt_boot.n_mmap; i++) {
