@@ -259,6 +259,11 @@ int rt_virtio_setup(struct rt_virtio *vd, uint32_t want, unsigned int nqueues);
  * length, or -1 on timeout or a bad queue. */
 long rt_virtio_run(struct rt_virtio *vd, unsigned int q, const struct rt_virtq_desc *chain,
 		   unsigned int n, uint64_t timeout_us);
+/* rt_virtio_run_each posts n buffers of one descriptor each (at most RT_VQ_SIZE) on queue q as n
+ * chains, notifies once and polls for all n to be used within timeout_us.  Returns n, or -1 on
+ * timeout (the queue is then out of step: reset the device) or a bad queue. */
+long rt_virtio_run_each(struct rt_virtio *vd, unsigned int q, const struct rt_virtq_desc *bufs,
+			unsigned int n, uint64_t timeout_us);
 
 /* ---- CPUs */
 struct rt_tss {

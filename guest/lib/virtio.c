@@ -290,6 +290,49 @@ int rt_virtio_setup(struct rt_virtio *vd, uint32_t want, unsigned int nqueues)
 	return 0;
 }
 
+static void notify(struct rt_virtio *vd, unsigned int q)
+{
+	if (vd->mmio)
+		mm_w32(vd, MM_Q_NOTIFY, q);
+	else
+		*vd->vq[q].notify = (uint16_t)q;
+}
+
+/* waits for the used ring of vq to reach idx; false on timeout */
+static bool wait_used(struct rt_virtq *vq, uint16_t idx, uint64_t timeout_us)
+{
+	uint64_t end = rt_now_us() + timeout_us;
+
+	while (*(volatile uint16_t *)(vq->used + 2) != idx) {
+		if (rt_now_us() > end)
+			return false;
+		rt_pause();
+	}
+	rt_barrier();
+	return true;
+}
+
+long rt_virtio_run_each(struct rt_virtio *vd, unsigned int q, const struct rt_virtq_desc *bufs,
+			unsigned int n, uint64_t timeout_us)
+{
+	if (q >= vd->nqueues || n == 0 || n > RT_VQ_SIZE)
+		return -1;
+	struct rt_virtq *vq = &vd->vq[q];
+	for (unsigned int i = 0; i < n; i++) {
+		vq->desc[i] = bufs[i];
+		vq->desc[i].flags = (uint16_t)(bufs[i].flags & ~1u);
+		vq->desc[i].next = 0;
+		vq->avail[2 + (uint16_t)(vq->avail_idx + i) % RT_VQ_SIZE] = (uint16_t)i;
+	}
+	rt_barrier();
+	vq->avail_idx = (uint16_t)(vq->avail_idx + n);
+	vq->avail[1] = vq->avail_idx;
+	rt_barrier();
+	notify(vd, q);
+	vq->used_idx = (uint16_t)(vq->used_idx + n);
+	return wait_used(vq, vq->used_idx, timeout_us) ? (long)n : -1;
+}
+
 long rt_virtio_run(struct rt_virtio *vd, unsigned int q, const struct rt_virtq_desc *chain,
 		   unsigned int n, uint64_t timeout_us)
 {
@@ -305,17 +348,9 @@ long rt_virtio_run(struct rt_virtio *vd, unsigned int q, const struct rt_virtq_d
 	rt_barrier();
 	vq->avail[1] = ++vq->avail_idx;
 	rt_barrier();
-	if (vd->mmio)
-		mm_w32(vd, MM_Q_NOTIFY, q);
-	else
-		*vq->notify = (uint16_t)q;
-	uint64_t end = rt_now_us() + timeout_us;
-	while (*(volatile uint16_t *)(vq->used + 2) == vq->used_idx) {
-		if (rt_now_us() > end)
-			return -1;
-		rt_pause();
-	}
-	rt_barrier();
+	notify(vd, q);
+	if (!wait_used(vq, (uint16_t)(vq->used_idx + 1), timeout_us))
+		return -1;
 	unsigned int slot = vq->used_idx++ % RT_VQ_SIZE;
 	return *(volatile uint32_t *)(vq->used + 4 + 8 * slot + 4);
 }

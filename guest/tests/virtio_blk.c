@@ -1,7 +1,9 @@
 /* virtio_blk.c — KVM-tier test guest: drives the first virtio-blk PCI device (virtio 1.2 §5.2)
  * through the runtime's minimal virtio driver: prints the capacity, reads sector 0 (prints its
  * FNV-1a hash), writes a known pattern to sector 1 (byte j = j * 7 + 1) and reads it back.  With no
- * virtio-blk device it exits RT_EXIT_SKIP. */
+ * virtio-blk device it exits RT_EXIT_SKIP.  With rate_ms=N on its command line it then reads the
+ * disk in 64 KiB requests, one at a time, for N ms on its TSC and prints "rate: B bytes in U us" (a
+ * rate limiter's test: tests/kvm/test_rate_limit_kvm.sh). */
 #include "../lib/rt.h"
 
 #define VIRTIO_ID_BLOCK 2
@@ -17,13 +19,15 @@ struct blk_req_hdr {
 
 static struct blk_req_hdr hdr __attribute__((aligned(16)));
 static uint8_t data[512] __attribute__((aligned(512)));
+#define RATE_CHUNK 65536
+static uint8_t chunk[RATE_CHUNK] __attribute__((aligned(4096)));
 static volatile uint8_t status;
 
-static int blk_rw(struct rt_virtio *vd, uint32_t type, uint64_t sector)
+static int blk_io(struct rt_virtio *vd, uint32_t type, uint64_t sector, uint8_t *buf, uint32_t len)
 {
 	struct rt_virtq_desc chain[3] = {
 		{ (uint64_t)(uintptr_t)&hdr, sizeof(hdr), 0, 0 },
-		{ (uint64_t)(uintptr_t)data, sizeof(data), type == VIRTIO_BLK_T_IN ? 2 : 0, 0 },
+		{ (uint64_t)(uintptr_t)buf, len, type == VIRTIO_BLK_T_IN ? 2 : 0, 0 },
 		{ (uint64_t)(uintptr_t)&status, 1, 2, 0 },
 	};
 
@@ -41,6 +45,32 @@ static int blk_rw(struct rt_virtio *vd, uint32_t type, uint64_t sector)
 			  status);
 		return -1;
 	}
+	return 0;
+}
+static int blk_rw(struct rt_virtio *vd, uint32_t type, uint64_t sector)
+{
+	return blk_io(vd, type, sector, data, sizeof(data));
+}
+
+/* rate_ms=N: sequential 64 KiB reads from sector 0 (wrapping at the end) for N ms */
+static int blk_rate(struct rt_virtio *vd, uint64_t capacity, unsigned long ms)
+{
+	const uint64_t per = RATE_CHUNK / 512;
+	uint64_t sector = 0, bytes = 0, t0 = rt_now_us(), now = t0;
+
+	if (capacity < per) {
+		rt_printf("virtio-blk-test: rate: the disk is smaller than 64 KiB: FAIL\n");
+		return -1;
+	}
+	while (now - t0 < ms * 1000) {
+		if (blk_io(vd, VIRTIO_BLK_T_IN, sector, chunk, RATE_CHUNK))
+			return -1;
+		bytes += RATE_CHUNK;
+		sector = sector + 2 * per > capacity ? 0 : sector + per;
+		now = rt_now_us();
+	}
+	rt_printf("virtio-blk-test: rate: %lu bytes in %lu us (TSC %lu kHz, %s)\n", bytes, now - t0,
+		  rt_tsc_khz, rt_tsc_calibrated ? "calibrated on the PIT" : "not calibrated");
 	return 0;
 }
 
@@ -75,6 +105,9 @@ int guest_main(void)
 	if (blk_rw(&vd, VIRTIO_BLK_T_IN, 0))
 		return RT_EXIT_FAIL;
 	rt_printf("virtio-blk-test: sector 0 FNV-1a 0x%08x\n", fnv1a(data, sizeof(data)));
+	unsigned long rate_ms = rt_cmdline_num("rate_ms=", 0);
+	if (rate_ms && blk_rate(&vd, capacity, rate_ms))
+		return RT_EXIT_FAIL;
 
 	if (vd.features & (1u << VIRTIO_BLK_F_RO)) {
 		rt_printf(

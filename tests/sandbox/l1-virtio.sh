@@ -36,12 +36,14 @@
 #            (many TCP segments) with the right md5; ping to L1 over the same NIC still works
 #   api      the same guest booted through the API socket (curl) with a disk and a NIC
 #   limit    through the API, two drives of one image kind: "lim" with Firecracker's rate_limiter
-#            (bandwidth 1 MiB per 1000 ms) and "free" without; the guest reads 6 MiB from each with
-#            O_DIRECT: the limited read takes at least the 5 s the bucket allows (1 MiB in it at start,
-#            5 MiB refilled) and more than twice the free one; a NIC with rx_rate_limiter (256 KiB per
-#            1000 ms) and a tx_rate_limiter that the ACKs stay under: the 1 MiB file over TCP has the
-#            same md5 and takes the 3 s the receive bucket allows, at most 10 % more (plus the time
-#            the same fetch takes once PATCH /network-interfaces has taken the limiter away, live)
+#            (bandwidth 1 MiB per 100 ms: 10 MiB/s) and "free" without; the guest reads 51 MiB from each
+#            with O_DIRECT (dd, 1 MiB blocks): the limited read runs at 9 to 11 MiB/s (1 MiB in the bucket at
+#            start, 50 MiB refilled: 5 s) and takes more than twice the free one; a NIC with rx_rate_limiter (256 KiB per
+#            1000 ms) and a tx_rate_limiter of 50 Mbit/s (625000 bytes per 100 ms): the 1 MiB file over
+#            TCP has the same md5 and takes the 3 s the receive bucket allows, at most 10 % more (plus
+#            the time the same fetch takes once PATCH /network-interfaces has taken the limiter away,
+#            live); then 32 MiB sent to L1 over TCP (tcpbench): the frames reach the TAP at 45 to 55 Mbit/s
+#            (between the first and the last 4 MB)
 NET_HOST=169.254.100.1
 API_AFTER= # run_api_scenario: shell run after InstanceStart (drive_patch, balloon)
 NET_GUEST=169.254.100.2
@@ -69,9 +71,9 @@ load_vhost() {
 	[ -e /dev/vhost-net ] || { virtio_note "no /dev/vhost-net after insmod vhost_net"; return 1; }
 }
 
-make_image() { # PATH
+make_image() { # PATH [SIZE]
 	rm -f "$1"
-	/sbin/mke2fs -q -F -t ext4 -L vmon-test "$1" 32M || { virtio_note "mke2fs $1 failed"; return 1; }
+	/sbin/mke2fs -q -F -t ext4 -L vmon-test "$1" "${2:-32M}" || { virtio_note "mke2fs $1 failed"; return 1; }
 }
 
 virtio_prepare() {
@@ -247,19 +249,23 @@ DEV
 )
 		;;
 	limit)
-		make_image /tmp/lim.img && make_image /tmp/free.img || return 1
+		make_image /tmp/lim.img 64M && make_image /tmp/free.img 64M || return 1
 		make_tap || return 1
 		[ -x /usr/bin/curl ] || { virtio_note "no curl in L1"; return 1; }
 		API_DEVICES=$(cat <<'DEV'
-echo "API $(api PUT /drives/lim '{"drive_id":"lim","path_on_host":"/tmp/lim.img","is_root_device":false,"is_read_only":true,"rate_limiter":{"bandwidth":{"size":1048576,"refill_time":1000}}}') drives/lim"
+echo "API $(api PUT /drives/lim '{"drive_id":"lim","path_on_host":"/tmp/lim.img","is_root_device":false,"is_read_only":true,"rate_limiter":{"bandwidth":{"size":1048576,"refill_time":100}}}') drives/lim"
 echo "API $(api PUT /drives/free '{"drive_id":"free","path_on_host":"/tmp/free.img","is_root_device":false,"is_read_only":true}') drives/free"
-echo "API $(api PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"02:00:00:00:00:03","rx_rate_limiter":{"bandwidth":{"size":262144,"refill_time":1000}},"tx_rate_limiter":{"bandwidth":{"size":1048576,"refill_time":1000},"ops":{"size":2000,"refill_time":1000}}}') network-interfaces"
+echo "API $(api PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"02:00:00:00:00:03","rx_rate_limiter":{"bandwidth":{"size":262144,"refill_time":1000}},"tx_rate_limiter":{"bandwidth":{"size":625000,"refill_time":100}}}') network-interfaces"
 DEV
 )
 		# after the limited fetch: the receive limiter taken away live (a bucket of size 0 limits
 		# nothing), then /unlimited on the httpd tells the guest to fetch again
-		rm -f /tmp/www/unlimited
+		rm -f /tmp/www/unlimited /tmp/limit-tx.txt /tmp/limit-tap.txt
 		API_AFTER=$(cat <<'DEV'
+( /bin/tcpbench recv 169.254.100.1 5001 120 >/tmp/limit-tx.txt 2>&1 ) &
+# the frames' bytes the TAP has had from vmon (what the transmit limiter charges), every 0.1 s until the
+# receiver is done: "<L1 uptime> <rx_bytes>"
+( while [ ! -s /tmp/limit-tx.txt ]; do echo "$(cut -d' ' -f1 /proc/uptime) $(cat /sys/class/net/tap0/statistics/rx_bytes)"; sleep 0.1; done >/tmp/limit-tap.txt ) &
 ( i=0; while [ $i -lt 900 ] && ! grep -q '^VMON-FACT net_patch_ready' /tmp/limit.out 2>/dev/null; do sleep 0.1; i=$((i+1)); done
   echo "API $(api PATCH /network-interfaces/eth0 '{"iface_id":"eth0","rx_rate_limiter":{"bandwidth":{"size":0,"refill_time":0}}}') network-interfaces patch" >>/tmp/api-steps.txt
   echo unlimited >/tmp/www/unlimited ) &
@@ -527,31 +533,43 @@ virtio_check() {
 		sed 's/^/SANDBOX-NOTE /' /tmp/api-steps.txt
 		lim=$(fact "$n" read_ms_vda); free=$(fact "$n" read_ms_vdb); net=$(fact "$n" fetch_ms)
 		net_free=$(fact "$n" fetch_free_ms)
+		# TCPBENCH recv bytes=B ms=T MBps=X: L1's receiver, first byte to EOF
+		tx_bytes=$(sed -n 's/^TCPBENCH recv bytes=\([0-9]*\) ms=\([0-9]*\).*/\1/p' /tmp/limit-tx.txt 2>/dev/null)
+		tx_ms=$(sed -n 's/^TCPBENCH recv bytes=\([0-9]*\) ms=\([0-9]*\).*/\2/p' /tmp/limit-tx.txt 2>/dev/null)
+		tx_kbit=0
+		[ -n "$tx_ms" ] && [ "$tx_ms" -gt 0 ] && tx_kbit=$((${tx_bytes:-0} * 8 / tx_ms))
+		# the frames' rate on the TAP between the transfer's first and last 4 MB (the first bucket's
+		# burst and the end left out), in kbit/s
+		wire_kbit=$(awk 'NR == 1 { b0 = $2 } { t[NR] = $1; b[NR] = $2 - b0 } END {
+			for (i = 1; i <= NR; i++) { if (!s && b[i] >= 4000000) s = i; if (b[i] <= b[NR] - 4000000) e = i }
+			if (s && e > s && t[e] > t[s]) printf "%d", (b[e] - b[s]) * 8 / (t[e] - t[s]) / 1000; else print 0 }' /tmp/limit-tap.txt 2>/dev/null)
 		want=$(md5sum /tmp/www/blob | cut -d' ' -f1)
 		if grep -v '^API 204 ' /tmp/api-steps.txt | grep -q .; then
 			result "$n" fail "an API request was refused"
 		elif [ -z "$lim" ] || [ -z "$free" ]; then
 			result "$n" fail "the guest did not read both drives (vda: '$lim' ms, vdb: '$free' ms)"
-		elif [ "$lim" -lt 4900 ]; then
-			result "$n" fail "6 MiB from the limited drive in $lim ms: faster than its 1 MiB/s bucket allows (>= 5000 ms)"
 		elif [ "$lim" -le $((free * 2)) ]; then
 			result "$n" fail "limited drive $lim ms, free drive $free ms: the free one is too slow here to tell"
-		elif [ "$lim" -gt $((5556 + free)) ]; then
-			# 5 MiB past the first bucket at 1 MiB/s: 5000 ms; 10 % slower is 5556 ms, plus the time the
-			# drive itself takes for the 6 MiB here (the free drive's)
-			result "$n" fail "6 MiB from the limited drive in $lim ms: more than 10 % slower than its 1 MiB/s bucket allows ($((5556 + free)) ms with the free drive's $free ms; a host this busy cannot tell)"
+		elif [ "$lim" -lt 4636 ] || [ "$lim" -gt 5667 ]; then
+			# 10 MiB/s (1 MiB per 100 ms), the bucket full at start: 51 MiB in 5000 ms; 9 to 11 MiB/s
+			# is 5667 ms to 4636 ms
+			result "$n" fail "51 MiB from the limited drive in $lim ms: $(awk -v t="$lim" 'BEGIN { printf "%.2f", 51000 / t }') MiB/s, not within 10 % of its 10 MiB/s bucket (4636 ms to 5667 ms; the free drive took $free ms; a host this busy may be the cause)"
 		elif [ "$(fact "$n" blob_md5)" != "$want" ] || [ -z "$net" ]; then
 			result "$n" fail "the 1 MiB file over the rate-limited NIC: md5 '$(fact "$n" blob_md5)', host has $want"
 		elif [ "$net" -lt 2900 ]; then
 			result "$n" fail "1 MiB received in $net ms: faster than the 256 KiB/s receive bucket allows (>= 3000 ms)"
 		elif [ "$(fact "$n" blob_free_md5)" != "$want" ] || [ -z "$net_free" ]; then
 			result "$n" fail "the 1 MiB file again after PATCH took the receive limiter away: md5 '$(fact "$n" blob_free_md5)', host has $want"
+		elif [ -z "$tx_ms" ] || [ "$tx_bytes" != 33554432 ]; then
+			result "$n" fail "32 MiB over TCP through the transmit limiter: L1 received '$(head -n 1 /tmp/limit-tx.txt 2>/dev/null)', the guest said '$(fact "$n" tx_send)'"
+		elif [ "${wire_kbit:-0}" -lt 45000 ] || [ "${wire_kbit:-0}" -gt 55000 ]; then
+			result "$n" fail "32 MiB sent through the 50 Mbit/s transmit limiter: frames at ${wire_kbit:-0} kbit/s on the TAP, not within 10 % (45000 to 55000; under it, a host this busy may be the cause); TCP payload $tx_kbit kbit/s ($tx_ms ms)"
 		elif [ "$net" -gt $((3334 + net_free)) ]; then
 			# 3 MiB-worth of refills past the first 256 KiB bucket: 3000 ms; 10 % slower is 3334 ms,
 			# plus what the transfer itself takes here without a limiter
 			result "$n" fail "1 MiB received in $net ms: more than 10 % slower than the 256 KiB/s receive bucket allows ($((3334 + net_free)) ms with the unlimited fetch's $net_free ms; a host this busy cannot tell)"
 		else
-			result "$n" ok "6 MiB read in $lim ms through the 1 MiB/s rate limiter ($(awk -v t="$lim" 'BEGIN { printf "%.2f", 5000 / t }') MiB/s past the first full bucket; 5000 ms to $((5556 + free)) ms pass), in $free ms from the drive without one; 1 MiB over TCP in $net ms through the 256 KiB/s receive limiter (3000 ms to $((3334 + net_free)) ms pass), then in $net_free ms once PATCH took the limiter away live, md5 equal both times"
+			result "$n" ok "51 MiB read in $lim ms through the 10 MiB/s rate limiter: $(awk -v t="$lim" 'BEGIN { printf "%.2f", 51000 / t }') MiB/s (9 to 11 pass), in $free ms from the drive without one; 1 MiB over TCP in $net ms through the 256 KiB/s receive limiter (3000 ms to $((3334 + net_free)) ms pass), then in $net_free ms once PATCH took the limiter away live, md5 equal both times; 32 MiB sent over TCP through the 50 Mbit/s transmit limiter: frames at $wire_kbit kbit/s on the TAP (45000 to 55000 pass), $tx_kbit kbit/s of TCP payload ($tx_ms ms)"
 		fi
 		;;
 	esac
