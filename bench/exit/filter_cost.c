@@ -84,22 +84,45 @@ static int cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int main(int argc, char **argv)
-{
-	static const double exit_us[] = { 1.0, 10.85, 44.7 };
-	static const char *const where[] = { "a fast host (assumed)",
-					     "this PVM host (bench/exit/run)",
-					     "the sandbox's L1 (bench/exit/run-sandbox)" };
+/* what one kind measures, and the unit times its cost is set against */
+struct kind {
+	const char *bench, *call, *filter, *unit;
+	enum confine_kind filter_kind;
+	int calls_per_unit;
+	double unit_us[3];
+	const char *where[3];
+};
+
+static const struct kind kinds[] = {
+	{ "bench/exit",
+	  "ioctl(KVM_RUN) on /dev/null",
+	  "vCPU",
+	  "exit",
+	  CONFINE_VCPU,
+	  1,
+	  { 1.0, 10.85, 44.7 },
+	  { "a fast host (assumed)", "this PVM host (bench/exit/run)",
+	    "the sandbox's L1 (bench/exit/run-sandbox)" } },
 	/* bench/blk in the sandbox (docs/performance.md, 2026-12-07): a 1 MiB sequential read,
 	 * a 4 KiB random read at queue depth 1 and at 16 (per request of the 16 in flight); 4 calls
 	 * each, assumed: the notification eventfd read, io_uring_enter, the completion eventfd
 	 * read, the interrupt eventfd write */
-	static const double req_us[] = { 2818, 851, 98 };
-	static const char *const req[] = { "seq read 1 MiB", "random read QD1",
-					   "random read QD16" };
+	{ "bench/blk",
+	  "write(2) of an eventfd",
+	  "event-loop",
+	  "request",
+	  CONFINE_CONTROL,
+	  4,
+	  { 2818, 851, 98 },
+	  { "seq read 1 MiB", "random read QD1", "random read QD16" } },
+};
+
+int main(int argc, char **argv)
+{
 	long calls = argc > 1 ? atol(argv[1]) : 2000000;
 	int rounds = argc > 2 ? atoi(argv[2]) : 7;
 	bool control = argc > 3 && !strcmp(argv[3], "control");
+	const struct kind *k = &kinds[control ? 1 : 0];
 	double on[64], off[64], cost;
 	char err[256] = "";
 	int fd = control ? eventfd(0, EFD_CLOEXEC) : open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -124,32 +147,18 @@ int main(int argc, char **argv)
 	qsort(on, (size_t)rounds, sizeof(on[0]), cmp);
 	qsort(off, (size_t)rounds, sizeof(off[0]), cmp);
 	cost = on[rounds / 2] - off[rounds / 2];
-	if (control) {
-		printf("bench/blk filter cost: write(2) of an eventfd, %ld calls, %d rounds, "
-		       "alternating\n",
-		       calls, rounds);
-		printf("  without the filter: median %7.1f ns per call\n", off[rounds / 2]);
-		printf("  event-loop filter (%u BPF instructions): median %7.1f ns per call\n",
-		       confine_filter_length(CONFINE_CONTROL), on[rounds / 2]);
-		printf("  the filter's cost: %.1f ns per call\n", cost);
-		for (unsigned i = 0; i < sizeof(req_us) / sizeof(req_us[0]); i++)
-			printf("  ratio with / without per request of %.0f us (%s), 4 calls each: "
-			       "%.5f (target <= 1.02)\n",
-			       req_us[i], req[i],
-			       (req_us[i] * 1000 + 4 * cost) / (req_us[i] * 1000));
-		close(fd);
-		return 0;
-	}
-	printf("bench/exit filter cost: ioctl(KVM_RUN) on /dev/null, %ld calls, %d rounds, "
-	       "alternating\n",
-	       calls, rounds);
+	printf("%s filter cost: %s, %ld calls, %d rounds, alternating\n", k->bench, k->call, calls,
+	       rounds);
 	printf("  without the filter: median %7.1f ns per call\n", off[rounds / 2]);
-	printf("  vCPU filter (%u BPF instructions): median %7.1f ns per call\n",
-	       confine_filter_length(CONFINE_VCPU), on[rounds / 2]);
-	printf("  the filter's cost: %.1f ns per call, one call per exit\n", cost);
-	for (unsigned i = 0; i < sizeof(exit_us) / sizeof(exit_us[0]); i++)
-		printf("  ratio with / without per exit at %.2f us, %s: %.4f (target <= 1.02)\n",
-		       exit_us[i], where[i], (exit_us[i] * 1000 + cost) / (exit_us[i] * 1000));
+	printf("  %s filter (%u BPF instructions): median %7.1f ns per call\n", k->filter,
+	       confine_filter_length(k->filter_kind), on[rounds / 2]);
+	printf("  the filter's cost: %.1f ns per call, %d call(s) per %s\n", cost,
+	       k->calls_per_unit, k->unit);
+	for (unsigned i = 0; i < 3; i++) {
+		double ns = k->unit_us[i] * 1000;
+		printf("  ratio with / without per %s of %.2f us, %s: %.5f (target <= 1.02)\n",
+		       k->unit, k->unit_us[i], k->where[i], (ns + k->calls_per_unit * cost) / ns);
+	}
 	close(fd);
 	return 0;
 }

@@ -312,23 +312,37 @@ static bool wait_used(struct rt_virtq *vq, uint16_t idx, uint64_t timeout_us)
 	return true;
 }
 
-long rt_virtio_run_each(struct rt_virtio *vd, unsigned int q, const struct rt_virtq_desc *bufs,
-			unsigned int n, uint64_t timeout_us)
+/* Posts n descriptors on queue q from descriptor 0: one chain of them (chain), or each a buffer of
+ * its own; publishes them and notifies.  Returns the number of chains posted, 0 for a bad call. */
+static unsigned int post(struct rt_virtio *vd, unsigned int q, const struct rt_virtq_desc *d,
+			 unsigned int n, bool chain)
 {
 	if (q >= vd->nqueues || n == 0 || n > RT_VQ_SIZE)
-		return -1;
+		return 0;
 	struct rt_virtq *vq = &vd->vq[q];
+	unsigned int heads = chain ? 1 : n;
 	for (unsigned int i = 0; i < n; i++) {
-		vq->desc[i] = bufs[i];
-		vq->desc[i].flags = (uint16_t)(bufs[i].flags & ~1u);
-		vq->desc[i].next = 0;
-		vq->avail[2 + (uint16_t)(vq->avail_idx + i) % RT_VQ_SIZE] = (uint16_t)i;
+		bool more = chain && i + 1 < n;
+		vq->desc[i] = d[i];
+		vq->desc[i].flags = (uint16_t)((d[i].flags & ~1u) | (more ? 1 : 0));
+		vq->desc[i].next = (uint16_t)(more ? i + 1 : 0);
 	}
+	for (unsigned int i = 0; i < heads; i++)
+		vq->avail[2 + (uint16_t)(vq->avail_idx + i) % RT_VQ_SIZE] = (uint16_t)i;
 	rt_barrier();
-	vq->avail_idx = (uint16_t)(vq->avail_idx + n);
+	vq->avail_idx = (uint16_t)(vq->avail_idx + heads);
 	vq->avail[1] = vq->avail_idx;
 	rt_barrier();
 	notify(vd, q);
+	return heads;
+}
+
+long rt_virtio_run_each(struct rt_virtio *vd, unsigned int q, const struct rt_virtq_desc *bufs,
+			unsigned int n, uint64_t timeout_us)
+{
+	if (!post(vd, q, bufs, n, false))
+		return -1;
+	struct rt_virtq *vq = &vd->vq[q];
 	vq->used_idx = (uint16_t)(vq->used_idx + n);
 	return wait_used(vq, vq->used_idx, timeout_us) ? (long)n : -1;
 }
@@ -336,19 +350,9 @@ long rt_virtio_run_each(struct rt_virtio *vd, unsigned int q, const struct rt_vi
 long rt_virtio_run(struct rt_virtio *vd, unsigned int q, const struct rt_virtq_desc *chain,
 		   unsigned int n, uint64_t timeout_us)
 {
-	if (q >= vd->nqueues || n == 0 || n > RT_VQ_SIZE)
+	if (!post(vd, q, chain, n, true))
 		return -1;
 	struct rt_virtq *vq = &vd->vq[q];
-	for (unsigned int i = 0; i < n; i++) {
-		vq->desc[i] = chain[i];
-		vq->desc[i].flags = (uint16_t)((chain[i].flags & ~1u) | (i + 1 < n ? 1 : 0));
-		vq->desc[i].next = (uint16_t)(i + 1 < n ? i + 1 : 0);
-	}
-	vq->avail[2 + vq->avail_idx % RT_VQ_SIZE] = 0; /* head descriptor 0 */
-	rt_barrier();
-	vq->avail[1] = ++vq->avail_idx;
-	rt_barrier();
-	notify(vd, q);
 	if (!wait_used(vq, (uint16_t)(vq->used_idx + 1), timeout_us))
 		return -1;
 	unsigned int slot = vq->used_idx++ % RT_VQ_SIZE;
