@@ -18,12 +18,13 @@ tmp=$(mktemp -d)
 n=0
 fails=0
 ns=vmonj$$
+IP=$(command -v ip-full || command -v ip || echo ip) # iproute2's (busybox's ip has no netns), as the sandbox's L1 names it
 cg_made=
 cleanup() {
 	for f in "$tmp"/base/*/*/root/*.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
 	sleep 0.2
 	[ -n "$cg_made" ] && rmdir "$cg_made" "$(dirname "$cg_made")" 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
+	"$IP" netns del "$ns" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -69,20 +70,22 @@ mkdir -p "$root" # as an orchestrator does: the guest's files are put in the jai
 cp "$GUEST" "$root/ticker.elf"
 chmod 0644 "$root/ticker.elf"
 have_ns=0
-ip netns add "$ns" 2>/dev/null && have_ns=1
+"$IP" netns add "$ns" 2>/dev/null && have_ns=1
+nsdir=/run/netns # iproute2 6's; older ones and Debian's /var/run link say /var/run/netns
+[ -e "$nsdir/$ns" ] || nsdir=/var/run/netns
 cgv=0 cgarg=()
 if grep -q '^cgroup [^ ]* cgroup [^ ]*memory' /proc/mounts; then
 	cgv=1 cgdir=$(awk '$3 == "cgroup" && $4 ~ /(^|,)memory(,|$)/ { print $2; exit }' /proc/mounts)
 	cgfile=memory.limit_in_bytes cgval=536870912
 	cgarg=(--cgroup-version 1 --cgroup "$cgfile=$cgval")
-elif grep -q '^cgroup2 ' /proc/mounts && grep -qw memory "$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)/cgroup.controllers" 2>/dev/null; then
+elif awk '$3 == "cgroup2" { f = 1 } END { exit !f }' /proc/mounts && grep -qw memory "$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)/cgroup.controllers" 2>/dev/null; then
 	cgv=2 cgdir=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 	cgfile=memory.max cgval=536870912
 	cgarg=(--cgroup-version 2 --cgroup "$cgfile=$cgval")
 fi
 [ "$cgv" != 0 ] && cg_made=$cgdir/jailer-test-$$/$id && cgarg+=(--parent-cgroup "jailer-test-$$")
 nsarg=()
-[ "$have_ns" = 1 ] && nsarg=(--netns "/var/run/netns/$ns")
+[ "$have_ns" = 1 ] && nsarg=(--netns "$nsdir/$ns")
 "$JAILER" --id "$id" --exec-file "$VMON" --uid $U --gid $U --chroot-base-dir "$base" --new-pid-ns \
 	"${nsarg[@]}" "${cgarg[@]}" --resource-limit no-file=1024 --resource-limit fsize=1073741824 \
 	-- --api-sock api.sock </dev/null >"$tmp/tick.out" 2>"$tmp/tick.err" 7>"$tmp/leak" &
@@ -104,8 +107,8 @@ check jailer_kvm_no_new_privs '[ "$(status NoNewPrivs)" = 1 ]' "NoNewPrivs $(sta
 nspid=$(status NSpid)
 check jailer_kvm_new_pid_namespace '[ "$(readlink /proc/$pid/ns/pid)" != "$(readlink /proc/self/ns/pid)" ] && [ "${nspid##* }" = 1 ]' "NSpid: $nspid"
 if [ "$have_ns" = 1 ]; then
-	check jailer_kvm_joins_the_netns '[ "$(stat -L -c %i /proc/$pid/ns/net)" = "$(stat -L -c %i /var/run/netns/$ns)" ]' \
-		"its net ns $(readlink /proc/$pid/ns/net), $ns's inode $(stat -L -c %i /var/run/netns/$ns)"
+	check jailer_kvm_joins_the_netns '[ "$(stat -L -c %i /proc/$pid/ns/net)" = "$(stat -L -c %i $nsdir/$ns)" ]' \
+		"its net ns $(readlink /proc/$pid/ns/net), $ns's inode $(stat -L -c %i $nsdir/$ns)"
 else
 	ok "jailer_kvm_joins_the_netns # SKIP ip netns add failed here"
 fi
