@@ -9,6 +9,7 @@
  * the socket cannot be reached.
  */
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: uds_hello PATH LINE SECONDS\n");
 		return 2;
 	}
+	signal(SIGPIPE,
+	       SIG_IGN); /* a peer that hung up at once: "send: Broken pipe", not a silent death */
 	strcpy(sa.sun_path, argv[1]);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {

@@ -49,6 +49,11 @@ watchdog() {
 		elif [[ $r == silent ]]; then
 			echo "late: no answer in 10 s (started $t0)"
 		else
+			# vmon closes its API socket as it ends, before the process is gone: a probe in that
+			# window fails, and vmon ends within a few seconds
+			local w=0
+			while [ $w -lt 5 ] && kill -0 "$pid" 2>/dev/null; do sleep 1; w=$((w + 1)); done
+			kill -0 "$pid" 2>/dev/null || break
 			echo "failed: ${r//$'\n'/ }"
 		fi
 		sleep 1
