@@ -294,7 +294,7 @@ rng)
 	;;
 limit)
 	# two drives (vda rate-limited, vdb not): 51 MiB from each with O_DIRECT, timed on the guest's clock;
-	# then a file over the NIC, whose receive is rate-limited
+	# then the NIC's limiters
 	load_virtio
 	for d in vda vdb; do
 		i=0
@@ -306,22 +306,20 @@ limit)
 		t1=$(cut -d' ' -f1 /proc/uptime)
 		[ "$n" = 51+0 ] && fact "read_ms_$d" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", (b - a) * 1000 }')"
 	done
-	# the NIC's receive limiter: the 1 MiB file from L1's httpd, timed
+	# the NIC, both ways limited to 50 Mbit/s: the 1 MiB file from L1's httpd over TCP, md5
+	# checked; then L1 sends UDP at the guest for 5 s through the receive limiter and 3 s once it has
+	# taken it away (PATCH, live); then the guest sends 32 MiB to L1 over TCP through the transmit
+	# limiter and 32 MiB without it. L1 times each on its TAP; files on its httpd say when to go on.
 	net_up
-	t0=$(cut -d' ' -f1 /proc/uptime)
-	wget -q -O /tmp/blob http://169.254.100.1:8080/blob && fact blob_md5 "$(md5sum /tmp/blob | cut -d' ' -f1)" &&
-		fact fetch_ms "$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%d", (b - a) * 1000 }')"
-	# then L1 takes the receive limiter away (PATCH, live): the same file again, the time this NIC needs
-	# without it (the limited time's upper bound builds on it); L1 says so with a file on its httpd
-	fact net_patch_ready 1
-	i=0
-	while [ $i -lt 300 ] && ! wget -q -O /dev/null http://169.254.100.1:8080/unlimited; do sleep 0.2; i=$((i+1)); done
+	wget -q -O /tmp/blob http://169.254.100.1:8080/blob && fact blob_md5 "$(md5sum /tmp/blob | cut -d' ' -f1)"
 	rm -f /tmp/blob
-	t0=$(cut -d' ' -f1 /proc/uptime)
-	wget -q -O /tmp/blob http://169.254.100.1:8080/blob && fact blob_free_md5 "$(md5sum /tmp/blob | cut -d' ' -f1)" &&
-		fact fetch_free_ms "$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%d", (b - a) * 1000 }')"
-	# last, 32 MiB to L1 over TCP through the transmit limiter (50 Mbit/s), timed by L1's receiver
-	fact tx_send "$(/bin/tcpbench send 169.254.100.1 5001 32 60 2>&1 | tail -n 1)"
+	fact rx_ready 1
+	for step in tx:5001 tx_free:5002; do
+		i=0
+		while [ $i -lt 300 ] && ! wget -q -O /dev/null "http://169.254.100.1:8080/${step%:*}"; do sleep 0.2; i=$((i+1)); done
+		fact "${step%:*}_send" "$(/bin/tcpbench send 169.254.100.1 "${step#*:}" 32 60 2>&1 | tail -n 1)"
+		fact "${step%:*}_done" 1
+	done
 	poweroff -f
 	;;
 api)

@@ -17,6 +17,11 @@
  *       side, wait for the peer's EOF and print "TCPBENCH send bytes=B ms=T
  *       MBps=X" (T from connect to the peer's EOF).
  *
+ *   tcpbench udp-send ADDR PORT SECS
+ *       send 1472-byte UDP datagrams (full 1500-byte frames) to ADDR:PORT as fast as the socket
+ *       takes them for SECS seconds and print "TCPBENCH udp-send datagrams=N bytes=B ms=T": a load
+ *       that does not back off as TCP does, so that a rate limiter on the path sets the rate.
+ *
  *   tcpbench stream-serve ADDR PORT KIBPS STOPFILE [SECS]
  *       listen on ADDR:PORT, accept one connection and write a byte pattern that depends on each
  *       byte's offset, KIBPS KiB per second in 4 KiB writes, until the file STOPFILE exists; then
@@ -61,6 +66,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -383,6 +389,45 @@ static int do_send(const struct sockaddr_in *sa, uint64_t mib, int secs)
 	return 0;
 }
 
+/*
+ * UDP datagrams of 1472 bytes (one full 1500-byte frame each) to @sa as fast as the socket takes
+ * them, for @secs seconds: a load that does not back off, unlike TCP, so that a rate limiter in
+ * the path is what sets the rate. Sent unconnected, so that the peer's ICMP "port unreachable"
+ * does not fail the sends.
+ */
+static int do_udp_send(const struct sockaddr_in *sa, int secs)
+{
+	uint64_t n = 0, errs = 0;
+	double t0 = now_ms(), end = t0 + secs * 1000.0, t;
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (s < 0) {
+		perror("tcpbench: socket");
+		return 1;
+	}
+	/* 44 datagrams a send where the kernel segments UDP (UDP_SEGMENT, Linux 4.18): one system
+	 * call for 44 frames, so that a slow guest still offers more than the limiter passes */
+	int seg = 1472, per = setsockopt(s, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg)) ? 1 : 44;
+	size_t len = (size_t)per * 1472;
+
+	memset(buf, 0x5a, len);
+	while ((t = now_ms()) < end) {
+		if (sendto(s, buf, len, 0, (const struct sockaddr *)sa, sizeof(*sa)) ==
+		    (ssize_t)len)
+			n += (uint64_t)per;
+		else if (errno != ENOBUFS && errno != EAGAIN && errno != EINTR && ++errs > 1000) {
+			perror("tcpbench: sendto");
+			close(s);
+			return 1;
+		}
+	}
+	printf("TCPBENCH udp-send datagrams=%llu bytes=%llu ms=%.1f\n", (unsigned long long)n,
+	       (unsigned long long)n * 1472, t - t0);
+	fflush(stdout);
+	close(s);
+	return 0;
+}
+
 static int do_stream_serve(const struct sockaddr_in *sa, unsigned kibps, const char *stop, int secs)
 {
 	double t0, next, max_write = 0;
@@ -652,6 +697,11 @@ int main(int argc, char **argv)
 			return 1;
 		return do_send(&sa, strtoull(argv[4], NULL, 10), argc > 5 ? atoi(argv[5]) : 120);
 	}
+	if (argc == 5 && !strcmp(argv[1], "udp-send")) {
+		if (parse_addr(&sa, argv[2], argv[3]))
+			return 1;
+		return do_udp_send(&sa, atoi(argv[4]));
+	}
 	if (argc >= 6 && !strcmp(argv[1], "stream-serve")) {
 		unsigned kibps = (unsigned)strtoul(argv[4], NULL, 10);
 
@@ -683,7 +733,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr,
-		"usage: tcpbench recv ADDR PORT [SECS] | send ADDR PORT MIB [SECS] | "
+		"usage: tcpbench recv ADDR PORT [SECS] | send ADDR PORT MIB [SECS] | udp-send ADDR "
+		"PORT SECS | "
 		"stream-serve ADDR PORT KIBPS STOPFILE [SECS] | stream-check ADDR PORT [SECS] | "
 		"sniff IFACE ETHERTYPE SECS | stamp | qmp SOCK JSON... | nicstats IFACE | "
 		"outb PORT VALUE\n");
