@@ -22,6 +22,8 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; shift; for f in "$@"; do sed 's/^/#   /' "$f" | tail -6; done; }
 check() { local name=$1; shift; if eval "$1"; then ok "$name"; else shift; not_ok "$name" "$@"; fi; }
 wait_for() { local end=$((SECONDS + $2)); until eval "$1"; do [ $SECONDS -ge $end ] && return 1; sleep 0.1; done; }
+# answers SOCK: the API socket answers GET / (it exists from bind, before vmon listens on it)
+answers() { curl -s --max-time 5 -o /dev/null --unix-socket "$1" http://localhost/; }
 truncate -s 1M "$tmp/disk.img"
 
 # --- seccomp ---
@@ -44,7 +46,7 @@ done
 # through the API with metrics configured: the fault counts itself there (seccomp.num_faults), then 148
 VMON_TEST_SECCOMP_VIOLATION=vcpu "$VMON" --api-sock "$tmp/f.sock" </dev/null >"$tmp/f.out" 2>"$tmp/f.err" &
 fpid=$!
-wait_for "[ -S $tmp/f.sock ]" 10
+wait_for "answers $tmp/f.sock" 30 || echo "# the API socket did not answer GET / within 30 s: this host is too busy, or vmon did not start" >&2
 fapi() { curl -s --max-time 10 --unix-socket "$tmp/f.sock" -X PUT -o /dev/null -w '%{http_code} ' -d "$2" "http://localhost$1"; }
 codes="$(fapi /metrics "{\"metrics_path\":\"$tmp/metrics.json\"}")$(fapi /machine-config '{"vcpu_count":1,"mem_size_mib":64}')"
 codes="$codes$(fapi /boot-source "{\"kernel_image_path\":\"$GUEST\",\"boot_args\":\"ticks=100000\"}")$(fapi /actions '{"action_type":"InstanceStart"}')"
@@ -81,7 +83,7 @@ check disk_lock_reader_beside_a_writer_refused \
 # the API refuses it at PUT /drives, and the process stays ready
 "$VMON" --api-sock "$tmp/api.sock" </dev/null >"$tmp/api.out" 2>"$tmp/api.err" &
 pids+=($!)
-wait_for "[ -S $tmp/api.sock ]" 10
+wait_for "answers $tmp/api.sock" 30 || echo "# the API socket did not answer GET / within 30 s: this host is too busy, or vmon did not start" >&2
 code=$(curl -s --max-time 10 --unix-socket "$tmp/api.sock" -X PUT -o "$tmp/body" -w '%{http_code}' \
 	-d "{\"drive_id\":\"d\",\"path_on_host\":\"$tmp/disk.img\",\"is_root_device\":false}" http://localhost/drives/d)
 mode=$(stat -c %a "$tmp/api.sock")
