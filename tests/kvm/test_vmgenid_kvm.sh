@@ -26,7 +26,7 @@ idline() { tr -d '\r' <"$2" | sed -n "s/^vmgenid: $1 \([0-9a-f]\{32\}\)$/\1/p" |
 
 "$VMON" --api-sock "$tmp/api.sock" </dev/null >"$tmp/src.out" 2>"$tmp/src.err" &
 pid=$!
-wait_for "[ -S $tmp/api.sock ]" 10
+wait_for "curl -s --max-time 5 -o /dev/null --unix-socket $tmp/api.sock http://localhost/" 30 # answers, not only exists
 api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}' >/dev/null
 api PUT /boot-source "{\"kernel_image_path\": \"$GUEST\", \"boot_args\": \"vmgenid=watch\"}" >/dev/null
 api PUT /actions '{"action_type": "InstanceStart"}' >/dev/null
