@@ -47,7 +47,7 @@
 #            limiter away live and the load runs again: where that free run is under 1.25x the limit (a
 #            busy host), the limited run's floor is 70 % of it instead, and a note says the 45 Mbit/s
 #            floor went untested. The transmit floor is only noted, not held: the guest's TCP behind
-#            the limiter runs at 35 to 50 Mbit/s here (issue #13; kvm_rate_limit holds it to 10 %)
+#            the limiter runs at 32 to 50 Mbit/s here (issue #13; kvm_rate_limit holds it to 10 %)
 NET_HOST=169.254.100.1
 API_AFTER= # run_api_scenario: shell run after InstanceStart (drive_patch, balloon)
 NET_GUEST=169.254.100.2
@@ -75,7 +75,7 @@ limit_way() {
 		virtio_note "limit: the 50 Mbit/s limiter of what the guest $2: its 45 Mbit/s floor not tested, $fk kbit/s without it is under 1.25x the limit"
 	fi
 	limit_msg="$3 $2 through the 50 Mbit/s limiter: frames at $lk kbit/s on the TAP ($why), then $fk kbit/s once PATCH took the limiter away live"
-	# the transmit floor is not held here: a guest's TCP behind it runs at 35 to 50 Mbit/s in this
+	# the transmit floor is not held here: a guest's TCP behind it runs at 32 to 50 Mbit/s in this
 	# emulated L2 (issue #13; kvm_rate_limit holds it to 10 % with a load that does not back off)
 	if [ "$1" = tx ] && [ "$lk" -lt "$floor" ]; then
 		virtio_note "limit: TCP sent through the 50 Mbit/s limiter at $lk kbit/s, under its floor $floor (not failed: see issue #13)"

@@ -18,9 +18,10 @@
  *       MBps=X" (T from connect to the peer's EOF).
  *
  *   tcpbench udp-send ADDR PORT SECS
- *       send 1472-byte UDP datagrams (full 1500-byte frames) to ADDR:PORT as fast as the socket
- *       takes them for SECS seconds and print "TCPBENCH udp-send datagrams=N bytes=B ms=T": a load
- *       that does not back off as TCP does, so that a rate limiter on the path sets the rate.
+ *       send 1472-byte UDP datagrams (full 1500-byte frames) to ADDR:PORT, 44 a system call where
+ *       the kernel segments UDP (UDP_SEGMENT), as fast as the socket takes them for SECS seconds
+ * and print "TCPBENCH udp-send datagrams=N bytes=B ms=T": a load that does not back off as TCP
+ * does, so that a rate limiter on the path sets the rate.
  *
  *   tcpbench stream-serve ADDR PORT KIBPS STOPFILE [SECS]
  *       listen on ADDR:PORT, accept one connection and write a byte pattern that depends on each
